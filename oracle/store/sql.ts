@@ -1,0 +1,188 @@
+import Database from "better-sqlite3";
+import pg from "pg";
+
+/** Runs statements; inside `transaction`, on the transaction's connection. */
+export interface SqlExecutor {
+  /** Rows of a query. Placeholders are `?`, in both dialects. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** A statement without rows; answers how many rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+}
+
+/**
+ * The store every service writes through: SQLite (embedded, one file per service) or PostgreSQL
+ * (scale-out), chosen by the URL. SQL is written once, in the subset both accept
+ * (`?` placeholders, `ON CONFLICT`, `RETURNING`); `migrate` translates the few DDL words that differ.
+ */
+export interface SqlDatabase extends SqlExecutor {
+  readonly dialect: "sqlite" | "postgres";
+  /** Runs `fn` in one transaction: all of it commits or none of it does. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Applies DDL written for SQLite (`INTEGER PRIMARY KEY AUTOINCREMENT`, `BLOB`) in either dialect. */
+  migrate(ddl: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `postgres://…` / `postgresql://…` as PostgreSQL, anything else as a SQLite file path
+ * (`:memory:` too).
+ *
+ * @example const db = await openDatabase(process.env.DATABASE_URL ?? "data/relayer.sqlite");
+ */
+export async function openDatabase(url: string): Promise<SqlDatabase> {
+  if (/^postgres(ql)?:\/\//.test(url)) return PostgresDatabase.connect(url);
+  return new SqliteDatabase(url);
+}
+
+/** One connection; an async mutex keeps a transaction's awaits from interleaving with other work. */
+class SqliteDatabase implements SqlDatabase {
+  readonly dialect = "sqlite" as const;
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(file: string) {
+    this.#db = new Database(file);
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma("synchronous = FULL"); // an answered write survives a crash
+    this.#db.pragma("busy_timeout = 5000");
+    this.#db.pragma("foreign_keys = ON");
+  }
+
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  readonly #executor: SqlExecutor = {
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      this.#prepare(sql).all(...params.map(toSqlite)) as T[],
+    run: async (sql: string, params: readonly unknown[] = []) => ({
+      changes: this.#prepare(sql).run(...params.map(toSqlite)).changes,
+    }),
+  };
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.#exclusive(() => this.#executor.query<T>(sql, params));
+  }
+
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    return this.#exclusive(() => this.#executor.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(this.#executor);
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  migrate(ddl: string): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#db.exec(ddl);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#db.close();
+  }
+}
+
+function toSqlite(value: unknown): unknown {
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value;
+}
+
+class PostgresDatabase implements SqlDatabase {
+  readonly dialect = "postgres" as const;
+  readonly #pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  static async connect(url: string): Promise<PostgresDatabase> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: Number(process.env.PG_POOL_SIZE ?? 10),
+      // BIGINT and NUMERIC come back as numbers: ids, sequences and timestamps stay below 2^53.
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    const client = await pool.connect(); // fail fast on a wrong URL
+    client.release();
+    return new PostgresDatabase(pool);
+  }
+
+  static #executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+    return {
+      query: async <T>(sql: string, params: readonly unknown[] = []) =>
+        (await client.query(toPostgres(sql), params as unknown[])).rows as T[],
+      run: async (sql: string, params: readonly unknown[] = []) => ({
+        changes: (await client.query(toPostgres(sql), params as unknown[])).rowCount ?? 0,
+      }),
+    };
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return PostgresDatabase.#executor(this.#pool).query<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    return PostgresDatabase.#executor(this.#pool).run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(PostgresDatabase.#executor(client));
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK");
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(ddl: string): Promise<void> {
+    const translated = ddl
+      .replace(/INTEGER PRIMARY KEY AUTOINCREMENT/gi, "BIGSERIAL PRIMARY KEY")
+      .replace(/\bBLOB\b/gi, "BYTEA")
+      .replace(/\bINTEGER\b/gi, "BIGINT");
+    await this.#pool.query(translated);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/** `?` placeholders → `$1, $2, …` (no `?` appears inside our SQL's string literals). */
+function toPostgres(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
+}

@@ -1,0 +1,32 @@
+/**
+ * Deploys the audit chain (DeviceRegistry + ReadingAnchor) with Hardhat Ignition and records the
+ * addresses where the services read them (data/deployments/audit-<chainId>.json).
+ *
+ *   npx hardhat run scripts/deploy-audit.ts --network auditLocal
+ *   IGNITION_PARAMETERS=ignition/parameters/besu-qbft.json npx hardhat run scripts/deploy-audit.ts --network besu
+ */
+import path from "node:path";
+
+import { network } from "hardhat";
+
+import { findDeployBlock, writeAuditDeployment } from "../oracle/core/deployments.js";
+import AuditChainModule from "../ignition/modules/AuditChain.js";
+
+const parameters = path.resolve(process.env.IGNITION_PARAMETERS ?? "ignition/parameters/local.json");
+const { ignition, viem } = await network.create();
+const publicClient = await viem.getPublicClient();
+const chainId = await publicClient.getChainId();
+
+const { registry, anchor } = await ignition.deploy(AuditChainModule, {
+  parameters,
+  deploymentId: `audit-${chainId}`,
+  displayUi: true,
+});
+
+const file = await writeAuditDeployment({
+  chainId,
+  registry: registry.address,
+  anchor: anchor.address,
+  deployBlock: await findDeployBlock(publicClient, anchor.address),
+});
+console.log(`audit chain ${chainId}: registry ${registry.address}, anchor ${anchor.address}\nrecorded in ${file}`);
