@@ -62,7 +62,7 @@ export async function readAuditDeployment(chainId: number, dir = dataDir()): Pro
  * @example const block = await findDeployBlock(publicClient, anchor);
  */
 export async function findDeployBlock(client: PublicClient, address: Address): Promise<number> {
-  let high = Number(await client.getBlockNumber());
+  let high = Number(await client.getBlockNumber({ cacheTime: 0 }));
   let low = 0;
   while (low < high) {
     const mid = Math.floor((low + high) / 2);

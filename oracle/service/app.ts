@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from "express";
 
-import { ServiceError, hasCode } from "./errors.js";
+import { SensorSealError } from "../core/errors.js";
+import { ServiceError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { RateLimiter } from "./rate-limit.js";
 
@@ -90,9 +91,9 @@ export function toServiceError(error: unknown): ServiceError {
   if (parserType === "encoding.unsupported" || parserType === "charset.unsupported") {
     return new ServiceError(415, "UNSUPPORTED_ENCODING", "request body encoding not supported");
   }
-  if (hasCode(error) && !(error as { errno?: unknown }).errno) {
+  if (error instanceof SensorSealError) {
     // The core's typed errors: bad input from the client.
-    return new ServiceError(400, error.code, error.message, error.details);
+    return new ServiceError(400, error.code, error.shortMessage, error.details);
   }
   return new ServiceError(500, "INTERNAL", "internal error");
 }

@@ -25,8 +25,3 @@ export class ServiceError extends Error {
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
-
-/** An error carrying a machine-readable `code` (the core's typed errors do). */
-export function hasCode(error: unknown): error is Error & { code: string; details?: Record<string, unknown> } {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
-}

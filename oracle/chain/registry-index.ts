@@ -1,0 +1,252 @@
+import { getAddress, hexToBytes, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
+
+import type { KeyScheme } from "../core/keys.js";
+import { deviceRegistryAbi } from "./abis.js";
+
+/** A device's status, numbered as `DeviceStatus` in IDeviceRegistry.sol. */
+export const DeviceStatus = { Unknown: 0, Active: 1, Suspended: 2, Revoked: 3, Rotated: 4 } as const;
+export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
+
+/** Names of statuses for messages and JSON. */
+export const DEVICE_STATUS_NAMES = ["unknown", "active", "suspended", "revoked", "rotated"] as const;
+
+/** A status in force from `since` (a block timestamp, seconds) until the next entry. */
+export interface StatusChange {
+  since: number;
+  status: DeviceStatus;
+  blockNumber: number;
+}
+
+/** What the index knows of one device. */
+export interface IndexedDevice {
+  device: Address;
+  scheme: KeyScheme;
+  /** 64 bytes x‖y. */
+  publicKey: Uint8Array;
+  beneficiary: Address;
+  metadataHash: Hex;
+  status: DeviceStatus;
+  history: StatusChange[];
+  rotatedFrom?: Address;
+  rotatedTo?: Address;
+}
+
+export interface RegistryIndexOptions {
+  client: PublicClient;
+  registry: Address;
+  /** First block to read events from (the deployment block). */
+  deployBlock: number | bigint;
+  /** How often to follow new blocks; 0 turns polling off (call `sync()` yourself). */
+  pollMs?: number;
+  /** Blocks left unread at the head, so a shallow reorg never reaches the index. */
+  confirmations?: number;
+  /** Largest block range of one `eth_getLogs`. */
+  maxBlockRange?: number;
+}
+
+const SCHEMES: readonly KeyScheme[] = ["secp256k1", "p256"];
+
+/**
+ * Follows the DeviceRegistry's events and keeps every device's key and status history in memory,
+ * so the hot paths (platform, relayer, verifier) answer "was this device active at t?" without an
+ * RPC call per reading. Mirrors the contract's checkpoints: the status at `t` is the last change
+ * whose block timestamp is ≤ `t`.
+ *
+ * @example
+ * const index = await RegistryIndex.start({ client, registry, deployBlock: 1, pollMs: 1000 });
+ * index.isActiveAt("0x…", 1_700_000_000); // boolean
+ * index.stop();
+ */
+export class RegistryIndex {
+  readonly #options: Required<Omit<RegistryIndexOptions, "deployBlock">> & { deployBlock: bigint };
+  readonly #devices = new Map<Address, IndexedDevice>();
+  #nextBlock: bigint;
+  #syncing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastError: unknown;
+
+  private constructor(options: RegistryIndexOptions) {
+    this.#options = {
+      pollMs: 1000,
+      confirmations: 0,
+      maxBlockRange: 5000,
+      ...options,
+      deployBlock: BigInt(options.deployBlock),
+    };
+    this.#nextBlock = this.#options.deployBlock;
+  }
+
+  /** Reads every event so far, then follows new blocks every `pollMs`. */
+  static async start(options: RegistryIndexOptions): Promise<RegistryIndex> {
+    const index = new RegistryIndex(options);
+    await index.sync();
+    if (index.#options.pollMs > 0) {
+      index.#timer = setInterval(() => {
+        index.sync().catch((error) => {
+          index.#lastError = error;
+        });
+      }, index.#options.pollMs);
+      index.#timer.unref();
+    }
+    return index;
+  }
+
+  /** The last error of a background sync, if the latest one failed. */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  /** Catches up with the chain now (concurrent callers share one run). */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#syncOnce().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Everything known of `device`, or undefined when it was never registered. */
+  device(device: Address): IndexedDevice | undefined {
+    return this.#devices.get(normalize(device));
+  }
+
+  /** Every device, in registration order. */
+  devices(): IndexedDevice[] {
+    return [...this.#devices.values()];
+  }
+
+  /** The status in force at `timestamp` (seconds), as `DeviceRegistry.statusAt`. */
+  statusAt(device: Address, timestamp: number | bigint): DeviceStatus {
+    const history = this.#devices.get(normalize(device))?.history;
+    if (history === undefined) return DeviceStatus.Unknown;
+    const t = Number(timestamp);
+    let low = 0;
+    let high = history.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (history[mid].since <= t) low = mid + 1;
+      else high = mid;
+    }
+    return low === 0 ? DeviceStatus.Unknown : history[low - 1].status;
+  }
+
+  isActiveAt(device: Address, timestamp: number | bigint): boolean {
+    return this.statusAt(device, timestamp) === DeviceStatus.Active;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const { client, registry, confirmations, maxBlockRange } = this.#options;
+    // cacheTime 0: viem otherwise answers a block number up to 4 s old.
+    const head = (await client.getBlockNumber({ cacheTime: 0 })) - BigInt(confirmations);
+    while (this.#nextBlock <= head) {
+      const toBlock = minBigInt(head, this.#nextBlock + BigInt(maxBlockRange) - 1n);
+      const logs = await client.getLogs({ address: registry, fromBlock: this.#nextBlock, toBlock });
+      const events = parseEventLogs({ abi: deviceRegistryAbi, logs, strict: true });
+      const timestamps = new Map<bigint, number>();
+      for (const event of events) {
+        let since = timestamps.get(event.blockNumber);
+        if (since === undefined) {
+          since = Number((await client.getBlock({ blockNumber: event.blockNumber })).timestamp);
+          timestamps.set(event.blockNumber, since);
+        }
+        await this.#apply(event, since);
+      }
+      this.#nextBlock = toBlock + 1n;
+    }
+    this.#lastError = undefined;
+  }
+
+  async #apply(event: ReturnType<typeof parseEventLogs<typeof deviceRegistryAbi>>[number], since: number): Promise<void> {
+    const blockNumber = Number(event.blockNumber);
+    switch (event.eventName) {
+      case "DeviceRegistered": {
+        const { device, scheme, beneficiary, metadataHash, publicKey } = event.args;
+        const entry = this.#devices.get(device);
+        if (entry !== undefined) {
+          this.#setStatus(entry, DeviceStatus.Active, since, blockNumber);
+          return;
+        }
+        this.#devices.set(device, {
+          device,
+          scheme: SCHEMES[scheme],
+          publicKey: hexToBytes(publicKey),
+          beneficiary,
+          metadataHash,
+          status: DeviceStatus.Active,
+          history: [{ since, status: DeviceStatus.Active, blockNumber }],
+        });
+        return;
+      }
+      case "DeviceSuspended":
+        return this.#change(event.args.device, DeviceStatus.Suspended, since, blockNumber);
+      case "DeviceResumed":
+        return this.#change(event.args.device, DeviceStatus.Active, since, blockNumber);
+      case "DeviceRevoked":
+        return this.#change(event.args.device, DeviceStatus.Revoked, since, blockNumber);
+      case "DeviceKeyRotated": {
+        const { oldDevice, newDevice } = event.args;
+        this.#change(oldDevice, DeviceStatus.Rotated, since, blockNumber);
+        const old = this.#devices.get(oldDevice);
+        if (old !== undefined) old.rotatedTo = newDevice;
+        let fresh = this.#devices.get(newDevice);
+        if (fresh === undefined) {
+          // The new key is in the registry's storage: read it as of the rotation's block.
+          const stored = await this.#options.client.readContract({
+            address: this.#options.registry,
+            abi: deviceRegistryAbi,
+            functionName: "getDevice",
+            args: [newDevice],
+            blockNumber: event.blockNumber,
+          });
+          fresh = {
+            device: newDevice,
+            scheme: SCHEMES[stored.scheme],
+            publicKey: hexToBytes(`${stored.keyX}${stored.keyY.slice(2)}` as Hex),
+            beneficiary: stored.beneficiary,
+            metadataHash: stored.metadataHash,
+            status: DeviceStatus.Active,
+            history: [{ since, status: DeviceStatus.Active, blockNumber }],
+          };
+          this.#devices.set(newDevice, fresh);
+        }
+        fresh.rotatedFrom = oldDevice;
+        return;
+      }
+      case "DeviceMetadataUpdated": {
+        const entry = this.#devices.get(event.args.device);
+        if (entry !== undefined) entry.metadataHash = event.args.metadataHash;
+        return;
+      }
+      default:
+        return; // role events and others carry no device state
+    }
+  }
+
+  #change(device: Address, status: DeviceStatus, since: number, blockNumber: number): void {
+    const entry = this.#devices.get(device);
+    if (entry !== undefined) this.#setStatus(entry, status, since, blockNumber);
+  }
+
+  #setStatus(entry: IndexedDevice, status: DeviceStatus, since: number, blockNumber: number): void {
+    entry.status = status;
+    const last = entry.history.at(-1);
+    // Same timestamp: the contract's checkpoint is overwritten, so is ours.
+    if (last !== undefined && last.since === since) {
+      last.status = status;
+      last.blockNumber = blockNumber;
+    } else {
+      entry.history.push({ since, status, blockNumber });
+    }
+  }
+}
+
+function normalize(address: Address): Address {
+  return getAddress(address);
+}
+
+function minBigInt(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

@@ -1,0 +1,112 @@
+import path from "node:path";
+
+import { network } from "hardhat";
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  toHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
+import { keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
+import AuditChainModule from "../../ignition/modules/AuditChain.js";
+
+/** Hardhat's well-known development keys, in the roles of ignition/parameters/local.json. */
+export const DEV_KEYS = {
+  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  registrar: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  relayer: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  /** Funded, no role: for "wrong role" and "anyone relays" cases. */
+  stranger: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+} as const satisfies Record<string, Hex>;
+
+export interface AuditChain {
+  rpcUrl: string;
+  chainId: number;
+  registry: Address;
+  anchor: Address;
+  deployBlock: number;
+  publicClient: PublicClient;
+  keys: typeof DEV_KEYS;
+  /** Registers a device as the registrar; answers its id (the address derived from the key). */
+  registerDevice(options: { scheme: KeyScheme; publicKey: Uint8Array; beneficiary?: Address; metadataHash?: Hex }): Promise<Address>;
+  suspend(device: Address): Promise<void>;
+  resume(device: Address): Promise<void>;
+  revoke(device: Address): Promise<void>;
+  /** Mines `blocks` empty blocks, optionally `secondsApart` seconds apart. */
+  mine(blocks?: number, secondsApart?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real audit chain for a test: Hardhat's EDR served over JSON-RPC on 127.0.0.1 (ephemeral port),
+ * the AuditChain Ignition module deployed with ignition/parameters/local.json.
+ *
+ * @example
+ * const chain = await startAuditChain();
+ * const device = await chain.registerDevice({ scheme: "p256", publicKey });
+ * await chain.close();
+ */
+export async function startAuditChain(): Promise<AuditChain> {
+  const server = await network.createServer("audit", "127.0.0.1", 0);
+  const { address, port } = await server.listen();
+  const rpcUrl = `http://${address}:${port}`;
+
+  const connection = await network.create({ network: "auditLocal", override: { url: rpcUrl } });
+  const { registry, anchor } = await connection.ignition.deploy(AuditChainModule, {
+    parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
+    // Ignition keeps journals of http deployments on disk: one fresh id per test chain.
+    deploymentId: `test-audit-${port}-${Date.now()}`,
+  });
+
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ transport }) as PublicClient;
+  const chainId = await publicClient.getChainId();
+  const chain = { id: chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
+  const registrar = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.registrar), chain, transport });
+  const testClient = createTestClient({ mode: "hardhat", chain, transport });
+
+  async function registrarCall(functionName: "suspendDevice" | "resumeDevice" | "revokeDevice", device: Address): Promise<void> {
+    const hash = await registrar.writeContract({ address: registry.address, abi: deviceRegistryAbi, functionName, args: [device] });
+    await publicClient.waitForTransactionReceipt({ hash });
+  }
+
+  return {
+    rpcUrl,
+    chainId,
+    registry: registry.address,
+    anchor: anchor.address,
+    // The chain is new: following the registry from genesis misses nothing.
+    deployBlock: 0,
+    publicClient,
+    keys: DEV_KEYS,
+    async registerDevice({ scheme, publicKey, beneficiary, metadataHash }) {
+      const { result, request } = await publicClient.simulateContract({
+        account: registrar.account,
+        address: registry.address,
+        abi: deviceRegistryAbi,
+        functionName: "registerDevice",
+        args: [keySchemeId(scheme), toHex(publicKey), beneficiary ?? registrar.account.address, metadataHash ?? `0x${"00".repeat(32)}`],
+      });
+      const hash = await registrar.writeContract(request);
+      await publicClient.waitForTransactionReceipt({ hash });
+      return result;
+    },
+    suspend: (device) => registrarCall("suspendDevice", device),
+    resume: (device) => registrarCall("resumeDevice", device),
+    revoke: (device) => registrarCall("revokeDevice", device),
+    async mine(blocks = 1, secondsApart = 1) {
+      await testClient.mine({ blocks, interval: secondsApart });
+    },
+    async close() {
+      await connection.provider.close();
+      await server.close();
+    },
+  };
+}
