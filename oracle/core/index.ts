@@ -1,0 +1,16 @@
+/**
+ * SensorSeal shared core: formats, hashing, EIP-712, Merkle trees, keys and
+ * batch manifests. Pure: no RPC, no files, no HTTP.
+ *
+ * @module
+ */
+export * from "./errors.js";
+export * from "./bytes.js";
+export * from "./keccak.js";
+export * from "./canonical.js";
+export * from "./payload.js";
+export * from "./reading.js";
+export * from "./merkle.js";
+export * from "./keys.js";
+export * from "./manifest.js";
+export * from "./chains.js";

@@ -1,0 +1,332 @@
+/**
+ * Device keys and signatures for both schemes.
+ *
+ * - Public keys are always 64 bytes `x ‖ y` (uncompressed, no `0x04`).
+ * - Device id = last 20 bytes of `keccak256(x ‖ y)`, checksummed, for both schemes
+ *   (for secp256k1 that is the Ethereum address).
+ * - secp256k1 signatures: 65 bytes `r ‖ s ‖ v`, `v` ∈ {27, 28}; P-256: 64 bytes `r ‖ s`.
+ *   Both low-s (`s ≤ n/2`), as OpenZeppelin's `ECDSA` and `P256` require on-chain.
+ *
+ * Signing and key generation use `@noble/curves` (RFC 6979 deterministic `k`).
+ * secp256k1 verification recovers the key with the native `secp256k1` addon
+ * (libsecp256k1; noble as fallback if the addon cannot load) and compares it
+ * with the registered key. P-256 verification is SEC 1 ECDSA over the raw
+ * 32-byte digest with OpenSSL (node:crypto) doing the scalar multiplications
+ * through its ECDH interface. (`crypto.verify` cannot be used: for ECDSA it
+ * always hashes its input with SHA-256 first, while the device signs the
+ * EIP-712 digest itself, as OZ's `P256.verify` and the RIP-7212 precompile expect.)
+ *
+ * @module
+ */
+import { createECDH } from "node:crypto";
+import { createRequire } from "node:module";
+
+import { p256 } from "@noble/curves/nist.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { getAddress, type Address } from "viem";
+
+import { bytesToHex, toBytes, type BytesLike } from "./bytes.js";
+import { InvalidArgumentError, InvalidKeyError } from "./errors.js";
+import { keccak256 } from "./keccak.js";
+
+/** Key scheme of a device. */
+export type KeyScheme = "secp256k1" | "p256";
+/** Key schemes in the order of the Solidity `enum KeyScheme { Secp256k1, P256 }`. */
+export const KEY_SCHEMES = ["secp256k1", "p256"] as const satisfies readonly KeyScheme[];
+
+/** Parameters of {@link verifyDeviceSignature}. */
+export type VerifyDeviceSignatureParameters = {
+  scheme: KeyScheme;
+  /** 64 bytes `x ‖ y`. */
+  publicKey: BytesLike;
+  /** The 32-byte digest that was signed (e.g. a Reading's EIP-712 digest). */
+  digest: BytesLike;
+  /** 65 bytes `r ‖ s ‖ v` (secp256k1) or 64 bytes `r ‖ s` (P-256). */
+  signature: BytesLike;
+};
+
+type NativeSecp256k1 = {
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean, output: Uint8Array): Uint8Array;
+};
+
+const require = createRequire(import.meta.url);
+const native: NativeSecp256k1 | undefined = (() => {
+  try {
+    return require("secp256k1/bindings.js") as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Whether secp256k1 verification runs on the native libsecp256k1 addon (else on noble, ~20× slower). */
+export const SECP256K1_NATIVE: boolean = native !== undefined;
+
+const K1_N = secp256k1.Point.Fn.ORDER;
+const P256 = p256.Point;
+const P256_FN = P256.Fn;
+const P256_N = P256_FN.ORDER;
+const K1_HALF_N = K1_N >> 1n;
+const P256_HALF_N = P256_N >> 1n;
+
+const P256_FP = P256.Fp;
+const P256_P = P256_FP.ORDER;
+const P256_A = P256.CURVE().a;
+const P256_B = P256.CURVE().b;
+/** Reused OpenSSL P-256 context for the two scalar multiplications of a verification. */
+const ecdh = createECDH("prime256v1");
+
+const curveOf = (scheme: KeyScheme) => {
+  if (scheme === "secp256k1") return secp256k1;
+  if (scheme === "p256") return p256;
+  throw new InvalidKeyError(`unknown key scheme ${String(scheme)}`);
+};
+
+const be = (bytes: Uint8Array): bigint => BigInt(bytesToHex(bytes));
+
+/**
+ * Solidity `KeyScheme` value of a scheme: secp256k1 → 0, p256 → 1.
+ *
+ * @throws {InvalidKeyError} on an unknown scheme.
+ * @example
+ * ```ts
+ * keySchemeId("p256"); // 1
+ * ```
+ */
+export function keySchemeId(scheme: KeyScheme): 0 | 1 {
+  if (scheme === "secp256k1") return 0;
+  if (scheme === "p256") return 1;
+  throw new InvalidKeyError(`unknown key scheme ${String(scheme)}`);
+}
+
+/**
+ * Scheme of a Solidity `KeyScheme` value (0 → secp256k1, 1 → p256).
+ *
+ * @throws {InvalidKeyError} on any other value.
+ * @example
+ * ```ts
+ * keySchemeFromId(0); // "secp256k1"
+ * ```
+ */
+export function keySchemeFromId(id: number | bigint): KeyScheme {
+  if (id === 0 || id === 0n) return "secp256k1";
+  if (id === 1 || id === 1n) return "p256";
+  throw new InvalidKeyError(`unknown key scheme id ${String(id)}`);
+}
+
+/**
+ * Device id of a 64-byte public key: last 20 bytes of `keccak256(x ‖ y)`, checksummed.
+ *
+ * @throws {InvalidLengthError | InvalidHexError} if the key is not 64 bytes.
+ * @example
+ * ```ts
+ * const priv = generatePrivateKey("p256");
+ * deviceIdFromPublicKey(publicKeyFromPrivate("p256", priv)); // "0x…" (checksummed)
+ * ```
+ */
+export function deviceIdFromPublicKey(publicKey: BytesLike): Address {
+  const pub = toBytes(publicKey, 64, "public key");
+  return getAddress(bytesToHex(keccak256(pub).subarray(12)));
+}
+
+/**
+ * A fresh random private key (32 bytes) for the scheme.
+ *
+ * @example
+ * ```ts
+ * generatePrivateKey("secp256k1").length; // 32
+ * ```
+ */
+export function generatePrivateKey(scheme: KeyScheme): Uint8Array {
+  return curveOf(scheme).utils.randomSecretKey();
+}
+
+function privateKeyBytes(scheme: KeyScheme, privateKey: BytesLike): Uint8Array {
+  let priv: Uint8Array;
+  try {
+    priv = toBytes(privateKey, 32, "private key");
+  } catch (cause) {
+    throw new InvalidKeyError("private key must be 32 bytes", { cause });
+  }
+  if (!curveOf(scheme).utils.isValidSecretKey(priv)) throw new InvalidKeyError(`private key out of range for ${scheme}`);
+  return priv;
+}
+
+/**
+ * The 64-byte public key `x ‖ y` of a private key.
+ *
+ * @throws {InvalidKeyError} if the private key is not a valid scalar for the scheme.
+ * @example
+ * ```ts
+ * publicKeyFromPrivate("secp256k1", generatePrivateKey("secp256k1")).length; // 64
+ * ```
+ */
+export function publicKeyFromPrivate(scheme: KeyScheme, privateKey: BytesLike): Uint8Array {
+  const priv = privateKeyBytes(scheme, privateKey);
+  return curveOf(scheme).getPublicKey(priv, false).slice(1);
+}
+
+/**
+ * Signs a 32-byte digest (no further hashing), deterministic and low-s:
+ * 65 bytes `r ‖ s ‖ v` (v = 27 or 28) for secp256k1, 64 bytes `r ‖ s` for P-256.
+ *
+ * @throws {InvalidKeyError | InvalidArgumentError}
+ * @example
+ * ```ts
+ * const priv = generatePrivateKey("p256");
+ * signDigest("p256", priv, new Uint8Array(32).fill(1)).length; // 64
+ * ```
+ */
+export function signDigest(scheme: KeyScheme, privateKey: BytesLike, digest: BytesLike): Uint8Array {
+  const priv = privateKeyBytes(scheme, privateKey);
+  const msg = digestBytes(digest);
+  if (scheme === "secp256k1") {
+    const rec = secp256k1.sign(msg, priv, { prehash: false, lowS: true, format: "recovered" }); // recovery ‖ r ‖ s
+    const out = new Uint8Array(65);
+    out.set(rec.subarray(1, 65), 0);
+    out[64] = 27 + rec[0];
+    return out;
+  }
+  curveOf(scheme);
+  return p256.sign(msg, priv, { prehash: false, lowS: true, format: "compact" });
+}
+
+function digestBytes(digest: BytesLike): Uint8Array {
+  try {
+    return toBytes(digest, 32, "digest");
+  } catch {
+    throw new InvalidArgumentError("digest", "must be 32 bytes");
+  }
+}
+
+const recovered = new Uint8Array(65);
+
+function verifySecp256k1(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.length !== 65) return false;
+  const v = sig[64];
+  if (v !== 27 && v !== 28) return false;
+  const r = be(sig.subarray(0, 32));
+  const s = be(sig.subarray(32, 64));
+  if (r === 0n || r >= K1_N || s === 0n || s > K1_HALF_N) return false;
+  if (native === undefined) {
+    const noble = new Uint8Array(65);
+    noble[0] = v - 27;
+    noble.set(sig.subarray(0, 64), 1);
+    const pub65 = new Uint8Array(65);
+    pub65[0] = 4;
+    pub65.set(pub, 1);
+    return secp256k1.verify(noble, msg, pub65, { prehash: false, lowS: true, format: "recovered" });
+  }
+  try {
+    native.ecdsaRecover(sig.subarray(0, 64), v - 27, msg, false, recovered);
+  } catch {
+    return false; // not a valid signature: no key recovers from it
+  }
+  for (let i = 0; i < 64; i++) if (recovered[i + 1] !== pub[i]) return false;
+  return true;
+}
+
+const scalarBytes = (x: bigint): Buffer => Buffer.from(x.toString(16).padStart(64, "0"), "hex");
+
+/**
+ * Affine sum of two P-256 points given as (x, y), or undefined for the point at infinity.
+ * Complete for affine inputs: handles P = Q (doubling) and P = −Q.
+ */
+function p256Add(x1: bigint, y1: bigint, x2: bigint, y2: bigint): [bigint, bigint] | undefined {
+  const F = P256_FP;
+  let lambda: bigint;
+  if (x1 === x2) {
+    if (y1 !== y2 || y1 === 0n) return undefined; // P + (−P)
+    lambda = F.div(F.add(F.mul(3n, F.sqr(x1)), P256_A), F.mul(2n, y1)); // doubling
+  } else lambda = F.div(F.sub(y2, y1), F.sub(x2, x1));
+  const x3 = F.sub(F.sub(F.sqr(lambda), x1), x2);
+  const y3 = F.sub(F.mul(lambda, F.sub(x1, x3)), y1);
+  return [x3, y3];
+}
+
+function verifyP256(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.length !== 64) return false;
+  const r = be(sig.subarray(0, 32));
+  const s = be(sig.subarray(32, 64));
+  if (r === 0n || r >= P256_N || s === 0n || s > P256_HALF_N) return false;
+  // Public key Q: coordinates in the field and on the curve y² = x³ − 3x + b.
+  const qx = be(pub.subarray(0, 32));
+  const qy = be(pub.subarray(32, 64));
+  const F = P256_FP;
+  if (qx >= P256_P || qy >= P256_P) return false;
+  if (F.sqr(qy) !== F.add(F.sub(F.mul(F.sqr(qx), qx), F.mul(3n, qx)), P256_B)) return false;
+  // SEC 1 §4.1.4: valid iff x(u1·G + u2·Q) ≡ r (mod n), with e = digest mod n, u1 = e/s, u2 = r/s.
+  // Rewritten as u2·(Q + (e/r)·G), so OpenSSL does both scalar multiplications: (e/r)·G as an
+  // ECDH public key (full point), then u2·T as an ECDH shared secret (its x coordinate).
+  const N = P256_FN;
+  const e = N.create(be(msg));
+  const invRS = N.inv(N.mul(r, s)); // one inversion for both 1/r = s/(rs) and 1/s = r/(rs)
+  let tx = qx;
+  let ty = qy;
+  if (e !== 0n) {
+    ecdh.setPrivateKey(scalarBytes(N.mul(N.mul(e, s), invRS))); // e/r
+    const a = ecdh.getPublicKey(); // 0x04 ‖ x ‖ y
+    const t = p256Add(qx, qy, be(a.subarray(1, 33)), be(a.subarray(33, 65)));
+    if (t === undefined) return false; // R is the point at infinity
+    [tx, ty] = t;
+  }
+  const tBytes = Buffer.alloc(65);
+  tBytes[0] = 4;
+  tBytes.write(tx.toString(16).padStart(64, "0"), 1, "hex");
+  tBytes.write(ty.toString(16).padStart(64, "0"), 33, "hex");
+  ecdh.setPrivateKey(scalarBytes(N.mul(N.mul(r, r), invRS))); // u2 = r/s
+  const rx = be(ecdh.computeSecret(tBytes)); // x(u2·T), never the point at infinity for a prime-order T ≠ O and u2 ≠ 0
+  return N.create(rx) === r;
+}
+
+/**
+ * Verifies a device signature over a 32-byte digest for the device's scheme,
+ * with the checks the contracts make: exact length, `r` and `s` in range,
+ * low-s, and (secp256k1) `v` ∈ {27, 28}. A malformed or non-verifying
+ * signature gives `false`.
+ *
+ * @throws {InvalidKeyError} if `publicKey` is not 64 bytes or the scheme is unknown.
+ * @throws {InvalidArgumentError} if `digest` is not 32 bytes.
+ * @example
+ * ```ts
+ * const priv = generatePrivateKey("secp256k1");
+ * const digest = new Uint8Array(32).fill(9);
+ * verifyDeviceSignature({
+ *   scheme: "secp256k1",
+ *   publicKey: publicKeyFromPrivate("secp256k1", priv),
+ *   digest,
+ *   signature: signDigest("secp256k1", priv, digest),
+ * }); // true
+ * ```
+ */
+export function verifyDeviceSignature({ scheme, publicKey, digest, signature }: VerifyDeviceSignatureParameters): boolean {
+  let pub: Uint8Array;
+  try {
+    pub = toBytes(publicKey, 64, "public key");
+  } catch (cause) {
+    throw new InvalidKeyError("public key must be 64 bytes x ‖ y", { cause });
+  }
+  const msg = digestBytes(digest);
+  let sig: Uint8Array;
+  try {
+    sig = toBytes(signature);
+  } catch {
+    return false;
+  }
+  if (scheme === "secp256k1") return verifySecp256k1(pub, msg, sig);
+  if (scheme === "p256") return verifyP256(pub, msg, sig);
+  throw new InvalidKeyError(`unknown key scheme ${String(scheme)}`);
+}
+
+/**
+ * Expected signature length of a scheme: 65 (secp256k1) or 64 (P-256).
+ *
+ * @example
+ * ```ts
+ * signatureLength("p256"); // 64
+ * ```
+ */
+export function signatureLength(scheme: KeyScheme): 64 | 65 {
+  if (scheme === "secp256k1") return 65;
+  if (scheme === "p256") return 64;
+  throw new InvalidKeyError(`unknown key scheme ${String(scheme)}`);
+}
