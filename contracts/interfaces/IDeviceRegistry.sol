@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The signature scheme of a device key. The public key is 64 bytes `x ‖ y` for both schemes.
+enum KeyScheme {
+    Secp256k1,
+    P256
+}
+
+/// @notice The lifecycle of a device. Only `Active` devices may sign readings, rotate keys or update metadata.
+/// @dev `Revoked` is final. `Rotated` marks a key replaced by its device through {IDeviceRegistry-rotateKey}.
+enum DeviceStatus {
+    Unknown,
+    Active,
+    Suspended,
+    Revoked,
+    Rotated
+}
+
+/// @title IDeviceRegistry
+/// @notice Registry of the sensor devices of the SensorSeal audit chain: their keys, beneficiaries, metadata and
+/// status over time. A device id is `address(uint160(uint256(keccak256(x ‖ y))))` for both schemes, which for a
+/// secp256k1 key is its usual Ethereum address.
+interface IDeviceRegistry {
+    /// @notice A registered device.
+    /// @param scheme The scheme of the device key.
+    /// @param status The current status of the device.
+    /// @param registeredAt The block timestamp of the registration.
+    /// @param beneficiary The account credited with the rewards of the device's readings.
+    /// @param metadataHash The hash of the off-chain metadata document of the device.
+    /// @param keyX The x coordinate of the device public key.
+    /// @param keyY The y coordinate of the device public key.
+    /// @param rotatedFrom The device whose key this device replaced, or zero.
+    /// @param rotatedTo The device whose key replaced this device's key, or zero.
+    struct Device {
+        KeyScheme scheme;
+        DeviceStatus status;
+        uint48 registeredAt;
+        address beneficiary;
+        bytes32 metadataHash;
+        bytes32 keyX;
+        bytes32 keyY;
+        address rotatedFrom;
+        address rotatedTo;
+    }
+
+    /// @notice Thrown when a public key is not 64 bytes or not a point of the scheme's curve.
+    /// @param scheme The scheme the key was given for.
+    error DeviceRegistryInvalidPublicKey(KeyScheme scheme);
+
+    /// @notice Thrown when registering a key whose device id is already known, in any status.
+    /// @param device The device id of the key.
+    error DeviceRegistryAlreadyRegistered(address device);
+
+    /// @notice Thrown when acting on a device that was never registered.
+    /// @param device The device id.
+    error DeviceRegistryUnknownDevice(address device);
+
+    /// @notice Thrown when a device-signed action comes from a device that is not active.
+    /// @param device The device id.
+    /// @param at The timestamp at which the device had to be active.
+    error DeviceRegistryNotActive(address device, uint64 at);
+
+    /// @notice Thrown when a device-signed message does not carry a valid signature of the device's current key.
+    /// @param device The device id.
+    error DeviceRegistryInvalidSignature(address device);
+
+    /// @notice Thrown when a device-signed message is submitted after its deadline.
+    /// @param deadline The deadline of the message.
+    error DeviceRegistryExpiredSignature(uint256 deadline);
+
+    /// @notice Thrown when registering a device without a beneficiary.
+    error DeviceRegistryZeroBeneficiary();
+
+    /// @notice Thrown when a status change is not allowed from the device's current status.
+    /// @param device The device id.
+    /// @param status The current status of the device.
+    error DeviceRegistryInvalidStatus(address device, DeviceStatus status);
+
+    /// @notice Emitted when a device is registered, by the registrar or by a key rotation.
+    /// @param device The device id.
+    /// @param scheme The scheme of the device key.
+    /// @param beneficiary The account credited with the device's rewards.
+    /// @param metadataHash The hash of the device's metadata document.
+    /// @param publicKey The 64-byte public key `x ‖ y`.
+    event DeviceRegistered(
+        address indexed device,
+        KeyScheme scheme,
+        address indexed beneficiary,
+        bytes32 metadataHash,
+        bytes publicKey
+    );
+
+    /// @notice Emitted when an active device is suspended.
+    /// @param device The device id.
+    event DeviceSuspended(address indexed device);
+
+    /// @notice Emitted when a suspended device is made active again.
+    /// @param device The device id.
+    event DeviceResumed(address indexed device);
+
+    /// @notice Emitted when a device is revoked, for good.
+    /// @param device The device id.
+    event DeviceRevoked(address indexed device);
+
+    /// @notice Emitted when a device replaces its key; the new key is a new device, registered in the same transaction.
+    /// @param oldDevice The device id of the replaced key, now `Rotated`.
+    /// @param newDevice The device id of the new key, now `Active`.
+    /// @param newScheme The scheme of the new key.
+    event DeviceKeyRotated(address indexed oldDevice, address indexed newDevice, KeyScheme newScheme);
+
+    /// @notice Emitted when a device updates its metadata hash.
+    /// @param device The device id.
+    /// @param metadataHash The new metadata hash.
+    event DeviceMetadataUpdated(address indexed device, bytes32 metadataHash);
+
+    /// @notice The role allowed to register, suspend, resume and revoke devices.
+    function REGISTRAR_ROLE() external view returns (bytes32);
+
+    /// @notice Registers a device key as an active device.
+    /// @dev Only the registrar.
+    /// @param scheme The scheme of the key.
+    /// @param publicKey The 64-byte public key `x ‖ y`, without the 0x04 prefix.
+    /// @param beneficiary The account credited with the device's rewards.
+    /// @param metadataHash The hash of the device's metadata document.
+    /// @return device The device id of the key.
+    function registerDevice(
+        KeyScheme scheme,
+        bytes calldata publicKey,
+        address beneficiary,
+        bytes32 metadataHash
+    ) external returns (address device);
+
+    /// @notice Suspends an active device: its readings from now on do not verify until it is resumed.
+    /// @dev Only the registrar.
+    /// @param device The device id.
+    function suspendDevice(address device) external;
+
+    /// @notice Makes a suspended device active again.
+    /// @dev Only the registrar.
+    /// @param device The device id.
+    function resumeDevice(address device) external;
+
+    /// @notice Revokes a device for good: its readings from now on never verify, nor do its readings in batches
+    /// anchored from now on.
+    /// @dev Only the registrar. Allowed from `Active`, `Suspended` and `Rotated`, so a replaced key can still be
+    /// revoked when it turns out to be compromised.
+    /// @param device The device id.
+    function revokeDevice(address device) external;
+
+    /// @notice Replaces the key of an active device, on a message signed by its current key and relayed by anyone.
+    /// The new key becomes a new active device with the same beneficiary and metadata; the old one becomes `Rotated`.
+    /// @dev Signed as EIP-712
+    /// `RotateKey(address device,uint8 newScheme,bytes newPublicKey,uint256 nonce,uint256 deadline)`
+    /// with `nonce = nonces(device)`.
+    /// @param device The device id of the current key.
+    /// @param newScheme The scheme of the new key.
+    /// @param newPublicKey The 64-byte new public key `x ‖ y`.
+    /// @param deadline The last timestamp at which the message is accepted.
+    /// @param signature The signature of the current key over the message.
+    /// @return newDevice The device id of the new key.
+    function rotateKey(
+        address device,
+        KeyScheme newScheme,
+        bytes calldata newPublicKey,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (address newDevice);
+
+    /// @notice Updates the metadata hash of an active device, on a message signed by its key and relayed by anyone.
+    /// @dev Signed as EIP-712 `UpdateMetadata(address device,bytes32 metadataHash,uint256 nonce,uint256 deadline)`
+    /// with `nonce = nonces(device)`.
+    /// @param device The device id.
+    /// @param metadataHash The new metadata hash.
+    /// @param deadline The last timestamp at which the message is accepted.
+    /// @param signature The signature of the device key over the message.
+    function updateMetadata(address device, bytes32 metadataHash, uint256 deadline, bytes calldata signature) external;
+
+    /// @notice Returns a device; all fields are zero (status `Unknown`) for an unknown device.
+    /// @param device The device id.
+    function getDevice(address device) external view returns (Device memory);
+
+    /// @notice Returns the current status of a device.
+    /// @param device The device id.
+    function statusOf(address device) external view returns (DeviceStatus);
+
+    /// @notice Returns the status of a device in force at a timestamp: the last status set at or before it, or
+    /// `Unknown` before the registration.
+    /// @param device The device id.
+    /// @param timestamp The timestamp, in seconds.
+    function statusAt(address device, uint64 timestamp) external view returns (DeviceStatus);
+
+    /// @notice Returns whether a device was `Active` at a timestamp.
+    /// @param device The device id.
+    /// @param timestamp The timestamp, in seconds.
+    function isActiveAt(address device, uint64 timestamp) external view returns (bool);
+
+    /// @notice Returns whether a signature over a digest was made by the device's key, for its scheme: 65 bytes
+    /// `r ‖ s ‖ v` for secp256k1, 64 bytes `r ‖ s` for P-256, low-s for both. Checks the key only, not the status.
+    /// @param device The device id; an unknown device has no valid signature.
+    /// @param digest The signed 32-byte digest.
+    /// @param signature The signature.
+    function isValidDeviceSignature(
+        address device,
+        bytes32 digest,
+        bytes calldata signature
+    ) external view returns (bool);
+
+    /// @notice Returns the next nonce of a device's signed messages (key rotation, metadata update).
+    /// @param device The device id.
+    function nonces(address device) external view returns (uint256);
+}
