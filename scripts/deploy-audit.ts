@@ -4,6 +4,9 @@
  *
  *   npx hardhat run scripts/deploy-audit.ts --network auditLocal
  *   IGNITION_PARAMETERS=ignition/parameters/besu-qbft.json npx hardhat run scripts/deploy-audit.ts --network besu
+ *
+ * Re-running resumes the same Ignition deployment (ignition/deployments/audit-<chainId>); against a
+ * new local node, set DEPLOYMENT_ID or delete that folder.
  */
 import path from "node:path";
 
@@ -19,7 +22,8 @@ const chainId = await publicClient.getChainId();
 
 const { registry, anchor } = await ignition.deploy(AuditChainModule, {
   parameters,
-  deploymentId: `audit-${chainId}`,
+  // Ignition journals http deployments in ignition/deployments/<id>: a fresh local node needs a fresh id.
+  deploymentId: process.env.DEPLOYMENT_ID ?? `audit-${chainId}`,
   displayUi: true,
 });
 
@@ -27,6 +31,6 @@ const file = await writeAuditDeployment({
   chainId,
   registry: registry.address,
   anchor: anchor.address,
-  deployBlock: await findDeployBlock(publicClient, anchor.address),
+  deployBlock: await findDeployBlock(publicClient, registry.address),
 });
 console.log(`audit chain ${chainId}: registry ${registry.address}, anchor ${anchor.address}\nrecorded in ${file}`);

@@ -37,7 +37,7 @@ const file = await writeAuditDeployment({
   chainId,
   registry: registry.address,
   anchor: anchor.address,
-  deployBlock: await findDeployBlock(publicClient, anchor.address),
+  deployBlock: await findDeployBlock(publicClient, registry.address),
 });
 console.log(`DeviceRegistry ${registry.address}\nReadingAnchor  ${anchor.address}\nrecorded in ${file} (data folder ${dataDir()})`);
 console.log("Not yet part of the stack: platform, relayer, oracle committee, simulator, dashboard.");

@@ -8,7 +8,7 @@ export interface AuditDeployment {
   chainId: number;
   registry: Address;
   anchor: Address;
-  /** First block holding the anchor's code: indexers start here. */
+  /** First block holding the registry's code (deployed before the anchor): indexers start here. */
   deployBlock: number;
 }
 
