@@ -1,0 +1,173 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { getAddress, isAddress, type Address } from "viem";
+import { z } from "zod";
+
+import { dataDir } from "../core/deployments.js";
+import { apiKeysFileSchema, type ApiKeyEntry } from "./auth.js";
+import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits } from "./platform.js";
+
+/** The platform's configuration, from the environment (see {@link parsePlatformConfig}). */
+export interface PlatformConfig {
+  host: string;
+  port: number;
+  /** `postgres://…` for PostgreSQL, else a SQLite file path. */
+  databaseUrl: string;
+  auditRpcUrl: string;
+  /** Expected audit chain id; checked against the RPC endpoint at start-up. */
+  auditChainId?: number;
+  /** Contract addresses; when unset they come from the deployment record in the data folder. */
+  anchor?: Address;
+  registry?: Address;
+  registryDeployBlock?: number;
+  registryPollMs: number;
+  registryConfirmations: number;
+  apiKeysFile: string;
+  logLevel: string;
+  trustProxy?: boolean | number | string;
+  limits: PlatformLimits;
+}
+
+/** The configuration is wrong: the message lists every bad variable. */
+export class PlatformConfigError extends Error {
+  override name = "PlatformConfigError" as const;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const positive = z.coerce.number().positive();
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address")
+  .transform((value) => getAddress(value));
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65_535).default(8080),
+  DATABASE_URL: z.string().min(1).optional(),
+  AUDIT_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).default("http://127.0.0.1:8545"),
+  AUDIT_CHAIN_ID: int(1).optional(),
+  ANCHOR_ADDRESS: address.optional(),
+  REGISTRY_ADDRESS: address.optional(),
+  REGISTRY_DEPLOY_BLOCK: int(0).optional(),
+  REGISTRY_POLL_MS: int(0).default(2000),
+  REGISTRY_CONFIRMATIONS: int(0).default(0),
+  PLATFORM_API_KEYS_FILE: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value) => {
+      if (value === undefined || value === "") return undefined;
+      if (value === "true" || value === "false") return value === "true";
+      return /^[0-9]+$/.test(value) ? Number(value) : value;
+    }),
+  PLATFORM_BODY_LIMIT: z
+    .string()
+    .regex(/^[0-9]+(b|kb|mb)$/i, "must be a size like 512kb or 1mb")
+    .default(DEFAULT_PLATFORM_LIMITS.bodyLimit),
+  PLATFORM_MAX_PAYLOAD_BYTES: int(64).default(DEFAULT_PLATFORM_LIMITS.maxPayloadBytes),
+  PLATFORM_MAX_BULK_ITEMS: int(1).default(DEFAULT_PLATFORM_LIMITS.maxBulkItems),
+  PLATFORM_IP_RATE_PER_SECOND: positive.default(DEFAULT_PLATFORM_LIMITS.ipRatePerSecond),
+  PLATFORM_IP_BURST: int(1).default(DEFAULT_PLATFORM_LIMITS.ipBurst),
+  PLATFORM_DEVICE_READINGS_PER_MINUTE: positive.default(DEFAULT_PLATFORM_LIMITS.deviceReadingsPerMinute),
+  PLATFORM_DEVICE_BURST: int(1).optional(),
+  PLATFORM_MAX_CLOCK_SKEW_SECONDS: int(0).default(DEFAULT_PLATFORM_LIMITS.maxClockSkewSeconds),
+  PLATFORM_SHUTDOWN_TIMEOUT_MS: int(0).default(DEFAULT_PLATFORM_LIMITS.shutdownTimeoutMs),
+});
+
+/**
+ * Reads and validates the platform's configuration from environment variables, failing with one
+ * message naming every bad variable. No I/O: files and the chain are checked by the caller.
+ *
+ * Variables: HOST (127.0.0.1), PORT (8080), DATABASE_URL (`<data>/platform.sqlite`), AUDIT_RPC_URL
+ * (http://127.0.0.1:8545), AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_ADDRESS, REGISTRY_DEPLOY_BLOCK
+ * (else the deployment record), REGISTRY_POLL_MS (2000), REGISTRY_CONFIRMATIONS (0),
+ * PLATFORM_API_KEYS_FILE (`<data>/platform-api-keys.json`), LOG_LEVEL (info), TRUST_PROXY, and the
+ * limits PLATFORM_BODY_LIMIT, PLATFORM_MAX_PAYLOAD_BYTES, PLATFORM_MAX_BULK_ITEMS,
+ * PLATFORM_IP_RATE_PER_SECOND, PLATFORM_IP_BURST, PLATFORM_DEVICE_READINGS_PER_MINUTE,
+ * PLATFORM_DEVICE_BURST, PLATFORM_MAX_CLOCK_SKEW_SECONDS, PLATFORM_SHUTDOWN_TIMEOUT_MS.
+ *
+ * @throws {PlatformConfigError}
+ * @example
+ * const config = parsePlatformConfig({ PORT: "8080", DATABASE_URL: "postgres://u:p@127.0.0.1/platform" });
+ * config.port; // 8080
+ */
+export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      return `  ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
+    });
+    throw new PlatformConfigError(`Invalid platform configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const givenAddresses = [e.ANCHOR_ADDRESS, e.REGISTRY_ADDRESS].filter((a) => a !== undefined).length;
+  if (givenAddresses === 1) {
+    throw new PlatformConfigError(
+      "Invalid platform configuration:\n  ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)",
+    );
+  }
+  const data = dataDir(env);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL ?? path.join(data, "platform.sqlite"),
+    auditRpcUrl: e.AUDIT_RPC_URL,
+    ...(e.AUDIT_CHAIN_ID === undefined ? {} : { auditChainId: e.AUDIT_CHAIN_ID }),
+    ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS }),
+    ...(e.REGISTRY_ADDRESS === undefined ? {} : { registry: e.REGISTRY_ADDRESS }),
+    ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { registryDeployBlock: e.REGISTRY_DEPLOY_BLOCK }),
+    registryPollMs: e.REGISTRY_POLL_MS,
+    registryConfirmations: e.REGISTRY_CONFIRMATIONS,
+    apiKeysFile: path.resolve(e.PLATFORM_API_KEYS_FILE ?? path.join(data, "platform-api-keys.json")),
+    logLevel: e.LOG_LEVEL,
+    ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),
+    limits: {
+      ...DEFAULT_PLATFORM_LIMITS,
+      bodyLimit: e.PLATFORM_BODY_LIMIT,
+      maxPayloadBytes: e.PLATFORM_MAX_PAYLOAD_BYTES,
+      maxBulkItems: e.PLATFORM_MAX_BULK_ITEMS,
+      ipRatePerSecond: e.PLATFORM_IP_RATE_PER_SECOND,
+      ipBurst: e.PLATFORM_IP_BURST,
+      deviceReadingsPerMinute: e.PLATFORM_DEVICE_READINGS_PER_MINUTE,
+      deviceBurst: e.PLATFORM_DEVICE_BURST ?? Math.max(1, Math.ceil(e.PLATFORM_DEVICE_READINGS_PER_MINUTE)),
+      maxClockSkewSeconds: e.PLATFORM_MAX_CLOCK_SKEW_SECONDS,
+      shutdownTimeoutMs: e.PLATFORM_SHUTDOWN_TIMEOUT_MS,
+    },
+  };
+}
+
+/**
+ * Reads the API keys file: a JSON array of `{ "id", "role", "sha256" }` (the sha256 of each key,
+ * never the key). Fails with a message that says how to make one.
+ *
+ * @throws {PlatformConfigError}
+ * @example
+ * const keys = await readApiKeysFile("data/platform-api-keys.json"); // [{ id, role, sha256 }]
+ */
+export async function readApiKeysFile(file: string): Promise<ApiKeyEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new PlatformConfigError(
+      `Cannot read the API keys file ${file} (PLATFORM_API_KEYS_FILE): ${(cause as Error).message}. ` +
+        "Make a key with `npx tsx scripts/platform-key.ts <holder> consumer`.",
+      { cause },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new PlatformConfigError(`The API keys file ${file} is not JSON`, { cause });
+  }
+  const parsed = apiKeysFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PlatformConfigError(`The API keys file ${file} is invalid at [${issue.path.join(".")}]: ${issue.message}`);
+  }
+  return parsed.data;
+}
