@@ -64,6 +64,7 @@ export class RegistryIndex {
   #syncing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastError: unknown;
+  #syncedTimestamp = 0;
 
   private constructor(options: RegistryIndexOptions) {
     this.#options = {
@@ -94,6 +95,14 @@ export class RegistryIndex {
   /** The last error of a background sync, if the latest one failed. */
   get lastError(): unknown {
     return this.#lastError;
+  }
+
+  /**
+   * Block timestamp (seconds) of the last block read: the index's answers hold for times up to here.
+   * A caller judging a reading newer than this can `sync()` first.
+   */
+  get syncedTimestamp(): number {
+    return this.#syncedTimestamp;
   }
 
   /** Catches up with the chain now (concurrent callers share one run). */
@@ -156,6 +165,7 @@ export class RegistryIndex {
       }
       this.#nextBlock = toBlock + 1n;
     }
+    if (head >= 0n) this.#syncedTimestamp = Number((await client.getBlock({ blockNumber: head })).timestamp);
     this.#lastError = undefined;
   }
 

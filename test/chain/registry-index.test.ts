@@ -78,6 +78,7 @@ describe("RegistryIndex", () => {
       assert.equal(index.statusAt(device, at), status, `index statusAt(${at})`);
     }
     assert.equal(index.isActiveAt(device, revokedAt), false);
+    assert.equal(index.syncedTimestamp, revokedAt);
   });
 
   it("knows nothing of an unregistered device", () => {
