@@ -1,0 +1,259 @@
+/**
+ * The relayer's signed inclusion receipt: "this reading will be in a batch anchored by `deadline`".
+ *
+ * EIP-712 `InclusionReceipt(address device,uint64 seq,bytes32 dataHash,uint64 deadline)` in domain
+ * `{ name: "SensorSeal Relayer", version: "1", chainId: audit chain, verifyingContract: the anchor }`,
+ * signed (secp256k1, 65 bytes r‖s‖v, low-s) by the relayer's receipt key. `deadline` is a unix time
+ * in seconds. A device (or anyone it hands the receipt to) holding a valid receipt for a reading
+ * that is not anchored by `deadline` holds proof that the relayer dropped it.
+ *
+ * @module
+ */
+import { getAddress, recoverAddress, type Address, type Hex } from "viem";
+
+import { bytesToHex, hexToBytes, toBytes, type BytesLike } from "./bytes.js";
+import { InvalidArgumentError, InvalidSignatureError } from "./errors.js";
+import { keccak256 } from "./keccak.js";
+import { signDigest } from "./keys.js";
+
+/** A receipt as signed (uint64 fields as bigints). */
+export type InclusionReceipt = {
+  device: Address;
+  seq: bigint;
+  dataHash: Hex;
+  deadline: bigint;
+};
+
+/** A signed receipt in JSON form: uint64 fields as decimal strings, `signer` the receipt key's address. */
+export type SignedReceiptJson = {
+  device: Address;
+  seq: string;
+  dataHash: Hex;
+  deadline: string;
+  signature: Hex;
+  signer: Address;
+};
+
+/** EIP-712 domain of receipts. */
+export type ReceiptDomain = {
+  readonly name: "SensorSeal Relayer";
+  readonly version: "1";
+  readonly chainId: number;
+  readonly verifyingContract: Address;
+};
+
+/** EIP-712 domain name of receipts. */
+export const RECEIPT_DOMAIN_NAME = "SensorSeal Relayer";
+/** EIP-712 domain version of receipts. */
+export const RECEIPT_DOMAIN_VERSION = "1";
+/** The EIP-712 type string of a receipt. */
+export const RECEIPT_TYPE = "InclusionReceipt(address device,uint64 seq,bytes32 dataHash,uint64 deadline)";
+
+/** viem / wallet typed-data types of a receipt. */
+export const RECEIPT_TYPES = {
+  InclusionReceipt: [
+    { name: "device", type: "address" },
+    { name: "seq", type: "uint64" },
+    { name: "dataHash", type: "bytes32" },
+    { name: "deadline", type: "uint64" },
+  ],
+} as const;
+
+const utf8 = new TextEncoder();
+const TYPEHASH = keccak256(utf8.encode(RECEIPT_TYPE));
+const DOMAIN_TYPEHASH = keccak256(
+  utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+);
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** `keccak256(RECEIPT_TYPE)`. */
+export const RECEIPT_TYPEHASH: Hex = bytesToHex(TYPEHASH);
+
+/**
+ * The EIP-712 domain of receipts for the anchor at `anchor` on chain `chainId`.
+ *
+ * @example
+ * ```ts
+ * receiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+ * // { name: "SensorSeal Relayer", version: "1", chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" }
+ * ```
+ */
+export function receiptDomain(chainId: number, anchor: Address): ReceiptDomain {
+  return { name: RECEIPT_DOMAIN_NAME, version: RECEIPT_DOMAIN_VERSION, chainId, verifyingContract: getAddress(anchor) };
+}
+
+function uint64Word(value: unknown, field: string, out: Uint8Array, offset: number): void {
+  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX)
+    throw new InvalidArgumentError(field, "must be a uint64 bigint");
+  new DataView(out.buffer, out.byteOffset).setBigUint64(offset + 24, value);
+}
+
+/**
+ * Computes EIP-712 digests of receipts for one domain (separator computed once). `digest` equals
+ * viem's `hashTypedData(receiptTypedData(domain, receipt))`.
+ *
+ * @example
+ * ```ts
+ * const digester = new ReceiptDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+ * digester.digest({ device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n,
+ *   dataHash: `0x${"11".repeat(32)}`, deadline: 1_700_000_600n }); // 32 bytes
+ * ```
+ */
+export class ReceiptDigester {
+  readonly chainId: number;
+  readonly anchor: Address;
+  /** The EIP-712 domain separator, hex. */
+  readonly domainSeparator: Hex;
+  readonly #prefix = new Uint8Array(66);
+
+  constructor(chainId: number, anchor: Address) {
+    if (!Number.isSafeInteger(chainId) || chainId < 0) throw new InvalidArgumentError("chainId", "must be a non-negative safe integer");
+    const enc = new Uint8Array(160);
+    enc.set(DOMAIN_TYPEHASH, 0);
+    enc.set(keccak256(utf8.encode(RECEIPT_DOMAIN_NAME)), 32);
+    enc.set(keccak256(utf8.encode(RECEIPT_DOMAIN_VERSION)), 64);
+    new DataView(enc.buffer).setBigUint64(120, BigInt(chainId));
+    enc.set(toBytes(anchor as Hex, 20, "verifyingContract"), 140);
+    const separator = keccak256(enc);
+    this.chainId = chainId;
+    this.anchor = getAddress(anchor);
+    this.domainSeparator = bytesToHex(separator);
+    this.#prefix[0] = 0x19;
+    this.#prefix[1] = 0x01;
+    this.#prefix.set(separator, 2);
+  }
+
+  /** The EIP-712 domain of this digester. */
+  get domain(): ReceiptDomain {
+    return receiptDomain(this.chainId, this.anchor);
+  }
+
+  /**
+   * `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(receipt))`.
+   *
+   * @throws {InvalidArgumentError | InvalidHexError}
+   * @example
+   * ```ts
+   * new ReceiptDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digest({
+   *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, dataHash: `0x${"11".repeat(32)}`,
+   *   deadline: 1_700_000_600n }); // 32 bytes
+   * ```
+   */
+  digest(receipt: InclusionReceipt): Uint8Array {
+    const enc = new Uint8Array(160);
+    enc.set(TYPEHASH, 0);
+    enc.set(toBytes(receipt.device, 20, "device"), 44);
+    uint64Word(receipt.seq, "seq", enc, 64);
+    enc.set(toBytes(receipt.dataHash, 32, "dataHash"), 96);
+    uint64Word(receipt.deadline, "deadline", enc, 128);
+    this.#prefix.set(keccak256(enc), 34);
+    return keccak256(this.#prefix);
+  }
+}
+
+/**
+ * Typed data of a receipt for viem (`hashTypedData`, `verifyTypedData`) and EIP-1193 wallets.
+ *
+ * @example
+ * ```ts
+ * import { hashTypedData } from "viem";
+ * hashTypedData(receiptTypedData(receiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3"), {
+ *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, dataHash: `0x${"11".repeat(32)}`,
+ *   deadline: 1_700_000_600n }));
+ * ```
+ */
+export function receiptTypedData(domain: ReceiptDomain, receipt: InclusionReceipt) {
+  return { domain, types: RECEIPT_TYPES, primaryType: "InclusionReceipt", message: receipt } as const;
+}
+
+/**
+ * Signs a receipt with the relayer's receipt key (secp256k1): 65 bytes r‖s‖v, low-s, as hex.
+ *
+ * @example
+ * ```ts
+ * const digester = new ReceiptDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+ * const signature = signReceipt(digester, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", {
+ *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, dataHash: `0x${"11".repeat(32)}`,
+ *   deadline: 1_700_000_600n }); // "0x…" (65 bytes)
+ * ```
+ */
+export function signReceipt(digester: ReceiptDigester, privateKey: BytesLike, receipt: InclusionReceipt): Hex {
+  return bytesToHex(signDigest("secp256k1", toBytes(privateKey, 32, "receipt private key"), digester.digest(receipt)));
+}
+
+/**
+ * Recovers the address that signed a receipt (the relayer's receipt key).
+ *
+ * @throws {InvalidSignatureError} when the signature is not 65 bytes or does not recover.
+ * @example
+ * ```ts
+ * const signer = await recoverReceiptSigner(digester, receipt, signature); // "0x3C44…"
+ * ```
+ */
+export async function recoverReceiptSigner(digester: ReceiptDigester, receipt: InclusionReceipt, signature: Hex): Promise<Address> {
+  const bytes = hexToBytes(signature);
+  if (bytes.length !== 65) throw new InvalidSignatureError("a receipt signature is 65 bytes r‖s‖v", { details: { length: bytes.length } });
+  // EIP-2: reject high-s, as the relayer never makes one.
+  const s = BigInt(bytesToHex(bytes.subarray(32, 64)));
+  if (s > SECP256K1_HALF_N) throw new InvalidSignatureError("high-s receipt signature");
+  try {
+    return await recoverAddress({ hash: bytesToHex(digester.digest(receipt)), signature });
+  } catch (cause) {
+    throw new InvalidSignatureError("receipt signature does not recover", { cause });
+  }
+}
+
+const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/**
+ * Checks a JSON receipt: its signature recovers to `relayer` (the receipt key's address the verifier
+ * trusts for this relayer) on the given domain. Answers false for a wrong signer or a bad signature.
+ *
+ * @example
+ * ```ts
+ * const ok = await verifyReceipt({ chainId: 31337, anchor, relayer: "0x3C44…", receipt: answer.receipt });
+ * ```
+ */
+export async function verifyReceipt(options: {
+  chainId: number;
+  anchor: Address;
+  relayer: Address;
+  receipt: Omit<SignedReceiptJson, "signer"> & { signer?: Address };
+}): Promise<boolean> {
+  const { receipt } = options;
+  try {
+    const digester = new ReceiptDigester(options.chainId, options.anchor);
+    const signer = await recoverReceiptSigner(digester, receiptFromJson(receipt), receipt.signature);
+    return signer === getAddress(options.relayer);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A receipt's fields from JSON (decimal-string uint64s), without checking any signature.
+ *
+ * @throws {InvalidArgumentError}
+ * @example
+ * ```ts
+ * receiptFromJson({ device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: "1",
+ *   dataHash: `0x${"11".repeat(32)}`, deadline: "1700000600" }).deadline; // 1700000600n
+ * ```
+ */
+export function receiptFromJson(json: { device: string; seq: string; dataHash: string; deadline: string }): InclusionReceipt {
+  const uint = (value: unknown, field: string): bigint => {
+    if (typeof value !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(value)) throw new InvalidArgumentError(field, "must be a decimal string");
+    const x = BigInt(value);
+    if (x > UINT64_MAX) throw new InvalidArgumentError(field, "must be a uint64");
+    return x;
+  };
+  if (typeof json.device !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(json.device)) throw new InvalidArgumentError("device", "must be an address");
+  if (typeof json.dataHash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(json.dataHash))
+    throw new InvalidArgumentError("dataHash", "must be 32 bytes of 0x hex");
+  return {
+    device: getAddress(json.device),
+    seq: uint(json.seq, "seq"),
+    dataHash: json.dataHash.toLowerCase() as Hex,
+    deadline: uint(json.deadline, "deadline"),
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * The relayer's intake: the stateless checks of one submitted reading (shape, signature on the
+ * audit domain with the registry's key, device status) and the group-committing writer that runs
+ * the sequence check and queues accepted readings durably.
+ *
+ * @module
+ */
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+
+import { SensorSealError } from "../core/errors.js";
+import { verifyDeviceSignature } from "../core/keys.js";
+import { readingFromJson, type Reading, type ReadingDigester } from "../core/reading.js";
+import { DEVICE_STATUS_NAMES, DeviceStatus, type IndexedDevice } from "../chain/registry-index.js";
+import { RejectionError } from "./errors.js";
+import type { AcceptOutcome, Candidate, RelayerStore, StoredReceipt } from "./store.js";
+
+/** What intake needs of the registry index (a `RegistryIndex` has it). */
+export interface RegistryView {
+  device(device: Address): IndexedDevice | undefined;
+  statusAt(device: Address, timestampSeconds: number | bigint): DeviceStatus;
+  sync(): Promise<void>;
+}
+
+/** The JSON body of one reading: the core's ReadingJson plus the device's signature. */
+export interface SubmittedReading {
+  device: Address;
+  seq: string | number;
+  timestamp: string | number;
+  dataHash: Hex;
+  signature: Hex;
+}
+
+const FIELDS = new Set(["device", "seq", "timestamp", "dataHash", "signature"]);
+const SIGNATURE_RE = /^0x[0-9a-fA-F]*$/;
+
+/** The store keeps seq and timestamp as 64-bit integers read back as JS numbers. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Parses one submitted reading (seq and timestamp as decimal strings or safe integers; the device
+ * address in any case; dataHash and signature as hex), with the core's strict reading parser.
+ *
+ * @throws {RejectionError} INVALID_READING or INVALID_SIGNATURE (malformed).
+ * @example
+ * parseSubmittedReading({ device: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", seq: 1, timestamp: "1700000000",
+ *   dataHash: `0x${"11".repeat(32)}`, signature: `0x${"22".repeat(64)}1b` }).reading.seq; // 1n
+ */
+export function parseSubmittedReading(body: unknown): { reading: Reading; signature: Hex } {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new RejectionError("INVALID_READING", "a reading is a JSON object", { field: "$" });
+  const o = body as Record<string, unknown>;
+  for (const key of Object.keys(o))
+    if (!FIELDS.has(key)) throw new RejectionError("INVALID_READING", `unknown field "${key}"`, { field: key });
+  const uint = (value: unknown): unknown => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value);
+  const device = typeof o.device === "string" && isAddress(o.device, { strict: false }) ? getAddress(o.device) : o.device;
+  const dataHash = typeof o.dataHash === "string" ? o.dataHash.toLowerCase() : o.dataHash;
+  let reading: Reading;
+  try {
+    reading = readingFromJson({ device, seq: uint(o.seq), timestamp: uint(o.timestamp), dataHash });
+  } catch (error) {
+    if (error instanceof SensorSealError)
+      throw new RejectionError("INVALID_READING", error.shortMessage, { field: error.details?.field ?? "$" });
+    throw error;
+  }
+  if (reading.seq === 0n) throw new RejectionError("INVALID_READING", "seq starts at 1", { field: "seq" });
+  if (reading.seq > MAX_SAFE) throw new RejectionError("INVALID_READING", "seq above 2^53 - 1 is not supported", { field: "seq" });
+  if (reading.timestamp > MAX_SAFE)
+    throw new RejectionError("INVALID_READING", "timestamp above 2^53 - 1 is not supported", { field: "timestamp" });
+  const signature = o.signature;
+  if (typeof signature !== "string" || !SIGNATURE_RE.test(signature) || (signature.length !== 130 && signature.length !== 132))
+    throw new RejectionError("INVALID_SIGNATURE", "signature must be 64 (P-256) or 65 (secp256k1) bytes of 0x hex", { field: "signature" });
+  return { reading, signature: signature.toLowerCase() as Hex };
+}
+
+/** Options of {@link ReadingChecker}. */
+export interface ReadingCheckerOptions {
+  registry: RegistryView;
+  /** Reading digests on the audit domain (chain id, anchor). */
+  digester: ReadingDigester;
+  /** Largest accepted `timestamp − now`, seconds (the contract's MAX_CLOCK_SKEW is 300). */
+  maxClockSkewSeconds: number;
+  /** At most one forced registry sync per this many ms for unknown devices. */
+  unknownDeviceSyncMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Checks one reading against everything but the sequence: shape, future timestamp, device known,
+ * signature (EIP-712 Reading digest on the audit domain, the registry's key and scheme), device not
+ * revoked now and Active at the reading's timestamp.
+ *
+ * @example
+ * const checker = new ReadingChecker({ registry, digester: new ReadingDigester(31337, anchor), maxClockSkewSeconds: 300 });
+ * const candidate = await checker.check(body); // throws RejectionError with a code
+ */
+export class ReadingChecker {
+  readonly #options: Required<ReadingCheckerOptions>;
+  #lastForcedSync = 0;
+
+  constructor(options: ReadingCheckerOptions) {
+    this.#options = { unknownDeviceSyncMs: 1000, now: Date.now, ...options };
+  }
+
+  async #lookup(device: Address): Promise<IndexedDevice | undefined> {
+    const { registry, unknownDeviceSyncMs, now } = this.#options;
+    let entry = registry.device(device);
+    if (entry === undefined && now() - this.#lastForcedSync >= unknownDeviceSyncMs) {
+      // A device registered since the index's last poll: catch up once, shared by concurrent callers.
+      this.#lastForcedSync = now();
+      await registry.sync().catch(() => undefined);
+      entry = registry.device(device);
+    }
+    return entry;
+  }
+
+  /** Like {@link ReadingChecker.verify}, but throws the registry's refusal too. */
+  async check(body: unknown): Promise<Candidate> {
+    const { candidate, refusal } = await this.verify(body);
+    if (refusal !== undefined) throw refusal;
+    return candidate;
+  }
+
+  /**
+   * Checks shape, time, key and signature (thrown as RejectionError); a refusal by the device's
+   * registry status (DEVICE_REVOKED, DEVICE_NOT_ACTIVE) is returned beside the authentic candidate,
+   * so the caller can still answer an identical resend of an already accepted reading with its receipt.
+   */
+  async verify(body: unknown): Promise<{ candidate: Candidate; refusal?: RejectionError }> {
+    const { reading, signature } = parseSubmittedReading(body);
+    const { registry, digester, maxClockSkewSeconds, now } = this.#options;
+    const nowSeconds = Math.floor(now() / 1000);
+    const timestamp = Number(reading.timestamp);
+    if (timestamp > nowSeconds + maxClockSkewSeconds)
+      throw new RejectionError("FUTURE_TIMESTAMP", `timestamp is more than ${maxClockSkewSeconds} s ahead of the relayer's clock`, {
+        timestamp: reading.timestamp.toString(),
+        now: String(nowSeconds),
+      });
+    const device = await this.#lookup(reading.device);
+    if (device === undefined) throw new RejectionError("UNKNOWN_DEVICE", "device is not in the registry", { device: reading.device });
+    const valid = verifyDeviceSignature({ scheme: device.scheme, publicKey: device.publicKey, digest: digester.digest(reading), signature });
+    if (!valid)
+      throw new RejectionError("INVALID_SIGNATURE", `signature does not verify for the device's ${device.scheme} key on this chain and anchor`, {
+        device: reading.device,
+        scheme: device.scheme,
+      });
+    const candidate: Candidate = { device: reading.device, seq: Number(reading.seq), timestamp, dataHash: reading.dataHash, signature };
+    if (device.status === DeviceStatus.Revoked)
+      return { candidate, refusal: new RejectionError("DEVICE_REVOKED", "device is revoked", { device: reading.device }) };
+    const status = registry.statusAt(reading.device, timestamp);
+    if (status !== DeviceStatus.Active) {
+      const refusal = new RejectionError("DEVICE_NOT_ACTIVE", `device was ${DEVICE_STATUS_NAMES[status]} at the reading's timestamp`, {
+        device: reading.device,
+        timestamp: reading.timestamp.toString(),
+        status: DEVICE_STATUS_NAMES[status],
+      });
+      return { candidate, refusal };
+    }
+    return { candidate };
+  }
+}
+
+/** The outcome of one candidate after the sequence check. */
+export type IntakeResult = AcceptOutcome;
+
+interface PendingGroup {
+  candidates: Candidate[];
+  resolve(outcomes: AcceptOutcome[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Queues candidates durably with group commit: concurrent requests share one store transaction
+ * (one fsync), run one after the other, so sequence checks never race. A promise resolves only after
+ * its transaction committed.
+ *
+ * @example
+ * const writer = new IntakeWriter(store, sign);
+ * const [outcome] = await writer.submit([candidate]); // { kind: "accepted", receipt }
+ */
+export class IntakeWriter {
+  readonly #store: RelayerStore;
+  readonly #sign: (candidate: Candidate) => StoredReceipt;
+  readonly #maxGroup: number;
+  #pending: PendingGroup[] = [];
+  #running: Promise<void> | undefined;
+
+  constructor(store: RelayerStore, sign: (candidate: Candidate) => StoredReceipt, maxGroup = 5000) {
+    this.#store = store;
+    this.#sign = sign;
+    this.#maxGroup = maxGroup;
+  }
+
+  submit(candidates: Candidate[]): Promise<AcceptOutcome[]> {
+    if (candidates.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ candidates, resolve, reject });
+      this.#running ??= this.#drain().finally(() => {
+        this.#running = undefined;
+      });
+    });
+  }
+
+  /** Resolves when nothing is being written. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      // Let requests already on the wire reach the queue, so they share this commit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const groups: PendingGroup[] = [];
+      let size = 0;
+      while (this.#pending.length > 0 && (groups.length === 0 || size + this.#pending[0].candidates.length <= this.#maxGroup)) {
+        const group = this.#pending.shift() as PendingGroup;
+        groups.push(group);
+        size += group.candidates.length;
+      }
+      try {
+        const outcomes = await this.#store.acceptReadings(groups.flatMap((g) => g.candidates), this.#sign);
+        let offset = 0;
+        for (const group of groups) {
+          group.resolve(outcomes.slice(offset, offset + group.candidates.length));
+          offset += group.candidates.length;
+        }
+      } catch (error) {
+        for (const group of groups) group.reject(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,528 @@
+/**
+ * The relayer's durable state on the shared SQL store (SQLite file or PostgreSQL): accepted readings
+ * with their receipts, batches with their manifests and lifecycle, and every anchoring transaction
+ * (signed raw bytes, nonce, fees) persisted before it is broadcast.
+ *
+ * One relayer process writes a store (the per-device sequence cache and the queue depth live in
+ * memory); any number of readers may share it.
+ *
+ * @module
+ */
+import type { Address, Hex } from "viem";
+
+import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import { RelayerStoreMismatchError } from "./errors.js";
+
+/** A batch's lifecycle: queued → sent → mined → confirmed; failed is terminal (needs an operator). */
+export const BATCH_STATUSES = ["queued", "sent", "mined", "confirmed", "failed"] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/**
+ * An anchoring transaction's lifecycle: pending (signed, persisted, broadcast or about to be) → mined;
+ * replaced (a fee bump of the same nonce, or a sibling, was mined instead), dropped (its nonce was
+ * used by a transaction that is not ours), reverted (mined but reverted).
+ */
+export const TX_STATUSES = ["pending", "mined", "replaced", "dropped", "reverted"] as const;
+export type TxStatus = (typeof TX_STATUSES)[number];
+
+/** Why a transaction was signed. */
+export type TxKind = "initial" | "bump" | "resign";
+
+/** A reading's status as the relayer answers it. */
+export type ReadingStatus = "queued" | "batched" | "anchored" | "confirmed";
+
+export const RELAYER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS relayer_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS relayer_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  status TEXT NOT NULL,
+  root TEXT NOT NULL UNIQUE,
+  leaf_count INTEGER NOT NULL,
+  manifest_hash TEXT NOT NULL,
+  manifest BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  anchor_batch_id INTEGER,
+  tx_hash TEXT,
+  block_number INTEGER,
+  block_hash TEXT,
+  gas_used TEXT,
+  mined_at INTEGER,
+  confirmed_at INTEGER,
+  reorgs INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS relayer_batches_status ON relayer_batches (status, id);
+CREATE INDEX IF NOT EXISTS relayer_batches_anchor_id ON relayer_batches (anchor_batch_id);
+CREATE TABLE IF NOT EXISTS relayer_readings (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  data_hash TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  receipt_signature TEXT NOT NULL,
+  batch_id INTEGER REFERENCES relayer_batches (id),
+  UNIQUE (device, seq)
+);
+CREATE INDEX IF NOT EXISTS relayer_readings_queue ON relayer_readings (id) WHERE batch_id IS NULL;
+CREATE INDEX IF NOT EXISTS relayer_readings_batch ON relayer_readings (batch_id);
+CREATE TABLE IF NOT EXISTS relayer_txs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  batch_id INTEGER NOT NULL REFERENCES relayer_batches (id),
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  tx_hash TEXT NOT NULL UNIQUE,
+  raw_tx TEXT NOT NULL,
+  gas INTEGER NOT NULL,
+  max_fee_per_gas TEXT NOT NULL,
+  max_priority_fee_per_gas TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS relayer_txs_batch ON relayer_txs (batch_id, id);
+`;
+
+/** A reading that passed every stateless check, ready for the sequence check and the queue. */
+export interface Candidate {
+  device: Address;
+  seq: number;
+  timestamp: number;
+  dataHash: Hex;
+  signature: Hex;
+}
+
+/** The relayer's promise for one reading. */
+export interface StoredReceipt {
+  deadline: number;
+  signature: Hex;
+}
+
+export type AcceptOutcome =
+  | { kind: "accepted"; receipt: StoredReceipt }
+  | { kind: "duplicate"; receipt: StoredReceipt }
+  | { kind: "conflict"; existing: { timestamp: number; dataHash: Hex } }
+  | { kind: "stale"; lastSeq: number };
+
+export interface ReadingRow extends Candidate {
+  id: number;
+  receivedAt: number;
+  receipt: StoredReceipt;
+  batchId: number | null;
+}
+
+export interface BatchRow {
+  id: number;
+  status: BatchStatus;
+  root: Hex;
+  leafCount: number;
+  manifestHash: Hex;
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  anchorBatchId: number | null;
+  txHash: Hex | null;
+  blockNumber: number | null;
+  blockHash: Hex | null;
+  gasUsed: bigint | null;
+  minedAt: number | null;
+  confirmedAt: number | null;
+  reorgs: number;
+}
+
+export interface TxRow {
+  id: number;
+  batchId: number;
+  kind: TxKind;
+  status: TxStatus;
+  nonce: number;
+  hash: Hex;
+  raw: Hex;
+  gas: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  createdAt: number;
+  sentAt: number;
+}
+
+/** Where a batch landed on chain. */
+export interface MinedInfo {
+  anchorBatchId: number;
+  txHash: Hex;
+  blockNumber: number;
+  blockHash: Hex;
+  gasUsed: bigint | null;
+}
+
+/** What `createBatch` needs from the core's batch builder. */
+export interface BuiltBatchRecord {
+  root: Hex;
+  leafCount: number;
+  manifestHash: Hex;
+  manifestBytes: Uint8Array;
+}
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (v === null || v === undefined ? (v as never) : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toBatch(r: Row): BatchRow {
+  return {
+    id: num(r.id),
+    status: r.status as BatchStatus,
+    root: r.root as Hex,
+    leafCount: num(r.leaf_count),
+    manifestHash: r.manifest_hash as Hex,
+    createdAt: num(r.created_at),
+    attempts: num(r.attempts),
+    nextAttemptAt: num(r.next_attempt_at),
+    lastError: (r.last_error as string | null) ?? null,
+    anchorBatchId: numOrNull(r.anchor_batch_id),
+    txHash: (r.tx_hash as Hex | null) ?? null,
+    blockNumber: numOrNull(r.block_number),
+    blockHash: (r.block_hash as Hex | null) ?? null,
+    gasUsed: r.gas_used === null || r.gas_used === undefined ? null : BigInt(r.gas_used as string),
+    minedAt: numOrNull(r.mined_at),
+    confirmedAt: numOrNull(r.confirmed_at),
+    reorgs: num(r.reorgs),
+  };
+}
+
+function toTx(r: Row): TxRow {
+  return {
+    id: num(r.id),
+    batchId: num(r.batch_id),
+    kind: r.kind as TxKind,
+    status: r.status as TxStatus,
+    nonce: num(r.nonce),
+    hash: r.tx_hash as Hex,
+    raw: r.raw_tx as Hex,
+    gas: BigInt(r.gas as number),
+    maxFeePerGas: BigInt(r.max_fee_per_gas as string),
+    maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas as string),
+    createdAt: num(r.created_at),
+    sentAt: num(r.sent_at),
+  };
+}
+
+function toReading(r: Row): ReadingRow {
+  return {
+    id: num(r.id),
+    device: r.device as Address,
+    seq: num(r.seq),
+    timestamp: num(r.timestamp),
+    dataHash: r.data_hash as Hex,
+    signature: r.signature as Hex,
+    receivedAt: num(r.received_at),
+    receipt: { deadline: num(r.deadline), signature: r.receipt_signature as Hex },
+    batchId: numOrNull(r.batch_id),
+  };
+}
+
+const BATCH_COLUMNS =
+  "id, status, root, leaf_count, manifest_hash, created_at, attempts, next_attempt_at, last_error, anchor_batch_id, tx_hash, block_number, block_hash, gas_used, mined_at, confirmed_at, reorgs";
+const READING_COLUMNS = "id, device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature, batch_id";
+
+/** Statements with many ids are split so no dialect's parameter limit is reached. */
+const ID_CHUNK = 500;
+
+/**
+ * The relayer's tables on a {@link SqlDatabase}.
+ *
+ * @example
+ * const db = await openDatabase("data/relayer.sqlite");
+ * const store = await RelayerStore.open(db);
+ * await store.bindChain(31337, anchor);
+ */
+export class RelayerStore {
+  readonly db: SqlDatabase;
+  readonly #lastSeq = new Map<string, number>();
+  #queueDepth = 0;
+
+  private constructor(db: SqlDatabase) {
+    this.db = db;
+  }
+
+  /** Creates the tables if needed and loads the queue depth. */
+  static async open(db: SqlDatabase): Promise<RelayerStore> {
+    await db.migrate(RELAYER_SCHEMA);
+    const store = new RelayerStore(db);
+    const [row] = await db.query<Row>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id IS NULL");
+    store.#queueDepth = Number(row.n);
+    return store;
+  }
+
+  /**
+   * Ties the store to one chain and anchor on first use; refuses another later (a store's receipts,
+   * batches and nonces mean nothing on another chain).
+   */
+  async bindChain(chainId: number, anchor: Address): Promise<void> {
+    const wanted = { chainId: String(chainId), anchor: anchor.toLowerCase() };
+    await this.db.transaction(async (tx) => {
+      for (const [key, value] of Object.entries(wanted)) {
+        await tx.run("INSERT INTO relayer_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", [key, value]);
+      }
+      const rows = await tx.query<{ key: string; value: string }>("SELECT key, value FROM relayer_meta");
+      const found = Object.fromEntries(rows.map((r) => [r.key, r.value]));
+      if (found.chainId !== wanted.chainId || found.anchor !== wanted.anchor) {
+        throw new RelayerStoreMismatchError(wanted, { chainId: found.chainId, anchor: found.anchor });
+      }
+    });
+  }
+
+  /** Accepted readings not yet in a batch (kept in memory, exact for a single writer). */
+  get queueDepth(): number {
+    return this.#queueDepth;
+  }
+
+  async #loadLastSeq(tx: SqlExecutor, device: string): Promise<number> {
+    const cached = this.#lastSeq.get(device);
+    if (cached !== undefined) return cached;
+    const [row] = await tx.query<Row>("SELECT MAX(seq) AS m FROM relayer_readings WHERE device = ?", [device]);
+    const last = row?.m === null || row?.m === undefined ? 0 : Number(row.m);
+    this.#lastSeq.set(device, last);
+    return last;
+  }
+
+  /**
+   * Checks each candidate's sequence against the accepted readings and queues the new ones, in one
+   * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
+   * receipt of a new reading (called inside the transaction, synchronously).
+   */
+  async acceptReadings(candidates: readonly Candidate[], sign: (candidate: Candidate) => StoredReceipt, now = Date.now()): Promise<AcceptOutcome[]> {
+    const overlay = new Map<string, number>();
+    let accepted = 0;
+    const outcomes = await this.db.transaction(async (tx) => {
+      const out: AcceptOutcome[] = [];
+      for (const c of candidates) {
+        const last = overlay.get(c.device) ?? (await this.#loadLastSeq(tx, c.device));
+        if (c.seq > last) {
+          const receipt = sign(c);
+          await tx.run(
+            "INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [c.device, c.seq, c.timestamp, c.dataHash, c.signature, now, receipt.deadline, receipt.signature],
+          );
+          overlay.set(c.device, c.seq);
+          accepted++;
+          out.push({ kind: "accepted", receipt });
+          continue;
+        }
+        const [existing] = await tx.query<Row>(
+          "SELECT timestamp, data_hash, deadline, receipt_signature FROM relayer_readings WHERE device = ? AND seq = ?",
+          [c.device, c.seq],
+        );
+        if (existing === undefined) out.push({ kind: "stale", lastSeq: last });
+        else if (Number(existing.timestamp) === c.timestamp && existing.data_hash === c.dataHash)
+          out.push({ kind: "duplicate", receipt: { deadline: Number(existing.deadline), signature: existing.receipt_signature as Hex } });
+        else out.push({ kind: "conflict", existing: { timestamp: Number(existing.timestamp), dataHash: existing.data_hash as Hex } });
+      }
+      return out;
+    });
+    for (const [device, seq] of overlay) this.#lastSeq.set(device, seq);
+    this.#queueDepth += accepted;
+    return outcomes;
+  }
+
+  /** The oldest queued reading's arrival time (ms), if any. */
+  async oldestQueuedAt(): Promise<number | undefined> {
+    const [row] = await this.db.query<Row>("SELECT received_at FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT 1");
+    return row === undefined ? undefined : Number(row.received_at);
+  }
+
+  /**
+   * Takes up to `maxSize` queued readings (oldest first) into a new batch, all in one transaction:
+   * the batch row with its manifest and the readings' batch id commit together or not at all.
+   */
+  async createBatch(maxSize: number, build: (readings: Candidate[]) => BuiltBatchRecord, now = Date.now()): Promise<BatchRow | undefined> {
+    const result = await this.db.transaction(async (tx) => {
+      const rows = await tx.query<Row>(
+        `SELECT ${READING_COLUMNS} FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT ?`,
+        [maxSize],
+      );
+      if (rows.length === 0) return undefined;
+      const readings = rows.map(toReading);
+      const built = build(readings);
+      const [inserted] = await tx.query<Row>(
+        `INSERT INTO relayer_batches (status, root, leaf_count, manifest_hash, manifest, created_at) VALUES ('queued', ?, ?, ?, ?, ?) RETURNING ${BATCH_COLUMNS}`,
+        [built.root.toLowerCase(), built.leafCount, built.manifestHash.toLowerCase(), Buffer.from(built.manifestBytes), now],
+      );
+      const batch = toBatch(inserted);
+      let changed = 0;
+      for (let i = 0; i < readings.length; i += ID_CHUNK) {
+        const ids = readings.slice(i, i + ID_CHUNK).map((r) => r.id);
+        const { changes } = await tx.run(
+          `UPDATE relayer_readings SET batch_id = ? WHERE batch_id IS NULL AND id IN (${ids.map(() => "?").join(", ")})`,
+          [batch.id, ...ids],
+        );
+        changed += changes;
+      }
+      if (changed !== readings.length) throw new Error(`batch ${batch.id}: ${changed} of ${readings.length} readings claimed`);
+      return { batch, taken: readings.length };
+    });
+    if (result === undefined) return undefined;
+    this.#queueDepth -= result.taken;
+    return result.batch;
+  }
+
+  /** Batches still moving (queued, sent, mined), oldest first. */
+  async activeBatches(): Promise<BatchRow[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE status IN ('queued', 'sent', 'mined') ORDER BY id`,
+    );
+    return rows.map(toBatch);
+  }
+
+  async batch(id: number): Promise<BatchRow | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE id = ?`, [id]);
+    return row === undefined ? undefined : toBatch(row);
+  }
+
+  async batchByRoot(root: Hex): Promise<BatchRow | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE root = ?`, [root.toLowerCase()]);
+    return row === undefined ? undefined : toBatch(row);
+  }
+
+  /** The batch anchored on chain with id `anchorBatchId` (mined or confirmed). */
+  async batchByAnchorId(anchorBatchId: number): Promise<BatchRow | undefined> {
+    const [row] = await this.db.query<Row>(
+      `SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE anchor_batch_id = ? AND status IN ('mined', 'confirmed') ORDER BY id LIMIT 1`,
+      [anchorBatchId],
+    );
+    return row === undefined ? undefined : toBatch(row);
+  }
+
+  /** The exact manifest bytes stored with the batch. */
+  async manifest(batchId: number): Promise<Uint8Array | undefined> {
+    const [row] = await this.db.query<Row>("SELECT manifest FROM relayer_batches WHERE id = ?", [batchId]);
+    return row === undefined ? undefined : new Uint8Array(row.manifest as Buffer);
+  }
+
+  async reading(device: Address, seq: number): Promise<ReadingRow | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${READING_COLUMNS} FROM relayer_readings WHERE device = ? AND seq = ?`, [device, seq]);
+    return row === undefined ? undefined : toReading(row);
+  }
+
+  async txs(batchId: number): Promise<TxRow[]> {
+    const rows = await this.db.query<Row>("SELECT * FROM relayer_txs WHERE batch_id = ? ORDER BY id", [batchId]);
+    return rows.map(toTx);
+  }
+
+  /** The highest nonce of a transaction that may still be mined (pending), if any. */
+  async maxPendingNonce(): Promise<number | undefined> {
+    const [row] = await this.db.query<Row>("SELECT MAX(nonce) AS m FROM relayer_txs WHERE status = 'pending'");
+    return row?.m === null || row?.m === undefined ? undefined : Number(row.m);
+  }
+
+  /**
+   * Persists a signed transaction for a batch and marks the batch sent, before anything is broadcast:
+   * after a crash the raw bytes are re-broadcast, never re-signed with another nonce.
+   */
+  async recordTx(
+    batchId: number,
+    tx: { kind: TxKind; nonce: number; hash: Hex; raw: Hex; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
+    now = Date.now(),
+  ): Promise<TxRow> {
+    return this.db.transaction(async (db) => {
+      const [row] = await db.query<Row>(
+        "INSERT INTO relayer_txs (batch_id, kind, status, nonce, tx_hash, raw_tx, gas, max_fee_per_gas, max_priority_fee_per_gas, created_at, sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        [batchId, tx.kind, tx.nonce, tx.hash, tx.raw, Number(tx.gas), tx.maxFeePerGas.toString(), tx.maxPriorityFeePerGas.toString(), now, now],
+      );
+      await db.run("UPDATE relayer_batches SET status = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?", [batchId]);
+      return toTx(row);
+    });
+  }
+
+  /** Restarts a transaction's stuck timer (after it is broadcast again following a reorg). */
+  async touchTx(txId: number, now = Date.now()): Promise<void> {
+    await this.db.run("UPDATE relayer_txs SET sent_at = ? WHERE id = ?", [now, txId]);
+  }
+
+  /** The batch is in a block: records where; its tx (if one of ours) → mined, its other pending txs → replaced. */
+  async markMined(batchId: number, info: MinedInfo, now = Date.now()): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        "UPDATE relayer_batches SET status = 'mined', anchor_batch_id = ?, tx_hash = ?, block_number = ?, block_hash = ?, gas_used = ?, mined_at = ?, last_error = NULL WHERE id = ?",
+        [info.anchorBatchId, info.txHash, info.blockNumber, info.blockHash, info.gasUsed?.toString() ?? null, now, batchId],
+      );
+      await tx.run("UPDATE relayer_txs SET status = 'mined' WHERE batch_id = ? AND tx_hash = ?", [batchId, info.txHash]);
+      await tx.run("UPDATE relayer_txs SET status = 'replaced' WHERE batch_id = ? AND status = 'pending'", [batchId]);
+    });
+  }
+
+  async setTxStatus(txId: number, status: TxStatus): Promise<void> {
+    await this.db.run("UPDATE relayer_txs SET status = ? WHERE id = ?", [status, txId]);
+  }
+
+  /** How many readings of a batch had a receipt deadline before `nowSeconds`. */
+  async overdueReadings(batchId: number, nowSeconds: number): Promise<number> {
+    const [row] = await this.db.query<Row>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id = ? AND deadline < ?", [batchId, nowSeconds]);
+    return Number(row.n);
+  }
+
+  async markConfirmed(batchId: number, now = Date.now()): Promise<void> {
+    await this.db.run("UPDATE relayer_batches SET status = 'confirmed', confirmed_at = ? WHERE id = ? AND status = 'mined'", [now, batchId]);
+  }
+
+  /**
+   * The batch's block left the canonical chain: back to sent (its mined tx is pending again and
+   * will be re-broadcast as is), or to queued when the anchoring was found by event, not sent by us.
+   */
+  async markReorged(batchId: number, now = Date.now()): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { changes } = await tx.run(
+        "UPDATE relayer_txs SET status = 'pending', sent_at = ? WHERE batch_id = ? AND status = 'mined'",
+        [now, batchId],
+      );
+      await tx.run(
+        "UPDATE relayer_batches SET status = ?, anchor_batch_id = NULL, tx_hash = NULL, block_number = NULL, block_hash = NULL, gas_used = NULL, mined_at = NULL, reorgs = reorgs + 1 WHERE id = ?",
+        [changes > 0 ? "sent" : "queued", batchId],
+      );
+    });
+  }
+
+  /**
+   * None of the batch's transactions can be mined any more (their nonce went to a transaction that is
+   * not ours, or the one mined reverted): they are marked, the batch goes back to queued to be signed anew.
+   */
+  async requeueBatch(batchId: number, txStatus: "dropped" | "reverted", error: string, nextAttemptAt: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run("UPDATE relayer_txs SET status = ? WHERE batch_id = ? AND status = 'pending'", [txStatus, batchId]);
+      await tx.run("UPDATE relayer_batches SET status = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?", [error, nextAttemptAt, batchId]);
+    });
+  }
+
+  /** Records a failed attempt of a queued batch and when to try again. */
+  async deferBatch(batchId: number, error: string, nextAttemptAt: number): Promise<void> {
+    await this.db.run("UPDATE relayer_batches SET last_error = ?, next_attempt_at = ? WHERE id = ?", [error, nextAttemptAt, batchId]);
+  }
+
+  /** Terminal: the batch cannot be anchored as is (an operator must look). */
+  async markFailed(batchId: number, error: string): Promise<void> {
+    await this.db.run("UPDATE relayer_batches SET status = 'failed', last_error = ? WHERE id = ?", [error, batchId]);
+  }
+
+  /** Number of batches per status. */
+  async batchCounts(): Promise<Record<BatchStatus, number>> {
+    const rows = await this.db.query<Row>("SELECT status, COUNT(*) AS n FROM relayer_batches GROUP BY status");
+    const counts = Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<BatchStatus, number>;
+    for (const row of rows) counts[row.status as BatchStatus] = Number(row.n);
+    return counts;
+  }
+
+  /** Row counts of every table (operators, tests). */
+  async rowCounts(): Promise<{ readings: number; batches: number; txs: number }> {
+    const [r] = await this.db.query<Row>(
+      "SELECT (SELECT COUNT(*) FROM relayer_readings) AS readings, (SELECT COUNT(*) FROM relayer_batches) AS batches, (SELECT COUNT(*) FROM relayer_txs) AS txs",
+    );
+    return { readings: Number(r.readings), batches: Number(r.batches), txs: Number(r.txs) };
+  }
+}
