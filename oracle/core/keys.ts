@@ -46,6 +46,7 @@ export type VerifyDeviceSignatureParameters = {
 };
 
 type NativeSecp256k1 = {
+  ecdsaSign(msg32: Uint8Array, seckey: Uint8Array): { signature: Uint8Array; recid: number };
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean, output: Uint8Array): Uint8Array;
 };
 
@@ -180,6 +181,14 @@ export function signDigest(scheme: KeyScheme, privateKey: BytesLike, digest: Byt
   const priv = privateKeyBytes(scheme, privateKey);
   const msg = digestBytes(digest);
   if (scheme === "secp256k1") {
+    if (native !== undefined) {
+      // libsecp256k1: RFC 6979 nonces and low-s, like noble, ~20× faster (the relayer signs a receipt per reading).
+      const { signature, recid } = native.ecdsaSign(msg, priv);
+      const out = new Uint8Array(65);
+      out.set(signature, 0);
+      out[64] = 27 + recid;
+      return out;
+    }
     const rec = secp256k1.sign(msg, priv, { prehash: false, lowS: true, format: "recovered" }); // recovery ‖ r ‖ s
     const out = new Uint8Array(65);
     out.set(rec.subarray(1, 65), 0);
