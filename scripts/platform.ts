@@ -9,44 +9,14 @@
  * the start with a message naming it. SIGINT/SIGTERM stop it gracefully: requests in flight finish,
  * then the store is closed.
  */
-import { PlatformConfigError, parsePlatformConfig, type PlatformConfig } from "../oracle/platform/config.js";
-import { startPlatform, type RunningPlatform } from "../oracle/platform/main.js";
-import { createLogger } from "../oracle/service/logger.js";
+import { parsePlatformConfig } from "../oracle/platform/config.js";
+import { startPlatform } from "../oracle/platform/main.js";
+import { runService } from "../oracle/service/run.js";
 
-let config: PlatformConfig;
-try {
-  config = parsePlatformConfig(process.env);
-} catch (error) {
-  console.error(error instanceof PlatformConfigError ? error.message : error);
-  process.exit(2);
-}
-const logger = createLogger("platform", config.logLevel);
-
-let running: RunningPlatform;
-try {
-  running = await startPlatform(config, logger);
-} catch (error) {
-  if (error instanceof PlatformConfigError) {
-    console.error(`platform: ${error.message}`);
-    logger.debug({ err: error.cause }, "start-up failed");
-    process.exit(2);
-  }
-  throw error;
-}
-
-const stop = (signal: string) => {
-  logger.info({ signal }, "signal received");
-  // A second signal, or a drain longer than the shutdown timeout, ends the process at once.
-  const force = setTimeout(() => process.exit(1), config.limits.shutdownTimeoutMs + 5000);
-  force.unref();
-  process.once(signal, () => process.exit(1));
-  running.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: error }, "shutdown failed");
-      process.exit(1);
-    },
-  );
-};
-process.once("SIGINT", () => stop("SIGINT"));
-process.once("SIGTERM", () => stop("SIGTERM"));
+await runService({
+  name: "platform",
+  parse: parsePlatformConfig,
+  start: startPlatform,
+  logLevel: (config) => config.logLevel,
+  shutdownTimeoutMs: (config) => config.limits.shutdownTimeoutMs + 5000,
+});

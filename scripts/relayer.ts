@@ -10,44 +10,14 @@
  * (503), readings in flight are committed and answered, no batch is left half made, then the
  * listener and the store close.
  */
-import { parseRelayerConfig, type RelayerConfig } from "../oracle/relayer/config.js";
-import { RelayerConfigError } from "../oracle/relayer/errors.js";
-import { startRelayer, type RunningRelayer } from "../oracle/relayer/main.js";
-import { createLogger } from "../oracle/service/logger.js";
+import { parseRelayerConfig } from "../oracle/relayer/config.js";
+import { startRelayer } from "../oracle/relayer/main.js";
+import { runService } from "../oracle/service/run.js";
 
-let config: RelayerConfig;
-try {
-  config = parseRelayerConfig(process.env);
-} catch (error) {
-  console.error(error instanceof RelayerConfigError ? error.message : error);
-  process.exit(2);
-}
-const logger = createLogger("relayer", config.logLevel);
-
-let running: RunningRelayer;
-try {
-  running = await startRelayer(config, logger);
-} catch (error) {
-  if (error instanceof RelayerConfigError) {
-    console.error(`relayer: ${error.message}`);
-    process.exit(2);
-  }
-  throw error;
-}
-
-const stop = (signal: string) => {
-  logger.info({ signal }, "signal received");
-  // A second signal, or a drain longer than the shutdown timeout, ends the process at once.
-  const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
-  force.unref();
-  process.once(signal, () => process.exit(1));
-  running.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: error }, "shutdown failed");
-      process.exit(1);
-    },
-  );
-};
-process.once("SIGINT", () => stop("SIGINT"));
-process.once("SIGTERM", () => stop("SIGTERM"));
+await runService({
+  name: "relayer",
+  parse: parseRelayerConfig,
+  start: startRelayer,
+  logLevel: (config) => config.logLevel,
+  shutdownTimeoutMs: (config) => config.shutdownTimeoutMs,
+});

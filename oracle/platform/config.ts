@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 
+import type { AuditConnectionOptions } from "../chain/audit-connection.js";
 import { dataDir } from "../core/deployments.js";
+import { auditEnvShape, auditOptionsFromEnv, bodyLimitSchema, int, parseEnv, positive, serviceEnvShape } from "../service/config.js";
+import { ConfigError } from "../service/errors.js";
 import { apiKeysFileSchema, type ApiKeyEntry } from "./auth.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits } from "./platform.js";
 
@@ -14,58 +16,19 @@ export interface PlatformConfig {
   port: number;
   /** `postgres://…` for PostgreSQL, else a SQLite file path. */
   databaseUrl: string;
-  auditRpcUrl: string;
-  /** Expected audit chain id; checked against the RPC endpoint at start-up. */
-  auditChainId?: number;
-  /** Contract addresses; when unset they come from the deployment record in the data folder. */
-  anchor?: Address;
-  registry?: Address;
-  registryDeployBlock?: number;
-  registryPollMs: number;
-  registryConfirmations: number;
+  /** The audit chain and its contracts (AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_*). */
+  audit: AuditConnectionOptions;
   apiKeysFile: string;
   logLevel: string;
   trustProxy?: boolean | number | string;
   limits: PlatformLimits;
 }
 
-/** The configuration is wrong: the message lists every bad variable. */
-export class PlatformConfigError extends Error {
-  override name = "PlatformConfigError" as const;
-}
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const positive = z.coerce.number().positive();
-const address = z
-  .string()
-  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address")
-  .transform((value) => getAddress(value));
-
 const envSchema = z.object({
-  HOST: z.string().min(1).default("127.0.0.1"),
-  PORT: int(0, 65_535).default(8080),
-  DATABASE_URL: z.string().min(1).optional(),
-  AUDIT_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).default("http://127.0.0.1:8545"),
-  AUDIT_CHAIN_ID: int(1).optional(),
-  ANCHOR_ADDRESS: address.optional(),
-  REGISTRY_ADDRESS: address.optional(),
-  REGISTRY_DEPLOY_BLOCK: int(0).optional(),
-  REGISTRY_POLL_MS: int(0).default(2000),
-  REGISTRY_CONFIRMATIONS: int(0).default(0),
+  ...serviceEnvShape(8080),
+  ...auditEnvShape,
   PLATFORM_API_KEYS_FILE: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  TRUST_PROXY: z
-    .string()
-    .optional()
-    .transform((value) => {
-      if (value === undefined || value === "") return undefined;
-      if (value === "true" || value === "false") return value === "true";
-      return /^[0-9]+$/.test(value) ? Number(value) : value;
-    }),
-  PLATFORM_BODY_LIMIT: z
-    .string()
-    .regex(/^[0-9]+(b|kb|mb)$/i, "must be a size like 512kb or 1mb")
-    .default(DEFAULT_PLATFORM_LIMITS.bodyLimit),
+  PLATFORM_BODY_LIMIT: bodyLimitSchema.default(DEFAULT_PLATFORM_LIMITS.bodyLimit),
   PLATFORM_MAX_PAYLOAD_BYTES: int(64).default(DEFAULT_PLATFORM_LIMITS.maxPayloadBytes),
   PLATFORM_MAX_BULK_ITEMS: int(1).default(DEFAULT_PLATFORM_LIMITS.maxBulkItems),
   PLATFORM_IP_RATE_PER_SECOND: positive.default(DEFAULT_PLATFORM_LIMITS.ipRatePerSecond),
@@ -88,39 +51,19 @@ const envSchema = z.object({
  * PLATFORM_IP_RATE_PER_SECOND, PLATFORM_IP_BURST, PLATFORM_DEVICE_READINGS_PER_MINUTE,
  * PLATFORM_DEVICE_BURST, PLATFORM_MAX_CLOCK_SKEW_SECONDS, PLATFORM_SHUTDOWN_TIMEOUT_MS.
  *
- * @throws {PlatformConfigError}
+ * @throws {ConfigError}
  * @example
  * const config = parsePlatformConfig({ PORT: "8080", DATABASE_URL: "postgres://u:p@127.0.0.1/platform" });
  * config.port; // 8080
  */
 export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const name = issue.path.join(".");
-      return `  ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
-    });
-    throw new PlatformConfigError(`Invalid platform configuration:\n${lines.join("\n")}`);
-  }
-  const e = parsed.data;
-  const givenAddresses = [e.ANCHOR_ADDRESS, e.REGISTRY_ADDRESS].filter((a) => a !== undefined).length;
-  if (givenAddresses === 1) {
-    throw new PlatformConfigError(
-      "Invalid platform configuration:\n  ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)",
-    );
-  }
+  const e = parseEnv(envSchema, env, "platform");
   const data = dataDir(env);
   return {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL ?? path.join(data, "platform.sqlite"),
-    auditRpcUrl: e.AUDIT_RPC_URL,
-    ...(e.AUDIT_CHAIN_ID === undefined ? {} : { auditChainId: e.AUDIT_CHAIN_ID }),
-    ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS }),
-    ...(e.REGISTRY_ADDRESS === undefined ? {} : { registry: e.REGISTRY_ADDRESS }),
-    ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { registryDeployBlock: e.REGISTRY_DEPLOY_BLOCK }),
-    registryPollMs: e.REGISTRY_POLL_MS,
-    registryConfirmations: e.REGISTRY_CONFIRMATIONS,
+    audit: auditOptionsFromEnv(e, "platform"),
     apiKeysFile: path.resolve(e.PLATFORM_API_KEYS_FILE ?? path.join(data, "platform-api-keys.json")),
     logLevel: e.LOG_LEVEL,
     ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),
@@ -143,7 +86,7 @@ export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): Platf
  * Reads the API keys file: a JSON array of `{ "id", "role", "sha256" }` (the sha256 of each key,
  * never the key). Fails with a message that says how to make one.
  *
- * @throws {PlatformConfigError}
+ * @throws {ConfigError}
  * @example
  * const keys = await readApiKeysFile("data/platform-api-keys.json"); // [{ id, role, sha256 }]
  */
@@ -152,9 +95,10 @@ export async function readApiKeysFile(file: string): Promise<ApiKeyEntry[]> {
   try {
     text = await readFile(file, "utf8");
   } catch (cause) {
-    throw new PlatformConfigError(
+    throw new ConfigError(
       `Cannot read the API keys file ${file} (PLATFORM_API_KEYS_FILE): ${(cause as Error).message}. ` +
         "Make a key with `npx tsx scripts/platform-key.ts <holder> consumer`.",
+      [],
       { cause },
     );
   }
@@ -162,12 +106,12 @@ export async function readApiKeysFile(file: string): Promise<ApiKeyEntry[]> {
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new PlatformConfigError(`The API keys file ${file} is not JSON`, { cause });
+    throw new ConfigError(`The API keys file ${file} is not JSON`, [], { cause });
   }
   const parsed = apiKeysFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new PlatformConfigError(`The API keys file ${file} is invalid at [${issue.path.join(".")}]: ${issue.message}`);
+    throw new ConfigError(`The API keys file ${file} is invalid at [${issue.path.join(".")}]: ${issue.message}`);
   }
   return parsed.data;
 }

@@ -1,14 +1,10 @@
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-
-import { createPublicClient, http, webSocket, type PublicClient } from "viem";
-
-import { RegistryIndex } from "../chain/registry-index.js";
-import { readAuditDeployment } from "../core/deployments.js";
+import { connectAuditChain } from "../chain/audit-connection.js";
+import type { RegistryIndex } from "../chain/registry-index.js";
 import { listen } from "../service/app.js";
+import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
-import { openDatabase } from "../store/sql.js";
-import { PlatformConfigError, readApiKeysFile, type PlatformConfig } from "./config.js";
+import { ensureStoreFolder, openDatabase, redactDatabaseUrl } from "../store/sql.js";
+import { readApiKeysFile, type PlatformConfig } from "./config.js";
 import { createPlatform, type Platform } from "./platform.js";
 
 export interface RunningPlatform {
@@ -35,40 +31,11 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     logger.warn({ file: config.apiKeysFile }, "no consumer or admin API key: nobody can read raw data");
   }
 
-  const transport = /^wss?:/.test(config.auditRpcUrl) ? webSocket(config.auditRpcUrl) : http(config.auditRpcUrl);
-  const client = createPublicClient({ transport }) as PublicClient;
-  let chainId: number;
-  try {
-    chainId = await client.getChainId();
-  } catch (cause) {
-    throw new PlatformConfigError(`The audit chain at AUDIT_RPC_URL=${config.auditRpcUrl} does not answer`, { cause });
-  }
-  if (config.auditChainId !== undefined && config.auditChainId !== chainId) {
-    throw new PlatformConfigError(
-      `AUDIT_CHAIN_ID=${config.auditChainId} but the chain at AUDIT_RPC_URL=${config.auditRpcUrl} is chain ${chainId}`,
-    );
-  }
-  const deployment =
-    config.anchor !== undefined && config.registry !== undefined
-      ? { anchor: config.anchor, registry: config.registry, deployBlock: config.registryDeployBlock ?? 0 }
-      : await readAuditDeployment(chainId).catch((cause: Error) => {
-          throw new PlatformConfigError(`${cause.message} (or set ANCHOR_ADDRESS and REGISTRY_ADDRESS)`, { cause });
-        });
-  if ((await client.getCode({ address: deployment.registry })) === undefined) {
-    throw new PlatformConfigError(`No contract at the registry address ${deployment.registry} on chain ${chainId}`);
-  }
+  const audit = await connectAuditChain(config.audit, "platform");
+  const { chainId, registryIndex: registry } = audit;
+  const deployment = { anchor: audit.anchor, registry: audit.registry };
 
-  const registry = await RegistryIndex.start({
-    client,
-    registry: deployment.registry,
-    deployBlock: config.registryDeployBlock ?? deployment.deployBlock,
-    pollMs: config.registryPollMs,
-    confirmations: config.registryConfirmations,
-  });
-
-  if (!/^postgres(ql)?:\/\//.test(config.databaseUrl) && config.databaseUrl !== ":memory:") {
-    await mkdir(path.dirname(path.resolve(config.databaseUrl)), { recursive: true });
-  }
+  await ensureStoreFolder(config.databaseUrl);
   let platform: Platform;
   try {
     platform = await createPlatform({
@@ -82,11 +49,11 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     });
   } catch (cause) {
     registry.stop();
-    throw new PlatformConfigError(`Cannot open the store at DATABASE_URL=${redact(config.databaseUrl)}`, { cause });
+    throw new ConfigError("Cannot start the platform", [`cannot open the store at DATABASE_URL=${redactDatabaseUrl(config.databaseUrl)}`], { cause });
   }
   const server = await listen(platform.app, config.port, config.host);
   logger.info(
-    { url: server.url, chainId, anchor: deployment.anchor, registry: deployment.registry, store: redact(config.databaseUrl) },
+    { url: server.url, chainId, anchor: deployment.anchor, registry: deployment.registry, store: redactDatabaseUrl(config.databaseUrl) },
     "platform listening",
   );
 
@@ -106,9 +73,4 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       return stopping;
     },
   };
-}
-
-/** A database URL without its password, for logs. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 }

@@ -5,11 +5,12 @@
  */
 import path from "node:path";
 
-import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
+import type { Hex } from "viem";
 import { z } from "zod";
 
+import type { AuditConnectionOptions } from "../chain/audit-connection.js";
 import { dataDir } from "../core/deployments.js";
-import { RelayerConfigError } from "./errors.js";
+import { auditEnvShape, auditOptionsFromEnv, bodyLimitSchema, int, parseEnv, positive, privateKeySchema, serviceEnvShape } from "../service/config.js";
 import { DEFAULT_LIMITS, type RelayerLimits } from "./relayer.js";
 
 /** The relayer's configuration (see {@link parseRelayerConfig}). */
@@ -18,15 +19,8 @@ export interface RelayerConfig {
   port: number;
   /** `postgres://…` for PostgreSQL, else a SQLite file path. */
   databaseUrl: string;
-  auditRpcUrl: string;
-  /** Expected audit chain id; checked against the RPC endpoint at start-up. */
-  auditChainId?: number;
-  /** Contract addresses; when unset they come from the deployment record in the data folder. */
-  anchor?: Address;
-  registry?: Address;
-  registryDeployBlock?: number;
-  registryPollMs: number;
-  registryConfirmations: number;
+  /** The audit chain and its contracts (AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_*). */
+  audit: AuditConnectionOptions;
   relayerPrivateKey: Hex;
   receiptPrivateKey: Hex;
   batch: { maxSize: number; maxAgeMs: number };
@@ -38,30 +32,11 @@ export interface RelayerConfig {
   logLevel: string;
 }
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const positive = z.coerce.number().positive();
-const address = z
-  .string()
-  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address")
-  .transform((value) => getAddress(value));
-const privateKey = z
-  .string()
-  .refine((value) => isHex(value) && value.length === 66 && !/^0x0+$/.test(value), "must be a 32-byte 0x hex private key")
-  .transform((value) => value.toLowerCase() as Hex);
-
 const envSchema = z.object({
-  HOST: z.string().min(1).default("127.0.0.1"),
-  PORT: int(0, 65_535).default(8547),
-  DATABASE_URL: z.string().min(1).optional(),
-  AUDIT_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).default("http://127.0.0.1:8545"),
-  AUDIT_CHAIN_ID: int(1).optional(),
-  ANCHOR_ADDRESS: address.optional(),
-  REGISTRY_ADDRESS: address.optional(),
-  REGISTRY_DEPLOY_BLOCK: int(0).optional(),
-  REGISTRY_POLL_MS: int(0).default(2000),
-  REGISTRY_CONFIRMATIONS: int(0).default(0),
-  RELAYER_PRIVATE_KEY: privateKey,
-  RECEIPT_PRIVATE_KEY: privateKey,
+  ...serviceEnvShape(8547),
+  ...auditEnvShape,
+  RELAYER_PRIVATE_KEY: privateKeySchema,
+  RECEIPT_PRIVATE_KEY: privateKeySchema,
   BATCH_MAX_SIZE: int(1, 1_000_000).default(1000),
   BATCH_MAX_AGE_MS: int(1).default(10_000),
   CONFIRMATIONS: int(1).default(2),
@@ -74,10 +49,7 @@ const envSchema = z.object({
     .regex(/^[0-9]+$/, "must be a decimal number of wei")
     .transform((value) => BigInt(value))
     .optional(),
-  RELAYER_BODY_LIMIT: z
-    .string()
-    .regex(/^[0-9]+(b|kb|mb)$/i, "must be a size like 512kb or 1mb")
-    .default(DEFAULT_LIMITS.bodyLimit),
+  RELAYER_BODY_LIMIT: bodyLimitSchema.default(DEFAULT_LIMITS.bodyLimit),
   RELAYER_MAX_BULK: int(1, 100_000).default(DEFAULT_LIMITS.maxBulk),
   RELAYER_MAX_QUEUE_DEPTH: int(1).default(DEFAULT_LIMITS.maxQueueDepth),
   RELAYER_IP_REQUESTS_PER_SECOND: positive.default(200),
@@ -88,18 +60,7 @@ const envSchema = z.object({
   RELAYER_DEVICE_BURST: int(1).default(120),
   RELAYER_MAX_CLOCK_SKEW_SECONDS: int(0).default(DEFAULT_LIMITS.maxClockSkewSeconds),
   RELAYER_SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
-  TRUST_PROXY: z
-    .string()
-    .optional()
-    .transform((value) => {
-      if (value === undefined || value === "") return undefined;
-      if (value === "true" || value === "false") return value === "true";
-      return /^[0-9]+$/.test(value) ? Number(value) : value;
-    }),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
-
-const SECRET = /PRIVATE_KEY/;
 
 /**
  * Reads and validates the relayer's configuration from environment variables, failing with one
@@ -116,38 +77,18 @@ const SECRET = /PRIVATE_KEY/;
  * (10000), RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
  * RELAYER_MAX_CLOCK_SKEW_SECONDS (300), RELAYER_SHUTDOWN_TIMEOUT_MS (30000), TRUST_PROXY, LOG_LEVEL (info).
  *
- * @throws {RelayerConfigError}
+ * @throws {ConfigError}
  * @example
  * const config = parseRelayerConfig({ RELAYER_PRIVATE_KEY: "0x…", RECEIPT_PRIVATE_KEY: "0x…", BATCH_MAX_SIZE: "500" });
  * config.batch.maxSize; // 500
  */
 export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => {
-      const name = issue.path.join(".");
-      const shown = SECRET.test(name) ? (env[name] ? "<redacted>" : "") : (env[name] ?? "");
-      return `${name}=${JSON.stringify(shown)}: ${issue.message}`;
-    });
-    throw new RelayerConfigError("Invalid relayer configuration", issues);
-  }
-  const e = parsed.data;
-  if ((e.ANCHOR_ADDRESS === undefined) !== (e.REGISTRY_ADDRESS === undefined)) {
-    throw new RelayerConfigError("Invalid relayer configuration", [
-      "ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)",
-    ]);
-  }
+  const e = parseEnv(envSchema, env, "relayer");
   return {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL ?? path.join(dataDir(env), "relayer.sqlite"),
-    auditRpcUrl: e.AUDIT_RPC_URL,
-    ...(e.AUDIT_CHAIN_ID === undefined ? {} : { auditChainId: e.AUDIT_CHAIN_ID }),
-    ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS }),
-    ...(e.REGISTRY_ADDRESS === undefined ? {} : { registry: e.REGISTRY_ADDRESS }),
-    ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { registryDeployBlock: e.REGISTRY_DEPLOY_BLOCK }),
-    registryPollMs: e.REGISTRY_POLL_MS,
-    registryConfirmations: e.REGISTRY_CONFIRMATIONS,
+    audit: auditOptionsFromEnv(e, "relayer"),
     relayerPrivateKey: e.RELAYER_PRIVATE_KEY,
     receiptPrivateKey: e.RECEIPT_PRIVATE_KEY,
     batch: { maxSize: e.BATCH_MAX_SIZE, maxAgeMs: e.BATCH_MAX_AGE_MS },

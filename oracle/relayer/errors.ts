@@ -70,11 +70,3 @@ export class ChainMismatchError extends SensorSealError {
   }
 }
 
-/** The relayer's configuration is invalid. */
-export class RelayerConfigError extends SensorSealError {
-  override name = "RelayerConfigError" as const;
-  declare readonly code: "INVALID_CONFIG";
-  constructor(message: string, issues: readonly string[]) {
-    super("INVALID_CONFIG", `${message}:\n  ${issues.join("\n  ")}`, { details: { issues } });
-  }
-}

@@ -186,3 +186,16 @@ function toPostgres(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
 }
+
+/** Creates the folder of a SQLite file so `openDatabase` can make the file (no-op for PostgreSQL and `:memory:`). */
+export async function ensureStoreFolder(url: string): Promise<void> {
+  if (/^postgres(ql)?:\/\//.test(url) || url === ":memory:") return;
+  const { mkdir } = await import("node:fs/promises");
+  const path = await import("node:path");
+  await mkdir(path.dirname(path.resolve(url)), { recursive: true });
+}
+
+/** A database URL without its password, for logs. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

@@ -6,7 +6,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { ApiKeyring, generateApiKey, hashApiKey } from "../../oracle/platform/auth.js";
-import { PlatformConfigError, parsePlatformConfig, readApiKeysFile } from "../../oracle/platform/config.js";
+import { parsePlatformConfig, readApiKeysFile } from "../../oracle/platform/config.js";
+import { ConfigError } from "../../oracle/service/errors.js";
 import { DEFAULT_PLATFORM_LIMITS } from "../../oracle/platform/platform.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 
@@ -27,9 +28,7 @@ describe("platform configuration", () => {
       host: "127.0.0.1",
       port: 8080,
       databaseUrl: path.join(dir, "platform.sqlite"),
-      auditRpcUrl: "http://127.0.0.1:8545",
-      registryPollMs: 2000,
-      registryConfirmations: 0,
+      audit: { rpcUrl: "http://127.0.0.1:8545", registryPollMs: 2000, registryConfirmations: 0 },
       apiKeysFile: path.join(dir, "platform-api-keys.json"),
       logLevel: "info",
       limits: DEFAULT_PLATFORM_LIMITS,
@@ -64,10 +63,10 @@ describe("platform configuration", () => {
     assert.equal(config.host, "0.0.0.0");
     assert.equal(config.port, 9000);
     assert.equal(config.databaseUrl, "postgres://u:p@127.0.0.1:5432/platform");
-    assert.equal(config.auditChainId, 31337);
-    assert.equal(config.anchor, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
-    assert.equal(config.registry, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
-    assert.equal(config.registryDeployBlock, 7);
+    assert.equal(config.audit.expectedChainId, 31337);
+    assert.equal(config.audit.anchor, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    assert.equal(config.audit.registry, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+    assert.equal(config.audit.registryDeployBlock, 7);
     assert.equal(config.trustProxy, 1);
     assert.equal(config.apiKeysFile, "/etc/keys.json");
     assert.deepEqual(config.limits, {
@@ -96,7 +95,7 @@ describe("platform configuration", () => {
           REGISTRY_ADDRESS: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
         }),
       (error: unknown) => {
-        assert.ok(error instanceof PlatformConfigError);
+        assert.ok(error instanceof ConfigError);
         for (const name of ["PORT", "AUDIT_RPC_URL", "PLATFORM_IP_BURST", "LOG_LEVEL", "ANCHOR_ADDRESS"]) {
           assert.match(error.message, new RegExp(`^  ${name}=`, "m"), name);
         }
@@ -119,7 +118,7 @@ describe("platform configuration", () => {
     assert.deepEqual(await readApiKeysFile(file), [entry]);
 
     await assert.rejects(readApiKeysFile(path.join(dir, "missing.json")), (error: unknown) => {
-      assert.ok(error instanceof PlatformConfigError);
+      assert.ok(error instanceof ConfigError);
       assert.match(error.message, /missing\.json/);
       assert.match(error.message, /platform-key\.ts/);
       return true;
@@ -212,7 +211,7 @@ describe("platform CLI (scripts/platform.ts)", { timeout: 120_000 }, () => {
       AUDIT_CHAIN_ID: String(chain.chainId + 1),
     });
     assert.equal(await wrongChain.exited, 2);
-    assert.match(wrongChain.output().stderr, new RegExp(`is chain ${chain.chainId}`));
+    assert.match(wrongChain.output().stderr, new RegExp(`serves chain ${chain.chainId}`));
   });
 
   it("serves, then stops gracefully on SIGTERM (exit 0, store closed)", async () => {

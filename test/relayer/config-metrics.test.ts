@@ -17,13 +17,13 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.host, "127.0.0.1");
     assert.equal(config.port, 8547);
     assert.equal(config.databaseUrl, path.join("/var/lib/sensorseal", "relayer.sqlite"));
-    assert.equal(config.auditRpcUrl, "http://127.0.0.1:8545");
+    assert.equal(config.audit.rpcUrl, "http://127.0.0.1:8545");
     assert.deepEqual(config.batch, { maxSize: 1000, maxAgeMs: 10_000 });
     assert.equal(config.confirmations, 2);
     assert.deepEqual(config.anchoring, { marginSeconds: 600, stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000 });
     assert.equal(config.limits.maxBulk, 1000);
     assert.deepEqual(config.limits.deviceQuota, { ratePerSecond: 2, burst: 120 });
-    assert.equal(config.anchor, undefined);
+    assert.equal(config.audit.anchor, undefined);
     assert.equal(config.logLevel, "info");
   });
 
@@ -54,9 +54,9 @@ describe("relayer configuration (zod, from the environment)", () => {
     });
     assert.equal(config.port, 9000);
     assert.equal(config.databaseUrl, "postgres://u:p@db/relayer");
-    assert.equal(config.auditChainId, 1337);
-    assert.equal(config.anchor, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
-    assert.equal(config.registryDeployBlock, 12);
+    assert.equal(config.audit.expectedChainId, 1337);
+    assert.equal(config.audit.anchor, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    assert.equal(config.audit.registryDeployBlock, 12);
     assert.deepEqual(config.batch, { maxSize: 500, maxAgeMs: 2500 });
     assert.equal(config.confirmations, 6);
     assert.deepEqual(config.anchoring, { marginSeconds: 900, stuckTimeoutMs: 30_000, maxInFlight: 2, pollMs: 250, maxFeePerGasCap: 500_000_000_000n });

@@ -1,0 +1,86 @@
+import { getAddress, isAddress, isHex, type Hex } from "viem";
+import { z } from "zod";
+
+import type { AuditConnectionOptions } from "../chain/audit-connection.js";
+import { ConfigError } from "./errors.js";
+
+/** Environment variables parsed as integers in [min, max]. */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+export const positive = z.coerce.number().positive();
+export const addressSchema = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address")
+  .transform((value) => getAddress(value));
+export const privateKeySchema = z
+  .string()
+  .refine((value) => isHex(value) && value.length === 66 && !/^0x0+$/.test(value), "must be a 32-byte 0x hex private key")
+  .transform((value) => value.toLowerCase() as Hex);
+export const bodyLimitSchema = z.string().regex(/^[0-9]+(b|kb|mb)$/i, "must be a size like 512kb or 1mb");
+
+/** HOST, PORT, DATABASE_URL, LOG_LEVEL, TRUST_PROXY: what every HTTP service reads. */
+export function serviceEnvShape(defaultPort: number) {
+  return {
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: int(0, 65_535).default(defaultPort),
+    DATABASE_URL: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((value) => {
+        if (value === undefined || value === "") return undefined;
+        if (value === "true" || value === "false") return value === "true";
+        return /^[0-9]+$/.test(value) ? Number(value) : value;
+      }),
+  };
+}
+
+/** The audit chain and its contracts: AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_ADDRESS, REGISTRY_*. */
+export const auditEnvShape = {
+  AUDIT_RPC_URL: z.url({ protocol: /^(https?|wss?)$/ }).default("http://127.0.0.1:8545"),
+  AUDIT_CHAIN_ID: int(1).optional(),
+  ANCHOR_ADDRESS: addressSchema.optional(),
+  REGISTRY_ADDRESS: addressSchema.optional(),
+  REGISTRY_DEPLOY_BLOCK: int(0).optional(),
+  REGISTRY_POLL_MS: int(0).default(2000),
+  REGISTRY_CONFIRMATIONS: int(0).default(0),
+};
+
+const SECRET = /PRIVATE_KEY|PASSWORD|SECRET/;
+
+/**
+ * Validates `env` against `schema`, throwing one ConfigError that names every bad variable
+ * (secret values redacted).
+ *
+ * @example const e = parseEnv(z.object({ ...serviceEnvShape(8080) }), process.env, "platform");
+ */
+export function parseEnv<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv, service: string): z.output<Schema> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => {
+    const name = issue.path.join(".");
+    const shown = SECRET.test(name) ? (env[name] ? "<redacted>" : "") : (env[name] ?? "");
+    return `${name}=${JSON.stringify(shown)}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid ${service} configuration`, issues);
+}
+
+/** The audit-chain part of a parsed environment, as `connectAuditChain` takes it. */
+export function auditOptionsFromEnv(
+  e: z.output<z.ZodObject<typeof auditEnvShape>>,
+  service: string,
+): AuditConnectionOptions {
+  if ((e.ANCHOR_ADDRESS === undefined) !== (e.REGISTRY_ADDRESS === undefined)) {
+    throw new ConfigError(`Invalid ${service} configuration`, [
+      "ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)",
+    ]);
+  }
+  return {
+    rpcUrl: e.AUDIT_RPC_URL,
+    registryPollMs: e.REGISTRY_POLL_MS,
+    registryConfirmations: e.REGISTRY_CONFIRMATIONS,
+    ...(e.AUDIT_CHAIN_ID === undefined ? {} : { expectedChainId: e.AUDIT_CHAIN_ID }),
+    ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS, registry: e.REGISTRY_ADDRESS }),
+    ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { registryDeployBlock: e.REGISTRY_DEPLOY_BLOCK }),
+  };
+}
