@@ -13,4 +13,7 @@ export * from "./reading.js";
 export * from "./merkle.js";
 export * from "./keys.js";
 export * from "./manifest.js";
+export * from "./reward.js";
+export * from "./oracle-message.js";
+export * from "./receipt.js";
 export * from "./chains.js";

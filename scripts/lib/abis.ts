@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 export const EXPORTED_CONTRACTS: Record<string, string> = {
   deviceRegistryAbi: "audit/DeviceRegistry.sol/DeviceRegistry.json",
   readingAnchorAbi: "audit/ReadingAnchor.sol/ReadingAnchor.json",
+  rewardTokenAbi: "reward/RewardToken.sol/RewardToken.json",
+  rewardDistributorAbi: "reward/RewardDistributor.sol/RewardDistributor.json",
 };
 
 /** The text of oracle/chain/abis.ts for the current artifacts. */

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IRewardToken} from "./IRewardToken.sol";
+
+/// @title IRewardDistributor
+/// @notice Pays SensorSeal rewards on the reward chain. An M-of-N oracle committee, watching the audit chain, posts
+/// the Merkle root of every contributor's cumulative entitlement; anyone can then claim an account's due, which is
+/// minted to the account (or, with the account's signature, to an address it names).
+/// @dev EIP-712 domain `{name: "SensorSeal Rewards", version: "1", chainId, verifyingContract: this}`.
+/// - An oracle message is signed as `OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address
+///   distributor,uint64 epoch,bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32
+///   rulesVersion,uint32 oracleSetVersion)`, with secp256k1 keys (65-byte `r ‖ s ‖ v`, low-s).
+/// - A reward leaf is the OpenZeppelin StandardMerkleTree leaf over `["address","uint256"]`:
+///   `keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))))`, with sorted-pair hashing.
+/// - A relayed claim is signed by the account as `Claim(address account,uint256 cumulative,address recipient,uint256
+///   nonce,uint256 deadline)`, by an EOA (ECDSA) or a contract wallet (ERC-1271).
+interface IRewardDistributor {
+    /// @notice What the oracle committee signs to post a root.
+    /// @param sourceChainId The audit chain the rewards were computed from.
+    /// @param destinationChainId The reward chain: this chain.
+    /// @param distributor This distributor.
+    /// @param epoch The epoch, above the last posted one.
+    /// @param root The Merkle root of every account's cumulative entitlement.
+    /// @param cumulativeTotal The sum of every account's cumulative entitlement; never decreases.
+    /// @param fromBlock The first audit-chain block the epoch covers.
+    /// @param toBlock The last audit-chain block the epoch covers.
+    /// @param rulesVersion The version of the reward rules the ledger was computed with.
+    /// @param oracleSetVersion The version of the oracle set whose members signed.
+    struct OracleMessage {
+        uint256 sourceChainId;
+        uint256 destinationChainId;
+        address distributor;
+        uint64 epoch;
+        bytes32 root;
+        uint256 cumulativeTotal;
+        uint64 fromBlock;
+        uint64 toBlock;
+        uint32 rulesVersion;
+        uint32 oracleSetVersion;
+    }
+
+    /// @notice A version of the oracle set.
+    /// @param oracles The oracle addresses, in the order they were given.
+    /// @param threshold How many of them must sign a message.
+    /// @param expiresAt When the set stops being accepted: zero while it is the current set; once superseded, the
+    /// rotation time plus {oracleSetGracePeriod}.
+    struct OracleSet {
+        address[] oracles;
+        uint32 threshold;
+        uint64 expiresAt;
+    }
+
+    /// @notice Thrown when constructing with the zero token.
+    error RewardDistributorZeroToken();
+
+    /// @notice Thrown when an oracle set has no oracle.
+    error RewardDistributorEmptyOracleSet();
+
+    /// @notice Thrown when an oracle set's threshold is zero or above its size.
+    /// @param threshold The threshold.
+    /// @param oracleCount The number of oracles.
+    error RewardDistributorInvalidThreshold(uint256 threshold, uint256 oracleCount);
+
+    /// @notice Thrown when an oracle set holds the zero address.
+    error RewardDistributorZeroOracle();
+
+    /// @notice Thrown when an oracle set holds an address twice.
+    /// @param oracle The repeated address.
+    error RewardDistributorDuplicateOracle(address oracle);
+
+    /// @notice Thrown when an oracle message names another source chain than this distributor's.
+    /// @param sourceChainId The message's source chain.
+    /// @param expected This distributor's source chain.
+    error RewardDistributorWrongSourceChain(uint256 sourceChainId, uint256 expected);
+
+    /// @notice Thrown when an oracle message names another destination chain than this one.
+    /// @param destinationChainId The message's destination chain.
+    /// @param expected This chain's id.
+    error RewardDistributorWrongDestinationChain(uint256 destinationChainId, uint256 expected);
+
+    /// @notice Thrown when an oracle message names another distributor than this one.
+    /// @param distributor The message's distributor.
+    error RewardDistributorWrongDistributor(address distributor);
+
+    /// @notice Thrown when an oracle message carries a zero root.
+    error RewardDistributorZeroRoot();
+
+    /// @notice Thrown when an oracle message's epoch is not above the last posted one.
+    /// @param epoch The message's epoch.
+    /// @param lastEpoch The last posted epoch.
+    error RewardDistributorStaleEpoch(uint64 epoch, uint64 lastEpoch);
+
+    /// @notice Thrown when an oracle message's cumulative total is below the last posted one.
+    /// @param cumulativeTotal The message's cumulative total.
+    /// @param previousTotal The last posted cumulative total.
+    error RewardDistributorDecreasingTotal(uint256 cumulativeTotal, uint256 previousTotal);
+
+    /// @notice Thrown when an oracle message raises the cumulative total by more than the epoch cap.
+    /// @param increase The raise over the last posted cumulative total.
+    /// @param cap The epoch cap.
+    error RewardDistributorEpochCapExceeded(uint256 increase, uint256 cap);
+
+    /// @notice Thrown when an oracle message's audit-chain block range ends before it starts.
+    /// @param fromBlock The first block.
+    /// @param toBlock The last block.
+    error RewardDistributorInvalidBlockRange(uint64 fromBlock, uint64 toBlock);
+
+    /// @notice Thrown when an oracle message names an oracle set version that never existed.
+    /// @param oracleSetVersion The version.
+    error RewardDistributorUnknownOracleSet(uint32 oracleSetVersion);
+
+    /// @notice Thrown when an oracle message names a superseded oracle set whose grace period is over.
+    /// @param oracleSetVersion The version.
+    /// @param expiredAt When it expired.
+    error RewardDistributorOracleSetExpired(uint32 oracleSetVersion, uint64 expiredAt);
+
+    /// @notice Thrown when an oracle message carries fewer signatures than its oracle set's threshold.
+    /// @param count The number of signatures.
+    /// @param threshold The threshold.
+    error RewardDistributorInsufficientSignatures(uint256 count, uint256 threshold);
+
+    /// @notice Thrown when an oracle signature is malformed: not 65 bytes, high-s, or recovering no key.
+    /// @param index The position of the signature.
+    error RewardDistributorInvalidSignature(uint256 index);
+
+    /// @notice Thrown when an oracle signature recovers an address outside the named oracle set (which is what a
+    /// signature over another message, chain or distributor recovers).
+    /// @param oracleSetVersion The version of the named set.
+    /// @param signer The recovered address.
+    error RewardDistributorUnknownSigner(uint32 oracleSetVersion, address signer);
+
+    /// @notice Thrown when oracle signers are not in strictly ascending order, which includes a repeated signer.
+    /// @param previous The signer before.
+    /// @param signer The signer that is not above it.
+    error RewardDistributorUnsortedSigners(address previous, address signer);
+
+    /// @notice Thrown when claiming before any root was posted.
+    error RewardDistributorNoRoot();
+
+    /// @notice Thrown when a claim's proof does not lead from its leaf to the current root.
+    /// @param account The account.
+    /// @param cumulative The claimed cumulative amount.
+    error RewardDistributorInvalidProof(address account, uint256 cumulative);
+
+    /// @notice Thrown when a claim's cumulative amount is not above what the account already claimed.
+    /// @param account The account.
+    /// @param cumulative The claimed cumulative amount.
+    /// @param claimed What the account already claimed.
+    error RewardDistributorNothingToClaim(address account, uint256 cumulative, uint256 claimed);
+
+    /// @notice Thrown when paying a claim would take the total claimed above the total posted, which only a root
+    /// whose leaves add up to more than its cumulative total can cause.
+    /// @param totalClaimed The total claimed, with the claim.
+    /// @param totalPosted The posted cumulative total.
+    error RewardDistributorExceedsPostedTotal(uint256 totalClaimed, uint256 totalPosted);
+
+    /// @notice Thrown when a claim would pay the zero address.
+    error RewardDistributorZeroRecipient();
+
+    /// @notice Thrown when a relayed claim is submitted after its deadline.
+    /// @param deadline The deadline.
+    error RewardDistributorExpiredSignature(uint256 deadline);
+
+    /// @notice Thrown when a relayed claim's signature is not the account's over the claim and its current nonce.
+    /// @param account The account.
+    error RewardDistributorInvalidClaimSignature(address account);
+
+    /// @notice Emitted when an oracle set version is installed, at deployment or by a rotation.
+    /// @param version The new version: 1, 2, 3…
+    /// @param oracles The oracles.
+    /// @param threshold How many of them must sign.
+    event OracleSetRotated(uint32 indexed version, address[] oracles, uint32 threshold);
+
+    /// @notice Emitted when a rotation gives the superseded oracle set an expiry.
+    /// @param version The superseded version.
+    /// @param expiresAt When it stops being accepted.
+    event OracleSetExpirySet(uint32 indexed version, uint64 expiresAt);
+
+    /// @notice Emitted when the epoch cap changes.
+    /// @param cap The new cap.
+    event EpochCapUpdated(uint256 cap);
+
+    /// @notice Emitted when an oracle message is accepted and its root becomes the current one.
+    /// @param epoch The epoch.
+    /// @param root The new root.
+    /// @param cumulativeTotal The new cumulative total.
+    /// @param fromBlock The first audit-chain block covered.
+    /// @param toBlock The last audit-chain block covered.
+    /// @param rulesVersion The reward rules version.
+    /// @param oracleSetVersion The oracle set that signed.
+    event RootPosted(
+        uint64 indexed epoch,
+        bytes32 indexed root,
+        uint256 cumulativeTotal,
+        uint64 fromBlock,
+        uint64 toBlock,
+        uint32 rulesVersion,
+        uint32 indexed oracleSetVersion
+    );
+
+    /// @notice Emitted when a claim is paid.
+    /// @param account The account whose entitlement was claimed.
+    /// @param recipient Who received the tokens: the account, or the address it named in a relayed claim.
+    /// @param amount The amount paid.
+    /// @param cumulative The account's cumulative claimed amount, now.
+    event Claimed(address indexed account, address indexed recipient, uint256 amount, uint256 cumulative);
+
+    /// @notice The role allowed to pause and unpause posting and claiming.
+    function PAUSER_ROLE() external view returns (bytes32);
+
+    /// @notice Posts a new root signed by at least the threshold of the named oracle set, which becomes the only root
+    /// claims are checked against.
+    /// @dev Anyone can post: the signatures are the authorization. Reverts when paused.
+    /// @param message The oracle message: this distributor on this chain, from its source chain; a non-zero root; an
+    /// epoch above the last; a cumulative total not below the last and not above it by more than the epoch cap; a
+    /// current oracle set, or the previous one within its grace period.
+    /// @param signatures The 65-byte signatures of distinct members of the named set over {oracleMessageDigest}, in
+    /// strictly ascending order of signer address; at least the set's threshold of them, all valid.
+    function postRoot(OracleMessage calldata message, bytes[] calldata signatures) external;
+
+    /// @notice Pays `account` what its cumulative entitlement in the current root exceeds what it already claimed.
+    /// @dev Anyone can call it; the tokens always go to `account`. Reverts when paused.
+    /// @param account The account.
+    /// @param cumulative The account's cumulative entitlement, as in its leaf.
+    /// @param proof The Merkle proof of the leaf `(account, cumulative)` in the current root.
+    /// @return amount The amount paid: `cumulative - claimed(account)` before the call.
+    function claim(
+        address account,
+        uint256 cumulative,
+        bytes32[] calldata proof
+    ) external returns (uint256 amount);
+
+    /// @notice Pays an account's claim to the address it names, relayed by anyone, who pays the gas.
+    /// @dev The account signs {claimDigest} over its current nonce, which the call consumes. Reverts when paused.
+    /// @param account The account.
+    /// @param cumulative The account's cumulative entitlement, as in its leaf.
+    /// @param proof The Merkle proof of the leaf `(account, cumulative)` in the current root.
+    /// @param recipient Who receives the tokens; not zero.
+    /// @param deadline The last second at which the claim can be submitted.
+    /// @param signature The account's signature: ECDSA for an EOA, ERC-1271 for a contract.
+    /// @return amount The amount paid.
+    function claimWithSignature(
+        address account,
+        uint256 cumulative,
+        bytes32[] calldata proof,
+        address recipient,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 amount);
+
+    /// @notice Installs a new oracle set as the current one. The superseded set stays accepted for
+    /// {oracleSetGracePeriod} more seconds, so messages already signed by it can still be posted; every older set
+    /// expires now.
+    /// @dev Only the admin.
+    /// @param oracles The oracles: not empty, no zero address, no duplicate; any order.
+    /// @param threshold How many must sign: from 1 to the number of oracles.
+    /// @return version The new version.
+    function rotateOracleSet(address[] calldata oracles, uint32 threshold) external returns (uint32 version);
+
+    /// @notice Sets the epoch cap: how much one posted root may raise the cumulative total.
+    /// @dev Only the admin.
+    /// @param cap The new cap.
+    function setEpochCap(uint256 cap) external;
+
+    /// @notice Stops posting and claiming.
+    /// @dev Only the pauser.
+    function pause() external;
+
+    /// @notice Resumes posting and claiming.
+    /// @dev Only the pauser.
+    function unpause() external;
+
+    /// @notice The token minted on claims.
+    function token() external view returns (IRewardToken);
+
+    /// @notice The audit chain this distributor takes oracle messages from.
+    function sourceChainId() external view returns (uint256);
+
+    /// @notice How long, in seconds, a superseded oracle set stays accepted after a rotation.
+    function oracleSetGracePeriod() external view returns (uint64);
+
+    /// @notice How much one posted root may raise the cumulative total.
+    function epochCap() external view returns (uint256);
+
+    /// @notice The current root; zero before the first post.
+    function currentRoot() external view returns (bytes32);
+
+    /// @notice The last posted epoch; zero before the first post.
+    function lastEpoch() external view returns (uint64);
+
+    /// @notice The last posted cumulative total.
+    function totalPosted() external view returns (uint256);
+
+    /// @notice The total paid out by claims.
+    function totalClaimed() external view returns (uint256);
+
+    /// @notice The cumulative amount an account has claimed.
+    /// @param account The account.
+    function claimed(address account) external view returns (uint256);
+
+    /// @notice The current oracle set version.
+    function oracleSetVersion() external view returns (uint32);
+
+    /// @notice Returns an oracle set version; empty for an unknown version.
+    /// @param version The version.
+    function getOracleSet(uint32 version) external view returns (OracleSet memory);
+
+    /// @notice Returns whether an address is a member of an oracle set version.
+    /// @param version The version.
+    /// @param account The address.
+    function isOracle(uint32 version, address account) external view returns (bool);
+
+    /// @notice Returns the EIP-712 digest the oracles sign for a message.
+    /// @param message The message.
+    function oracleMessageDigest(OracleMessage calldata message) external view returns (bytes32);
+
+    /// @notice Returns the EIP-712 digest an account signs for a relayed claim.
+    /// @param account The account.
+    /// @param cumulative The cumulative amount.
+    /// @param recipient The recipient.
+    /// @param nonce The account's nonce (see {nonces}).
+    /// @param deadline The deadline.
+    function claimDigest(
+        address account,
+        uint256 cumulative,
+        address recipient,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32);
+
+    /// @notice Returns the Merkle leaf of an entitlement: `keccak256(bytes.concat(keccak256(abi.encode(account,
+    /// cumulative))))`.
+    /// @param account The account.
+    /// @param cumulative The cumulative amount.
+    function rewardLeaf(address account, uint256 cumulative) external pure returns (bytes32);
+
+    /// @notice Returns the next nonce of an account's relayed claims.
+    /// @param owner The account.
+    function nonces(address owner) external view returns (uint256);
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
+import {IRewardToken} from "../interfaces/IRewardToken.sol";
+
+/// @title RewardDistributor
+/// @notice Takes reward roots signed by an M-of-N oracle committee and pays contributors' cumulative claims by
+/// minting the reward token.
+/// @dev Trust assumptions:
+/// - The oracle committee is trusted, as a threshold, for the reward ledger: M members of the named set can post any
+///   root. What the contract bounds regardless: the root is bound to this distributor on this chain and to the
+///   configured source chain; epochs only increase, so a message is posted at most once and never after a newer one;
+///   the cumulative total never decreases and rises by at most the epoch cap per post; and claims never pay out more
+///   in total than the posted cumulative total, whatever the root's leaves add up to.
+/// - Oracle keys are EOAs (secp256k1). Signatures are checked in one pass over strictly ascending signers, which
+///   also rejects a signer counted twice; every signature given must be valid, and at least the threshold of them.
+/// - The admin (DEFAULT_ADMIN_ROLE) is trusted to rotate the oracle set, set the epoch cap and grant roles. A
+///   rotation keeps the superseded set valid for {oracleSetGracePeriod} seconds and expires every older one at once,
+///   so at most two sets are accepted at any time.
+/// - The pauser (PAUSER_ROLE) can stop posting and claiming, not redirect anything.
+/// - Only the newest root counts: a proof against an older root no longer pays. Claims are cumulative, so a newer
+///   root never takes back what was claimed and never pays twice for the same entitlement.
+/// - Claims are open to anyone and always pay the account; a relayed claim pays the recipient the account signed
+///   for, with a per-account nonce ({Nonces}) and a deadline. A signature over a used nonce no longer matches and
+///   fails as an invalid signature, as ERC-2612 permits do.
+contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces, Pausable {
+    /// @dev A version of the oracle set; its members live in `_isOracle` and `_oracles`. One slot.
+    struct OracleSetRecord {
+        uint32 threshold;
+        uint64 expiresAt;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    bytes32 private constant ORACLE_MESSAGE_TYPEHASH =
+        keccak256(
+            "OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address distributor,uint64 epoch,"
+            "bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,"
+            "uint32 oracleSetVersion)"
+        );
+
+    bytes32 private constant CLAIM_TYPEHASH =
+        keccak256("Claim(address account,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)");
+
+    IRewardToken private immutable _token;
+    uint256 private immutable _sourceChainId;
+    uint64 private immutable _oracleSetGracePeriod;
+
+    // Posting reads and writes the root, the (epoch, set version) slot and the total.
+    bytes32 private _root;
+    uint64 private _lastEpoch;
+    uint32 private _oracleSetVersion;
+    uint256 private _totalPosted;
+    uint256 private _totalClaimed;
+    uint256 private _epochCap;
+    mapping(address account => uint256) private _claimed;
+
+    mapping(uint32 version => OracleSetRecord) private _sets;
+    mapping(uint32 version => address[]) private _oracles;
+    mapping(uint32 version => mapping(address account => bool)) private _isOracle;
+
+    /// @param token_ The reward token, which must bind this distributor as its minter
+    /// (see {IRewardToken-setDistributor}).
+    /// @param sourceChainId_ The audit chain the oracle messages come from.
+    /// @param admin The account granted DEFAULT_ADMIN_ROLE: rotates oracle sets, sets the epoch cap, grants roles.
+    /// @param oracles The first oracle set (version 1).
+    /// @param threshold Its threshold.
+    /// @param epochCap_ How much one posted root may raise the cumulative total.
+    /// @param oracleSetGracePeriod_ How long a superseded oracle set stays accepted after a rotation, in seconds.
+    constructor(
+        IRewardToken token_,
+        uint256 sourceChainId_,
+        address admin,
+        address[] memory oracles,
+        uint32 threshold,
+        uint256 epochCap_,
+        uint64 oracleSetGracePeriod_
+    ) EIP712("SensorSeal Rewards", "1") {
+        if (address(token_) == address(0)) revert RewardDistributorZeroToken();
+        _token = token_;
+        _sourceChainId = sourceChainId_;
+        _oracleSetGracePeriod = oracleSetGracePeriod_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _installOracleSet(oracles, threshold);
+        _epochCap = epochCap_;
+        emit EpochCapUpdated(epochCap_);
+    }
+
+    // ---------------------------------------------------------------- posting
+
+    /// @inheritdoc IRewardDistributor
+    function postRoot(OracleMessage calldata message, bytes[] calldata signatures) external whenNotPaused {
+        if (message.sourceChainId != _sourceChainId) {
+            revert RewardDistributorWrongSourceChain(message.sourceChainId, _sourceChainId);
+        }
+        if (message.destinationChainId != block.chainid) {
+            revert RewardDistributorWrongDestinationChain(message.destinationChainId, block.chainid);
+        }
+        if (message.distributor != address(this)) revert RewardDistributorWrongDistributor(message.distributor);
+        if (message.root == bytes32(0)) revert RewardDistributorZeroRoot();
+        if (message.fromBlock > message.toBlock) {
+            revert RewardDistributorInvalidBlockRange(message.fromBlock, message.toBlock);
+        }
+        uint64 lastEpoch_ = _lastEpoch;
+        if (message.epoch <= lastEpoch_) revert RewardDistributorStaleEpoch(message.epoch, lastEpoch_);
+        uint256 previousTotal = _totalPosted;
+        if (message.cumulativeTotal < previousTotal) {
+            revert RewardDistributorDecreasingTotal(message.cumulativeTotal, previousTotal);
+        }
+        uint256 increase = message.cumulativeTotal - previousTotal;
+        if (increase > _epochCap) revert RewardDistributorEpochCapExceeded(increase, _epochCap);
+        _checkOracleSignatures(message, signatures);
+
+        _root = message.root;
+        _lastEpoch = message.epoch;
+        _totalPosted = message.cumulativeTotal;
+        emit RootPosted(
+            message.epoch,
+            message.root,
+            message.cumulativeTotal,
+            message.fromBlock,
+            message.toBlock,
+            message.rulesVersion,
+            message.oracleSetVersion
+        );
+    }
+
+    // ---------------------------------------------------------------- claiming
+
+    /// @inheritdoc IRewardDistributor
+    function claim(
+        address account,
+        uint256 cumulative,
+        bytes32[] calldata proof
+    ) external whenNotPaused returns (uint256 amount) {
+        return _claim(account, cumulative, proof, account);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    /// @dev The nonce is consumed before the signature is checked; a failed check reverts and so consumes nothing.
+    function claimWithSignature(
+        address account,
+        uint256 cumulative,
+        bytes32[] calldata proof,
+        address recipient,
+        uint256 deadline,
+        bytes calldata signature
+    ) external whenNotPaused returns (uint256 amount) {
+        if (block.timestamp > deadline) revert RewardDistributorExpiredSignature(deadline);
+        bytes32 digest = claimDigest(account, cumulative, recipient, _useNonce(account), deadline);
+        if (!SignatureChecker.isValidSignatureNowCalldata(account, digest, signature)) {
+            revert RewardDistributorInvalidClaimSignature(account);
+        }
+        return _claim(account, cumulative, proof, recipient);
+    }
+
+    // ---------------------------------------------------------------- administration
+
+    /// @inheritdoc IRewardDistributor
+    function rotateOracleSet(
+        address[] calldata oracles,
+        uint32 threshold
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint32 version) {
+        uint32 previous = _oracleSetVersion;
+        uint64 nowTs = uint64(block.timestamp);
+        if (previous > 1) {
+            // The set superseded by the last rotation may still be in its grace period: end it now.
+            OracleSetRecord storage older = _sets[previous - 1];
+            if (older.expiresAt > nowTs) {
+                older.expiresAt = nowTs;
+                emit OracleSetExpirySet(previous - 1, nowTs);
+            }
+        }
+        uint256 end = block.timestamp + _oracleSetGracePeriod;
+        uint64 expiresAt = end > type(uint64).max ? type(uint64).max : uint64(end);
+        _sets[previous].expiresAt = expiresAt;
+        emit OracleSetExpirySet(previous, expiresAt);
+        return _installOracleSet(oracles, threshold);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function setEpochCap(uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _epochCap = cap;
+        emit EpochCapUpdated(cap);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IRewardDistributor
+    function token() external view returns (IRewardToken) {
+        return _token;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function sourceChainId() external view returns (uint256) {
+        return _sourceChainId;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function oracleSetGracePeriod() external view returns (uint64) {
+        return _oracleSetGracePeriod;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function epochCap() external view returns (uint256) {
+        return _epochCap;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function currentRoot() external view returns (bytes32) {
+        return _root;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function lastEpoch() external view returns (uint64) {
+        return _lastEpoch;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function totalPosted() external view returns (uint256) {
+        return _totalPosted;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function totalClaimed() external view returns (uint256) {
+        return _totalClaimed;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimed(address account) external view returns (uint256) {
+        return _claimed[account];
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function oracleSetVersion() external view returns (uint32) {
+        return _oracleSetVersion;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function getOracleSet(uint32 version) external view returns (OracleSet memory) {
+        OracleSetRecord storage set = _sets[version];
+        return OracleSet({oracles: _oracles[version], threshold: set.threshold, expiresAt: set.expiresAt});
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function isOracle(uint32 version, address account) external view returns (bool) {
+        return _isOracle[version][account];
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function oracleMessageDigest(OracleMessage calldata message) public view returns (bytes32) {
+        // Every field is static, so abi.encode(typehash, message) is exactly typehash ‖ encodeData(message).
+        return _hashTypedDataV4(keccak256(abi.encode(ORACLE_MESSAGE_TYPEHASH, message)));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimDigest(
+        address account,
+        uint256 cumulative,
+        address recipient,
+        uint256 nonce,
+        uint256 deadline
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(CLAIM_TYPEHASH, account, cumulative, recipient, nonce, deadline)));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function rewardLeaf(address account, uint256 cumulative) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function nonces(address owner) public view override(IRewardDistributor, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Reverts unless the message names an accepted oracle set and carries at least its threshold of valid
+    /// signatures by distinct members, in strictly ascending order of signer.
+    function _checkOracleSignatures(OracleMessage calldata message, bytes[] calldata signatures) private view {
+        uint32 version = message.oracleSetVersion;
+        if (version == 0 || version > _oracleSetVersion) revert RewardDistributorUnknownOracleSet(version);
+        OracleSetRecord memory set = _sets[version];
+        if (set.expiresAt != 0 && block.timestamp >= set.expiresAt) {
+            revert RewardDistributorOracleSetExpired(version, set.expiresAt);
+        }
+        if (signatures.length < set.threshold) {
+            revert RewardDistributorInsufficientSignatures(signatures.length, set.threshold);
+        }
+
+        bytes32 digest = oracleMessageDigest(message);
+        mapping(address account => bool) storage members = _isOracle[version];
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError) revert RewardDistributorInvalidSignature(i);
+            if (!members[signer]) revert RewardDistributorUnknownSigner(version, signer);
+            if (signer <= previous) revert RewardDistributorUnsortedSigners(previous, signer);
+            previous = signer;
+        }
+    }
+
+    /// @dev Pays `recipient` what `account`'s entitlement in the current root exceeds what it already claimed.
+    function _claim(
+        address account,
+        uint256 cumulative,
+        bytes32[] calldata proof,
+        address recipient
+    ) private returns (uint256 amount) {
+        if (recipient == address(0)) revert RewardDistributorZeroRecipient();
+        bytes32 root = _root;
+        if (root == bytes32(0)) revert RewardDistributorNoRoot();
+        if (!MerkleProof.verifyCalldata(proof, root, rewardLeaf(account, cumulative))) {
+            revert RewardDistributorInvalidProof(account, cumulative);
+        }
+        uint256 already = _claimed[account];
+        if (cumulative <= already) revert RewardDistributorNothingToClaim(account, cumulative, already);
+        amount = cumulative - already;
+        uint256 newTotal = _totalClaimed + amount;
+        uint256 posted = _totalPosted;
+        if (newTotal > posted) revert RewardDistributorExceedsPostedTotal(newTotal, posted);
+
+        _claimed[account] = cumulative;
+        _totalClaimed = newTotal;
+        emit Claimed(account, recipient, amount, cumulative);
+        _token.mint(recipient, amount);
+    }
+
+    /// @dev Installs the next oracle set version as the current one.
+    function _installOracleSet(address[] memory oracles, uint32 threshold) private returns (uint32 version) {
+        uint256 count = oracles.length;
+        if (count == 0) revert RewardDistributorEmptyOracleSet();
+        if (threshold == 0 || threshold > count) revert RewardDistributorInvalidThreshold(threshold, count);
+        version = _oracleSetVersion + 1;
+        mapping(address account => bool) storage members = _isOracle[version];
+        for (uint256 i = 0; i < count; ++i) {
+            address oracle = oracles[i];
+            if (oracle == address(0)) revert RewardDistributorZeroOracle();
+            if (members[oracle]) revert RewardDistributorDuplicateOracle(oracle);
+            members[oracle] = true;
+        }
+        _oracles[version] = oracles;
+        _sets[version] = OracleSetRecord({threshold: threshold, expiresAt: 0});
+        _oracleSetVersion = version;
+        emit OracleSetRotated(version, oracles, threshold);
+    }
+}

@@ -1,0 +1,305 @@
+/**
+ * The reward chain end to end, deployed through its Ignition module with the local parameters: a
+ * root signed by 2 of the 3 oracle keys with the core's oracle-message format is accepted, proofs
+ * from the core's reward tree pay claims, and the core, viem, @openzeppelin/merkle-tree and the
+ * contracts agree byte for byte on digests, leaves and roots.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, it } from "node:test";
+
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { network } from "hardhat";
+import { hashTypedData, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { bytesToHex, randomBytes } from "../../oracle/core/bytes.js";
+import { AUDIT_CHAIN_ID, REWARD_CHAIN_ID } from "../../oracle/core/chains.js";
+import { rewardLeaf } from "../../oracle/core/merkle.js";
+import {
+  OracleMessageDigester,
+  oracleAddress,
+  oracleMessageTypedData,
+  signOracleMessage,
+  sortOracleSignatures,
+  type OracleMessage,
+} from "../../oracle/core/oracle-message.js";
+import {
+  REWARD_LEAF_ENCODING,
+  buildRewardTree,
+  claimDigest,
+  claimTypedData,
+  signClaim,
+  type RewardEntry,
+} from "../../oracle/core/reward.js";
+import RewardChainModule from "../../ignition/modules/RewardChain.js";
+
+const PARAMETERS = path.resolve(import.meta.dirname, "../../ignition/parameters/local.json");
+
+/** Hardhat's development keys #5, #6, #7: the oracles of ignition/parameters/local.json. */
+const ORACLE_KEYS = [
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+] as const satisfies readonly Hex[];
+
+describe("reward chain (Ignition deployment)", async () => {
+  const { viem, ignition, networkHelpers } = await network.create("reward");
+  const publicClient = await viem.getPublicClient();
+  const [deployer, , , relayer, , , , , alice, bob] = await viem.getWalletClients();
+  const { token, distributor } = await ignition.deploy(RewardChainModule, { parameters: PARAMETERS });
+  const chainId = await publicClient.getChainId();
+  const digester = new OracleMessageDigester(chainId, distributor.address);
+
+  // A beneficiary with a key the test holds, for signed claims, and two without a wallet.
+  const carolKey = bytesToHex(randomBytes(32));
+  const carol = privateKeyToAccount(carolKey).address;
+  const dave = bytesToHex(randomBytes(20)) as Address;
+  const recipient = bytesToHex(randomBytes(20)) as Address;
+
+  let epoch = 0n;
+  let total = 0n;
+
+  /** The next epoch's message for a tree, covering 100 audit-chain blocks. */
+  function nextMessage(root: Hex, cumulativeTotal: bigint): OracleMessage {
+    return {
+      sourceChainId: BigInt(AUDIT_CHAIN_ID),
+      destinationChainId: BigInt(chainId),
+      distributor: distributor.address,
+      epoch: epoch + 1n,
+      root,
+      cumulativeTotal,
+      fromBlock: epoch * 100n + 1n,
+      toBlock: epoch * 100n + 100n,
+      rulesVersion: 1,
+      oracleSetVersion: 1,
+    };
+  }
+
+  /** Signs with the given oracle keys and answers the signatures in the order the contract takes them. */
+  function signBy(keys: readonly Hex[], message: OracleMessage): Hex[] {
+    return sortOracleSignatures(keys.map((key) => signOracleMessage(key, digester, message)));
+  }
+
+  async function post(entries: RewardEntry[], keys: readonly Hex[] = [ORACLE_KEYS[0], ORACLE_KEYS[2]]) {
+    const tree = buildRewardTree(entries);
+    const message = nextMessage(tree.root, tree.total);
+    await viem.assertions.emitWithArgs(
+      distributor.write.postRoot([message, signBy(keys, message)], { account: relayer.account }),
+      distributor,
+      "RootPosted",
+      [message.epoch, message.root, message.cumulativeTotal, message.fromBlock, message.toBlock, 1, 1],
+    );
+    epoch = message.epoch;
+    total = message.cumulativeTotal;
+    return tree;
+  }
+
+  it("the deployment follows the parameters file and binds the token to the distributor", async () => {
+    assert.equal(chainId, REWARD_CHAIN_ID);
+    assert.equal((await token.read.distributor()).toLowerCase(), distributor.address.toLowerCase());
+    assert.equal((await token.read.deployer()).toLowerCase(), deployer.account.address.toLowerCase());
+    assert.equal((await distributor.read.token()).toLowerCase(), token.address.toLowerCase());
+    assert.equal(await distributor.read.sourceChainId(), BigInt(AUDIT_CHAIN_ID));
+    assert.equal(await distributor.read.epochCap(), 10n ** 24n);
+    assert.equal(await distributor.read.oracleSetGracePeriod(), 86_400n);
+    assert.equal(await distributor.read.oracleSetVersion(), 1);
+    const set = await distributor.read.getOracleSet([1]);
+    assert.deepEqual(set.oracles, ORACLE_KEYS.map(oracleAddress));
+    assert.equal(set.threshold, 2);
+    assert.equal(await distributor.read.hasRole([await distributor.read.PAUSER_ROLE(), deployer.account.address]), true);
+    assert.equal(await token.read.symbol(), "SSR");
+  });
+
+  it("oracle message digest: core = viem = contract", async () => {
+    const message = nextMessage(bytesToHex(randomBytes(32)), 12_345n);
+    const digest = digester.digestHex(message);
+    assert.equal(digest, hashTypedData(oracleMessageTypedData(digester.domain, message)));
+    assert.equal(digest, await distributor.read.oracleMessageDigest([message]));
+  });
+
+  it("claim digest: core = viem = contract", async () => {
+    const claim = { account: carol, cumulative: 77n, recipient, nonce: 3n, deadline: 1_900_000_000n };
+    const digest = bytesToHex(claimDigest(digester.domain, claim));
+    assert.equal(digest, hashTypedData(claimTypedData(digester.domain, claim)));
+    assert.equal(digest, await distributor.read.claimDigest([claim.account, claim.cumulative, claim.recipient, claim.nonce, claim.deadline]));
+  });
+
+  it("reward tree: core = @openzeppelin/merkle-tree = contract leaf", async () => {
+    const entries = Array.from({ length: 9 }, (_, i) => ({ account: bytesToHex(randomBytes(20)) as Address, cumulative: BigInt(i) * 10n ** 17n + 1n }));
+    const tree = buildRewardTree(entries);
+    const values = entries.map((e) => [e.account, e.cumulative]);
+    const oz = StandardMerkleTree.of(values, [...REWARD_LEAF_ENCODING]);
+    assert.equal(tree.root, oz.root);
+    assert.equal(StandardMerkleTree.load(tree.dump()).root, oz.root);
+    for (let i = 0; i < entries.length; i++) {
+      assert.deepEqual(tree.proof(entries[i].account), oz.getProof(i));
+      const leaf = bytesToHex(rewardLeaf(entries[i].account, entries[i].cumulative));
+      assert.equal(leaf, oz.leafHash(values[i]));
+      assert.equal(leaf, await distributor.read.rewardLeaf([entries[i].account, entries[i].cumulative]));
+    }
+  });
+
+  it("posts a root signed by 2 of the 3 oracles and pays claims with the core's proofs", async () => {
+    const entries = [
+      { account: alice.account.address, cumulative: 100n * 10n ** 18n },
+      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { account: carol, cumulative: 7n * 10n ** 18n },
+      { account: dave, cumulative: 1n },
+    ];
+    const tree = await post(entries);
+    assert.equal(await distributor.read.currentRoot(), tree.root);
+    assert.equal(await distributor.read.totalPosted(), tree.total);
+
+    // alice claims herself; anyone (the relayer) claims for bob and dave, paying them.
+    await viem.assertions.emitWithArgs(
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], { account: alice.account }),
+      distributor,
+      "Claimed",
+      [alice.account.address, alice.account.address, entries[0].cumulative, entries[0].cumulative],
+    );
+    for (const { account, cumulative } of [entries[1], entries[3]]) {
+      await distributor.write.claim([account, cumulative, tree.proof(account)], { account: relayer.account });
+    }
+    assert.equal(await token.read.balanceOf([alice.account.address]), entries[0].cumulative);
+    assert.equal(await token.read.balanceOf([bob.account.address]), entries[1].cumulative);
+    assert.equal(await token.read.balanceOf([dave]), 1n);
+    assert.equal(await token.read.balanceOf([relayer.account.address]), 0n);
+    assert.equal(await token.read.totalSupply(), entries[0].cumulative + entries[1].cumulative + 1n);
+    assert.equal(await distributor.read.totalClaimed(), await token.read.totalSupply());
+
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)]),
+      distributor,
+      "RewardDistributorNothingToClaim",
+      [alice.account.address, entries[0].cumulative, entries[0].cumulative],
+    );
+  });
+
+  it("a newer root supersedes the old one: claims pay the rise, old proofs revert", async () => {
+    const old = buildRewardTree([
+      { account: alice.account.address, cumulative: 100n * 10n ** 18n },
+      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { account: carol, cumulative: 7n * 10n ** 18n },
+      { account: dave, cumulative: 1n },
+    ]);
+    const entries = [
+      { account: alice.account.address, cumulative: 130n * 10n ** 18n },
+      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { account: carol, cumulative: 9n * 10n ** 18n },
+      { account: dave, cumulative: 1n },
+    ];
+    const tree = await post(entries, [ORACLE_KEYS[1], ORACLE_KEYS[2]]);
+
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      distributor.write.claim([carol, 7n * 10n ** 18n, old.proof(carol)]),
+      distributor,
+      "RewardDistributorInvalidProof",
+      [carol, 7n * 10n ** 18n],
+    );
+    await viem.assertions.emitWithArgs(
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)]),
+      distributor,
+      "Claimed",
+      [alice.account.address, alice.account.address, 30n * 10n ** 18n, entries[0].cumulative],
+    );
+    assert.equal(await token.read.balanceOf([alice.account.address]), entries[0].cumulative);
+  });
+
+  it("a relayed claim signed by the beneficiary pays the recipient it names; a replay reverts", async () => {
+    const cumulative = 9n * 10n ** 18n;
+    const proof = buildRewardTree([
+      { account: alice.account.address, cumulative: 130n * 10n ** 18n },
+      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { account: carol, cumulative },
+      { account: dave, cumulative: 1n },
+    ]).proof(carol);
+    const nonce = await distributor.read.nonces([carol]);
+    const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
+    const claim = { account: carol, cumulative, recipient, nonce, deadline };
+    // The core's signature equals the one a wallet makes with eth_signTypedData_v4.
+    const signature = signClaim(carolKey, digester.domain, claim);
+    assert.equal(signature, await privateKeyToAccount(carolKey).signTypedData(claimTypedData(digester.domain, claim)));
+
+    await viem.assertions.emitWithArgs(
+      distributor.write.claimWithSignature([carol, cumulative, proof, recipient, deadline, signature], { account: relayer.account }),
+      distributor,
+      "Claimed",
+      [carol, recipient, cumulative, cumulative],
+    );
+    assert.equal(await token.read.balanceOf([recipient]), cumulative);
+    assert.equal(await token.read.balanceOf([carol]), 0n);
+    assert.equal(await distributor.read.nonces([carol]), nonce + 1n);
+
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      distributor.write.claimWithSignature([carol, cumulative, proof, recipient, deadline, signature], { account: relayer.account }),
+      distributor,
+      "RewardDistributorInvalidClaimSignature",
+      [carol],
+    );
+  });
+
+  describe("bad oracle messages", () => {
+    const tree = buildRewardTree([{ account: bob.account.address, cumulative: 10n ** 30n }]);
+
+    it("one signature of a 2-of-3 set → RewardDistributorInsufficientSignatures", async () => {
+      const message = nextMessage(tree.root, total + 1n);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([message, signBy([ORACLE_KEYS[0]], message)]),
+        distributor,
+        "RewardDistributorInsufficientSignatures",
+        [1n, 2n],
+      );
+    });
+
+    it("signers not in ascending order → RewardDistributorUnsortedSigners", async () => {
+      const message = nextMessage(tree.root, total + 1n);
+      const sorted = signBy([ORACLE_KEYS[0], ORACLE_KEYS[1]], message);
+      const signers = [ORACLE_KEYS[0], ORACLE_KEYS[1]].map(oracleAddress).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([message, [sorted[1], sorted[0]]]),
+        distributor,
+        "RewardDistributorUnsortedSigners",
+        [signers[1], signers[0]],
+      );
+    });
+
+    it("a key outside the set → RewardDistributorUnknownSigner", async () => {
+      const message = nextMessage(tree.root, total + 1n);
+      const outsider = bytesToHex(randomBytes(32));
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([message, signBy([ORACLE_KEYS[0], outsider], message)]),
+        distributor,
+        "RewardDistributorUnknownSigner",
+        [1, oracleAddress(outsider)],
+      );
+    });
+
+    it("a stale epoch → RewardDistributorStaleEpoch; a lower total → RewardDistributorDecreasingTotal", async () => {
+      const stale = { ...nextMessage(tree.root, total + 1n), epoch };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([stale, signBy(ORACLE_KEYS, stale)]),
+        distributor,
+        "RewardDistributorStaleEpoch",
+        [epoch, epoch],
+      );
+      const lower = nextMessage(tree.root, total - 1n);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([lower, signBy(ORACLE_KEYS, lower)]),
+        distributor,
+        "RewardDistributorDecreasingTotal",
+        [total - 1n, total],
+      );
+    });
+
+    it("a total over the epoch cap → RewardDistributorEpochCapExceeded", async () => {
+      const message = nextMessage(tree.root, total + 10n ** 24n + 1n);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([message, signBy(ORACLE_KEYS, message)]),
+        distributor,
+        "RewardDistributorEpochCapExceeded",
+        [10n ** 24n + 1n, 10n ** 24n],
+      );
+    });
+  });
+});
