@@ -1,0 +1,706 @@
+/**
+ * Delivers the outbox: sends each reading's raw payload + signature to the platform and its
+ * signed header to the relayer, at the same time, in seq order per device and target, retrying
+ * with backoff until each target has it or rejects it.
+ *
+ * Wire format (both `POST …/v1/readings`, JSON):
+ * - platform: `{ "payload": "<canonical JSON text, verbatim>", "signature": "0x…" }`
+ * - relayer: `{ "device": "0x…", "seq": "7", "timestamp": "1700000000", "dataHash": "0x…", "signature": "0x…" }`
+ *
+ * How an answer is taken:
+ * - 2xx: delivered (the body, e.g. the relayer's signed receipt, is kept in the outbox).
+ * - 409: delivered, as a duplicate, when the service says it already has this very reading
+ *   (a code naming a duplicate, `…DUPLICATE…` / `…ALREADY…`, or no code at all); any other 409
+ *   (`SEQUENCE_CONFLICT`: another payload under this seq, `STALE_SEQUENCE`: seq below the
+ *   service's last) is rejected with its code: resending cannot fix it, and it must not be
+ *   hidden as delivered. A 2xx whose body says `"status": "duplicate"` is a duplicate too.
+ * - 408, 425, 429, 5xx, network errors and timeouts: retried with exponential backoff and jitter,
+ *   honouring `Retry-After` (seconds or HTTP date). A retryable failure also pauses the whole
+ *   target for that delay, so a service that is down is not hammered by every device; except a
+ *   429 for one device's quota (a code naming a quota, e.g. `QUOTA_EXCEEDED`,
+ *   `DEVICE_QUOTA_EXCEEDED`), which only holds back that device.
+ * - any other status: rejected with the status and the service's error code; never retried.
+ *   Except the codes of {@link DeliveryWorkerOptions.retryCodes} (default `UNKNOWN_DEVICE`: the
+ *   service's registry index has not caught up with a registration yet), which are retried with
+ *   backoff for that reading only (the target is not paused) up to `maxAttempts`, then rejected.
+ *
+ * Ordering: at most one request per (device, target) is in flight, and only the device's oldest
+ * pending reading at that target is sent, so each service sees a device's readings in seq order.
+ *
+ * @module
+ */
+import type { Address } from "viem";
+
+import { DeliveryTimeoutError, DeviceConfigError } from "./errors.js";
+import { DELIVERY_TARGETS, type DeliveryHead, type DeliveryTarget, type Outbox } from "./outbox.js";
+
+/** Backoff of retryable failures. */
+export type RetryPolicy = {
+  /** First delay, ms (default 500). */
+  initialDelayMs: number;
+  /** Largest delay, ms (default 60 000). */
+  maxDelayMs: number;
+  /** Growth per consecutive failure (default 2). */
+  factor: number;
+  /** Randomize each delay in [delay/2, delay] (default true). */
+  jitter: boolean;
+};
+
+/** Default {@link RetryPolicy}. */
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  initialDelayMs: 500,
+  maxDelayMs: 60_000,
+  factor: 2,
+  jitter: true,
+});
+
+/** Base URLs of the two services (`POST {url}/v1/readings`). */
+export type DeliveryEndpoints = Record<DeliveryTarget, string>;
+
+/** Options of {@link DeliveryWorker}. */
+export type DeliveryWorkerOptions = {
+  outbox: Outbox;
+  endpoints: DeliveryEndpoints;
+  /** Readings in flight at once, each to one or both targets (default 16). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Per-request timeout, ms (default 10 000). */
+  requestTimeoutMs?: number;
+  /** `fetch` to use (default the global one). */
+  fetch?: typeof fetch;
+  /** Clock, epoch ms (default `Date.now`). */
+  now?: () => number;
+  /** Called after each attempt (delivered, rejected, retry). Must not throw. */
+  onEvent?: (event: DeliveryEvent) => void;
+  /** Start on construction (default true). */
+  autoStart?: boolean;
+  /**
+   * 4xx error codes that may be transient for one reading, retried up to `maxAttempts` attempts
+   * in all before the reading is rejected (default `{ codes: ["UNKNOWN_DEVICE"], maxAttempts: 10 }`).
+   */
+  retryCodes?: { codes: readonly string[]; maxAttempts: number };
+};
+
+/** Default {@link DeliveryWorkerOptions.retryCodes}. */
+export const DEFAULT_RETRY_CODES: Readonly<{ codes: readonly string[]; maxAttempts: number }> = Object.freeze({
+  codes: Object.freeze(["UNKNOWN_DEVICE"]),
+  maxAttempts: 10,
+});
+
+/** What happened to one attempt. */
+export type DeliveryEvent = {
+  type: "delivered" | "duplicate" | "rejected" | "retry";
+  target: DeliveryTarget;
+  device: Address;
+  seq: number;
+  httpStatus: number | null;
+  code: string | null;
+  /** For `retry`: ms until the next attempt. */
+  retryInMs?: number;
+};
+
+/** Counters since the worker started. */
+export type DeliveryStats = {
+  /** Requests answered as delivered (incl. duplicates), per target. */
+  delivered: Record<DeliveryTarget, number>;
+  duplicates: Record<DeliveryTarget, number>;
+  rejected: Record<DeliveryTarget, number>;
+  /** Failed attempts that will be retried. */
+  retries: Record<DeliveryTarget, number>;
+  /** Deliveries still pending in the outbox. */
+  pending: Record<DeliveryTarget, number>;
+  inFlight: number;
+};
+
+/** The outcome of one HTTP attempt, before it is recorded. */
+type Outcome =
+  | { kind: "delivered"; status: number; duplicate: boolean; response: string | null }
+  | { kind: "rejected"; status: number | null; code: string; message: string }
+  | {
+      kind: "retry";
+      /** `target`: the service is unavailable or overloaded; `reading`: only this device must wait. */
+      scope: "target" | "reading";
+      status: number | null;
+      code: string;
+      message: string;
+      retryAfterMs: number | undefined;
+    }
+  /** A 4xx whose code may clear up for this reading alone (see `retryCodes`). */
+  | { kind: "retryReading"; status: number; code: string; message: string };
+
+const zero = (): Record<DeliveryTarget, number> => ({ platform: 0, relayer: 0 });
+
+/**
+ * The request body for one target.
+ *
+ * @example
+ * ```ts
+ * deliveryBody("relayer", {
+ *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1, ts: 1_700_000_000, payload: '{"…":"…"}',
+ *   dataHash: `0x${"11".repeat(32)}`, signature: `0x${"22".repeat(64)}`,
+ * });
+ * // { device: "0x7099…79C8", seq: "1", timestamp: "1700000000", dataHash: "0x1111…", signature: "0x2222…" }
+ * ```
+ */
+export function deliveryBody(
+  target: DeliveryTarget,
+  entry: Pick<DeliveryHead, "device" | "seq" | "ts" | "payload" | "dataHash" | "signature">,
+): Record<string, string> {
+  return target === "platform"
+    ? { payload: entry.payload, signature: entry.signature }
+    : {
+        device: entry.device,
+        seq: String(entry.seq),
+        timestamp: String(entry.ts),
+        dataHash: entry.dataHash,
+        signature: entry.signature,
+      };
+}
+
+/**
+ * Parses a `Retry-After` header (delay-seconds or an HTTP date) into ms from `now`.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfter("3", Date.now()); // 3000
+ * parseRetryAfter(new Date(Date.now() + 10_000).toUTCString(), Date.now()); // about 10000
+ * ```
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value == null || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Classifies an HTTP answer per the rules in this module's documentation.
+ *
+ * @example
+ * ```ts
+ * classifyResponse(503, null, undefined).kind; // "retry"
+ * classifyResponse(409, { error: { code: "DUPLICATE_READING" } }, undefined).kind; // "delivered"
+ * classifyResponse(409, { error: { code: "SEQUENCE_CONFLICT" } }, undefined).kind; // "rejected"
+ * classifyResponse(422, { error: { code: "UNKNOWN_DEVICE" } }, undefined).kind; // "retryReading"
+ * ```
+ */
+export function classifyResponse(
+  status: number,
+  body: unknown,
+  retryAfterMs: number | undefined,
+  text: string | null = null,
+  retryCodes: readonly string[] = DEFAULT_RETRY_CODES.codes,
+): Outcome {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof error?.code === "string" ? error.code : `HTTP_${status}`;
+  const message = typeof error?.message === "string" ? error.message : `HTTP ${status}`;
+  if (status >= 200 && status < 300) {
+    const b = body as { duplicate?: unknown; status?: unknown } | null;
+    const duplicate = b?.duplicate === true || b?.status === "duplicate";
+    return { kind: "delivered", status, duplicate, response: text };
+  }
+  if (status === 409) {
+    if (typeof error?.code !== "string" || /DUPLICATE|ALREADY/i.test(code)) {
+      return { kind: "delivered", status, duplicate: true, response: text };
+    }
+    return { kind: "rejected", status, code, message };
+  }
+  if (status === 429 && /QUOTA/i.test(code)) return { kind: "retry", scope: "reading", status, code, message, retryAfterMs };
+  if (status === 408 || status === 425 || status === 429 || status >= 500) {
+    return { kind: "retry", scope: "target", status, code, message, retryAfterMs };
+  }
+  if (retryCodes.includes(code)) return { kind: "retryReading", status, code, message };
+  return { kind: "rejected", status, code, message };
+}
+
+/**
+ * Sends what the outbox holds, round-robin over devices, `concurrency` requests at a time.
+ * One worker serves any number of devices (one client, or a simulator's whole fleet).
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "./outbox.js";
+ * import { DeliveryWorker } from "./delivery.js";
+ * const outbox = Outbox.open(":memory:"); // a device keeps a file: Outbox.open("data/outbox.sqlite")
+ * const worker = new DeliveryWorker({
+ *   outbox,
+ *   endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" },
+ * });
+ * await worker.drain(30_000); // everything delivered or rejected (here: nothing to send)
+ * await worker.stop();
+ * outbox.close();
+ * ```
+ */
+export class DeliveryWorker {
+  readonly outbox: Outbox;
+  readonly endpoints: DeliveryEndpoints;
+  readonly #concurrency: number;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  readonly #onEvent: ((event: DeliveryEvent) => void) | undefined;
+  readonly #retryCodes: { codes: readonly string[]; maxAttempts: number };
+  /** `${target}|${device}` of requests in flight. */
+  readonly #inFlight = new Set<string>();
+  readonly #requests = new Set<Promise<void>>();
+  /** Per target: consecutive retryable failures and when the target may be tried again. */
+  readonly #gate: Record<DeliveryTarget, { failures: number; until: number }> = {
+    platform: { failures: 0, until: 0 },
+    relayer: { failures: 0, until: 0 },
+  };
+  /** Round-robin cursor (last device served) per target. */
+  readonly #cursor: Record<DeliveryTarget, string> = { platform: "", relayer: "" };
+  /**
+   * Per target, a run of passes that found nothing due: where it began (a device address, "" for
+   * the start) and the earliest due time seen, so the worker sleeps only after a whole round.
+   */
+  readonly #idle: Record<DeliveryTarget, { origin: string | undefined; wakeAt: number }> = {
+    platform: { origin: undefined, wakeAt: Infinity },
+    relayer: { origin: undefined, wakeAt: Infinity },
+  };
+  readonly #stats = { delivered: zero(), duplicates: zero(), rejected: zero(), retries: zero() };
+  readonly #waiters = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #running = false;
+  #pumping = false;
+  #repump = false;
+  #pumpScheduled = false;
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.outbox = options.outbox;
+    for (const t of this.outbox.targets) {
+      const url = options.endpoints?.[t];
+      if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
+        throw new DeviceConfigError(`endpoints.${t}`, "must be an http(s) URL");
+      }
+    }
+    this.endpoints = {
+      platform: (options.endpoints.platform ?? "").replace(/\/+$/, ""),
+      relayer: (options.endpoints.relayer ?? "").replace(/\/+$/, ""),
+    };
+    this.#concurrency = options.concurrency ?? 16;
+    if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) {
+      throw new DeviceConfigError("concurrency", "must be a positive integer");
+    }
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#now = options.now ?? Date.now;
+    this.#onEvent = options.onEvent;
+    this.#retryCodes = options.retryCodes ?? DEFAULT_RETRY_CODES;
+    if (options.autoStart !== false) this.start();
+  }
+
+  /**
+   * Starts sending (idempotent).
+   *
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const worker = new DeliveryWorker({
+   *   outbox: Outbox.open(":memory:"),
+   *   endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" },
+   *   autoStart: false,
+   * });
+   * worker.start();
+   * await worker.stop();
+   * ```
+   */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.kick();
+  }
+
+  /**
+   * Wakes the worker: call after appending to the outbox.
+   *
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const outbox = Outbox.open(":memory:");
+   * const worker = new DeliveryWorker({ outbox, endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" } });
+   * outbox.append({ device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1, ts: 1_700_000_000, payload: "{…}",
+   *   dataHash: `0x${"11".repeat(32)}`, signature: `0x${"22".repeat(64)}` });
+   * worker.kick(); // sends it now (here nothing listens: it is retried later)
+   * await worker.stop();
+   * ```
+   */
+  kick(): void {
+    if (!this.#running) return;
+    this.#pump();
+  }
+
+  /**
+   * Forgets every backoff and makes all pending deliveries due now (e.g. the network is back).
+   *
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const outbox = Outbox.open(":memory:");
+   * const worker = new DeliveryWorker({ outbox, endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" } });
+   * worker.retryNow();
+   * await worker.stop();
+   * ```
+   */
+  retryNow(): void {
+    for (const t of DELIVERY_TARGETS) this.#gate[t] = { failures: 0, until: 0 };
+    if (!this.outbox.closed) this.outbox.retryNow();
+    this.kick();
+  }
+
+  /**
+   * Counters since start, plus what the outbox still holds.
+   *
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const outbox = Outbox.open(":memory:");
+   * const worker = new DeliveryWorker({ outbox, endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" } });
+   * const { delivered, pending } = worker.stats(); // { platform: 0, relayer: 0 } each
+   * await worker.stop();
+   * ```
+   */
+  stats(): DeliveryStats {
+    return {
+      delivered: { ...this.#stats.delivered },
+      duplicates: { ...this.#stats.duplicates },
+      rejected: { ...this.#stats.rejected },
+      retries: { ...this.#stats.retries },
+      pending: { platform: this.outbox.pendingCount("platform"), relayer: this.outbox.pendingCount("relayer") },
+      inFlight: this.#requests.size,
+    };
+  }
+
+  /**
+   * Resolves once nothing is pending (everything delivered or rejected).
+   *
+   * @throws {DeliveryTimeoutError} if deliveries are still pending after `timeoutMs`.
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const outbox = Outbox.open(":memory:");
+   * const worker = new DeliveryWorker({ outbox, endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" } });
+   * await worker.drain(60_000); // resolves at once: nothing pending
+   * await worker.stop();
+   * ```
+   */
+  drain(timeoutMs = 60_000): Promise<void> {
+    if (this.outbox.pendingCount() === 0 && this.#requests.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.outbox.pendingCount() === 0 && this.#requests.size === 0) {
+          clearTimeout(timer);
+          this.#waiters.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new DeliveryTimeoutError(timeoutMs, this.outbox.closed ? -1 : this.outbox.pendingCount()));
+      }, timeoutMs);
+      this.#waiters.add(check);
+      this.kick();
+    });
+  }
+
+  /**
+   * Stops taking new work and waits for requests in flight (whose results are recorded).
+   *
+   * @example
+   * ```ts
+   * import { Outbox } from "./outbox.js";
+   * const outbox = Outbox.open(":memory:");
+   * const worker = new DeliveryWorker({ outbox, endpoints: { platform: "http://127.0.0.1:8080", relayer: "http://127.0.0.1:8547" } });
+   * await worker.stop();
+   * outbox.close();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    while (this.#requests.size > 0) await Promise.allSettled([...this.#requests]);
+  }
+
+  #notify(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+
+  #schedule(at: number): void {
+    if (!this.#running || at === Infinity) return;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+        this.#pump();
+      },
+      Math.max(0, at - this.#now()),
+    );
+    this.#timer.unref?.();
+  }
+
+  /** Completions arriving together share one pass (one walk of the outbox). */
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+      if (this.#requests.size === 0) this.#notify();
+    });
+  }
+
+  /** Starts as many sends as capacity allows; re-entrant calls fold into one more pass. */
+  #pump(): void {
+    if (!this.#running || this.outbox.closed) return;
+    if (this.#pumping) {
+      this.#repump = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#repump = false;
+        this.#fill();
+      } while (this.#repump);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#notify();
+  }
+
+  #fill(): void {
+    const now = this.#now();
+    let wakeAt = Infinity;
+    const groups = new Map<string, DeliveryHead[]>();
+    let capacity = this.#concurrency - this.#requests.size;
+    if (capacity <= 0) return;
+    for (const target of this.outbox.targets) {
+      if (this.outbox.pendingCount(target) === 0) continue;
+      const gate = this.#gate[target];
+      if (gate.until > now) {
+        wakeAt = Math.min(wakeAt, gate.until);
+        continue;
+      }
+      // Walk devices from the cursor, wrapping once, collecting due heads not in flight.
+      const start = this.#cursor[target];
+      let cursor = start;
+      let wrapped = false;
+      let found = 0;
+      let scanned = 0;
+      let notDue = Infinity;
+      const scanLimit = capacity * 4 + this.#inFlight.size + 64;
+      while (found < capacity && scanned < scanLimit) {
+        const head = this.outbox.headAfter(target, cursor);
+        if (head === undefined) {
+          if (wrapped || start === "") break;
+          wrapped = true;
+          cursor = "";
+          continue;
+        }
+        if (wrapped && head.device > start) break;
+        scanned++;
+        cursor = head.device;
+        if (this.#inFlight.has(`${target}|${head.device}`)) continue;
+        if (head.nextAttemptAt > now) {
+          notDue = Math.min(notDue, head.nextAttemptAt);
+          continue;
+        }
+        const key = `${head.device}|${head.seq}`;
+        const group = groups.get(key);
+        if (group) group.push(head);
+        else groups.set(key, [head]);
+        found++;
+        if (wrapped && head.device === start) break;
+      }
+      this.#cursor[target] = cursor;
+      const idle = this.#idle[target];
+      const stoppedEarly = scanned >= scanLimit && found < capacity;
+      if (found > 0) {
+        idle.origin = undefined;
+        idle.wakeAt = Infinity;
+        wakeAt = Math.min(wakeAt, notDue);
+        if (stoppedEarly) this.#pumpSoon();
+        continue;
+      }
+      idle.wakeAt = Math.min(idle.wakeAt, notDue);
+      let roundDone = !stoppedEarly; // walked the whole ring in this pass
+      if (idle.origin === undefined) idle.origin = start;
+      else if (wrapped ? idle.origin > start || idle.origin <= cursor : start < idle.origin && idle.origin <= cursor) {
+        roundDone = true; // this pass went past where the idle run began
+      }
+      if (roundDone) {
+        // A whole round and nothing due: sleep until the earliest head seen is due.
+        wakeAt = Math.min(wakeAt, idle.wakeAt);
+        idle.origin = undefined;
+        idle.wakeAt = Infinity;
+      } else {
+        this.#pumpSoon(); // a long run of heads not due: go on from the cursor next turn
+      }
+    }
+    for (const heads of groups.values()) {
+      if (capacity <= 0) break;
+      capacity--;
+      for (const h of heads) this.#inFlight.add(`${h.target}|${h.device}`);
+      const request = this.#sendGroup(heads).finally(() => {
+        for (const h of heads) this.#inFlight.delete(`${h.target}|${h.device}`);
+        this.#requests.delete(request);
+        this.#pumpSoon();
+      });
+      this.#requests.add(request);
+    }
+    this.#schedule(wakeAt);
+  }
+
+  /** One reading, every target that is due for it, at the same time. */
+  async #sendGroup(heads: DeliveryHead[]): Promise<void> {
+    await Promise.all(heads.map((h) => this.#sendOne(h)));
+  }
+
+  async #sendOne(head: DeliveryHead): Promise<void> {
+    let outcome = await this.#attempt(head);
+    if (outcome.kind === "retryReading" && head.attempts + 1 >= this.#retryCodes.maxAttempts) {
+      outcome = { kind: "rejected", status: outcome.status, code: outcome.code, message: outcome.message };
+    }
+    if (this.outbox.closed) return;
+    const { target, device, seq } = head;
+    const gate = this.#gate[target];
+    switch (outcome.kind) {
+      case "delivered": {
+        gate.failures = 0;
+        gate.until = 0;
+        const marked = this.outbox.markDelivered(device, seq, target, {
+          httpStatus: outcome.status,
+          ...(outcome.response === null ? {} : { response: outcome.response }),
+        });
+        if (marked) {
+          this.#stats.delivered[target]++;
+          if (outcome.duplicate) this.#stats.duplicates[target]++;
+        }
+        this.#emit({
+          type: outcome.duplicate ? "duplicate" : "delivered",
+          target,
+          device,
+          seq,
+          httpStatus: outcome.status,
+          code: null,
+        });
+        return;
+      }
+      case "rejected": {
+        gate.failures = 0;
+        gate.until = 0;
+        if (this.outbox.markRejected(device, seq, target, { httpStatus: outcome.status, code: outcome.code, message: outcome.message })) {
+          this.#stats.rejected[target]++;
+        }
+        this.#emit({ type: "rejected", target, device, seq, httpStatus: outcome.status, code: outcome.code });
+        return;
+      }
+      case "retry": {
+        if (outcome.scope === "reading") {
+          const delay = this.#delay(head.attempts + 1, outcome.retryAfterMs);
+          this.outbox.markRetry(device, seq, target, {
+            nextAttemptAt: this.#now() + delay,
+            httpStatus: outcome.status,
+            code: outcome.code,
+            message: outcome.message,
+          });
+          this.#stats.retries[target]++;
+          this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+          return;
+        }
+        // Requests that were in flight together fail together: count them as one failure.
+        const now = this.#now();
+        if (gate.until <= now) gate.failures++;
+        const delay = Math.max(this.#delay(gate.failures, outcome.retryAfterMs), gate.until - now);
+        const at = now + delay;
+        gate.until = at;
+        this.outbox.markRetry(device, seq, target, {
+          nextAttemptAt: at,
+          httpStatus: outcome.status,
+          code: outcome.code,
+          message: outcome.message,
+        });
+        this.#stats.retries[target]++;
+        this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+        return;
+      }
+      case "retryReading": {
+        // This reading only: the target answered, so it is not paused.
+        const delay = this.#delay(head.attempts + 1, undefined);
+        this.outbox.markRetry(device, seq, target, {
+          nextAttemptAt: this.#now() + delay,
+          httpStatus: outcome.status,
+          code: outcome.code,
+          message: outcome.message,
+        });
+        this.#stats.retries[target]++;
+        this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+        return;
+      }
+    }
+  }
+
+  #delay(failures: number, retryAfterMs: number | undefined): number {
+    const { initialDelayMs, maxDelayMs, factor, jitter } = this.#retry;
+    let delay = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, failures - 1));
+    if (jitter) delay = delay / 2 + Math.random() * (delay / 2);
+    // Retry-After is a floor set by the service; still capped so a bad header cannot stall us for days.
+    if (retryAfterMs !== undefined) delay = Math.max(delay, Math.min(retryAfterMs, 3_600_000));
+    return Math.round(delay);
+  }
+
+  #emit(event: DeliveryEvent): void {
+    if (this.#onEvent === undefined) return;
+    try {
+      this.#onEvent(event);
+    } catch {
+      // A listener's bug must not stop deliveries.
+    }
+  }
+
+  async #attempt(head: DeliveryHead): Promise<Outcome> {
+    const url = `${this.endpoints[head.target]}/v1/readings`;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(deliveryBody(head.target, head)),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown } }).cause;
+      const code =
+        (error as Error).name === "TimeoutError"
+          ? "TIMEOUT"
+          : typeof cause?.code === "string"
+            ? cause.code
+            : "NETWORK_ERROR";
+      return { kind: "retry", scope: "target", status: null, code, message: (error as Error).message, retryAfterMs: undefined };
+    }
+    let text: string | null = null;
+    let body: unknown = null;
+    try {
+      text = await response.text();
+      body = text.length > 0 ? JSON.parse(text) : null;
+    } catch {
+      body = null; // a non-JSON answer is classified by its status alone
+    }
+    return classifyResponse(
+      response.status,
+      body,
+      parseRetryAfter(response.headers.get("retry-after"), this.#now()),
+      text === null || text.length === 0 ? null : text,
+      this.#retryCodes.codes,
+    );
+  }
+}

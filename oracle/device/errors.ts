@@ -1,0 +1,104 @@
+/**
+ * Typed errors of the device SDK (secure element, client, outbox, simulator).
+ *
+ * Each is a {@link SensorSealError} with a literal `name` and a machine-readable `code`.
+ *
+ * @module
+ */
+import { SensorSealError, type SensorSealErrorOptions } from "../core/errors.js";
+
+/**
+ * The key file's password is wrong (the AES-GCM tag does not verify). A tampered ciphertext
+ * gives the same error: the two cannot be told apart.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { SoftwareSecureElement } from "./secure-element.js";
+ * const file = join(mkdtempSync(join(tmpdir(), "sensorseal-")), "device.json");
+ * await SoftwareSecureElement.create("p256", file, "the password", { scrypt: { N: 1 << 12 } });
+ * const err = await SoftwareSecureElement.open(file, "not the password").catch((e: unknown) => e);
+ * (err as WrongPasswordError).code; // "WRONG_PASSWORD"
+ * ```
+ */
+export class WrongPasswordError extends SensorSealError {
+  override name = "WrongPasswordError" as const;
+  declare readonly code: "WRONG_PASSWORD";
+  constructor(file: string, options: SensorSealErrorOptions = {}) {
+    super("WRONG_PASSWORD", `Wrong password for key file ${file}.`, { details: { file }, cause: options.cause });
+  }
+}
+
+/** A key file is not a valid SensorSeal device key file (bad JSON, fields, parameters, or key/address mismatch). */
+export class InvalidKeyFileError extends SensorSealError {
+  override name = "InvalidKeyFileError" as const;
+  declare readonly code: "INVALID_KEY_FILE";
+  constructor(file: string, reason: string, options: SensorSealErrorOptions = {}) {
+    super("INVALID_KEY_FILE", `Invalid key file ${file}: ${reason}.`, {
+      details: { file, reason, ...options.details },
+      cause: options.cause,
+    });
+  }
+}
+
+/** `create` refuses to overwrite an existing key file. */
+export class KeyFileExistsError extends SensorSealError {
+  override name = "KeyFileExistsError" as const;
+  declare readonly code: "KEY_FILE_EXISTS";
+  constructor(file: string) {
+    super("KEY_FILE_EXISTS", `Key file ${file} already exists.`, { details: { file } });
+  }
+}
+
+/** `open` was given a path with no file. */
+export class KeyFileNotFoundError extends SensorSealError {
+  override name = "KeyFileNotFoundError" as const;
+  declare readonly code: "KEY_FILE_NOT_FOUND";
+  constructor(file: string, options: SensorSealErrorOptions = {}) {
+    super("KEY_FILE_NOT_FOUND", `No key file at ${file}.`, { details: { file }, cause: options.cause });
+  }
+}
+
+/** The outbox refused a write: the reading's seq is not the device's next seq, or the outbox is closed. */
+export class OutboxError extends SensorSealError {
+  override name = "OutboxError" as const;
+  declare readonly code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED";
+  constructor(
+    code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED",
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, { details });
+  }
+}
+
+/** A wait for the outbox to drain ran out of time with readings still pending. */
+export class DeliveryTimeoutError extends SensorSealError {
+  override name = "DeliveryTimeoutError" as const;
+  declare readonly code: "DELIVERY_TIMEOUT";
+  constructor(timeoutMs: number, pending: number) {
+    super("DELIVERY_TIMEOUT", `Outbox not drained after ${timeoutMs} ms: ${pending} deliveries pending.`, {
+      details: { timeoutMs, pending },
+    });
+  }
+}
+
+/** A device client, delivery worker or simulator was given an invalid option. */
+export class DeviceConfigError extends SensorSealError {
+  override name = "DeviceConfigError" as const;
+  declare readonly code: "INVALID_DEVICE_CONFIG";
+  constructor(option: string, reason: string) {
+    super("INVALID_DEVICE_CONFIG", `Invalid option "${option}": ${reason}.`, { details: { option, reason } });
+  }
+}
+
+/** A Sensor.Community CSV file cannot be used for replay (unknown layout, no usable rows). */
+export class ReplayDataError extends SensorSealError {
+  override name = "ReplayDataError" as const;
+  declare readonly code: "INVALID_REPLAY_DATA";
+  constructor(file: string, reason: string) {
+    super("INVALID_REPLAY_DATA", `Cannot replay ${file}: ${reason}.`, { details: { file, reason } });
+  }
+}

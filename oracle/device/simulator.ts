@@ -1,0 +1,659 @@
+/**
+ * A fleet simulator: N devices (1 to 100,000) taking air-quality readings on a simulated clock
+ * (with a speed-up), from synthetic data or a Sensor.Community replay, each reading signed by
+ * its device key and delivered through one shared outbox and delivery worker.
+ *
+ * Memory stays bounded for 100,000 devices: no key file is held open (seeded keys are derived
+ * on demand, key files are read once), and per-device state is a few numbers in typed arrays
+ * plus a cached address. Readings go to disk (the outbox) before they are sent.
+ *
+ * Clocks: the simulated clock runs `speedup` × wall time from `startTime`. It drives the data
+ * (synthetic diurnal curves, replay position). A payload's `ts` is the wall-clock time of
+ * signing by default (`timestamps: "wall"`, what a real device does, and what the platform,
+ * relayer and anchor accept: they refuse timestamps in the future and before registration), or
+ * the simulated time (`timestamps: "simulated"`, e.g. to replay the archive at its own dates
+ * into an outbox).
+ *
+ * @module
+ */
+import { createHmac } from "node:crypto";
+import path from "node:path";
+
+import { p256 } from "@noble/curves/nist.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import type { Address } from "viem";
+
+import { deviceIdFromPublicKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../core/keys.js";
+import { ReadingDigester } from "../core/reading.js";
+import { signReading, type ReadingFields, type SignedReading } from "./client.js";
+import { DeliveryWorker, type DeliveryStats, type DeliveryWorkerOptions, type RetryPolicy } from "./delivery.js";
+import { DeviceConfigError, KeyFileNotFoundError } from "./errors.js";
+import { Outbox } from "./outbox.js";
+import { replayFields, type ReplaySeries } from "./sensor-community.js";
+import { SoftwareSecureElement, type ScryptParams, type SecureElement } from "./secure-element.js";
+import { SyntheticWeather } from "./synthetic.js";
+
+/** Most devices one simulator runs. */
+export const MAX_SIMULATED_DEVICES = 100_000;
+
+/**
+ * SIMULATION ONLY. The private key of simulated device `index`:
+ * `HMAC-SHA256(seed, "sensorseal/simulation/v1/<scheme>/<index>/<counter>")` with the first
+ * counter that gives a valid scalar. Anyone who knows the seed has every key: never use this
+ * for a real device (use {@link SoftwareSecureElement.create} or hardware).
+ *
+ * @example
+ * ```ts
+ * const key = deriveSimulatedDeviceKey("demo-seed", "p256", 0); // 32 bytes, the same every time
+ * key.length; // 32
+ * ```
+ */
+export function deriveSimulatedDeviceKey(seed: string, scheme: KeyScheme, index: number): Uint8Array {
+  if (typeof seed !== "string" || seed.length === 0) throw new DeviceConfigError("seed", "must be a non-empty string");
+  for (let counter = 0; counter < 64; counter++) {
+    const key = new Uint8Array(
+      createHmac("sha256", seed).update(`sensorseal/simulation/v1/${scheme}/${index}/${counter}`).digest(),
+    );
+    // 0 < k < n; a miss has probability ~2^-32 (P-256) or ~2^-128 (secp256k1).
+    if ((scheme === "p256" ? p256 : secp256k1).utils.isValidSecretKey(key)) return key;
+  }
+  throw new DeviceConfigError("seed", "derives no valid key"); // unreachable in practice
+}
+
+/**
+ * SIMULATION ONLY. A secure element whose key is re-derived from a seed at each signature
+ * ({@link deriveSimulatedDeviceKey}), so 100,000 of them cost almost nothing to keep.
+ *
+ * @example
+ * ```ts
+ * const se = new SeededSecureElement("demo-seed", "secp256k1", 42);
+ * (await se.sign(new Uint8Array(32))).length; // 65
+ * ```
+ */
+export class SeededSecureElement implements SecureElement {
+  readonly scheme: KeyScheme;
+  readonly address: Address;
+  readonly #seed: string;
+  readonly #index: number;
+
+  constructor(seed: string, scheme: KeyScheme, index: number, address?: Address) {
+    this.#seed = seed;
+    this.scheme = scheme;
+    this.#index = index;
+    this.address = address ?? deviceIdFromPublicKey(publicKeyFromPrivate(scheme, deriveSimulatedDeviceKey(seed, scheme, index)));
+  }
+
+  get publicKey(): Uint8Array {
+    return publicKeyFromPrivate(this.scheme, deriveSimulatedDeviceKey(this.#seed, this.scheme, this.#index));
+  }
+
+  async sign(digest: Uint8Array): Promise<Uint8Array> {
+    return signDigest(this.scheme, deriveSimulatedDeviceKey(this.#seed, this.scheme, this.#index), digest);
+  }
+}
+
+/** A simulated device as the registry sees it. */
+export type DeviceIdentity = {
+  index: number;
+  scheme: KeyScheme;
+  address: Address;
+  /** 64 bytes x ‖ y. */
+  publicKey: Uint8Array;
+};
+
+/** Where simulated devices' keys come from. */
+export type SimulatorKeys =
+  /** SIMULATION ONLY: derived from a seed ({@link deriveSimulatedDeviceKey}); scales to 100,000 devices. */
+  | { kind: "seed"; seed: string }
+  /**
+   * Encrypted key files `device-<index>.json` in `dir` (made on first use, opened after).
+   * Each costs one scrypt at start: meant for tens to hundreds of devices.
+   */
+  | { kind: "files"; dir: string; password: string; scrypt?: Partial<ScryptParams> };
+
+/** What the devices measure. */
+export type SimulatorSource =
+  | { kind: "synthetic"; seed?: string }
+  /** Device `i` replays series `i mod series.length`; `loop` restarts a finished series. */
+  | { kind: "replay"; series: readonly ReplaySeries[]; loop?: boolean };
+
+/** Options of {@link Simulator.create}. */
+export type SimulatorOptions = {
+  /** 1 to 100,000. */
+  devices: number;
+  /** Key scheme of every device, or `"mixed"` (even index P-256, odd secp256k1). Default `"p256"`. */
+  scheme?: KeyScheme | "mixed";
+  keys: SimulatorKeys;
+  /** Default synthetic. */
+  source?: SimulatorSource;
+  /** Synthetic: simulated seconds between two readings of a device (default 60). */
+  intervalSeconds?: number;
+  /** Simulated seconds per wall-clock second (default 1). */
+  speedup?: number;
+  /** Start of the simulated clock, unix s (default: now for synthetic, the earliest archive time for replay). */
+  startTime?: number;
+  /** Payload `ts`: wall clock (default) or simulated time. */
+  timestamps?: "wall" | "simulated";
+  /** Stop after this many simulated seconds: readings due in [start, start + duration) are made (default: no limit). */
+  durationSeconds?: number;
+  /** Stop after this many readings in all. */
+  maxReadings?: number;
+  chainId: number;
+  anchor: Address;
+  platformUrl: string;
+  relayerUrl: string;
+  /** One outbox for the whole fleet. */
+  outboxFile: string;
+  /** Send readings (default true); false only fills the outbox. */
+  deliver?: boolean;
+  /** Wait this long at the end for the outbox to drain (default 60 000 ms; 0 = don't wait). */
+  drainTimeoutMs?: number;
+  /** Readings in flight at once (default 64). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** 4xx codes retried for a while (default `UNKNOWN_DEVICE`, see {@link DeliveryWorkerOptions.retryCodes}). */
+  retryCodes?: DeliveryWorkerOptions["retryCodes"];
+  requestTimeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Registers devices (e.g. on the audit chain) before any reading; called with batches. */
+  register?: (devices: DeviceIdentity[]) => Promise<void>;
+  /** Devices per `register` call (default 200). */
+  registerBatchSize?: number;
+  /** Progress lines (readings/s, sent, queued, failed); default stderr; false for none. */
+  progress?: NodeJS.WritableStream | false;
+  progressIntervalMs?: number;
+  /** Called for every reading written to the outbox. */
+  onReading?: (reading: SignedReading, deviceIndex: number) => void;
+  /** Scheduler tick (default 50 ms) and most readings made per tick (default 2000). */
+  tickMs?: number;
+  maxPerTick?: number;
+};
+
+/** What a run did. */
+export type SimulationSummary = {
+  devices: number;
+  readings: number;
+  /** Wall-clock duration, ms. */
+  elapsedMs: number;
+  readingsPerSecond: number;
+  delivery: DeliveryStats | undefined;
+  /** Why it stopped. */
+  reason: "duration" | "maxReadings" | "endOfData" | "stopped";
+};
+
+/** Binary min-heap of device indices keyed by due time (typed arrays: 12 bytes per device). */
+class DueHeap {
+  readonly #heap: Int32Array;
+  readonly #due: Float64Array;
+  #size = 0;
+  constructor(capacity: number) {
+    this.#heap = new Int32Array(capacity);
+    this.#due = new Float64Array(capacity);
+  }
+  get size(): number {
+    return this.#size;
+  }
+  peekDue(): number {
+    return this.#size === 0 ? Infinity : this.#due[this.#heap[0]!]!;
+  }
+  push(index: number, due: number): void {
+    this.#due[index] = due;
+    let i = this.#size++;
+    const heap = this.#heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.#due[heap[parent]!]! <= due) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = index;
+  }
+  pop(): { index: number; due: number } {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const due = this.#due[top]!;
+    const last = heap[--this.#size]!;
+    const lastDue = this.#due[last]!;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.#size) break;
+      const r = l + 1;
+      const c = r < this.#size && this.#due[heap[r]!]! < this.#due[heap[l]!]! ? r : l;
+      if (this.#due[heap[c]!]! >= lastDue) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    if (this.#size > 0) heap[i] = last;
+    return { index: top, due };
+  }
+}
+
+/**
+ * Runs a fleet of simulated devices.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { Simulator } from "./simulator.js";
+ * const sim = await Simulator.create({
+ *   devices: 1000, keys: { kind: "seed", seed: "demo" }, speedup: 3600, durationSeconds: 120,
+ *   chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+ *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+ *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+ *   deliver: false, // only fill the outbox; with the stack running, leave this out
+ *   progress: false,
+ * });
+ * const summary = await sim.run(); // 1000 devices × 2 readings (one per simulated minute)
+ * summary.readings; // 2000
+ * ```
+ */
+export class Simulator {
+  readonly options: Readonly<SimulatorOptions>;
+  readonly outbox: Outbox;
+  readonly worker: DeliveryWorker | undefined;
+  readonly digester: ReadingDigester;
+  readonly #devices: number;
+  readonly #addresses: (Address | undefined)[];
+  readonly #nextSeq: Float64Array;
+  readonly #elements: (SecureElement | undefined)[];
+  readonly #weather: SyntheticWeather | undefined;
+  readonly #cursor: Uint32Array | undefined;
+  /** Replay: time shift of a looped series, per device (seconds). */
+  readonly #loopShift: Float64Array | undefined;
+  readonly #heap: DueHeap;
+  readonly #startTime: number;
+  readonly #interval: number;
+  readonly #speedup: number;
+  #stopRequested = false;
+  #registered = false;
+  #readings = 0;
+
+  private constructor(options: SimulatorOptions, elements: (SecureElement | undefined)[]) {
+    this.options = options;
+    this.#devices = options.devices;
+    this.#elements = elements;
+    this.#addresses = new Array<Address | undefined>(options.devices);
+    for (let i = 0; i < elements.length; i++) this.#addresses[i] = elements[i]?.address;
+    this.#nextSeq = new Float64Array(options.devices);
+    this.#interval = options.intervalSeconds ?? 60;
+    this.#speedup = options.speedup ?? 1;
+    this.digester = new ReadingDigester(options.chainId, options.anchor);
+    const source = options.source ?? { kind: "synthetic" };
+    this.#heap = new DueHeap(options.devices);
+    if (source.kind === "replay") {
+      this.#cursor = new Uint32Array(options.devices);
+      this.#loopShift = new Float64Array(options.devices);
+      let earliest = Infinity;
+      for (let i = 0; i < Math.min(options.devices, source.series.length); i++) {
+        earliest = Math.min(earliest, source.series[i]!.readings[0]!.ts);
+      }
+      this.#startTime = options.startTime ?? earliest;
+      const shift = this.#startTime - earliest;
+      for (let i = 0; i < options.devices; i++) {
+        this.#loopShift[i] = shift;
+        this.#heap.push(i, source.series[i % source.series.length]!.readings[0]!.ts + shift);
+      }
+    } else {
+      this.#weather = new SyntheticWeather(source.seed ?? (options.keys.kind === "seed" ? options.keys.seed : "synthetic"), options.devices);
+      this.#startTime = options.startTime ?? Math.floor(Date.now() / 1000);
+      // Stagger the fleet evenly over one interval.
+      for (let i = 0; i < options.devices; i++) this.#heap.push(i, this.#startTime + (i * this.#interval) / options.devices);
+    }
+    this.outbox = Outbox.open(options.outboxFile, { retention: "delete", durability: "normal" });
+    try {
+      this.worker =
+        options.deliver === false
+          ? undefined
+          : new DeliveryWorker({
+              outbox: this.outbox,
+              endpoints: { platform: options.platformUrl, relayer: options.relayerUrl },
+              concurrency: options.concurrency ?? 64,
+              autoStart: false,
+              ...(options.retry === undefined ? {} : { retry: options.retry }),
+              ...(options.retryCodes === undefined ? {} : { retryCodes: options.retryCodes }),
+              ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+              ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+            });
+    } catch (error) {
+      this.outbox.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Validates the options, loads or creates key files (files mode) and opens the outbox.
+   *
+   * @throws {DeviceConfigError} on a bad option.
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   * });
+   * sim.devices; // 10
+   * await sim.run();
+   * ```
+   */
+  static async create(options: SimulatorOptions): Promise<Simulator> {
+    const n = options.devices;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SIMULATED_DEVICES) {
+      throw new DeviceConfigError("devices", `must be an integer from 1 to ${MAX_SIMULATED_DEVICES}`);
+    }
+    for (const [name, value] of [
+      ["intervalSeconds", options.intervalSeconds],
+      ["speedup", options.speedup],
+      ["durationSeconds", options.durationSeconds],
+    ] as const) {
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new DeviceConfigError(name, "must be a positive number");
+    }
+    if (options.maxReadings !== undefined && !(Number.isSafeInteger(options.maxReadings) && options.maxReadings > 0)) {
+      throw new DeviceConfigError("maxReadings", "must be a positive integer");
+    }
+    const source = options.source ?? { kind: "synthetic" };
+    if (source.kind === "replay" && (source.series.length === 0 || source.series.some((s) => s.readings.length === 0))) {
+      throw new DeviceConfigError("source.series", "must hold at least one series, each with readings");
+    }
+    const scheme = options.scheme ?? "p256";
+    if (scheme !== "p256" && scheme !== "secp256k1" && scheme !== "mixed") {
+      throw new DeviceConfigError("scheme", 'must be "p256", "secp256k1" or "mixed"');
+    }
+    const elements: (SecureElement | undefined)[] = [];
+    const keys = options.keys;
+    if (keys.kind === "files") {
+      for (let i = 0; i < n; i++) {
+        const file = path.join(keys.dir, `device-${i}.json`);
+        try {
+          elements.push(await SoftwareSecureElement.open(file, keys.password));
+        } catch (error) {
+          if (!(error instanceof KeyFileNotFoundError)) throw error;
+          elements.push(
+            await SoftwareSecureElement.create(schemeOf(scheme, i), file, keys.password, keys.scrypt ? { scrypt: keys.scrypt } : {}),
+          );
+        }
+      }
+    } else if (keys.kind !== "seed" || typeof keys.seed !== "string" || keys.seed.length === 0) {
+      throw new DeviceConfigError("keys", 'must be { kind: "seed", seed } or { kind: "files", dir, password }');
+    }
+    return new Simulator({ ...options, scheme }, elements);
+  }
+
+  /** Number of devices. */
+  get devices(): number {
+    return this.#devices;
+  }
+
+  /** Readings made so far. */
+  get readings(): number {
+    return this.#readings;
+  }
+
+  /**
+   * The secure element of device `index` (seeded elements are made on demand, addresses cached).
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   * });
+   * sim.element(0).address; // "0x…"
+   * await sim.run();
+   * ```
+   */
+  element(index: number): SecureElement {
+    const existing = this.#elements[index];
+    if (existing !== undefined) return existing;
+    const keys = this.options.keys as { kind: "seed"; seed: string };
+    const element = new SeededSecureElement(keys.seed, schemeOf(this.options.scheme ?? "p256", index), index, this.#addresses[index]);
+    this.#addresses[index] = element.address;
+    return element;
+  }
+
+  /**
+   * Device `index` as the registry needs it.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   * });
+   * const { address, scheme, publicKey } = sim.identity(3); // scheme "p256", publicKey 64 bytes
+   * await sim.run();
+   * ```
+   */
+  identity(index: number): DeviceIdentity {
+    const element = this.element(index);
+    return { index, scheme: element.scheme, address: element.address, publicKey: element.publicKey };
+  }
+
+  /**
+   * Calls `options.register` with every device, in batches (done by {@link Simulator.run} first,
+   * unless already done).
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const registered: string[] = [];
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   *   register: async (batch) => void registered.push(...batch.map((d) => d.address)),
+   * });
+   * await sim.registerAll();
+   * registered.length; // 10
+   * await sim.run();
+   * ```
+   */
+  async registerAll(): Promise<void> {
+    const register = this.options.register;
+    if (register === undefined || this.#registered) return;
+    const size = this.options.registerBatchSize ?? 200;
+    for (let start = 0; start < this.#devices; start += size) {
+      const batch: DeviceIdentity[] = [];
+      for (let i = start; i < Math.min(this.#devices, start + size); i++) batch.push(this.identity(i));
+      await register(batch);
+    }
+    this.#registered = true;
+  }
+
+  /**
+   * Asks a running {@link Simulator.run} to stop after the current tick.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   * });
+   * const stopOnCtrlC = () => sim.stop();
+   * process.once("SIGINT", stopOnCtrlC);
+   * await sim.run();
+   * process.off("SIGINT", stopOnCtrlC);
+   * ```
+   */
+  stop(): void {
+    this.#stopRequested = true;
+  }
+
+  #simNow(wallStart: number): number {
+    return this.#startTime + ((Date.now() - wallStart) / 1000) * this.#speedup;
+  }
+
+  /** The fields of device `index`'s next reading at simulated time `due`, and when its next one is due. */
+  #produce(index: number, seq: number, due: number): { fields: ReadingFields; next: number | undefined } {
+    const source = this.options.source ?? { kind: "synthetic" };
+    if (source.kind === "synthetic") {
+      return { fields: this.#weather!.reading(index, seq, due), next: due + this.#interval };
+    }
+    const series = source.series[index % source.series.length]!;
+    const cursor = this.#cursor!;
+    const shift = this.#loopShift!;
+    const reading = series.readings[cursor[index]!]!;
+    const fields = replayFields(reading, series.sensorId);
+    cursor[index]!++;
+    if (cursor[index]! >= series.readings.length) {
+      if (source.loop !== true) return { fields, next: undefined };
+      // Loop: start over one median interval after the end.
+      const first = series.readings[0]!.ts;
+      const last = series.readings.at(-1)!.ts;
+      const step = series.readings.length > 1 ? (last - first) / (series.readings.length - 1) : this.#interval;
+      shift[index]! += last - first + step;
+      cursor[index] = 0;
+    }
+    return { fields, next: series.readings[cursor[index]!]!.ts + shift[index]! };
+  }
+
+  /**
+   * Registers the devices (if asked), then makes and sends readings until the duration, the
+   * reading limit or the data runs out, or {@link Simulator.stop}; then waits for the outbox to
+   * drain (up to `drainTimeoutMs`), stops the worker and closes the outbox.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const sim = await Simulator.create({
+   *   devices: 10, keys: { kind: "seed", seed: "demo" }, chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:8080", relayerUrl: "http://127.0.0.1:8547",
+   *   outboxFile: join(mkdtempSync(join(tmpdir(), "sensorseal-sim-")), "outbox.sqlite"),
+   *   deliver: false, speedup: 1e6, maxReadings: 20, progress: false,
+   * });
+   * const { readings, readingsPerSecond, delivery, reason } = await sim.run();
+   * [readings, reason]; // [20, "maxReadings"]; delivery is undefined with deliver: false
+   * ```
+   */
+  async run(): Promise<SimulationSummary> {
+    const o = this.options;
+    const progress = o.progress === undefined ? process.stderr : o.progress;
+    await this.registerAll();
+    const wallStart = Date.now();
+    const endSim = o.durationSeconds === undefined ? Infinity : this.#startTime + o.durationSeconds;
+    const maxPerTick = o.maxPerTick ?? 2000;
+    const tickMs = o.tickMs ?? 50;
+    let reason: SimulationSummary["reason"] | undefined;
+    this.worker?.start();
+
+    let lastLine = { at: wallStart, readings: 0 };
+    const writeProgress = (final: boolean): void => {
+      if (progress === false) return;
+      const now = Date.now();
+      const dt = Math.max(1, now - lastLine.at) / 1000;
+      const rate = (this.#readings - lastLine.readings) / dt;
+      lastLine = { at: now, readings: this.#readings };
+      const s = this.worker?.stats();
+      const lag = Math.max(0, this.#simNow(wallStart) - Math.min(this.#heap.peekDue(), endSim));
+      const line =
+        `[simulate] ${this.#readings} readings (${rate.toFixed(0)}/s)` +
+        (s === undefined
+          ? ` | outbox ${this.outbox.pendingCount("relayer")}`
+          : ` | sent p:${s.delivered.platform} r:${s.delivered.relayer}` +
+            ` | queued p:${s.pending.platform} r:${s.pending.relayer}` +
+            ` | failed p:${s.rejected.platform} r:${s.rejected.relayer}` +
+            ` | retries ${s.retries.platform + s.retries.relayer}`) +
+        (lag > 1 && !final ? ` | behind ${lag.toFixed(0)} sim-s` : "");
+      const tty = (progress as { isTTY?: boolean }).isTTY === true;
+      progress.write(tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`);
+    };
+    const progressTimer = progress === false ? undefined : setInterval(() => writeProgress(false), o.progressIntervalMs ?? 1000);
+    progressTimer?.unref();
+
+    try {
+      while (reason === undefined) {
+        if (this.#stopRequested) {
+          reason = "stopped";
+          break;
+        }
+        const simNow = Math.min(this.#simNow(wallStart), endSim);
+        const batch: SignedReading[] = [];
+        const indices: number[] = [];
+        const tickStarted = Date.now();
+        while (
+          batch.length < maxPerTick &&
+          this.#heap.size > 0 &&
+          this.#heap.peekDue() <= simNow &&
+          this.#heap.peekDue() < endSim &&
+          // Leave the event loop to deliveries and progress at least every 25 ms.
+          (batch.length % 64 !== 0 || Date.now() - tickStarted < 25)
+        ) {
+          if (o.maxReadings !== undefined && this.#readings + batch.length >= o.maxReadings) break;
+          const { index, due } = this.#heap.pop();
+          const element = this.element(index);
+          if (this.#nextSeq[index] === 0) this.#nextSeq[index] = this.outbox.nextSeq(element.address);
+          const seq = this.#nextSeq[index]!;
+          const { fields, next } = this.#produce(index, seq, due);
+          const ts = o.timestamps === "simulated" ? Math.floor(due) : Math.floor(Date.now() / 1000);
+          batch.push(await signReading(element, this.digester, { seq, ts, fields }));
+          indices.push(index);
+          this.#nextSeq[index] = seq + 1;
+          if (next !== undefined) this.#heap.push(index, next);
+        }
+        if (batch.length > 0) {
+          this.outbox.appendMany(batch);
+          this.#readings += batch.length;
+          this.worker?.kick();
+          if (o.onReading) for (let k = 0; k < batch.length; k++) o.onReading(batch[k]!, indices[k]!);
+        }
+        if (o.maxReadings !== undefined && this.#readings >= o.maxReadings) reason = "maxReadings";
+        else if (this.#heap.size === 0) reason = "endOfData";
+        else if (this.#heap.peekDue() >= endSim) reason = "duration";
+        else if (this.#heap.peekDue() <= this.#simNow(wallStart)) await new Promise((r) => setImmediate(r));
+        else {
+          const wait = ((this.#heap.peekDue() - this.#simNow(wallStart)) / this.#speedup) * 1000;
+          await new Promise((r) => setTimeout(r, Math.max(0, Math.min(tickMs, wait))));
+        }
+      }
+      if (this.worker !== undefined && (o.drainTimeoutMs ?? 60_000) > 0) {
+        await this.worker.drain(o.drainTimeoutMs ?? 60_000).catch(() => undefined);
+      }
+    } finally {
+      if (progressTimer) clearInterval(progressTimer);
+      await this.worker?.stop();
+      writeProgress(true);
+    }
+    const delivery = this.worker?.stats();
+    this.outbox.close();
+    const elapsedMs = Date.now() - wallStart;
+    return {
+      devices: this.#devices,
+      readings: this.#readings,
+      elapsedMs,
+      readingsPerSecond: this.#readings / Math.max(0.001, elapsedMs / 1000),
+      delivery,
+      reason: reason ?? "stopped",
+    };
+  }
+}
+
+function schemeOf(scheme: KeyScheme | "mixed", index: number): KeyScheme {
+  if (scheme !== "mixed") return scheme;
+  return index % 2 === 0 ? "p256" : "secp256k1";
+}

@@ -1,0 +1,215 @@
+/**
+ * Simulates a fleet of air-quality devices that sign readings and send them to the platform and
+ * the relayer (see oracle/device/simulator.ts).
+ *
+ *   node_modules/.bin/node --import tsx scripts/simulate.ts --devices 1000 --speedup 60 --duration 3600 --register
+ *   node_modules/.bin/node --import tsx scripts/simulate.ts --source replay \
+ *     --data /work/shared/data/sensor-community-aberdeen --speedup 600 --register
+ *
+ * Flags (defaults in brackets):
+ *   --devices N            1 to 100000 [10]
+ *   --scheme S             p256 | secp256k1 | mixed [p256]
+ *   --source S             synthetic | replay [synthetic]
+ *   --data PATH            replay: a folder of Sensor.Community CSVs, or a file (repeatable)
+ *   --loop                 replay: start a series over when it ends
+ *   --saturation M         replay: PM ≥ 999 µg/m³: flag | drop [flag]
+ *   --humidity-pinned M    replay: humidity ≥ 99.9 %: flag | drop [flag]
+ *   --interval S           synthetic: simulated seconds between readings of a device [60]
+ *   --speedup X            simulated seconds per second [1]
+ *   --duration S           simulated seconds to run [until Ctrl-C / end of data]
+ *   --max-readings N       stop after N readings
+ *   --timestamps T         payload ts: wall | simulated [wall]
+ *   --keys K               seed | files [seed; files for encrypted key files]
+ *   --key-dir DIR          files: where device-<i>.json live [<data>/sim-keys]
+ *   --outbox FILE          the fleet's outbox [<data>/sim-outbox.sqlite]
+ *   --no-deliver           only fill the outbox
+ *   --register             register the devices first (needs REGISTRAR_PRIVATE_KEY)
+ *   --chain-id N --anchor 0x… --registry 0x…   [from <data>/deployments/audit-<chainId>.json]
+ *   --concurrency N        readings in flight [64]
+ *   --drain-timeout MS     wait at the end for the outbox to empty [60000]
+ *
+ * Environment: PLATFORM_URL [http://127.0.0.1:8080], RELAYER_URL [http://127.0.0.1:8547],
+ * AUDIT_RPC_URL [http://127.0.0.1:8545], REGISTRAR_PRIVATE_KEY (for --register),
+ * SIM_SEED (seed keys; SIMULATION ONLY: whoever knows it has every device key) [sensorseal-sim],
+ * SIM_KEY_PASSWORD (files keys), SENSORSEAL_DATA_DIR [./data].
+ *
+ * Progress goes to stderr; the summary is printed as JSON on stdout. Ctrl-C stops taking
+ * readings and drains the outbox; a second Ctrl-C quits at once (the outbox keeps the rest).
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+
+import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
+import { dataDir, readAuditDeployment } from "../oracle/core/deployments.js";
+import { SensorSealError } from "../oracle/core/errors.js";
+import type { KeyScheme } from "../oracle/core/keys.js";
+import { createChainRegistrar } from "../oracle/device/registrar.js";
+import { loadSensorCommunity } from "../oracle/device/sensor-community.js";
+import { Simulator, type SimulatorKeys, type SimulatorSource } from "../oracle/device/simulator.js";
+
+function fail(message: string): never {
+  console.error(`simulate: ${message}`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: "string", default: "10" },
+    scheme: { type: "string", default: "p256" },
+    source: { type: "string", default: "synthetic" },
+    data: { type: "string", multiple: true },
+    loop: { type: "boolean", default: false },
+    saturation: { type: "string", default: "flag" },
+    "humidity-pinned": { type: "string", default: "flag" },
+    interval: { type: "string", default: "60" },
+    speedup: { type: "string", default: "1" },
+    duration: { type: "string" },
+    "max-readings": { type: "string" },
+    timestamps: { type: "string", default: "wall" },
+    keys: { type: "string", default: "seed" },
+    "key-dir": { type: "string" },
+    outbox: { type: "string" },
+    "no-deliver": { type: "boolean", default: false },
+    register: { type: "boolean", default: false },
+    "chain-id": { type: "string" },
+    anchor: { type: "string" },
+    registry: { type: "string" },
+    concurrency: { type: "string", default: "64" },
+    "drain-timeout": { type: "string", default: "60000" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  console.log("usage: see the comment at the top of scripts/simulate.ts");
+  process.exit(0);
+}
+
+const number = (name: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (!Number.isFinite(x)) fail(`--${name} must be a number, got "${text}"`);
+  return x;
+};
+const oneOf = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
+  if (!(allowed as readonly string[]).includes(value)) fail(`--${name} must be one of ${allowed.join(", ")}`);
+  return value as T;
+};
+
+const env = process.env;
+const scheme = oneOf("scheme", values.scheme, ["p256", "secp256k1", "mixed"] as const) as KeyScheme | "mixed";
+const chainId = number("chain-id", values["chain-id"]) ?? AUDIT_CHAIN_ID;
+
+let anchor: Address;
+let registry: Address | undefined;
+if (values.registry !== undefined) {
+  if (!isAddress(values.registry)) fail("--registry must be an address");
+  registry = getAddress(values.registry);
+}
+if (values.anchor !== undefined) {
+  if (!isAddress(values.anchor)) fail("--anchor must be an address");
+  anchor = getAddress(values.anchor);
+} else {
+  try {
+    const deployment = await readAuditDeployment(chainId);
+    anchor = deployment.anchor;
+    registry ??= deployment.registry;
+  } catch (error) {
+    fail(`${(error as Error).message} (or pass --anchor)`);
+  }
+}
+
+let source: SimulatorSource;
+if (oneOf("source", values.source, ["synthetic", "replay"] as const) === "replay") {
+  if (!values.data?.length) fail("--source replay needs --data <folder or file>");
+  const { series, reports } = await loadSensorCommunity(values.data, {
+    saturation: oneOf("saturation", values.saturation, ["flag", "drop"] as const),
+    humidityPinned: oneOf("humidity-pinned", values["humidity-pinned"], ["flag", "drop"] as const),
+  });
+  const sum = (k: "rows" | "emptyRows" | "duplicateTimestamps" | "midnightWraps" | "outOfOrder" | "badLines") =>
+    reports.reduce((n, r) => n + r[k], 0);
+  console.error(
+    `simulate: replay of ${reports.length} files: ${series.length} particulate series, ${sum("rows")} rows kept ` +
+      `(dropped: ${sum("emptyRows")} empty, ${sum("outOfOrder")} out of order, ${sum("badLines")} bad; ` +
+      `${sum("duplicateTimestamps")} duplicate timestamps merged, ${sum("midnightWraps")} midnight wraps fixed)`,
+  );
+  source = { kind: "replay", series, loop: values.loop };
+} else {
+  source = { kind: "synthetic", seed: env.SIM_SEED ?? "sensorseal-sim" };
+}
+
+let keys: SimulatorKeys;
+if (oneOf("keys", values.keys, ["seed", "files"] as const) === "files") {
+  const password = env.SIM_KEY_PASSWORD;
+  if (!password) fail("--keys files needs SIM_KEY_PASSWORD");
+  keys = { kind: "files", dir: path.resolve(values["key-dir"] ?? path.join(dataDir(), "sim-keys")), password };
+} else {
+  keys = { kind: "seed", seed: env.SIM_SEED ?? "sensorseal-sim" };
+}
+
+let register: Awaited<ReturnType<typeof createChainRegistrar>> | undefined;
+if (values.register) {
+  const privateKey = env.REGISTRAR_PRIVATE_KEY;
+  if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) fail("--register needs REGISTRAR_PRIVATE_KEY (0x + 64 hex)");
+  if (registry === undefined) {
+    try {
+      registry = (await readAuditDeployment(chainId)).registry;
+    } catch (error) {
+      fail(`--register: ${(error as Error).message}`);
+    }
+  }
+  register = await createChainRegistrar({
+    rpcUrl: env.AUDIT_RPC_URL ?? "http://127.0.0.1:8545",
+    registry,
+    privateKey: privateKey as Hex,
+    onProgress: ({ registered, skipped }) => console.error(`simulate: registered ${registered}, already registered ${skipped}`),
+  });
+}
+
+let sim: Simulator;
+try {
+  sim = await Simulator.create({
+    devices: number("devices", values.devices)!,
+    scheme,
+    keys,
+    source,
+    intervalSeconds: number("interval", values.interval)!,
+    speedup: number("speedup", values.speedup)!,
+    ...(values.duration === undefined ? {} : { durationSeconds: number("duration", values.duration)! }),
+    ...(values["max-readings"] === undefined ? {} : { maxReadings: number("max-readings", values["max-readings"])! }),
+    timestamps: oneOf("timestamps", values.timestamps, ["wall", "simulated"] as const),
+    chainId,
+    anchor,
+    platformUrl: env.PLATFORM_URL ?? "http://127.0.0.1:8080",
+    relayerUrl: env.RELAYER_URL ?? "http://127.0.0.1:8547",
+    outboxFile: path.resolve(values.outbox ?? path.join(dataDir(), "sim-outbox.sqlite")),
+    deliver: !values["no-deliver"],
+    concurrency: number("concurrency", values.concurrency)!,
+    drainTimeoutMs: number("drain-timeout", values["drain-timeout"])!,
+    ...(register === undefined ? {} : { register }),
+  });
+} catch (error) {
+  if (error instanceof SensorSealError) fail(`${error.code}: ${error.message}`);
+  throw error;
+}
+
+if (register !== undefined) {
+  await sim.registerAll();
+  const waited = await register.settle();
+  if (waited > 1) console.error(`simulate: waited ${waited.toFixed(0)} s for the wall clock to pass the chain's last registration block`);
+}
+
+let interrupted = false;
+process.on("SIGINT", () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.error("\nsimulate: stopping (Ctrl-C again to quit now; the outbox keeps what is not sent)");
+  sim.stop();
+});
+process.on("SIGTERM", () => sim.stop());
+
+const summary = await sim.run();
+console.log(JSON.stringify(summary, null, 2));
