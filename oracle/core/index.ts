@@ -17,3 +17,4 @@ export * from "./reward.js";
 export * from "./oracle-message.js";
 export * from "./receipt.js";
 export * from "./chains.js";
+export * from "./bundle.js";

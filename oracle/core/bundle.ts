@@ -1,0 +1,202 @@
+/**
+ * Portable proof bundle: everything needed to check one reading against nothing but an audit-chain
+ * RPC endpoint. A pure format (build, serialize, parse, the checks that need no chain), so the
+ * relayer or the verifier can export it and anyone can check it.
+ *
+ * Bundle JSON (canonical, RFC 8785), `v: 1`:
+ * `{"anchor","batchId","block","chainId","device":{"publicKey","scheme"},"leaf","manifestHash","payload",
+ *   "proof":[…],"reading":{"dataHash","device","seq","timestamp"},"registry","root","signature","tx","v"}`
+ * - `payload`: the exact payload text, never re-serialized;
+ * - `batchId`, `block`, `reading.seq`, `reading.timestamp`: decimal strings; `chainId`: a number;
+ * - hex lowercase except addresses (EIP-55).
+ *
+ * @module
+ */
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+
+import { bytesToHex, hexToBytes } from "./bytes.js";
+import { canonicalize, parseCanonical } from "./canonical.js";
+import { SensorSealError, type SensorSealErrorOptions } from "./errors.js";
+import { deviceIdFromPublicKey, verifyDeviceSignature, type KeyScheme } from "./keys.js";
+import { verifyMerkleProof } from "./merkle.js";
+import { dataHash } from "./payload.js";
+import { ReadingDigester, readingFromJson, readingFromPayload, readingLeaf, readingToJson, type Reading } from "./reading.js";
+
+/** Bundle format version. */
+export const BUNDLE_VERSION = 1;
+
+/** A proof bundle, parsed. */
+export interface ProofBundle {
+  v: 1;
+  /** The exact payload text (UTF-8). */
+  payload: string;
+  /** Device signature over the EIP-712 Reading (65 or 64 bytes). */
+  signature: Hex;
+  reading: Reading;
+  leaf: Hex;
+  proof: Hex[];
+  batchId: bigint;
+  root: Hex;
+  manifestHash: Hex;
+  /** Anchoring transaction hash. */
+  tx: Hex;
+  /** Anchoring block number. */
+  block: bigint;
+  chainId: number;
+  anchor: Address;
+  registry: Address;
+  device: { scheme: KeyScheme; publicKey: Hex };
+}
+
+/** One check of {@link checkBundle}. */
+export interface BundleCheck {
+  name: "payloadHash" | "payloadFields" | "leaf" | "proof" | "deviceKey" | "signature";
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * The canonical JSON text of a bundle.
+ *
+ * @example
+ * ```ts
+ * const text = bundleToJson(bundle); // '{"anchor":"0x…",…,"v":1}'
+ * parseBundle(text); // the same bundle
+ * ```
+ */
+export function bundleToJson(bundle: ProofBundle): string {
+  return canonicalize({
+    anchor: getAddress(bundle.anchor),
+    batchId: bundle.batchId.toString(),
+    block: bundle.block.toString(),
+    chainId: bundle.chainId,
+    device: { publicKey: bundle.device.publicKey.toLowerCase(), scheme: bundle.device.scheme },
+    leaf: bundle.leaf.toLowerCase(),
+    manifestHash: bundle.manifestHash.toLowerCase(),
+    payload: bundle.payload,
+    proof: bundle.proof.map((p) => p.toLowerCase()),
+    reading: readingToJson(bundle.reading),
+    registry: getAddress(bundle.registry),
+    root: bundle.root.toLowerCase(),
+    signature: bundle.signature.toLowerCase(),
+    tx: bundle.tx.toLowerCase(),
+    v: BUNDLE_VERSION,
+  });
+}
+
+const HEX32 = /^0x[0-9a-fA-F]{64}$/;
+const UINT = /^(0|[1-9][0-9]{0,19})$/;
+
+/** A proof bundle is malformed (`details.field` names the field). */
+export class InvalidBundleError extends SensorSealError {
+  override name = "InvalidBundleError" as const;
+  declare readonly code: "INVALID_BUNDLE";
+  constructor(field: string, reason: string, options: SensorSealErrorOptions = {}) {
+    super("INVALID_BUNDLE", `Invalid bundle at ${field}: ${reason}.`, { details: { field, reason }, cause: options.cause });
+  }
+}
+
+function fail(field: string, reason: string): never {
+  throw new InvalidBundleError(field, reason);
+}
+
+/**
+ * Parses bundle JSON (text or bytes) strictly: every field present and well-formed. It does not
+ * check anything cryptographic: see {@link checkBundle}.
+ *
+ * @throws {InvalidBundleError} with `details.field`.
+ * @example
+ * ```ts
+ * const bundle = parseBundle(fs.readFileSync("reading.proof.json", "utf8"));
+ * ```
+ */
+export function parseBundle(input: string | Uint8Array): ProofBundle {
+  let value: unknown;
+  try {
+    value = typeof input === "string" ? JSON.parse(input) : parseCanonical(input);
+  } catch (cause) {
+    throw new InvalidBundleError("$", "not JSON", { cause });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("$", "must be an object");
+  const o = value as Record<string, any>;
+  if (o.v !== BUNDLE_VERSION) fail("v", `must be ${BUNDLE_VERSION}`);
+  if (typeof o.payload !== "string") fail("payload", "must be a string");
+  if (typeof o.signature !== "string" || !/^0x([0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/.test(o.signature)) fail("signature", "must be 64 or 65 bytes of hex");
+  for (const f of ["leaf", "root", "manifestHash", "tx"]) if (typeof o[f] !== "string" || !HEX32.test(o[f])) fail(f, "must be 32 bytes of hex");
+  if (!Array.isArray(o.proof) || !o.proof.every((p: unknown) => typeof p === "string" && HEX32.test(p))) fail("proof", "must be a list of 32-byte hex");
+  for (const f of ["batchId", "block"]) if (typeof o[f] !== "string" || !UINT.test(o[f])) fail(f, "must be a decimal string");
+  if (typeof o.chainId !== "number" || !Number.isSafeInteger(o.chainId) || o.chainId <= 0) fail("chainId", "must be a positive integer");
+  for (const f of ["anchor", "registry"]) if (typeof o[f] !== "string" || !isAddress(o[f], { strict: false })) fail(f, "must be an address");
+  const d = o.device;
+  if (typeof d !== "object" || d === null || (d.scheme !== "secp256k1" && d.scheme !== "p256")) fail("device.scheme", "must be secp256k1 or p256");
+  if (typeof d.publicKey !== "string" || !/^0x[0-9a-fA-F]{128}$/.test(d.publicKey)) fail("device.publicKey", "must be 64 bytes of hex");
+  let reading: Reading;
+  try {
+    reading = readingFromJson(o.reading);
+  } catch (cause) {
+    throw new InvalidBundleError("reading", (cause as Error).message, { cause });
+  }
+  return {
+    v: BUNDLE_VERSION,
+    payload: o.payload,
+    signature: o.signature.toLowerCase() as Hex,
+    reading,
+    leaf: o.leaf.toLowerCase() as Hex,
+    proof: o.proof.map((p: string) => p.toLowerCase() as Hex),
+    batchId: BigInt(o.batchId),
+    root: o.root.toLowerCase(),
+    manifestHash: o.manifestHash.toLowerCase(),
+    tx: o.tx.toLowerCase(),
+    block: BigInt(o.block),
+    chainId: o.chainId,
+    anchor: getAddress(o.anchor),
+    registry: getAddress(o.registry),
+    device: { scheme: d.scheme, publicKey: d.publicKey.toLowerCase() },
+  };
+}
+
+/**
+ * The checks that need no chain: payload hash = reading.dataHash, payload fields = reading,
+ * leaf = readingLeaf(reading), proof from leaf to root, device id = key, signature by the key on
+ * the anchor's EIP-712 domain. The chain checks (root anchored, tx log, registry status,
+ * `verifyReading`) are the caller's.
+ *
+ * @example
+ * ```ts
+ * const failed = checkBundle(parseBundle(text)).filter((c) => !c.ok); // [] when the bundle is consistent
+ * ```
+ */
+export function checkBundle(bundle: ProofBundle): BundleCheck[] {
+  const { reading } = bundle;
+  const bytes = new TextEncoder().encode(bundle.payload);
+  const checks: BundleCheck[] = [];
+  const hash = dataHash(bytes);
+  checks.push({ name: "payloadHash", ok: hash === reading.dataHash, message: `keccak256(payload) ${hash === reading.dataHash ? "=" : "≠"} reading.dataHash` });
+  let fieldsOk = false;
+  try {
+    const fromPayload = readingFromPayload(bytes);
+    fieldsOk = fromPayload.device === reading.device && fromPayload.seq === reading.seq && fromPayload.timestamp === reading.timestamp;
+  } catch {
+    fieldsOk = false;
+  }
+  checks.push({ name: "payloadFields", ok: fieldsOk, message: fieldsOk ? "payload device/seq/ts = reading" : "payload is not a valid payload of this reading" });
+  const leaf = bytesToHex(readingLeaf(reading));
+  checks.push({ name: "leaf", ok: leaf === bundle.leaf, message: leaf === bundle.leaf ? "leaf = readingLeaf(reading)" : "leaf ≠ readingLeaf(reading)" });
+  const proofOk = verifyMerkleProof(readingLeaf(reading), bundle.proof, bundle.root);
+  checks.push({ name: "proof", ok: proofOk, message: proofOk ? "Merkle proof leads to root" : "Merkle proof does not lead to root" });
+  const keyOk = deviceIdFromPublicKey(bundle.device.publicKey) === reading.device;
+  checks.push({ name: "deviceKey", ok: keyOk, message: keyOk ? "device id = key" : "device id is not derived from the bundle's key" });
+  let sigOk = false;
+  try {
+    sigOk = verifyDeviceSignature({
+      scheme: bundle.device.scheme,
+      publicKey: bundle.device.publicKey,
+      digest: new ReadingDigester(bundle.chainId, bundle.anchor).digest(reading),
+      signature: hexToBytes(bundle.signature),
+    });
+  } catch {
+    sigOk = false;
+  }
+  checks.push({ name: "signature", ok: sigOk, message: sigOk ? "signature by the device key" : "signature is not by the device key" });
+  return checks;
+}

@@ -1,0 +1,186 @@
+/**
+ * Proof bundles in the verifier: export one from the platform, the relayer's manifest and the chain,
+ * and check one against nothing but an audit-chain RPC endpoint (format in oracle/core/bundle.ts).
+ *
+ * @module
+ */
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  http,
+  parseEventLogs,
+  type Address,
+  type PublicClient,
+} from "viem";
+
+import { deviceRegistryAbi, readingAnchorAbi } from "../chain/abis.js";
+import { checkBundle, type ProofBundle } from "../core/bundle.js";
+import { bytesToHex } from "../core/bytes.js";
+import { MAX_CLOCK_SKEW_SECONDS } from "./audit.js";
+import { ReadingStatus, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
+import type { Verifier } from "./verifier.js";
+
+/**
+ * Exports the proof bundle of one reading: payload and signature as anchored, proof rebuilt from the
+ * authenticated manifest, root and manifest hash from the chain, anchoring tx from its log, device
+ * key from the registry. Also answers the verifier's verdict on the reading.
+ *
+ * @throws {VerifierError} NOT_ANCHORED / RAW_MISSING when there is nothing to bundle.
+ * @example
+ * const { bundle } = await exportBundle(verifier, device, 7);
+ * fs.writeFileSync("proof.json", bundleToJson(bundle));
+ */
+export async function exportBundle(verifier: Verifier, device: Address, seq: number): Promise<{ bundle: ProofBundle; result: ReadingResult }> {
+  const result = await verifier.verifyReading(device, seq);
+  const entry = verifier.anchored(result.device, seq);
+  if (entry === undefined || entry.audit.built === undefined)
+    throw new VerifierError("NOT_ANCHORED", `reading ${device} #${seq} is not in any anchored manifest`);
+  const raw = await verifier.platform?.reading(result.device, seq);
+  if (raw === undefined) throw new VerifierError("RAW_MISSING", `the platform has no payload for ${device} #${seq}`);
+  const key = verifier.registry.device(result.device);
+  if (key === undefined) throw new VerifierError("UNKNOWN_DEVICE", `device ${device} is not in the registry`);
+  const batch = entry.audit.result;
+  const log = await verifier.chain.anchoredLog(batch.batchId);
+  if (log === undefined) throw new VerifierError("NOT_ANCHORED", `no BatchAnchored log for batch ${batch.batchId}`);
+  const bundle: ProofBundle = {
+    v: 1,
+    payload: raw.payload,
+    signature: entry.signature,
+    reading: entry.reading,
+    leaf: entry.audit.built.leaves[entry.index],
+    proof: entry.audit.built.proofs[entry.index],
+    batchId: BigInt(batch.batchId),
+    root: batch.root,
+    manifestHash: batch.manifestHash,
+    tx: log.txHash,
+    block: BigInt(log.blockNumber),
+    chainId: verifier.chain.chainId,
+    anchor: verifier.chain.anchor,
+    registry: verifier.chain.registry,
+    device: { scheme: key.scheme, publicKey: bytesToHex(key.publicKey) },
+  };
+  return { bundle, result };
+}
+
+/** One check of {@link checkBundleOnChain}, with the status its failure means. */
+export interface BundleCheckResult {
+  name: string;
+  ok: boolean;
+  message: string;
+  status: Exclude<ReadingStatus, "VERIFIED">;
+}
+
+/** The verdict on a bundle. */
+export interface BundleVerdict {
+  ok: boolean;
+  status: ReadingStatus;
+  checks: BundleCheckResult[];
+}
+
+const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
+  payloadHash: ReadingStatus.TAMPERED,
+  payloadFields: ReadingStatus.TAMPERED,
+  leaf: ReadingStatus.NOT_ANCHORED,
+  proof: ReadingStatus.NOT_ANCHORED,
+  deviceKey: ReadingStatus.BAD_SIGNATURE,
+  signature: ReadingStatus.BAD_SIGNATURE,
+};
+
+const REVERT_STATUS: Record<string, BundleCheckResult["status"]> = {
+  ReadingAnchorUnknownBatch: ReadingStatus.NOT_ANCHORED,
+  ReadingAnchorInvalidProof: ReadingStatus.NOT_ANCHORED,
+  ReadingAnchorInvalidSignature: ReadingStatus.BAD_SIGNATURE,
+  ReadingAnchorDeviceNotActive: ReadingStatus.DEVICE_NOT_ACTIVE,
+  ReadingAnchorFutureTimestamp: ReadingStatus.DEVICE_NOT_ACTIVE,
+};
+
+/**
+ * Checks a bundle with only an RPC endpoint: the pure checks (payload hash and fields, leaf, proof,
+ * key, signature), then on chain: chain id, the anchor's registry, `getBatch` root and manifest
+ * hash, the tx receipt's BatchAnchored log, the registry's key, `statusAt` the reading's time and the
+ * anchoring time, the 300 s skew, and `ReadingAnchor.verifyReading`.
+ *
+ * @example
+ * const verdict = await checkBundleOnChain(parseBundle(text), "http://127.0.0.1:8545");
+ * verdict.status; // "VERIFIED" or what is wrong
+ */
+export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | PublicClient): Promise<BundleVerdict> {
+  const client = typeof rpc === "string" ? (createPublicClient({ transport: http(rpc, { retryCount: 1 }) }) as PublicClient) : rpc;
+  const checks: BundleCheckResult[] = checkBundle(bundle).map((c) => ({ ...c, status: OFFLINE_STATUS[c.name] }));
+  const add = (name: string, ok: boolean, message: string, status: BundleCheckResult["status"]) => checks.push({ name, ok, message, status });
+  const { reading } = bundle;
+
+  let chainId: number;
+  try {
+    chainId = await client.getChainId();
+  } catch (cause) {
+    throw new VerifierError("SERVICE_UNREACHABLE", "audit-chain RPC unreachable", { cause });
+  }
+  add("chainId", chainId === bundle.chainId, `RPC chain id ${chainId}, bundle ${bundle.chainId}`, ReadingStatus.NOT_ANCHORED);
+  if (chainId !== bundle.chainId) return verdict(checks);
+
+  const read = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await f();
+    } catch {
+      return undefined;
+    }
+  };
+  const registry = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "registry" }));
+  add("registry", registry === bundle.registry, registry === bundle.registry ? "anchor's registry = bundle's" : `anchor's registry is ${registry ?? "unreadable"}`, ReadingStatus.NOT_ANCHORED);
+
+  const batch = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [bundle.batchId] }));
+  const rootOk = batch !== undefined && batch.root.toLowerCase() === bundle.root;
+  add("anchoredRoot", rootOk, rootOk ? `getBatch(${bundle.batchId}).root = root` : `getBatch(${bundle.batchId}).root is ${batch?.root ?? "unreadable"}`, ReadingStatus.NOT_ANCHORED);
+  const mhOk = batch !== undefined && batch.manifestHash.toLowerCase() === bundle.manifestHash;
+  add("anchoredManifestHash", mhOk, mhOk ? "getBatch manifestHash = bundle's" : "getBatch manifestHash differs", ReadingStatus.MANIFEST_MISMATCH);
+
+  const receipt = await read(() => client.getTransactionReceipt({ hash: bundle.tx }));
+  const logs = receipt === undefined ? [] : parseEventLogs({ abi: readingAnchorAbi, logs: receipt.logs, eventName: "BatchAnchored" });
+  const log = logs.find((l) => l.address.toLowerCase() === bundle.anchor.toLowerCase() && l.args.batchId === bundle.batchId);
+  const txOk =
+    receipt !== undefined &&
+    receipt.status === "success" &&
+    receipt.blockNumber === bundle.block &&
+    log !== undefined &&
+    log.args.root.toLowerCase() === bundle.root &&
+    log.args.manifestHash.toLowerCase() === bundle.manifestHash;
+  add("anchoringTx", txOk, txOk ? `tx ${bundle.tx} in block ${bundle.block} logged BatchAnchored(${bundle.batchId}, root)` : "the tx receipt has no matching BatchAnchored log in that block", ReadingStatus.NOT_ANCHORED);
+
+  const device = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [reading.device] }));
+  const chainKey = device === undefined ? undefined : `${device.keyX}${device.keyY.slice(2)}`.toLowerCase();
+  const keyOk = chainKey === bundle.device.publicKey && (device!.scheme === 0 ? "secp256k1" : "p256") === bundle.device.scheme;
+  add("registryKey", keyOk, keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device", ReadingStatus.BAD_SIGNATURE);
+
+  const anchoredAt = batch === undefined ? undefined : batch.anchoredAt;
+  const atReading = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, reading.timestamp] }));
+  add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingStatus.DEVICE_NOT_ACTIVE);
+  if (anchoredAt !== undefined && anchoredAt > 0n) {
+    const atAnchor = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, anchoredAt] }));
+    add("notRevokedAtAnchoring", atAnchor !== undefined && atAnchor !== 3, `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`, ReadingStatus.DEVICE_NOT_ACTIVE);
+    const skewOk = reading.timestamp <= anchoredAt + BigInt(MAX_CLOCK_SKEW_SECONDS);
+    add("timestampSkew", skewOk, `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`, ReadingStatus.DEVICE_NOT_ACTIVE);
+  }
+
+  try {
+    const ok = await client.readContract({
+      address: bundle.anchor,
+      abi: readingAnchorAbi,
+      functionName: "verifyReading",
+      args: [bundle.batchId, reading, bundle.signature, bundle.proof],
+    });
+    add("verifyReading", ok === true, "ReadingAnchor.verifyReading returned true", ReadingStatus.NOT_ANCHORED);
+  } catch (error) {
+    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+    const name = revert instanceof ContractFunctionRevertedError ? (revert.data?.errorName ?? "unknown") : "call failed";
+    add("verifyReading", false, `ReadingAnchor.verifyReading reverted: ${name}`, REVERT_STATUS[name] ?? ReadingStatus.NOT_ANCHORED);
+  }
+  return verdict(checks);
+}
+
+function verdict(checks: BundleCheckResult[]): BundleVerdict {
+  const failed = checks.filter((c) => !c.ok).map((c) => c.status);
+  const status = failed.length === 0 ? ReadingStatus.VERIFIED : STATUS_PRIORITY.find((s) => failed.includes(s as never))!;
+  return { ok: failed.length === 0, status, checks };
+}

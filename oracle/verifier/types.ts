@@ -1,0 +1,147 @@
+/**
+ * The verifier's statuses and results. A reading's status is derived from the anchored manifest
+ * (authenticated by the chain's manifest hash and root) and the chain (roots, registry), never from
+ * what the platform or the relayer claim about it.
+ *
+ * @module
+ */
+import type { Address, Hex } from "viem";
+
+import { SensorSealError } from "../core/errors.js";
+
+/** What the verifier concluded about one reading (or one missing seq). */
+export const ReadingStatus = {
+  /** Raw payload hash = anchored dataHash, proof against an anchored root, valid signature, device active. */
+  VERIFIED: "VERIFIED",
+  /** keccak256(raw payload) differs from the anchored leaf's dataHash (or the payload contradicts the anchored reading). */
+  TAMPERED: "TAMPERED",
+  /** The device's registered key did not sign this reading (EIP-712 Reading on the anchor's domain). */
+  BAD_SIGNATURE: "BAD_SIGNATURE",
+  /** Device not Active at the reading's time, revoked at or before the batch's anchoring, or timestamp > anchoredAt + 300 s. */
+  DEVICE_NOT_ACTIVE: "DEVICE_NOT_ACTIVE",
+  /** The platform has the payload but no anchored, authenticated manifest contains (device, seq). */
+  NOT_ANCHORED: "NOT_ANCHORED",
+  /** An anchored manifest has (device, seq) but the platform has no payload. */
+  RAW_MISSING: "RAW_MISSING",
+  /** No reading with this seq, while the device has readings around it. */
+  SEQUENCE_GAP: "SEQUENCE_GAP",
+  /** The device signed two different payloads for one seq. */
+  EQUIVOCATION: "EQUIVOCATION",
+  /**
+   * The only anchored batch holding the reading does not match its manifest: the manifest's
+   * keccak256 is not the anchored manifest hash, or the manifest does not rebuild the anchored root
+   * and leaf count, or is for another chain / anchor.
+   */
+  MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
+} as const;
+export type ReadingStatus = (typeof ReadingStatus)[keyof typeof ReadingStatus];
+
+/** Statuses from most to least severe: a reading with several problems reports the first. */
+export const STATUS_PRIORITY: readonly ReadingStatus[] = [
+  ReadingStatus.EQUIVOCATION,
+  ReadingStatus.TAMPERED,
+  ReadingStatus.BAD_SIGNATURE,
+  ReadingStatus.DEVICE_NOT_ACTIVE,
+  ReadingStatus.MANIFEST_MISMATCH,
+  ReadingStatus.RAW_MISSING,
+  ReadingStatus.NOT_ANCHORED,
+  ReadingStatus.SEQUENCE_GAP,
+  ReadingStatus.VERIFIED,
+];
+
+/** One thing wrong with a reading. */
+export interface Problem {
+  status: Exclude<ReadingStatus, "VERIFIED">;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Where a reading is anchored (filled when an anchored manifest holds it). */
+export interface AnchorInfo {
+  batchId: number;
+  root: Hex;
+  manifestHash: Hex;
+  anchoredAt: number;
+  blockNumber: number;
+  txHash?: Hex;
+  leaf: Hex;
+}
+
+/** The verdict on one reading. */
+export interface ReadingResult {
+  device: Address;
+  seq: number;
+  /** Reading timestamp (from the anchored manifest, else from the payload), when known. */
+  timestamp?: number;
+  status: ReadingStatus;
+  /** Every problem found, most severe first; empty when VERIFIED. */
+  problems: Problem[];
+  /** keccak256 of the platform's raw payload, when it has one. */
+  payloadHash?: Hex;
+  /** The anchored reading's dataHash, when anchored. */
+  anchoredDataHash?: Hex;
+  anchor?: AnchorInfo;
+}
+
+/** A problem with a whole anchored batch (full-batch audit). */
+export const BatchIssue = {
+  MANIFEST_MISSING: "MANIFEST_MISSING",
+  MANIFEST_HASH_MISMATCH: "MANIFEST_HASH_MISMATCH",
+  MANIFEST_INVALID: "MANIFEST_INVALID",
+  ROOT_MISMATCH: "ROOT_MISMATCH",
+  LEAF_COUNT_MISMATCH: "LEAF_COUNT_MISMATCH",
+  DOMAIN_MISMATCH: "DOMAIN_MISMATCH",
+  EVENT_MISMATCH: "EVENT_MISMATCH",
+} as const;
+export type BatchIssue = (typeof BatchIssue)[keyof typeof BatchIssue];
+
+/** The verdict on one anchored batch. */
+export interface BatchResult {
+  batchId: number;
+  root: Hex;
+  manifestHash: Hex;
+  leafCount: number;
+  anchoredAt: number;
+  blockNumber: number;
+  txHash?: Hex;
+  /** True when the manifest matches the anchored batch and every reading in it is VERIFIED (signature and status). */
+  ok: boolean;
+  issues: { issue: BatchIssue; message: string; details?: Record<string, unknown> }[];
+  /** Per reading of the manifest (signature and device status only: raw payloads are not fetched). */
+  readings: ReadingResult[];
+  counts: Record<ReadingStatus, number>;
+}
+
+/** A summary of many results. */
+export interface Report {
+  ok: boolean;
+  counts: Record<ReadingStatus, number>;
+  readings: ReadingResult[];
+  batches?: BatchResult[];
+}
+
+/** The verifier could not run (bad argument, unreachable service, unexpected answer). */
+export class VerifierError extends SensorSealError {
+  override name = "VerifierError" as const;
+}
+
+/** A zeroed count per status. */
+export function emptyCounts(): Record<ReadingStatus, number> {
+  return Object.fromEntries(Object.values(ReadingStatus).map((s) => [s, 0])) as Record<ReadingStatus, number>;
+}
+
+/** Counts results by status. */
+export function countStatuses(results: readonly ReadingResult[]): Record<ReadingStatus, number> {
+  const counts = emptyCounts();
+  for (const r of results) counts[r.status]++;
+  return counts;
+}
+
+/** Sets `status` from `problems` (most severe first). */
+export function finish(result: Omit<ReadingResult, "status"> & { status?: ReadingStatus }): ReadingResult {
+  const rank = (s: ReadingStatus) => STATUS_PRIORITY.indexOf(s);
+  const unique = new Map<string, Problem>();
+  for (const p of result.problems) unique.set(`${p.status}:${p.message}`, p);
+  const problems = [...unique.values()].sort((a, b) => rank(a.status) - rank(b.status));
+  return { ...result, problems, status: problems[0]?.status ?? ReadingStatus.VERIFIED };
+}

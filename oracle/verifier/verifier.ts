@@ -1,0 +1,386 @@
+/**
+ * The verifier: for one reading, a device and time range, a batch, or everything, it fetches raw
+ * payloads from the platform, manifests from the relayer (or mirrors), roots and batches from the
+ * chain and keys/statuses from the registry's events, and reports each reading as VERIFIED or
+ * exactly what is wrong. It trusts only the audit-chain RPC endpoint.
+ *
+ * @module
+ */
+import { createPublicClient, getAddress, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
+
+import { RegistryIndex } from "../chain/registry-index.js";
+import { hexToBytes } from "../core/bytes.js";
+import { keccak256Hex } from "../core/keccak.js";
+import { verifyDeviceSignature } from "../core/keys.js";
+import { buildBatch, parseManifest } from "../core/manifest.js";
+import { dataHash } from "../core/payload.js";
+import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
+import { auditManifest, type DeviceDirectory, type ManifestAudit } from "./audit.js";
+import { SignaturePool } from "./pool.js";
+import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, type PlatformReading } from "./sources.js";
+import {
+  countStatuses,
+  finish,
+  ReadingStatus,
+  VerifierError,
+  type BatchResult,
+  type Problem,
+  type ReadingResult,
+  type Report,
+} from "./types.js";
+
+/** Progress of a long run, for a display. */
+export interface Progress {
+  phase: "batches" | "signatures" | "devices" | "readings";
+  done: number;
+  total: number;
+}
+
+/** Options of {@link Verifier.create}. */
+export interface VerifierOptions {
+  /** The audit chain: an RPC URL or a viem public client. */
+  rpc: string | PublicClient;
+  /** ReadingAnchor address (the registry is read from it). */
+  anchor: Address;
+  /** First block of the deployment (registry events and BatchAnchored logs are read from it). */
+  deployBlock?: number;
+  /** The data platform and a consumer API key. */
+  platform?: { url: string; apiKey: string } | PlatformClient;
+  /** The relayer (manifests, and where a reading is said to be). */
+  relayer?: string | RelayerClient;
+  /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root. */
+  manifests?: readonly Uint8Array[];
+  /** Signature worker threads (default: every core). */
+  threads?: number;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** An anchored occurrence of a reading, from an audited manifest. */
+interface Anchored {
+  audit: ManifestAudit;
+  index: number;
+  reading: Reading;
+  signature: Hex;
+  result: ReadingResult;
+}
+
+const key = (device: Address, seq: number | bigint) => `${device.toLowerCase()}:${seq}`;
+
+/**
+ * @example
+ * const verifier = await Verifier.create({ rpc: "http://127.0.0.1:8545", anchor,
+ *   platform: { url: "http://127.0.0.1:8546", apiKey }, relayer: "http://127.0.0.1:8547" });
+ * const report = await verifier.verifyDevice(device, { from: 1_700_000_000 });
+ * report.ok; // every reading VERIFIED
+ * await verifier.close();
+ */
+export class Verifier {
+  readonly chain: ChainReader;
+  readonly registry: RegistryIndex;
+  readonly digester: ReadingDigester;
+  readonly pool: SignaturePool;
+  readonly #platform: PlatformClient | undefined;
+  readonly #relayer: RelayerClient | undefined;
+  readonly #mirrors = new Map<string, Uint8Array[]>();
+  readonly #audits = new Map<number, Promise<ManifestAudit>>();
+  readonly #anchored = new Map<string, Anchored[]>();
+  readonly #progress: ((p: Progress) => void) | undefined;
+  #allLoaded = false;
+
+  private constructor(chain: ChainReader, registry: RegistryIndex, options: VerifierOptions) {
+    this.chain = chain;
+    this.registry = registry;
+    this.digester = new ReadingDigester(chain.chainId, chain.anchor);
+    this.pool = new SignaturePool(options.threads === undefined ? {} : { threads: options.threads });
+    const p = options.platform;
+    this.#platform = p === undefined ? undefined : p instanceof PlatformClient ? p : new PlatformClient(p.url, p.apiKey);
+    const r = options.relayer;
+    this.#relayer = r === undefined ? undefined : r instanceof RelayerClient ? r : new RelayerClient(r);
+    this.#progress = options.onProgress;
+    for (const bytes of options.manifests ?? []) {
+      try {
+        const root = buildBatch(parseManifest(bytes)).root;
+        this.#mirrors.set(root, [...(this.#mirrors.get(root) ?? []), bytes]);
+      } catch {
+        // Not a manifest: ignored (it could not match an anchored batch anyway).
+      }
+    }
+  }
+
+  /** Connects to the chain, checks the anchor, and indexes the registry. */
+  static async create(options: VerifierOptions): Promise<Verifier> {
+    if (!isAddress(options.anchor, { strict: false })) throw new VerifierError("INVALID_ARGUMENT", `anchor ${options.anchor} is not an address`);
+    const client =
+      typeof options.rpc === "string" ? (createPublicClient({ transport: http(options.rpc, { retryCount: 1 }) }) as PublicClient) : options.rpc;
+    const deployBlock = BigInt(options.deployBlock ?? 0);
+    const chain = await ChainReader.connect(client, getAddress(options.anchor), deployBlock);
+    const registry = await RegistryIndex.start({ client, registry: chain.registry, deployBlock, pollMs: 0 });
+    return new Verifier(chain, registry, options);
+  }
+
+  async close(): Promise<void> {
+    this.registry.stop();
+    await this.pool.close();
+  }
+
+  get directory(): DeviceDirectory {
+    return this.registry;
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /** Full audit of one anchored batch (rebuild, compare with the chain, recheck every signature). */
+  async auditBatch(batchId: number): Promise<BatchResult> {
+    return (await this.#audit(batchId)).result;
+  }
+
+  #audit(batchId: number): Promise<ManifestAudit> {
+    let audit = this.#audits.get(batchId);
+    if (audit === undefined) {
+      audit = this.#runAudit(batchId);
+      this.#audits.set(batchId, audit);
+      audit.catch(() => this.#audits.delete(batchId));
+    }
+    return audit;
+  }
+
+  async #runAudit(batchId: number): Promise<ManifestAudit> {
+    const batch = await this.chain.batch(batchId);
+    if (batch === undefined) throw new VerifierError("UNKNOWN_BATCH", `batch ${batchId} is not anchored on chain ${this.chain.chainId}`);
+    const log = await this.chain.anchoredLog(batchId);
+    // Candidates: mirrors with this root, then the relayer; the one whose hash is anchored wins.
+    const candidates = [...(this.#mirrors.get(batch.root.toLowerCase()) ?? [])];
+    if (this.#relayer !== undefined) {
+      const fromRelayer = await this.#relayer.manifest(batchId);
+      if (fromRelayer !== undefined) candidates.push(fromRelayer);
+    }
+    const manifestBytes = candidates.find((b) => keccak256Hex(b) === batch.manifestHash.toLowerCase()) ?? candidates[0];
+    const audit = await auditManifest({
+      batch,
+      manifestBytes,
+      chainId: this.chain.chainId,
+      anchor: this.chain.anchor,
+      directory: this.registry,
+      pool: this.pool,
+      onProgress: (done, total) => this.#progress?.({ phase: "signatures", done, total }),
+    });
+    if (log === undefined || log.root !== batch.root || log.manifestHash !== batch.manifestHash || log.leafCount !== batch.leafCount) {
+      audit.result.ok = false;
+      audit.result.issues.push({ issue: "EVENT_MISMATCH", message: "BatchAnchored log missing or different from getBatch" });
+    }
+    audit.manifest?.items.forEach((item, index) => {
+      const k = key(item.reading.device, item.reading.seq);
+      const list = this.#anchored.get(k) ?? [];
+      list.push({ audit, index, reading: item.reading, signature: item.signature, result: audit.result.readings[index] });
+      this.#anchored.set(k, list);
+    });
+    return audit;
+  }
+
+  /** Audits every anchored batch (once). */
+  async #loadAll(): Promise<BatchResult[]> {
+    const count = await this.chain.batchCount();
+    const results: BatchResult[] = [];
+    for (let id = 1; id <= count; id++) {
+      this.#progress?.({ phase: "batches", done: id - 1, total: count });
+      results.push((await this.#audit(id)).result);
+    }
+    this.#progress?.({ phase: "batches", done: count, total: count });
+    this.#allLoaded = true;
+    return results;
+  }
+
+  // ---------------------------------------------------------------- readings
+
+  /** The platform client, if configured. */
+  get platform(): PlatformClient | undefined {
+    return this.#platform;
+  }
+
+  /**
+   * Where (device, seq) is anchored, from an audited manifest: the authentic occurrence first.
+   * Call after {@link Verifier.verifyReading} (which loads the batches it needs).
+   */
+  anchored(device: Address, seq: number): { audit: ManifestAudit; index: number; reading: Reading; signature: Hex } | undefined {
+    const list = [...(this.#anchored.get(key(device, seq)) ?? [])];
+    list.sort((a, b) => Number(b.audit.authentic) - Number(a.audit.authentic));
+    return list[0];
+  }
+
+  /** Verifies one reading. */
+  async verifyReading(device: Address, seq: number): Promise<ReadingResult> {
+    device = this.#device(device);
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new VerifierError("INVALID_ARGUMENT", "seq must be a positive integer");
+    await this.registry.sync();
+    // The relayer's word only tells where to look; if the reading is not found authentically there, look everywhere.
+    const hint = await this.#relayer?.reading(device, seq);
+    if (hint?.batchId !== undefined && hint.batchId !== null) await this.#audit(Number(hint.batchId)).catch(() => undefined);
+    if (!this.#anchored.get(key(device, seq))?.some((a) => a.audit.authentic)) await this.#loadAll();
+    const raw = await this.#platform?.reading(device, seq);
+    const equivocations = (await this.#platform?.equivocations(device)) ?? [];
+    return this.#judge(device, seq, raw, equivocations);
+  }
+
+  /** Verifies a device's readings with from ≤ timestamp ≤ to, gaps included. */
+  async verifyDevice(device: Address, range: { from?: number; to?: number } = {}): Promise<Report> {
+    device = this.#device(device);
+    await this.registry.sync();
+    if (!this.#allLoaded) await this.#loadAll();
+    return report(await this.#deviceResults(device, range));
+  }
+
+  /** Verifies every device of the registry and of every anchored manifest, and every batch. */
+  async verifyAll(): Promise<Report> {
+    await this.registry.sync();
+    const batches = await this.#loadAll();
+    const devices = new Set<Address>(this.registry.devices().map((d) => d.device));
+    for (const list of this.#anchored.values()) for (const a of list) devices.add(a.reading.device);
+    const results: ReadingResult[] = [];
+    let done = 0;
+    for (const device of devices) {
+      this.#progress?.({ phase: "devices", done: done++, total: devices.size });
+      results.push(...(await this.#deviceResults(device, {})));
+    }
+    this.#progress?.({ phase: "devices", done, total: devices.size });
+    return report(results, batches);
+  }
+
+  async #deviceResults(device: Address, range: { from?: number; to?: number }): Promise<ReadingResult[]> {
+    const inRange = (ts: number) => (range.from === undefined || ts >= range.from) && (range.to === undefined || ts <= range.to);
+    const raw = new Map<number, PlatformReading>();
+    if (this.#platform !== undefined) for await (const r of this.#platform.readings(device, range)) raw.set(r.seq, r);
+    const equivocations = (await this.#platform?.equivocations(device)) ?? [];
+    const seqs = new Set<number>(raw.keys());
+    const prefix = `${device.toLowerCase()}:`;
+    for (const [k, list] of this.#anchored)
+      if (k.startsWith(prefix) && list.some((a) => inRange(Number(a.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
+    for (const e of equivocations) if (inRange(e.conflicting.ts)) seqs.add(e.seq);
+    const sorted = [...seqs].sort((a, b) => a - b);
+    const results: ReadingResult[] = [];
+    const unbounded = range.from === undefined && range.to === undefined;
+    let expected = sorted.length > 0 && unbounded ? 1 : (sorted[0] ?? 1);
+    for (const seq of sorted) {
+      for (let gap = expected; gap < seq; gap++)
+        results.push(
+          finish({
+            device,
+            seq: gap,
+            problems: [{ status: ReadingStatus.SEQUENCE_GAP, message: `no reading with seq ${gap} (neither raw nor anchored)` }],
+          }),
+        );
+      expected = seq + 1;
+      this.#progress?.({ phase: "readings", done: results.length, total: sorted.length });
+      results.push(this.#judge(device, seq, raw.get(seq) ?? (await this.#rawOutsideRange(device, seq, range)), equivocations));
+    }
+    return results;
+  }
+
+  /** A reading anchored with a timestamp in range but whose raw payload (wrongly) says otherwise. */
+  async #rawOutsideRange(device: Address, seq: number, range: { from?: number; to?: number }): Promise<PlatformReading | undefined> {
+    if (range.from === undefined && range.to === undefined) return undefined;
+    return this.#platform?.reading(device, seq);
+  }
+
+  #device(device: string): Address {
+    if (!isAddress(device, { strict: false })) throw new VerifierError("INVALID_ARGUMENT", `${device} is not a device address`);
+    return getAddress(device);
+  }
+
+  /** A raw payload's reading, whether its signature is valid, and its hash. */
+  #payloadInfo(r: PlatformReading): { bytes: Uint8Array; hash: Hex; reading?: Reading; signed: boolean } {
+    const bytes = new Uint8Array(Buffer.from(r.payload, "utf8"));
+    const hash = dataHash(bytes);
+    let reading: Reading | undefined;
+    try {
+      reading = readingFromPayload(bytes);
+    } catch {
+      reading = undefined;
+    }
+    return { bytes, hash, ...(reading === undefined ? {} : { reading }), signed: reading !== undefined && this.#signedByDevice(reading, r.signature) };
+  }
+
+  #signedByDevice(reading: Reading, signature: Hex): boolean {
+    const k = this.registry.device(reading.device);
+    if (k === undefined) return false;
+    try {
+      return verifyDeviceSignature({ scheme: k.scheme, publicKey: k.publicKey, digest: this.digester.digest(reading), signature: hexToBytes(signature) });
+    } catch {
+      return false;
+    }
+  }
+
+  #judge(device: Address, seq: number, raw: PlatformReading | undefined, equivocations: PlatformEquivocation[]): ReadingResult {
+    const problems: Problem[] = [];
+    const entries = this.#anchored.get(key(device, seq)) ?? [];
+    const payload = raw === undefined ? undefined : this.#payloadInfo(raw);
+    // Prefer an authentic batch, then one whose dataHash matches the payload.
+    const rank = (a: Anchored) => (a.audit.authentic ? 0 : 2) + (payload !== undefined && a.reading.dataHash === payload.hash ? 0 : 1);
+    const best = [...entries].sort((a, b) => rank(a) - rank(b))[0];
+    const result: Omit<ReadingResult, "status"> = { device, seq, problems };
+    if (payload !== undefined) result.payloadHash = payload.hash;
+
+    if (best === undefined) {
+      if (payload !== undefined) {
+        result.timestamp = raw!.ts;
+        problems.push({ status: ReadingStatus.NOT_ANCHORED, message: "no anchored batch holds this reading" });
+        if (payload.reading === undefined || !payload.signed)
+          problems.push({ status: ReadingStatus.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
+      }
+    } else {
+      result.timestamp = Number(best.reading.timestamp);
+      result.anchoredDataHash = best.reading.dataHash;
+      if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
+      problems.push(...best.result.problems);
+      if (payload === undefined) {
+        problems.push({ status: ReadingStatus.RAW_MISSING, message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload` });
+      } else if (payload.hash !== best.reading.dataHash) {
+        if (payload.signed && payload.reading!.seq === BigInt(seq))
+          problems.push({
+            status: ReadingStatus.EQUIVOCATION,
+            message: "the device signed the platform's payload and another anchored dataHash for this seq",
+            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+          });
+        else
+          problems.push({
+            status: ReadingStatus.TAMPERED,
+            message: "keccak256(raw payload) is not the anchored dataHash",
+            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+          });
+      } else if (
+        payload.reading === undefined ||
+        payload.reading.device !== best.reading.device ||
+        payload.reading.seq !== best.reading.seq ||
+        payload.reading.timestamp !== best.reading.timestamp
+      ) {
+        problems.push({ status: ReadingStatus.TAMPERED, message: "the payload's device/seq/ts contradict the anchored reading" });
+      }
+    }
+
+    // Equivocation evidence: two validly signed, different payloads for this seq.
+    const signedHashes = new Set<string>();
+    if (payload?.signed && payload.reading!.seq === BigInt(seq)) signedHashes.add(payload.hash);
+    for (const e of equivocations) {
+      if (e.seq !== seq) continue;
+      for (const r of [e.stored, e.conflicting]) {
+        const info = this.#payloadInfo(r);
+        if (info.signed && info.reading!.device === device && info.reading!.seq === BigInt(seq)) signedHashes.add(info.hash);
+      }
+    }
+    for (const a of entries) if (a.result.problems.every((p) => p.status !== ReadingStatus.BAD_SIGNATURE)) signedHashes.add(a.reading.dataHash);
+    if (signedHashes.size > 1)
+      problems.push({
+        status: ReadingStatus.EQUIVOCATION,
+        message: `the device signed ${signedHashes.size} different payloads for seq ${seq}`,
+        details: { dataHashes: [...signedHashes] },
+      });
+    if (best === undefined && payload === undefined && signedHashes.size === 0)
+      problems.push({ status: ReadingStatus.SEQUENCE_GAP, message: `no reading with seq ${seq}` });
+    return finish(result);
+  }
+}
+
+function report(readings: ReadingResult[], batches?: BatchResult[]): Report {
+  const counts = countStatuses(readings);
+  const ok = counts.VERIFIED === readings.length && (batches ?? []).every((b) => b.ok);
+  return { ok, counts, readings, ...(batches === undefined ? {} : { batches }) };
+}
