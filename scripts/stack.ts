@@ -1,55 +1,232 @@
 /**
- * The local stack, `npm start`: two local chains (audit and reward) served over JSON-RPC,
- * the audit chain deployed with its Ignition module, addresses recorded in the data folder.
+ * The local stack, `npm start`: two local chains (audit :8545, reward :8546), both Ignition
+ * modules deployed, the platform, the relayer, the oracle committee and the web dashboard as
+ * their own processes, and the device simulator replaying the real Sensor.Community data in
+ * ../shared/data (synthetic data when it is absent). Everything it writes lives in the data folder
+ * (SENSORSEAL_DATA_DIR, default ./data), so a second start resumes: the chains replay their
+ * journals, the services reopen their stores, the simulator its outbox. Ctrl-C stops everything.
  *
- * Stub status: the platform, relayer, oracle committee, simulator and dashboard join this
- * command as their issues land; today it runs the chains and the audit-chain deployment only.
+ * Environment: SENSORSEAL_DATA_DIR, STACK_DEVICES (simulated devices, default 20; replay uses one
+ * per Sensor.Community location), STACK_SPEEDUP (simulated seconds per second, default 60),
+ * STACK_RUN_SECONDS (stop by itself after this long; for smoke tests), AUDIT_PORT, REWARD_PORT,
+ * PLATFORM_PORT, RELAYER_PORT, WEB_PORT, ORACLE_BASE_PORT.
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, createWriteStream } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
+import { createPublicClient, http } from "viem";
 
 import AuditChainModule from "../ignition/modules/AuditChain.js";
-import { dataDir, findDeployBlock, writeAuditDeployment } from "../oracle/core/deployments.js";
+import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
+import { dataDir, findDeployBlock, readAuditDeployment, writeAuditDeployment, type AuditDeployment } from "../oracle/core/deployments.js";
+import { generateApiKey } from "../oracle/platform/auth.js";
+import { DEV_KEYS } from "./lib/dev-keys.js";
+import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
 
-const AUDIT_PORT = Number(process.env.AUDIT_PORT ?? 8545);
-const REWARD_PORT = Number(process.env.REWARD_PORT ?? 8546);
+const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
+const data = dataDir();
+const env = process.env;
+const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
+const PORTS = {
+  audit: port("AUDIT_PORT", 8545),
+  reward: port("REWARD_PORT", 8546),
+  platform: port("PLATFORM_PORT", 8080),
+  relayer: port("RELAYER_PORT", 8547),
+  web: port("WEB_PORT", 8090),
+  oracle: port("ORACLE_BASE_PORT", 8601),
+};
+const SHARED_DATA = path.resolve(root, "../shared/data/sensor-community-aberdeen");
+const BLOCK_INTERVAL_MS = 2000;
 
-const auditServer = await network.createServer("audit", "127.0.0.1", AUDIT_PORT);
-const rewardServer = await network.createServer("reward", "127.0.0.1", REWARD_PORT);
-const audit = await auditServer.listen();
-const reward = await rewardServer.listen();
-console.log(`audit chain  http://${audit.address}:${audit.port}`);
-console.log(`reward chain http://${reward.address}:${reward.port}`);
+const log = (line: string) => console.log(`[stack] ${line}`);
+await mkdir(path.join(data, "logs"), { recursive: true });
+log(`data folder ${data}`);
 
-const auditConnection = await network.create({
-  network: "auditLocal",
-  override: { url: `http://${audit.address}:${audit.port}` },
-});
-const publicClient = await auditConnection.viem.getPublicClient();
-const chainId = await publicClient.getChainId();
-const { registry, anchor } = await auditConnection.ignition.deploy(AuditChainModule, {
-  parameters: path.resolve("ignition/parameters/local.json"),
-  // The chain is new at every start, so each start is a new Ignition deployment.
-  deploymentId: `audit-${chainId}-stack-${Date.now()}`,
-});
-const file = await writeAuditDeployment({
-  chainId,
-  registry: registry.address,
-  anchor: anchor.address,
-  deployBlock: await findDeployBlock(publicClient, registry.address),
-});
-console.log(`DeviceRegistry ${registry.address}\nReadingAnchor  ${anchor.address}\nrecorded in ${file} (data folder ${dataDir()})`);
-console.log("Not yet part of the stack: platform, relayer, oracle committee, simulator, dashboard.");
-
-if (process.env.STACK_EXIT_AFTER_DEPLOY === "1") {
-  await Promise.all([auditServer.close(), rewardServer.close()]);
-} else {
-  console.log("Running. Ctrl-C stops everything.");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await Promise.all([auditServer.close(), rewardServer.close()]);
-  console.log("Stopped.");
+// --- chains -----------------------------------------------------------------------------------
+async function startChain(name: "audit" | "reward", chainPort: number): Promise<{ chain: LocalChain; connection: Awaited<ReturnType<typeof network.create>> }> {
+  const journal = path.join(data, "chains", `${name}.jsonl`);
+  const genesis = await journalGenesis(journal);
+  const connection = await network.create(genesis === undefined ? name : { network: name, override: { initialDate: genesis } });
+  const chain = await startLocalChain(connection.provider, journal, chainPort, "127.0.0.1", (n) =>
+    log(`${name} chain: replayed ${n} calls…`),
+  );
+  log(`${name} chain ${chain.url}${chain.replayed > 0 ? ` (resumed: ${chain.replayed} calls replayed)` : ""}`);
+  return { chain, connection };
 }
+const audit = await startChain("audit", PORTS.audit);
+const reward = await startChain("reward", PORTS.reward);
+const blockTimer = setInterval(() => {
+  // Empty blocks keep confirmations moving when nothing is sent.
+  void Promise.all([audit.chain.mine(), reward.chain.mine()]).catch((error: unknown) => log(`mining failed: ${String(error)}`));
+}, BLOCK_INTERVAL_MS);
+
+// --- audit-chain deployment (skipped when the journal already holds it) --------------------------
+async function deployedAudit(): Promise<AuditDeployment | undefined> {
+  const record = await readAuditDeployment(AUDIT_CHAIN_ID, data).catch(() => undefined);
+  if (record === undefined) return undefined;
+  const client = createPublicClient({ transport: http(audit.chain.url) });
+  const code = await client.getCode({ address: record.anchor });
+  return code !== undefined && code !== "0x" ? record : undefined;
+}
+let auditDeployment = await deployedAudit();
+if (auditDeployment === undefined) {
+  const { registry, anchor } = await audit.connection.ignition.deploy(AuditChainModule, {
+    parameters: path.join(root, "ignition/parameters/local.json"),
+  });
+  const client = createPublicClient({ transport: http(audit.chain.url) });
+  auditDeployment = {
+    chainId: AUDIT_CHAIN_ID,
+    registry: registry.address,
+    anchor: anchor.address,
+    deployBlock: await findDeployBlock(client, registry.address),
+  };
+  await writeAuditDeployment(auditDeployment, data);
+  log(`audit chain deployed: registry ${registry.address}, anchor ${anchor.address}`);
+}
+
+// --- API keys for the dashboard and the verifier ---------------------------------------------------
+const secretsFile = path.join(data, "stack-secrets.json");
+const keysFile = path.join(data, "platform-api-keys.json");
+let secrets: { consumerKey: string };
+if (existsSync(secretsFile)) {
+  secrets = JSON.parse(await readFile(secretsFile, "utf8")) as typeof secrets;
+} else {
+  const consumer = generateApiKey("stack-dashboard", "consumer");
+  await writeFile(keysFile, `${JSON.stringify([consumer.entry], null, 2)}\n`, { mode: 0o600 });
+  secrets = { consumerKey: consumer.key };
+  await writeFile(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+}
+
+// --- services as processes ---------------------------------------------------------------------------
+const children = new Map<string, ChildProcess>();
+const common = {
+  SENSORSEAL_DATA_DIR: data,
+  AUDIT_RPC_URL: audit.chain.url,
+  AUDIT_CHAIN_ID: String(AUDIT_CHAIN_ID),
+  ANCHOR_ADDRESS: auditDeployment.anchor,
+  REGISTRY_ADDRESS: auditDeployment.registry,
+  REGISTRY_DEPLOY_BLOCK: String(auditDeployment.deployBlock),
+  REGISTRY_POLL_MS: "1000",
+  LOG_LEVEL: env.LOG_LEVEL ?? "info",
+};
+
+function startProcess(name: string, script: string, extraEnv: Record<string, string>, args: string[] = []): ChildProcess {
+  const out = createWriteStream(path.join(data, "logs", `${name}.log`), { flags: "a" });
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
+    cwd: root,
+    env: { ...env, ...common, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  child.once("exit", (code, signal) => {
+    children.delete(name);
+    if (!stopping) log(`${name} exited (${signal ?? code}); see ${path.join(data, "logs", `${name}.log`)}`);
+  });
+  children.set(name, child);
+  return child;
+}
+
+async function waitForHttp(url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${what} did not come up at ${url} within ${timeoutMs / 1000} s: see ${path.join(data, "logs")}`);
+}
+
+let stopping = false;
+const platformUrl = `http://127.0.0.1:${PORTS.platform}`;
+const relayerUrl = `http://127.0.0.1:${PORTS.relayer}`;
+startProcess("platform", "scripts/platform.ts", { PORT: String(PORTS.platform), PLATFORM_API_KEYS_FILE: keysFile });
+startProcess("relayer", "scripts/relayer.ts", {
+  PORT: String(PORTS.relayer),
+  RELAYER_PRIVATE_KEY: DEV_KEYS.relayer,
+  RECEIPT_PRIVATE_KEY: DEV_KEYS.receipt,
+  BATCH_MAX_SIZE: "500",
+  BATCH_MAX_AGE_MS: "5000",
+  CONFIRMATIONS: "2",
+});
+await Promise.all([waitForHttp(`${platformUrl}/readyz`, "platform"), waitForHttp(`${relayerUrl}/readyz`, "relayer")]);
+log(`platform ${platformUrl}   relayer ${relayerUrl}`);
+
+// --- simulated devices ------------------------------------------------------------------------------
+const replay = existsSync(SHARED_DATA);
+startProcess(
+  "simulator",
+  "scripts/simulate.ts",
+  { PLATFORM_URL: platformUrl, RELAYER_URL: relayerUrl, REGISTRAR_PRIVATE_KEY: DEV_KEYS.registrar },
+  [
+    "--register",
+    "--scheme",
+    "mixed",
+    "--chain-id",
+    String(AUDIT_CHAIN_ID),
+    "--anchor",
+    auditDeployment.anchor,
+    "--registry",
+    auditDeployment.registry,
+    "--speedup",
+    env.STACK_SPEEDUP ?? "60",
+    ...(replay ? ["--source", "replay", "--data", SHARED_DATA, "--loop"] : ["--devices", env.STACK_DEVICES ?? "20"]),
+  ],
+);
+log(`simulator: ${replay ? `replaying ${SHARED_DATA}` : "synthetic data"} (log: ${path.join(data, "logs", "simulator.log")})`);
+
+console.log(`
+SensorSeal local stack
+  audit chain    ${audit.chain.url}  (chain ${AUDIT_CHAIN_ID}; registry ${auditDeployment.registry}, anchor ${auditDeployment.anchor})
+  reward chain   ${reward.chain.url}
+  platform       ${platformUrl}   (consumer API key in ${secretsFile})
+  relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
+  logs           ${path.join(data, "logs")}
+  verify         npm run verify -- all --platform ${platformUrl} --api-key $(node -p "require('${secretsFile}').consumerKey") --relayer ${relayerUrl}
+Ctrl-C stops everything; \`npm start\` again resumes from ${data}.
+`);
+
+// --- shutdown ---------------------------------------------------------------------------------------
+async function stopAll(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  // Devices first (their outbox keeps what is unsent), then the services, then the chains.
+  for (const group of [["simulator"], ["web", "oracle-0", "oracle-1", "oracle-2"], ["relayer", "platform"]]) {
+    await Promise.all(
+      group.map((name) => {
+        const child = children.get(name);
+        if (child === undefined || child.exitCode !== null) return undefined;
+        return new Promise<void>((resolve) => {
+          const force = setTimeout(() => child.kill("SIGKILL"), 40_000);
+          child.once("exit", () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill("SIGTERM");
+        });
+      }),
+    );
+  }
+  clearInterval(blockTimer);
+  await Promise.all([audit.chain.close(), reward.chain.close()]);
+  await Promise.all([audit.connection.provider.close(), reward.connection.provider.close()]);
+  log("stopped");
+}
+
+const runSeconds = env.STACK_RUN_SECONDS === undefined ? undefined : Number(env.STACK_RUN_SECONDS);
+await new Promise<void>((resolve) => {
+  process.once("SIGINT", resolve);
+  process.once("SIGTERM", resolve);
+  if (runSeconds !== undefined) setTimeout(resolve, runSeconds * 1000);
+});
+await stopAll();
+process.exit(0);
+

@@ -16,15 +16,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
 import { keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
+import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
 
-/** Hardhat's well-known development keys, in the roles of ignition/parameters/local.json. */
-export const DEV_KEYS = {
-  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  registrar: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  relayer: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  /** Funded, no role: for "wrong role" and "anyone relays" cases. */
-  stranger: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-} as const satisfies Record<string, Hex>;
+export { DEV_KEYS };
 
 export interface AuditChain {
   rpcUrl: string;

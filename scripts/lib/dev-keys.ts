@@ -1,0 +1,24 @@
+import type { Hex } from "viem";
+
+/**
+ * Hardhat's well-known development keys (mnemonic "test test … junk"), in the roles that
+ * ignition/parameters/local.json gives their addresses. Public knowledge: local chains only.
+ */
+export const DEV_KEYS = {
+  /** #0: DEFAULT_ADMIN_ROLE on every contract. */
+  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  /** #1: REGISTRAR_ROLE. */
+  registrar: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  /** #2: RELAYER_ROLE (sends anchorBatch). */
+  relayer: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  /** #3: funded, no role: for "wrong role" and "anyone relays" cases. */
+  stranger: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  /** #4: the relayer's receipt key (signs inclusion receipts; no funds needed). */
+  receipt: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  /** #5, #6, #7: the oracle committee (threshold 2). */
+  oracles: [
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+  ],
+} as const satisfies Record<string, Hex | readonly Hex[]>;
