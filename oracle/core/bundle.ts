@@ -60,8 +60,24 @@ export interface BundleCheck {
  *
  * @example
  * ```ts
+ * import { bytesToHex } from "./bytes.js";
+ * import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest } from "./keys.js";
+ * import { buildBatch } from "./manifest.js";
+ * import { buildPayload } from "./payload.js";
+ * import { ReadingDigester, readingFromPayload } from "./reading.js";
+ * const anchor = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+ * const privateKey = generatePrivateKey("p256");
+ * const publicKey = publicKeyFromPrivate("p256", privateKey);
+ * const payload = buildPayload({ device: deviceIdFromPublicKey(publicKey), seq: 1, ts: 1_700_000_000, temperature_c: 7.5 });
+ * const reading = readingFromPayload(payload.bytes);
+ * const signature = bytesToHex(signDigest("p256", privateKey, new ReadingDigester(31337, anchor).digest(reading)));
+ * const batch = buildBatch({ chainId: 31337, anchor, items: [{ reading, signature }] });
+ * const bundle = { v: 1, payload: payload.text, signature, reading, leaf: batch.leaves[0], proof: batch.proofs[0],
+ *   batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, tx: `0x${"ab".repeat(32)}`, block: 5n,
+ *   chainId: 31337, anchor, registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+ *   device: { scheme: "p256", publicKey: bytesToHex(publicKey) } } as const;
  * const text = bundleToJson(bundle); // '{"anchor":"0x…",…,"v":1}'
- * parseBundle(text); // the same bundle
+ * parseBundle(text).root === bundle.root; // true
  * ```
  */
 export function bundleToJson(bundle: ProofBundle): string {
@@ -107,7 +123,11 @@ function fail(field: string, reason: string): never {
  * @throws {InvalidBundleError} with `details.field`.
  * @example
  * ```ts
- * const bundle = parseBundle(fs.readFileSync("reading.proof.json", "utf8"));
+ * try {
+ *   parseBundle('{"v":2}');
+ * } catch (error) {
+ *   error instanceof InvalidBundleError; // true: not a version-1 bundle
+ * }
  * ```
  */
 export function parseBundle(input: string | Uint8Array): ProofBundle {
@@ -163,7 +183,23 @@ export function parseBundle(input: string | Uint8Array): ProofBundle {
  *
  * @example
  * ```ts
- * const failed = checkBundle(parseBundle(text)).filter((c) => !c.ok); // [] when the bundle is consistent
+ * import { bytesToHex } from "./bytes.js";
+ * import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest } from "./keys.js";
+ * import { buildBatch } from "./manifest.js";
+ * import { buildPayload } from "./payload.js";
+ * import { ReadingDigester, readingFromPayload } from "./reading.js";
+ * const anchor = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+ * const privateKey = generatePrivateKey("p256");
+ * const publicKey = publicKeyFromPrivate("p256", privateKey);
+ * const payload = buildPayload({ device: deviceIdFromPublicKey(publicKey), seq: 1, ts: 1_700_000_000, temperature_c: 7.5 });
+ * const reading = readingFromPayload(payload.bytes);
+ * const signature = bytesToHex(signDigest("p256", privateKey, new ReadingDigester(31337, anchor).digest(reading)));
+ * const batch = buildBatch({ chainId: 31337, anchor, items: [{ reading, signature }] });
+ * const bundle = { v: 1, payload: payload.text, signature, reading, leaf: batch.leaves[0], proof: batch.proofs[0],
+ *   batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, tx: `0x${"ab".repeat(32)}`, block: 5n,
+ *   chainId: 31337, anchor, registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+ *   device: { scheme: "p256", publicKey: bytesToHex(publicKey) } } as const;
+ * const failed = checkBundle(bundle).filter((check) => !check.ok); // [] when the bundle is consistent
  * ```
  */
 export function checkBundle(bundle: ProofBundle): BundleCheck[] {

@@ -17,6 +17,7 @@ import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, toBytes, type BytesLike } from "./bytes.js";
 import { InvalidArgumentError, InvalidSignatureError, SensorSealError } from "./errors.js";
+import { TypedDataHasher } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { deviceIdFromPublicKey, publicKeyFromPrivate, signDigest } from "./keys.js";
 import { rewardDomain, rewardDomainSeparator, type RewardDomain } from "./reward.js";
@@ -187,17 +188,14 @@ export class OracleMessageDigester {
   readonly distributor: Address;
   /** The EIP-712 domain separator, hex. */
   readonly domainSeparator: Hex;
-  readonly #prefix = new Uint8Array(66); // 0x19 0x01 ‖ domainSeparator ‖ structHash
+  readonly #hasher: TypedDataHasher;
 
   /** @throws {InvalidArgumentError} on a bad chain id or address. */
   constructor(chainId: number, distributor: Address) {
-    const separator = rewardDomainSeparator(chainId, distributor);
+    this.#hasher = new TypedDataHasher(rewardDomainSeparator(chainId, distributor));
     this.chainId = chainId;
     this.distributor = getAddress(distributor);
-    this.domainSeparator = bytesToHex(separator);
-    this.#prefix[0] = 0x19;
-    this.#prefix[1] = 0x01;
-    this.#prefix.set(separator, 2);
+    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -219,8 +217,7 @@ export class OracleMessageDigester {
    */
   digest(message: OracleMessage): Uint8Array {
     encodeIntoScratch(message);
-    this.#prefix.set(keccak256(scratch), 34);
-    return keccak256(this.#prefix);
+    return this.#hasher.digest(keccak256(scratch));
   }
 
   /**

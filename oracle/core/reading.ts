@@ -14,7 +14,8 @@
 import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "./bytes.js";
-import { InvalidReadingError } from "./errors.js";
+import { TypedDataHasher, eip712DomainSeparator } from "./eip712.js";
+import { InvalidArgumentError, InvalidReadingError } from "./errors.js";
 import { keccak256 } from "./keccak.js";
 import { dataHash, parsePayload } from "./payload.js";
 
@@ -64,11 +65,6 @@ export const READING_LEAF_ENCODING = ["address", "uint64", "uint64", "bytes32"] 
 
 const utf8 = new TextEncoder();
 const TYPEHASH = keccak256(utf8.encode(READING_TYPE));
-const DOMAIN_TYPEHASH = keccak256(
-  utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-);
-const NAME_HASH = keccak256(utf8.encode(READING_DOMAIN_NAME));
-const VERSION_HASH = keccak256(utf8.encode(READING_DOMAIN_VERSION));
 
 /** `keccak256(READING_TYPE)`. */
 export const READING_TYPEHASH: Hex = bytesToHex(TYPEHASH);
@@ -163,23 +159,13 @@ export function readingDomain(chainId: number, anchor: Address): ReadingDomain {
  * ```
  */
 export function readingDomainSeparator(chainId: number | bigint, anchor: Address): Uint8Array {
-  const id = typeof chainId === "number" && Number.isSafeInteger(chainId) ? BigInt(chainId) : chainId;
-  if (typeof id !== "bigint" || id < 0n || id > UINT256_MAX)
-    throw new InvalidReadingError("chainId", "must be a uint256");
-  const enc = new Uint8Array(160);
-  enc.set(DOMAIN_TYPEHASH, 0);
-  enc.set(NAME_HASH, 32);
-  enc.set(VERSION_HASH, 64);
-  let x = id;
-  for (let i = 127; i >= 96 && x > 0n; i--, x >>= 8n) enc[i] = Number(x & 0xffn);
-  let addr: Uint8Array;
   try {
-    addr = hexToBytes(anchor, 20);
+    return eip712DomainSeparator(READING_DOMAIN_NAME, READING_DOMAIN_VERSION, chainId, anchor);
   } catch (cause) {
-    throw new InvalidReadingError("verifyingContract", `must be an address (${(cause as Error).message})`);
+    if (!(cause instanceof InvalidArgumentError)) throw cause;
+    const { argument, reason } = cause.details as { argument: string; reason: string };
+    throw new InvalidReadingError(argument, reason);
   }
-  enc.set(addr, 140);
-  return keccak256(enc);
 }
 
 /**
@@ -198,16 +184,13 @@ export class ReadingDigester {
   readonly anchor: Address;
   /** The EIP-712 domain separator, hex. */
   readonly domainSeparator: Hex;
-  readonly #prefix = new Uint8Array(66); // 0x19 0x01 ‖ domainSeparator ‖ structHash
+  readonly #hasher: TypedDataHasher;
 
   constructor(chainId: number, anchor: Address) {
-    const separator = readingDomainSeparator(chainId, anchor);
+    this.#hasher = new TypedDataHasher(readingDomainSeparator(chainId, anchor));
     this.chainId = chainId;
     this.anchor = anchor;
-    this.domainSeparator = bytesToHex(separator);
-    this.#prefix[0] = 0x19;
-    this.#prefix[1] = 0x01;
-    this.#prefix.set(separator, 2);
+    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -228,8 +211,7 @@ export class ReadingDigester {
    */
   digest(reading: Reading): Uint8Array {
     encodeIntoScratch(reading);
-    this.#prefix.set(keccak256(scratch), 34);
-    return keccak256(this.#prefix);
+    return this.#hasher.digest(keccak256(scratch));
   }
 
   /**

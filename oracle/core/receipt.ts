@@ -13,6 +13,7 @@ import { getAddress, recoverAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes, toBytes, type BytesLike } from "./bytes.js";
 import { InvalidArgumentError, InvalidSignatureError } from "./errors.js";
+import { TypedDataHasher, eip712DomainSeparator } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { signDigest } from "./keys.js";
 
@@ -61,9 +62,6 @@ export const RECEIPT_TYPES = {
 
 const utf8 = new TextEncoder();
 const TYPEHASH = keccak256(utf8.encode(RECEIPT_TYPE));
-const DOMAIN_TYPEHASH = keccak256(
-  utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-);
 const UINT64_MAX = (1n << 64n) - 1n;
 
 /** `keccak256(RECEIPT_TYPE)`. */
@@ -104,23 +102,14 @@ export class ReceiptDigester {
   readonly anchor: Address;
   /** The EIP-712 domain separator, hex. */
   readonly domainSeparator: Hex;
-  readonly #prefix = new Uint8Array(66);
+  readonly #hasher: TypedDataHasher;
 
   constructor(chainId: number, anchor: Address) {
     if (!Number.isSafeInteger(chainId) || chainId < 0) throw new InvalidArgumentError("chainId", "must be a non-negative safe integer");
-    const enc = new Uint8Array(160);
-    enc.set(DOMAIN_TYPEHASH, 0);
-    enc.set(keccak256(utf8.encode(RECEIPT_DOMAIN_NAME)), 32);
-    enc.set(keccak256(utf8.encode(RECEIPT_DOMAIN_VERSION)), 64);
-    new DataView(enc.buffer).setBigUint64(120, BigInt(chainId));
-    enc.set(toBytes(anchor as Hex, 20, "verifyingContract"), 140);
-    const separator = keccak256(enc);
+    this.#hasher = new TypedDataHasher(eip712DomainSeparator(RECEIPT_DOMAIN_NAME, RECEIPT_DOMAIN_VERSION, chainId, anchor));
     this.chainId = chainId;
     this.anchor = getAddress(anchor);
-    this.domainSeparator = bytesToHex(separator);
-    this.#prefix[0] = 0x19;
-    this.#prefix[1] = 0x01;
-    this.#prefix.set(separator, 2);
+    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -146,8 +135,7 @@ export class ReceiptDigester {
     uint64Word(receipt.seq, "seq", enc, 64);
     enc.set(toBytes(receipt.dataHash, 32, "dataHash"), 96);
     uint64Word(receipt.deadline, "deadline", enc, 128);
-    this.#prefix.set(keccak256(enc), 34);
-    return keccak256(this.#prefix);
+    return this.#hasher.digest(keccak256(enc));
   }
 }
 
@@ -187,7 +175,11 @@ export function signReceipt(digester: ReceiptDigester, privateKey: BytesLike, re
  * @throws {InvalidSignatureError} when the signature is not 65 bytes or does not recover.
  * @example
  * ```ts
- * const signer = await recoverReceiptSigner(digester, receipt, signature); // "0x3C44…"
+ * const digester = new ReceiptDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+ * const receipt = { device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n,
+ *   dataHash: `0x${"11".repeat(32)}`, deadline: 1_700_000_600n } as const;
+ * const signature = signReceipt(digester, "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a", receipt);
+ * const signer = await recoverReceiptSigner(digester, receipt, signature); // "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
  * ```
  */
 export async function recoverReceiptSigner(digester: ReceiptDigester, receipt: InclusionReceipt, signature: Hex): Promise<Address> {
@@ -211,7 +203,12 @@ const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92
  *
  * @example
  * ```ts
- * const ok = await verifyReceipt({ chainId: 31337, anchor, relayer: "0x3C44…", receipt: answer.receipt });
+ * const anchor = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+ * const receipt = { device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n,
+ *   dataHash: `0x${"11".repeat(32)}`, deadline: 1_700_000_600n } as const;
+ * const signature = signReceipt(new ReceiptDigester(31337, anchor), "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a", receipt);
+ * const ok = await verifyReceipt({ chainId: 31337, anchor, relayer: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+ *   receipt: { ...receipt, seq: "1", deadline: "1700000600", signature } }); // true
  * ```
  */
 export async function verifyReceipt(options: {

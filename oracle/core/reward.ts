@@ -16,6 +16,7 @@ import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes, type BytesLike } from "./bytes.js";
 import { InvalidArgumentError } from "./errors.js";
+import { TypedDataHasher, eip712DomainSeparator } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { signDigest } from "./keys.js";
 import { MerkleTree, rewardLeaf, verifyMerkleProof, type StandardMerkleTreeData } from "./merkle.js";
@@ -71,11 +72,6 @@ export type RewardEntry = {
 };
 
 const utf8 = new TextEncoder();
-const DOMAIN_TYPEHASH = keccak256(
-  utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-);
-const NAME_HASH = keccak256(utf8.encode(REWARD_DOMAIN_NAME));
-const VERSION_HASH = keccak256(utf8.encode(REWARD_DOMAIN_VERSION));
 const CLAIM_TYPEHASH_BYTES = keccak256(utf8.encode(CLAIM_TYPE));
 
 /** `keccak256(CLAIM_TYPE)`. */
@@ -102,16 +98,6 @@ function writeAddress(out: Uint8Array, offset: number, value: unknown, field: st
   out.set(bytes, offset + 12);
 }
 
-/** `keccak256(0x1901 ‖ separator ‖ structHash)`. */
-function typedDataDigest(separator: Uint8Array, structHash: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(66);
-  buf[0] = 0x19;
-  buf[1] = 0x01;
-  buf.set(separator, 2);
-  buf.set(structHash, 34);
-  return keccak256(buf);
-}
-
 /**
  * The EIP-712 domain of the RewardDistributor at `distributor` on chain `chainId`.
  *
@@ -135,14 +121,7 @@ export function rewardDomain(chainId: number, distributor: Address): RewardDomai
  * ```
  */
 export function rewardDomainSeparator(chainId: number | bigint, distributor: Address): Uint8Array {
-  const id = typeof chainId === "number" && Number.isSafeInteger(chainId) ? BigInt(chainId) : chainId;
-  const enc = new Uint8Array(160);
-  enc.set(DOMAIN_TYPEHASH, 0);
-  enc.set(NAME_HASH, 32);
-  enc.set(VERSION_HASH, 64);
-  writeUint256(enc, 96, id, "chainId");
-  writeAddress(enc, 128, distributor, "verifyingContract");
-  return keccak256(enc);
+  return eip712DomainSeparator(REWARD_DOMAIN_NAME, REWARD_DOMAIN_VERSION, chainId, distributor);
 }
 
 /**
@@ -166,7 +145,7 @@ export function claimDigest(domain: RewardDomain, claim: Claim): Uint8Array {
   writeAddress(enc, 96, claim.recipient, "recipient");
   writeUint256(enc, 128, claim.nonce, "nonce");
   writeUint256(enc, 160, claim.deadline, "deadline");
-  return typedDataDigest(rewardDomainSeparator(domain.chainId, domain.verifyingContract), keccak256(enc));
+  return new TypedDataHasher(rewardDomainSeparator(domain.chainId, domain.verifyingContract)).digest(keccak256(enc));
 }
 
 /**
