@@ -72,3 +72,52 @@ export async function findDeployBlock(client: PublicClient, address: Address): P
   }
   return low;
 }
+
+/** Where the reward-chain contracts live: written by scripts/deploy-reward.ts, read by the oracle and the claim CLI. */
+export interface RewardDeployment {
+  chainId: number;
+  token: Address;
+  distributor: Address;
+  /** First block holding the distributor's code: RootPosted / Claimed followers start here. */
+  deployBlock: number;
+}
+
+/** Path of the deployment record for a reward chain, e.g. `data/deployments/reward-31338.json`. */
+export function rewardDeploymentPath(chainId: number, dir = dataDir()): string {
+  return path.join(dir, "deployments", `reward-${chainId}.json`);
+}
+
+/**
+ * Records a reward-chain deployment atomically (write then rename).
+ * @example await writeRewardDeployment({ chainId: 31338, token, distributor, deployBlock: 1 });
+ */
+export async function writeRewardDeployment(deployment: RewardDeployment, dir = dataDir()): Promise<string> {
+  const file = rewardDeploymentPath(deployment.chainId, dir);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(`${file}.tmp`, `${JSON.stringify(deployment, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+  return file;
+}
+
+/**
+ * Reads a reward-chain deployment record, failing with a message that says how to make one.
+ * @example const { distributor } = await readRewardDeployment(31338);
+ */
+export async function readRewardDeployment(chainId: number, dir = dataDir()): Promise<RewardDeployment> {
+  const file = rewardDeploymentPath(chainId, dir);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new Error(`No reward-chain deployment for chain ${chainId} at ${file}: run \`npm run deploy:reward\` first`, {
+      cause,
+    });
+  }
+  const raw = JSON.parse(text) as RewardDeployment;
+  return {
+    chainId: raw.chainId,
+    token: getAddress(raw.token),
+    distributor: getAddress(raw.distributor),
+    deployBlock: raw.deployBlock,
+  };
+}

@@ -32,7 +32,8 @@ import type { SqlDatabase } from "../store/sql.js";
 import { Anchorer } from "./anchorer.js";
 import { ChainMismatchError, RejectionError } from "./errors.js";
 import { IntakeWriter, ReadingChecker, type RegistryView } from "./intake.js";
-import { createRelayerMetrics, PROMETHEUS_CONTENT_TYPE, type RelayerMetrics } from "./metrics.js";
+import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
+import { createRelayerMetrics, type RelayerMetrics } from "./metrics.js";
 import { RelayerStore, type AcceptOutcome, type BatchRow, type Candidate, type ReadingRow, type ReadingStatus, type StoredReceipt } from "./store.js";
 
 /** Request limits and abuse protection. */

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { parseRelayerConfig } from "../../oracle/relayer/config.js";
 import { bumpFee } from "../../oracle/relayer/anchorer.js";
-import { Counter, Gauge, Histogram, MetricsRegistry } from "../../oracle/relayer/metrics.js";
+import { Counter, Gauge, Histogram, MetricsRegistry } from "../../oracle/service/metrics.js";
 
 const KEYS = {
   RELAYER_PRIVATE_KEY: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",

@@ -1,0 +1,20 @@
+/**
+ * The oracle service (oracle/oracle), configured from the environment.
+ *
+ *   ORACLE_PRIVATE_KEY=0x… MANIFEST_SOURCES=http://127.0.0.1:8547 ORACLE_PEERS=http://127.0.0.1:8549,http://127.0.0.1:8550 \
+ *     PORT=8548 DATABASE_URL=data/oracle-1.sqlite CONFIRMATIONS=6 EPOCH_BLOCKS=100 npx tsx scripts/oracle.ts
+ *
+ * Every variable is listed in oracle/oracle/config.ts (`parseOracleConfig`); a wrong one stops the
+ * start with a message naming it. SIGINT/SIGTERM stop it gracefully.
+ */
+import { parseOracleConfig } from "../oracle/oracle/config.js";
+import { startOracle } from "../oracle/oracle/main.js";
+import { runService } from "../oracle/service/run.js";
+
+await runService({
+  name: "oracle",
+  parse: parseOracleConfig,
+  start: startOracle,
+  logLevel: (config) => config.logLevel,
+  shutdownTimeoutMs: (config) => config.shutdownTimeoutMs,
+});
