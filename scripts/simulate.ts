@@ -24,6 +24,7 @@
  *   --outbox FILE          the fleet's outbox [<data>/sim-outbox.sqlite]
  *   --no-deliver           only fill the outbox
  *   --register             register the devices first (needs REGISTRAR_PRIVATE_KEY)
+ *   --beneficiary 0x…      register: who earns the rewards; repeat it to spread devices over several [registrar]
  *   --chain-id N --anchor 0x… --registry 0x…   [from <data>/deployments/audit-<chainId>.json]
  *   --concurrency N        readings in flight [64]
  *   --drain-timeout MS     wait at the end for the outbox to empty [60000]
@@ -73,6 +74,7 @@ const { values } = parseArgs({
     outbox: { type: "string" },
     "no-deliver": { type: "boolean", default: false },
     register: { type: "boolean", default: false },
+    beneficiary: { type: "string", multiple: true },
     "chain-id": { type: "string" },
     anchor: { type: "string" },
     registry: { type: "string" },
@@ -165,6 +167,7 @@ if (values.register) {
     rpcUrl: env.AUDIT_RPC_URL ?? "http://127.0.0.1:8545",
     registry,
     privateKey: privateKey as Hex,
+    ...(values.beneficiary === undefined ? {} : { beneficiary: values.beneficiary.map((b) => (isAddress(b) ? getAddress(b) : fail(`--beneficiary: ${b} is not an address`))) }),
     onProgress: ({ registered, skipped }) => console.error(`simulate: registered ${registered}, already registered ${skipped}`),
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The local stack, `npm start`: two local chains (audit :8545, reward :8546), both Ignition
- * modules deployed, the platform, the relayer, the oracle committee and the web dashboard as
- * their own processes, and the device simulator replaying the real Sensor.Community data in
+ * modules deployed, the platform, the relayer and the oracle committee (2 of 3) as their own
+ * processes, and the device simulator replaying the real Sensor.Community data in
  * ../shared/data (synthetic data when it is absent). Everything it writes lives in the data folder
  * (SENSORSEAL_DATA_DIR, default ./data), so a second start resumes: the chains replay their
  * journals, the services reopen their stores, the simulator its outbox. Ctrl-C stops everything.
@@ -20,9 +20,21 @@ import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
 import { createPublicClient, http } from "viem";
 
+import { privateKeyToAccount } from "viem/accounts";
+
 import AuditChainModule from "../ignition/modules/AuditChain.js";
-import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
-import { dataDir, findDeployBlock, readAuditDeployment, writeAuditDeployment, type AuditDeployment } from "../oracle/core/deployments.js";
+import RewardChainModule from "../ignition/modules/RewardChain.js";
+import { AUDIT_CHAIN_ID, REWARD_CHAIN_ID } from "../oracle/core/chains.js";
+import {
+  dataDir,
+  findDeployBlock,
+  readAuditDeployment,
+  readRewardDeployment,
+  writeAuditDeployment,
+  writeRewardDeployment,
+  type AuditDeployment,
+  type RewardDeployment,
+} from "../oracle/core/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
@@ -86,6 +98,30 @@ if (auditDeployment === undefined) {
   };
   await writeAuditDeployment(auditDeployment, data);
   log(`audit chain deployed: registry ${registry.address}, anchor ${anchor.address}`);
+}
+
+// --- reward-chain deployment ----------------------------------------------------------------------------
+async function deployedReward(): Promise<RewardDeployment | undefined> {
+  const record = await readRewardDeployment(REWARD_CHAIN_ID, data).catch(() => undefined);
+  if (record === undefined) return undefined;
+  const client = createPublicClient({ transport: http(reward.chain.url) });
+  const code = await client.getCode({ address: record.distributor });
+  return code !== undefined && code !== "0x" ? record : undefined;
+}
+let rewardDeployment = await deployedReward();
+if (rewardDeployment === undefined) {
+  const { token, distributor } = await reward.connection.ignition.deploy(RewardChainModule, {
+    parameters: path.join(root, "ignition/parameters/local.json"),
+  });
+  const client = createPublicClient({ transport: http(reward.chain.url) });
+  rewardDeployment = {
+    chainId: REWARD_CHAIN_ID,
+    token: token.address,
+    distributor: distributor.address,
+    deployBlock: await findDeployBlock(client, distributor.address),
+  };
+  await writeRewardDeployment(rewardDeployment, data);
+  log(`reward chain deployed: token ${token.address}, distributor ${distributor.address}`);
 }
 
 // --- API keys for the dashboard and the verifier ---------------------------------------------------
@@ -159,7 +195,31 @@ startProcess("relayer", "scripts/relayer.ts", {
 await Promise.all([waitForHttp(`${platformUrl}/readyz`, "platform"), waitForHttp(`${relayerUrl}/readyz`, "relayer")]);
 log(`platform ${platformUrl}   relayer ${relayerUrl}`);
 
-// --- simulated devices ------------------------------------------------------------------------------
+// --- the oracle committee: 2 of 3 -----------------------------------------------------------------
+const oracleUrls = DEV_KEYS.oracles.map((_, i) => `http://127.0.0.1:${PORTS.oracle + i}`);
+DEV_KEYS.oracles.forEach((key, i) => {
+  startProcess(`oracle-${i}`, "scripts/oracle.ts", {
+    PORT: String(PORTS.oracle + i),
+    DATABASE_URL: path.join(data, `oracle-${i}.sqlite`),
+    ORACLE_PRIVATE_KEY: key,
+    REWARD_RPC_URL: reward.chain.url,
+    REWARD_CHAIN_ID: String(REWARD_CHAIN_ID),
+    DISTRIBUTOR_ADDRESS: rewardDeployment.distributor,
+    REWARD_DEPLOY_BLOCK: String(rewardDeployment.deployBlock),
+    MANIFEST_SOURCES: relayerUrl,
+    ORACLE_PEERS: oracleUrls.filter((_, j) => j !== i).join(","),
+    CONFIRMATIONS: "2",
+    REGISTRY_CONFIRMATIONS: "2",
+    // 30 blocks of 2 s: a reward epoch a minute.
+    EPOCH_BLOCKS: "30",
+  });
+});
+await Promise.all(oracleUrls.map((url, i) => waitForHttp(`${url}/healthz`, `oracle ${i}`)));
+log(`oracle committee ${oracleUrls.join(" ")}`);
+
+// --- simulated devices: their rewards go to five contributors (dev accounts #10–#14) ---------------
+const contributors = DEV_KEYS.contributors.map((key) => privateKeyToAccount(key).address);
+// ------------------------------------------------------------------------------
 const replay = existsSync(SHARED_DATA);
 startProcess(
   "simulator",
@@ -167,6 +227,7 @@ startProcess(
   { PLATFORM_URL: platformUrl, RELAYER_URL: relayerUrl, REGISTRAR_PRIVATE_KEY: DEV_KEYS.registrar },
   [
     "--register",
+    ...contributors.flatMap((address) => ["--beneficiary", address]),
     "--scheme",
     "mixed",
     "--chain-id",
@@ -185,10 +246,13 @@ log(`simulator: ${replay ? `replaying ${SHARED_DATA}` : "synthetic data"} (log: 
 console.log(`
 SensorSeal local stack
   audit chain    ${audit.chain.url}  (chain ${AUDIT_CHAIN_ID}; registry ${auditDeployment.registry}, anchor ${auditDeployment.anchor})
-  reward chain   ${reward.chain.url}
+  reward chain   ${reward.chain.url}  (chain ${REWARD_CHAIN_ID}; token ${rewardDeployment.token}, distributor ${rewardDeployment.distributor})
+  oracles        ${oracleUrls.join("  ")}  (2 of 3; epoch every 30 audit blocks)
+  contributors   ${contributors.join(" ")}  (dev accounts #10–#14)
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
   logs           ${path.join(data, "logs")}
+  claim          CLAIM_SENDER_PRIVATE_KEY=${DEV_KEYS.contributors[0]} npm run claim -- --oracle ${oracleUrls[0]} --rpc ${reward.chain.url} --account ${contributors[0]}
   verify         npm run verify -- all --platform ${platformUrl} --api-key $(node -p "require('${secretsFile}').consumerKey") --relayer ${relayerUrl}
 Ctrl-C stops everything; \`npm start\` again resumes from ${data}.
 `);

@@ -40,8 +40,11 @@ export type ChainRegistrarOptions = {
   registry: Address;
   /** The registrar's private key (REGISTRAR_ROLE). */
   privateKey: Hex;
-  /** Who earns the devices' rewards (default the registrar's address). */
-  beneficiary?: Address;
+  /**
+   * Who earns the devices' rewards (default the registrar's address); a list assigns device `i`
+   * the beneficiary `i mod length` (several contributors in a simulation).
+   */
+  beneficiary?: Address | readonly Address[];
   /** Metadata hash stored with each device (default zero). */
   metadataHash?: Hex;
   /** Called after each batch with how many were registered and skipped. */
@@ -93,7 +96,7 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
   };
   const account = privateKeyToAccount(options.privateKey);
   const wallet = createWalletClient({ account, chain, transport });
-  const beneficiary = options.beneficiary ?? account.address;
+  const beneficiaries: readonly Address[] = [options.beneficiary ?? account.address].flat();
   const metadataHash = options.metadataHash ?? (`0x${"00".repeat(32)}` as Hex);
   let registered = 0;
   let skipped = 0;
@@ -118,6 +121,7 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
         const fees = await publicClient.estimateFeesPerGas();
         const gasByScheme = new Map<number, bigint>();
         for (const device of fresh) {
+          const beneficiary = beneficiaries[device.index % beneficiaries.length]!;
           const args = [keySchemeId(device.scheme), toHex(device.publicKey), beneficiary, metadataHash] as const;
           try {
             // One gas estimate per scheme and batch (the cost does not depend on the key), with headroom.
