@@ -4,16 +4,16 @@
  * signature verification for both schemes.
  *
  * Run: npx tsx scripts/bench-merkle.ts
- * Env: BENCH_OZ_1M=1 also builds OZ's tree at 1,000,000 leaves (takes minutes);
+ * Env: BENCH_OZ_1M=1 (or BENCH_FULL=1) also builds OZ's tree at 1,000,000 leaves (takes minutes);
  *      BENCH_QUICK=1 only runs the 1e5 tree and shorter throughput loops.
+ * The tree measurement is scripts/lib/bench/merkle.ts, shared with scripts/bench.ts.
  */
 import { randomBytes } from "node:crypto";
 
 import { p256 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { getAddress, hashTypedData, recoverAddress, type Address, type Hex } from "viem";
+import { getAddress, hashTypedData, recoverAddress, type Address } from "viem";
 
 import { bytesToHex } from "../oracle/core/bytes.js";
 import { keccak256 } from "../oracle/core/keccak.js";
@@ -26,8 +26,8 @@ import {
   verifyDeviceSignature,
   type KeyScheme,
 } from "../oracle/core/keys.js";
-import { MerkleTree } from "../oracle/core/merkle.js";
-import { READING_LEAF_ENCODING, ReadingDigester, readingDomain, readingLeaf, readingTypedData, type Reading } from "../oracle/core/reading.js";
+import { ReadingDigester, readingDomain, readingLeaf, readingTypedData } from "../oracle/core/reading.js";
+import { measureMerkle, randomReadings } from "./lib/bench/merkle.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 const ANCHOR: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -56,21 +56,6 @@ async function rateAsync(fn: (i: number) => Promise<unknown>, minMs = quick ? 30
   return (n / ms(t0)) * 1000;
 }
 
-function randomReadings(n: number): Reading[] {
-  const raw = randomBytes(n * 68);
-  const out = new Array<Reading>(n);
-  for (let i = 0; i < n; i++) {
-    const o = i * 68;
-    out[i] = {
-      device: `0x${raw.toString("hex", o, o + 20)}` as Address,
-      seq: BigInt(raw.readUint32BE(o + 20)),
-      timestamp: BigInt(1_700_000_000 + raw.readUint16BE(o + 24)),
-      dataHash: `0x${raw.toString("hex", o + 36, o + 68)}` as Hex,
-    };
-  }
-  return out;
-}
-
 function row(cells: string[], widths = [34, 14, 14, 12]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("");
 }
@@ -81,44 +66,21 @@ console.log("All ratios are from this run. Times are one run each (no repetition
 // ── Merkle trees ────────────────────────────────────────────────────────────────────────────
 console.log("Merkle tree over reading leaves (leaf hashing from readings included)");
 console.log(row(["leaves", "this core", "OZ", "OZ / core"]));
+const ozFull = process.env.BENCH_OZ_1M === "1" || process.env.BENCH_FULL === "1";
 const sizes = quick ? [100_000] : [100_000, 1_000_000];
-for (const n of sizes) {
-  const readings = randomReadings(n);
-  // Core: leaves from readings, then the tree.
-  let t0 = performance.now();
-  const packed = new Uint8Array(n * 32);
-  for (let i = 0; i < n; i++) packed.set(readingLeaf(readings[i]), i * 32);
-  const leafMs = ms(t0);
-  t0 = performance.now();
-  const tree = MerkleTree.fromPackedLeaves(packed);
-  const treeMs = ms(t0);
-  const coreMs = leafMs + treeMs;
-  let ozMs: number | undefined;
-  if (n <= 100_000 || process.env.BENCH_OZ_1M === "1") {
-    const values = readings.map((r) => [r.device, r.seq, r.timestamp, r.dataHash]);
-    t0 = performance.now();
-    const oz = StandardMerkleTree.of(values, [...READING_LEAF_ENCODING]);
-    ozMs = ms(t0);
-    if (oz.root !== tree.root) throw new Error(`root mismatch at ${n} leaves`);
-  }
+for (const r of measureMerkle({ sizes, ozSizes: ozFull ? sizes : [100_000], extras: true })) {
   console.log(
     row([
-      `${n.toLocaleString("en")}  (leaves ${fmtMs(leafMs)} + tree ${fmtMs(treeMs)})`,
-      fmtMs(coreMs),
-      ozMs === undefined ? "skipped" : fmtMs(ozMs),
-      ozMs === undefined ? "—" : `${(ozMs / coreMs).toFixed(0)}×`,
+      `${r.leaves.toLocaleString("en")}  (leaves ${fmtMs(r.leafMs)} + tree ${fmtMs(r.treeMs)})`,
+      fmtMs(r.coreMs),
+      r.ozMs === undefined ? "not measured" : fmtMs(r.ozMs),
+      r.speedup === undefined ? "—" : `${r.speedup.toFixed(0)}×`,
     ]),
   );
-  // Also from an array of leaf hashes, the form buildBatch callers usually have.
-  const leafArray = Array.from({ length: n }, (_, i) => packed.subarray(i * 32, i * 32 + 32));
-  t0 = performance.now();
-  MerkleTree.fromLeaves(leafArray);
-  console.log(row([`  fromLeaves(Uint8Array[]) tree only`, fmtMs(ms(t0)), "", ""]));
-  t0 = performance.now();
-  for (let i = 0; i < n; i++) tree.getProof(tree.treeIndexOf(i));
-  console.log(row([`  getProof for every leaf`, fmtMs(ms(t0)), "", ""]));
+  console.log(row([`  fromLeaves(Uint8Array[]) tree only`, fmtMs(r.fromLeavesMs ?? NaN), "", ""]));
+  console.log(row([`  getProof for every leaf`, fmtMs(r.allProofsMs ?? NaN), "", ""]));
 }
-if (!quick && process.env.BENCH_OZ_1M !== "1") console.log("  (OZ at 1,000,000 skipped: set BENCH_OZ_1M=1; ~10× its 100,000 time)");
+if (!quick && !ozFull) console.log("  (OZ at 1,000,000 not measured: set BENCH_OZ_1M=1 or BENCH_FULL=1; it takes minutes)");
 
 // ── keccak256 ──────────────────────────────────────────────────────────────────────────────
 console.log("\nkeccak256 throughput (hashes/s)");

@@ -58,6 +58,21 @@ const log = (line: string) => console.log(`[stack] ${line}`);
 await mkdir(path.join(data, "logs"), { recursive: true });
 log(`data folder ${data}`);
 
+// Ctrl-C works at any moment, during start-up too: whatever has started is stopped, in order.
+const children = new Map<string, ChildProcess>();
+const closers: Array<() => Promise<unknown>> = [];
+let stopping = false;
+const runSeconds = env.STACK_RUN_SECONDS === undefined ? undefined : Number(env.STACK_RUN_SECONDS);
+const stopRequested = new Promise<void>((resolve) => {
+  process.once("SIGINT", resolve);
+  process.once("SIGTERM", resolve);
+  if (runSeconds !== undefined) setTimeout(resolve, runSeconds * 1000).unref();
+});
+void stopRequested.then(async () => {
+  await stopAll();
+  process.exit(0);
+});
+
 // --- chains -----------------------------------------------------------------------------------
 async function startChain(name: "audit" | "reward", chainPort: number): Promise<{ chain: LocalChain; connection: Awaited<ReturnType<typeof network.create>> }> {
   const journal = path.join(data, "chains", `${name}.jsonl`);
@@ -70,11 +85,15 @@ async function startChain(name: "audit" | "reward", chainPort: number): Promise<
   return { chain, connection };
 }
 const audit = await startChain("audit", PORTS.audit);
+closers.push(() => audit.chain.close(), () => audit.connection.provider.close());
 const reward = await startChain("reward", PORTS.reward);
+closers.push(() => reward.chain.close(), () => reward.connection.provider.close());
 const blockTimer = setInterval(() => {
   // Empty blocks keep confirmations moving when nothing is sent.
+  if (stopping) return;
   void Promise.all([audit.chain.mine(), reward.chain.mine()]).catch((error: unknown) => log(`mining failed: ${String(error)}`));
 }, BLOCK_INTERVAL_MS);
+closers.push(async () => clearInterval(blockTimer));
 
 // --- audit-chain deployment (skipped when the journal already holds it) --------------------------
 async function deployedAudit(): Promise<AuditDeployment | undefined> {
@@ -138,7 +157,6 @@ if (existsSync(secretsFile)) {
 }
 
 // --- services as processes ---------------------------------------------------------------------------
-const children = new Map<string, ChildProcess>();
 const common = {
   SENSORSEAL_DATA_DIR: data,
   AUDIT_RPC_URL: audit.chain.url,
@@ -150,7 +168,8 @@ const common = {
   LOG_LEVEL: env.LOG_LEVEL ?? "info",
 };
 
-function startProcess(name: string, script: string, extraEnv: Record<string, string>, args: string[] = []): ChildProcess {
+function startProcess(name: string, script: string, extraEnv: Record<string, string>, args: string[] = []): ChildProcess | undefined {
+  if (stopping) return undefined; // Ctrl-C during start-up: start nothing more
   const out = createWriteStream(path.join(data, "logs", `${name}.log`), { flags: "a" });
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
@@ -170,6 +189,8 @@ function startProcess(name: string, script: string, extraEnv: Record<string, str
 async function waitForHttp(url: string, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    // Ctrl-C during start-up: start-up halts here while stopAll runs and exits.
+    if (stopping) await new Promise(() => {});
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -180,7 +201,6 @@ async function waitForHttp(url: string, what: string, timeoutMs = 60_000): Promi
   throw new Error(`${what} did not come up at ${url} within ${timeoutMs / 1000} s: see ${path.join(data, "logs")}`);
 }
 
-let stopping = false;
 const platformUrl = `http://127.0.0.1:${PORTS.platform}`;
 const relayerUrl = `http://127.0.0.1:${PORTS.relayer}`;
 startProcess("platform", "scripts/platform.ts", { PORT: String(PORTS.platform), PLATFORM_API_KEYS_FILE: keysFile });
@@ -279,18 +299,9 @@ async function stopAll(): Promise<void> {
       }),
     );
   }
-  clearInterval(blockTimer);
-  await Promise.all([audit.chain.close(), reward.chain.close()]);
-  await Promise.all([audit.connection.provider.close(), reward.connection.provider.close()]);
+  for (const close of closers.reverse()) await close();
   log("stopped");
 }
 
-const runSeconds = env.STACK_RUN_SECONDS === undefined ? undefined : Number(env.STACK_RUN_SECONDS);
-await new Promise<void>((resolve) => {
-  process.once("SIGINT", resolve);
-  process.once("SIGTERM", resolve);
-  if (runSeconds !== undefined) setTimeout(resolve, runSeconds * 1000);
-});
-await stopAll();
-process.exit(0);
+await stopRequested;
 
