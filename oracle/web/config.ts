@@ -1,0 +1,105 @@
+/**
+ * The web service's configuration from environment variables, validated with zod at start-up.
+ *
+ * @module
+ */
+import type { Address } from "viem";
+import { z } from "zod";
+
+import { REWARD_CHAIN_ID } from "../core/chains.js";
+import { ConfigError } from "../service/errors.js";
+import { addressSchema, int, parseEnv, serviceEnvShape } from "../service/config.js";
+
+/** The web service's configuration (see {@link parseWebConfig}). */
+export interface WebConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  audit?: { rpcUrl: string; publicRpcUrl: string; expectedChainId?: number; anchor?: Address; registry?: Address; deployBlock?: number; registryPollMs: number };
+  platform?: { url: string; apiKey: string };
+  relayer?: { url: string };
+  oracle?: { url: string };
+  reward?: { rpcUrl: string; publicRpcUrl: string; chainId: number; distributor: Address; token?: Address };
+  trustProxy?: boolean | number | string;
+  shutdownTimeoutMs: number;
+}
+
+const url = z.url({ protocol: /^https?$/ });
+const optionalUrl = url.optional();
+
+const envSchema = z.object({
+  ...serviceEnvShape(8550),
+  AUDIT_RPC_URL: url.default("http://127.0.0.1:8545"),
+  AUDIT_RPC_PUBLIC_URL: optionalUrl,
+  AUDIT_CHAIN_ID: int(1).optional(),
+  ANCHOR_ADDRESS: addressSchema.optional(),
+  REGISTRY_ADDRESS: addressSchema.optional(),
+  REGISTRY_DEPLOY_BLOCK: int(0).optional(),
+  REGISTRY_POLL_MS: int(0).default(2000),
+  PLATFORM_URL: optionalUrl,
+  PLATFORM_API_KEY: z.string().min(1).optional(),
+  RELAYER_URL: optionalUrl,
+  ORACLE_URL: optionalUrl,
+  REWARD_RPC_URL: optionalUrl,
+  REWARD_RPC_PUBLIC_URL: optionalUrl,
+  REWARD_CHAIN_ID: int(1).default(REWARD_CHAIN_ID),
+  DISTRIBUTOR_ADDRESS: addressSchema.optional(),
+  REWARD_TOKEN_ADDRESS: addressSchema.optional(),
+  WEB_SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
+});
+
+/**
+ * Reads the web service's configuration. Every upstream is optional: what is not configured shows
+ * as such on the pages. No I/O.
+ *
+ * Variables: HOST (127.0.0.1), PORT (8550), LOG_LEVEL (info), TRUST_PROXY; AUDIT_RPC_URL
+ * (http://127.0.0.1:8545), AUDIT_RPC_PUBLIC_URL (what browsers use; default AUDIT_RPC_URL),
+ * AUDIT_CHAIN_ID, ANCHOR_ADDRESS + REGISTRY_ADDRESS (else the deployment record),
+ * REGISTRY_DEPLOY_BLOCK, REGISTRY_POLL_MS (2000); PLATFORM_URL + PLATFORM_API_KEY (a consumer
+ * key, kept on the server); RELAYER_URL; ORACLE_URL; REWARD_RPC_URL + DISTRIBUTOR_ADDRESS,
+ * REWARD_RPC_PUBLIC_URL, REWARD_CHAIN_ID (31338), REWARD_TOKEN_ADDRESS (else read from the
+ * distributor); WEB_SHUTDOWN_TIMEOUT_MS (10000).
+ *
+ * @throws {ConfigError}
+ * @example
+ * const config = parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "ssk_…" });
+ * config.port; // 8550
+ */
+export function parseWebConfig(env: NodeJS.ProcessEnv): WebConfig {
+  const e = parseEnv(envSchema, env, "web");
+  const issues: string[] = [];
+  if ((e.ANCHOR_ADDRESS === undefined) !== (e.REGISTRY_ADDRESS === undefined))
+    issues.push("ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)");
+  if ((e.PLATFORM_URL === undefined) !== (e.PLATFORM_API_KEY === undefined)) issues.push("PLATFORM_URL and PLATFORM_API_KEY go together");
+  if ((e.REWARD_RPC_URL === undefined) !== (e.DISTRIBUTOR_ADDRESS === undefined)) issues.push("REWARD_RPC_URL and DISTRIBUTOR_ADDRESS go together");
+  if (issues.length > 0) throw new ConfigError("Invalid web configuration", issues);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.WEB_SHUTDOWN_TIMEOUT_MS,
+    ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),
+    audit: {
+      rpcUrl: e.AUDIT_RPC_URL,
+      publicRpcUrl: e.AUDIT_RPC_PUBLIC_URL ?? e.AUDIT_RPC_URL,
+      registryPollMs: e.REGISTRY_POLL_MS,
+      ...(e.AUDIT_CHAIN_ID === undefined ? {} : { expectedChainId: e.AUDIT_CHAIN_ID }),
+      ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS, registry: e.REGISTRY_ADDRESS }),
+      ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { deployBlock: e.REGISTRY_DEPLOY_BLOCK }),
+    },
+    ...(e.PLATFORM_URL === undefined ? {} : { platform: { url: e.PLATFORM_URL, apiKey: e.PLATFORM_API_KEY! } }),
+    ...(e.RELAYER_URL === undefined ? {} : { relayer: { url: e.RELAYER_URL } }),
+    ...(e.ORACLE_URL === undefined ? {} : { oracle: { url: e.ORACLE_URL } }),
+    ...(e.REWARD_RPC_URL === undefined
+      ? {}
+      : {
+          reward: {
+            rpcUrl: e.REWARD_RPC_URL,
+            publicRpcUrl: e.REWARD_RPC_PUBLIC_URL ?? e.REWARD_RPC_URL,
+            chainId: e.REWARD_CHAIN_ID,
+            distributor: e.DISTRIBUTOR_ADDRESS!,
+            ...(e.REWARD_TOKEN_ADDRESS === undefined ? {} : { token: e.REWARD_TOKEN_ADDRESS }),
+          },
+        }),
+  };
+}
