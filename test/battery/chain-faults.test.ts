@@ -1,0 +1,327 @@
+/**
+ * Chain faults the relayer must ride out, on a real audit chain (EDR over JSON-RPC). Adds what
+ * test/relayer/resilience.test.ts does not already cover (that file covers "already known" and
+ * "nonce too low" answers, lost broadcasts, restarts at each step, a nonce taken by another
+ * transaction, a root anchored by an earlier attempt or another account, stuck transactions with
+ * fee bumps, and a reorg shallower than the confirmation depth that drops the anchoring block):
+ *
+ * - network-level fault injection: a real TCP proxy in front of the chain's JSON-RPC that refuses
+ *   connections, black-holes them (timeouts), answers HTTP 503, or delivers a request and cuts the
+ *   answer, each for a while, during a steady stream of readings;
+ * - a dropped transaction: the node forgets it (automine off + hardhat_dropTransaction);
+ * - a reorg deeper than the confirmation depth (evm_snapshot / evm_revert after confirmation).
+ *
+ * In each: intake never answers 5xx, nothing is stuck, everything is anchored once on the canonical
+ * chain and verifies with verifyReading.
+ */
+import assert from "node:assert/strict";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import path from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+
+import { createPublicClient, createTestClient, http, parseEventLogs, type Hex, type PublicClient, type TestClient } from "viem";
+
+import { readingAnchorAbi } from "../../oracle/chain/abis.js";
+import type { BatchRow } from "../../oracle/relayer/store.js";
+import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import {
+  chainTime,
+  postJson,
+  registeredDevice,
+  request,
+  signedReading,
+  startTestRelayer,
+  tempDir,
+  waitFor,
+  type ReadingBody,
+  type TestDevice,
+  type TestRelayer,
+  type TestRelayerOptions,
+} from "../relayer/fixtures.js";
+import { sleep } from "./harness.js";
+
+type ProxyMode = "pass" | "refuse" | "blackhole" | "http503" | "cut-answer";
+
+/** A TCP proxy on 127.0.0.1 whose behaviour can be switched while it runs. */
+class FaultyProxy {
+  mode: ProxyMode = "pass";
+  readonly counts = new Map<ProxyMode, number>();
+  readonly #sockets = new Set<Socket>();
+  #server!: Server;
+  url = "";
+
+  constructor(readonly target: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    this.#server = createServer((client) => this.#onConnection(client));
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+  }
+
+  /** Switches mode and drops every open connection (a keep-alive socket must not bypass the fault). */
+  set(mode: ProxyMode): void {
+    this.mode = mode;
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  #track(s: Socket): void {
+    this.#sockets.add(s);
+    s.on("close", () => this.#sockets.delete(s));
+    s.on("error", () => undefined);
+  }
+
+  #onConnection(client: Socket): void {
+    this.#track(client);
+    const mode = this.mode;
+    this.counts.set(mode, (this.counts.get(mode) ?? 0) + 1);
+    if (mode === "refuse") {
+      client.destroy();
+      return;
+    }
+    if (mode === "blackhole") {
+      client.on("data", () => undefined); // read and never answer
+      return;
+    }
+    if (mode === "http503") {
+      client.once("data", () => client.end("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nunavailable"));
+      return;
+    }
+    const upstream = connect(this.target.port, this.target.host);
+    this.#track(upstream);
+    client.pipe(upstream);
+    if (mode === "cut-answer") {
+      // The request reaches the node; the answer never reaches the client.
+      upstream.once("data", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    } else {
+      upstream.pipe(client);
+    }
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+describe("battery: chain faults", { timeout: 600_000 }, () => {
+  let chain: AuditChain;
+  let tmp: { dir: string; remove(): Promise<void> };
+  let testClient: TestClient;
+  let devices: TestDevice[];
+  let nextSeq: Map<string, number>;
+  const open: TestRelayer[] = [];
+
+  before(async () => {
+    chain = await startAuditChain();
+    tmp = await tempDir();
+    testClient = createTestClient({ mode: "hardhat", transport: http(chain.rpcUrl) });
+    devices = [];
+    for (let i = 0; i < 4; i++) devices.push(await registeredDevice(chain, i % 2 ? "p256" : "secp256k1"));
+    nextSeq = new Map(devices.map((d) => [d.address, 1]));
+  });
+  afterEach(async () => {
+    await testClient.setAutomine(true);
+    while (open.length > 0) await open.pop()!.close();
+  });
+  after(async () => {
+    await chain?.close();
+    await tmp?.remove();
+  });
+
+  async function relayer(file: string, options: Partial<TestRelayerOptions> = {}): Promise<TestRelayer> {
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, file),
+      limits: { requestRate: undefined, readingRate: undefined, deviceQuota: undefined },
+      ...options,
+    });
+    open.push(t);
+    return t;
+  }
+
+  function nextReadings(n: number, ts: number): ReadingBody[] {
+    const out: ReadingBody[] = [];
+    for (const d of devices) {
+      for (let i = 0; i < n; i++) {
+        const seq = nextSeq.get(d.address)!;
+        nextSeq.set(d.address, seq + 1);
+        out.push(signedReading(d, chain, { seq, timestamp: ts }));
+      }
+    }
+    return out;
+  }
+
+  async function submit(t: TestRelayer, n: number): Promise<ReadingBody[]> {
+    const readings = nextReadings(n, await chainTime(chain));
+    const answer = await postJson(`${t.url}/v1/readings`, readings);
+    assert.equal(answer.status, 202, answer.text);
+    return readings;
+  }
+
+  async function batches(t: TestRelayer): Promise<BatchRow[]> {
+    const rows = await t.db.query<{ id: number }>("SELECT id FROM relayer_batches ORDER BY id");
+    return Promise.all(rows.map(async (r) => (await t.relayer.store.batch(Number(r.id)))!));
+  }
+
+  /** Every reading confirmed (a block mined per poll) and verified on chain; each anchored once. */
+  async function allAnchoredOnce(t: TestRelayer, readings: ReadingBody[], timeoutMs = 90_000): Promise<void> {
+    await waitFor(
+      async () => {
+        await chain.mine(1);
+        const answers = await Promise.all(readings.map((r) => request(`${t.url}/v1/readings/${r.device}/${r.seq}`)));
+        return answers.every((a) => a.body?.status === "confirmed");
+      },
+      "readings confirmed",
+      timeoutMs,
+      100,
+    );
+    for (const r of readings) {
+      const a = (await request(`${t.url}/v1/readings/${r.device}/${r.seq}`)).body;
+      const ok = await chain.publicClient.readContract({
+        address: chain.anchor,
+        abi: readingAnchorAbi,
+        functionName: "verifyReading",
+        args: [BigInt(a.batchId), { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash }, r.signature, a.proof],
+      });
+      assert.equal(ok, true);
+    }
+    const rows = await batches(t);
+    const logs = await chain.publicClient.getLogs({ address: chain.anchor, fromBlock: 0n, toBlock: "latest" });
+    const roots = new Set(rows.map((b) => b.root));
+    const events = parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }).filter((e) => roots.has(e.args.root));
+    assert.equal(events.length, rows.length, "one BatchAnchored per batch on the canonical chain");
+    assert.equal(events.reduce((s, e) => s + e.args.leafCount, 0), readings.length, "every reading anchored once");
+    for (const b of rows) {
+      const e = events.find((x) => x.args.root === b.root)!;
+      assert.equal(b.blockHash, e.blockHash, "the relayer's record is the canonical block");
+    }
+  }
+
+  it("network-level fault injection (TCP proxy): refused, black-holed, 503 and cut answers for a while; nothing lost or doubled", async () => {
+    const target = new URL(chain.rpcUrl);
+    const proxy = new FaultyProxy({ host: target.hostname, port: Number(target.port) });
+    await proxy.start();
+    try {
+      const client = createPublicClient({ transport: http(proxy.url, { timeout: 1500, retryCount: 1, retryDelay: 50 }) }) as PublicClient;
+      const t = await relayer("proxy.sqlite", { client, batch: { maxSize: 8, maxAgeMs: 100 }, confirmations: 2, anchoring: { stuckTimeoutMs: 3_000 } });
+
+      // A steady stream: one bulk of 4 every 150 ms, retried until accepted (intake needs no RPC).
+      const sent: ReadingBody[] = [];
+      let fivexx = 0;
+      let streaming = true;
+      const stream = (async () => {
+        while (streaming) {
+          const readings = nextReadings(1, await chainTime(chain));
+          for (;;) {
+            const answer = await postJson(`${t.url}/v1/readings`, readings);
+            if (answer.status >= 500) fivexx++;
+            if (answer.status === 202) break;
+            assert.ok(answer.status === 429 || answer.status >= 500, answer.text);
+            await sleep(50);
+          }
+          sent.push(...readings);
+          await sleep(150);
+        }
+      })();
+
+      const notReady = new Set<string>();
+      const readyWatch = setInterval(() => {
+        void request(`${t.url}/readyz`).then((a) => {
+          if (a.status === 503) notReady.add(proxy.mode);
+        });
+      }, 100);
+      const faults: ProxyMode[] = ["refuse", "blackhole", "http503", "cut-answer"];
+      for (const mode of faults) {
+        await sleep(1200);
+        proxy.set(mode);
+        await sleep(mode === "blackhole" ? 4000 : 2500);
+        proxy.set("pass");
+      }
+      await sleep(1000);
+      streaming = false;
+      await stream;
+      clearInterval(readyWatch);
+
+      await allAnchoredOnce(t, sent);
+      assert.equal(fivexx, 0, "intake never answered 5xx");
+      assert.ok(t.relayer.anchorer.healthy);
+      assert.equal((await request(`${t.url}/readyz`)).status, 200, "ready again");
+      const counts = Object.fromEntries(proxy.counts);
+      console.log(
+        `# network faults: ${sent.length} readings through ${faults.join(", ")}; connections ${JSON.stringify(counts)}; ` +
+          `/readyz 503 seen during: ${[...notReady].join(", ") || "none"}; 0 lost, 0 anchored twice, 0 intake 5xx`,
+      );
+      for (const mode of faults) assert.ok((proxy.counts.get(mode) ?? 0) > 0, `the ${mode} fault was hit`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a dropped transaction (the node forgets it): re-broadcast byte for byte, anchored once", async () => {
+    await testClient.setAutomine(false);
+    const t = await relayer("dropped.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
+    const readings = await submit(t, 2);
+    const [sent] = await waitFor(async () => {
+      const rows = await batches(t);
+      return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
+    }, "batch sent");
+    const [tx] = await t.relayer.store.txs(sent.id);
+    await waitFor(async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined, "tx in the mempool");
+    const rebroadcastsBefore = t.relayer.metrics.anchorTxs.get({ kind: "rebroadcast" });
+    await testClient.request({ method: "hardhat_dropTransaction" as any, params: [tx.hash] as any });
+    // An empty block: the transaction is gone, never mined.
+    await testClient.mine({ blocks: 1 });
+    await waitFor(async () => t.relayer.metrics.anchorTxs.get({ kind: "rebroadcast" }) > rebroadcastsBefore, "a re-broadcast", 30_000);
+    await testClient.setAutomine(true);
+    await allAnchoredOnce(t, readings);
+    const [batch] = await batches(t);
+    const txs = await t.relayer.store.txs(batch.id);
+    assert.deepEqual(txs.map((x) => [x.hash, x.status]), [[tx.hash, "mined"]], "the same signed transaction, never re-signed");
+  });
+
+  it("a reorg one block shallower than the confirmation depth: re-anchored before confirmation, confirmed on the new chain only", async () => {
+    const confirmations = 4;
+    const t = await relayer("reorg-shallow.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations });
+    const snapshot = await testClient.snapshot();
+    const readings = await submit(t, 2);
+    const [mined] = await waitFor(async () => {
+      const rows = await batches(t);
+      return rows.length === 1 && rows[0].status === "mined" ? rows : undefined;
+    }, "batch mined");
+    // confirmations − 2 more blocks: the batch is one block short of confirmed.
+    await testClient.mine({ blocks: confirmations - 2 });
+    await sleep(200);
+    assert.equal((await batches(t))[0].status, "mined");
+    await testClient.revert({ id: snapshot });
+    await testClient.mine({ blocks: confirmations + 2 }); // the new canonical chain is longer
+    await allAnchoredOnce(t, readings);
+    const [batch] = await batches(t);
+    assert.ok(batch.reorgs >= 1);
+    assert.notEqual(batch.blockHash, mined.blockHash, "confirmed in a block of the new chain, not the orphaned one");
+  });
+
+  it(
+    "a reorg deeper than the confirmation depth: the confirmed anchoring is orphaned",
+    {
+      // A known gap, not a regression: skipped unless asked for (Hardhat's runner fails the run on a failing todo).
+      skip:
+        process.env.BATTERY_KNOWN_GAPS === "1"
+          ? false
+          : "known gap: the relayer treats confirmed batches as final and never rechecks them (test/battery/README.md); BATTERY_KNOWN_GAPS=1 runs it",
+    },
+    async () => {
+      const t = await relayer("reorg-deep.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 2 });
+      const snapshot = await testClient.snapshot();
+      const readings = await submit(t, 1);
+      await allAnchoredOnce(t, readings);
+      await testClient.revert({ id: snapshot });
+      await testClient.mine({ blocks: 6 });
+      // Wanted: the relayer notices and anchors the batch again on the new chain.
+      await allAnchoredOnce(t, readings, 15_000);
+    },
+  );
+});
