@@ -1,7 +1,7 @@
 /**
  * The local stack, `npm start`: two local chains (audit :8545, reward :8546), both Ignition
- * modules deployed, the platform, the relayer and the oracle committee (2 of 3) as their own
- * processes, and the device simulator replaying the real Sensor.Community data in
+ * modules deployed, the platform, the relayer, the oracle committee (2 of 3) and the web dashboard
+ * with its claim page as their own processes, and the device simulator replaying the real Sensor.Community data in
  * ../shared/data (synthetic data when it is absent). Everything it writes lives in the data folder
  * (SENSORSEAL_DATA_DIR, default ./data), so a second start resumes: the chains replay their
  * journals, the services reopen their stores, the simulator its outbox. Ctrl-C stops everything.
@@ -237,6 +237,22 @@ DEV_KEYS.oracles.forEach((key, i) => {
 await Promise.all(oracleUrls.map((url, i) => waitForHttp(`${url}/healthz`, `oracle ${i}`)));
 log(`oracle committee ${oracleUrls.join(" ")}`);
 
+// --- the dashboard and the claim page ---------------------------------------------------------------
+const webUrl = `http://127.0.0.1:${PORTS.web}`;
+startProcess("web", "scripts/web.ts", {
+  PORT: String(PORTS.web),
+  PLATFORM_URL: platformUrl,
+  PLATFORM_API_KEY: secrets.consumerKey,
+  RELAYER_URL: relayerUrl,
+  ORACLE_URL: oracleUrls[0]!,
+  REWARD_RPC_URL: reward.chain.url,
+  REWARD_CHAIN_ID: String(REWARD_CHAIN_ID),
+  DISTRIBUTOR_ADDRESS: rewardDeployment.distributor,
+  REWARD_TOKEN_ADDRESS: rewardDeployment.token,
+});
+await waitForHttp(`${webUrl}/healthz`, "web");
+log(`dashboard ${webUrl}`);
+
 // --- simulated devices: their rewards go to five contributors (dev accounts #10–#14) ---------------
 const contributors = DEV_KEYS.contributors.map((key) => privateKeyToAccount(key).address);
 // ------------------------------------------------------------------------------
@@ -269,6 +285,7 @@ SensorSeal local stack
   reward chain   ${reward.chain.url}  (chain ${REWARD_CHAIN_ID}; token ${rewardDeployment.token}, distributor ${rewardDeployment.distributor})
   oracles        ${oracleUrls.join("  ")}  (2 of 3; epoch every 30 audit blocks)
   contributors   ${contributors.join(" ")}  (dev accounts #10–#14)
+  dashboard      ${webUrl}          claim page ${webUrl}/claim.html (a wallet on chain ${REWARD_CHAIN_ID} at ${reward.chain.url}; contributor keys are Hardhat's dev accounts #10–#14)
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
   logs           ${path.join(data, "logs")}

@@ -17,7 +17,7 @@ import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, toBytes, type BytesLike } from "./bytes.js";
 import { InvalidArgumentError, InvalidSignatureError, SensorSealError } from "./errors.js";
-import { TypedDataHasher } from "./eip712.js";
+import { StaticStructEncoder, TypedDataDigester } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { deviceIdFromPublicKey, publicKeyFromPrivate, signDigest } from "./keys.js";
 import { rewardDomain, rewardDomainSeparator, type RewardDomain } from "./reward.js";
@@ -103,55 +103,24 @@ const TYPEHASH = keccak256(new TextEncoder().encode(ORACLE_MESSAGE_TYPE));
 /** `keccak256(ORACLE_MESSAGE_TYPE)`. */
 export const ORACLE_MESSAGE_TYPEHASH: Hex = bytesToHex(TYPEHASH);
 
-const UINT32_MAX = 0xffffffff;
-const UINT64_MAX = (1n << 64n) - 1n;
-const UINT256_MAX = (1n << 256n) - 1n;
 const SECP256K1_HALF_N = secp256k1.Point.Fn.ORDER >> 1n;
 
-// Scratch: typehash ‖ abi.encode(message) (11 × 32 bytes). Reused: every call is synchronous.
-const scratch = new Uint8Array(352);
-scratch.set(TYPEHASH, 0);
-const scratchView = new DataView(scratch.buffer);
-const scratchBuf = Buffer.from(scratch.buffer);
-const ENCODED = scratch.subarray(32);
+// typehash ‖ abi.encode(message) (11 × 32 bytes), reused: every call is synchronous.
+const scratch = new StaticStructEncoder(TYPEHASH, 10, (field, reason) => new InvalidOracleMessageError(field, reason));
 
-function writeHex(hex: unknown, offset: number, bytes: number, field: string): void {
-  if (
-    typeof hex !== "string" ||
-    hex.length !== 2 + 2 * bytes ||
-    hex.charCodeAt(0) !== 48 ||
-    hex.charCodeAt(1) !== 120 ||
-    scratchBuf.write(hex.slice(2), offset, bytes, "hex") !== bytes
-  )
-    throw new InvalidOracleMessageError(field, `must be ${bytes} bytes of 0x hex`);
-}
-
-function writeUint(value: unknown, offset: number, max: bigint, field: string): void {
-  if (typeof value !== "bigint" || value < 0n || value > max)
-    throw new InvalidOracleMessageError(field, `must be a uint${max === UINT64_MAX ? 64 : 256} bigint`);
-  let x = value;
-  for (let w = offset + 24; w >= offset; w -= 8, x >>= 64n) scratchView.setBigUint64(w, x & 0xffffffffffffffffn);
-}
-
-function writeUint32(value: unknown, offset: number, field: string): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > UINT32_MAX)
-    throw new InvalidOracleMessageError(field, "must be a uint32 number");
-  scratchView.setUint32(offset + 28, value);
-}
-
-/** Writes abi.encode(message) into scratch[32..352]; the address word's padding is never written. */
+/** Writes abi.encode(message) into the scratch. */
 function encodeIntoScratch(m: OracleMessage): void {
   if (typeof m !== "object" || m === null) throw new InvalidOracleMessageError("$", "must be an object");
-  writeUint(m.sourceChainId, 32, UINT256_MAX, "sourceChainId");
-  writeUint(m.destinationChainId, 64, UINT256_MAX, "destinationChainId");
-  writeHex(m.distributor, 108, 20, "distributor");
-  writeUint(m.epoch, 128, UINT64_MAX, "epoch");
-  writeHex(m.root, 160, 32, "root");
-  writeUint(m.cumulativeTotal, 192, UINT256_MAX, "cumulativeTotal");
-  writeUint(m.fromBlock, 224, UINT64_MAX, "fromBlock");
-  writeUint(m.toBlock, 256, UINT64_MAX, "toBlock");
-  writeUint32(m.rulesVersion, 288, "rulesVersion");
-  writeUint32(m.oracleSetVersion, 320, "oracleSetVersion");
+  scratch.writeUint(m.sourceChainId, 32, 256, "sourceChainId");
+  scratch.writeUint(m.destinationChainId, 64, 256, "destinationChainId");
+  scratch.writeHex(m.distributor, 108, 20, "distributor");
+  scratch.writeUint(m.epoch, 128, 64, "epoch");
+  scratch.writeHex(m.root, 160, 32, "root");
+  scratch.writeUint(m.cumulativeTotal, 192, 256, "cumulativeTotal");
+  scratch.writeUint(m.fromBlock, 224, 64, "fromBlock");
+  scratch.writeUint(m.toBlock, 256, 64, "toBlock");
+  scratch.writeUint32(m.rulesVersion, 288, "rulesVersion");
+  scratch.writeUint32(m.oracleSetVersion, 320, "oracleSetVersion");
 }
 
 /**
@@ -167,7 +136,7 @@ function encodeIntoScratch(m: OracleMessage): void {
  */
 export function encodeOracleMessage(message: OracleMessage): Uint8Array {
   encodeIntoScratch(message);
-  return ENCODED.slice();
+  return scratch.encoded.slice();
 }
 
 /**
@@ -183,19 +152,13 @@ export function encodeOracleMessage(message: OracleMessage): Uint8Array {
  *   cumulativeTotal: 10n ** 18n, fromBlock: 1n, toBlock: 100n, rulesVersion: 1, oracleSetVersion: 1 }); // 32 bytes
  * ```
  */
-export class OracleMessageDigester {
-  readonly chainId: number;
+export class OracleMessageDigester extends TypedDataDigester<OracleMessage> {
   readonly distributor: Address;
-  /** The EIP-712 domain separator, hex. */
-  readonly domainSeparator: Hex;
-  readonly #hasher: TypedDataHasher;
 
   /** @throws {InvalidArgumentError} on a bad chain id or address. */
   constructor(chainId: number, distributor: Address) {
-    this.#hasher = new TypedDataHasher(rewardDomainSeparator(chainId, distributor));
-    this.chainId = chainId;
+    super(chainId, rewardDomainSeparator(chainId, distributor));
     this.distributor = getAddress(distributor);
-    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -203,36 +166,10 @@ export class OracleMessageDigester {
     return rewardDomain(this.chainId, this.distributor);
   }
 
-  /**
-   * `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`.
-   *
-   * @throws {InvalidOracleMessageError}
-   * @example
-   * ```ts
-   * new OracleMessageDigester(31338, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digest({ sourceChainId: 31337n,
-   *   destinationChainId: 31338n, distributor: "0x5FbDB2315678afecb367f032d93F642f64180aa3", epoch: 1n,
-   *   root: `0x${"11".repeat(32)}`, cumulativeTotal: 1n, fromBlock: 1n, toBlock: 1n, rulesVersion: 1,
-   *   oracleSetVersion: 1 }); // 32 bytes
-   * ```
-   */
-  digest(message: OracleMessage): Uint8Array {
+  /** @throws {InvalidOracleMessageError} */
+  protected hashStruct(message: OracleMessage): Uint8Array {
     encodeIntoScratch(message);
-    return this.#hasher.digest(keccak256(scratch));
-  }
-
-  /**
-   * {@link OracleMessageDigester.digest} as hex.
-   *
-   * @example
-   * ```ts
-   * new OracleMessageDigester(31338, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digestHex({ sourceChainId: 31337n,
-   *   destinationChainId: 31338n, distributor: "0x5FbDB2315678afecb367f032d93F642f64180aa3", epoch: 1n,
-   *   root: `0x${"11".repeat(32)}`, cumulativeTotal: 1n, fromBlock: 1n, toBlock: 1n, rulesVersion: 1,
-   *   oracleSetVersion: 1 }); // "0x…"
-   * ```
-   */
-  digestHex(message: OracleMessage): Hex {
-    return bytesToHex(this.digest(message));
+    return scratch.hashStruct();
   }
 
   /**

@@ -14,7 +14,7 @@
 import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "./bytes.js";
-import { TypedDataHasher, eip712DomainSeparator } from "./eip712.js";
+import { StaticStructEncoder, TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
 import { InvalidArgumentError, InvalidReadingError } from "./errors.js";
 import { keccak256 } from "./keccak.js";
 import { dataHash, parsePayload } from "./payload.js";
@@ -70,39 +70,17 @@ const TYPEHASH = keccak256(utf8.encode(READING_TYPE));
 export const READING_TYPEHASH: Hex = bytesToHex(TYPEHASH);
 
 const UINT64_MAX = (1n << 64n) - 1n;
-const UINT256_MAX = (1n << 256n) - 1n;
 
-// Scratch: typehash ‖ abi.encode(reading) (5 × 32 bytes). Reused: every call is synchronous.
-const scratch = new Uint8Array(160);
-scratch.set(TYPEHASH, 0);
-const scratchView = new DataView(scratch.buffer);
-const scratchBuf = Buffer.from(scratch.buffer);
-const ENCODED = scratch.subarray(32);
+// typehash ‖ abi.encode(reading) (5 × 32 bytes), reused: every call is synchronous.
+const scratch = new StaticStructEncoder(TYPEHASH, 4, (field, reason) => new InvalidReadingError(field, reason));
 
-function writeHex(hex: unknown, offset: number, bytes: number, field: string): void {
-  if (
-    typeof hex !== "string" ||
-    hex.length !== 2 + 2 * bytes ||
-    hex.charCodeAt(0) !== 48 ||
-    hex.charCodeAt(1) !== 120 ||
-    scratchBuf.write(hex.slice(2), offset, bytes, "hex") !== bytes
-  )
-    throw new InvalidReadingError(field, `must be ${bytes} bytes of 0x hex`);
-}
-
-function writeUint64(value: unknown, offset: number, field: string): void {
-  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX)
-    throw new InvalidReadingError(field, "must be a uint64 bigint");
-  scratchView.setBigUint64(offset, value);
-}
-
-/** Writes abi.encode(reading) into scratch[32..160]; the zero padding is never written. */
+/** Writes abi.encode(reading) into the scratch. */
 function encodeIntoScratch(reading: Reading): void {
   if (typeof reading !== "object" || reading === null) throw new InvalidReadingError("$", "must be an object");
-  writeHex(reading.device, 44, 20, "device");
-  writeUint64(reading.seq, 88, "seq");
-  writeUint64(reading.timestamp, 120, "timestamp");
-  writeHex(reading.dataHash, 128, 32, "dataHash");
+  scratch.writeHex(reading.device, 44, 20, "device");
+  scratch.writeUint(reading.seq, 64, 64, "seq");
+  scratch.writeUint(reading.timestamp, 96, 64, "timestamp");
+  scratch.writeHex(reading.dataHash, 128, 32, "dataHash");
 }
 
 /**
@@ -117,7 +95,7 @@ function encodeIntoScratch(reading: Reading): void {
  */
 export function encodeReading(reading: Reading): Uint8Array {
   encodeIntoScratch(reading);
-  return ENCODED.slice();
+  return scratch.encoded.slice();
 }
 
 /**
@@ -133,7 +111,7 @@ export function encodeReading(reading: Reading): Uint8Array {
  */
 export function readingLeaf(reading: Reading): Uint8Array {
   encodeIntoScratch(reading);
-  return keccak256(keccak256(ENCODED));
+  return keccak256(keccak256(scratch.encoded));
 }
 
 /**
@@ -179,18 +157,12 @@ export function readingDomainSeparator(chainId: number | bigint, anchor: Address
  *   timestamp: 1_700_000_000n, dataHash: `0x${"11".repeat(32)}` }); // 32 bytes, what the device signs
  * ```
  */
-export class ReadingDigester {
-  readonly chainId: number;
+export class ReadingDigester extends TypedDataDigester<Reading> {
   readonly anchor: Address;
-  /** The EIP-712 domain separator, hex. */
-  readonly domainSeparator: Hex;
-  readonly #hasher: TypedDataHasher;
 
   constructor(chainId: number, anchor: Address) {
-    this.#hasher = new TypedDataHasher(readingDomainSeparator(chainId, anchor));
-    this.chainId = chainId;
+    super(chainId, readingDomainSeparator(chainId, anchor));
     this.anchor = anchor;
-    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -198,34 +170,10 @@ export class ReadingDigester {
     return readingDomain(this.chainId, this.anchor);
   }
 
-  /**
-   * `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(reading))`.
-   *
-   * @throws {InvalidReadingError}
-   * @example
-   * ```ts
-   * new ReadingDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digest({
-   *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, timestamp: 1_700_000_000n,
-   *   dataHash: `0x${"11".repeat(32)}` }); // 32 bytes
-   * ```
-   */
-  digest(reading: Reading): Uint8Array {
+  /** @throws {InvalidReadingError} */
+  protected hashStruct(reading: Reading): Uint8Array {
     encodeIntoScratch(reading);
-    return this.#hasher.digest(keccak256(scratch));
-  }
-
-  /**
-   * {@link ReadingDigester.digest} as hex.
-   *
-   * @example
-   * ```ts
-   * new ReadingDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digestHex({
-   *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, timestamp: 1_700_000_000n,
-   *   dataHash: `0x${"11".repeat(32)}` }); // "0x…"
-   * ```
-   */
-  digestHex(reading: Reading): Hex {
-    return bytesToHex(this.digest(reading));
+    return scratch.hashStruct();
   }
 }
 

@@ -13,7 +13,7 @@ import { getAddress, recoverAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes, toBytes, type BytesLike } from "./bytes.js";
 import { InvalidArgumentError, InvalidSignatureError } from "./errors.js";
-import { TypedDataHasher, eip712DomainSeparator } from "./eip712.js";
+import { TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { signDigest } from "./keys.js";
 
@@ -97,19 +97,13 @@ function uint64Word(value: unknown, field: string, out: Uint8Array, offset: numb
  *   dataHash: `0x${"11".repeat(32)}`, deadline: 1_700_000_600n }); // 32 bytes
  * ```
  */
-export class ReceiptDigester {
-  readonly chainId: number;
+export class ReceiptDigester extends TypedDataDigester<InclusionReceipt> {
   readonly anchor: Address;
-  /** The EIP-712 domain separator, hex. */
-  readonly domainSeparator: Hex;
-  readonly #hasher: TypedDataHasher;
 
   constructor(chainId: number, anchor: Address) {
     if (!Number.isSafeInteger(chainId) || chainId < 0) throw new InvalidArgumentError("chainId", "must be a non-negative safe integer");
-    this.#hasher = new TypedDataHasher(eip712DomainSeparator(RECEIPT_DOMAIN_NAME, RECEIPT_DOMAIN_VERSION, chainId, anchor));
-    this.chainId = chainId;
+    super(chainId, eip712DomainSeparator(RECEIPT_DOMAIN_NAME, RECEIPT_DOMAIN_VERSION, chainId, anchor));
     this.anchor = getAddress(anchor);
-    this.domainSeparator = this.#hasher.domainSeparator;
   }
 
   /** The EIP-712 domain of this digester. */
@@ -117,25 +111,15 @@ export class ReceiptDigester {
     return receiptDomain(this.chainId, this.anchor);
   }
 
-  /**
-   * `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(receipt))`.
-   *
-   * @throws {InvalidArgumentError | InvalidHexError}
-   * @example
-   * ```ts
-   * new ReceiptDigester(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3").digest({
-   *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, dataHash: `0x${"11".repeat(32)}`,
-   *   deadline: 1_700_000_600n }); // 32 bytes
-   * ```
-   */
-  digest(receipt: InclusionReceipt): Uint8Array {
+  /** @throws {InvalidArgumentError | InvalidHexError} */
+  protected hashStruct(receipt: InclusionReceipt): Uint8Array {
     const enc = new Uint8Array(160);
     enc.set(TYPEHASH, 0);
     enc.set(toBytes(receipt.device, 20, "device"), 44);
     uint64Word(receipt.seq, "seq", enc, 64);
     enc.set(toBytes(receipt.dataHash, 32, "dataHash"), 96);
     uint64Word(receipt.deadline, "deadline", enc, 128);
-    return this.#hasher.digest(keccak256(enc));
+    return keccak256(enc);
   }
 }
 

@@ -607,14 +607,7 @@ export class DeliveryWorker {
       case "retry": {
         if (outcome.scope === "reading") {
           const delay = this.#delay(head.attempts + 1, outcome.retryAfterMs);
-          this.outbox.markRetry(device, seq, target, {
-            nextAttemptAt: this.#now() + delay,
-            httpStatus: outcome.status,
-            code: outcome.code,
-            message: outcome.message,
-          });
-          this.#stats.retries[target]++;
-          this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+          this.#retryAt(head, outcome, this.#now() + delay, delay);
           return;
         }
         // Requests that were in flight together fail together: count them as one failure.
@@ -623,30 +616,29 @@ export class DeliveryWorker {
         const delay = Math.max(this.#delay(gate.failures, outcome.retryAfterMs), gate.until - now);
         const at = now + delay;
         gate.until = at;
-        this.outbox.markRetry(device, seq, target, {
-          nextAttemptAt: at,
-          httpStatus: outcome.status,
-          code: outcome.code,
-          message: outcome.message,
-        });
-        this.#stats.retries[target]++;
-        this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+        this.#retryAt(head, outcome, at, delay);
         return;
       }
       case "retryReading": {
         // This reading only: the target answered, so it is not paused.
         const delay = this.#delay(head.attempts + 1, undefined);
-        this.outbox.markRetry(device, seq, target, {
-          nextAttemptAt: this.#now() + delay,
-          httpStatus: outcome.status,
-          code: outcome.code,
-          message: outcome.message,
-        });
-        this.#stats.retries[target]++;
-        this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
+        this.#retryAt(head, outcome, this.#now() + delay, delay);
         return;
       }
     }
+  }
+
+  /** Schedules the head's next attempt at `at` (`delay` ms from now), counts and reports the retry. */
+  #retryAt(head: DeliveryHead, outcome: { status: number | null; code: string; message: string }, at: number, delay: number): void {
+    const { target, device, seq } = head;
+    this.outbox.markRetry(device, seq, target, {
+      nextAttemptAt: at,
+      httpStatus: outcome.status,
+      code: outcome.code,
+      message: outcome.message,
+    });
+    this.#stats.retries[target]++;
+    this.#emit({ type: "retry", target, device, seq, httpStatus: outcome.status, code: outcome.code, retryInMs: delay });
   }
 
   #delay(failures: number, retryAfterMs: number | undefined): number {

@@ -14,13 +14,13 @@ import {
   http,
   toHex,
   type Address,
-  type Chain,
   type Hex,
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../chain/abis.js";
+import { rpcChain } from "../chain/rpc.js";
 import { SensorSealError } from "../core/errors.js";
 import { keySchemeId } from "../core/keys.js";
 import type { DeviceIdentity } from "./simulator.js";
@@ -88,12 +88,7 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
   const transport = http(options.rpcUrl, { batch: { batchSize: 200 }, retryCount: 3 });
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const chain: Chain = {
-    id: chainId,
-    name: `audit-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [options.rpcUrl] } },
-  };
+  const chain = rpcChain(chainId, `audit-${chainId}`, options.rpcUrl);
   const account = privateKeyToAccount(options.privateKey);
   const wallet = createWalletClient({ account, chain, transport });
   const beneficiaries: readonly Address[] = [options.beneficiary ?? account.address].flat();

@@ -10,8 +10,6 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 import {
-  BaseError,
-  ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
   getAddress,
@@ -24,6 +22,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
+import { revertName, rpcChain } from "../chain/rpc.js";
 import { SensorSealError } from "../core/errors.js";
 import { rewardDomain, signClaim, verifyRewardProof } from "../core/reward.js";
 
@@ -57,12 +56,6 @@ export class ClaimError extends SensorSealError {
   constructor(code: string, message: string, details?: Record<string, unknown>) {
     super(code, message, details === undefined ? {} : { details });
   }
-}
-
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
 }
 
 /**
@@ -113,8 +106,26 @@ export async function checkClaimProof(client: PublicClient, proof: ClaimProof, d
   return cumulative - claimed;
 }
 
-function chainOf(chainId: number, rpcUrl: string) {
-  return { id: chainId, name: "reward", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
+function rewardClient(chainId: number, rpcUrl: string): PublicClient {
+  return createPublicClient({ chain: rpcChain(chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
+}
+
+/**
+ * Sends a claim transaction (`send` simulates it first, so a revert is named, then writes it) and
+ * waits for it to succeed.
+ *
+ * @throws {ClaimError} CLAIM_REVERTED, or CLAIM_FAILED with `failure` and the revert's name.
+ */
+async function sendClaim(client: PublicClient, failure: string, send: () => Promise<Hex>): Promise<Hex> {
+  try {
+    const txHash = await send();
+    const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+    if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`);
+    return txHash;
+  } catch (error) {
+    if (error instanceof ClaimError) throw error;
+    throw new ClaimError("CLAIM_FAILED", `${failure}: ${revertName(error) ?? (error as Error).message}`);
+  }
 }
 
 /**
@@ -125,11 +136,10 @@ function chainOf(chainId: number, rpcUrl: string) {
  */
 export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof: ClaimProof }): Promise<{ txHash: Hex; amount: bigint }> {
   const { rpcUrl, senderKey, proof } = input;
-  const chain = chainOf(proof.chainId, rpcUrl);
-  const client = createPublicClient({ chain, transport: http(rpcUrl) }) as PublicClient;
+  const client = rewardClient(proof.chainId, rpcUrl);
   const amount = await checkClaimProof(client, proof);
-  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain, transport: http(rpcUrl) });
-  try {
+  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain: client.chain, transport: http(rpcUrl) });
+  const txHash = await sendClaim(client, "claim failed", async () => {
     const { request } = await client.simulateContract({
       account: wallet.account,
       address: proof.distributor,
@@ -137,14 +147,9 @@ export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof
       functionName: "claim",
       args: [proof.account, BigInt(proof.cumulative), proof.proof],
     });
-    const txHash = await wallet.writeContract(request);
-    const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-    if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`);
-    return { txHash, amount };
-  } catch (error) {
-    if (error instanceof ClaimError) throw error;
-    throw new ClaimError("CLAIM_FAILED", `claim failed: ${revertName(error) ?? (error as Error).message}`);
-  }
+    return wallet.writeContract(request);
+  });
+  return { txHash, amount };
 }
 
 /**
@@ -162,7 +167,7 @@ export async function signRelayedClaim(input: {
   const { rpcUrl, beneficiaryKey, proof, recipient } = input;
   const signer = privateKeyToAccount(beneficiaryKey).address;
   if (signer !== getAddress(proof.account)) throw new ClaimError("WRONG_KEY", `the beneficiary key is ${signer}'s, not ${proof.account}'s`);
-  const client = createPublicClient({ chain: chainOf(proof.chainId, rpcUrl), transport: http(rpcUrl) }) as PublicClient;
+  const client = rewardClient(proof.chainId, rpcUrl);
   await checkClaimProof(client, proof);
   const nonce = await client.readContract({ address: proof.distributor, abi: rewardDistributorAbi, functionName: "nonces", args: [proof.account] });
   const deadline = BigInt(Math.floor(Date.now() / 1000) + input.deadlineSeconds);
@@ -179,11 +184,10 @@ export async function signRelayedClaim(input: {
  */
 export async function submitRelayedClaim(input: { rpcUrl: string; senderKey: Hex; signed: SignedClaim }): Promise<{ txHash: Hex; amount: bigint }> {
   const { rpcUrl, senderKey, signed } = input;
-  const chain = chainOf(signed.chainId, rpcUrl);
-  const client = createPublicClient({ chain, transport: http(rpcUrl) }) as PublicClient;
+  const client = rewardClient(signed.chainId, rpcUrl);
   const amount = await checkClaimProof(client, { ...signed, epoch: 0, root: await client.readContract({ address: signed.distributor, abi: rewardDistributorAbi, functionName: "currentRoot" }) });
-  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain, transport: http(rpcUrl) });
-  try {
+  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain: client.chain, transport: http(rpcUrl) });
+  const txHash = await sendClaim(client, "relayed claim failed", async () => {
     const { request } = await client.simulateContract({
       account: wallet.account,
       address: signed.distributor,
@@ -191,14 +195,9 @@ export async function submitRelayedClaim(input: { rpcUrl: string; senderKey: Hex
       functionName: "claimWithSignature",
       args: [signed.account, BigInt(signed.cumulative), signed.proof, signed.recipient, BigInt(signed.deadline), signed.signature],
     });
-    const txHash = await wallet.writeContract(request);
-    const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-    if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`);
-    return { txHash, amount };
-  } catch (error) {
-    if (error instanceof ClaimError) throw error;
-    throw new ClaimError("CLAIM_FAILED", `relayed claim failed: ${revertName(error) ?? (error as Error).message}`);
-  }
+    return wallet.writeContract(request);
+  });
+  return { txHash, amount };
 }
 
 const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--relayed [--recipient 0x…]] [--sign-only] [--submit FILE]

@@ -3,21 +3,13 @@
  *
  * @module
  */
-import path from "node:path";
-
 import type { Address, Hex } from "viem";
 import { z } from "zod";
 
-import type { AuditConnectionOptions } from "../chain/audit-connection.js";
-import { dataDir } from "../core/deployments.js";
-import { addressSchema, auditEnvShape, auditOptionsFromEnv, bodyLimitSchema, int, parseEnv, privateKeySchema, serviceEnvShape } from "../service/config.js";
+import { addressSchema, auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, privateKeySchema, serviceEnvShape } from "../service/config.js";
 
 /** The oracle's configuration (see {@link parseOracleConfig}). */
-export interface OracleConfig {
-  host: string;
-  port: number;
-  databaseUrl: string;
-  audit: AuditConnectionOptions;
+export interface OracleConfig extends AuditServiceConfig {
   reward: { rpcUrl: string; expectedChainId?: number; distributor?: Address; deployBlock?: number };
   privateKey: Hex;
   manifestSources: string[];
@@ -30,7 +22,6 @@ export interface OracleConfig {
   postDelayMs: number;
   bodyLimit: string;
   shutdownTimeoutMs: number;
-  logLevel: string;
 }
 
 const urlList = z
@@ -78,10 +69,7 @@ const envSchema = z.object({
 export function parseOracleConfig(env: NodeJS.ProcessEnv = process.env): OracleConfig {
   const e = parseEnv(envSchema, env, "oracle");
   return {
-    host: e.HOST,
-    port: e.PORT,
-    databaseUrl: e.DATABASE_URL ?? path.join(dataDir(env), "oracle.sqlite"),
-    audit: auditOptionsFromEnv(e, "oracle"),
+    ...auditServiceFromEnv(e, env, "oracle"),
     reward: {
       rpcUrl: e.REWARD_RPC_URL,
       ...(e.REWARD_CHAIN_ID === undefined ? {} : { expectedChainId: e.REWARD_CHAIN_ID }),
@@ -98,6 +86,5 @@ export function parseOracleConfig(env: NodeJS.ProcessEnv = process.env): OracleC
     postDelayMs: e.ORACLE_POST_DELAY_MS,
     bodyLimit: e.ORACLE_BODY_LIMIT,
     shutdownTimeoutMs: e.ORACLE_SHUTDOWN_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL,
   };
 }

@@ -17,8 +17,6 @@
  */
 import express, { type Express } from "express";
 import {
-  BaseError,
-  ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
   getAddress,
@@ -31,6 +29,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi, rewardDistributorAbi } from "../chain/abis.js";
+import { revertName, rpcChain } from "../chain/rpc.js";
 import type { RegistryIndex } from "../chain/registry-index.js";
 import { keccak256Hex } from "../core/keccak.js";
 import {
@@ -104,12 +103,6 @@ class ReorgDuringRead extends Error {}
 /** No source served the manifest with the anchored hash: wait for one. */
 class ManifestUnavailable extends Error {}
 
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
-}
-
 function epochJson(row: EpochRow, signatures: { signer: Address; signature: Hex }[], threshold: number | undefined) {
   const posted = row.status === "posted" || row.status === "posted_other";
   return {
@@ -132,6 +125,15 @@ function epochJson(row: EpochRow, signatures: { signer: Address; signature: Hex 
     txHash: row.txHash,
     postedByUs: row.postedByUs,
   };
+}
+
+/** `GET /v1/ledger`: the oracle's reward ledger (amounts in token wei, decimal strings). */
+export interface LedgerJson {
+  rulesVersion: number;
+  processedEpoch: number;
+  processedBlock: number;
+  total: string;
+  beneficiaries: { beneficiary: Address; cumulative: string; readings: number }[];
 }
 
 /**
@@ -161,12 +163,7 @@ export async function createOracle(options: OracleOptions): Promise<Oracle> {
   const address = account.address;
   const sources = options.manifestSources.map((u) => u.replace(/\/+$/, ""));
 
-  const rewardChain = {
-    id: options.reward.chainId,
-    name: "reward",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [options.reward.rpcUrl] } },
-  };
+  const rewardChain = rpcChain(options.reward.chainId, "reward", options.reward.rpcUrl);
   const rewardClient = createPublicClient({ chain: rewardChain, transport: http(options.reward.rpcUrl) }) as PublicClient;
   const wallet = createWalletClient({ account, chain: rewardChain, transport: http(options.reward.rpcUrl) });
   const actualReward = await rewardClient.getChainId();
@@ -644,7 +641,7 @@ export async function createOracle(options: OracleOptions): Promise<Oracle> {
     "/v1/ledger",
     handle(async (_req, res) => {
       const ledger = await store.ledger();
-      res.json({
+      res.json(<LedgerJson>{
         rulesVersion: rules.version,
         processedEpoch: await store.lastProcessedEpoch(),
         processedBlock: Number((await store.getMeta("last_block")) ?? "-1"),

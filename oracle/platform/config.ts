@@ -3,23 +3,15 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import type { AuditConnectionOptions } from "../chain/audit-connection.js";
 import { dataDir } from "../core/deployments.js";
-import { auditEnvShape, auditOptionsFromEnv, bodyLimitSchema, int, parseEnv, positive, serviceEnvShape } from "../service/config.js";
+import { auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, positive, serviceEnvShape } from "../service/config.js";
 import { ConfigError } from "../service/errors.js";
 import { apiKeysFileSchema, type ApiKeyEntry } from "./auth.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits } from "./platform.js";
 
 /** The platform's configuration, from the environment (see {@link parsePlatformConfig}). */
-export interface PlatformConfig {
-  host: string;
-  port: number;
-  /** `postgres://…` for PostgreSQL, else a SQLite file path. */
-  databaseUrl: string;
-  /** The audit chain and its contracts (AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_*). */
-  audit: AuditConnectionOptions;
+export interface PlatformConfig extends AuditServiceConfig {
   apiKeysFile: string;
-  logLevel: string;
   trustProxy?: boolean | number | string;
   limits: PlatformLimits;
 }
@@ -60,12 +52,8 @@ export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): Platf
   const e = parseEnv(envSchema, env, "platform");
   const data = dataDir(env);
   return {
-    host: e.HOST,
-    port: e.PORT,
-    databaseUrl: e.DATABASE_URL ?? path.join(data, "platform.sqlite"),
-    audit: auditOptionsFromEnv(e, "platform"),
+    ...auditServiceFromEnv(e, env, "platform"),
     apiKeysFile: path.resolve(e.PLATFORM_API_KEYS_FILE ?? path.join(data, "platform-api-keys.json")),
-    logLevel: e.LOG_LEVEL,
     ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),
     limits: {
       ...DEFAULT_PLATFORM_LIMITS,

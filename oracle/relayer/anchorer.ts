@@ -19,7 +19,6 @@
  */
 import {
   BaseError,
-  ContractFunctionRevertedError,
   encodeFunctionData,
   getAddress,
   keccak256,
@@ -32,6 +31,7 @@ import {
 } from "viem";
 
 import { readingAnchorAbi } from "../chain/abis.js";
+import { revertName } from "../chain/rpc.js";
 import type { Logger } from "../service/logger.js";
 import type { RelayerMetrics } from "./metrics.js";
 import type { BatchRow, BuiltBatchRecord, Candidate, MinedInfo, RelayerStore, TxKind, TxRow } from "./store.js";
@@ -76,12 +76,6 @@ function errorText(error: unknown): string {
     e = o.cause;
   }
   return parts.join(" | ");
-}
-
-function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
 }
 
 function shortError(error: unknown): string {

@@ -3,24 +3,14 @@
  *
  * @module
  */
-import path from "node:path";
-
 import type { Hex } from "viem";
 import { z } from "zod";
 
-import type { AuditConnectionOptions } from "../chain/audit-connection.js";
-import { dataDir } from "../core/deployments.js";
-import { auditEnvShape, auditOptionsFromEnv, bodyLimitSchema, int, parseEnv, positive, privateKeySchema, serviceEnvShape } from "../service/config.js";
+import { auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, positive, privateKeySchema, serviceEnvShape } from "../service/config.js";
 import { DEFAULT_LIMITS, type RelayerLimits } from "./relayer.js";
 
 /** The relayer's configuration (see {@link parseRelayerConfig}). */
-export interface RelayerConfig {
-  host: string;
-  port: number;
-  /** `postgres://…` for PostgreSQL, else a SQLite file path. */
-  databaseUrl: string;
-  /** The audit chain and its contracts (AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_*). */
-  audit: AuditConnectionOptions;
+export interface RelayerConfig extends AuditServiceConfig {
   relayerPrivateKey: Hex;
   receiptPrivateKey: Hex;
   batch: { maxSize: number; maxAgeMs: number };
@@ -29,7 +19,6 @@ export interface RelayerConfig {
   limits: RelayerLimits;
   trustProxy?: boolean | number | string;
   shutdownTimeoutMs: number;
-  logLevel: string;
 }
 
 const envSchema = z.object({
@@ -85,10 +74,7 @@ const envSchema = z.object({
 export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
   const e = parseEnv(envSchema, env, "relayer");
   return {
-    host: e.HOST,
-    port: e.PORT,
-    databaseUrl: e.DATABASE_URL ?? path.join(dataDir(env), "relayer.sqlite"),
-    audit: auditOptionsFromEnv(e, "relayer"),
+    ...auditServiceFromEnv(e, env, "relayer"),
     relayerPrivateKey: e.RELAYER_PRIVATE_KEY,
     receiptPrivateKey: e.RECEIPT_PRIVATE_KEY,
     batch: { maxSize: e.BATCH_MAX_SIZE, maxAgeMs: e.BATCH_MAX_AGE_MS },
@@ -111,6 +97,5 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
     },
     ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),
     shutdownTimeoutMs: e.RELAYER_SHUTDOWN_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,7 +1,10 @@
+import path from "node:path";
+
 import { getAddress, isAddress, isHex, type Hex } from "viem";
 import { z } from "zod";
 
 import type { AuditConnectionOptions } from "../chain/audit-connection.js";
+import { dataDir } from "../core/deployments.js";
 import { ConfigError } from "./errors.js";
 
 /** Environment variables parsed as integers in [min, max]. */
@@ -82,5 +85,37 @@ export function auditOptionsFromEnv(
     ...(e.AUDIT_CHAIN_ID === undefined ? {} : { expectedChainId: e.AUDIT_CHAIN_ID }),
     ...(e.ANCHOR_ADDRESS === undefined ? {} : { anchor: e.ANCHOR_ADDRESS, registry: e.REGISTRY_ADDRESS }),
     ...(e.REGISTRY_DEPLOY_BLOCK === undefined ? {} : { registryDeployBlock: e.REGISTRY_DEPLOY_BLOCK }),
+  };
+}
+
+/** What every HTTP service on the audit chain reads the same way (see {@link auditServiceFromEnv}). */
+export interface AuditServiceConfig {
+  host: string;
+  port: number;
+  /** `postgres://…` for PostgreSQL, else a SQLite file path. */
+  databaseUrl: string;
+  /** The audit chain and its contracts (AUDIT_RPC_URL, AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_*). */
+  audit: AuditConnectionOptions;
+  logLevel: string;
+}
+
+/**
+ * HOST, PORT, DATABASE_URL (default `<data>/<service>.sqlite`), LOG_LEVEL and the audit chain of a
+ * parsed environment ({@link serviceEnvShape} and {@link auditEnvShape}).
+ *
+ * @throws {ConfigError} when ANCHOR_ADDRESS and REGISTRY_ADDRESS are not given together.
+ * @example const base = auditServiceFromEnv(parseEnv(z.object({ ...serviceEnvShape(8080), ...auditEnvShape }), process.env, "platform"), process.env, "platform");
+ */
+export function auditServiceFromEnv(
+  e: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape> & typeof auditEnvShape>>,
+  env: NodeJS.ProcessEnv,
+  service: string,
+): AuditServiceConfig {
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL ?? path.join(dataDir(env), `${service}.sqlite`),
+    audit: auditOptionsFromEnv(e, service),
+    logLevel: e.LOG_LEVEL,
   };
 }

@@ -28,7 +28,7 @@ const INLINE_BELOW = 2048;
 const CHUNK = 8192;
 
 /** Checks a job on the calling thread. */
-export function verifySignaturesInline(job: SignatureJob): Uint8Array {
+export function verifySignaturesInline(job: SignatureJob): Uint8Array<ArrayBuffer> {
   const n = job.keyIndex.length;
   const ok = new Uint8Array(n);
   for (let i = 0; i < n; i++) {

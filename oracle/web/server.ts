@@ -27,6 +27,7 @@ import {
   type PublicClient,
 } from "viem";
 
+import type { LedgerJson } from "../oracle/oracle.js";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../chain/abis.js";
 import { connectAuditChain, type AuditConnection } from "../chain/audit-connection.js";
 import { DEVICE_STATUS_NAMES } from "../chain/registry-index.js";
@@ -123,21 +124,9 @@ export function payloadValues(payload: string): Record<string, number> | null {
   return out;
 }
 
-/** Ledger rows from the oracle's `/v1/ledger`, read leniently: `{ account|beneficiary, cumulative|total|amount }`. */
-export function ledgerRows(body: unknown): { account: Address; cumulative: string }[] {
-  const source: unknown =
-    Array.isArray(body) ? body : (body as any)?.entries ?? (body as any)?.ledger ?? (body as any)?.beneficiaries ?? (body as any)?.totals ?? body;
-  const rows: { account: Address; cumulative: string }[] = [];
-  const push = (account: unknown, amount: unknown) => {
-    if (typeof account !== "string" || !isAddress(account, { strict: false })) return;
-    const text = typeof amount === "bigint" || typeof amount === "number" ? String(amount) : amount;
-    if (typeof text !== "string" || !/^[0-9]+$/.test(text)) return;
-    rows.push({ account: getAddress(account), cumulative: text });
-  };
-  if (Array.isArray(source)) for (const r of source) push(r?.account ?? r?.beneficiary ?? r?.address, r?.cumulative ?? r?.total ?? r?.amount);
-  else if (typeof source === "object" && source !== null)
-    for (const [account, v] of Object.entries(source)) push(account, typeof v === "object" && v !== null ? ((v as any).cumulative ?? (v as any).total) : v);
-  return rows;
+/** Ledger rows from the oracle's `GET /v1/ledger` answer ({@link LedgerJson}). */
+export function ledgerRows(body: LedgerJson): { account: Address; cumulative: string }[] {
+  return body.beneficiaries.map((b) => ({ account: getAddress(b.beneficiary), cumulative: b.cumulative }));
 }
 
 /**
@@ -398,8 +387,9 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
         try {
           const { status, body } = await fetchJson(`${options.oracle.url.replace(/\/+$/, "")}/v1/ledger`, "oracle", timeoutMs);
           if (status !== 200) throw unavailable("oracle", `the oracle answered ${status}`);
-          rows = ledgerRows(body);
-          answer.oracle = { epoch: body?.epoch ?? null, root: body?.root ?? null };
+          const ledger = body as LedgerJson;
+          rows = ledgerRows(ledger);
+          answer.oracle = { epoch: ledger.processedEpoch, total: ledger.total, rulesVersion: ledger.rulesVersion };
         } catch (error) {
           answer.oracle = { error: { code: (error as ServiceError).code ?? "SERVICE_UNAVAILABLE", message: (error as Error).message } };
         }

@@ -14,6 +14,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
+import { rpcChain } from "../../oracle/chain/rpc.js";
 import { keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
@@ -62,7 +63,7 @@ export async function startAuditChain(): Promise<AuditChain> {
   const transport = http(rpcUrl);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const chain = { id: chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
+  const chain = rpcChain(chainId, "audit", rpcUrl);
   const registrar = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.registrar), chain, transport });
   const testClient = createTestClient({ mode: "hardhat", chain, transport });
 

@@ -79,6 +79,17 @@ export async function createTestDatabase(baseUrl: string): Promise<TestDatabase>
   };
 }
 
+/**
+ * A fresh database on the test server ({@link pgTestUrl}); throws when there is none (callers skip first
+ * with {@link pgSkipReason}).
+ * @example const db = await freshTestDatabase(); try { … db.url … } finally { await db.drop(); }
+ */
+export async function freshTestDatabase(): Promise<TestDatabase> {
+  const base = await pgTestUrl();
+  if (base === undefined) throw new Error("no PostgreSQL server");
+  return createTestDatabase(base);
+}
+
 async function admin(baseUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: baseUrl });
   await client.connect();

@@ -6,18 +6,32 @@ import { createWalletClient, getAddress, http, parseEventLogs, type Hex } from "
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";
+import { rpcChain } from "../../oracle/chain/rpc.js";
 import { claimCli } from "../../oracle/oracle/claim.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
-import { chainTime, postJson, request, signedReading, startTestRelayer, tempDir, waitFor, type TestRelayer } from "../relayer/fixtures.js";
-import { anchorManually, deviceFor, itemOf, newAccount, postedWithTotal, startManifestMirror, startTestOracle, untilMining, WEI, type TestOracle } from "./fixtures.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
+import { REWARD_PAYER_KEYS, type RewardChain } from "../helpers/reward-chain.js";
+import { postJson, request, signedReading, waitFor, type TestRelayer } from "../relayer/fixtures.js";
+import {
+  allPosted,
+  anchorManually,
+  deviceFor,
+  itemOf,
+  newAccount,
+  nextMinute,
+  startOracleMesh,
+  startOracleTestbed,
+  WEI,
+  type ManifestMirror,
+  type OracleTestbed,
+  type TestOracle,
+} from "./fixtures.js";
 
 describe("oracle committee: three oracles, two chains, a real relayer", { timeout: 240_000 }, () => {
   let audit: AuditChain;
   let reward: RewardChain;
   let relayer: TestRelayer;
-  let mirror: Awaited<ReturnType<typeof startManifestMirror>>;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let mirror: ManifestMirror;
+  let bed: OracleTestbed;
   const oracles: TestOracle[] = [];
   const benA = newAccount();
   const benB = newAccount();
@@ -29,14 +43,12 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
   let latest: any;
 
   before(async () => {
-    dir = await tempDir();
-    [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
-    relayer = await startTestRelayer(audit, { databaseUrl: `${dir.dir}/relayer.sqlite` });
-    mirror = await startManifestMirror();
+    bed = await startOracleTestbed(oracles);
+    ({ audit, reward, relayer, mirror } = bed);
     const d1 = await deviceFor(audit, "secp256k1", benA.address);
     const d2 = await deviceFor(audit, "p256", benA.address);
     const d3 = await deviceFor(audit, "secp256k1", benB.address);
-    const t0 = (Math.floor((await chainTime(audit)) / 60) + 1) * 60;
+    const t0 = await nextMinute(audit);
     const domain = { chainId: audit.chainId, anchor: audit.anchor };
     const readings = [
       signedReading(d1, domain, { seq: 1, timestamp: t0 }),
@@ -56,24 +68,12 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     const valid = signedReading(d3, domain, { seq: 4, timestamp: t0 + 180 });
     await anchorManually(audit, mirror, [itemOf(readings[1]), { ...itemOf(forged), reading: { ...itemOf(forged).reading, device: d3.address } }, itemOf(valid)]);
 
-    const peers: string[][] = [[], [], []];
-    for (let i = 0; i < 3; i++) {
-      oracles.push(await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir: dir.dir, name: `o${i}`, sources: [relayer.url, mirror.url], peers: peers[i] }));
-    }
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) peers[i].push(oracles[j].url);
-    latest = await untilMining(audit, async () => {
-      const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, total)));
-      return answers.every((a) => a !== undefined) ? answers : undefined;
-    }, "all three oracles see the posted root");
+    await startOracleMesh(bed, oracles, 3);
+    latest = await allPosted(audit, oracles, total, "all three oracles see the posted root");
   });
 
   after(async () => {
-    await Promise.all(oracles.map((o) => o.close()));
-    await relayer?.close();
-    await mirror?.close();
-    await reward?.close();
-    await audit?.close();
-    await dir?.remove();
+    await bed?.close();
   });
 
   it("all three reach the same root; exactly one posts it; the chain holds it", async () => {
@@ -120,8 +120,7 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     assert.equal(claim.body.distributor, reward.distributor);
     assert.equal(claim.body.chainId, reward.chainId);
     assert.equal(claim.body.root, latest[0].root);
-    const rpcChain = { id: reward.chainId, name: "reward", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [reward.rpcUrl] } } };
-    const payer = createWalletClient({ account: privateKeyToAccount(REWARD_PAYER_KEYS[0]), chain: rpcChain, transport: http(reward.rpcUrl) });
+    const payer = createWalletClient({ account: privateKeyToAccount(REWARD_PAYER_KEYS[0]), chain: rpcChain(reward.chainId, "reward", reward.rpcUrl), transport: http(reward.rpcUrl) });
     const hash = await payer.writeContract({
       address: reward.distributor,
       abi: rewardDistributorAbi,

@@ -3,57 +3,57 @@ import { after, before, describe, it } from "node:test";
 
 import { rewardDistributorAbi } from "../../oracle/chain/abis.js";
 import { RULES_V1 } from "../../oracle/oracle/rules.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { ORACLE_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
-import { chainTime, postJson, request, signedReading, startTestRelayer, tempDir, waitFor, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
-import { deviceFor, newAccount, postedWithTotal, startTestOracle, untilMining, WEI, type TestOracle } from "./fixtures.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
+import { ORACLE_KEYS, type RewardChain } from "../helpers/reward-chain.js";
+import { postJson, request, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
+import {
+  allPosted,
+  deviceFor,
+  newAccount,
+  nextMinute,
+  startOracleTestbed,
+  startTestOracle,
+  submitConfirmed,
+  untilMining,
+  WEI,
+  type OracleTestbed,
+  type TestOracle,
+} from "./fixtures.js";
 
 describe("oracle committee faults: an offline oracle, a lying oracle", { timeout: 240_000 }, () => {
   let audit: AuditChain;
   let reward: RewardChain;
   let relayer: TestRelayer;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let dir: string;
+  let bed: OracleTestbed;
   const oracles: TestOracle[] = [];
   const peers: string[][] = [[], [], []];
   const ben = newAccount();
   let device: TestDevice;
   let t0: number;
 
-  async function submit(seq: number, timestamp: number): Promise<void> {
-    const body = signedReading(device, { chainId: audit.chainId, anchor: audit.anchor }, { seq, timestamp });
-    const answer = await postJson(`${relayer.url}/v1/readings`, body);
-    assert.equal(answer.status, 202, answer.text);
-    await waitFor(async () => (await request(`${relayer.url}/v1/readings/${device.address}/${seq}`)).body?.status === "confirmed", `reading ${seq} confirmed`);
-  }
+  const submit = (seq: number, timestamp: number) => submitConfirmed(bed, device, seq, timestamp);
 
   before(async () => {
-    dir = await tempDir();
-    [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
-    relayer = await startTestRelayer(audit, { databaseUrl: `${dir.dir}/relayer.sqlite` });
+    bed = await startOracleTestbed(oracles);
+    ({ audit, reward, relayer, dir } = bed);
     device = await deviceFor(audit, "secp256k1", ben.address);
-    t0 = (Math.floor((await chainTime(audit)) / 60) + 1) * 60;
+    t0 = await nextMinute(audit);
   });
 
   after(async () => {
-    await Promise.all(oracles.map((o) => o.close()));
-    await relayer?.close();
-    await reward?.close();
-    await audit?.close();
-    await dir?.remove();
+    await bed?.close();
   });
 
   it("with one oracle offline, the other two (M = 2 of N = 3) post the root", async () => {
     await submit(1, t0);
     for (let i = 0; i < 2; i++) {
       peers[i].push("http://127.0.0.1:1"); // the offline oracle
-      oracles.push(await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir: dir.dir, name: `o${i}`, sources: [relayer.url], peers: peers[i] }));
+      oracles.push(await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir, name: `o${i}`, sources: [relayer.url], peers: peers[i] }));
     }
     peers[0].push(oracles[1].url);
     peers[1].push(oracles[0].url);
-    const posted = await untilMining(audit, async () => {
-      const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, WEI)));
-      return answers.every((a) => a !== undefined) ? answers : undefined;
-    }, "two oracles post");
+    const posted = await allPosted(audit, oracles, WEI, "two oracles post");
     assert.equal(posted[0].root, posted[1].root);
     assert.equal(posted[0].signaturesCollected, 2);
     assert.deepEqual(posted[0].signatures.map((s: any) => s.signer).sort(), [oracles[0].oracle.address, oracles[1].oracle.address].sort());
@@ -64,17 +64,14 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
     // The third oracle comes online with other rules under the same version: 2e18 per reading.
     peers[2].push(oracles[0].url, oracles[1].url);
     const liar = await startTestOracle({
-      audit, reward, key: ORACLE_KEYS[2], dir: dir.dir, name: "liar", sources: [relayer.url], peers: peers[2],
+      audit, reward, key: ORACLE_KEYS[2], dir, name: "liar", sources: [relayer.url], peers: peers[2],
       rules: { version: RULES_V1.version, rewardPerReading: 2n * WEI },
     });
     oracles.push(liar);
     peers[0][0] = liar.url;
     peers[1][0] = liar.url;
     await submit(2, t0 + 60);
-    const honest = await untilMining(audit, async () => {
-      const answers = await Promise.all(oracles.slice(0, 2).map((o) => postedWithTotal(o.url, 2n * WEI)));
-      return answers.every((a) => a !== undefined) ? answers : undefined;
-    }, "the honest oracles post the second root");
+    const honest = await allPosted(audit, oracles.slice(0, 2), 2n * WEI, "the honest oracles post the second root");
     const lie = await untilMining(audit, async () => {
       const e = (await request(`${liar.url}/v1/epochs/${honest[0].epoch}`)).body;
       return e?.status === "posted_other" ? e : undefined;

@@ -2,6 +2,7 @@
  * Shared pieces of the oracle tests: two real chains, a relayer, devices with beneficiaries, a
  * manifest mirror, oracles in-process (each its own SQLite file and key). Importing this file does nothing.
  */
+import assert from "node:assert/strict";
 import path from "node:path";
 
 import express from "express";
@@ -10,6 +11,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
+import { rpcChain } from "../../oracle/chain/rpc.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { generatePrivateKey, type KeyScheme } from "../../oracle/core/keys.js";
 import { buildBatch, type BatchItem } from "../../oracle/core/manifest.js";
@@ -18,9 +20,21 @@ import type { RewardRules } from "../../oracle/oracle/rules.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
-import type { AuditChain } from "../helpers/audit-chain.js";
-import type { RewardChain } from "../helpers/reward-chain.js";
-import { newDevice, request, type ReadingBody, type TestDevice } from "../relayer/fixtures.js";
+import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import { ORACLE_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
+import {
+  chainTime,
+  newDevice,
+  postJson,
+  request,
+  signedReading,
+  startTestRelayer,
+  tempDir,
+  waitFor,
+  type ReadingBody,
+  type TestDevice,
+  type TestRelayer,
+} from "../relayer/fixtures.js";
 
 export const WEI = 10n ** 18n;
 
@@ -37,8 +51,15 @@ export function newAccount(): { key: Hex; address: Address } {
   return { key, address: privateKeyToAccount(key).address };
 }
 
+/** A manifest mirror: see {@link startManifestMirror}. */
+export interface ManifestMirror {
+  url: string;
+  add(root: Hex, bytes: Uint8Array): void;
+  close(): Promise<void>;
+}
+
 /** Serves extra manifests at `GET /v1/batches/:root/manifest` (a mirror / a second relayer). */
-export async function startManifestMirror(): Promise<{ url: string; add(root: Hex, bytes: Uint8Array): void; close(): Promise<void> }> {
+export async function startManifestMirror(): Promise<ManifestMirror> {
   const manifests = new Map<string, Uint8Array>();
   const app = express();
   app.get("/v1/batches/:id/manifest", (req, res) => {
@@ -55,10 +76,10 @@ export async function startManifestMirror(): Promise<{ url: string; add(root: He
  * publishes its manifest on `mirror`. Answers the batch root and block.
  */
 export async function anchorManually(chain: AuditChain, mirror: { add(root: Hex, bytes: Uint8Array): void }, items: BatchItem[]): Promise<{ root: Hex; blockNumber: bigint }> {
-  const rpcChain = { id: chain.chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.rpcUrl] } } };
   const transport = http(chain.rpcUrl);
-  const admin = createWalletClient({ account: privateKeyToAccount(chain.keys.admin), chain: rpcChain, transport });
-  const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), chain: rpcChain, transport });
+  const walletChain = rpcChain(chain.chainId, "audit", chain.rpcUrl);
+  const admin = createWalletClient({ account: privateKeyToAccount(chain.keys.admin), chain: walletChain, transport });
+  const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), chain: walletChain, transport });
   const role = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
   const has = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "hasRole", args: [role, stranger.account.address] });
   if (!has) {
@@ -155,4 +176,97 @@ export async function untilMining<T>(audit: AuditChain, check: () => Promise<T |
 export async function postedWithTotal(url: string, total: bigint): Promise<any> {
   const answer = await request(`${url}/v1/epochs/latest`);
   return answer.status === 200 && answer.body.posted === true && answer.body.cumulativeTotal === total.toString() ? answer.body : undefined;
+}
+
+/** What every oracle test runs against: a temp folder, both chains, a relayer on the audit chain and a manifest mirror. */
+export interface OracleTestbed {
+  /** The temp folder (relayer and oracle SQLite files). */
+  dir: string;
+  audit: AuditChain;
+  reward: RewardChain;
+  relayer: TestRelayer;
+  mirror: ManifestMirror;
+  /** Closes the test's oracles, the relayer, the mirror and both chains, then removes the folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an {@link OracleTestbed}; its `close` also closes `oracles` (the test's own, filled later).
+ * If a part fails to start, what was started is closed again.
+ */
+export async function startOracleTestbed(oracles: readonly TestOracle[]): Promise<OracleTestbed> {
+  let tmp: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let audit: AuditChain | undefined;
+  let reward: RewardChain | undefined;
+  let relayer: TestRelayer | undefined;
+  let mirror: ManifestMirror | undefined;
+  const close = async () => {
+    await Promise.all(oracles.map((o) => o.close()));
+    await relayer?.close();
+    await mirror?.close();
+    await reward?.close();
+    await audit?.close();
+    await tmp?.remove();
+  };
+  try {
+    tmp = await tempDir();
+    [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
+    relayer = await startTestRelayer(audit, { databaseUrl: `${tmp.dir}/relayer.sqlite` });
+    mirror = await startManifestMirror();
+    return { dir: tmp.dir, audit, reward, relayer, mirror, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Starts `count` oracles (keys `ORACLE_KEYS[0…]`, names `o0…`) reading manifests from the relayer and
+ * the mirror, each the peer of every other, and adds them to `oracles`.
+ */
+export async function startOracleMesh(
+  bed: OracleTestbed,
+  oracles: TestOracle[],
+  count: number,
+  options: { confirmations?: number } = {},
+): Promise<void> {
+  const peers: string[][] = Array.from({ length: count }, () => []);
+  const started: TestOracle[] = [];
+  for (let i = 0; i < count; i++) {
+    const oracle = await startTestOracle({
+      audit: bed.audit,
+      reward: bed.reward,
+      key: ORACLE_KEYS[i],
+      dir: bed.dir,
+      name: `o${i}`,
+      sources: [bed.relayer.url, bed.mirror.url],
+      peers: peers[i],
+      ...options,
+    });
+    started.push(oracle);
+    oracles.push(oracle);
+  }
+  for (let i = 0; i < count; i++) for (let j = 0; j < count; j++) if (i !== j) peers[i].push(started[j].url);
+}
+
+/** Waits (mining) until every one of `oracles` shows its latest epoch posted with `total`; answers their epochs. */
+export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], total: bigint, what: string): Promise<any[]> {
+  return untilMining(audit, async () => {
+    const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, total)));
+    return answers.every((a) => a !== undefined) ? answers : undefined;
+  }, what);
+}
+
+/** The start of the audit chain's next minute (unix seconds): readings from there on fall in fresh minutes. */
+export async function nextMinute(audit: AuditChain): Promise<number> {
+  return (Math.floor((await chainTime(audit)) / 60) + 1) * 60;
+}
+
+/** Posts one reading of `device` to the relayer and waits until the relayer reports it confirmed. */
+export async function submitConfirmed(bed: { audit: AuditChain; relayer: TestRelayer }, device: TestDevice, seq: number, timestamp: number): Promise<ReadingBody> {
+  const body = signedReading(device, { chainId: bed.audit.chainId, anchor: bed.audit.anchor }, { seq, timestamp });
+  const answer = await postJson(`${bed.relayer.url}/v1/readings`, body);
+  assert.equal(answer.status, 202, answer.text);
+  await waitFor(async () => (await request(`${bed.relayer.url}/v1/readings/${device.address}/${seq}`)).body?.status === "confirmed", `reading ${seq} confirmed`);
+  return body;
 }

@@ -3,10 +3,25 @@ import { after, before, describe, it } from "node:test";
 
 import { createTestClient, http } from "viem";
 
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { ORACLE_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
-import { chainTime, newDevice, postJson, request, signedReading, startTestRelayer, tempDir, waitFor, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
-import { anchorManually, deviceFor, itemOf, newAccount, postedWithTotal, startManifestMirror, startTestOracle, untilMining, WEI, type TestOracle } from "./fixtures.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
+import type { RewardChain } from "../helpers/reward-chain.js";
+import { newDevice, postJson, request, signedReading, waitFor, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
+import {
+  allPosted,
+  anchorManually,
+  deviceFor,
+  itemOf,
+  newAccount,
+  nextMinute,
+  startOracleMesh,
+  startOracleTestbed,
+  submitConfirmed,
+  untilMining,
+  WEI,
+  type ManifestMirror,
+  type OracleTestbed,
+  type TestOracle,
+} from "./fixtures.js";
 
 const K = 3;
 
@@ -14,8 +29,8 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
   let audit: AuditChain;
   let reward: RewardChain;
   let relayer: TestRelayer;
-  let mirror: Awaited<ReturnType<typeof startManifestMirror>>;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let mirror: ManifestMirror;
+  let bed: OracleTestbed;
   let testClient: ReturnType<typeof createTestClient>;
   const oracles: TestOracle[] = [];
   const ben = newAccount();
@@ -23,39 +38,21 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
   let t0: number;
 
   const status = async (o: TestOracle) => (await request(`${o.url}/v1/status`)).body;
-  const bothPosted = (total: bigint) =>
-    untilMining(audit, async () => {
-      const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, total)));
-      return answers.every((a) => a !== undefined) ? answers : undefined;
-    }, `both oracles post total ${total}`);
+  const bothPosted = (total: bigint) => allPosted(audit, oracles, total, `both oracles post total ${total}`);
 
   before(async () => {
-    dir = await tempDir();
-    [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
+    bed = await startOracleTestbed(oracles);
+    ({ audit, reward, relayer, mirror } = bed);
     testClient = createTestClient({ mode: "hardhat", transport: http(audit.rpcUrl) });
-    relayer = await startTestRelayer(audit, { databaseUrl: `${dir.dir}/relayer.sqlite` });
-    mirror = await startManifestMirror();
     device = await deviceFor(audit, "secp256k1", ben.address);
-    t0 = (Math.floor((await chainTime(audit)) / 60) + 1) * 60;
-    const first = signedReading(device, { chainId: audit.chainId, anchor: audit.anchor }, { seq: 1, timestamp: t0 });
-    assert.equal((await postJson(`${relayer.url}/v1/readings`, first)).status, 202);
-    await waitFor(async () => (await request(`${relayer.url}/v1/readings/${device.address}/1`)).body?.status === "confirmed", "reading 1 confirmed");
-    const peers: string[][] = [[], []];
-    for (let i = 0; i < 2; i++) {
-      oracles.push(await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir: dir.dir, name: `o${i}`, sources: [relayer.url, mirror.url], peers: peers[i], confirmations: K }));
-    }
-    peers[0].push(oracles[1].url);
-    peers[1].push(oracles[0].url);
+    t0 = await nextMinute(audit);
+    await submitConfirmed(bed, device, 1, t0);
+    await startOracleMesh(bed, oracles, 2, { confirmations: K });
     await bothPosted(WEI);
   });
 
   after(async () => {
-    await Promise.all(oracles.map((o) => o.close()));
-    await relayer?.close();
-    await mirror?.close();
-    await reward?.close();
-    await audit?.close();
-    await dir?.remove();
+    await bed?.close();
   });
 
   it("a reorg shallower than K is seen, nothing is built on the orphaned batch, and the chain is re-read", async () => {

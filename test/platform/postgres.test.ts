@@ -1,4 +1,4 @@
-import { createTestDatabase, pgSkipReason, pgTestUrl } from "../helpers/postgres.js";
+import { freshTestDatabase, pgSkipReason } from "../helpers/postgres.js";
 import { platformSuite } from "./suite.js";
 
 // The same suite on a real PostgreSQL server: a fresh database (random name) per platform instance,
@@ -7,9 +7,5 @@ const skip = await pgSkipReason();
 platformSuite({
   name: "postgres",
   skip,
-  async fresh() {
-    const base = await pgTestUrl();
-    if (base === undefined) throw new Error("no PostgreSQL server");
-    return createTestDatabase(base);
-  },
+  fresh: freshTestDatabase,
 });

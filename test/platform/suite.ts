@@ -230,6 +230,33 @@ export function platformSuite(backend: Backend): void {
       return answer.json;
     }
 
+    /**
+     * Posts `body` to `on` expecting a 429 `code` that stores nothing, with a Retry-After header equal
+     * to the whole `details.retryAfterSeconds`, between 1 and `maxWait`; answers the error and the wait.
+     */
+    async function expectLimited(
+      on: { platform: Platform; server: { url: string } },
+      body: unknown,
+      code: string,
+      maxWait: number,
+    ): Promise<{ answer: any; wait: number }> {
+      let retryAfter: string | null = null;
+      const answer = await expectRejected(
+        async () => {
+          const r = await post(body, on.server.url);
+          retryAfter = r.headers.get("retry-after");
+          return r;
+        },
+        429,
+        code,
+        on.platform,
+      );
+      const wait = answer.error.details.retryAfterSeconds;
+      assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= maxWait, String(wait));
+      assert.equal(retryAfter, String(wait));
+      return { answer, wait };
+    }
+
     describe("storing and serving", () => {
       it("stores a valid secp256k1 reading (201) and serves it byte for byte", async () => {
         const device = await register("secp256k1");
@@ -672,21 +699,8 @@ export function platformSuite(backend: Backend): void {
         for (let i = 0; i < 3; i++) {
           assert.equal((await post(sign(device, { ts }).body, limited.server.url)).status, 201);
         }
-        let retryAfter: string | null = null;
-        const answer = await expectRejected(
-          async () => {
-            const r = await post(sign(device, { ts }).body, limited.server.url);
-            retryAfter = r.headers.get("retry-after");
-            return r;
-          },
-          429,
-          "RATE_LIMITED",
-          limited.platform,
-        );
         // 1 token at 0.2/s: 5 s when the 3 tokens went at once, less if the requests took seconds.
-        const wait = answer.error.details.retryAfterSeconds;
-        assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 5, String(wait));
-        assert.equal(retryAfter, String(wait));
+        await expectLimited(limited, sign(device, { ts }).body, "RATE_LIMITED", 5);
         assert.equal((await limited.platform.store.counts()).readings, 3);
       });
 
@@ -696,22 +710,9 @@ export function platformSuite(backend: Backend): void {
         const other = await register("secp256k1");
         const ts = await chainNow();
         for (let i = 0; i < 2; i++) assert.equal((await post(sign(device, { ts }).body, limited.server.url)).status, 201);
-        let retryAfter: string | null = null;
-        const answer = await expectRejected(
-          async () => {
-            const r = await post(sign(device, { ts }).body, limited.server.url);
-            retryAfter = r.headers.get("retry-after");
-            return r;
-          },
-          429,
-          "QUOTA_EXCEEDED",
-          limited.platform,
-        );
         // 6 per minute = one every 10 s.
-        const wait = answer.error.details.retryAfterSeconds;
-        assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 10, String(wait));
+        const { answer, wait } = await expectLimited(limited, sign(device, { ts }).body, "QUOTA_EXCEEDED", 10);
         assert.deepEqual(answer.error.details, { device: device.address, readingsPerMinute: 6, retryAfterSeconds: wait });
-        assert.equal(retryAfter, String(wait));
         assert.equal((await post(sign(other, { ts }).body, limited.server.url)).status, 201);
         // Another device's readings cannot use up this device's quota: unsigned junk is refused before counting.
         const forged = sign(other, { ts, seq: 900, signer: device });

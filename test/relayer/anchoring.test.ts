@@ -13,7 +13,7 @@ import { buildBatch, parseManifest } from "../../oracle/core/manifest.js";
 import { verifyMerkleProof } from "../../oracle/core/merkle.js";
 import { verifyReceipt } from "../../oracle/core/receipt.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { createTestDatabase, pgSkipReason, pgTestUrl } from "../helpers/postgres.js";
+import { freshTestDatabase, pgSkipReason } from "../helpers/postgres.js";
 import {
   chainTime,
   postJson,
@@ -37,11 +37,7 @@ const backends: { name: string; skip?: string; url(dir: string): Promise<{ url: 
   {
     name: "PostgreSQL",
     skip: await pgSkipReason(),
-    async url() {
-      const base = await pgTestUrl();
-      if (base === undefined) throw new Error("no PostgreSQL server");
-      return createTestDatabase(base);
-    },
+    url: freshTestDatabase,
   },
 ];
 

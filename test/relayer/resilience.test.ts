@@ -102,6 +102,15 @@ describe("relayer anchoring under failure", () => {
     return Promise.all(rows.map(async (r) => (await t.relayer.store.batch(Number(r.id)))!));
   }
 
+  /** Waits until the store holds exactly one batch, in `status`; answers it. */
+  async function onlyBatch(t: TestRelayer, status: BatchRow["status"]): Promise<BatchRow> {
+    const [batch] = await waitFor(async () => {
+      const rows = await batches(t);
+      return rows.length === 1 && rows[0].status === status ? rows : undefined;
+    }, `batch ${status}`);
+    return batch;
+  }
+
   /** Waits until every reading is confirmed (mining a block per poll) and checks each on-chain. */
   async function allConfirmed(t: TestRelayer, readings: ReadingBody[]): Promise<void> {
     await waitFor(
@@ -228,10 +237,7 @@ describe("relayer anchoring under failure", () => {
   it("restart after persisting a transaction that never left the process: the same raw bytes are re-broadcast, never re-signed", async () => {
     const a = await relayer("restart-unsent.sqlite", { client: blackHoleClient(), batch: { maxSize: 1000, maxAgeMs: 50 } });
     const { readings } = await submit(a, 2);
-    const [sent] = await waitFor(async () => {
-      const rows = await batches(a);
-      return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
-    }, "batch sent");
+    const sent = await onlyBatch(a, "sent");
     const [persisted] = await a.relayer.store.txs(sent.id);
     await close(a);
     assert.equal(await chain.publicClient.getTransaction({ hash: persisted.hash }).catch(() => undefined), undefined, "never broadcast");
@@ -254,10 +260,7 @@ describe("relayer anchoring under failure", () => {
     await testClient.setAutomine(false);
     const a = await relayer("restart-pending.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
     const { readings } = await submit(a, 2);
-    const [sent] = await waitFor(async () => {
-      const rows = await batches(a);
-      return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
-    }, "batch sent");
+    const sent = await onlyBatch(a, "sent");
     const [tx] = await a.relayer.store.txs(sent.id);
     await waitFor(async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined, "tx in the mempool");
     await close(a);
@@ -272,10 +275,7 @@ describe("relayer anchoring under failure", () => {
   it("a nonce taken by another transaction: the batch is signed again with a new nonce and anchored once", async () => {
     const a = await relayer("nonce-taken.sqlite", { client: blackHoleClient(), batch: { maxSize: 1000, maxAgeMs: 50 } });
     const { readings } = await submit(a, 1);
-    const [sent] = await waitFor(async () => {
-      const rows = await batches(a);
-      return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
-    }, "batch sent");
+    const sent = await onlyBatch(a, "sent");
     const [lost] = await a.relayer.store.txs(sent.id);
     await close(a);
     // The operator uses the relayer key for something else: the persisted nonce is gone.
@@ -335,10 +335,7 @@ describe("relayer anchoring under failure", () => {
     await testClient.setAutomine(false);
     const a = await relayer("reverted.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
     const { readings } = await submit(a, 1);
-    const [sent] = await waitFor(async () => {
-      const rows = await batches(a);
-      return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
-    }, "batch sent");
+    const sent = await onlyBatch(a, "sent");
     const [ours] = await a.relayer.store.txs(sent.id);
     const first = await stranger.writeContract({
       chain: null,
@@ -403,10 +400,7 @@ describe("relayer anchoring under failure", () => {
     const t = await relayer("reorg.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 3 });
     const snapshot = await testClient.snapshot();
     const { readings } = await submit(t, 2);
-    const [mined] = await waitFor(async () => {
-      const rows = await batches(t);
-      return rows.length === 1 && rows[0].status === "mined" ? rows : undefined;
-    }, "batch mined");
+    const mined = await onlyBatch(t, "mined");
     assert.equal((await anchoredEvents([mined.root])).length, 1);
     await testClient.revert({ id: snapshot });
     assert.equal((await anchoredEvents([mined.root])).length, 0, "the anchoring is gone");

@@ -1,4 +1,4 @@
-import { createTestDatabase, pgSkipReason, pgTestUrl } from "../helpers/postgres.js";
+import { freshTestDatabase, pgSkipReason } from "../helpers/postgres.js";
 import { relayerStoreSuite } from "./store-suite.js";
 
 // The same suite on a real PostgreSQL server: a fresh database (random name) per store, dropped
@@ -7,9 +7,5 @@ const skip = await pgSkipReason();
 relayerStoreSuite({
   name: "postgres",
   skip,
-  async fresh() {
-    const base = await pgTestUrl();
-    if (base === undefined) throw new Error("no PostgreSQL server");
-    return createTestDatabase(base);
-  },
+  fresh: freshTestDatabase,
 });

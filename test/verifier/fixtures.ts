@@ -11,6 +11,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
+import { rpcChain } from "../../oracle/chain/rpc.js";
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
 import { signDigest } from "../../oracle/core/keys.js";
 import { buildBatch, type Batch } from "../../oracle/core/manifest.js";
@@ -78,7 +79,7 @@ export async function startStack(): Promise<Stack> {
   const digester = new ReadingDigester(chain.chainId, chain.anchor);
   const wallet = createWalletClient({
     account: privateKeyToAccount(chain.keys.relayer),
-    chain: { id: chain.chainId, name: "audit", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.rpcUrl] } } },
+    chain: rpcChain(chain.chainId, "audit", chain.rpcUrl),
     transport: http(chain.rpcUrl),
   });
 

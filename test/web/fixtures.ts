@@ -4,6 +4,7 @@
  * oracle keys, a stub oracle HTTP server, and the web service on an ephemeral port. Importing this
  * file does nothing.
  */
+import type { LedgerJson } from "../../oracle/oracle/oracle.js";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -165,10 +166,12 @@ export async function startStubOracle(reward: RewardChain): Promise<{ url: strin
     }
     if (req.method === "GET" && url.pathname === "/v1/ledger")
       return send(200, {
-        epoch: current === undefined ? null : Number(current.epoch),
-        root: current?.tree.root ?? null,
-        entries: (current?.tree.entries ?? []).map((e) => ({ account: e.account, cumulative: e.cumulative.toString() })),
-      });
+        rulesVersion: 1,
+        processedEpoch: current === undefined ? 0 : Number(current.epoch),
+        processedBlock: 0,
+        total: (current?.tree.entries ?? []).reduce((sum, e) => sum + e.cumulative, 0n).toString(),
+        beneficiaries: (current?.tree.entries ?? []).map((e) => ({ beneficiary: e.account, cumulative: e.cumulative.toString(), readings: 1 })),
+      } satisfies LedgerJson);
     send(404, { error: { code: "NOT_FOUND", message: "no route" } });
   });
   server.listen(0, "127.0.0.1");

@@ -17,6 +17,7 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import AuditChainModule from "../../../ignition/modules/AuditChain.js";
 import RewardChainModule from "../../../ignition/modules/RewardChain.js";
+import { rpcChain } from "../../../oracle/chain/rpc.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 const PARAMETERS = path.join(ROOT, "ignition/parameters/local.json");
@@ -46,7 +47,7 @@ async function serve(
   const transport = http(rpcUrl);
   const publicClient = createPublicClient({ transport }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const chain: Chain = { id: chainId, name, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
+  const chain = rpcChain(chainId, name, rpcUrl);
   // Ignition journals http deployments on disk: a fresh id, removed on close.
   const deploymentId = `bench-${name}-${port}-${Date.now()}`;
   let id = 0;
