@@ -285,7 +285,7 @@ SensorSeal local stack
   reward chain   ${reward.chain.url}  (chain ${REWARD_CHAIN_ID}; token ${rewardDeployment.token}, distributor ${rewardDeployment.distributor})
   oracles        ${oracleUrls.join("  ")}  (2 of 3; epoch every 30 audit blocks)
   contributors   ${contributors.join(" ")}  (dev accounts #10–#14)
-  dashboard      ${webUrl}          claim page ${webUrl}/claim.html (a wallet on chain ${REWARD_CHAIN_ID} at ${reward.chain.url}; contributor keys are Hardhat's dev accounts #10–#14)
+  dashboard      ${webUrl}          claim page ${webUrl}/claim (a wallet on chain ${REWARD_CHAIN_ID} at ${reward.chain.url}; contributor keys are Hardhat's dev accounts #10–#14)
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
   logs           ${path.join(data, "logs")}
