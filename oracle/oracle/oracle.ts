@@ -488,7 +488,9 @@ export async function createOracle(options: OracleOptions): Promise<Oracle> {
           functionName: "postRoot",
           args: [message, sortOracleSignatures(signatures)],
         });
-        const hash = await wallet.writeContract(request);
+        // The full ABI, not the simulation's one-function request ABI: a revert at gas estimation (e.g.
+        // another oracle's postRoot for this epoch waiting in the mempool) must decode to its error name.
+        const hash = await wallet.writeContract({ ...request, abi: rewardDistributorAbi });
         const receipt = await rewardClient.waitForTransactionReceipt({ hash });
         if (receipt.status !== "success") throw new Error(`postRoot transaction ${hash} reverted`);
         await store.setEpochOutcome(row.epoch, "posted", row.root, hash, true);

@@ -11,7 +11,7 @@
  * and add up to the readings; every answered receipt equals the stored one. The worst recovery time
  * (spawn → /readyz 200) is printed.
  *
- * Oracle crash safety is not covered here (the oracle committee service is still being written).
+ * Oracle crash safety: oracle-crash.test.ts.
  *
  *   BATTERY_KILLS=40 BATTERY_READINGS=2000 npx hardhat test nodejs test/battery/crash-safety.test.ts
  */
