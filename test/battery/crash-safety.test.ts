@@ -16,7 +16,6 @@
  *   BATTERY_KILLS=40 BATTERY_READINGS=2000 npx hardhat test nodejs test/battery/crash-safety.test.ts
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -28,31 +27,12 @@ import { openDatabase } from "../../oracle/store/sql.js";
 import { verifyReceipt, type SignedReceiptJson } from "../../oracle/core/receipt.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { chainTime, registeredDevice, signedReading, tempDir, waitFor, type ReadingBody, type TestDevice } from "../relayer/fixtures.js";
-import { envInt, relayerEnv, sleep, spawnRelayer, type RelayerChild } from "./harness.js";
+import { envInt, freePort, prng, type RelayerChild, relayerEnv, sleep, spawnRelayer } from "./harness.js";
 
 const KILLS = envInt("BATTERY_KILLS", 8);
 const READINGS = envInt("BATTERY_READINGS", 240);
 const SEED = envInt("BATTERY_SEED", 20_240_601);
 
-/** A small deterministic PRNG (mulberry32) for the kill times. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 900_000 }, () => {
   let chain: AuditChain;

@@ -26,7 +26,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -42,32 +41,13 @@ import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
 import { deviceFor, newAccount, startTestOracle, type TestOracle } from "../oracle/fixtures.js";
 import { chainTime, request, type HttpAnswer, signedReading, startTestRelayer, tempDir, waitFor, type ReadingBody, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
-import { envInt, ROOT, sleep } from "./harness.js";
+import { envInt, freePort, prng, ROOT, sleep } from "./harness.js";
 
 const KILLS = envInt("ORACLE_BATTERY_KILLS", 6);
 const SEED = envInt("BATTERY_SEED", 20_240_601);
 const CONFIRMATIONS = 2;
 const EPOCH_BLOCKS = 10;
 
-/** A small deterministic PRNG (mulberry32) for the kill points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** scripts/oracle.ts as a child process on the pinned Node (the one running the tests). */
 interface OracleChild {
