@@ -11,6 +11,10 @@
  *   maxFeePerGas and maxPriorityFeePerGas raised by at least 12.5 %;
  * - a mined batch is confirmed after K blocks; if its block leaves the canonical chain (receipt gone
  *   or block hash changed) the batch goes back to sent and its transaction is re-broadcast;
+ * - a confirmed batch is not final: while its block is within `recheckBlocks` of the head it is
+ *   rechecked (the newest one every tick, all of them at start, every `RECHECK_SWEEP_TICKS` ticks and
+ *   as soon as one is found orphaned); a reorg deeper than K that orphans it moves it back the same
+ *   way (sent with its transaction pending again, or re-mined where the receipt now is);
  * - "already known" is success, "nonce too low" is settled by receipts, the nonce and the root;
  *   `ReadingAnchorRootAlreadyAnchored` is success once `batchIdOfRoot`, `getBatch` and the
  *   `BatchAnchored` event show the same root, leaf count and manifest hash.
@@ -57,6 +61,11 @@ export interface AnchorerOptions {
   pollMs: number;
   /** Never sign a maxFeePerGas above this (wei). */
   maxFeePerGasCap?: bigint;
+  /**
+   * Confirmed batches whose block is at most this many blocks below the head are rechecked for a
+   * reorg deeper than `confirmations` (0: confirmed is final). Default 256.
+   */
+  recheckBlocks?: number;
   logger: Logger;
   metrics: RelayerMetrics;
   now?: () => number;
@@ -98,6 +107,9 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 type Anchored = { kind: "ours"; info: MinedInfo } | { kind: "foreign"; anchorBatchId: number; reason: string };
 
+/** Every this many ticks, every recently confirmed batch is rechecked (the newest one is, every tick). */
+export const RECHECK_SWEEP_TICKS = 20;
+
 /**
  * The anchoring worker. `start()` runs `tick()` every `pollMs` (and at once when `kick()`ed);
  * `stop()` finishes the current tick and returns.
@@ -110,7 +122,7 @@ type Anchored = { kind: "ours"; info: MinedInfo } | { kind: "foreign"; anchorBat
  * await anchorer.stop();
  */
 export class Anchorer {
-  readonly #o: AnchorerOptions & { now: () => number };
+  readonly #o: AnchorerOptions & { now: () => number; recheckBlocks: number };
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -118,9 +130,11 @@ export class Anchorer {
   #failures = new Map<number, number>();
   #healthy = true;
   #lastTickAt = 0;
+  /** Ticks until the next full recheck of recently confirmed batches (0: this tick, so at start). */
+  #sweepIn = 0;
 
   constructor(options: AnchorerOptions) {
-    this.#o = { now: Date.now, ...options };
+    this.#o = { now: Date.now, ...options, recheckBlocks: options.recheckBlocks ?? 256 };
   }
 
   /** False after a tick failed to reach the chain or the store (until one succeeds). */
@@ -169,10 +183,12 @@ export class Anchorer {
     }
   }
 
-  /** One pass: cut due batches, then advance every active batch. Never throws. */
+  /** One pass: cut due batches, recheck recently confirmed ones, then advance every active batch. Never throws. */
   async tick(): Promise<void> {
     const { store, logger } = this.#o;
     let ok = true;
+    let head: number | undefined;
+    const headNow = async () => (head ??= Number(await this.#o.publicClient.getBlockNumber()));
     try {
       await this.#cutBatches();
     } catch (error) {
@@ -180,9 +196,15 @@ export class Anchorer {
       logger.error({ err: error }, "cutting a batch failed");
     }
     try {
+      await this.#recheckConfirmed(headNow);
+    } catch (error) {
+      ok = false;
+      logger.warn({ err: error }, "rechecking confirmed batches failed; retrying next tick");
+    }
+    try {
       const active = await store.activeBatches();
       if (active.length > 0) {
-        const head = Number(await this.#o.publicClient.getBlockNumber());
+        const head = await headNow();
         let inFlight = active.filter((b) => b.status === "sent").length;
         for (const batch of active) {
           if (!this.#running && this.#loop !== undefined) break;
@@ -463,6 +485,70 @@ export class Anchorer {
       "transaction stuck: fee bump",
     );
     await this.#broadcast(batch, tx, "bump");
+  }
+
+  /**
+   * Reorgs deeper than the confirmation depth: confirmed batches whose block is within
+   * `recheckBlocks` of the head are checked like mined ones. A reorg replaces a suffix of the chain,
+   * so the newest confirmed batch is checked every tick (one getBlock while nothing changed); all of
+   * them at start, every RECHECK_SWEEP_TICKS ticks, and at once when one is found orphaned.
+   */
+  async #recheckConfirmed(headNow: () => Promise<number>): Promise<void> {
+    const { store, recheckBlocks } = this.#o;
+    if (recheckBlocks <= 0) return;
+    const [newest] = await store.recentConfirmed(0, 1);
+    if (newest === undefined) return;
+    const head = await headNow();
+    const minBlock = Math.max(0, head - recheckBlocks);
+    if ((newest.blockNumber as number) < minBlock) return;
+    const hashes = new Map<number, Hex | undefined>();
+    const sweep = this.#sweepIn <= 0;
+    this.#sweepIn = sweep ? RECHECK_SWEEP_TICKS : this.#sweepIn - 1;
+    const orphaned = await this.#recheckOne(newest, hashes);
+    if (!sweep && !orphaned) return;
+    for (const batch of await store.recentConfirmed(minBlock)) {
+      if (!this.#running && this.#loop !== undefined) return;
+      if (batch.id !== newest.id) await this.#recheckOne(batch, hashes);
+    }
+  }
+
+  /** Answers whether the confirmed batch had left the canonical chain (it is moved back if so). */
+  async #recheckOne(batch: BatchRow, hashes: Map<number, Hex | undefined>): Promise<boolean> {
+    const { publicClient, store, logger, metrics } = this.#o;
+    const blockNumber = batch.blockNumber as number;
+    if (!hashes.has(blockNumber)) {
+      const block = await publicClient.getBlock({ blockNumber: BigInt(blockNumber) }).catch((error: unknown) => {
+        if (error instanceof BaseError && error.name === "BlockNotFoundError") return undefined;
+        throw error;
+      });
+      hashes.set(blockNumber, block?.hash ?? undefined);
+    }
+    const canonicalHash = hashes.get(blockNumber);
+    if (canonicalHash === batch.blockHash) return false;
+    // The block at that height changed (or the chain is shorter now): where is the transaction?
+    const txHash = batch.txHash as Hex;
+    const receipt = await this.#receipt(txHash);
+    if (receipt !== undefined && receipt.blockHash === batch.blockHash) return false; // a node answering from a stale view
+    metrics.reorgs.inc();
+    metrics.deepReorgs.inc();
+    const fields = {
+      batch: batch.id,
+      anchorBatchId: batch.anchorBatchId,
+      tx: txHash,
+      block: blockNumber,
+      blockHash: batch.blockHash,
+      canonicalBlockHash: canonicalHash ?? null,
+    };
+    if (receipt !== undefined && receipt.status === "success") {
+      logger.warn({ ...fields, minedIn: receipt.blockHash }, "reorg deeper than the confirmation depth: confirmed batch re-mined in another block");
+      await store.markReorged(batch.id, this.#o.now());
+      const tx = (await store.txs(batch.id)).find((t) => t.hash === txHash);
+      if (tx !== undefined) await this.#onReceipt({ ...batch, reorgs: batch.reorgs + 1 }, tx, receipt);
+      return true;
+    }
+    logger.warn(fields, "reorg deeper than the confirmation depth: confirmed anchoring left the canonical chain; re-anchoring");
+    await store.markReorged(batch.id, this.#o.now());
+    return true;
   }
 
   async #checkMined(batch: BatchRow, head: number): Promise<void> {

@@ -15,7 +15,7 @@ export interface RelayerConfig extends AuditServiceConfig {
   receiptPrivateKey: Hex;
   batch: { maxSize: number; maxAgeMs: number };
   confirmations: number;
-  anchoring: { marginSeconds: number; stuckTimeoutMs: number; maxInFlight: number; pollMs: number; maxFeePerGasCap?: bigint };
+  anchoring: { marginSeconds: number; stuckTimeoutMs: number; maxInFlight: number; pollMs: number; maxFeePerGasCap?: bigint; recheckBlocks: number };
   limits: RelayerLimits;
   trustProxy?: boolean | number | string;
   shutdownTimeoutMs: number;
@@ -33,6 +33,7 @@ const envSchema = z.object({
   STUCK_TX_TIMEOUT_MS: int(1000).default(60_000),
   MAX_IN_FLIGHT: int(1, 64).default(4),
   ANCHOR_POLL_MS: int(50).default(1000),
+  CONFIRMED_RECHECK_BLOCKS: int(0).default(256),
   MAX_FEE_PER_GAS_WEI: z
     .string()
     .regex(/^[0-9]+$/, "must be a decimal number of wei")
@@ -41,6 +42,8 @@ const envSchema = z.object({
   RELAYER_BODY_LIMIT: bodyLimitSchema.default(DEFAULT_LIMITS.bodyLimit),
   RELAYER_MAX_BULK: int(1, 100_000).default(DEFAULT_LIMITS.maxBulk),
   RELAYER_MAX_QUEUE_DEPTH: int(1).default(DEFAULT_LIMITS.maxQueueDepth),
+  RELAYER_MAX_CONCURRENT_SUBMISSIONS: int(0).default(DEFAULT_LIMITS.maxConcurrentSubmissions),
+  RELAYER_MAX_EVENT_LOOP_LAG_MS: int(0).default(DEFAULT_LIMITS.maxEventLoopLagMs),
   RELAYER_IP_REQUESTS_PER_SECOND: positive.default(200),
   RELAYER_IP_REQUEST_BURST: int(1).default(400),
   RELAYER_IP_READINGS_PER_SECOND: positive.default(5000),
@@ -60,8 +63,13 @@ const envSchema = z.object({
  * (else the deployment record), REGISTRY_POLL_MS (2000), REGISTRY_CONFIRMATIONS (0),
  * RELAYER_PRIVATE_KEY and RECEIPT_PRIVATE_KEY (required), BATCH_MAX_SIZE (1000), BATCH_MAX_AGE_MS
  * (10000), CONFIRMATIONS (2), RECEIPT_MARGIN_SECONDS (600), STUCK_TX_TIMEOUT_MS (60000),
- * MAX_IN_FLIGHT (4), ANCHOR_POLL_MS (1000), MAX_FEE_PER_GAS_WEI, RELAYER_BODY_LIMIT (1mb),
- * RELAYER_MAX_BULK (1000), RELAYER_MAX_QUEUE_DEPTH (200000), RELAYER_IP_REQUESTS_PER_SECOND (200),
+ * MAX_IN_FLIGHT (4), ANCHOR_POLL_MS (1000), CONFIRMED_RECHECK_BLOCKS (256: confirmed batches within
+ * that many blocks of the head are rechecked for reorgs deeper than CONFIRMATIONS; 0 off),
+ * MAX_FEE_PER_GAS_WEI, RELAYER_BODY_LIMIT (1mb), RELAYER_MAX_BULK (1000), RELAYER_MAX_QUEUE_DEPTH
+ * (200000, a hard bound), RELAYER_MAX_CONCURRENT_SUBMISSIONS (64: submissions handled at once above
+ * which new ones get 429 OVERLOADED; 0 off), RELAYER_MAX_EVENT_LOOP_LAG_MS (500: p99 event-loop delay
+ * over the last 0.5 s above which new submissions get 429 OVERLOADED while one is being handled; 0 off),
+ * RELAYER_IP_REQUESTS_PER_SECOND (200),
  * RELAYER_IP_REQUEST_BURST (400), RELAYER_IP_READINGS_PER_SECOND (5000), RELAYER_IP_READING_BURST
  * (10000), RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
  * RELAYER_MAX_CLOCK_SKEW_SECONDS (300), RELAYER_SHUTDOWN_TIMEOUT_MS (30000), TRUST_PROXY, LOG_LEVEL (info).
@@ -84,12 +92,15 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
       stuckTimeoutMs: e.STUCK_TX_TIMEOUT_MS,
       maxInFlight: e.MAX_IN_FLIGHT,
       pollMs: e.ANCHOR_POLL_MS,
+      recheckBlocks: e.CONFIRMED_RECHECK_BLOCKS,
       ...(e.MAX_FEE_PER_GAS_WEI === undefined ? {} : { maxFeePerGasCap: e.MAX_FEE_PER_GAS_WEI }),
     },
     limits: {
       bodyLimit: e.RELAYER_BODY_LIMIT,
       maxBulk: e.RELAYER_MAX_BULK,
       maxQueueDepth: e.RELAYER_MAX_QUEUE_DEPTH,
+      maxConcurrentSubmissions: e.RELAYER_MAX_CONCURRENT_SUBMISSIONS,
+      maxEventLoopLagMs: e.RELAYER_MAX_EVENT_LOOP_LAG_MS,
       requestRate: { ratePerSecond: e.RELAYER_IP_REQUESTS_PER_SECOND, burst: e.RELAYER_IP_REQUEST_BURST },
       readingRate: { ratePerSecond: e.RELAYER_IP_READINGS_PER_SECOND, burst: e.RELAYER_IP_READING_BURST },
       deviceQuota: { ratePerSecond: e.RELAYER_DEVICE_READINGS_PER_MINUTE / 60, burst: e.RELAYER_DEVICE_BURST },

@@ -13,7 +13,7 @@ import { ServiceError } from "../service/errors.js";
  * - 403: the registry does not allow this device to submit this reading
  * - 409: the per-device sequence refuses it (resend the same reading for the same receipt)
  * - 413 / 415: request size / media type
- * - 429: rate limit, device quota or queue full (with Retry-After)
+ * - 429: rate limit, device quota, queue full or overloaded (load shedding) (with Retry-After)
  * - 503: the relayer is shutting down (with Retry-After)
  */
 export const REJECTION_STATUS = {
@@ -33,6 +33,7 @@ export const REJECTION_STATUS = {
   RATE_LIMITED: 429,
   DEVICE_QUOTA_EXCEEDED: 429,
   QUEUE_FULL: 429,
+  OVERLOADED: 429,
   SHUTTING_DOWN: 503,
 } as const;
 

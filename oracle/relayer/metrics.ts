@@ -12,6 +12,9 @@ export interface RelayerMetrics {
   gasUsed: Counter;
   anchorTxs: Counter;
   reorgs: Counter;
+  deepReorgs: Counter;
+  requestsShed: Counter;
+  submissionsInFlight: Gauge;
   deadlinesMissed: Counter;
 }
 
@@ -44,6 +47,16 @@ export function createRelayerMetrics(): RelayerMetrics {
       new Counter(`${p}_anchor_transactions_total`, "Anchoring transactions broadcast, by kind (initial, bump, rebroadcast)"),
     ),
     reorgs: registry.add(new Counter(`${p}_reorgs_total`, "Anchored batches whose transaction left the canonical chain")),
+    deepReorgs: registry.add(
+      new Counter(
+        `${p}_confirmed_reorgs_total`,
+        "Confirmed batches whose anchoring left the canonical chain (a reorg deeper than CONFIRMATIONS; also in reorgs_total)",
+      ),
+    ),
+    requestsShed: registry.add(
+      new Counter(`${p}_requests_shed_total`, "Submissions answered 429 OVERLOADED (load shedding), by reason (in_flight, event_loop_lag)"),
+    ),
+    submissionsInFlight: registry.add(new Gauge(`${p}_submissions_in_flight`, "Submissions (POST /v1/readings) being handled")),
     deadlinesMissed: registry.add(
       new Counter(`${p}_receipt_deadlines_missed_total`, "Readings anchored after the deadline of their signed receipt"),
     ),

@@ -15,6 +15,8 @@
  *
  * @module
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
 import express, { type Express, type Request, type Response } from "express";
 import { getAddress, isAddress, type Account, type Address, type Hex, type LocalAccount, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -42,8 +44,22 @@ export interface RelayerLimits {
   bodyLimit: string;
   /** Most readings in one bulk request. */
   maxBulk: number;
-  /** Queued (not yet batched) readings above which submissions get 429 QUEUE_FULL. */
+  /**
+   * Queued (not yet batched) readings above which submissions get 429 QUEUE_FULL. A hard bound: a
+   * submission reserves room for its readings before any await, so concurrent ones cannot overshoot.
+   */
   maxQueueDepth: number;
+  /**
+   * Load shedding: submissions (POST /v1/readings) being handled at once above which new ones get
+   * 429 OVERLOADED with Retry-After before their body is read; 0: off.
+   */
+  maxConcurrentSubmissions: number;
+  /**
+   * Load shedding: event-loop delay (p99 over the last `EVENT_LOOP_WINDOW_MS` from perf_hooks
+   * monitorEventLoopDelay, or the worst lateness of a 50 ms sampling timer, at once) above which
+   * new submissions get 429 OVERLOADED while another one is being handled; 0: off.
+   */
+  maxEventLoopLagMs: number;
   /** Requests per client address, all routes; undefined: off. */
   requestRate?: { ratePerSecond: number; burst: number };
   /** Readings per client address (a bulk request costs its length); undefined: off. */
@@ -58,6 +74,8 @@ export const DEFAULT_LIMITS: RelayerLimits = {
   bodyLimit: "1mb",
   maxBulk: 1000,
   maxQueueDepth: 200_000,
+  maxConcurrentSubmissions: 64,
+  maxEventLoopLagMs: 500,
   requestRate: { ratePerSecond: 200, burst: 400 },
   readingRate: { ratePerSecond: 5000, burst: 10_000 },
   deviceQuota: { ratePerSecond: 2, burst: 120 },
@@ -103,6 +121,11 @@ export interface RelayerOptions {
     pollMs?: number;
     /** Never sign a maxFeePerGas above this (wei). */
     maxFeePerGasCap?: bigint;
+    /**
+     * Confirmed batches within this many blocks of the head are rechecked for reorgs deeper than
+     * `confirmations` and re-anchored if orphaned (default 256; 0: confirmed is final).
+     */
+    recheckBlocks?: number;
   };
   now?: () => number;
 }
@@ -135,6 +158,9 @@ interface TreeEntry {
 }
 
 const TREE_CACHE_SIZE = 32;
+/** Window of the event-loop delay measure used for load shedding. */
+export const EVENT_LOOP_WINDOW_MS = 500;
+const LAG_SAMPLE_MS = 50;
 const UINT_PARAM = /^[1-9][0-9]{0,15}$/;
 const ROOT_PARAM = /^0x[0-9a-fA-F]{64}$/;
 
@@ -226,6 +252,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     maxInFlight: anchoring.maxInFlight,
     pollMs: anchoring.pollMs,
     maxFeePerGasCap: anchoring.maxFeePerGasCap,
+    recheckBlocks: anchoring.recheckBlocks,
     logger,
     metrics,
     now,
@@ -243,6 +270,50 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   let started = false;
   let draining = false;
   const inFlight = new Set<Promise<unknown>>();
+  /** Queue room held by submissions between their bound check and their commit (hard queue bound). */
+  let reserved = 0;
+
+  // ---- load shedding ----
+  /** Submissions being handled (from arrival, before the body is read, until the answer is sent). */
+  let submissions = 0;
+  /** Event-loop delay over the last window (or a stall just seen), ms (0 when not measured). */
+  let eventLoopLagMs = 0;
+  let lagMonitor: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  let lagTimer: NodeJS.Timeout | undefined;
+  if (limits.maxEventLoopLagMs > 0) {
+    lagMonitor = monitorEventLoopDelay({ resolution: 10 });
+    lagMonitor.enable();
+    // Also this process's own lateness, sampled every LAG_SAMPLE_MS: a stall shows at once.
+    let due = performance.now() + LAG_SAMPLE_MS;
+    let worst = 0;
+    let samples = 0;
+    lagTimer = setInterval(() => {
+      const monitor = lagMonitor as NonNullable<typeof lagMonitor>;
+      const t = performance.now();
+      worst = Math.max(worst, t - due);
+      due = t + LAG_SAMPLE_MS;
+      if (worst > limits.maxEventLoopLagMs) eventLoopLagMs = Math.max(eventLoopLagMs, worst);
+      if (++samples * LAG_SAMPLE_MS < EVENT_LOOP_WINDOW_MS) return;
+      eventLoopLagMs = Math.max(worst, monitor.count > 0 ? monitor.percentile(99) / 1e6 : 0);
+      monitor.reset();
+      worst = 0;
+      samples = 0;
+    }, LAG_SAMPLE_MS);
+    lagTimer.unref();
+  }
+  const stopLagMonitor = () => {
+    if (lagTimer !== undefined) clearInterval(lagTimer);
+    lagMonitor?.disable();
+    lagTimer = undefined;
+    lagMonitor = undefined;
+  };
+  /** Why a new submission is shed now, if it is. */
+  function shedReason(): "in_flight" | "event_loop_lag" | undefined {
+    if (limits.maxConcurrentSubmissions > 0 && submissions >= limits.maxConcurrentSubmissions) return "in_flight";
+    // A lone submission is never shed for lag: the lag may be the relayer's own batch building.
+    if (limits.maxEventLoopLagMs > 0 && submissions > 0 && eventLoopLagMs > limits.maxEventLoopLagMs) return "event_loop_lag";
+    return undefined;
+  }
 
   // ---- trees for proofs (rebuilt from the stored manifest, cached) ----
   const trees = new Map<number, TreeEntry>();
@@ -306,10 +377,26 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     if (bulk && items.length === 0) throw new RejectionError("EMPTY_BULK", "an array of readings must not be empty");
     if (items.length > limits.maxBulk)
       throw new RejectionError("TOO_MANY_READINGS", `at most ${limits.maxBulk} readings per request`, { max: limits.maxBulk, got: items.length });
-    if (store.queueDepth + items.length > limits.maxQueueDepth) {
+    // Hard bound: the room is reserved before anything is awaited, and released once the readings
+    // are committed (then counted in queueDepth) or refused.
+    if (store.queueDepth + reserved + items.length > limits.maxQueueDepth) {
       const retryAfterSeconds = Math.max(1, Math.ceil(options.batch.maxAgeMs / 1000));
       throw new RejectionError("QUEUE_FULL", "the relayer's queue is full; retry later", { retryAfterSeconds });
     }
+    let held = items.length;
+    reserved += held;
+    try {
+      await admit(res, bulk, items, (keep) => {
+        reserved -= held - keep;
+        held = keep;
+      });
+    } finally {
+      reserved -= held;
+    }
+  }
+
+  /** The rest of a submission, once it holds room for its readings in the queue (`hold` shrinks it). */
+  async function admit(res: Response, bulk: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
 
     const errors = new Array<RejectionError | undefined>(items.length);
     const results = new Array<{ status: number; body: { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } }>(items.length);
@@ -345,6 +432,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       }
     }
     if (!bulk && errors[0] !== undefined) throw errors[0];
+    hold(candidates.length);
 
     const outcomes = await writer.submit(candidates);
     outcomes.forEach((outcome, k) => {
@@ -552,6 +640,35 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     }
     next();
   });
+  // Load shedding, before the body is read: too many submissions at once, or an event loop so late
+  // that a new one would only wait. Cheap 429s keep the latency of the admitted ones bounded.
+  app.use((req, res, next) => {
+    if (req.method !== "POST" || req.path !== "/v1/readings") return next();
+    const reason = shedReason();
+    if (reason !== undefined) {
+      metrics.requestsShed.inc({ reason });
+      const error = new RejectionError("OVERLOADED", "the relayer is overloaded; retry later", {
+        reason,
+        retryAfterSeconds: 1,
+        ...(reason === "in_flight" ? { maxConcurrentSubmissions: limits.maxConcurrentSubmissions } : { eventLoopLagMs: Math.round(eventLoopLagMs) }),
+      });
+      res.setHeader("Retry-After", "1");
+      res.status(error.status).json(error.toJSON());
+      return;
+    }
+    submissions++;
+    metrics.submissionsInFlight.set(submissions);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      submissions--;
+      metrics.submissionsInFlight.set(submissions);
+    };
+    res.once("finish", finish);
+    res.once("close", finish);
+    next();
+  });
   app.use(service);
 
   return {
@@ -572,6 +689,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await writer.idle();
       await anchorer.stop();
+      stopLagMonitor();
       started = false;
       logger.info({ queueDepth: store.queueDepth }, "relayer stopped");
     },

@@ -13,7 +13,11 @@ import type { Address, Hex } from "viem";
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 
-/** A batch's lifecycle: queued → sent → mined → confirmed; failed is terminal (needs an operator). */
+/**
+ * A batch's lifecycle: queued → sent → mined → confirmed; failed is terminal (needs an operator). A reorg
+ * moves a mined batch, or a recently confirmed one (reorg deeper than the confirmation depth), back to
+ * sent (or queued when none of its transactions was ours).
+ */
 export const BATCH_STATUSES = ["queued", "sent", "mined", "confirmed", "failed"] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
@@ -58,6 +62,7 @@ CREATE TABLE IF NOT EXISTS relayer_batches (
 );
 CREATE INDEX IF NOT EXISTS relayer_batches_status ON relayer_batches (status, id);
 CREATE INDEX IF NOT EXISTS relayer_batches_anchor_id ON relayer_batches (anchor_batch_id);
+CREATE INDEX IF NOT EXISTS relayer_batches_block ON relayer_batches (status, block_number);
 CREATE TABLE IF NOT EXISTS relayer_readings (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   device TEXT NOT NULL,
@@ -381,6 +386,15 @@ export class RelayerStore {
     return rows.map(toBatch);
   }
 
+  /** Confirmed batches anchored at block `minBlock` or later, newest block first (at most `limit`). */
+  async recentConfirmed(minBlock: number, limit?: number): Promise<BatchRow[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE status = 'confirmed' AND block_number >= ? ORDER BY block_number DESC, id DESC${limit === undefined ? "" : " LIMIT ?"}`,
+      limit === undefined ? [minBlock] : [minBlock, limit],
+    );
+    return rows.map(toBatch);
+  }
+
   async batch(id: number): Promise<BatchRow | undefined> {
     const [row] = await this.db.query<Row>(`SELECT ${BATCH_COLUMNS} FROM relayer_batches WHERE id = ?`, [id]);
     return row === undefined ? undefined : toBatch(row);
@@ -473,8 +487,9 @@ export class RelayerStore {
   }
 
   /**
-   * The batch's block left the canonical chain: back to sent (its mined tx is pending again and
-   * will be re-broadcast as is), or to queued when the anchoring was found by event, not sent by us.
+   * The batch's block left the canonical chain (a mined batch, or a confirmed one after a reorg deeper
+   * than the confirmation depth): back to sent (its mined tx is pending again and will be re-broadcast
+   * as is), or to queued when the anchoring was found by event, not sent by us.
    */
   async markReorged(batchId: number, now = Date.now()): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -483,7 +498,7 @@ export class RelayerStore {
         [now, batchId],
       );
       await tx.run(
-        "UPDATE relayer_batches SET status = ?, anchor_batch_id = NULL, tx_hash = NULL, block_number = NULL, block_hash = NULL, gas_used = NULL, mined_at = NULL, reorgs = reorgs + 1 WHERE id = ?",
+        "UPDATE relayer_batches SET status = ?, anchor_batch_id = NULL, tx_hash = NULL, block_number = NULL, block_hash = NULL, gas_used = NULL, mined_at = NULL, confirmed_at = NULL, reorgs = reorgs + 1 WHERE id = ?",
         [changes > 0 ? "sent" : "queued", batchId],
       );
     });

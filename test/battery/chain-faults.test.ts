@@ -9,7 +9,8 @@
  *   connections, black-holes them (timeouts), answers HTTP 503, or delivers a request and cuts the
  *   answer, each for a while, during a steady stream of readings;
  * - a dropped transaction: the node forgets it (automine off + hardhat_dropTransaction);
- * - a reorg deeper than the confirmation depth (evm_snapshot / evm_revert after confirmation).
+ * - a reorg deeper than the confirmation depth (evm_snapshot / evm_revert after confirmation): the
+ *   orphaned confirmed batch is noticed, re-anchored with the same transaction and confirmed again.
  *
  * In each: intake never answers 5xx, nothing is stuck, everything is anchored once on the canonical
  * chain and verifies with verifyReading.
@@ -304,24 +305,32 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
     assert.notEqual(batch.blockHash, mined.blockHash, "confirmed in a block of the new chain, not the orphaned one");
   });
 
-  it(
-    "a reorg deeper than the confirmation depth: the confirmed anchoring is orphaned",
-    {
-      // A known gap, not a regression: skipped unless asked for (Hardhat's runner fails the run on a failing todo).
-      skip:
-        process.env.BATTERY_KNOWN_GAPS === "1"
-          ? false
-          : "known gap: the relayer treats confirmed batches as final and never rechecks them (test/battery/README.md); BATTERY_KNOWN_GAPS=1 runs it",
-    },
-    async () => {
-      const t = await relayer("reorg-deep.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 2 });
-      const snapshot = await testClient.snapshot();
-      const readings = await submit(t, 1);
-      await allAnchoredOnce(t, readings);
-      await testClient.revert({ id: snapshot });
-      await testClient.mine({ blocks: 6 });
-      // Wanted: the relayer notices and anchors the batch again on the new chain.
-      await allAnchoredOnce(t, readings, 15_000);
-    },
-  );
+  it("a reorg deeper than the confirmation depth: the orphaned confirmed batch is re-anchored on the new chain, once", async () => {
+    const t = await relayer("reorg-deep.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 2 });
+    const snapshot = await testClient.snapshot();
+    const readings = await submit(t, 1);
+    await allAnchoredOnce(t, readings);
+    const [confirmed] = await batches(t);
+    assert.equal(confirmed.status, "confirmed");
+    const deepBefore = t.relayer.metrics.deepReorgs.get();
+    await testClient.revert({ id: snapshot });
+    await testClient.mine({ blocks: 6 });
+    // The relayer notices within a poll (the newest confirmed batch is rechecked every tick) and stops
+    // answering "confirmed" for the orphaned anchoring.
+    await waitFor(async () => t.relayer.metrics.deepReorgs.get() > deepBefore, "the deep reorg noticed", 15_000);
+    const [moved] = await batches(t);
+    assert.ok(moved.reorgs >= 1);
+    // Then it anchors the batch again on the new chain: same root and manifest, served "confirmed" only there.
+    await allAnchoredOnce(t, readings, 15_000);
+    const [batch] = await batches(t);
+    assert.equal(batch.root, confirmed.root);
+    assert.equal(batch.manifestHash, confirmed.manifestHash);
+    assert.notEqual(batch.blockHash, confirmed.blockHash, "confirmed in a block of the new chain, not the orphaned one");
+    assert.deepEqual(
+      (await t.relayer.store.txs(batch.id)).map((x) => [x.hash, x.status]),
+      [[confirmed.txHash, "mined"]],
+      "the same signed transaction re-broadcast, never re-signed",
+    );
+    assert.match((await request(`${t.url}/metrics`)).text, /^sensorseal_relayer_confirmed_reorgs_total [1-9]/m);
+  });
 });

@@ -20,8 +20,10 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.audit.rpcUrl, "http://127.0.0.1:8545");
     assert.deepEqual(config.batch, { maxSize: 1000, maxAgeMs: 10_000 });
     assert.equal(config.confirmations, 2);
-    assert.deepEqual(config.anchoring, { marginSeconds: 600, stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000 });
+    assert.deepEqual(config.anchoring, { marginSeconds: 600, stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000, recheckBlocks: 256 });
     assert.equal(config.limits.maxBulk, 1000);
+    assert.equal(config.limits.maxConcurrentSubmissions, 64);
+    assert.equal(config.limits.maxEventLoopLagMs, 500);
     assert.deepEqual(config.limits.deviceQuota, { ratePerSecond: 2, burst: 120 });
     assert.equal(config.audit.anchor, undefined);
     assert.equal(config.logLevel, "info");
@@ -45,9 +47,12 @@ describe("relayer configuration (zod, from the environment)", () => {
       STUCK_TX_TIMEOUT_MS: "30000",
       MAX_IN_FLIGHT: "2",
       ANCHOR_POLL_MS: "250",
+      CONFIRMED_RECHECK_BLOCKS: "1000",
       MAX_FEE_PER_GAS_WEI: "500000000000",
       RELAYER_MAX_BULK: "50",
       RELAYER_MAX_QUEUE_DEPTH: "999",
+      RELAYER_MAX_CONCURRENT_SUBMISSIONS: "16",
+      RELAYER_MAX_EVENT_LOOP_LAG_MS: "0",
       RELAYER_DEVICE_READINGS_PER_MINUTE: "6",
       TRUST_PROXY: "1",
       LOG_LEVEL: "debug",
@@ -59,9 +64,11 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.audit.registryDeployBlock, 12);
     assert.deepEqual(config.batch, { maxSize: 500, maxAgeMs: 2500 });
     assert.equal(config.confirmations, 6);
-    assert.deepEqual(config.anchoring, { marginSeconds: 900, stuckTimeoutMs: 30_000, maxInFlight: 2, pollMs: 250, maxFeePerGasCap: 500_000_000_000n });
+    assert.deepEqual(config.anchoring, { marginSeconds: 900, stuckTimeoutMs: 30_000, maxInFlight: 2, pollMs: 250, maxFeePerGasCap: 500_000_000_000n, recheckBlocks: 1000 });
     assert.equal(config.limits.maxBulk, 50);
     assert.equal(config.limits.maxQueueDepth, 999);
+    assert.equal(config.limits.maxConcurrentSubmissions, 16);
+    assert.equal(config.limits.maxEventLoopLagMs, 0);
     assert.deepEqual(config.limits.deviceQuota, { ratePerSecond: 0.1, burst: 120 });
     assert.equal(config.trustProxy, 1);
   });

@@ -152,6 +152,9 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
     batch: { maxSize: 100, maxAgeMs: 200 },
     confirmations: 1,
     ...rest,
+    // In-process, the relayer shares its event loop with the test's own signing and chain: its lag says
+    // nothing about the relayer, so lag shedding is off unless a test asks for it.
+    limits: { maxEventLoopLagMs: 0, ...rest.limits },
     anchoring: { pollMs: 50, ...rest.anchoring },
     store: db,
     registry,

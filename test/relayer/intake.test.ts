@@ -4,6 +4,7 @@
  * limits, quotas, backpressure and shutdown answer with their codes.
  */
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -365,6 +366,164 @@ describe("relayer limits, backpressure and shutdown", () => {
       assert.equal(full.headers.get("retry-after"), "4");
       assert.equal(t.relayer.store.queueDepth, 3);
     } finally {
+      await t.close();
+    }
+  });
+
+  it("the queue bound is hard: concurrent bulk submissions never take the queue past it", async () => {
+    const bound = 400;
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "hard-bound.sqlite"),
+      start: false, // nothing is batched: the depth only grows, so its final value is its peak
+      batch: { maxSize: 1000, maxAgeMs: 4000 },
+      limits: { maxQueueDepth: bound, deviceQuota: undefined, readingRate: undefined, requestRate: undefined, maxBulk: 100 },
+    });
+    try {
+      // A slow commit (a busy disk, a remote PostgreSQL): requests keep arriving while readings are being
+      // written, which is when a bound checked only against the committed depth was overshot.
+      const store = t.relayer.store;
+      const accept = store.acceptReadings.bind(store);
+      store.acceptReadings = async (...args: Parameters<typeof accept>) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return accept(...args);
+      };
+      const senders: TestDevice[] = [];
+      for (let i = 0; i < 16; i++) senders.push(await registeredDevice(chain, "secp256k1"));
+      await t.registry.sync();
+      const now = await chainTime(chain);
+      // 16 bulks of 50 (twice the bound) at once, one device each, then a second wave.
+      let accepted = 0;
+      let full = 0;
+      let peak = 0;
+      const watch = setInterval(() => (peak = Math.max(peak, t.relayer.store.queueDepth)), 1);
+      for (const wave of [0, 1]) {
+        const bulks = senders.map((d) => Array.from({ length: 50 }, (_, i) => signedReading(d, domain, { seq: wave * 50 + i + 1, timestamp: now })));
+        const answers = await Promise.all(bulks.map((b) => postJson(`${t.url}/v1/readings`, b)));
+        for (const a of answers) {
+          peak = Math.max(peak, t.relayer.store.queueDepth);
+          if (a.status === 202) accepted += a.body.accepted;
+          else {
+            assert.equal(a.status, 429, a.text);
+            assert.equal(a.body.error.code, "QUEUE_FULL");
+            assert.ok(Number(a.headers.get("retry-after")) >= 1);
+            full++;
+          }
+        }
+      }
+      clearInterval(watch);
+      const depth = t.relayer.store.queueDepth;
+      assert.ok(peak <= bound, `peak depth ${peak} > bound ${bound}`);
+      assert.ok(depth <= bound, `depth ${depth} > bound ${bound}`);
+      assert.equal(depth, bound, "the bound is reached (whole bulks of 50 fill 400 exactly)");
+      assert.equal(accepted, depth);
+      assert.equal((await t.relayer.store.rowCounts()).readings, depth);
+      assert.ok(full > 0, "the rest got QUEUE_FULL");
+      assert.match((await request(`${t.url}/metrics`)).text, new RegExp(`^sensorseal_relayer_queue_depth ${bound}$`, "m"));
+    } finally {
+      await t.close();
+    }
+  });
+
+  /** A submission whose body is still on the wire: counted in flight until `finish()` sends the rest. */
+  function partialPost(url: string, body: string): { finish(): Promise<number> } {
+    const u = new URL(`${url}/v1/readings`);
+    const req = httpRequest({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      req.on("response", (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+    });
+    const half = Math.floor(body.length / 2);
+    req.write(body.slice(0, half));
+    return {
+      finish() {
+        req.end(body.slice(half));
+        return answered;
+      },
+    };
+  }
+
+  async function inFlight(t: TestRelayer, n: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (new RegExp(`^sensorseal_relayer_submissions_in_flight ${n}$`, "m").test((await request(`${t.url}/metrics`)).text)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`never ${n} submissions in flight`);
+  }
+
+  it("sheds load: above maxConcurrentSubmissions new submissions get 429 OVERLOADED with Retry-After, unread", async () => {
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "shed-in-flight.sqlite"),
+      start: false,
+      batch: { maxSize: 100, maxAgeMs: 4000 },
+      limits: { maxConcurrentSubmissions: 2, deviceQuota: undefined },
+    });
+    let held: { finish(): Promise<number> }[] = [];
+    try {
+      const other = await registeredDevice(chain, "secp256k1");
+      await t.registry.sync();
+      const now = await chainTime(chain);
+      held = [device, other].map((d) => partialPost(t.url, JSON.stringify(signedReading(d, domain, { seq: 1, timestamp: now }))));
+      await inFlight(t, 2);
+      const shed = await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 2, timestamp: now }));
+      assert.equal(shed.status, 429, shed.text);
+      assert.equal(shed.body.error.code, "OVERLOADED");
+      assert.equal(shed.body.error.details.reason, "in_flight");
+      assert.equal(shed.headers.get("retry-after"), "1");
+      const finishing = held;
+      held = [];
+      assert.deepEqual(await Promise.all(finishing.map((h) => h.finish())), [202, 202], "the admitted ones are answered");
+      await inFlight(t, 0);
+      assert.equal((await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 2, timestamp: now }))).status, 202, "admitted again");
+      const metrics = (await request(`${t.url}/metrics`)).text;
+      assert.match(metrics, /^sensorseal_relayer_requests_shed_total\{reason="in_flight"\} 1$/m);
+      assert.match(metrics, /^sensorseal_relayer_readings_rejected_total\{code="OVERLOADED"\} 1$/m);
+      assert.equal((await t.relayer.store.rowCounts()).readings, 3);
+    } finally {
+      await Promise.all(held.map((h) => h.finish().catch(() => 0)));
+      await t.close();
+    }
+  });
+
+  it("sheds load: while the event loop lags past maxEventLoopLagMs, new submissions beside a running one get 429 OVERLOADED", async () => {
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "shed-lag.sqlite"),
+      start: false,
+      batch: { maxSize: 100, maxAgeMs: 4000 },
+      limits: { maxEventLoopLagMs: 100, deviceQuota: undefined },
+    });
+    let finishing: (() => Promise<number>) | undefined;
+    try {
+      const now = await chainTime(chain);
+      const lone = partialPost(t.url, JSON.stringify(signedReading(device, domain, { seq: 100, timestamp: now })));
+      finishing = lone.finish;
+      await inFlight(t, 1);
+      const busyUntil = Date.now() + 400;
+      while (Date.now() < busyUntil); // the loop stalls 400 ms
+      let answer: HttpAnswer | undefined;
+      for (let i = 0; i < 40 && answer?.status !== 429; i++) {
+        // Not a valid reading: 400 when admitted, so nothing is stored whatever the answer.
+        answer = await postJson(`${t.url}/v1/readings`, { device: device.address });
+        if (answer.status !== 429) assert.equal(answer.status, 400, answer.text);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal(answer?.status, 429, answer?.text);
+      assert.equal(answer?.body.error.code, "OVERLOADED");
+      assert.equal(answer?.body.error.details.reason, "event_loop_lag");
+      assert.equal(answer?.headers.get("retry-after"), "1");
+      finishing = undefined;
+      assert.equal(await lone.finish(), 202, "the running one is answered");
+      assert.match((await request(`${t.url}/metrics`)).text, /^sensorseal_relayer_requests_shed_total\{reason="event_loop_lag"\} [1-9]/m);
+    } finally {
+      await finishing?.().catch(() => undefined);
       await t.close();
     }
   });
