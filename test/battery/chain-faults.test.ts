@@ -17,27 +17,21 @@
  */
 import assert from "node:assert/strict";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import path from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 
-import { createPublicClient, createTestClient, http, parseEventLogs, type Hex, type PublicClient, type TestClient } from "viem";
+import { createPublicClient, http, parseEventLogs, type Hex, type PublicClient, type TestClient } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
-import type { BatchRow } from "../../oracle/relayer/store.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
 import {
   chainTime,
   postJson,
-  registeredDevice,
   request,
-  signedReading,
-  startTestRelayer,
-  tempDir,
+  useRelayerTestbed,
   waitFor,
   type ReadingBody,
   type TestDevice,
   type TestRelayer,
-  type TestRelayerOptions,
 } from "../relayer/fixtures.js";
 import { sleep } from "./harness.js";
 
@@ -110,63 +104,15 @@ class FaultyProxy {
 }
 
 describe("battery: chain faults", { timeout: 600_000 }, () => {
+  const bed = useRelayerTestbed({ limits: { requestRate: undefined, readingRate: undefined, deviceQuota: undefined } });
+  const { relayer, nextReadings, batches } = bed;
+  const submit = async (t: TestRelayer, n: number): Promise<ReadingBody[]> => (await bed.submit(t, n)).readings;
   let chain: AuditChain;
-  let tmp: { dir: string; remove(): Promise<void> };
   let testClient: TestClient;
   let devices: TestDevice[];
-  let nextSeq: Map<string, number>;
-  const open: TestRelayer[] = [];
-
-  before(async () => {
-    chain = await startAuditChain();
-    tmp = await tempDir();
-    testClient = createTestClient({ mode: "hardhat", transport: http(chain.rpcUrl) });
-    devices = [];
-    for (let i = 0; i < 4; i++) devices.push(await registeredDevice(chain, i % 2 ? "p256" : "secp256k1"));
-    nextSeq = new Map(devices.map((d) => [d.address, 1]));
+  before(() => {
+    ({ chain, testClient, devices } = bed);
   });
-  afterEach(async () => {
-    await testClient.setAutomine(true);
-    while (open.length > 0) await open.pop()!.close();
-  });
-  after(async () => {
-    await chain?.close();
-    await tmp?.remove();
-  });
-
-  async function relayer(file: string, options: Partial<TestRelayerOptions> = {}): Promise<TestRelayer> {
-    const t = await startTestRelayer(chain, {
-      databaseUrl: path.join(tmp.dir, file),
-      limits: { requestRate: undefined, readingRate: undefined, deviceQuota: undefined },
-      ...options,
-    });
-    open.push(t);
-    return t;
-  }
-
-  function nextReadings(n: number, ts: number): ReadingBody[] {
-    const out: ReadingBody[] = [];
-    for (const d of devices) {
-      for (let i = 0; i < n; i++) {
-        const seq = nextSeq.get(d.address)!;
-        nextSeq.set(d.address, seq + 1);
-        out.push(signedReading(d, chain, { seq, timestamp: ts }));
-      }
-    }
-    return out;
-  }
-
-  async function submit(t: TestRelayer, n: number): Promise<ReadingBody[]> {
-    const readings = nextReadings(n, await chainTime(chain));
-    const answer = await postJson(`${t.url}/v1/readings`, readings);
-    assert.equal(answer.status, 202, answer.text);
-    return readings;
-  }
-
-  async function batches(t: TestRelayer): Promise<BatchRow[]> {
-    const rows = await t.db.query<{ id: number }>("SELECT id FROM relayer_batches ORDER BY id");
-    return Promise.all(rows.map(async (r) => (await t.relayer.store.batch(Number(r.id)))!));
-  }
 
   /** Every reading confirmed (a block mined per poll) and verified on chain; each anchored once. */
   async function allAnchoredOnce(t: TestRelayer, readings: ReadingBody[], timeoutMs = 90_000): Promise<void> {

@@ -2,12 +2,14 @@
  * Shared pieces of the relayer tests: devices that sign readings, a relayer on a real chain served
  * over HTTP on 127.0.0.1, small HTTP and polling helpers. Importing this file does nothing.
  */
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { after, afterEach, before } from "node:test";
 
-import { createPublicClient, http, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createTestClient, http, type Address, type Hex, type PublicClient, type TestClient } from "viem";
 
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
@@ -17,7 +19,8 @@ import { createRelayer, type Relayer, type RelayerOptions } from "../../oracle/r
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
-import type { AuditChain } from "../helpers/audit-chain.js";
+import type { BatchRow } from "../../oracle/relayer/store.js";
+import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 
 /** A test device: a key of either scheme, registered or not. */
 export interface TestDevice {
@@ -181,4 +184,86 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
       return closed;
     },
   };
+}
+
+/** What {@link useRelayerTestbed} gives a suite: a chain with four registered devices and relayers on it. */
+export interface RelayerTestbed {
+  chain: AuditChain;
+  testClient: TestClient;
+  devices: TestDevice[];
+  /** Starts a relayer on a SQLite file of the suite's temp folder; closed after each test. */
+  relayer(file: string, options?: Partial<TestRelayerOptions>): Promise<TestRelayer>;
+  /** Closes a relayer before the test ends (a restart). */
+  close(t: TestRelayer): Promise<void>;
+  /** `n` fresh readings per device (next seqs), timestamped `ts`. */
+  nextReadings(n: number, ts: number): ReadingBody[];
+  /** `n` fresh readings per device posted as one bulk (202 asserted); answers them and their receipts. */
+  submit(t: TestRelayer, n: number): Promise<{ readings: ReadingBody[]; receipts: unknown[] }>;
+  /** Every batch in the relayer's store, by id. */
+  batches(t: TestRelayer): Promise<BatchRow[]>;
+}
+
+/**
+ * Registers the hooks of a suite that restarts relayers against one real chain: before all, a
+ * chain, a temp folder and four devices (both schemes); after each test, automining back on and
+ * the test's relayers closed; after all, chain and folder removed. Call it inside `describe`.
+ *
+ * @example
+ * const bed = useRelayerTestbed({ limits: { requestRate: undefined } });
+ * it("…", async () => { const t = await bed.relayer("a.sqlite"); await bed.submit(t, 2); });
+ */
+export function useRelayerTestbed(defaults: Partial<TestRelayerOptions> = {}): RelayerTestbed {
+  let tmp: { dir: string; remove(): Promise<void> } | undefined;
+  const nextSeq = new Map<string, number>();
+  const open: TestRelayer[] = [];
+  const bed = {
+    devices: [] as TestDevice[],
+    async relayer(file: string, options: Partial<TestRelayerOptions> = {}) {
+      const t = await startTestRelayer(bed.chain, { databaseUrl: path.join(tmp!.dir, file), ...defaults, ...options });
+      open.push(t);
+      return t;
+    },
+    async close(t: TestRelayer) {
+      await t.close();
+      open.splice(open.indexOf(t), 1);
+    },
+    nextReadings(n: number, ts: number) {
+      const out: ReadingBody[] = [];
+      for (const d of bed.devices) {
+        for (let i = 0; i < n; i++) {
+          const seq = nextSeq.get(d.address)!;
+          nextSeq.set(d.address, seq + 1);
+          out.push(signedReading(d, { chainId: bed.chain.chainId, anchor: bed.chain.anchor }, { seq, timestamp: ts }));
+        }
+      }
+      return out;
+    },
+    async submit(t: TestRelayer, n: number) {
+      const readings = bed.nextReadings(n, await chainTime(bed.chain));
+      const answer = await postJson(`${t.url}/v1/readings`, readings);
+      assert.equal(answer.status, 202, answer.text);
+      return { readings, receipts: answer.body.results.map((r: { receipt: unknown }) => r.receipt) };
+    },
+    async batches(t: TestRelayer) {
+      const rows = await t.db.query<{ id: number }>("SELECT id FROM relayer_batches ORDER BY id");
+      return Promise.all(rows.map(async (r) => (await t.relayer.store.batch(Number(r.id)))!));
+    },
+  } as RelayerTestbed;
+
+  before(async () => {
+    bed.chain = await startAuditChain();
+    tmp = await tempDir();
+    bed.testClient = createTestClient({ mode: "hardhat", transport: http(bed.chain.rpcUrl) });
+    for (let i = 0; i < 4; i++) bed.devices.push(await registeredDevice(bed.chain, i % 2 ? "p256" : "secp256k1"));
+    for (const d of bed.devices) nextSeq.set(d.address, 1);
+  });
+  afterEach(async () => {
+    await bed.testClient.setAutomine(true);
+    while (open.length > 0) await open.pop()!.close();
+  });
+  after(async () => {
+    await bed.chain?.close();
+    await tmp?.remove();
+  });
+  return bed;
 }

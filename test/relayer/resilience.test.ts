@@ -5,12 +5,10 @@
  * nothing is lost and nothing is anchored twice (BatchAnchored events and leaves are counted).
  */
 import assert from "node:assert/strict";
-import path from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 
 import {
   createPublicClient,
-  createTestClient,
   createWalletClient,
   custom,
   http,
@@ -23,83 +21,31 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import type { BatchRow } from "../../oracle/relayer/store.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
 import {
-  chainTime,
   postJson,
-  registeredDevice,
   request,
-  signedReading,
-  startTestRelayer,
-  tempDir,
+  useRelayerTestbed,
   waitFor,
   type ReadingBody,
   type TestDevice,
   type TestRelayer,
-  type TestRelayerOptions,
 } from "./fixtures.js";
 
 describe("relayer anchoring under failure", () => {
+  const bed = useRelayerTestbed();
+  const { relayer, close, submit, batches } = bed;
   let chain: AuditChain;
-  let tmp: { dir: string; remove(): Promise<void> };
   let testClient: TestClient;
   let devices: TestDevice[];
-  let nextSeq: Map<string, number>;
-  const open: TestRelayer[] = [];
-
-  before(async () => {
-    chain = await startAuditChain();
-    tmp = await tempDir();
-    testClient = createTestClient({ mode: "hardhat", transport: http(chain.rpcUrl) });
-    devices = [];
-    for (let i = 0; i < 4; i++) devices.push(await registeredDevice(chain, i % 2 ? "p256" : "secp256k1"));
-    nextSeq = new Map(devices.map((d) => [d.address, 1]));
+  before(() => {
+    ({ chain, testClient, devices } = bed);
   });
-  afterEach(async () => {
-    await testClient.setAutomine(true);
-    while (open.length > 0) await open.pop()!.close();
-  });
-  after(async () => {
-    await chain?.close();
-    await tmp?.remove();
-  });
-
-  async function relayer(file: string, options: Partial<TestRelayerOptions> = {}): Promise<TestRelayer> {
-    const t = await startTestRelayer(chain, { databaseUrl: path.join(tmp.dir, file), ...options });
-    open.push(t);
-    return t;
-  }
-
-  async function close(t: TestRelayer): Promise<void> {
-    await t.close();
-    open.splice(open.indexOf(t), 1);
-  }
-
-  /** `n` fresh readings per device, posted as one bulk; answers the bodies and their receipts. */
-  async function submit(t: TestRelayer, n: number): Promise<{ readings: ReadingBody[]; receipts: unknown[] }> {
-    const ts = await chainTime(chain);
-    const readings: ReadingBody[] = [];
-    for (const d of devices) {
-      for (let i = 0; i < n; i++) {
-        const seq = nextSeq.get(d.address)!;
-        nextSeq.set(d.address, seq + 1);
-        readings.push(signedReading(d, { chainId: chain.chainId, anchor: chain.anchor }, { seq, timestamp: ts }));
-      }
-    }
-    const answer = await postJson(`${t.url}/v1/readings`, readings);
-    assert.equal(answer.status, 202, answer.text);
-    return { readings, receipts: answer.body.results.map((r: { receipt: unknown }) => r.receipt) };
-  }
 
   /** BatchAnchored events on the canonical chain for the given roots. */
   async function anchoredEvents(roots: readonly Hex[]) {
     const logs = await chain.publicClient.getLogs({ address: chain.anchor, fromBlock: 0n, toBlock: "latest" });
     return parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }).filter((e) => roots.includes(e.args.root));
-  }
-
-  async function batches(t: TestRelayer): Promise<BatchRow[]> {
-    const rows = await t.db.query<{ id: number }>("SELECT id FROM relayer_batches ORDER BY id");
-    return Promise.all(rows.map(async (r) => (await t.relayer.store.batch(Number(r.id)))!));
   }
 
   /** Waits until the store holds exactly one batch, in `status`; answers it. */
