@@ -1,0 +1,104 @@
+/**
+ * The one table of machine-readable error codes every SensorSeal service answers with, and the one
+ * HTTP status of each. Services throw `ServiceError(code, message, details)` and the status comes
+ * from here; clients (the device SDK, the verifier, the web pages) match answers by exact code
+ * against the same table, never by pattern.
+ *
+ * Groups, by what a client does about them:
+ * - 400/413/415: the request can never succeed as sent (fix it; do not resend).
+ * - 401/403: not allowed (credentials, or the registry refuses this device for this reading).
+ * - 404: no such thing.
+ * - 409: the per-device sequence refuses it (another reading holds this seq, or it is below the last).
+ * - 429: slow down (Retry-After). A device quota holds back only that device.
+ * - 503: try again later (Retry-After).
+ *
+ * @module
+ */
+
+/** Every error code and its HTTP status. */
+export const ERROR_STATUS = {
+  // --- request shape (400, 413, 415) ---
+  INVALID_JSON: 400,
+  INVALID_BODY: 400,
+  INVALID_QUERY: 400,
+  INVALID_PARAMETER: 400,
+  INVALID_ADDRESS: 400,
+  INVALID_ACCOUNT: 400,
+  INVALID_EPOCH: 400,
+  INVALID_SEQ: 400,
+  EMPTY_BULK: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_READINGS: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNSUPPORTED_ENCODING: 415,
+
+  // --- reading admission (platform and relayer alike) ---
+  /** The payload is not JSON or does not follow the payload schema (platform). */
+  INVALID_PAYLOAD: 400,
+  /** The payload is JSON but not its RFC 8785 canonical form (platform). */
+  NON_CANONICAL_PAYLOAD: 400,
+  /** A reading field is malformed or out of range (relayer: device, seq, timestamp, dataHash). */
+  INVALID_READING: 400,
+  /** The signature is malformed, or does not verify with the device's registered key on this domain. */
+  INVALID_SIGNATURE: 400,
+  /** The reading's timestamp is further ahead of the service's clock than the allowed skew. */
+  FUTURE_TIMESTAMP: 400,
+  /** The device is not in the registry (yet: a client may retry a few times while indexes catch up). */
+  UNKNOWN_DEVICE: 403,
+  /** The device was not Active at the reading's timestamp. */
+  DEVICE_NOT_ACTIVE: 403,
+  /** The device is revoked: its key may be in other hands. */
+  DEVICE_REVOKED: 403,
+
+  // --- authentication and authorization ---
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  UNKNOWN_SIGNER: 403,
+
+  // --- not found ---
+  NOT_FOUND: 404,
+  READING_NOT_FOUND: 404,
+  BATCH_NOT_FOUND: 404,
+  EPOCH_NOT_FOUND: 404,
+  NO_EPOCH: 404,
+  NO_ENTITLEMENT: 404,
+
+  // --- sequence and consistency ---
+  /** Another reading (payload or dataHash) is already stored under this device and seq. */
+  SEQUENCE_CONFLICT: 409,
+  /** The seq is not above the device's last accepted seq. */
+  STALE_SEQUENCE: 409,
+  CONFLICTING_MESSAGE: 409,
+  EPOCH_MISMATCH: 400,
+  WRONG_SOURCE_CHAIN: 400,
+
+  // --- slow down (429, Retry-After) ---
+  /** Too many requests from this client address. */
+  RATE_LIMITED: 429,
+  /** This device sent more readings than its quota allows; only this device is held back. */
+  DEVICE_QUOTA_EXCEEDED: 429,
+  /** The relayer's durable queue is full. */
+  QUEUE_FULL: 429,
+  /** The service sheds load (too much work in flight). */
+  OVERLOADED: 429,
+
+  // --- try again later (503, Retry-After) ---
+  SHUTTING_DOWN: 503,
+  REGISTRY_UNAVAILABLE: 503,
+  SERVICE_UNAVAILABLE: 503,
+  NOT_CONFIGURED: 503,
+
+  // --- the service's own fault ---
+  INTERNAL: 500,
+} as const;
+
+/** A machine-readable error code of a SensorSeal service. */
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Codes that hold back only the one device they name (the client keeps delivering other devices). */
+export const DEVICE_SCOPED_RETRY_CODES: readonly ErrorCode[] = ["DEVICE_QUOTA_EXCEEDED"];
+
+/** Whether `code` is one of {@link ERROR_STATUS}'s codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_STATUS, code);
+}
