@@ -38,6 +38,7 @@ import {
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
+import { dashboardOrigins } from "./lib/rpc-server.js";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const data = dataDir();
@@ -78,8 +79,13 @@ async function startChain(name: "audit" | "reward", chainPort: number): Promise<
   const journal = path.join(data, "chains", `${name}.jsonl`);
   const genesis = await journalGenesis(journal);
   const connection = await network.create(genesis === undefined ? name : { network: name, override: { initialDate: genesis } });
-  const chain = await startLocalChain(connection.provider, journal, chainPort, "127.0.0.1", (n) =>
-    log(`${name} chain: replayed ${n} calls…`),
+  const chain = await startLocalChain(
+    connection.provider,
+    journal,
+    chainPort,
+    "127.0.0.1",
+    (n) => log(`${name} chain: replayed ${n} calls…`),
+    dashboardOrigins(PORTS.web),
   );
   log(`${name} chain ${chain.url}${chain.replayed > 0 ? ` (resumed: ${chain.replayed} calls replayed)` : ""}`);
   return { chain, connection };

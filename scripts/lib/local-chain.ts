@@ -7,12 +7,13 @@
  */
 import { createReadStream } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
 import type { EIP1193Provider } from "hardhat/types/providers";
+
+import { startRpcServer } from "./rpc-server.js";
 
 /** Calls that change the chain: journaled and replayed. */
 const STATE_CHANGING = new Set([
@@ -76,20 +77,10 @@ async function latestBlock(request: EIP1193Provider["request"]): Promise<{ numbe
 }
 
 /**
- * Replays `journalFile` into `provider`, then serves it on `host:port`, journaling from then on:
- * calls over HTTP and calls made in-process on `provider` itself (Ignition deploys that way).
- *
- * @example
- * const { provider } = await network.create("audit");
- * const chain = await startLocalChain(provider, "data/chains/audit.jsonl", 8545);
+ * Replays the journal into `provider` (the header line first records, or gives back, the genesis
+ * time); returns how many calls were replayed.
  */
-export async function startLocalChain(
-  provider: EIP1193Provider,
-  journalFile: string,
-  port: number,
-  host = "127.0.0.1",
-  onReplay?: (done: number) => void,
-): Promise<LocalChain> {
+async function replayJournal(provider: EIP1193Provider, journalFile: string, onReplay?: (done: number) => void): Promise<number> {
   await mkdir(path.dirname(journalFile), { recursive: true });
   let replayed = 0;
   let header = false;
@@ -117,7 +108,14 @@ export async function startLocalChain(
     const first: JournalHeader = { genesisTimestamp: Number(genesis.timestamp) };
     await appendFile(journalFile, `${JSON.stringify(first)}\n`);
   }
+  return replayed;
+}
 
+/**
+ * Routes every call of `provider` (in-process ones too) through one queue that journals the
+ * state-changing ones; returns the call function the HTTP server uses.
+ */
+function journalCalls(provider: EIP1193Provider, journalFile: string): (method: string, params: unknown[]) => Promise<unknown> {
   // One call at a time: the journal's order is the chain's order.
   const request = provider.request.bind(provider);
   let queue: Promise<unknown> = Promise.resolve();
@@ -136,54 +134,30 @@ export async function startLocalChain(
     return result;
   };
   provider.request = ((args: { method: string; params?: unknown[] }) => call(args.method, args.params ?? [])) as EIP1193Provider["request"];
+  return call;
+}
 
-  const server: Server = createServer((req, res) => {
-    // The dashboard's verify button and the claim page call the chains from the browser.
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    res.setHeader("Access-Control-Allow-Headers", "content-type");
-    res.setHeader("Access-Control-Allow-Methods", "POST, OPTIONS");
-    if (req.method === "OPTIONS") {
-      res.writeHead(204).end();
-      return;
-    }
-    if (req.method !== "POST") {
-      res.writeHead(405).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      void (async () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        } catch {
-          res.writeHead(400, { "content-type": "application/json" });
-          res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }));
-          return;
-        }
-        const answer = Array.isArray(body) ? await Promise.all(body.map(handle)) : await handle(body);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(answer));
-      })();
-    });
-  });
-
-  async function handle(request: unknown): Promise<unknown> {
-    const { id = null, method, params = [] } = (request ?? {}) as { id?: unknown; method?: string; params?: unknown[] };
-    if (typeof method !== "string") return { jsonrpc: "2.0", id, error: { code: -32600, message: "Invalid request" } };
-    try {
-      return { jsonrpc: "2.0", id, result: await call(method, params) };
-    } catch (error) {
-      const { code = -32603, message = String(error), data } = error as { code?: number; message?: string; data?: unknown };
-      return { jsonrpc: "2.0", id, error: { code: typeof code === "number" ? code : -32603, message, data } };
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, resolve);
-  });
+/**
+ * Replays `journalFile` into `provider`, then serves it on `host:port`, journaling from then on:
+ * calls over HTTP and calls made in-process on `provider` itself (Ignition deploys that way).
+ * Web pages may only read (see ./rpc-server.ts): those of `browserOrigins` (the dashboard) and
+ * wallet extensions.
+ *
+ * @example
+ * const { provider } = await network.create("audit");
+ * const chain = await startLocalChain(provider, "data/chains/audit.jsonl", 8545, "127.0.0.1", undefined, dashboardOrigins(8090));
+ */
+export async function startLocalChain(
+  provider: EIP1193Provider,
+  journalFile: string,
+  port: number,
+  host = "127.0.0.1",
+  onReplay?: (done: number) => void,
+  browserOrigins: readonly string[] = [],
+): Promise<LocalChain> {
+  const replayed = await replayJournal(provider, journalFile, onReplay);
+  const call = journalCalls(provider, journalFile);
+  const server = await startRpcServer({ host, port, allowedOrigins: browserOrigins, allowExtensions: true, call });
   const address = server.address() as AddressInfo;
   return {
     url: `http://${host}:${address.port}`,
