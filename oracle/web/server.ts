@@ -27,7 +27,7 @@ import {
   type PublicClient,
 } from "viem";
 
-import type { LedgerJson } from "../oracle/oracle.js";
+import type { LedgerJson } from "../committee/oracle.js";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../chain/abis.js";
 import { connectAuditChain, type AuditConnection } from "../chain/audit-connection.js";
 import { DEVICE_STATUS_NAMES } from "../chain/registry-index.js";
