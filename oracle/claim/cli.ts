@@ -61,6 +61,48 @@ const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--r
 
 const KEY = /^0x[0-9a-fA-F]{64}$/;
 
+type ClaimArgs = Record<string, string | boolean | string[] | undefined>;
+
+/** The claim itself, once arguments and keys are known; answers the exit code (usage errors through `usage`). */
+async function runClaim(
+  settings: { values: ClaimArgs; rpcUrl: string; oracles: string[]; beneficiaryKey: string | undefined; senderKey: string | undefined; deadlineSeconds: number },
+  out: (line: string) => void,
+  usage: (message: string) => number,
+): Promise<number> {
+  const { values, rpcUrl, oracles, beneficiaryKey, senderKey, deadlineSeconds } = settings;
+  if (values.submit !== undefined) {
+    if (senderKey === undefined) return usage("--submit needs CLAIM_SENDER_PRIVATE_KEY");
+    const signed = JSON.parse(await readFile(values.submit as string, "utf8")) as SignedClaim;
+    const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
+    out(JSON.stringify({ status: "claimed", account: signed.account, recipient: signed.recipient, amount: amount.toString(), txHash }));
+    return 0;
+  }
+  const accountText = (values.account as string | undefined) ?? (beneficiaryKey === undefined ? undefined : privateKeyToAccount(beneficiaryKey as Hex).address);
+  if (accountText === undefined) return usage("give --account or BENEFICIARY_PRIVATE_KEY");
+  if (!isAddress(accountText, { strict: false })) return usage(`--account ${accountText} is not an address`);
+  const account = getAddress(accountText);
+  const proof = await fetchClaimProof(oracles, account);
+  if (values.relayed) {
+    if (beneficiaryKey === undefined) return usage("--relayed needs BENEFICIARY_PRIVATE_KEY (the account signs its claim)");
+    const recipientText = (values.recipient as string | undefined) ?? account;
+    if (!isAddress(recipientText, { strict: false })) return usage(`--recipient ${recipientText} is not an address`);
+    const client = createPublicClient({ chain: rpcChain(proof.chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
+    const signed = await signRelayedClaim({ client, beneficiaryKey: beneficiaryKey as Hex, proof, recipient: getAddress(recipientText), deadlineSeconds });
+    if (values["sign-only"]) {
+      out(JSON.stringify(signed));
+      return 0;
+    }
+    if (senderKey === undefined) return usage("--relayed needs CLAIM_SENDER_PRIVATE_KEY");
+    const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
+    out(JSON.stringify({ status: "claimed", account, recipient: signed.recipient, amount: amount.toString(), epoch: proof.epoch, txHash }));
+    return 0;
+  }
+  if (senderKey === undefined) return usage("a direct claim needs CLAIM_SENDER_PRIVATE_KEY or BENEFICIARY_PRIVATE_KEY (who pays the gas)");
+  const { txHash, amount } = await claimDirect({ rpcUrl, senderKey: senderKey as Hex, proof });
+  out(JSON.stringify({ status: "claimed", account, recipient: account, amount: amount.toString(), epoch: proof.epoch, txHash }));
+  return 0;
+}
+
 /**
  * The claim CLI: answers the exit code (0 paid or signed, 1 the claim cannot be made, 2 usage),
  * printing results to `out` and errors to `err`.
@@ -74,7 +116,7 @@ export async function claimCli(
   out: (line: string) => void = (l) => console.log(l),
   err: (line: string) => void = (l) => console.error(l),
 ): Promise<number> {
-  let values: Record<string, string | boolean | string[] | undefined>;
+  let values: ClaimArgs;
   try {
     values = parseArgs({
       args: [...argv],
@@ -112,37 +154,7 @@ export async function claimCli(
   const deadlineSeconds = Number((values["deadline-seconds"] as string | undefined) ?? "3600");
   if (!Number.isSafeInteger(deadlineSeconds) || deadlineSeconds <= 0) return usage("--deadline-seconds must be a positive integer");
   try {
-    if (values.submit !== undefined) {
-      if (senderKey === undefined) return usage("--submit needs CLAIM_SENDER_PRIVATE_KEY");
-      const signed = JSON.parse(await readFile(values.submit as string, "utf8")) as SignedClaim;
-      const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
-      out(JSON.stringify({ status: "claimed", account: signed.account, recipient: signed.recipient, amount: amount.toString(), txHash }));
-      return 0;
-    }
-    const accountText = (values.account as string | undefined) ?? (beneficiaryKey === undefined ? undefined : privateKeyToAccount(beneficiaryKey as Hex).address);
-    if (accountText === undefined) return usage("give --account or BENEFICIARY_PRIVATE_KEY");
-    if (!isAddress(accountText, { strict: false })) return usage(`--account ${accountText} is not an address`);
-    const account = getAddress(accountText);
-    const proof = await fetchClaimProof(oracles, account);
-    if (values.relayed) {
-      if (beneficiaryKey === undefined) return usage("--relayed needs BENEFICIARY_PRIVATE_KEY (the account signs its claim)");
-      const recipientText = (values.recipient as string | undefined) ?? account;
-      if (!isAddress(recipientText, { strict: false })) return usage(`--recipient ${recipientText} is not an address`);
-      const client = createPublicClient({ chain: rpcChain(proof.chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
-      const signed = await signRelayedClaim({ client, beneficiaryKey: beneficiaryKey as Hex, proof, recipient: getAddress(recipientText), deadlineSeconds });
-      if (values["sign-only"]) {
-        out(JSON.stringify(signed));
-        return 0;
-      }
-      if (senderKey === undefined) return usage("--relayed needs CLAIM_SENDER_PRIVATE_KEY");
-      const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
-      out(JSON.stringify({ status: "claimed", account, recipient: signed.recipient, amount: amount.toString(), epoch: proof.epoch, txHash }));
-      return 0;
-    }
-    if (senderKey === undefined) return usage("a direct claim needs CLAIM_SENDER_PRIVATE_KEY or BENEFICIARY_PRIVATE_KEY (who pays the gas)");
-    const { txHash, amount } = await claimDirect({ rpcUrl, senderKey: senderKey as Hex, proof });
-    out(JSON.stringify({ status: "claimed", account, recipient: account, amount: amount.toString(), epoch: proof.epoch, txHash }));
-    return 0;
+    return await runClaim({ values, rpcUrl, oracles, beneficiaryKey, senderKey, deadlineSeconds }, out, usage);
   } catch (error) {
     if (error instanceof ClaimError) {
       err(`claim: ${error.code}: ${error.message}`);
