@@ -9,6 +9,6 @@
  *   BENEFICIARY_PRIVATE_KEY=0x… npx tsx scripts/claim.ts --relayed --sign-only > claim.json
  *   CLAIM_SENDER_PRIVATE_KEY=0x… npx tsx scripts/claim.ts --submit claim.json
  */
-import { claimCli } from "../oracle/oracle/claim.js";
+import { claimCli } from "../oracle/claim/cli.js";
 
 process.exitCode = await claimCli(process.argv.slice(2), process.env);

@@ -35,11 +35,11 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";
 import { revertName, rpcChain } from "../../oracle/chain/rpc.js";
 import { parseManifest } from "../../oracle/core/manifest.js";
-import { RULES_V1 } from "../../oracle/oracle/rules.js";
+import { RULES_V1 } from "../../oracle/committee/rules.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
-import { deviceFor, newAccount, startTestOracle, type TestOracle } from "../oracle/fixtures.js";
+import { deviceFor, newAccount, startTestOracle, type TestOracle } from "../committee/fixtures.js";
 import { chainTime, request, type HttpAnswer, signedReading, startTestRelayer, tempDir, waitFor, type ReadingBody, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
 import { envInt, freePort, prng, ROOT, sleep } from "./harness.js";
 

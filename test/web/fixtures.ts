@@ -4,7 +4,7 @@
  * oracle keys, a stub oracle HTTP server, and the web service on an ephemeral port. Importing this
  * file does nothing.
  */
-import type { LedgerJson } from "../../oracle/oracle/oracle.js";
+import type { LedgerJson } from "../../oracle/committee/oracle.js";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";

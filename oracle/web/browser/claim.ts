@@ -8,26 +8,28 @@
  * NO_WALLET, CONNECT, WRONG_CHAIN, NO_ENTITLEMENT, NOTHING_TO_CLAIM, READY, PENDING, CLAIMED,
  * REJECTED, ORACLE_UNAVAILABLE, REWARD_CHAIN_UNAVAILABLE, ERROR.
  *
+ * The claim flow itself (proof, checks, sending, revert decoding) is oracle/claim, shared with the
+ * claim CLI; this file is the DOM and EIP-1193 glue.
+ *
  * @module
  */
 import {
   BaseError,
-  ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
   custom,
   defineChain,
   http,
-  parseEventLogs,
   type Address,
   type Chain,
   type EIP1193Provider,
-  type Hex,
   type PublicClient,
   type WalletClient,
 } from "viem";
 
-import { rewardDistributorAbi, rewardTokenAbi } from "../../chain/abis.js";
+import { rewardTokenAbi } from "../../chain/abis.js";
+import { checkClaimTarget, ClaimError, fetchClaimProof, readClaimed, type ClaimProof, type ClaimSourceFailure } from "../../claim/proof.js";
+import { claimFailure, isUserRejection, sendClaim } from "../../claim/send.js";
 import { api, formatAmount, short } from "./common.js";
 
 declare global {
@@ -45,16 +47,6 @@ interface RewardConfig {
   token: { address: Address; symbol?: string; decimals?: number } | null;
 }
 
-interface ClaimAnswer {
-  account: Address;
-  cumulative: string;
-  proof: Hex[];
-  epoch: number | string;
-  root: Hex;
-  distributor: Address;
-  chainId: number;
-}
-
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let reward: RewardConfig;
@@ -62,7 +54,7 @@ let chain: Chain;
 let publicClient: PublicClient;
 let wallet: WalletClient | undefined;
 let account: Address | undefined;
-let entitlement: ClaimAnswer | undefined;
+let entitlement: ClaimProof | undefined;
 let claimable = 0n;
 let busy = false;
 /** Set by refresh: an entitlement with something left to claim, the wallet on the reward chain. */
@@ -84,12 +76,7 @@ function set(id: string, text: string, title?: string): void {
   if (title !== undefined) node.title = title;
 }
 
-/** Whether an error (anywhere in its cause chain) is the user rejecting the wallet request (EIP-1193 4001). */
-function rejected(error: unknown): boolean {
-  let e: any = error;
-  for (let i = 0; e && i < 10; i++, e = e.cause) if (e.code === 4001 || e.name === "UserRejectedRequestError") return true;
-  return false;
-}
+const rejected = isUserRejection;
 
 function errorCode(error: unknown): number | undefined {
   let e: any = error;
@@ -110,6 +97,16 @@ async function walletChainId(): Promise<number> {
   return await wallet!.getChainId();
 }
 
+/** Whether the oracle's proof is for this page's chain and distributor. */
+function forThisPage(proof: ClaimProof): boolean {
+  try {
+    checkClaimTarget(proof, { chainId: chain.id, distributor: reward.distributor });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads everything for the connected account and says what can be done. */
 async function refresh(): Promise<void> {
   canClaim = false;
@@ -125,21 +122,25 @@ async function refresh(): Promise<void> {
   $<HTMLButtonElement>("switch").hidden = onChain === chain.id;
 
   // Entitlement from the oracle (through the web service).
-  const answer = await api<ClaimAnswer>(`/api/claims/${account}`);
   entitlement = undefined;
-  if (answer.ok) entitlement = answer.body;
-  else if (answer.status !== 404) {
-    set("entitled", "unavailable");
-    say("ORACLE_UNAVAILABLE", `The oracle service is ${answer.code === "NOT_CONFIGURED" ? "not configured" : "not reachable"}: ${answer.message}`, "error");
-    buttons();
-    return;
+  try {
+    entitlement = await fetchClaimProof([""], account, { path: (a) => `/api/claims/${a}` });
+  } catch (error) {
+    if (!(error instanceof ClaimError) || error.code !== "NO_ENTITLEMENT") {
+      const failure = (error as ClaimError).details?.failures as ClaimSourceFailure[] | undefined;
+      const message = failure?.[0]?.message ?? shortMessage(error);
+      set("entitled", "unavailable");
+      say("ORACLE_UNAVAILABLE", `The oracle service is ${failure?.[0]?.code === "NOT_CONFIGURED" ? "not configured" : "not reachable"}: ${message}`, "error");
+      buttons();
+      return;
+    }
   }
 
   // Claimed and balance from the distributor and token (reward chain RPC).
   let claimed: bigint;
   let balance: bigint | undefined;
   try {
-    claimed = await publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "claimed", args: [account] });
+    claimed = await readClaimed(publicClient, reward.distributor, account);
     if (reward.token !== null)
       balance = await publicClient.readContract({ address: reward.token.address, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
   } catch (error) {
@@ -157,7 +158,7 @@ async function refresh(): Promise<void> {
   $("balance").dataset.value = balance?.toString() ?? "";
 
   if (entitlement === undefined) say("NO_ENTITLEMENT", "This account has no rewards yet: nothing to claim.", "info");
-  else if (entitlement.distributor.toLowerCase() !== reward.distributor.toLowerCase() || Number(entitlement.chainId) !== chain.id)
+  else if (!forThisPage(entitlement))
     say("ERROR", `The oracle's proof is for distributor ${entitlement.distributor} on chain ${entitlement.chainId}, not this page's.`, "error");
   else if (claimable === 0n) say("NOTHING_TO_CLAIM", `Nothing to claim: all ${amount(cumulative)} already claimed.`, "info");
   else if (onChain !== chain.id)
@@ -209,31 +210,28 @@ async function claim(): Promise<void> {
       return;
     }
     say("PENDING", "Confirm the claim in your wallet…");
-    const hash = await wallet!.writeContract({
+    const { txHash: hash, receipt, paid } = await sendClaim({
+      client: publicClient,
+      wallet: wallet!,
       account,
-      chain,
-      address: reward.distributor,
-      abi: rewardDistributorAbi,
-      functionName: "claim",
-      args: [account, BigInt(entitlement.cumulative), entitlement.proof],
+      proof: entitlement,
+      onSent: (hash) => {
+        set("tx", hash);
+        $("tx").dataset.hash = hash;
+        say("PENDING", `Claim sent (tx ${short(hash, 10, 8)}), waiting for it to be mined…`);
+      },
     });
-    set("tx", hash);
-    $("tx").dataset.hash = hash;
-    say("PENDING", `Claim sent (tx ${short(hash, 10, 8)}), waiting for it to be mined…`);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`the claim transaction ${hash} reverted`);
-    const [event] = parseEventLogs({ abi: rewardDistributorAbi, logs: receipt.logs, eventName: "Claimed" });
     busy = false;
     await refresh();
-    say("CLAIMED", `Claimed ${amount(event?.args.amount ?? 0n)} in tx ${hash} (block ${receipt.blockNumber}). New balance: ${$("balance").textContent}.`, "ok");
+    say("CLAIMED", `Claimed ${amount(paid)} in tx ${hash} (block ${receipt.blockNumber}). New balance: ${$("balance").textContent}.`, "ok");
   } catch (error) {
     busy = false;
-    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-    const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
-    if (rejected(error)) say("REJECTED", "You rejected the claim in your wallet: nothing was sent.", "warn");
-    else if (name === "RewardDistributorNothingToClaim") say("NOTHING_TO_CLAIM", "Nothing to claim: this entitlement is already paid out.", "info");
-    else if (name === "RewardDistributorInvalidProof") say("ERROR", "The distributor refused the proof: a newer root was posted. Reload the page to get the current proof.", "error");
-    else say("ERROR", `The claim failed: ${name ?? shortMessage(error)}`, "error");
+    const failure = claimFailure(error);
+    const revert = failure.details?.revert as string | undefined;
+    if (failure.code === "REJECTED") say("REJECTED", "You rejected the claim in your wallet: nothing was sent.", "warn");
+    else if (revert === "RewardDistributorNothingToClaim") say("NOTHING_TO_CLAIM", "Nothing to claim: this entitlement is already paid out.", "info");
+    else if (revert === "RewardDistributorInvalidProof") say("ERROR", "The distributor refused the proof: a newer root was posted. Reload the page to get the current proof.", "error");
+    else say("ERROR", `The claim failed: ${revert ?? shortMessage(failure.cause ?? failure)}`, "error");
   } finally {
     busy = false;
     buttons();

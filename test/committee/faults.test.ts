@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import { rewardDistributorAbi } from "../../oracle/chain/abis.js";
-import { RULES_V1 } from "../../oracle/oracle/rules.js";
+import { RULES_V1 } from "../../oracle/committee/rules.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, type RewardChain } from "../helpers/reward-chain.js";
 import { postJson, request, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";

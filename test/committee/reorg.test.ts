@@ -112,7 +112,9 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
     // Halted: nothing more is processed.
     const before = (await status(oracles[0])).processedBlock;
     await audit.mine(20);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Two full worker passes after the blocks were mined (the first may have started before them).
+    await oracles[0].oracle.tick();
+    await oracles[0].oracle.tick();
     assert.equal((await status(oracles[0])).processedBlock, before);
   });
 });

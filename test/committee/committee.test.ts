@@ -7,7 +7,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
-import { claimCli } from "../../oracle/oracle/claim.js";
+import { claimCli } from "../../oracle/claim/cli.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
 import { REWARD_PAYER_KEYS, type RewardChain } from "../helpers/reward-chain.js";
 import { postJson, request, signedReading, waitFor, type TestRelayer } from "../relayer/fixtures.js";

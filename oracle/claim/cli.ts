@@ -1,0 +1,166 @@
+/**
+ * The claim CLI (`scripts/claim.ts`): fetch an account's proof from an oracle, check it against the
+ * distributor's current root, and claim directly (`claim`, anyone pays the gas, the account is paid)
+ * or relayed (`claimWithSignature`: the beneficiary signs, anyone submits, the named recipient is
+ * paid). The flow itself is ./proof.ts and ./send.ts, shared with the browser claim page; this file
+ * adds keys, files and arguments.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+
+import { createPublicClient, createWalletClient, getAddress, http, isAddress, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { rpcChain } from "../chain/rpc.js";
+import { checkClaimProof, ClaimError, fetchClaimProof, type ClaimProof } from "./proof.js";
+import { checkSignedClaim, sendClaim, sendRelayedClaim, signRelayedClaim, type SignedClaim } from "./send.js";
+
+function rewardClients(chainId: number, rpcUrl: string, senderKey: Hex) {
+  const client = createPublicClient({ chain: rpcChain(chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
+  const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain: client.chain, transport: http(rpcUrl) });
+  return { client, wallet, account: wallet.account };
+}
+
+/**
+ * Checks a proof and sends `claim(account, cumulative, proof)` from `senderKey` (anyone may; the account is paid).
+ *
+ * @throws {ClaimError}
+ * @example const { txHash, amount } = await claimDirect({ rpcUrl, senderKey, proof });
+ */
+export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof: ClaimProof }): Promise<{ txHash: Hex; amount: bigint }> {
+  const { client, wallet, account } = rewardClients(input.proof.chainId, input.rpcUrl, input.senderKey);
+  const amount = await checkClaimProof(client, input.proof);
+  const { txHash } = await sendClaim({ client, wallet, account, proof: input.proof });
+  return { txHash, amount };
+}
+
+/**
+ * Checks a signed relayed claim and submits it from `senderKey`: `claimWithSignature`, the recipient is paid.
+ *
+ * @throws {ClaimError}
+ * @example const { txHash } = await submitRelayedClaim({ rpcUrl, senderKey, signed });
+ */
+export async function submitRelayedClaim(input: { rpcUrl: string; senderKey: Hex; signed: SignedClaim }): Promise<{ txHash: Hex; amount: bigint }> {
+  const { client, wallet, account } = rewardClients(input.signed.chainId, input.rpcUrl, input.senderKey);
+  const amount = await checkSignedClaim(client, input.signed);
+  const { txHash } = await sendRelayedClaim({ client, wallet, account, signed: input.signed });
+  return { txHash, amount };
+}
+
+const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--relayed [--recipient 0x…]] [--sign-only] [--submit FILE]
+  --oracle URL       an oracle's base URL (repeat, or ORACLE_URLS=comma list; default http://127.0.0.1:8548)
+  --rpc URL          the reward chain (REWARD_RPC_URL; default http://127.0.0.1:8546)
+  --account 0x…      whose entitlement (default: the address of BENEFICIARY_PRIVATE_KEY)
+  (default)          claim(account, …) sent from CLAIM_SENDER_PRIVATE_KEY (else BENEFICIARY_PRIVATE_KEY); the account is paid
+  --relayed          BENEFICIARY_PRIVATE_KEY signs, CLAIM_SENDER_PRIVATE_KEY submits claimWithSignature; --recipient is paid (default the account)
+  --sign-only        with --relayed: print the signed claim JSON instead of submitting it
+  --submit FILE      submit a signed claim JSON (from --sign-only) with CLAIM_SENDER_PRIVATE_KEY
+  --deadline-seconds N  validity of a signed claim (default 3600)`;
+
+const KEY = /^0x[0-9a-fA-F]{64}$/;
+
+type ClaimArgs = Record<string, string | boolean | string[] | undefined>;
+
+/** The claim itself, once arguments and keys are known; answers the exit code (usage errors through `usage`). */
+async function runClaim(
+  settings: { values: ClaimArgs; rpcUrl: string; oracles: string[]; beneficiaryKey: string | undefined; senderKey: string | undefined; deadlineSeconds: number },
+  out: (line: string) => void,
+  usage: (message: string) => number,
+): Promise<number> {
+  const { values, rpcUrl, oracles, beneficiaryKey, senderKey, deadlineSeconds } = settings;
+  if (values.submit !== undefined) {
+    if (senderKey === undefined) return usage("--submit needs CLAIM_SENDER_PRIVATE_KEY");
+    const signed = JSON.parse(await readFile(values.submit as string, "utf8")) as SignedClaim;
+    const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
+    out(JSON.stringify({ status: "claimed", account: signed.account, recipient: signed.recipient, amount: amount.toString(), txHash }));
+    return 0;
+  }
+  const accountText = (values.account as string | undefined) ?? (beneficiaryKey === undefined ? undefined : privateKeyToAccount(beneficiaryKey as Hex).address);
+  if (accountText === undefined) return usage("give --account or BENEFICIARY_PRIVATE_KEY");
+  if (!isAddress(accountText, { strict: false })) return usage(`--account ${accountText} is not an address`);
+  const account = getAddress(accountText);
+  const proof = await fetchClaimProof(oracles, account);
+  if (values.relayed) {
+    if (beneficiaryKey === undefined) return usage("--relayed needs BENEFICIARY_PRIVATE_KEY (the account signs its claim)");
+    const recipientText = (values.recipient as string | undefined) ?? account;
+    if (!isAddress(recipientText, { strict: false })) return usage(`--recipient ${recipientText} is not an address`);
+    const client = createPublicClient({ chain: rpcChain(proof.chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
+    const signed = await signRelayedClaim({ client, beneficiaryKey: beneficiaryKey as Hex, proof, recipient: getAddress(recipientText), deadlineSeconds });
+    if (values["sign-only"]) {
+      out(JSON.stringify(signed));
+      return 0;
+    }
+    if (senderKey === undefined) return usage("--relayed needs CLAIM_SENDER_PRIVATE_KEY");
+    const { txHash, amount } = await submitRelayedClaim({ rpcUrl, senderKey: senderKey as Hex, signed });
+    out(JSON.stringify({ status: "claimed", account, recipient: signed.recipient, amount: amount.toString(), epoch: proof.epoch, txHash }));
+    return 0;
+  }
+  if (senderKey === undefined) return usage("a direct claim needs CLAIM_SENDER_PRIVATE_KEY or BENEFICIARY_PRIVATE_KEY (who pays the gas)");
+  const { txHash, amount } = await claimDirect({ rpcUrl, senderKey: senderKey as Hex, proof });
+  out(JSON.stringify({ status: "claimed", account, recipient: account, amount: amount.toString(), epoch: proof.epoch, txHash }));
+  return 0;
+}
+
+/**
+ * The claim CLI: answers the exit code (0 paid or signed, 1 the claim cannot be made, 2 usage),
+ * printing results to `out` and errors to `err`.
+ *
+ * @example
+ * process.exitCode = await claimCli(process.argv.slice(2), process.env);
+ */
+export async function claimCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: (line: string) => void = (l) => console.log(l),
+  err: (line: string) => void = (l) => console.error(l),
+): Promise<number> {
+  let values: ClaimArgs;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        oracle: { type: "string", multiple: true },
+        rpc: { type: "string" },
+        account: { type: "string" },
+        recipient: { type: "string" },
+        relayed: { type: "boolean" },
+        "sign-only": { type: "boolean" },
+        submit: { type: "string" },
+        "deadline-seconds": { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    err(`claim: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const usage = (message: string) => {
+    err(`claim: ${message}\n${USAGE}`);
+    return 2;
+  };
+  const rpcUrl = (values.rpc as string | undefined) ?? env.REWARD_RPC_URL ?? "http://127.0.0.1:8546";
+  const oracles = (values.oracle as string[] | undefined) ?? (env.ORACLE_URLS ?? "http://127.0.0.1:8548").split(",").map((s) => s.trim()).filter(Boolean);
+  const beneficiaryKey = env.BENEFICIARY_PRIVATE_KEY;
+  const senderKey = env.CLAIM_SENDER_PRIVATE_KEY ?? beneficiaryKey;
+  if (beneficiaryKey !== undefined && !KEY.test(beneficiaryKey)) return usage("BENEFICIARY_PRIVATE_KEY must be a 32-byte 0x hex key");
+  if (senderKey !== undefined && !KEY.test(senderKey)) return usage("CLAIM_SENDER_PRIVATE_KEY must be a 32-byte 0x hex key");
+  const deadlineSeconds = Number((values["deadline-seconds"] as string | undefined) ?? "3600");
+  if (!Number.isSafeInteger(deadlineSeconds) || deadlineSeconds <= 0) return usage("--deadline-seconds must be a positive integer");
+  try {
+    return await runClaim({ values, rpcUrl, oracles, beneficiaryKey, senderKey, deadlineSeconds }, out, usage);
+  } catch (error) {
+    if (error instanceof ClaimError) {
+      err(`claim: ${error.code}: ${error.message}`);
+      return 1;
+    }
+    err(`claim: ${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The contributor's side of a reward claim, part 2: send `claim(account, cumulative, proof)` or the
+ * relayed `claimWithSignature` with a viem WalletClient (a local key in the CLI, an EIP-1193 wallet
+ * in the browser), wait for it, and decode failures to a {@link ClaimError}. No node built-ins.
+ *
+ * @module
+ */
+import {
+  parseEventLogs,
+  type Account,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { rewardDistributorAbi } from "../chain/abis.js";
+import { revertName } from "../chain/rpc.js";
+import { rewardDomain, signClaim } from "../core/reward.js";
+import { checkClaimProof, ClaimError, type ClaimProof } from "./proof.js";
+
+/** A relayed claim signed by the beneficiary, ready for anyone to submit. */
+export interface SignedClaim {
+  account: Address;
+  cumulative: string;
+  proof: Hex[];
+  recipient: Address;
+  nonce: string;
+  deadline: string;
+  signature: Hex;
+  distributor: Address;
+  chainId: number;
+}
+
+/** A mined claim: its transaction, receipt and the amount its `Claimed` event paid. */
+export interface SentClaim {
+  txHash: Hex;
+  receipt: TransactionReceipt;
+  paid: bigint;
+}
+
+/** Whether an error (anywhere in its cause chain) is the user rejecting a wallet request (EIP-1193 4001). */
+export function isUserRejection(error: unknown): boolean {
+  let e = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 10; i++, e = e.cause as typeof e) if (e.code === 4001 || e.name === "UserRejectedRequestError") return true;
+  return false;
+}
+
+/**
+ * Names a failed claim: REJECTED (the wallet's user said no), the ClaimError itself, or CLAIM_FAILED
+ * with the contract error's name in `details.revert` (e.g. RewardDistributorNothingToClaim) and the
+ * original error as `cause`.
+ *
+ * @example claimFailure(new Error("socket hang up")).code; // "CLAIM_FAILED"
+ */
+export function claimFailure(error: unknown, failure = "claim failed"): ClaimError {
+  if (error instanceof ClaimError) return error;
+  if (isUserRejection(error)) return new ClaimError("REJECTED", "the wallet's user rejected the request", undefined, error);
+  const revert = revertName(error);
+  return new ClaimError("CLAIM_FAILED", `${failure}: ${revert ?? (error as Error).message}`, revert === undefined ? undefined : { revert }, error);
+}
+
+type Call =
+  | { functionName: "claim"; args: readonly [Address, bigint, readonly Hex[]] }
+  | { functionName: "claimWithSignature"; args: readonly [Address, bigint, readonly Hex[], Address, bigint, Hex] };
+
+/** Simulates (so a revert is named), writes through the wallet, waits for the receipt. */
+async function sendCall(input: {
+  client: PublicClient;
+  wallet: WalletClient;
+  account: Account | Address;
+  distributor: Address;
+  call: Call;
+  failure: string;
+  onSent?: (txHash: Hex) => void;
+}): Promise<SentClaim> {
+  const { client, wallet, account, distributor, call } = input;
+  try {
+    const { request } = await client.simulateContract({ account, address: distributor, abi: rewardDistributorAbi, ...call } as Parameters<PublicClient["simulateContract"]>[0]);
+    // The full ABI, not the simulation's one-function one: a revert at gas estimation decodes to its name.
+    const txHash = await wallet.writeContract({ ...request, abi: rewardDistributorAbi, account, chain: wallet.chain ?? null } as Parameters<WalletClient["writeContract"]>[0]);
+    input.onSent?.(txHash);
+    const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+    if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`, { txHash });
+    const [event] = parseEventLogs({ abi: rewardDistributorAbi, logs: receipt.logs, eventName: "Claimed" });
+    return { txHash, receipt, paid: event?.args.amount ?? 0n };
+  } catch (error) {
+    throw claimFailure(error, input.failure);
+  }
+}
+
+/**
+ * Sends `claim(account, cumulative, proof)` from the wallet's account (anyone may; the proof's account is paid).
+ *
+ * @throws {ClaimError} REJECTED, CLAIM_REVERTED, CLAIM_FAILED
+ * @example const { txHash, paid } = await sendClaim({ client, wallet, account: wallet.account!, proof });
+ */
+export async function sendClaim(input: {
+  client: PublicClient;
+  wallet: WalletClient;
+  account: Account | Address;
+  proof: ClaimProof;
+  onSent?: (txHash: Hex) => void;
+}): Promise<SentClaim> {
+  const { proof } = input;
+  return sendCall({
+    ...input,
+    distributor: proof.distributor,
+    call: { functionName: "claim", args: [proof.account, BigInt(proof.cumulative), proof.proof] },
+    failure: "claim failed",
+  });
+}
+
+/**
+ * Sends a signed relayed claim from the wallet's account: `claimWithSignature`, the recipient is paid.
+ *
+ * @throws {ClaimError}
+ * @example const { txHash } = await sendRelayedClaim({ client, wallet, account: wallet.account!, signed });
+ */
+export async function sendRelayedClaim(input: {
+  client: PublicClient;
+  wallet: WalletClient;
+  account: Account | Address;
+  signed: SignedClaim;
+  onSent?: (txHash: Hex) => void;
+}): Promise<SentClaim> {
+  const { signed } = input;
+  return sendCall({
+    ...input,
+    distributor: signed.distributor,
+    call: {
+      functionName: "claimWithSignature",
+      args: [signed.account, BigInt(signed.cumulative), signed.proof, signed.recipient, BigInt(signed.deadline), signed.signature],
+    },
+    failure: "relayed claim failed",
+  });
+}
+
+/**
+ * Checks the proof, then signs a relayed claim with the beneficiary's key (nonce read from the distributor).
+ *
+ * @throws {ClaimError} WRONG_KEY, or any of {@link checkClaimProof}'s
+ * @example const signed = await signRelayedClaim({ client, beneficiaryKey, proof, recipient, deadlineSeconds: 3600 });
+ */
+export async function signRelayedClaim(input: {
+  client: PublicClient;
+  beneficiaryKey: Hex;
+  proof: ClaimProof;
+  recipient: Address;
+  deadlineSeconds: number;
+}): Promise<SignedClaim> {
+  const { client, beneficiaryKey, proof, recipient } = input;
+  const signer = privateKeyToAccount(beneficiaryKey).address;
+  if (signer.toLowerCase() !== proof.account.toLowerCase()) throw new ClaimError("WRONG_KEY", `the beneficiary key is ${signer}'s, not ${proof.account}'s`);
+  await checkClaimProof(client, proof);
+  const nonce = await client.readContract({ address: proof.distributor, abi: rewardDistributorAbi, functionName: "nonces", args: [proof.account] });
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + input.deadlineSeconds);
+  const cumulative = BigInt(proof.cumulative);
+  const signature = signClaim(beneficiaryKey, rewardDomain(proof.chainId, proof.distributor), { account: proof.account, cumulative, recipient, nonce, deadline });
+  return {
+    account: proof.account,
+    cumulative: proof.cumulative,
+    proof: proof.proof,
+    recipient,
+    nonce: nonce.toString(),
+    deadline: deadline.toString(),
+    signature,
+    distributor: proof.distributor,
+    chainId: proof.chainId,
+  };
+}
+
+/**
+ * Checks a signed claim against the distributor's current root (a signed claim carries no epoch) and
+ * answers what submitting it would pay.
+ *
+ * @throws {ClaimError}
+ * @example const amount = await checkSignedClaim(client, signed);
+ */
+export async function checkSignedClaim(client: PublicClient, signed: SignedClaim): Promise<bigint> {
+  const root = await client.readContract({ address: signed.distributor, abi: rewardDistributorAbi, functionName: "currentRoot" });
+  return checkClaimProof(client, { ...signed, epoch: 0, root });
+}

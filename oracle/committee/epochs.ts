@@ -1,0 +1,207 @@
+/**
+ * Epochs: cut the audit chain into block ranges, recheck each anchored batch of a range from its
+ * manifest with the reward rules, fold the rewards into the cumulative ledger, and sign the epoch's
+ * oracle message when the ledger changed. One epoch is committed to the store at once, or not at all.
+ *
+ * @module
+ */
+import { getAddress, type Address, type Hex } from "viem";
+
+import { keccak256Hex } from "../core/keccak.js";
+import { oracleMessageToJson, signOracleMessage, type OracleMessage } from "../core/oracle-message.js";
+import { buildRewardTree } from "../core/reward.js";
+import type { AnchoredLog } from "./anchored.js";
+import type { CommitteeContext } from "./context.js";
+import { ManifestUnavailableError, ReorgDuringReadError } from "./errors.js";
+import type { Follower } from "./follower.js";
+import { epochRange, evaluateBatch, type AnchoredBatch } from "./rules.js";
+import type { BatchRecord, EpochCommit } from "./store.js";
+
+type Balance = { beneficiary: Address; cumulative: bigint; readings: number };
+type DeviceState = { lastSeq: bigint; lastMinute: bigint };
+
+/** Most epochs one tick processes (the rest wait for the next tick). */
+const EPOCHS_PER_TICK = 50;
+
+/** The epochs of one committee member. */
+export interface Epochs {
+  /**
+   * Processes every epoch whose last block has K confirmations at `head` (up to 50 per call).
+   * Answers false when the tick should stop here: the chain changed while reading, a manifest is
+   * missing, or the member halted.
+   */
+  processReady(head: bigint): Promise<boolean>;
+}
+
+/** Builds the epoch processor over the context and the follower. */
+export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs {
+  const { store, metrics, logger } = ctx;
+  const sources = ctx.options.manifestSources.map((u) => u.replace(/\/+$/, ""));
+
+  async function fetchManifest(batch: AnchoredBatch): Promise<Uint8Array> {
+    for (const source of sources) {
+      try {
+        const res = await ctx.fetch(`${source}/v1/batches/${batch.root}/manifest`);
+        if (!res.ok) continue;
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        if (keccak256Hex(bytes).toLowerCase() === batch.manifestHash.toLowerCase()) return bytes;
+        logger.warn({ source, batchId: batch.batchId.toString() }, "a source served a manifest that does not hash to the anchored manifestHash");
+      } catch (error) {
+        logger.debug({ source, err: error }, "manifest source failed");
+      }
+    }
+    metrics.manifestFailures.inc();
+    throw new ManifestUnavailableError(`no source serves the manifest of batch ${batch.batchId} (manifestHash ${batch.manifestHash})`, {
+      batchId: batch.batchId.toString(),
+      manifestHash: batch.manifestHash,
+    });
+  }
+
+  /** Rechecks each batch and folds its rewards into `balances`; answers the records and the devices touched. */
+  async function foldBatches(logs: AnchoredLog[], balances: Map<string, Balance>) {
+    const state = await store.deviceStates();
+    const touched = new Map<string, DeviceState>();
+    const records: BatchRecord[] = [];
+    const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
+    for (const log of logs) {
+      const { anchored } = log;
+      const manifestBytes = await fetchManifest(anchored);
+      const evaluation = evaluateBatch({ manifestBytes, anchored, domain, digester: ctx.readingDigester, registry: ctx.options.registry, state, rules: ctx.rules });
+      for (const r of evaluation.rewards) {
+        const key = r.beneficiary.toLowerCase();
+        const b = balances.get(key) ?? { beneficiary: getAddress(r.beneficiary), cumulative: 0n, readings: 0 };
+        b.cumulative += r.amount;
+        b.readings += 1;
+        balances.set(key, b);
+      }
+      for (const r of [...evaluation.rewards, ...evaluation.rejected]) {
+        const key = r.device.toLowerCase();
+        const s = state.get(key);
+        if (s !== undefined) touched.set(key, s);
+      }
+      records.push({
+        batchId: anchored.batchId,
+        blockNumber: log.blockNumber,
+        logIndex: log.logIndex,
+        blockHash: log.blockHash,
+        txHash: log.txHash,
+        root: anchored.root,
+        manifestHash: anchored.manifestHash,
+        leafCount: anchored.leafCount,
+        evaluation,
+      });
+    }
+    return { records, touched };
+  }
+
+  /** The epoch's row: signed (with our signature) when the ledger changed, else empty. */
+  async function signEpoch(epoch: number, fromBlock: bigint, toBlock: bigint, entries: Balance[], before: bigint) {
+    const total = entries.reduce((sum, b) => sum + b.cumulative, 0n);
+    const row: EpochCommit["epoch"] = {
+      epoch,
+      fromBlock: Number(fromBlock),
+      toBlock: Number(toBlock),
+      status: "empty",
+      root: null,
+      cumulativeTotal: total,
+      entries: entries.length,
+      rulesVersion: ctx.rules.version,
+      oracleSetVersion: null,
+      digest: null,
+      message: null,
+    };
+    if (entries.length === 0 || total === before) return { row, ownSignature: undefined };
+    const tree = buildRewardTree(entries.map((b) => ({ account: b.beneficiary, cumulative: b.cumulative })));
+    const set = await ctx.loadOracleSet();
+    const message: OracleMessage = {
+      sourceChainId: BigInt(ctx.options.audit.chainId),
+      destinationChainId: BigInt(ctx.options.reward.chainId),
+      distributor: ctx.distributor,
+      epoch: BigInt(epoch),
+      root: tree.root,
+      cumulativeTotal: tree.total,
+      fromBlock,
+      toBlock,
+      rulesVersion: ctx.rules.version,
+      oracleSetVersion: set.version,
+    };
+    const ownSignature = signOracleMessage(ctx.options.privateKey, ctx.messageDigester, message);
+    ctx.treeCache.set(epoch, tree);
+    Object.assign(row, {
+      status: "signed",
+      root: tree.root,
+      oracleSetVersion: set.version,
+      digest: ctx.messageDigester.digestHex(message).toLowerCase() as Hex,
+      message: JSON.stringify(oracleMessageToJson(message)),
+    });
+    return { row, ownSignature };
+  }
+
+  function countBatches(records: BatchRecord[]): void {
+    for (const r of records) {
+      metrics.batches.inc({ status: r.evaluation.status, ...(r.evaluation.reason ? { reason: r.evaluation.reason } : {}) });
+      if (r.evaluation.rewards.length > 0) metrics.readings.inc({ result: "rewarded" }, r.evaluation.rewards.length);
+      for (const j of r.evaluation.rejected) metrics.readings.inc({ result: "rejected", reason: j.reason });
+      if (r.evaluation.status === "rejected") metrics.readings.inc({ result: "rejected", reason: r.evaluation.reason ?? "INVALID_BATCH" }, r.leafCount);
+      if (r.evaluation.status === "rejected" || r.evaluation.rejected.length > 0)
+        logger.warn(
+          { batchId: r.batchId.toString(), reason: r.evaluation.reason, rejected: r.evaluation.rejected.map((j) => ({ device: j.device, seq: j.seq.toString(), reason: j.reason })) },
+          "readings not rewarded",
+        );
+    }
+  }
+
+  async function processEpoch(epoch: number): Promise<void> {
+    const { fromBlock, toBlock } = epochRange(BigInt(epoch), ctx.cut);
+    const read = await follower.readRange(epoch, fromBlock, toBlock);
+    if (read === undefined) return; // halted
+    const balances = await store.balances();
+    const before = [...balances.values()].reduce((sum, b) => sum + b.cumulative, 0n);
+    const { records, touched } = await foldBatches(read.logs, balances);
+    // The chain must still be the one read.
+    await follower.confirmUnchanged(toBlock, read.toHash);
+    const entries = [...balances.values()].filter((b) => b.cumulative > 0n);
+    const { row, ownSignature } = await signEpoch(epoch, fromBlock, toBlock, entries, before);
+    await store.commitEpoch({
+      epoch: row,
+      batches: records,
+      devices: touched,
+      balances,
+      blocks: [...read.blocks].map(([number, hash]) => ({ number, hash })),
+      ...(ownSignature === undefined ? {} : { ownSignature }),
+    });
+    countBatches(records);
+    metrics.epochs.inc({ status: row.status });
+    metrics.processedBlock.set(Number(toBlock));
+    logger.info(
+      { epoch, fromBlock: fromBlock.toString(), toBlock: toBlock.toString(), batches: records.length, status: row.status, root: row.root, total: row.cumulativeTotal.toString() },
+      "epoch processed",
+    );
+  }
+
+  return {
+    async processReady(head) {
+      for (let n = 0; n < EPOCHS_PER_TICK; n++) {
+        const next = (await store.lastProcessedEpoch()) + 1;
+        const { toBlock } = epochRange(BigInt(next), ctx.cut);
+        if (toBlock + ctx.confirmations > head) return true;
+        try {
+          await processEpoch(next);
+        } catch (error) {
+          if (error instanceof ReorgDuringReadError) {
+            metrics.reorgs.inc({ depth: "shallow" });
+            logger.warn({ epoch: next, err: error.message }, "chain changed while reading an epoch; re-reading");
+            return false;
+          }
+          if (error instanceof ManifestUnavailableError) {
+            logger.warn({ epoch: next, err: error.message }, "waiting for a manifest");
+            return false;
+          }
+          throw error;
+        }
+        if (ctx.state.halted) return false;
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The committee member's HTTP routes: claim proofs, epochs, the signature exchange's intake, the
+ * ledger, status and metrics (the endpoints are listed in ./oracle.ts).
+ *
+ * @module
+ */
+import express from "express";
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+
+import { buildRewardTree, type RewardTree } from "../core/reward.js";
+import { handle } from "../service/app.js";
+import { ServiceError } from "../service/errors.js";
+import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
+import type { CommitteeContext } from "./context.js";
+import type { SignatureExchange } from "./signatures.js";
+import type { EpochRow } from "./store.js";
+
+const UINT_PARAM = /^[1-9][0-9]{0,15}$/;
+
+/** `GET /v1/ledger`: the oracle's reward ledger (amounts in token wei, decimal strings). */
+export interface LedgerJson {
+  rulesVersion: number;
+  processedEpoch: number;
+  processedBlock: number;
+  total: string;
+  beneficiaries: { beneficiary: Address; cumulative: string; readings: number }[];
+}
+
+function epochJson(row: EpochRow, signatures: { signer: Address; signature: Hex }[], threshold: number | undefined) {
+  const posted = row.status === "posted" || row.status === "posted_other";
+  return {
+    epoch: row.epoch,
+    status: row.status,
+    root: row.root,
+    cumulativeTotal: row.cumulativeTotal.toString(),
+    entries: row.entries,
+    fromBlock: row.fromBlock,
+    toBlock: row.toBlock,
+    rulesVersion: row.rulesVersion,
+    oracleSetVersion: row.oracleSetVersion,
+    digest: row.digest,
+    message: row.message === null ? null : JSON.parse(row.message),
+    signatures,
+    signaturesCollected: signatures.length,
+    threshold: threshold ?? null,
+    posted,
+    postedRoot: row.postedRoot,
+    txHash: row.txHash,
+    postedByUs: row.postedByUs,
+  };
+}
+
+function epochParam(value: unknown): number {
+  const param = String(value);
+  if (!UINT_PARAM.test(param)) throw new ServiceError(400, "INVALID_EPOCH", "epoch must be a positive integer");
+  return Number(param);
+}
+
+/** The reward tree of the newest posted epoch (cached), or undefined when there is none. */
+async function postedTree(ctx: CommitteeContext): Promise<{ row: EpochRow; tree: RewardTree } | undefined> {
+  const row = await ctx.store.latestEpoch("posted");
+  if (row === undefined || row.root === null) return undefined;
+  let tree = ctx.treeCache.get(row.epoch);
+  if (tree === undefined) {
+    const entries = await ctx.store.epochBalances(row.epoch);
+    if (entries.length === 0) return undefined;
+    tree = buildRewardTree(entries);
+    ctx.treeCache.clear();
+    ctx.treeCache.set(row.epoch, tree);
+  }
+  return { row, tree };
+}
+
+/** `GET /v1/claims/:account`, `GET /v1/epochs/latest`, `GET /v1/epochs/:epoch`, `POST /v1/epochs/:epoch/signatures`. */
+function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exchange: SignatureExchange): void {
+  const { store } = ctx;
+  router.get(
+    "/v1/claims/:account",
+    handle(async (req, res) => {
+      const account = String(req.params.account);
+      if (!isAddress(account, { strict: false })) throw new ServiceError(400, "INVALID_ACCOUNT", "account must be a 0x address");
+      const noEntitlement = () => new ServiceError(404, "NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
+      const posted = await postedTree(ctx);
+      const entry = posted?.tree.entry(getAddress(account));
+      if (posted === undefined || entry === undefined) throw noEntitlement();
+      res.json({
+        account: entry.account,
+        cumulative: entry.cumulative.toString(),
+        proof: posted.tree.proof(entry.account),
+        epoch: posted.row.epoch,
+        root: posted.tree.root,
+        distributor: ctx.distributor,
+        chainId: ctx.options.reward.chainId,
+      });
+    }),
+  );
+
+  async function epochAnswer(row: EpochRow) {
+    const signatures = row.digest === null ? [] : await store.signatures(row.epoch, row.digest);
+    return epochJson(row, signatures, ctx.state.oracleSet?.threshold);
+  }
+
+  router.get(
+    "/v1/epochs/latest",
+    handle(async (_req, res) => {
+      const row = await store.latestEpoch();
+      if (row === undefined) throw new ServiceError(404, "NO_EPOCH", "no epoch with a reward root yet");
+      res.json(await epochAnswer(row));
+    }),
+  );
+
+  router.get(
+    "/v1/epochs/:epoch",
+    handle(async (req, res) => {
+      const epoch = epochParam(req.params.epoch);
+      const row = await store.epoch(epoch);
+      if (row === undefined) throw new ServiceError(404, "EPOCH_NOT_FOUND", `epoch ${epoch} is not processed yet`);
+      res.json(await epochAnswer(row));
+    }),
+  );
+
+  router.post(
+    "/v1/epochs/:epoch/signatures",
+    handle(async (req, res) => {
+      const epoch = epochParam(req.params.epoch);
+      res.status(202).json(await exchange.accept(epoch, req.body));
+    }),
+  );
+}
+
+/** `GET /v1/ledger`, `GET /v1/status`, `GET /metrics`. */
+function ledgerAndStatusRoutes(router: express.Router, ctx: CommitteeContext): void {
+  const { store, options } = ctx;
+  const processedBlock = async () => Number((await store.getMeta("last_block")) ?? "-1");
+  router.get(
+    "/v1/ledger",
+    handle(async (_req, res) => {
+      const ledger = await store.ledger();
+      res.json(<LedgerJson>{
+        rulesVersion: ctx.rules.version,
+        processedEpoch: await store.lastProcessedEpoch(),
+        processedBlock: await processedBlock(),
+        total: ledger.reduce((sum, b) => sum + b.cumulative, 0n).toString(),
+        beneficiaries: ledger.map((b) => ({ beneficiary: b.beneficiary, cumulative: b.cumulative.toString(), readings: b.readings })),
+      });
+    }),
+  );
+
+  router.get(
+    "/v1/status",
+    handle(async (_req, res) => {
+      res.json({
+        oracle: ctx.address,
+        halted: ctx.state.halted ?? null,
+        head: Number(ctx.state.lastHead),
+        processedEpoch: await store.lastProcessedEpoch(),
+        processedBlock: await processedBlock(),
+        confirmations: options.confirmations,
+        epochBlocks: options.epochBlocks,
+        startBlock: options.startBlock,
+        rulesVersion: ctx.rules.version,
+        oracleSet: ctx.state.oracleSet ?? null,
+      });
+    }),
+  );
+
+  router.get("/metrics", (_req, res) => {
+    res.type(PROMETHEUS_CONTENT_TYPE).send(ctx.metrics.registry.render());
+  });
+}
+
+/** The member's router (the service app adds /healthz, /readyz, JSON 404s and errors). */
+export function committeeRouter(ctx: CommitteeContext, exchange: SignatureExchange): express.Router {
+  const router = express.Router();
+  claimAndEpochRoutes(router, ctx, exchange);
+  ledgerAndStatusRoutes(router, ctx);
+  return router;
+}

@@ -1,0 +1,97 @@
+/**
+ * `GET /api/batches` (the anchored batches, from `BatchAnchored` logs read incrementally) and
+ * `GET /api/readings/:device/:seq/bundle` (a reading's proof bundle, built by the verifier).
+ *
+ * @module
+ */
+import type express from "express";
+import { parseEventLogs, type Address, type Hex } from "viem";
+
+import { readingAnchorAbi } from "../../chain/abis.js";
+import type { AuditConnection } from "../../chain/audit-connection.js";
+import { bundleToJson } from "../../core/bundle.js";
+import type { SensorSealError } from "../../core/errors.js";
+import { handle } from "../../service/app.js";
+import { ServiceError } from "../../service/errors.js";
+import { exportBundle } from "../../verifier/bundle.js";
+import { unavailable, type Upstreams } from "../upstream.js";
+import { addressParam } from "./params.js";
+
+/** One anchored batch as the dashboard lists it. */
+export interface BatchRow {
+  batchId: number;
+  root: Hex;
+  leafCount: number;
+  manifestHash: Hex;
+  relayer: Address;
+  txHash: Hex;
+  blockNumber: number;
+}
+
+const LOG_STEP = 5000n;
+
+/** The web service's one reader of `BatchAnchored` logs: blocks `fromBlock..toBlock` of the anchor. */
+export async function readAnchoredBatches(a: AuditConnection, fromBlock: bigint, toBlock: bigint): Promise<BatchRow[]> {
+  const logs = await a.client.getLogs({ address: a.anchor, fromBlock, toBlock });
+  return parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }).map((e) => ({
+    batchId: Number(e.args.batchId),
+    root: e.args.root,
+    leafCount: Number(e.args.leafCount),
+    manifestHash: e.args.manifestHash,
+    relayer: e.args.relayer,
+    txHash: e.transactionHash,
+    blockNumber: Number(e.blockNumber),
+  }));
+}
+
+/** Adds `GET /api/batches` and `GET /api/readings/:device/:seq/bundle`. */
+export function batchRoutes(router: express.Router, up: Upstreams): void {
+  const batches = new Map<number, BatchRow>();
+  let logsFrom: bigint | undefined;
+  let reading: Promise<void> | undefined;
+  /** Reads the logs not read yet, up to the head, in steps. */
+  const readNew = async (a: AuditConnection): Promise<void> => {
+    const head = await a.client.getBlockNumber({ cacheTime: 0 });
+    for (let from = logsFrom ?? BigInt(up.options.audit?.deployBlock ?? 0); from <= head; from += LOG_STEP) {
+      const to = from + LOG_STEP - 1n < head ? from + LOG_STEP - 1n : head;
+      for (const row of await readAnchoredBatches(a, from, to)) batches.set(row.batchId, row);
+      logsFrom = to + 1n;
+    }
+  };
+
+  router.get(
+    "/api/batches",
+    handle(async (_req, res) => {
+      const a = await up.auditChain();
+      reading ??= readNew(a).finally(() => (reading = undefined));
+      try {
+        await reading;
+      } catch (cause) {
+        throw unavailable("audit chain", "could not read BatchAnchored logs", cause);
+      }
+      const list = [...batches.values()].sort((x, y) => y.batchId - x.batchId).slice(0, 500);
+      res.json({ chainId: a.chainId, anchor: a.anchor, batches: list, total: batches.size });
+    }),
+  );
+
+  router.get(
+    "/api/readings/:device/:seq/bundle",
+    handle(async (req, res) => {
+      const device = addressParam(req.params.device as string, "device");
+      const seqText = req.params.seq as string;
+      if (!/^[1-9][0-9]{0,15}$/.test(seqText)) throw new ServiceError(400, "INVALID_SEQ", "seq must be a positive integer", { field: "seq" });
+      const v = await up.bundleVerifier();
+      try {
+        const { bundle, result } = await exportBundle(v, device, Number(seqText));
+        res.json({ bundle: JSON.parse(bundleToJson(bundle)), server: { status: result.status } });
+      } catch (error) {
+        const code = (error as SensorSealError).code;
+        if (code === "NOT_ANCHORED" || code === "RAW_MISSING" || code === "UNKNOWN_DEVICE")
+          throw new ServiceError(404, code, (error as Error).message, { device, seq: Number(seqText) });
+        if (code === "SERVICE_UNREACHABLE" || code === "SERVICE_ERROR" || code === "UNAUTHORIZED")
+          throw unavailable("verifier sources", (error as Error).message, error);
+        throw error;
+      }
+    }),
+  );
+}
