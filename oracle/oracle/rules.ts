@@ -19,8 +19,9 @@
  */
 import type { Address, Hex } from "viem";
 
-import { DeviceStatus, type IndexedDevice } from "../chain/registry-index.js";
+import type { IndexedDevice } from "../chain/registry-index.js";
 import { hexToBytes } from "../core/bytes.js";
+import { DeviceStatus, revokedAsOf, statusAsOf } from "../core/device-status.js";
 import { keccak256Hex } from "../core/keccak.js";
 import { verifyDeviceSignature } from "../core/keys.js";
 import { buildBatch, parseManifest, type Manifest } from "../core/manifest.js";
@@ -87,28 +88,6 @@ export interface BatchEvaluation {
   reason?: BatchRejection;
   rewards: RewardItem[];
   rejected: { device: Address; seq: bigint; reason: ReadingRejection }[];
-}
-
-/**
- * The status of `device` at `timestamp`, counting only the registry changes made in blocks up to
- * `asOfBlock` (so the verdict does not depend on how far an oracle's index has read).
- *
- * @example
- * statusAsOf(index.device(device), 1_700_000_000n, 120n); // DeviceStatus.Active
- */
-export function statusAsOf(device: IndexedDevice | undefined, timestamp: bigint, asOfBlock: bigint): DeviceStatus {
-  if (device === undefined) return DeviceStatus.Unknown;
-  let status: DeviceStatus = DeviceStatus.Unknown;
-  for (const change of device.history) {
-    if (BigInt(change.blockNumber) > asOfBlock) continue;
-    if (BigInt(change.since) <= timestamp) status = change.status;
-  }
-  return status;
-}
-
-/** Whether `device` was Revoked by a change in a block up to `asOfBlock`. */
-function revokedBy(device: IndexedDevice, asOfBlock: bigint): boolean {
-  return device.history.some((c) => c.status === DeviceStatus.Revoked && BigInt(c.blockNumber) <= asOfBlock);
 }
 
 /**
@@ -196,7 +175,7 @@ export function evaluateBatch(input: {
       reject("DEVICE_NOT_ACTIVE");
       continue;
     }
-    if (revokedBy(device, anchored.blockNumber)) {
+    if (revokedAsOf(device, anchored.blockNumber)) {
       reject("DEVICE_REVOKED");
       continue;
     }

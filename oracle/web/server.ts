@@ -30,7 +30,7 @@ import {
 import type { LedgerJson } from "../oracle/oracle.js";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../chain/abis.js";
 import { connectAuditChain, type AuditConnection } from "../chain/audit-connection.js";
-import { DEVICE_STATUS_NAMES } from "../chain/registry-index.js";
+import { DEVICE_STATUS_NAMES } from "../core/device-status.js";
 import { bundleToJson } from "../core/bundle.js";
 import { SensorSealError } from "../core/errors.js";
 import { createServiceApp, handle } from "../service/app.js";
