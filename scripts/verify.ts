@@ -30,7 +30,7 @@ import { createPublicClient, http, isAddress, type Address, type PublicClient } 
 
 import { bundleToJson, parseBundle } from "../oracle/core/bundle.js";
 import { SensorSealError } from "../oracle/core/errors.js";
-import { readAuditDeployment } from "../oracle/core/deployments.js";
+import { readAuditDeployment } from "../oracle/chain/deployments.js";
 import { checkBundleOnChain, exportBundle } from "../oracle/verifier/bundle.js";
 import { VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
