@@ -72,7 +72,10 @@ export interface ErrorBody {
 /**
  * The HTTP body of an error answer.
  *
- * @example errorBody(new InvalidHexError("0xzz")); // { error: { code: "INVALID_HEX", message: … } }
+ * @example
+ * ```ts
+ * errorBody(new InvalidHexError("0xzz")); // { error: { code: "INVALID_HEX", message: …, details: … } }
+ * ```
  */
 export function errorBody(error: SensorSealError): ErrorBody {
   return { error: error.toJSON() };
