@@ -12,7 +12,14 @@ export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
 /** Names of statuses for messages and JSON, indexed by {@link DeviceStatus}. */
 export const DEVICE_STATUS_NAMES = ["unknown", "active", "suspended", "revoked", "rotated"] as const;
 
-/** The name of a status (`"unknown"` for a number the registry does not define). */
+/**
+ * The name of a status (`"unknown"` for a number the registry does not define).
+ *
+ * @example
+ * ```ts
+ * deviceStatusName(DeviceStatus.Suspended); // "suspended"
+ * ```
+ */
 export function deviceStatusName(status: number): (typeof DEVICE_STATUS_NAMES)[number] {
   return DEVICE_STATUS_NAMES[status] ?? "unknown";
 }
@@ -35,7 +42,11 @@ export interface StatusHistory {
  * `asOfBlock` (so a verdict does not depend on how far an index has read).
  *
  * @example
- * statusAsOf(index.device(device), 1_700_000_000n, 120n); // DeviceStatus.Active
+ * ```ts
+ * const device = { history: [{ since: 1_700_000_000, status: DeviceStatus.Active, blockNumber: 100 }] };
+ * statusAsOf(device, 1_700_000_060n, 120n); // DeviceStatus.Active
+ * statusAsOf(device, 1_700_000_060n, 99n); // DeviceStatus.Unknown: registered in a later block
+ * ```
  */
 export function statusAsOf(device: StatusHistory | undefined, timestamp: bigint, asOfBlock: bigint): DeviceStatus {
   if (device === undefined) return DeviceStatus.Unknown;
@@ -47,7 +58,15 @@ export function statusAsOf(device: StatusHistory | undefined, timestamp: bigint,
   return status;
 }
 
-/** Whether `device` was Revoked by a change in a block up to `asOfBlock`. */
+/**
+ * Whether `device` was Revoked by a change in a block up to `asOfBlock`.
+ *
+ * @example
+ * ```ts
+ * const device = { history: [{ since: 1_700_000_000, status: DeviceStatus.Revoked, blockNumber: 100 }] };
+ * revokedAsOf(device, 100n); // true
+ * ```
+ */
 export function revokedAsOf(device: StatusHistory, asOfBlock: bigint): boolean {
   return device.history.some((c) => c.status === DeviceStatus.Revoked && BigInt(c.blockNumber) <= asOfBlock);
 }
