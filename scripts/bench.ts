@@ -41,7 +41,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { deviceRegistryAbi, readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../oracle/chain/abis.js";
 import { bytesToHex, randomBytes } from "../oracle/core/bytes.js";
 import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
-import { dataDir } from "../oracle/core/deployments.js";
+import { dataDir } from "../oracle/chain/deployments.js";
 import { deviceIdFromPublicKey, generatePrivateKey, keySchemeId, publicKeyFromPrivate, signDigest, type KeyScheme } from "../oracle/core/keys.js";
 import { buildBatch } from "../oracle/core/manifest.js";
 import { MerkleTree, rewardLeaf, verifyMerkleProof } from "../oracle/core/merkle.js";

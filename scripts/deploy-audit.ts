@@ -12,7 +12,7 @@ import path from "node:path";
 
 import { network } from "hardhat";
 
-import { findDeployBlock, writeAuditDeployment } from "../oracle/core/deployments.js";
+import { findDeployBlock, writeAuditDeployment } from "../oracle/chain/deployments.js";
 import AuditChainModule from "../ignition/modules/AuditChain.js";
 
 const parameters = path.resolve(process.env.IGNITION_PARAMETERS ?? "ignition/parameters/local.json");

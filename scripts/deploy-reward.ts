@@ -12,7 +12,7 @@ import path from "node:path";
 
 import { network } from "hardhat";
 
-import { findDeployBlock, writeRewardDeployment } from "../oracle/core/deployments.js";
+import { findDeployBlock, writeRewardDeployment } from "../oracle/chain/deployments.js";
 import RewardChainModule from "../ignition/modules/RewardChain.js";
 
 const parameters = path.resolve(process.env.IGNITION_PARAMETERS ?? "ignition/parameters/local.json");

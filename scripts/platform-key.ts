@@ -7,7 +7,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { dataDir } from "../oracle/core/deployments.js";
+import { dataDir } from "../oracle/chain/deployments.js";
 import { API_KEY_ROLES, apiKeysFileSchema, generateApiKey, type ApiKeyRole } from "../oracle/platform/auth.js";
 
 const [id, role] = process.argv.slice(2);

@@ -43,7 +43,7 @@ import { parseArgs } from "node:util";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
-import { dataDir, readAuditDeployment } from "../oracle/core/deployments.js";
+import { dataDir, readAuditDeployment } from "../oracle/chain/deployments.js";
 import { SensorSealError } from "../oracle/core/errors.js";
 import type { KeyScheme } from "../oracle/core/keys.js";
 import { createChainRegistrar } from "../oracle/device/registrar.js";

@@ -34,7 +34,7 @@ import {
   writeRewardDeployment,
   type AuditDeployment,
   type RewardDeployment,
-} from "../oracle/core/deployments.js";
+} from "../oracle/chain/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";

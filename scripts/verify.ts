@@ -30,7 +30,7 @@ import { createPublicClient, http, isAddress, type Address, type PublicClient } 
 
 import { bundleToJson, parseBundle } from "../oracle/core/bundle.js";
 import { SensorSealError } from "../oracle/core/errors.js";
-import { readAuditDeployment } from "../oracle/core/deployments.js";
+import { readAuditDeployment } from "../oracle/chain/deployments.js";
 import { checkBundleOnChain, exportBundle } from "../oracle/verifier/bundle.js";
 import { VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
@@ -181,6 +181,59 @@ async function openVerifier(): Promise<Verifier> {
   });
 }
 
+/** Opens a verifier, runs `run` with it, and closes it. */
+async function withVerifier<T>(run: (v: Verifier) => Promise<T>): Promise<T> {
+  const v = await openVerifier();
+  try {
+    return await run(v);
+  } finally {
+    await v.close();
+  }
+}
+
+async function bundleExport(args: string[]): Promise<number> {
+  arity(4, "usage: bundle export <device> <seq> [-o file]");
+  const device = address(args[1], "device");
+  const seq = uint(args[2], "seq")!;
+  return withVerifier(async (v) => {
+    const { bundle, result } = await exportBundle(v, device, seq);
+    const text = bundleToJson(bundle);
+    if (opts.output !== undefined) {
+      await writeFile(opts.output, `${text}\n`);
+      if (!opts.quiet) console.error(`bundle written to ${opts.output} (reading ${result.status})`);
+    } else console.log(text);
+    return 0;
+  });
+}
+
+async function bundleCheck(args: string[]): Promise<number> {
+  arity(3, "usage: bundle check <file> --rpc <url>");
+  const rpc = opts.rpc ?? env.AUDIT_RPC_URL;
+  if (rpc === undefined) throw new UsageError("bundle check needs --rpc <url>");
+  let text: string;
+  try {
+    text = await readFile(args[1], "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${args[1]}: ${(error as Error).message}`);
+  }
+  let bundle;
+  try {
+    bundle = parseBundle(text);
+  } catch (error) {
+    // A bundle that does not even parse is not a proof of anything.
+    if (json) console.log(stringify({ ok: false, status: "INVALID_BUNDLE", error: (error as Error).message }));
+    else console.log(`INVALID_BUNDLE: ${(error as Error).message}\nFAILED`);
+    return 1;
+  }
+  const verdict = await checkBundleOnChain(bundle, rpcClient(rpc));
+  if (json) console.log(stringify(verdict));
+  else {
+    for (const c of verdict.checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(22)} ${c.message}`);
+    console.log(`${verdict.status}\n${verdict.ok ? "OK" : "FAILED"}`);
+  }
+  return verdict.ok ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   if (opts.help) {
     console.log(USAGE);
@@ -193,15 +246,12 @@ async function main(): Promise<number> {
       const seq = uint(args[1], "seq")!;
       if (seq < 1) throw new UsageError("seq must be ≥ 1");
       const device = address(args[0], "device");
-      const v = await openVerifier();
-      try {
+      return withVerifier(async (v) => {
         const r = await v.verifyReading(device, seq);
         if (json) console.log(stringify(r));
         else console.log(`${table([r])}\n${r.status === "VERIFIED" ? "OK" : "FAILED"}`);
         return r.status === "VERIFIED" ? 0 : 1;
-      } finally {
-        await v.close();
-      }
+      });
     }
     case "device": {
       arity(2, "usage: device <device> [--from s] [--to s]");
@@ -209,87 +259,33 @@ async function main(): Promise<number> {
       const from = uint(opts.from, "--from");
       const to = uint(opts.to, "--to");
       if (from !== undefined && to !== undefined && from > to) throw new UsageError("--from must not be after --to");
-      const v = await openVerifier();
-      try {
+      return withVerifier(async (v) => {
         const report = await v.verifyDevice(device, { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
         printReport(report);
         return report.ok ? 0 : 1;
-      } finally {
-        await v.close();
-      }
+      });
     }
-    case "all": {
+    case "all":
       arity(1, "usage: all");
-      const v = await openVerifier();
-      try {
+      return withVerifier(async (v) => {
         const report = await v.verifyAll();
         printReport(report);
         return report.ok ? 0 : 1;
-      } finally {
-        await v.close();
-      }
-    }
+      });
     case "batch": {
       arity(2, "usage: batch <batchId>");
       const id = uint(args[0], "batchId")!;
       if (id < 1) throw new UsageError("batchId must be ≥ 1");
-      const v = await openVerifier();
-      try {
+      return withVerifier(async (v) => {
         const b = await v.auditBatch(id);
         printBatch(b);
         return b.ok ? 0 : 1;
-      } finally {
-        await v.close();
-      }
+      });
     }
-    case "bundle": {
-      const [sub] = args;
-      if (sub === "export") {
-        arity(4, "usage: bundle export <device> <seq> [-o file]");
-        const device = address(args[1], "device");
-        const seq = uint(args[2], "seq")!;
-        const v = await openVerifier();
-        try {
-          const { bundle, result } = await exportBundle(v, device, seq);
-          const text = bundleToJson(bundle);
-          if (opts.output !== undefined) {
-            await writeFile(opts.output, `${text}\n`);
-            if (!opts.quiet) console.error(`bundle written to ${opts.output} (reading ${result.status})`);
-          } else console.log(text);
-          return 0;
-        } finally {
-          await v.close();
-        }
-      }
-      if (sub === "check") {
-        arity(3, "usage: bundle check <file> --rpc <url>");
-        const rpc = opts.rpc ?? env.AUDIT_RPC_URL;
-        if (rpc === undefined) throw new UsageError("bundle check needs --rpc <url>");
-        let text: string;
-        try {
-          text = await readFile(args[1], "utf8");
-        } catch (error) {
-          throw new UsageError(`cannot read ${args[1]}: ${(error as Error).message}`);
-        }
-        let bundle;
-        try {
-          bundle = parseBundle(text);
-        } catch (error) {
-          // A bundle that does not even parse is not a proof of anything.
-          if (json) console.log(stringify({ ok: false, status: "INVALID_BUNDLE", error: (error as Error).message }));
-          else console.log(`INVALID_BUNDLE: ${(error as Error).message}\nFAILED`);
-          return 1;
-        }
-        const verdict = await checkBundleOnChain(bundle, rpcClient(rpc));
-        if (json) console.log(stringify(verdict));
-        else {
-          for (const c of verdict.checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(22)} ${c.message}`);
-          console.log(`${verdict.status}\n${verdict.ok ? "OK" : "FAILED"}`);
-        }
-        return verdict.ok ? 0 : 1;
-      }
+    case "bundle":
+      if (args[0] === "export") return bundleExport(args);
+      if (args[0] === "check") return bundleCheck(args);
       throw new UsageError("usage: bundle export <device> <seq> [-o file] | bundle check <file> --rpc <url>");
-    }
     case undefined:
       throw new UsageError("a command is required");
     default:

@@ -1,6 +1,6 @@
 import { createPublicClient, http, webSocket, type Address, type PublicClient } from "viem";
 
-import { readAuditDeployment } from "../core/deployments.js";
+import { readAuditDeployment } from "./deployments.js";
 import { ConfigError } from "../service/errors.js";
 import { RegistryIndex } from "./registry-index.js";
 

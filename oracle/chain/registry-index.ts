@@ -1,21 +1,8 @@
 import { getAddress, hexToBytes, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
 
+import { DeviceStatus, type StatusChange } from "../core/device-status.js";
 import type { KeyScheme } from "../core/keys.js";
 import { deviceRegistryAbi } from "./abis.js";
-
-/** A device's status, numbered as `DeviceStatus` in IDeviceRegistry.sol. */
-export const DeviceStatus = { Unknown: 0, Active: 1, Suspended: 2, Revoked: 3, Rotated: 4 } as const;
-export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
-
-/** Names of statuses for messages and JSON. */
-export const DEVICE_STATUS_NAMES = ["unknown", "active", "suspended", "revoked", "rotated"] as const;
-
-/** A status in force from `since` (a block timestamp, seconds) until the next entry. */
-export interface StatusChange {
-  since: number;
-  status: DeviceStatus;
-  blockNumber: number;
-}
 
 /** What the index knows of one device. */
 export interface IndexedDevice {

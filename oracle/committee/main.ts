@@ -6,7 +6,7 @@
 import { createPublicClient, http, type PublicClient } from "viem";
 
 import { connectAuditChain } from "../chain/audit-connection.js";
-import { readAuditDeployment, readRewardDeployment } from "../core/deployments.js";
+import { readAuditDeployment, readRewardDeployment } from "../chain/deployments.js";
 import { listen } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";

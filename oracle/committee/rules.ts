@@ -19,11 +19,12 @@
  */
 import type { Address, Hex } from "viem";
 
-import { DeviceStatus, type IndexedDevice } from "../chain/registry-index.js";
+import type { IndexedDevice } from "../chain/registry-index.js";
 import { hexToBytes } from "../core/bytes.js";
-import { keccak256Hex } from "../core/keccak.js";
+import { DeviceStatus, revokedAsOf, statusAsOf } from "../core/device-status.js";
+import { authenticateManifest, type AnchoredBatch as ChainBatch, type ManifestIssue } from "../core/anchored-batch.js";
 import { verifyDeviceSignature } from "../core/keys.js";
-import { buildBatch, parseManifest, type Manifest } from "../core/manifest.js";
+import type { Manifest } from "../core/manifest.js";
 import type { ReadingDigester } from "../core/reading.js";
 
 /** A versioned reward rule set. */
@@ -63,14 +64,8 @@ export interface RegistryLookup {
   device(device: Address): IndexedDevice | undefined;
 }
 
-/** A batch as anchored on-chain (from its BatchAnchored event). */
-export interface AnchoredBatch {
-  batchId: bigint;
-  root: Hex;
-  manifestHash: Hex;
-  leafCount: number;
-  blockNumber: bigint;
-}
+/** What the rules read of an anchored batch (oracle/core's `AnchoredBatch` has it). */
+export type AnchoredBatch = Pick<ChainBatch, "batchId" | "root" | "manifestHash" | "leafCount" | "blockNumber">;
 
 /** One reward. */
 export interface RewardItem {
@@ -90,29 +85,8 @@ export interface BatchEvaluation {
 }
 
 /**
- * The status of `device` at `timestamp`, counting only the registry changes made in blocks up to
- * `asOfBlock` (so the verdict does not depend on how far an oracle's index has read).
- *
- * @example
- * statusAsOf(index.device(device), 1_700_000_000n, 120n); // DeviceStatus.Active
- */
-export function statusAsOf(device: IndexedDevice | undefined, timestamp: bigint, asOfBlock: bigint): DeviceStatus {
-  if (device === undefined) return DeviceStatus.Unknown;
-  let status: DeviceStatus = DeviceStatus.Unknown;
-  for (const change of device.history) {
-    if (BigInt(change.blockNumber) > asOfBlock) continue;
-    if (BigInt(change.since) <= timestamp) status = change.status;
-  }
-  return status;
-}
-
-/** Whether `device` was Revoked by a change in a block up to `asOfBlock`. */
-function revokedBy(device: IndexedDevice, asOfBlock: bigint): boolean {
-  return device.history.some((c) => c.status === DeviceStatus.Revoked && BigInt(c.blockNumber) <= asOfBlock);
-}
-
-/**
- * Checks a manifest against what was anchored: its hash, version, domain, rebuilt root and leaf count.
+ * Checks a manifest against what was anchored with the shared authentication
+ * (oracle/core/anchored-batch.ts: hash, version, domain, leaf count, leaf order, rebuilt root).
  * Returns the parsed manifest, or why the batch earns nothing. Throws nothing.
  *
  * @example
@@ -124,24 +98,18 @@ export function checkManifest(
   anchored: AnchoredBatch,
   domain: { chainId: number; anchor: Address },
 ): { manifest: Manifest } | { reason: BatchRejection } {
-  if (keccak256Hex(bytes).toLowerCase() !== anchored.manifestHash.toLowerCase()) return { reason: "INVALID_MANIFEST" };
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(bytes);
-  } catch {
-    return { reason: "INVALID_MANIFEST" };
-  }
-  if (manifest.chainId !== domain.chainId || manifest.anchor.toLowerCase() !== domain.anchor.toLowerCase()) return { reason: "WRONG_DOMAIN" };
-  if (manifest.items.length !== anchored.leafCount) return { reason: "LEAF_COUNT_MISMATCH" };
-  let root: Hex;
-  try {
-    root = buildBatch(manifest).root;
-  } catch {
-    return { reason: "INVALID_MANIFEST" };
-  }
-  if (root.toLowerCase() !== anchored.root.toLowerCase()) return { reason: "ROOT_MISMATCH" };
-  return { manifest };
+  const auth = authenticateManifest(bytes, anchored, domain);
+  return auth.ok ? { manifest: auth.manifest } : { reason: BATCH_REJECTION[auth.reason] };
 }
+
+/** The rules' name of each manifest authentication failure. */
+const BATCH_REJECTION: Record<ManifestIssue, BatchRejection> = {
+  MANIFEST_HASH_MISMATCH: "INVALID_MANIFEST",
+  MANIFEST_INVALID: "INVALID_MANIFEST",
+  DOMAIN_MISMATCH: "WRONG_DOMAIN",
+  LEAF_COUNT_MISMATCH: "LEAF_COUNT_MISMATCH",
+  ROOT_MISMATCH: "ROOT_MISMATCH",
+};
 
 /**
  * Applies the rules to one anchored batch whose manifest bytes hash to `anchored.manifestHash`.
@@ -196,7 +164,7 @@ export function evaluateBatch(input: {
       reject("DEVICE_NOT_ACTIVE");
       continue;
     }
-    if (revokedBy(device, anchored.blockNumber)) {
+    if (revokedAsOf(device, anchored.blockNumber)) {
       reject("DEVICE_REVOKED");
       continue;
     }

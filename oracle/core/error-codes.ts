@@ -32,6 +32,20 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNSUPPORTED_ENCODING: 415,
 
+  // --- the core's typed input errors (a core parser refused what the client sent) ---
+  INVALID_HEX: 400,
+  INVALID_LENGTH: 400,
+  INVALID_ARGUMENT: 400,
+  NOT_JSON_VALUE: 400,
+  NON_CANONICAL_JSON: 400,
+  INVALID_KEY: 400,
+  INVALID_MANIFEST: 400,
+  INVALID_BUNDLE: 400,
+  INVALID_ORACLE_MESSAGE: 400,
+  EMPTY_TREE: 400,
+  LEAF_NOT_IN_TREE: 400,
+  INVALID_TREE_INDEX: 400,
+
   // --- reading admission (platform and relayer alike) ---
   /** The payload is not JSON or does not follow the payload schema (platform). */
   INVALID_PAYLOAD: 400,
@@ -62,6 +76,10 @@ export const ERROR_STATUS = {
   EPOCH_NOT_FOUND: 404,
   NO_EPOCH: 404,
   NO_ENTITLEMENT: 404,
+  /** No anchored, authenticated manifest holds the reading (web: proof bundle). */
+  NOT_ANCHORED: 404,
+  /** The reading is anchored but the platform has no payload for it (web: proof bundle). */
+  RAW_MISSING: 404,
 
   // --- sequence and consistency ---
   /** Another reading (payload or dataHash) is already stored under this device and seq. */
@@ -77,6 +95,8 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   /** This device sent more readings than its quota allows; only this device is held back. */
   DEVICE_QUOTA_EXCEEDED: 429,
+  /** The platform's per-device reading quota (the relayer answers DEVICE_QUOTA_EXCEEDED for the same). */
+  QUOTA_EXCEEDED: 429,
   /** The relayer's durable queue is full. */
   QUEUE_FULL: 429,
   /** The service sheds load (too much work in flight). */

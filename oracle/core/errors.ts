@@ -26,7 +26,7 @@ export type SensorSealErrorOptions = {
  * try {
  *   throw new InvalidHexError("0xzz");
  * } catch (err) {
- *   if (err instanceof SensorSealError) err.toJSON(); // { code: "INVALID_HEX", name: "InvalidHexError", message: … }
+ *   if (err instanceof SensorSealError) err.toJSON(); // { code: "INVALID_HEX", message: … }
  * }
  * ```
  */
@@ -46,12 +46,39 @@ export class SensorSealError extends Error {
     this.details = options.details;
   }
 
-  /** A JSON-safe view `{ code, name, message, details }` for HTTP answers and logs. */
-  toJSON(): { code: string; name: string; message: string; details?: Record<string, unknown> } {
+  /**
+   * The one JSON shape of every error, for logs and HTTP answers (a service answers
+   * `{ "error": <this> }`, see {@link errorBody}).
+   */
+  toJSON(): ErrorJson {
     return this.details === undefined
-      ? { code: this.code, name: this.name, message: this.shortMessage }
-      : { code: this.code, name: this.name, message: this.shortMessage, details: this.details };
+      ? { code: this.code, message: this.shortMessage }
+      : { code: this.code, message: this.shortMessage, details: this.details };
   }
+}
+
+/** What {@link SensorSealError.toJSON} gives: the one JSON shape of an error. */
+export interface ErrorJson {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** The HTTP body of every error answer: `{ "error": { code, message, details? } }`. */
+export interface ErrorBody {
+  error: ErrorJson;
+}
+
+/**
+ * The HTTP body of an error answer.
+ *
+ * @example
+ * ```ts
+ * errorBody(new InvalidHexError("0xzz")); // { error: { code: "INVALID_HEX", message: …, details: … } }
+ * ```
+ */
+export function errorBody(error: SensorSealError): ErrorBody {
+  return { error: error.toJSON() };
 }
 
 /** A string is not `0x`-prefixed hex, or not of the expected byte length. */

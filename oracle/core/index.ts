@@ -1,6 +1,7 @@
 /**
  * SensorSeal shared core: formats, hashing, EIP-712, Merkle trees, keys and
- * batch manifests. Pure: no RPC, no files, no HTTP.
+ * batch manifests, and the audit chain's shared rules (error codes, device status, reading
+ * admission, anchored batches and manifest authentication). Pure: no RPC, no files, no HTTP.
  *
  * @module
  */
@@ -18,3 +19,7 @@ export * from "./oracle-message.js";
 export * from "./receipt.js";
 export * from "./chains.js";
 export * from "./bundle.js";
+export * from "./error-codes.js";
+export * from "./device-status.js";
+export * from "./admission.js";
+export * from "./anchored-batch.js";

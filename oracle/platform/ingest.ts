@@ -1,10 +1,11 @@
 import type { Address } from "viem";
 
+import { admitReading } from "../core/admission.js";
 import { hexToBytes } from "../core/bytes.js";
 import { SensorSealError } from "../core/errors.js";
-import { verifyDeviceSignature } from "../core/keys.js";
 import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
-import { DEVICE_STATUS_NAMES, DeviceStatus, type RegistryIndex } from "../chain/registry-index.js";
+import { RegistryCatchUp, RegistryUnavailableError } from "../chain/registry-catch-up.js";
+import type { RegistryIndex } from "../chain/registry-index.js";
 import { ServiceError } from "../service/errors.js";
 
 /** What the platform needs of the registry index (a {@link RegistryIndex} has it). */
@@ -41,10 +42,10 @@ const utf8 = new TextEncoder();
 const SIGNATURE_RE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/;
 
 /**
- * Checks submitted readings: canonical, well-formed payload (oracle/core `readingFromPayload`),
- * signature over the EIP-712 Reading digest by the device's registered key and scheme, device
- * Active at the payload's `ts` and not revoked now, `ts` not in the future. Throws the
- * {@link ServiceError} the client gets; changes nothing.
+ * Checks submitted readings: shape and size, canonical, well-formed payload (oracle/core
+ * `readingFromPayload`), then the shared reading admission (oracle/core/admission.ts: not in the
+ * future, device known, signature, not revoked, Active at `ts`). Throws the {@link ServiceError}
+ * the client gets, its status from the one code table; changes nothing.
  *
  * @example
  * const verifier = new ReadingVerifier({ domain: { chainId, anchor }, registry, maxPayloadBytes: 4096,
@@ -54,13 +55,14 @@ const SIGNATURE_RE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/;
 export class ReadingVerifier {
   readonly #options: VerifierOptions;
   readonly #digester: ReadingDigester;
+  readonly #registry: RegistryCatchUp<NonNullable<ReturnType<DeviceDirectory["device"]>>>;
   readonly #now: () => number;
-  #lastForcedSync = 0;
 
   constructor(options: VerifierOptions) {
     this.#options = options;
     this.#digester = new ReadingDigester(options.domain.chainId, options.domain.anchor);
     this.#now = options.now ?? Date.now;
+    this.#registry = new RegistryCatchUp(options.registry, { minIntervalMs: options.registryResyncMs, now: this.#now });
   }
 
   /** Verifies one submission (see the class doc); throws a {@link ServiceError} when it is refused. */
@@ -75,67 +77,22 @@ export class ReadingVerifier {
     }
     const reading = parseReading(text, payload);
     const signature = hexToBytes(signatureHex);
-
-    const now = Math.floor(this.#now() / 1000);
-    if (Number(reading.timestamp) > now + this.#options.maxClockSkewSeconds) {
-      throw new ServiceError(400, "INVALID_PAYLOAD", "reading timestamp is in the future", {
-        field: "ts",
-        ts: Number(reading.timestamp),
-        now,
+    let verdict;
+    try {
+      verdict = await admitReading({
+        reading,
+        signature,
+        registry: this.#registry,
+        digester: this.#digester,
+        nowMs: this.#now(),
         maxClockSkewSeconds: this.#options.maxClockSkewSeconds,
       });
-    }
-
-    const device = await this.#lookUp(reading.device);
-    if (device === undefined) {
-      throw new ServiceError(422, "UNKNOWN_DEVICE", "device is not registered", { device: reading.device });
-    }
-    let valid: boolean;
-    try {
-      valid = verifyDeviceSignature({
-        scheme: device.scheme,
-        publicKey: device.publicKey,
-        digest: this.#digester.digest(reading),
-        signature,
-      });
     } catch (error) {
-      if (!(error instanceof SensorSealError)) throw error;
-      valid = false; // malformed for the device's scheme (length, high s, not on the curve)
+      if (error instanceof RegistryUnavailableError) throw ServiceError.of("REGISTRY_UNAVAILABLE", error.shortMessage, undefined, { cause: error });
+      throw error;
     }
-    if (!valid) {
-      throw new ServiceError(400, "INVALID_SIGNATURE", "signature does not verify for the device's registered key", {
-        device: reading.device,
-        scheme: device.scheme,
-      });
-    }
-
-    // Active at the reading's time, and not revoked since: a revoked device's key may be in other
-    // hands, and the anchor refuses its readings whatever their timestamp.
-    const status = this.#options.registry.statusAt(reading.device, reading.timestamp);
-    if (status !== DeviceStatus.Active || device.status === DeviceStatus.Revoked) {
-      throw new ServiceError(422, "DEVICE_NOT_ACTIVE", "device is not active for this reading", {
-        device: reading.device,
-        at: Number(reading.timestamp),
-        statusAt: DEVICE_STATUS_NAMES[status],
-        statusNow: DEVICE_STATUS_NAMES[device.status],
-      });
-    }
+    if (!verdict.ok) throw ServiceError.of(verdict.code, verdict.message, verdict.details);
     return { reading, payload, signature };
-  }
-
-  /** The device from the index; a device it does not know yet triggers one (rate-limited) catch-up. */
-  async #lookUp(device: Address): Promise<ReturnType<DeviceDirectory["device"]>> {
-    const known = this.#options.registry.device(device);
-    if (known !== undefined) return known;
-    const nowMs = this.#now();
-    if (nowMs - this.#lastForcedSync < this.#options.registryResyncMs) return undefined;
-    this.#lastForcedSync = nowMs;
-    try {
-      await this.#options.registry.sync();
-    } catch (cause) {
-      throw new ServiceError(503, "REGISTRY_UNAVAILABLE", "device registry cannot be read now", undefined, { cause });
-    }
-    return this.#options.registry.device(device);
   }
 }
 

@@ -430,7 +430,7 @@ export function readingResponse(r: StoredReading): ReadingResponse {
 
 function rejection(index: number, error: unknown): Extract<BulkItemResult, { status: "rejected" }> {
   if (!(error instanceof ServiceError) || error.status >= 500) throw error;
-  return { index, httpStatus: error.status, status: "rejected", error: error.toJSON().error };
+  return { index, httpStatus: error.status, status: "rejected", error: error.toJSON() };
 }
 
 function hexBytes(hex: `0x${string}`): Uint8Array {

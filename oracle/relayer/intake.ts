@@ -7,10 +7,12 @@
  */
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
+import { admitReading } from "../core/admission.js";
+import type { DeviceStatus } from "../core/device-status.js";
 import { SensorSealError } from "../core/errors.js";
-import { verifyDeviceSignature } from "../core/keys.js";
 import { readingFromJson, type Reading, type ReadingDigester } from "../core/reading.js";
-import { DEVICE_STATUS_NAMES, DeviceStatus, type IndexedDevice } from "../chain/registry-index.js";
+import { RegistryCatchUp } from "../chain/registry-catch-up.js";
+import type { IndexedDevice } from "../chain/registry-index.js";
 import { RejectionError } from "./errors.js";
 import type { AcceptOutcome, Candidate, RelayerStore, StoredReceipt } from "./store.js";
 
@@ -95,22 +97,16 @@ export interface ReadingCheckerOptions {
  */
 export class ReadingChecker {
   readonly #options: Required<ReadingCheckerOptions>;
-  #lastForcedSync = 0;
+  readonly #registry: RegistryCatchUp<IndexedDevice>;
 
   constructor(options: ReadingCheckerOptions) {
     this.#options = { unknownDeviceSyncMs: 1000, now: Date.now, ...options };
-  }
-
-  async #lookup(device: Address): Promise<IndexedDevice | undefined> {
-    const { registry, unknownDeviceSyncMs, now } = this.#options;
-    let entry = registry.device(device);
-    if (entry === undefined && now() - this.#lastForcedSync >= unknownDeviceSyncMs) {
-      // A device registered since the index's last poll: catch up once, shared by concurrent callers.
-      this.#lastForcedSync = now();
-      await registry.sync().catch(() => undefined);
-      entry = registry.device(device);
-    }
-    return entry;
+    // A failed catch-up leaves the device unknown (UNKNOWN_DEVICE): the relayer has always answered so.
+    this.#registry = new RegistryCatchUp(this.#options.registry, {
+      minIntervalMs: this.#options.unknownDeviceSyncMs,
+      now: this.#options.now,
+      ignoreSyncErrors: true,
+    });
   }
 
   /** Like {@link ReadingChecker.verify}, but throws the registry's refusal too. */
@@ -121,41 +117,26 @@ export class ReadingChecker {
   }
 
   /**
-   * Checks shape, time, key and signature (thrown as RejectionError); a refusal by the device's
-   * registry status (DEVICE_REVOKED, DEVICE_NOT_ACTIVE) is returned beside the authentic candidate,
-   * so the caller can still answer an identical resend of an already accepted reading with its receipt.
+   * Checks shape, then the shared reading admission (oracle/core/admission.ts); refusals are thrown
+   * as RejectionError, except a refusal by the device's registry status (DEVICE_REVOKED,
+   * DEVICE_NOT_ACTIVE) of an authentic reading: that is returned beside the candidate, so the
+   * caller can still answer an identical resend of an already accepted reading with its receipt.
    */
   async verify(body: unknown): Promise<{ candidate: Candidate; refusal?: RejectionError }> {
     const { reading, signature } = parseSubmittedReading(body);
-    const { registry, digester, maxClockSkewSeconds, now } = this.#options;
-    const nowSeconds = Math.floor(now() / 1000);
-    const timestamp = Number(reading.timestamp);
-    if (timestamp > nowSeconds + maxClockSkewSeconds)
-      throw new RejectionError("FUTURE_TIMESTAMP", `timestamp is more than ${maxClockSkewSeconds} s ahead of the relayer's clock`, {
-        timestamp: reading.timestamp.toString(),
-        now: String(nowSeconds),
-      });
-    const device = await this.#lookup(reading.device);
-    if (device === undefined) throw new RejectionError("UNKNOWN_DEVICE", "device is not in the registry", { device: reading.device });
-    const valid = verifyDeviceSignature({ scheme: device.scheme, publicKey: device.publicKey, digest: digester.digest(reading), signature });
-    if (!valid)
-      throw new RejectionError("INVALID_SIGNATURE", `signature does not verify for the device's ${device.scheme} key on this chain and anchor`, {
-        device: reading.device,
-        scheme: device.scheme,
-      });
-    const candidate: Candidate = { device: reading.device, seq: Number(reading.seq), timestamp, dataHash: reading.dataHash, signature };
-    if (device.status === DeviceStatus.Revoked)
-      return { candidate, refusal: new RejectionError("DEVICE_REVOKED", "device is revoked", { device: reading.device }) };
-    const status = registry.statusAt(reading.device, timestamp);
-    if (status !== DeviceStatus.Active) {
-      const refusal = new RejectionError("DEVICE_NOT_ACTIVE", `device was ${DEVICE_STATUS_NAMES[status]} at the reading's timestamp`, {
-        device: reading.device,
-        timestamp: reading.timestamp.toString(),
-        status: DEVICE_STATUS_NAMES[status],
-      });
-      return { candidate, refusal };
-    }
-    return { candidate };
+    const { digester, maxClockSkewSeconds, now } = this.#options;
+    const verdict = await admitReading({ reading, signature, registry: this.#registry, digester, nowMs: now(), maxClockSkewSeconds });
+    const candidate: Candidate = {
+      device: reading.device,
+      seq: Number(reading.seq),
+      timestamp: Number(reading.timestamp),
+      dataHash: reading.dataHash,
+      signature,
+    };
+    if (verdict.ok) return { candidate };
+    const refusal = new RejectionError(verdict.code, verdict.message, verdict.details);
+    if (!verdict.authentic) throw refusal;
+    return { candidate, refusal };
   }
 }
 

@@ -461,7 +461,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       if (error === undefined) return { index: i, status: 202, duplicate: results[i].body.duplicate, receipt: results[i].body.receipt };
       rejected++;
       metrics.readingsRejected.inc({ code: error.code });
-      return { index: i, status: error.status, error: error.toJSON().error };
+      return { index: i, status: error.status, error: error.toJSON() };
     });
     res.status(rejected === 0 ? 202 : 207).json({ accepted, rejected, results: list });
   }
@@ -653,7 +653,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
         ...(reason === "in_flight" ? { maxConcurrentSubmissions: limits.maxConcurrentSubmissions } : { eventLoopLagMs: Math.round(eventLoopLagMs) }),
       });
       res.setHeader("Retry-After", "1");
-      res.status(error.status).json(error.toJSON());
+      res.status(error.status).json(error.body());
       return;
     }
     submissions++;

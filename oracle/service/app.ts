@@ -77,7 +77,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (answer.status === 429 && answer.details?.retryAfterSeconds !== undefined) {
       res.setHeader("Retry-After", String(answer.details.retryAfterSeconds));
     }
-    res.status(answer.status).json(answer.toJSON());
+    res.status(answer.status).json(answer.body());
   };
 }
 
@@ -93,7 +93,7 @@ export function toServiceError(error: unknown): ServiceError {
   }
   if (error instanceof SensorSealError) {
     // The core's typed errors: bad input from the client.
-    return new ServiceError(400, error.code, error.shortMessage, error.details);
+    return ServiceError.fromInput(error);
   }
   return new ServiceError(500, "INTERNAL", "internal error");
 }

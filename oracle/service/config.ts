@@ -4,7 +4,7 @@ import { getAddress, isAddress, isHex, type Hex } from "viem";
 import { z } from "zod";
 
 import type { AuditConnectionOptions } from "../chain/audit-connection.js";
-import { dataDir } from "../core/deployments.js";
+import { dataDir } from "../chain/deployments.js";
 import { ConfigError } from "./errors.js";
 
 /** Environment variables parsed as integers in [min, max]. */

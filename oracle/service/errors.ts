@@ -1,31 +1,58 @@
-import { SensorSealError } from "../core/errors.js";
+import { ERROR_STATUS, isErrorCode, type ErrorCode } from "../core/error-codes.js";
+import { errorBody, SensorSealError, type ErrorBody } from "../core/errors.js";
+
+export type { ErrorBody } from "../core/errors.js";
 
 /**
  * An error a service answers with: HTTP status, machine-readable code, short message, details.
- * Every service answers errors in one JSON shape: `{ "error": { "code", "message", "details"? } }`.
+ * A {@link SensorSealError}, so every service answers errors in one JSON shape:
+ * `{ "error": { "code", "message", "details"? } }` ({@link ServiceError.body}).
+ *
+ * The status must be the code's status in {@link ERROR_STATUS}: the constructor's type demands it
+ * for a literal code, so a call site that answers a code with another status does not compile.
  *
  * @example throw new ServiceError(409, "SEQUENCE_CONFLICT", "another payload exists for this seq", { seq: 7 });
  */
-export class ServiceError extends Error {
+export class ServiceError<C extends ErrorCode = ErrorCode> extends SensorSealError {
   override name = "ServiceError" as const;
+  declare readonly code: C;
+  readonly status: (typeof ERROR_STATUS)[C];
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: (typeof ERROR_STATUS)[C],
+    code: C,
     message: string,
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, { details, cause: options?.cause });
+    this.status = status;
   }
 
-  toJSON(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  /**
+   * The error answer of `code`, its status from {@link ERROR_STATUS}.
+   *
+   * @example throw ServiceError.of("UNKNOWN_DEVICE", "device is not in the registry", { device });
+   */
+  static of<C extends ErrorCode>(code: C, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }): ServiceError<C> {
+    return new ServiceError(ERROR_STATUS[code], code, message, details, options);
   }
-}
 
-/** The one JSON shape of every error answer. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  /**
+   * The 400 answer of a core typed error raised by client input (a core parser refused it): the
+   * core's code when the table has it, else INVALID_BODY.
+   *
+   * @example ServiceError.fromInput(new InvalidHexError("0xzz")); // 400 INVALID_HEX
+   */
+  static fromInput(error: SensorSealError): ServiceError {
+    const code = isErrorCode(error.code) && ERROR_STATUS[error.code] === 400 ? error.code : "INVALID_BODY";
+    return new ServiceError(400, code as "INVALID_BODY", error.shortMessage, error.details, { cause: error });
+  }
+
+  /** The HTTP body: `{ error: this.toJSON() }`. */
+  body(): ErrorBody {
+    return errorBody(this);
+  }
 }
 
 /**

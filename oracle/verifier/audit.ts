@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, type Address } from "viem";
 
+import { authenticateManifest, type AnchoredBatch } from "../core/anchored-batch.js";
 import { hexToBytes } from "../core/bytes.js";
-import { keccak256Hex } from "../core/keccak.js";
-import { buildBatch, parseManifest, type Batch, type Manifest } from "../core/manifest.js";
+import { DeviceStatus, deviceStatusName } from "../core/device-status.js";
+import type { Batch, Manifest } from "../core/manifest.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
 import type { DeviceKey, SignaturePool } from "./pool.js";
 import { verifySignaturesInline } from "./pool.js";
@@ -17,7 +18,7 @@ import {
   BatchIssue,
   countStatuses,
   finish,
-  ReadingStatus,
+  ReadingVerdict,
   type BatchResult,
   type Problem,
   type ReadingResult,
@@ -26,27 +27,13 @@ import {
 /** `ReadingAnchor.MAX_CLOCK_SKEW`: a reading may be at most this far ahead of its batch's anchoring. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
-/** Device status numbers of IDeviceRegistry.sol. */
-const ACTIVE = 1;
-const REVOKED = 3;
-const STATUS_NAMES = ["unknown", "active", "suspended", "revoked", "rotated"];
-
 /** What the verifier needs of the registry (a started `RegistryIndex` fits). */
 export interface DeviceDirectory {
   device(device: Address): DeviceKey | undefined;
   statusAt(device: Address, timestamp: number | bigint): number;
 }
 
-/** A batch as the chain records it (`getBatch` + its `BatchAnchored` log). */
-export interface AnchoredBatch {
-  batchId: number;
-  root: Hex;
-  manifestHash: Hex;
-  leafCount: number;
-  anchoredAt: number;
-  blockNumber: number;
-  txHash?: Hex;
-}
+export type { AnchoredBatch } from "../core/anchored-batch.js";
 
 /** Parameters of {@link auditManifest}. */
 export interface AuditManifestParameters {
@@ -84,50 +71,18 @@ export interface ManifestAudit {
  */
 export async function auditManifest(p: AuditManifestParameters): Promise<ManifestAudit> {
   const { batch } = p;
-  const issues: BatchResult["issues"] = [];
-  const base = {
-    batchId: batch.batchId,
-    root: batch.root,
-    manifestHash: batch.manifestHash,
-    leafCount: batch.leafCount,
-    anchoredAt: batch.anchoredAt,
-    blockNumber: batch.blockNumber,
-    ...(batch.txHash === undefined ? {} : { txHash: batch.txHash }),
-  };
-  const fail = (): ManifestAudit => ({ result: { ...base, ok: false, issues, readings: [], counts: countStatuses([]) }, authentic: false });
+  const base = batchInfo(batch);
   if (p.manifestBytes === undefined) {
-    issues.push({ issue: BatchIssue.MANIFEST_MISSING, message: `no manifest found for batch ${batch.batchId}` });
-    return fail();
+    const issues = [{ issue: BatchIssue.MANIFEST_MISSING, message: `no manifest found for batch ${batch.batchId}` }];
+    return { result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) }, authentic: false };
   }
   if (p.manifestBytes.length > 1_000_000) p.pool?.warm();
-  const bytesHash = keccak256Hex(p.manifestBytes);
-  if (bytesHash !== batch.manifestHash.toLowerCase())
-    issues.push({
-      issue: BatchIssue.MANIFEST_HASH_MISMATCH,
-      message: "keccak256(manifest) is not the anchored manifest hash",
-      details: { anchored: batch.manifestHash, actual: bytesHash },
-    });
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(p.manifestBytes);
-  } catch (error) {
-    issues.push({ issue: BatchIssue.MANIFEST_INVALID, message: `manifest does not parse: ${(error as Error).message}` });
-    return fail();
-  }
-  if (manifest.chainId !== p.chainId || manifest.anchor !== getAddress(p.anchor))
-    issues.push({
-      issue: BatchIssue.DOMAIN_MISMATCH,
-      message: "manifest is for another chain or anchor",
-      details: { chainId: manifest.chainId, anchor: manifest.anchor },
-    });
-  const rebuilt = buildBatch(manifest);
-  if (rebuilt.manifestHash !== bytesHash)
-    issues.push({ issue: BatchIssue.MANIFEST_INVALID, message: "manifest bytes are not in leaf order (rebuild gives other bytes)" });
-  if (rebuilt.root !== batch.root.toLowerCase())
-    issues.push({ issue: BatchIssue.ROOT_MISMATCH, message: "manifest does not rebuild the anchored root", details: { anchored: batch.root, rebuilt: rebuilt.root } });
-  if (rebuilt.leafCount !== batch.leafCount)
-    issues.push({ issue: BatchIssue.LEAF_COUNT_MISMATCH, message: "leaf count differs", details: { anchored: batch.leafCount, manifest: rebuilt.leafCount } });
-  const authentic = issues.length === 0;
+  const auth = authenticateManifest(p.manifestBytes, batch, { chainId: p.chainId, anchor: p.anchor });
+  const issues: BatchResult["issues"] = auth.ok ? [] : auth.problems;
+  if (auth.manifest === undefined || auth.built === undefined)
+    return { result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) }, authentic: false };
+  const { manifest, built: rebuilt } = auth;
+  const authentic = auth.ok;
 
   // Signatures: digests on this chain's domain (not the manifest's), keys from the registry.
   const n = manifest.items.length;
@@ -162,7 +117,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
     const problems = readingProblems(reading, ok[i] === 1, keyIndex[i] !== 0xffffffff, batch, p.directory);
     if (!authentic)
       problems.push({
-        status: ReadingStatus.MANIFEST_MISMATCH,
+        status: ReadingVerdict.MANIFEST_MISMATCH,
         message: `batch ${batch.batchId} does not match its manifest (${issues.map((x) => x.issue).join(", ")})`,
       });
     readings[i] = finish({
@@ -171,25 +126,26 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
       timestamp: Number(reading.timestamp),
       problems,
       anchoredDataHash: reading.dataHash,
-      anchor: { ...anchorInfo(batch), leaf: rebuilt.leaves[i] },
+      anchor: { ...base, leaf: rebuilt.leaves[i] },
     });
   }
   const counts = countStatuses(readings);
   return {
-    result: { ...base, ok: authentic && counts.VERIFIED === n, issues, readings, counts },
+    result: { ...base, leafCount: batch.leafCount, ok: authentic && counts.VERIFIED === n, issues, readings, counts },
     manifest,
     built: rebuilt,
     authentic,
   };
 }
 
-function anchorInfo(batch: AnchoredBatch) {
+/** The batch's on-chain facts as the verifier's JSON results carry them (numbers, not bigints). */
+function batchInfo(batch: AnchoredBatch) {
   return {
-    batchId: batch.batchId,
+    batchId: Number(batch.batchId),
     root: batch.root,
     manifestHash: batch.manifestHash,
-    anchoredAt: batch.anchoredAt,
-    blockNumber: batch.blockNumber,
+    anchoredAt: Number(batch.anchoredAt),
+    blockNumber: Number(batch.blockNumber),
     ...(batch.txHash === undefined ? {} : { txHash: batch.txHash }),
   };
 }
@@ -209,30 +165,31 @@ export function readingProblems(
 ): Problem[] {
   const problems: Problem[] = [];
   if (!registered) {
-    problems.push({ status: ReadingStatus.DEVICE_NOT_ACTIVE, message: "device is not in the registry" });
-    problems.push({ status: ReadingStatus.BAD_SIGNATURE, message: "no registered key to check the signature" });
+    problems.push({ status: ReadingVerdict.DEVICE_NOT_ACTIVE, message: "device is not in the registry" });
+    problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "no registered key to check the signature" });
     return problems;
   }
-  if (!signatureOk) problems.push({ status: ReadingStatus.BAD_SIGNATURE, message: "signature is not by the device's registered key" });
+  if (!signatureOk) problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "signature is not by the device's registered key" });
   const ts = Number(reading.timestamp);
   const atReading = directory.statusAt(reading.device, reading.timestamp);
-  if (atReading !== ACTIVE)
+  if (atReading !== DeviceStatus.Active)
     problems.push({
-      status: ReadingStatus.DEVICE_NOT_ACTIVE,
-      message: `device was ${STATUS_NAMES[atReading] ?? atReading} at the reading's time`,
-      details: { at: ts, status: STATUS_NAMES[atReading] },
+      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
+      message: `device was ${deviceStatusName(atReading)} at the reading's time`,
+      details: { at: ts, status: deviceStatusName(atReading) },
     });
-  if (directory.statusAt(reading.device, batch.anchoredAt) === REVOKED)
+  const anchoredAt = Number(batch.anchoredAt);
+  if (directory.statusAt(reading.device, batch.anchoredAt) === DeviceStatus.Revoked)
     problems.push({
-      status: ReadingStatus.DEVICE_NOT_ACTIVE,
+      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
       message: "device was revoked at or before the batch's anchoring",
-      details: { anchoredAt: batch.anchoredAt },
+      details: { anchoredAt },
     });
-  if (ts > batch.anchoredAt + MAX_CLOCK_SKEW_SECONDS)
+  if (ts > anchoredAt + MAX_CLOCK_SKEW_SECONDS)
     problems.push({
-      status: ReadingStatus.DEVICE_NOT_ACTIVE,
+      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
       message: `reading timestamp is more than ${MAX_CLOCK_SKEW_SECONDS} s after its batch's anchoring`,
-      details: { timestamp: ts, anchoredAt: batch.anchoredAt },
+      details: { timestamp: ts, anchoredAt },
     });
   return problems;
 }

@@ -4,21 +4,14 @@
  *
  * @module
  */
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  http,
-  parseEventLogs,
-  type Address,
-  type PublicClient,
-} from "viem";
+import { BaseError, ContractFunctionRevertedError, createPublicClient, http, type Address, type PublicClient } from "viem";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../chain/abis.js";
+import { readAnchorLogs } from "../chain/anchor-log.js";
 import { checkBundle, type ProofBundle } from "../core/bundle.js";
 import { bytesToHex } from "../core/bytes.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "./audit.js";
-import { ReadingStatus, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
+import { ReadingVerdict, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
 import type { Verifier } from "./verifier.js";
 
 /**
@@ -68,31 +61,31 @@ export interface BundleCheckResult {
   name: string;
   ok: boolean;
   message: string;
-  status: Exclude<ReadingStatus, "VERIFIED">;
+  status: Exclude<ReadingVerdict, "VERIFIED">;
 }
 
 /** The verdict on a bundle. */
 export interface BundleVerdict {
   ok: boolean;
-  status: ReadingStatus;
+  status: ReadingVerdict;
   checks: BundleCheckResult[];
 }
 
 const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
-  payloadHash: ReadingStatus.TAMPERED,
-  payloadFields: ReadingStatus.TAMPERED,
-  leaf: ReadingStatus.NOT_ANCHORED,
-  proof: ReadingStatus.NOT_ANCHORED,
-  deviceKey: ReadingStatus.BAD_SIGNATURE,
-  signature: ReadingStatus.BAD_SIGNATURE,
+  payloadHash: ReadingVerdict.TAMPERED,
+  payloadFields: ReadingVerdict.TAMPERED,
+  leaf: ReadingVerdict.NOT_ANCHORED,
+  proof: ReadingVerdict.NOT_ANCHORED,
+  deviceKey: ReadingVerdict.BAD_SIGNATURE,
+  signature: ReadingVerdict.BAD_SIGNATURE,
 };
 
 const REVERT_STATUS: Record<string, BundleCheckResult["status"]> = {
-  ReadingAnchorUnknownBatch: ReadingStatus.NOT_ANCHORED,
-  ReadingAnchorInvalidProof: ReadingStatus.NOT_ANCHORED,
-  ReadingAnchorInvalidSignature: ReadingStatus.BAD_SIGNATURE,
-  ReadingAnchorDeviceNotActive: ReadingStatus.DEVICE_NOT_ACTIVE,
-  ReadingAnchorFutureTimestamp: ReadingStatus.DEVICE_NOT_ACTIVE,
+  ReadingAnchorUnknownBatch: ReadingVerdict.NOT_ANCHORED,
+  ReadingAnchorInvalidProof: ReadingVerdict.NOT_ANCHORED,
+  ReadingAnchorInvalidSignature: ReadingVerdict.BAD_SIGNATURE,
+  ReadingAnchorDeviceNotActive: ReadingVerdict.DEVICE_NOT_ACTIVE,
+  ReadingAnchorFutureTimestamp: ReadingVerdict.DEVICE_NOT_ACTIVE,
 };
 
 /**
@@ -117,7 +110,7 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
   } catch (cause) {
     throw new VerifierError("SERVICE_UNREACHABLE", "audit-chain RPC unreachable", { cause });
   }
-  add("chainId", chainId === bundle.chainId, `RPC chain id ${chainId}, bundle ${bundle.chainId}`, ReadingStatus.NOT_ANCHORED);
+  add("chainId", chainId === bundle.chainId, `RPC chain id ${chainId}, bundle ${bundle.chainId}`, ReadingVerdict.NOT_ANCHORED);
   if (chainId !== bundle.chainId) return verdict(checks);
 
   const read = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
@@ -128,39 +121,33 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     }
   };
   const registry = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "registry" }));
-  add("registry", registry === bundle.registry, registry === bundle.registry ? "anchor's registry = bundle's" : `anchor's registry is ${registry ?? "unreadable"}`, ReadingStatus.NOT_ANCHORED);
+  add("registry", registry === bundle.registry, registry === bundle.registry ? "anchor's registry = bundle's" : `anchor's registry is ${registry ?? "unreadable"}`, ReadingVerdict.NOT_ANCHORED);
 
   const batch = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [bundle.batchId] }));
   const rootOk = batch !== undefined && batch.root.toLowerCase() === bundle.root;
-  add("anchoredRoot", rootOk, rootOk ? `getBatch(${bundle.batchId}).root = root` : `getBatch(${bundle.batchId}).root is ${batch?.root ?? "unreadable"}`, ReadingStatus.NOT_ANCHORED);
+  add("anchoredRoot", rootOk, rootOk ? `getBatch(${bundle.batchId}).root = root` : `getBatch(${bundle.batchId}).root is ${batch?.root ?? "unreadable"}`, ReadingVerdict.NOT_ANCHORED);
   const mhOk = batch !== undefined && batch.manifestHash.toLowerCase() === bundle.manifestHash;
-  add("anchoredManifestHash", mhOk, mhOk ? "getBatch manifestHash = bundle's" : "getBatch manifestHash differs", ReadingStatus.MANIFEST_MISMATCH);
+  add("anchoredManifestHash", mhOk, mhOk ? "getBatch manifestHash = bundle's" : "getBatch manifestHash differs", ReadingVerdict.MANIFEST_MISMATCH);
 
-  const receipt = await read(() => client.getTransactionReceipt({ hash: bundle.tx }));
-  const logs = receipt === undefined ? [] : parseEventLogs({ abi: readingAnchorAbi, logs: receipt.logs, eventName: "BatchAnchored" });
-  const log = logs.find((l) => l.address.toLowerCase() === bundle.anchor.toLowerCase() && l.args.batchId === bundle.batchId);
-  const txOk =
-    receipt !== undefined &&
-    receipt.status === "success" &&
-    receipt.blockNumber === bundle.block &&
-    log !== undefined &&
-    log.args.root.toLowerCase() === bundle.root &&
-    log.args.manifestHash.toLowerCase() === bundle.manifestHash;
-  add("anchoringTx", txOk, txOk ? `tx ${bundle.tx} in block ${bundle.block} logged BatchAnchored(${bundle.batchId}, root)` : "the tx receipt has no matching BatchAnchored log in that block", ReadingStatus.NOT_ANCHORED);
+  // The anchor's BatchAnchored logs of the bundle's block: only a successful tx in that block has one.
+  const anchored = await read(() => readAnchorLogs({ client, anchor: bundle.anchor, fromBlock: bundle.block, toBlock: bundle.block, events: ["BatchAnchored"] }));
+  const log = anchored?.batches.find((l) => l.txHash.toLowerCase() === bundle.tx.toLowerCase() && l.batchId === bundle.batchId);
+  const txOk = log !== undefined && log.root.toLowerCase() === bundle.root && log.manifestHash.toLowerCase() === bundle.manifestHash;
+  add("anchoringTx", txOk, txOk ? `tx ${bundle.tx} in block ${bundle.block} logged BatchAnchored(${bundle.batchId}, root)` : "the tx receipt has no matching BatchAnchored log in that block", ReadingVerdict.NOT_ANCHORED);
 
   const device = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [reading.device] }));
   const chainKey = device === undefined ? undefined : `${device.keyX}${device.keyY.slice(2)}`.toLowerCase();
   const keyOk = chainKey === bundle.device.publicKey && (device!.scheme === 0 ? "secp256k1" : "p256") === bundle.device.scheme;
-  add("registryKey", keyOk, keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device", ReadingStatus.BAD_SIGNATURE);
+  add("registryKey", keyOk, keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device", ReadingVerdict.BAD_SIGNATURE);
 
   const anchoredAt = batch === undefined ? undefined : batch.anchoredAt;
   const atReading = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, reading.timestamp] }));
-  add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingStatus.DEVICE_NOT_ACTIVE);
+  add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
   if (anchoredAt !== undefined && anchoredAt > 0n) {
     const atAnchor = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, anchoredAt] }));
-    add("notRevokedAtAnchoring", atAnchor !== undefined && atAnchor !== 3, `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`, ReadingStatus.DEVICE_NOT_ACTIVE);
+    add("notRevokedAtAnchoring", atAnchor !== undefined && atAnchor !== 3, `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
     const skewOk = reading.timestamp <= anchoredAt + BigInt(MAX_CLOCK_SKEW_SECONDS);
-    add("timestampSkew", skewOk, `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`, ReadingStatus.DEVICE_NOT_ACTIVE);
+    add("timestampSkew", skewOk, `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`, ReadingVerdict.DEVICE_NOT_ACTIVE);
   }
 
   try {
@@ -170,17 +157,17 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
       functionName: "verifyReading",
       args: [bundle.batchId, reading, bundle.signature, bundle.proof],
     });
-    add("verifyReading", ok === true, "ReadingAnchor.verifyReading returned true", ReadingStatus.NOT_ANCHORED);
+    add("verifyReading", ok === true, "ReadingAnchor.verifyReading returned true", ReadingVerdict.NOT_ANCHORED);
   } catch (error) {
     const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
     const name = revert instanceof ContractFunctionRevertedError ? (revert.data?.errorName ?? "unknown") : "call failed";
-    add("verifyReading", false, `ReadingAnchor.verifyReading reverted: ${name}`, REVERT_STATUS[name] ?? ReadingStatus.NOT_ANCHORED);
+    add("verifyReading", false, `ReadingAnchor.verifyReading reverted: ${name}`, REVERT_STATUS[name] ?? ReadingVerdict.NOT_ANCHORED);
   }
   return verdict(checks);
 }
 
 function verdict(checks: BundleCheckResult[]): BundleVerdict {
   const failed = checks.filter((c) => !c.ok).map((c) => c.status);
-  const status = failed.length === 0 ? ReadingStatus.VERIFIED : STATUS_PRIORITY.find((s) => failed.includes(s as never))!;
+  const status = failed.length === 0 ? ReadingVerdict.VERIFIED : STATUS_PRIORITY.find((s) => failed.includes(s as never))!;
   return { ok: failed.length === 0, status, checks };
 }

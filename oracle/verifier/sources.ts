@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
+import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 
 import { readingAnchorAbi } from "../chain/abis.js";
-import type { AnchoredBatch } from "./audit.js";
+import { readAnchorLogs, type AnchoredBatchLog } from "../chain/anchor-log.js";
+import type { AnchoredBatch } from "../core/anchored-batch.js";
 import { VerifierError } from "./types.js";
 
 /** A reading as the platform serves it (`GET /v1/devices/:device/readings…`). */
@@ -158,7 +159,7 @@ export class RelayerClient {
  */
 export class ChainReader {
   readonly #batches = new Map<number, AnchoredBatch>();
-  readonly #txs = new Map<number, { txHash: Hex; blockNumber: number; root: Hex; manifestHash: Hex; leafCount: number }>();
+  readonly #logs = new Map<number, AnchoredBatchLog>();
   #logsUntil: bigint;
 
   private constructor(
@@ -199,41 +200,29 @@ export class ChainReader {
     const b = await this.client.readContract({ address: this.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [BigInt(batchId)] });
     if (/^0x0{64}$/.test(b.root)) return undefined;
     await this.#readLogs();
-    const tx = this.#txs.get(batchId);
+    const log = this.#logs.get(batchId);
     const batch: AnchoredBatch = {
-      batchId,
+      batchId: BigInt(batchId),
       root: b.root,
       manifestHash: b.manifestHash,
       leafCount: Number(b.leafCount),
-      anchoredAt: Number(b.anchoredAt),
-      blockNumber: Number(b.blockNumber),
-      ...(tx === undefined ? {} : { txHash: tx.txHash }),
+      anchoredAt: BigInt(b.anchoredAt),
+      blockNumber: BigInt(b.blockNumber),
+      ...(log === undefined ? {} : { txHash: log.txHash, relayer: log.relayer }),
     };
     this.#batches.set(batchId, batch);
     return batch;
   }
 
   /** The BatchAnchored log of a batch (what the event says), if seen. */
-  async anchoredLog(batchId: number) {
+  async anchoredLog(batchId: number): Promise<AnchoredBatchLog | undefined> {
     await this.#readLogs();
-    return this.#txs.get(batchId);
+    return this.#logs.get(batchId);
   }
 
   async #readLogs(): Promise<void> {
-    const head = await this.client.getBlockNumber({ cacheTime: 0 });
-    const step = 5000n;
-    for (let from = this.#logsUntil + 1n; from <= head; from += step) {
-      const to = from + step - 1n < head ? from + step - 1n : head;
-      const logs = await this.client.getLogs({ address: this.anchor, fromBlock: from, toBlock: to });
-      for (const e of parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }))
-        this.#txs.set(Number(e.args.batchId), {
-          txHash: e.transactionHash,
-          blockNumber: Number(e.blockNumber),
-          root: e.args.root,
-          manifestHash: e.args.manifestHash,
-          leafCount: Number(e.args.leafCount),
-        });
-      this.#logsUntil = to;
-    }
+    const read = await readAnchorLogs({ client: this.client, anchor: this.anchor, fromBlock: this.#logsUntil + 1n, events: ["BatchAnchored"] });
+    for (const log of read.batches) this.#logs.set(Number(log.batchId), log);
+    this.#logsUntil = read.toBlock;
   }
 }

@@ -7,10 +7,11 @@
  */
 import type { Address, Hex } from "viem";
 
+import { ManifestIssue } from "../core/anchored-batch.js";
 import { SensorSealError } from "../core/errors.js";
 
 /** What the verifier concluded about one reading (or one missing seq). */
-export const ReadingStatus = {
+export const ReadingVerdict = {
   /** Raw payload hash = anchored dataHash, proof against an anchored root, valid signature, device active. */
   VERIFIED: "VERIFIED",
   /** keccak256(raw payload) differs from the anchored leaf's dataHash (or the payload contradicts the anchored reading). */
@@ -34,24 +35,24 @@ export const ReadingStatus = {
    */
   MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
 } as const;
-export type ReadingStatus = (typeof ReadingStatus)[keyof typeof ReadingStatus];
+export type ReadingVerdict = (typeof ReadingVerdict)[keyof typeof ReadingVerdict];
 
 /** Statuses from most to least severe: a reading with several problems reports the first. */
-export const STATUS_PRIORITY: readonly ReadingStatus[] = [
-  ReadingStatus.EQUIVOCATION,
-  ReadingStatus.TAMPERED,
-  ReadingStatus.BAD_SIGNATURE,
-  ReadingStatus.DEVICE_NOT_ACTIVE,
-  ReadingStatus.MANIFEST_MISMATCH,
-  ReadingStatus.RAW_MISSING,
-  ReadingStatus.NOT_ANCHORED,
-  ReadingStatus.SEQUENCE_GAP,
-  ReadingStatus.VERIFIED,
+export const STATUS_PRIORITY: readonly ReadingVerdict[] = [
+  ReadingVerdict.EQUIVOCATION,
+  ReadingVerdict.TAMPERED,
+  ReadingVerdict.BAD_SIGNATURE,
+  ReadingVerdict.DEVICE_NOT_ACTIVE,
+  ReadingVerdict.MANIFEST_MISMATCH,
+  ReadingVerdict.RAW_MISSING,
+  ReadingVerdict.NOT_ANCHORED,
+  ReadingVerdict.SEQUENCE_GAP,
+  ReadingVerdict.VERIFIED,
 ];
 
 /** One thing wrong with a reading. */
 export interface Problem {
-  status: Exclude<ReadingStatus, "VERIFIED">;
+  status: Exclude<ReadingVerdict, "VERIFIED">;
   message: string;
   details?: Record<string, unknown>;
 }
@@ -73,7 +74,7 @@ export interface ReadingResult {
   seq: number;
   /** Reading timestamp (from the anchored manifest, else from the payload), when known. */
   timestamp?: number;
-  status: ReadingStatus;
+  status: ReadingVerdict;
   /** Every problem found, most severe first; empty when VERIFIED. */
   problems: Problem[];
   /** keccak256 of the platform's raw payload, when it has one. */
@@ -85,12 +86,11 @@ export interface ReadingResult {
 
 /** A problem with a whole anchored batch (full-batch audit). */
 export const BatchIssue = {
+  /** No source serves the batch's manifest. */
   MANIFEST_MISSING: "MANIFEST_MISSING",
-  MANIFEST_HASH_MISMATCH: "MANIFEST_HASH_MISMATCH",
-  MANIFEST_INVALID: "MANIFEST_INVALID",
-  ROOT_MISMATCH: "ROOT_MISMATCH",
-  LEAF_COUNT_MISMATCH: "LEAF_COUNT_MISMATCH",
-  DOMAIN_MISMATCH: "DOMAIN_MISMATCH",
+  /** The manifest does not authenticate (oracle/core/anchored-batch.ts `authenticateManifest`). */
+  ...ManifestIssue,
+  /** The BatchAnchored log disagrees with `getBatch`. */
   EVENT_MISMATCH: "EVENT_MISMATCH",
 } as const;
 export type BatchIssue = (typeof BatchIssue)[keyof typeof BatchIssue];
@@ -109,13 +109,13 @@ export interface BatchResult {
   issues: { issue: BatchIssue; message: string; details?: Record<string, unknown> }[];
   /** Per reading of the manifest (signature and device status only: raw payloads are not fetched). */
   readings: ReadingResult[];
-  counts: Record<ReadingStatus, number>;
+  counts: Record<ReadingVerdict, number>;
 }
 
 /** A summary of many results. */
 export interface Report {
   ok: boolean;
-  counts: Record<ReadingStatus, number>;
+  counts: Record<ReadingVerdict, number>;
   readings: ReadingResult[];
   batches?: BatchResult[];
 }
@@ -126,22 +126,22 @@ export class VerifierError extends SensorSealError {
 }
 
 /** A zeroed count per status. */
-export function emptyCounts(): Record<ReadingStatus, number> {
-  return Object.fromEntries(Object.values(ReadingStatus).map((s) => [s, 0])) as Record<ReadingStatus, number>;
+export function emptyCounts(): Record<ReadingVerdict, number> {
+  return Object.fromEntries(Object.values(ReadingVerdict).map((s) => [s, 0])) as Record<ReadingVerdict, number>;
 }
 
 /** Counts results by status. */
-export function countStatuses(results: readonly ReadingResult[]): Record<ReadingStatus, number> {
+export function countStatuses(results: readonly ReadingResult[]): Record<ReadingVerdict, number> {
   const counts = emptyCounts();
   for (const r of results) counts[r.status]++;
   return counts;
 }
 
 /** Sets `status` from `problems` (most severe first). */
-export function finish(result: Omit<ReadingResult, "status"> & { status?: ReadingStatus }): ReadingResult {
-  const rank = (s: ReadingStatus) => STATUS_PRIORITY.indexOf(s);
+export function finish(result: Omit<ReadingResult, "status"> & { status?: ReadingVerdict }): ReadingResult {
+  const rank = (s: ReadingVerdict) => STATUS_PRIORITY.indexOf(s);
   const unique = new Map<string, Problem>();
   for (const p of result.problems) unique.set(`${p.status}:${p.message}`, p);
   const problems = [...unique.values()].sort((a, b) => rank(a.status) - rank(b.status));
-  return { ...result, problems, status: problems[0]?.status ?? ReadingStatus.VERIFIED };
+  return { ...result, problems, status: problems[0]?.status ?? ReadingVerdict.VERIFIED };
 }

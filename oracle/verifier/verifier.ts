@@ -21,7 +21,7 @@ import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, 
 import {
   countStatuses,
   finish,
-  ReadingStatus,
+  ReadingVerdict,
   VerifierError,
   type BatchResult,
   type Problem,
@@ -265,7 +265,7 @@ export class Verifier {
           finish({
             device,
             seq: gap,
-            problems: [{ status: ReadingStatus.SEQUENCE_GAP, message: `no reading with seq ${gap} (neither raw nor anchored)` }],
+            problems: [{ status: ReadingVerdict.SEQUENCE_GAP, message: `no reading with seq ${gap} (neither raw nor anchored)` }],
           }),
         );
       expected = seq + 1;
@@ -322,9 +322,9 @@ export class Verifier {
     if (best === undefined) {
       if (payload !== undefined) {
         result.timestamp = raw!.ts;
-        problems.push({ status: ReadingStatus.NOT_ANCHORED, message: "no anchored batch holds this reading" });
+        problems.push({ status: ReadingVerdict.NOT_ANCHORED, message: "no anchored batch holds this reading" });
         if (payload.reading === undefined || !payload.signed)
-          problems.push({ status: ReadingStatus.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
+          problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
       }
     } else {
       result.timestamp = Number(best.reading.timestamp);
@@ -332,17 +332,17 @@ export class Verifier {
       if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
       problems.push(...best.result.problems);
       if (payload === undefined) {
-        problems.push({ status: ReadingStatus.RAW_MISSING, message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload` });
+        problems.push({ status: ReadingVerdict.RAW_MISSING, message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload` });
       } else if (payload.hash !== best.reading.dataHash) {
         if (payload.signed && payload.reading!.seq === BigInt(seq))
           problems.push({
-            status: ReadingStatus.EQUIVOCATION,
+            status: ReadingVerdict.EQUIVOCATION,
             message: "the device signed the platform's payload and another anchored dataHash for this seq",
             details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
           });
         else
           problems.push({
-            status: ReadingStatus.TAMPERED,
+            status: ReadingVerdict.TAMPERED,
             message: "keccak256(raw payload) is not the anchored dataHash",
             details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
           });
@@ -352,7 +352,7 @@ export class Verifier {
         payload.reading.seq !== best.reading.seq ||
         payload.reading.timestamp !== best.reading.timestamp
       ) {
-        problems.push({ status: ReadingStatus.TAMPERED, message: "the payload's device/seq/ts contradict the anchored reading" });
+        problems.push({ status: ReadingVerdict.TAMPERED, message: "the payload's device/seq/ts contradict the anchored reading" });
       }
     }
 
@@ -366,15 +366,15 @@ export class Verifier {
         if (info.signed && info.reading!.device === device && info.reading!.seq === BigInt(seq)) signedHashes.add(info.hash);
       }
     }
-    for (const a of entries) if (a.result.problems.every((p) => p.status !== ReadingStatus.BAD_SIGNATURE)) signedHashes.add(a.reading.dataHash);
+    for (const a of entries) if (a.result.problems.every((p) => p.status !== ReadingVerdict.BAD_SIGNATURE)) signedHashes.add(a.reading.dataHash);
     if (signedHashes.size > 1)
       problems.push({
-        status: ReadingStatus.EQUIVOCATION,
+        status: ReadingVerdict.EQUIVOCATION,
         message: `the device signed ${signedHashes.size} different payloads for seq ${seq}`,
         details: { dataHashes: [...signedHashes] },
       });
     if (best === undefined && payload === undefined && signedHashes.size === 0)
-      problems.push({ status: ReadingStatus.SEQUENCE_GAP, message: `no reading with seq ${seq}` });
+      problems.push({ status: ReadingVerdict.SEQUENCE_GAP, message: `no reading with seq ${seq}` });
     return finish(result);
   }
 }

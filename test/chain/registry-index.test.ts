@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DeviceStatus, RegistryIndex } from "../../oracle/chain/registry-index.js";
+import { DeviceStatus } from "../../oracle/core/device-status.js";
+import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { generatePrivateKey, publicKeyFromPrivate } from "../../oracle/core/keys.js";

@@ -15,4 +15,5 @@ describeDocExamples("oracle/core", new URL("../../oracle/core/", import.meta.url
   "reward",
   "oracle-message",
   "bundle",
+  "device-status",
 ]);

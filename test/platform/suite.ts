@@ -28,6 +28,7 @@ import { generateApiKey, type ApiKeyEntry, type ApiKeyRole } from "../../oracle/
 import { createPlatform, type Platform, type PlatformLimits } from "../../oracle/platform/platform.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
+import { ADMISSION_CASES, type AdmissionCase } from "../core/admission-cases.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 
 /** A store for one platform instance: a fresh database each call. */
@@ -477,7 +478,7 @@ export function platformSuite(backend: Backend): void {
             [2, 400, "rejected", "INVALID_SIGNATURE"],
             [3, 409, "rejected", "SEQUENCE_CONFLICT"],
             [4, 400, "rejected", "INVALID_PAYLOAD"],
-            [5, 422, "rejected", "UNKNOWN_DEVICE"],
+            [5, 403, "rejected", "UNKNOWN_DEVICE"],
           ],
         );
         assert.equal(answer.json.results[0].dataHash, dataHash(fresh.bytes));
@@ -531,8 +532,8 @@ export function platformSuite(backend: Backend): void {
         const seqZero = canonicalize({ v: 1, device: device.address, seq: 0, ts, salt: `0x${"ab".repeat(16)}` });
         await expectRejected(() => post(sign(device, { ts, seq: 0, text: seqZero }).body), 400, "INVALID_PAYLOAD");
         const future = sign(device, { ts: Math.floor(Date.now() / 1000) + 3600, seq: 1005 });
-        const answer = await expectRejected(() => post(future.body), 400, "INVALID_PAYLOAD");
-        assert.equal(answer.error.details.field, "ts");
+        const answer = await expectRejected(() => post(future.body), 400, "FUTURE_TIMESTAMP");
+        assert.equal(answer.error.details.timestamp, future.reading.timestamp.toString());
       });
 
       it("rejects a non-canonical payload even when validly signed (NON_CANONICAL_PAYLOAD)", async () => {
@@ -583,15 +584,15 @@ export function platformSuite(backend: Backend): void {
 
       it("rejects an unknown device (UNKNOWN_DEVICE)", async () => {
         const unknown = TestDevice.create("p256");
-        const answer = await expectRejected(() => post(sign(unknown, { ts }).body), 422, "UNKNOWN_DEVICE");
+        const answer = await expectRejected(() => post(sign(unknown, { ts }).body), 403, "UNKNOWN_DEVICE");
         assert.equal(answer.error.details.device, unknown.address);
       });
 
       it("rejects a reading before registration (DEVICE_NOT_ACTIVE)", async () => {
         const late = await register("p256");
         const registeredAt = registry.device(late.address)!.history[0]!.since;
-        const answer = await expectRejected(() => post(sign(late, { ts: registeredAt - 1 }).body), 422, "DEVICE_NOT_ACTIVE");
-        assert.equal(answer.error.details.statusAt, "unknown");
+        const answer = await expectRejected(() => post(sign(late, { ts: registeredAt - 1 }).body), 403, "DEVICE_NOT_ACTIVE");
+        assert.equal(answer.error.details.status, "unknown");
       });
 
       it("rejects readings of a suspended device at its ts, accepts them again after resume", async () => {
@@ -603,10 +604,10 @@ export function platformSuite(backend: Backend): void {
         const suspendedAt = await chainNow();
         const answer = await expectRejected(
           () => post(sign(d, { ts: suspendedAt, seq: 1 }).body),
-          422,
+          403,
           "DEVICE_NOT_ACTIVE",
         );
-        assert.deepEqual(answer.error.details, { device: d.address, at: suspendedAt, statusAt: "suspended", statusNow: "suspended" });
+        assert.deepEqual(answer.error.details, { device: d.address, timestamp: String(suspendedAt), status: "suspended", statusNow: "suspended" });
         // Signed while active (ts before the suspension): its status at ts is what counts.
         assert.equal((await post(sign(d, { ts: activeTs, seq: 1 }).body)).status, 201);
         await chain.resume(d.address);
@@ -623,12 +624,31 @@ export function platformSuite(backend: Backend): void {
         await chain.revoke(d.address);
         await registry.sync();
         const revokedAt = await chainNow();
-        const after = await expectRejected(() => post(sign(d, { ts: revokedAt, seq: 3 }).body), 422, "DEVICE_NOT_ACTIVE");
-        assert.equal(after.error.details.statusAt, "revoked");
-        const late = await expectRejected(() => post(signedBeforeSentAfter.body), 422, "DEVICE_NOT_ACTIVE");
-        assert.deepEqual([late.error.details.statusAt, late.error.details.statusNow], ["active", "revoked"]);
+        const after = await expectRejected(() => post(sign(d, { ts: revokedAt, seq: 3 }).body), 403, "DEVICE_REVOKED");
+        assert.deepEqual(after.error.details, { device: d.address, status: "revoked" });
+        // Signed while active, sent after the revocation: refused all the same (the key may be in other hands).
+        const late = await expectRejected(() => post(signedBeforeSentAfter.body), 403, "DEVICE_REVOKED");
+        assert.deepEqual(late.error.details, { device: d.address, status: "revoked" });
         const served = await get(`/v1/devices/${d.address}/readings/1`, keys.consumer);
         assert.equal(served.json.payload, before.text);
+      });
+
+      it("answers every admission refusal with the shared table's code and status (as the relayer does)", async () => {
+        const active = await register("p256");
+        const revoked = await register("secp256k1");
+        const suspended = await register("p256");
+        await chain.revoke(revoked.address);
+        await chain.suspend(suspended.address);
+        await registry.sync();
+        const at = await chainNow();
+        const bad: Record<AdmissionCase["code"], Signed> = {
+          FUTURE_TIMESTAMP: sign(active, { ts: Math.floor(Date.now() / 1000) + 3600 }),
+          UNKNOWN_DEVICE: sign(TestDevice.create("p256"), { ts: at }),
+          INVALID_SIGNATURE: sign(active, { ts: at, signer: TestDevice.create("p256") }),
+          DEVICE_REVOKED: sign(revoked, { ts: at }),
+          DEVICE_NOT_ACTIVE: sign(suspended, { ts: at }),
+        };
+        for (const c of ADMISSION_CASES) await expectRejected(() => post(bad[c.code].body), c.status, c.code);
       });
     });
 

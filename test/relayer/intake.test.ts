@@ -12,6 +12,7 @@ import type { Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
 import { verifyReceipt } from "../../oracle/core/receipt.js";
+import { ADMISSION_CASES, type AdmissionCase } from "../core/admission-cases.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import {
   chainTime,
@@ -297,6 +298,24 @@ describe("relayer intake over HTTP", () => {
     assert.equal(count("INVALID_SIGNATURE"), 4 + 8 + 2);
     assert.match(text, /^# TYPE sensorseal_relayer_anchor_latency_seconds histogram$/m);
     assert.match(text, /^sensorseal_relayer_anchor_latency_seconds_bucket\{le="\+Inf"\} 0$/m);
+  });
+
+  it("answers every admission refusal with the shared table's code and status (as the platform does)", async () => {
+    const active = await registeredDevice(chain, "p256");
+    const revoked = await registeredDevice(chain, "secp256k1");
+    const suspended = await registeredDevice(chain, "p256");
+    await chain.revoke(revoked.address);
+    await chain.suspend(suspended.address);
+    await t.registry.sync();
+    const at = await chainTime(chain);
+    const bad: Record<AdmissionCase["code"], unknown> = {
+      FUTURE_TIMESTAMP: signedReading(active, domain, { seq: 1, timestamp: Math.floor(Date.now() / 1000) + 3600 }),
+      UNKNOWN_DEVICE: signedReading(newDevice("p256"), domain, { seq: 1, timestamp: at }),
+      INVALID_SIGNATURE: { ...signedReading(newDevice("p256"), domain, { seq: 1, timestamp: at }), device: active.address },
+      DEVICE_REVOKED: signedReading(revoked, domain, { seq: 1, timestamp: at }),
+      DEVICE_NOT_ACTIVE: signedReading(suspended, domain, { seq: 1, timestamp: at }),
+    };
+    for (const c of ADMISSION_CASES) await rejected(() => post(bad[c.code]), c.status, c.code);
   });
 });
 

@@ -36,7 +36,7 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
     const pool = new SignaturePool({ threads: 2 });
     try {
       const { result, authentic } = await auditManifest({
-        batch: { batchId: 1, root: batch.root, manifestHash: batch.manifestHash, leafCount: 3000, anchoredAt: 1_700_010_000, blockNumber: 1 },
+        batch: { batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, leafCount: 3000, anchoredAt: 1_700_010_000n, blockNumber: 1n },
         manifestBytes: batch.manifestBytes,
         chainId: 31337,
         anchor,

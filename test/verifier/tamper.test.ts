@@ -12,7 +12,7 @@ import type { Address } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { keccak256Hex } from "../../oracle/core/keccak.js";
-import { ReadingStatus, type ReadingResult, type Report } from "../../oracle/verifier/types.js";
+import { ReadingVerdict, type ReadingResult, type Report } from "../../oracle/verifier/types.js";
 import { Verifier } from "../../oracle/verifier/verifier.js";
 import { chainTime, registeredDevice, startStack, type SignedPayload, type Stack, type TestDevice } from "./fixtures.js";
 
@@ -143,7 +143,7 @@ describe("verifier: tampering with a real platform, relayer and chain", { timeou
 
   it("counts: nothing else is wrong, and the report is not ok", () => {
     assert.equal(report.ok, false);
-    const bad = report.readings.filter((r) => r.status !== ReadingStatus.VERIFIED).length;
+    const bad = report.readings.filter((r) => r.status !== ReadingVerdict.VERIFIED).length;
     assert.equal(bad, 9);
     assert.equal(report.counts.VERIFIED, 10);
     const relayerBatches = report.batches!.filter((b) => b.batchId !== directBatch && b.batchId !== wrongHashBatch);

@@ -105,7 +105,7 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     device: (a) => keys.get(getAddress(a)),
     statusAt: () => 1,
   };
-  const anchored = { batchId: 1, root: batch.root, manifestHash: batch.manifestHash, leafCount: batch.leafCount, anchoredAt: Number(ts0) + N, blockNumber: 1 };
+  const anchored = { batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, leafCount: batch.leafCount, anchoredAt: BigInt(Number(ts0) + N), blockNumber: 1n };
 
   let workerFailure: string | undefined;
   async function fast(threads: number): Promise<number> {
