@@ -10,7 +10,7 @@ import { getAddress, type Address, type Hex } from "viem";
 import { keccak256Hex } from "../core/keccak.js";
 import { oracleMessageToJson, signOracleMessage, type OracleMessage } from "../core/oracle-message.js";
 import { buildRewardTree } from "../core/reward.js";
-import type { AnchoredLog } from "./anchored.js";
+import type { AnchoredBatchLog } from "../chain/anchor-log.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError, ReorgDuringReadError } from "./errors.js";
 import type { Follower } from "./follower.js";
@@ -58,13 +58,12 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
   }
 
   /** Rechecks each batch and folds its rewards into `balances`; answers the records and the devices touched. */
-  async function foldBatches(logs: AnchoredLog[], balances: Map<string, Balance>) {
+  async function foldBatches(logs: AnchoredBatchLog[], balances: Map<string, Balance>) {
     const state = await store.deviceStates();
     const touched = new Map<string, DeviceState>();
     const records: BatchRecord[] = [];
     const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
-    for (const log of logs) {
-      const { anchored } = log;
+    for (const anchored of logs) {
       const manifestBytes = await fetchManifest(anchored);
       const evaluation = evaluateBatch({ manifestBytes, anchored, domain, digester: ctx.readingDigester, registry: ctx.options.registry, state, rules: ctx.rules });
       for (const r of evaluation.rewards) {
@@ -81,10 +80,10 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       }
       records.push({
         batchId: anchored.batchId,
-        blockNumber: log.blockNumber,
-        logIndex: log.logIndex,
-        blockHash: log.blockHash,
-        txHash: log.txHash,
+        blockNumber: anchored.blockNumber,
+        logIndex: anchored.logIndex,
+        blockHash: anchored.blockHash,
+        txHash: anchored.txHash,
         root: anchored.root,
         manifestHash: anchored.manifestHash,
         leafCount: anchored.leafCount,

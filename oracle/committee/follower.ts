@@ -8,14 +8,14 @@
  */
 import type { Hex } from "viem";
 
-import { readAnchoredBatches, type AnchoredLog } from "./anchored.js";
+import { readAnchorLogs, type AnchoredBatchLog } from "../chain/anchor-log.js";
 import type { CommitteeContext } from "./context.js";
 import { ReorgDuringReadError } from "./errors.js";
 import type { HaltReport } from "./store.js";
 
 /** An epoch's anchored batches as read, with the hashes of the blocks they came from. */
 export interface EpochRead {
-  logs: AnchoredLog[];
+  logs: AnchoredBatchLog[];
   /** Block number → hash of every block read (the epoch's last block and each log's). */
   blocks: Map<bigint, Hex>;
   toHash: Hex;
@@ -105,7 +105,7 @@ export function createFollower(ctx: CommitteeContext): Follower {
     // The registry must be read at least up to the epoch's last block.
     await ctx.options.registry.sync();
     if (ctx.options.registry.syncedTimestamp < Number(toHeader.timestamp)) throw new ReorgDuringReadError("registry index behind the epoch");
-    const logs = await readAnchoredBatches(client, ctx.anchor, fromBlock, toBlock);
+    const { batches: logs } = await readAnchorLogs({ client, anchor: ctx.anchor, fromBlock, toBlock, events: ["BatchAnchored"] });
     // Every log must come from the blocks the chain has now (else a reorg raced the read).
     const blocks = new Map<bigint, Hex>([[toBlock, toHeader.hash]]);
     for (const log of logs) {

@@ -7,7 +7,7 @@
 import type express from "express";
 import type { Address, Hex } from "viem";
 
-import { DEVICE_STATUS_NAMES } from "../../chain/registry-index.js";
+import { DEVICE_STATUS_NAMES } from "../../core/device-status.js";
 import { handle } from "../../service/app.js";
 import { fetchJson, notConfigured, unavailable, type Upstreams } from "../upstream.js";
 import { addressParam, optionalInt } from "./params.js";
