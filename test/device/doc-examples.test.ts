@@ -4,6 +4,6 @@ import { describeDocExamples } from "../helpers/doc-examples.js";
 describeDocExamples(
   "oracle/device",
   new URL("../../oracle/device/", import.meta.url),
-  ["errors", "secure-element", "outbox", "answers", "retry-policy", "delivery-request", "delivery", "client", "sensor-community", "synthetic", "simulator"],
+  ["errors", "secure-element", "outbox", "answers", "retry-policy", "delivery-request", "delivery", "client", "sensor-community", "synthetic", "simulated-keys", "due-heap", "simulation-progress", "simulator"],
   { classes: true },
 );
