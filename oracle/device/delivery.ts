@@ -23,6 +23,7 @@ import type { Address } from "viem";
 import { DEFAULT_RETRY_CODES, type DeliveryOutcome, type RetryCodes } from "./answers.js";
 import { attemptDelivery } from "./delivery-request.js";
 import { DeliveryTimeoutError, DeviceConfigError } from "./errors.js";
+import { FairScan } from "./fair-scan.js";
 import { DELIVERY_TARGETS, type DeliveryHead, type DeliveryTarget, type Outbox } from "./outbox.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
 
@@ -120,16 +121,8 @@ export class DeliveryWorker {
     platform: { failures: 0, until: 0 },
     relayer: { failures: 0, until: 0 },
   };
-  /** Round-robin cursor (last device served) per target. */
-  readonly #cursor: Record<DeliveryTarget, string> = { platform: "", relayer: "" };
-  /**
-   * Per target, a run of passes that found nothing due: where it began (a device address, "" for
-   * the start) and the earliest due time seen, so the worker sleeps only after a whole round.
-   */
-  readonly #idle: Record<DeliveryTarget, { origin: string | undefined; wakeAt: number }> = {
-    platform: { origin: undefined, wakeAt: Infinity },
-    relayer: { origin: undefined, wakeAt: Infinity },
-  };
+  /** The round-robin walk of each target's due heads. */
+  readonly #scan: Record<DeliveryTarget, FairScan>;
   readonly #stats = { delivered: zero(), duplicates: zero(), rejected: zero(), retries: zero() };
   readonly #waiters = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
@@ -161,6 +154,7 @@ export class DeliveryWorker {
     this.#now = options.now ?? Date.now;
     this.#onEvent = options.onEvent;
     this.#retryCodes = options.retryCodes ?? DEFAULT_RETRY_CODES;
+    this.#scan = { platform: new FairScan(this.outbox, "platform"), relayer: new FairScan(this.outbox, "relayer") };
     if (options.autoStart !== false) this.start();
   }
 
@@ -360,61 +354,15 @@ export class DeliveryWorker {
         wakeAt = Math.min(wakeAt, gate.until);
         continue;
       }
-      // Walk devices from the cursor, wrapping once, collecting due heads not in flight.
-      const start = this.#cursor[target];
-      let cursor = start;
-      let wrapped = false;
-      let found = 0;
-      let scanned = 0;
-      let notDue = Infinity;
-      const scanLimit = capacity * 4 + this.#inFlight.size + 64;
-      while (found < capacity && scanned < scanLimit) {
-        const head = this.outbox.headAfter(target, cursor);
-        if (head === undefined) {
-          if (wrapped || start === "") break;
-          wrapped = true;
-          cursor = "";
-          continue;
-        }
-        if (wrapped && head.device > start) break;
-        scanned++;
-        cursor = head.device;
-        if (this.#inFlight.has(`${target}|${head.device}`)) continue;
-        if (head.nextAttemptAt > now) {
-          notDue = Math.min(notDue, head.nextAttemptAt);
-          continue;
-        }
+      const scan = this.#scan[target].next(capacity, now, (device) => this.#inFlight.has(`${target}|${device}`), this.#inFlight.size);
+      for (const head of scan.heads) {
         const key = `${head.device}|${head.seq}`;
         const group = groups.get(key);
         if (group) group.push(head);
         else groups.set(key, [head]);
-        found++;
-        if (wrapped && head.device === start) break;
       }
-      this.#cursor[target] = cursor;
-      const idle = this.#idle[target];
-      const stoppedEarly = scanned >= scanLimit && found < capacity;
-      if (found > 0) {
-        idle.origin = undefined;
-        idle.wakeAt = Infinity;
-        wakeAt = Math.min(wakeAt, notDue);
-        if (stoppedEarly) this.#pumpSoon();
-        continue;
-      }
-      idle.wakeAt = Math.min(idle.wakeAt, notDue);
-      let roundDone = !stoppedEarly; // walked the whole ring in this pass
-      if (idle.origin === undefined) idle.origin = start;
-      else if (wrapped ? idle.origin > start || idle.origin <= cursor : start < idle.origin && idle.origin <= cursor) {
-        roundDone = true; // this pass went past where the idle run began
-      }
-      if (roundDone) {
-        // A whole round and nothing due: sleep until the earliest head seen is due.
-        wakeAt = Math.min(wakeAt, idle.wakeAt);
-        idle.origin = undefined;
-        idle.wakeAt = Infinity;
-      } else {
-        this.#pumpSoon(); // a long run of heads not due: go on from the cursor next turn
-      }
+      wakeAt = Math.min(wakeAt, scan.wakeAt);
+      if (scan.again) this.#pumpSoon();
     }
     for (const heads of groups.values()) {
       if (capacity <= 0) break;
