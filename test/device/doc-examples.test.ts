@@ -5,6 +5,6 @@ import { describeDocExamples } from "../helpers/doc-examples.js";
 describeDocExamples(
   "oracle/device",
   new URL("../../oracle/device/", import.meta.url),
-  ["errors", "secure-element", "outbox-schema", "outbox-queries", "outbox", "answers", "retry-policy", "delivery-request", "fair-scan", "delivery", "client", "sensor-community", "synthetic", "simulated-keys", "due-heap", "simulation-progress", "simulator"],
+  ["errors", "secure-element", "outbox-schema", "outbox-queries", "outbox", "answers", "retry-policy", "delivery-request", "fair-scan", "delivery", "client", "sensor-community-csv", "sensor-community", "synthetic", "simulated-keys", "due-heap", "simulation-progress", "simulator"],
   { classes: true },
 );
