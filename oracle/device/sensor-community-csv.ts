@@ -69,6 +69,33 @@ function num(text: string | undefined): number | undefined {
 
 const VALUE_FIELDS = ["pm10", "pm2_5", "temperature", "humidity", "pressure"] as const;
 
+/** The column of each field (−1: absent) and the file's kind, from its header line. */
+function readHeader(line: string, file: string): { c: Record<(typeof COLUMNS)[number], number>; kind: SensorKind } {
+  const header = line.replace(/^\uFEFF/, "").split(";").map((h) => h.trim());
+  const c = Object.fromEntries(COLUMNS.map((name) => [name, header.indexOf(COLUMN_NAMES[name])])) as Record<(typeof COLUMNS)[number], number>;
+  if (c.sensorId < 0 || c.location < 0 || c.timestamp < 0 || c.lat < 0 || c.lon < 0) {
+    throw new ReplayDataError(file, "header lacks sensor_id, location, lat, lon or timestamp");
+  }
+  if (c.P1 >= 0 && c.P2 >= 0) return { c, kind: "particulate" };
+  if (c.temperature >= 0 && c.humidity >= 0) return { c, kind: "climate" };
+  throw new ReplayDataError(file, "header has neither P1/P2 nor temperature/humidity");
+}
+
+const COLUMN_NAMES = {
+  sensorId: "sensor_id",
+  sensorType: "sensor_type",
+  location: "location",
+  lat: "lat",
+  lon: "lon",
+  timestamp: "timestamp",
+  P1: "P1",
+  P2: "P2",
+  temperature: "temperature",
+  humidity: "humidity",
+  pressure: "pressure",
+} as const;
+const COLUMNS = Object.keys(COLUMN_NAMES) as (keyof typeof COLUMN_NAMES)[];
+
 /**
  * Parses one Sensor.Community CSV file (SDS011, DHT22 or BME280 layout, told apart by the
  * header) and cleans the quirks listed in this module's documentation.
@@ -83,28 +110,7 @@ const VALUE_FIELDS = ["pm10", "pm2_5", "temperature", "humidity", "pressure"] as
  */
 export function parseSensorCommunityCsv(text: string, file = "(text)"): ParsedSensorFile {
   const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? "").replace(/^\uFEFF/, "").split(";").map((h) => h.trim());
-  const col = (name: string): number => header.indexOf(name);
-  const c = {
-    sensorId: col("sensor_id"),
-    sensorType: col("sensor_type"),
-    location: col("location"),
-    lat: col("lat"),
-    lon: col("lon"),
-    timestamp: col("timestamp"),
-    P1: col("P1"),
-    P2: col("P2"),
-    temperature: col("temperature"),
-    humidity: col("humidity"),
-    pressure: col("pressure"),
-  };
-  if (c.sensorId < 0 || c.location < 0 || c.timestamp < 0 || c.lat < 0 || c.lon < 0) {
-    throw new ReplayDataError(file, "header lacks sensor_id, location, lat, lon or timestamp");
-  }
-  let kind: SensorKind;
-  if (c.P1 >= 0 && c.P2 >= 0) kind = "particulate";
-  else if (c.temperature >= 0 && c.humidity >= 0) kind = "climate";
-  else throw new ReplayDataError(file, "header has neither P1/P2 nor temperature/humidity");
+  const { c, kind } = readHeader(lines[0] ?? "", file);
 
   const report: ParseReport = {
     file,
