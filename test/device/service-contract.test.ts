@@ -4,21 +4,11 @@
  * chain, devices registered, suspended and revoked on it), so every fake answer is one a real
  * service gives. Cases the real services cannot be brought to answer say "fake only" in their name.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { pino } from "pino";
-
-import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import type { SecureElement } from "../../oracle/device/secure-element.js";
-import { createPlatform, type Platform } from "../../oracle/platform/platform.js";
-import { listen, type RunningServer } from "../../oracle/service/app.js";
-import { openDatabase } from "../../oracle/store/sql.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { startTestRelayer, type TestRelayer } from "../relayer/fixtures.js";
 import { fakeServices, type FakeService, type ServiceKind } from "./fake-services.js";
+import { startRealServices, type RealServices } from "./real-services.js";
 import { CONTRACT_CASES, freshElement, type ContractCase, type ContractSubject, type DeviceState } from "./service-contract.js";
 
 const DEVICE_QUOTA = 4;
@@ -71,38 +61,16 @@ describe("service contract: the fakes", () => {
 });
 
 describe("service contract: the real platform and relayer", () => {
-  let chain: AuditChain;
-  let dir: string;
-  let platformIndex: RegistryIndex;
-  let platform: Platform;
-  let platformServer: RunningServer;
-  let relayer: TestRelayer;
+  let services: RealServices;
   let subject: ContractSubject;
 
-  /** Readings are stamped with the wall clock: wait until it is past the chain's latest block. */
-  async function settle(): Promise<void> {
-    const latest = Number((await chain.publicClient.getBlock()).timestamp);
-    while (Math.floor(Date.now() / 1000) <= latest) await new Promise((r) => setTimeout(r, 100));
-  }
-
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "sensorseal-contract-"));
-    chain = await startAuditChain();
-    platformIndex = await RegistryIndex.start({ client: chain.publicClient, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 200 });
-    platform = await createPlatform({
-      store: await openDatabase(path.join(dir, "platform.sqlite")),
-      registry: platformIndex,
-      domain: { chainId: chain.chainId, anchor: chain.anchor },
-      apiKeys: [],
-      logger: pino({ level: "silent" }),
+    services = await startRealServices("sensorseal-contract-", {
       // One token a minute after the burst: the quota case reaches the limit, no case refills it.
-      limits: { deviceReadingsPerMinute: 1, deviceBurst: DEVICE_QUOTA, ipRatePerSecond: 10_000, ipBurst: 10_000 },
+      platform: { deviceReadingsPerMinute: 1, deviceBurst: DEVICE_QUOTA },
+      relayer: { deviceQuota: { ratePerSecond: 1 / 60, burst: DEVICE_QUOTA } },
     });
-    platformServer = await listen(platform.app, 0);
-    relayer = await startTestRelayer(chain, {
-      databaseUrl: path.join(dir, "relayer.sqlite"),
-      limits: { deviceQuota: { ratePerSecond: 1 / 60, burst: DEVICE_QUOTA } },
-    });
+    const { chain, platform, platformServer, relayer } = services;
     subject = {
       chainId: chain.chainId,
       anchor: chain.anchor,
@@ -114,10 +82,7 @@ describe("service contract: the real platform and relayer", () => {
         await chain.registerDevice({ scheme: element.scheme, publicKey: element.publicKey });
         if (state === "suspended") await chain.suspend(element.address);
         if (state === "revoked") await chain.revoke(element.address);
-        // Both indexes have the change, and the wall clock (the readings' time) is past it.
-        await platformIndex.sync();
-        await relayer.registry.sync();
-        await settle();
+        await services.catchUp();
         return element;
       },
       async shutDown(kind) {
@@ -128,12 +93,7 @@ describe("service contract: the real platform and relayer", () => {
   });
 
   after(async () => {
-    await relayer?.close().catch(() => undefined);
-    await platformServer?.close().catch(() => undefined);
-    await platform?.close().catch(() => undefined);
-    platformIndex?.stop();
-    await chain?.close().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await services?.close();
   });
 
   runCases(() => subject, true);

@@ -128,6 +128,30 @@ function refusedCase(
   };
 }
 
+/** The SDK retries the answer later, holding back the whole target or only the device. */
+function assertRetry(answer: ServiceAnswer, scope: "target" | "reading"): void {
+  const outcome = outcomeOf(answer);
+  assert.deepEqual([outcome.kind, outcome.kind === "retry" && outcome.scope], ["retry", scope]);
+}
+
+/** A load answer only the fakes can be told to give (`fakeOnly` says why). */
+function fakeModeCase(name: string, kinds: readonly ServiceKind[], mode: "overloaded" | "rate-limited", code: ErrorCode): ContractCase {
+  return {
+    name,
+    kinds,
+    fakeOnly: "the real service gives this answer only under load the other cases would feel",
+    async run(subject, kind) {
+      const reading = await sign(subject, await subject.device("active"), 1);
+      subject.setMode!(kind, mode);
+      const answer = await post(subject, kind, deliveryBody(kind, reading));
+      subject.setMode!(kind, "ok");
+      assertError(answer, code);
+      assert.match(answer.retryAfter ?? "", /^[1-9]\d*$/);
+      assertRetry(answer, "target");
+    },
+  };
+}
+
 /** The contract cases, in the order they run (cases marked `last` at the end). */
 export const CONTRACT_CASES: readonly ContractCase[] = [
   {
@@ -214,40 +238,21 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       const answer = await post(subject, kind, deliveryBody(kind, await sign(subject, element, subject.deviceQuota + 1)));
       assertError(answer, "DEVICE_QUOTA_EXCEEDED");
       assert.match(answer.retryAfter ?? "", /^[1-9]\d*$/);
-      const outcome = outcomeOf(answer);
-      assert.deepEqual([outcome.kind, outcome.kind === "retry" && outcome.scope], ["retry", "reading"]);
+      assertRetry(answer, "reading");
     },
   },
-  {
-    name: "overloaded (fake only: the real relayer sheds load only under concurrent load): 429 OVERLOADED, Retry-After: 1, pauses the target",
-    kinds: ["relayer"],
-    fakeOnly: "load shedding needs submissions in flight at the same moment",
-    async run(subject, kind) {
-      const reading = await sign(subject, await subject.device("active"), 1);
-      subject.setMode!(kind, "overloaded");
-      const answer = await post(subject, kind, deliveryBody(kind, reading));
-      subject.setMode!(kind, "ok");
-      assertError(answer, "OVERLOADED");
-      assert.equal(answer.retryAfter, "1");
-      const outcome = outcomeOf(answer);
-      assert.deepEqual([outcome.kind, outcome.kind === "retry" && outcome.scope], ["retry", "target"]);
-    },
-  },
-  {
-    name: "rate limited (fake only: the real per-client limit would throttle every other case): 429 RATE_LIMITED with Retry-After pauses the target",
-    kinds: BOTH,
-    fakeOnly: "a per-client limit low enough to reach would throttle the other cases",
-    async run(subject, kind) {
-      const reading = await sign(subject, await subject.device("active"), 1);
-      subject.setMode!(kind, "rate-limited");
-      const answer = await post(subject, kind, deliveryBody(kind, reading));
-      subject.setMode!(kind, "ok");
-      assertError(answer, "RATE_LIMITED");
-      assert.match(answer.retryAfter ?? "", /^[1-9]\d*$/);
-      const outcome = outcomeOf(answer);
-      assert.deepEqual([outcome.kind, outcome.kind === "retry" && outcome.scope], ["retry", "target"]);
-    },
-  },
+  fakeModeCase(
+    "overloaded (fake only: the real relayer sheds load only under concurrent load): 429 OVERLOADED, Retry-After: 1, pauses the target",
+    ["relayer"],
+    "overloaded",
+    "OVERLOADED",
+  ),
+  fakeModeCase(
+    "rate limited (fake only: the real per-client limit would throttle every other case): 429 RATE_LIMITED with Retry-After pauses the target",
+    BOTH,
+    "rate-limited",
+    "RATE_LIMITED",
+  ),
   {
     name: "shutting down: 503 SHUTTING_DOWN pauses the target (relayer Retry-After: 5, platform none)",
     kinds: BOTH,
@@ -258,8 +263,7 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       const answer = await post(subject, kind, deliveryBody(kind, reading));
       assertError(answer, "SHUTTING_DOWN");
       assert.equal(answer.retryAfter, kind === "relayer" ? "5" : null);
-      const outcome = outcomeOf(answer);
-      assert.deepEqual([outcome.kind, outcome.kind === "retry" && outcome.scope], ["retry", "target"]);
+      assertRetry(answer, "target");
     },
   },
 ];
