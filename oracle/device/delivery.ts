@@ -3,26 +3,15 @@
  * signed header to the relayer, at the same time, in seq order per device and target, retrying
  * with backoff until each target has it or rejects it.
  *
- * Wire format (both `POST …/v1/readings`, JSON):
- * - platform: `{ "payload": "<canonical JSON text, verbatim>", "signature": "0x…" }`
- * - relayer: `{ "device": "0x…", "seq": "7", "timestamp": "1700000000", "dataHash": "0x…", "signature": "0x…" }`
- *
- * How an answer is taken:
- * - 2xx: delivered (the body, e.g. the relayer's signed receipt, is kept in the outbox).
- * - 409: delivered, as a duplicate, when the service says it already has this very reading
- *   (a code naming a duplicate, `…DUPLICATE…` / `…ALREADY…`, or no code at all); any other 409
- *   (`SEQUENCE_CONFLICT`: another payload under this seq, `STALE_SEQUENCE`: seq below the
- *   service's last) is rejected with its code: resending cannot fix it, and it must not be
- *   hidden as delivered. A 2xx whose body says `"status": "duplicate"` is a duplicate too.
- * - 408, 425, 429, 5xx, network errors and timeouts: retried with exponential backoff and jitter,
- *   honouring `Retry-After` (seconds or HTTP date). A retryable failure also pauses the whole
- *   target for that delay, so a service that is down is not hammered by every device; except a
- *   429 for one device's quota (a code naming a quota, e.g. `QUOTA_EXCEEDED`,
- *   `DEVICE_QUOTA_EXCEEDED`), which only holds back that device.
- * - any other status: rejected with the status and the service's error code; never retried.
- *   Except the codes of {@link DeliveryWorkerOptions.retryCodes} (default `UNKNOWN_DEVICE`: the
- *   service's registry index has not caught up with a registration yet), which are retried with
- *   backoff for that reading only (the target is not paused) up to `maxAttempts`, then rejected.
+ * The parts: `delivery-request.ts` (the wire format and one attempt), `answers.ts` (what an
+ * answer means, by exact code of `oracle/core/error-codes.ts`), `retry-policy.ts` (backoff), and
+ * here the worker that schedules attempts and records their outcomes in the outbox:
+ * - delivered (2xx, duplicates included): the body, e.g. the relayer's signed receipt, is kept.
+ * - rejected: recorded with the status and code; never retried.
+ * - a retry of the target (429/503 codes, network errors): the whole target pauses for the delay
+ *   (`Retry-After` or backoff), so a service that is down is not hammered by every device.
+ * - a retry of one device (`DEVICE_QUOTA_EXCEEDED`) or one reading (the retry codes, default
+ *   `UNKNOWN_DEVICE`, up to `maxAttempts`, then rejected): the target is not paused.
  *
  * Ordering: at most one request per (device, target) is in flight, and only the device's oldest
  * pending reading at that target is sent, so each service sees a device's readings in seq order.
@@ -31,28 +20,16 @@
  */
 import type { Address } from "viem";
 
+import { DEFAULT_RETRY_CODES, type DeliveryOutcome, type RetryCodes } from "./answers.js";
+import { attemptDelivery } from "./delivery-request.js";
 import { DeliveryTimeoutError, DeviceConfigError } from "./errors.js";
+import { FairScan } from "./fair-scan.js";
 import { DELIVERY_TARGETS, type DeliveryHead, type DeliveryTarget, type Outbox } from "./outbox.js";
+import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
 
-/** Backoff of retryable failures. */
-export type RetryPolicy = {
-  /** First delay, ms (default 500). */
-  initialDelayMs: number;
-  /** Largest delay, ms (default 60 000). */
-  maxDelayMs: number;
-  /** Growth per consecutive failure (default 2). */
-  factor: number;
-  /** Randomize each delay in [delay/2, delay] (default true). */
-  jitter: boolean;
-};
-
-/** Default {@link RetryPolicy}. */
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
-  initialDelayMs: 500,
-  maxDelayMs: 60_000,
-  factor: 2,
-  jitter: true,
-});
+export { classifyResponse, DEFAULT_RETRY_CODES, parseRetryAfter, type DeliveryOutcome, type RetryCodes } from "./answers.js";
+export { attemptDelivery, deliveryBody, type AttemptOptions } from "./delivery-request.js";
+export { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
 
 /** Base URLs of the two services (`POST {url}/v1/readings`). */
 export type DeliveryEndpoints = Record<DeliveryTarget, string>;
@@ -78,14 +55,8 @@ export type DeliveryWorkerOptions = {
    * 4xx error codes that may be transient for one reading, retried up to `maxAttempts` attempts
    * in all before the reading is rejected (default `{ codes: ["UNKNOWN_DEVICE"], maxAttempts: 10 }`).
    */
-  retryCodes?: { codes: readonly string[]; maxAttempts: number };
+  retryCodes?: RetryCodes;
 };
-
-/** Default {@link DeliveryWorkerOptions.retryCodes}. */
-export const DEFAULT_RETRY_CODES: Readonly<{ codes: readonly string[]; maxAttempts: number }> = Object.freeze({
-  codes: Object.freeze(["UNKNOWN_DEVICE"]),
-  maxAttempts: 10,
-});
 
 /** What happened to one attempt. */
 export type DeliveryEvent = {
@@ -112,107 +83,7 @@ export type DeliveryStats = {
   inFlight: number;
 };
 
-/** The outcome of one HTTP attempt, before it is recorded. */
-type Outcome =
-  | { kind: "delivered"; status: number; duplicate: boolean; response: string | null }
-  | { kind: "rejected"; status: number | null; code: string; message: string }
-  | {
-      kind: "retry";
-      /** `target`: the service is unavailable or overloaded; `reading`: only this device must wait. */
-      scope: "target" | "reading";
-      status: number | null;
-      code: string;
-      message: string;
-      retryAfterMs: number | undefined;
-    }
-  /** A 4xx whose code may clear up for this reading alone (see `retryCodes`). */
-  | { kind: "retryReading"; status: number; code: string; message: string };
-
 const zero = (): Record<DeliveryTarget, number> => ({ platform: 0, relayer: 0 });
-
-/**
- * The request body for one target.
- *
- * @example
- * ```ts
- * deliveryBody("relayer", {
- *   device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1, ts: 1_700_000_000, payload: '{"…":"…"}',
- *   dataHash: `0x${"11".repeat(32)}`, signature: `0x${"22".repeat(64)}`,
- * });
- * // { device: "0x7099…79C8", seq: "1", timestamp: "1700000000", dataHash: "0x1111…", signature: "0x2222…" }
- * ```
- */
-export function deliveryBody(
-  target: DeliveryTarget,
-  entry: Pick<DeliveryHead, "device" | "seq" | "ts" | "payload" | "dataHash" | "signature">,
-): Record<string, string> {
-  return target === "platform"
-    ? { payload: entry.payload, signature: entry.signature }
-    : {
-        device: entry.device,
-        seq: String(entry.seq),
-        timestamp: String(entry.ts),
-        dataHash: entry.dataHash,
-        signature: entry.signature,
-      };
-}
-
-/**
- * Parses a `Retry-After` header (delay-seconds or an HTTP date) into ms from `now`.
- *
- * @example
- * ```ts
- * parseRetryAfter("3", Date.now()); // 3000
- * parseRetryAfter(new Date(Date.now() + 10_000).toUTCString(), Date.now()); // about 10000
- * ```
- */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (value == null || value.trim() === "") return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/**
- * Classifies an HTTP answer per the rules in this module's documentation.
- *
- * @example
- * ```ts
- * classifyResponse(503, null, undefined).kind; // "retry"
- * classifyResponse(409, { error: { code: "DUPLICATE_READING" } }, undefined).kind; // "delivered"
- * classifyResponse(409, { error: { code: "SEQUENCE_CONFLICT" } }, undefined).kind; // "rejected"
- * classifyResponse(422, { error: { code: "UNKNOWN_DEVICE" } }, undefined).kind; // "retryReading"
- * ```
- */
-export function classifyResponse(
-  status: number,
-  body: unknown,
-  retryAfterMs: number | undefined,
-  text: string | null = null,
-  retryCodes: readonly string[] = DEFAULT_RETRY_CODES.codes,
-): Outcome {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof error?.code === "string" ? error.code : `HTTP_${status}`;
-  const message = typeof error?.message === "string" ? error.message : `HTTP ${status}`;
-  if (status >= 200 && status < 300) {
-    const b = body as { duplicate?: unknown; status?: unknown } | null;
-    const duplicate = b?.duplicate === true || b?.status === "duplicate";
-    return { kind: "delivered", status, duplicate, response: text };
-  }
-  if (status === 409) {
-    if (typeof error?.code !== "string" || /DUPLICATE|ALREADY/i.test(code)) {
-      return { kind: "delivered", status, duplicate: true, response: text };
-    }
-    return { kind: "rejected", status, code, message };
-  }
-  if (status === 429 && /QUOTA/i.test(code)) return { kind: "retry", scope: "reading", status, code, message, retryAfterMs };
-  if (status === 408 || status === 425 || status === 429 || status >= 500) {
-    return { kind: "retry", scope: "target", status, code, message, retryAfterMs };
-  }
-  if (retryCodes.includes(code)) return { kind: "retryReading", status, code, message };
-  return { kind: "rejected", status, code, message };
-}
 
 /**
  * Sends what the outbox holds, round-robin over devices, `concurrency` requests at a time.
@@ -241,7 +112,7 @@ export class DeliveryWorker {
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
   readonly #onEvent: ((event: DeliveryEvent) => void) | undefined;
-  readonly #retryCodes: { codes: readonly string[]; maxAttempts: number };
+  readonly #retryCodes: RetryCodes;
   /** `${target}|${device}` of requests in flight. */
   readonly #inFlight = new Set<string>();
   readonly #requests = new Set<Promise<void>>();
@@ -250,16 +121,8 @@ export class DeliveryWorker {
     platform: { failures: 0, until: 0 },
     relayer: { failures: 0, until: 0 },
   };
-  /** Round-robin cursor (last device served) per target. */
-  readonly #cursor: Record<DeliveryTarget, string> = { platform: "", relayer: "" };
-  /**
-   * Per target, a run of passes that found nothing due: where it began (a device address, "" for
-   * the start) and the earliest due time seen, so the worker sleeps only after a whole round.
-   */
-  readonly #idle: Record<DeliveryTarget, { origin: string | undefined; wakeAt: number }> = {
-    platform: { origin: undefined, wakeAt: Infinity },
-    relayer: { origin: undefined, wakeAt: Infinity },
-  };
+  /** The round-robin walk of each target's due heads. */
+  readonly #scan: Record<DeliveryTarget, FairScan>;
   readonly #stats = { delivered: zero(), duplicates: zero(), rejected: zero(), retries: zero() };
   readonly #waiters = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
@@ -291,6 +154,7 @@ export class DeliveryWorker {
     this.#now = options.now ?? Date.now;
     this.#onEvent = options.onEvent;
     this.#retryCodes = options.retryCodes ?? DEFAULT_RETRY_CODES;
+    this.#scan = { platform: new FairScan(this.outbox, "platform"), relayer: new FairScan(this.outbox, "relayer") };
     if (options.autoStart !== false) this.start();
   }
 
@@ -490,61 +354,15 @@ export class DeliveryWorker {
         wakeAt = Math.min(wakeAt, gate.until);
         continue;
       }
-      // Walk devices from the cursor, wrapping once, collecting due heads not in flight.
-      const start = this.#cursor[target];
-      let cursor = start;
-      let wrapped = false;
-      let found = 0;
-      let scanned = 0;
-      let notDue = Infinity;
-      const scanLimit = capacity * 4 + this.#inFlight.size + 64;
-      while (found < capacity && scanned < scanLimit) {
-        const head = this.outbox.headAfter(target, cursor);
-        if (head === undefined) {
-          if (wrapped || start === "") break;
-          wrapped = true;
-          cursor = "";
-          continue;
-        }
-        if (wrapped && head.device > start) break;
-        scanned++;
-        cursor = head.device;
-        if (this.#inFlight.has(`${target}|${head.device}`)) continue;
-        if (head.nextAttemptAt > now) {
-          notDue = Math.min(notDue, head.nextAttemptAt);
-          continue;
-        }
+      const scan = this.#scan[target].next(capacity, now, (device) => this.#inFlight.has(`${target}|${device}`), this.#inFlight.size);
+      for (const head of scan.heads) {
         const key = `${head.device}|${head.seq}`;
         const group = groups.get(key);
         if (group) group.push(head);
         else groups.set(key, [head]);
-        found++;
-        if (wrapped && head.device === start) break;
       }
-      this.#cursor[target] = cursor;
-      const idle = this.#idle[target];
-      const stoppedEarly = scanned >= scanLimit && found < capacity;
-      if (found > 0) {
-        idle.origin = undefined;
-        idle.wakeAt = Infinity;
-        wakeAt = Math.min(wakeAt, notDue);
-        if (stoppedEarly) this.#pumpSoon();
-        continue;
-      }
-      idle.wakeAt = Math.min(idle.wakeAt, notDue);
-      let roundDone = !stoppedEarly; // walked the whole ring in this pass
-      if (idle.origin === undefined) idle.origin = start;
-      else if (wrapped ? idle.origin > start || idle.origin <= cursor : start < idle.origin && idle.origin <= cursor) {
-        roundDone = true; // this pass went past where the idle run began
-      }
-      if (roundDone) {
-        // A whole round and nothing due: sleep until the earliest head seen is due.
-        wakeAt = Math.min(wakeAt, idle.wakeAt);
-        idle.origin = undefined;
-        idle.wakeAt = Infinity;
-      } else {
-        this.#pumpSoon(); // a long run of heads not due: go on from the cursor next turn
-      }
+      wakeAt = Math.min(wakeAt, scan.wakeAt);
+      if (scan.again) this.#pumpSoon();
     }
     for (const heads of groups.values()) {
       if (capacity <= 0) break;
@@ -642,12 +460,7 @@ export class DeliveryWorker {
   }
 
   #delay(failures: number, retryAfterMs: number | undefined): number {
-    const { initialDelayMs, maxDelayMs, factor, jitter } = this.#retry;
-    let delay = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, failures - 1));
-    if (jitter) delay = delay / 2 + Math.random() * (delay / 2);
-    // Retry-After is a floor set by the service; still capped so a bad header cannot stall us for days.
-    if (retryAfterMs !== undefined) delay = Math.max(delay, Math.min(retryAfterMs, 3_600_000));
-    return Math.round(delay);
+    return backoffDelay(this.#retry, failures, retryAfterMs);
   }
 
   #emit(event: DeliveryEvent): void {
@@ -659,40 +472,13 @@ export class DeliveryWorker {
     }
   }
 
-  async #attempt(head: DeliveryHead): Promise<Outcome> {
-    const url = `${this.endpoints[head.target]}/v1/readings`;
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify(deliveryBody(head.target, head)),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: unknown } }).cause;
-      const code =
-        (error as Error).name === "TimeoutError"
-          ? "TIMEOUT"
-          : typeof cause?.code === "string"
-            ? cause.code
-            : "NETWORK_ERROR";
-      return { kind: "retry", scope: "target", status: null, code, message: (error as Error).message, retryAfterMs: undefined };
-    }
-    let text: string | null = null;
-    let body: unknown = null;
-    try {
-      text = await response.text();
-      body = text.length > 0 ? JSON.parse(text) : null;
-    } catch {
-      body = null; // a non-JSON answer is classified by its status alone
-    }
-    return classifyResponse(
-      response.status,
-      body,
-      parseRetryAfter(response.headers.get("retry-after"), this.#now()),
-      text === null || text.length === 0 ? null : text,
-      this.#retryCodes.codes,
-    );
+  #attempt(head: DeliveryHead): Promise<DeliveryOutcome> {
+    return attemptDelivery(head, {
+      baseUrl: this.endpoints[head.target],
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+      now: this.#now,
+      retryCodes: this.#retryCodes.codes,
+    });
   }
 }

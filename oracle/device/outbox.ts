@@ -15,134 +15,27 @@
  *
  * @module
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-
-import Database from "better-sqlite3";
-import type { Address, Hex } from "viem";
+import type Database from "better-sqlite3";
+import type { Address } from "viem";
 
 import { DeviceConfigError, OutboxError } from "./errors.js";
+import { countDeliveries, listReadings, pruneDelivered } from "./outbox-queries.js";
+import { openOutboxDatabase, prepareOutboxStatements, type OutboxStatements } from "./outbox-schema.js";
+import {
+  DELIVERY_TARGETS,
+  DeliveryState,
+  type DeliveryHead,
+  type DeliveryTarget,
+  type OutboxCounts,
+  type OutboxEntry,
+  type OutboxItem,
+  type OutboxOptions,
+} from "./outbox-types.js";
 
-/** Where a reading goes: the raw payload to the platform, the signed header to the relayer. */
-export type DeliveryTarget = "platform" | "relayer";
+export * from "./outbox-types.js";
 
-/** Both targets, in the order they are listed in stats. */
-export const DELIVERY_TARGETS: readonly DeliveryTarget[] = ["platform", "relayer"];
-
-/**
- * Lifecycle of one reading at one target: `pending` (queued or being retried) → `delivered`
- * (2xx or a duplicate answer) or `rejected` (a 4xx that retrying cannot fix; final).
- */
-export enum DeliveryState {
-  Pending = "pending",
-  Delivered = "delivered",
-  Rejected = "rejected",
-}
-
-/** A signed reading as written to the outbox. */
-export type OutboxEntry = {
-  device: Address;
-  seq: number;
-  /** Unix seconds, as in the payload. */
-  ts: number;
-  /** The canonical payload JSON, verbatim. */
-  payload: string;
-  dataHash: Hex;
-  signature: Hex;
-};
-
-/** One reading's delivery state at one target. */
-export type DeliveryRecord = {
-  target: DeliveryTarget;
-  state: DeliveryState;
-  attempts: number;
-  /** Epoch ms before which no retry is made. */
-  nextAttemptAt: number;
-  httpStatus: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  /** The service's answer body on delivery (e.g. the relayer's signed receipt), JSON text, truncated to 16 KiB. */
-  response: string | null;
-  updatedAt: number;
-};
-
-/** An outbox entry with its delivery records. */
-export type OutboxItem = OutboxEntry & { createdAt: number; deliveries: DeliveryRecord[] };
-
-/** The oldest pending delivery of one device at one target (the only one that may be sent). */
-export type DeliveryHead = OutboxEntry & {
-  target: DeliveryTarget;
-  attempts: number;
-  nextAttemptAt: number;
-};
-
-/** Options of {@link Outbox.open}. */
-export type OutboxOptions = {
-  /** Targets each new reading is queued for (default both). */
-  targets?: readonly DeliveryTarget[];
-  /**
-   * What to do with a reading once every target has it: `"keep"` (default; prune with
-   * {@link Outbox.prune}) or `"delete"` (the simulator's choice: the file holds only the backlog).
-   */
-  retention?: "keep" | "delete";
-  /**
-   * `"full"` (default): every append is fsynced before it returns, so a reading survives a power
-   * cut. `"normal"`: survives a process crash, not a power cut (faster; simulations).
-   */
-  durability?: "full" | "normal";
-  /** Clock (epoch ms); tests replace it. */
-  now?: () => number;
-};
-
-/** Counts of deliveries by target and state. */
-export type OutboxCounts = Record<DeliveryTarget, Record<DeliveryState, number>>;
 
 const RESPONSE_LIMIT = 16 * 1024;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS devices (
-  device   TEXT PRIMARY KEY,
-  next_seq INTEGER NOT NULL CHECK (next_seq >= 1)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS readings (
-  device     TEXT NOT NULL,
-  seq        INTEGER NOT NULL,
-  ts         INTEGER NOT NULL,
-  payload    TEXT NOT NULL,
-  data_hash  TEXT NOT NULL,
-  signature  TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (device, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (
-  device          TEXT NOT NULL,
-  target          TEXT NOT NULL CHECK (target IN ('platform', 'relayer')),
-  seq             INTEGER NOT NULL,
-  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'rejected')),
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL DEFAULT 0,
-  http_status     INTEGER,
-  error_code      TEXT,
-  error_message   TEXT,
-  response        TEXT,
-  updated_at      INTEGER NOT NULL,
-  PRIMARY KEY (device, target, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (target, device, seq) WHERE state = 'pending';
-INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('schema_version', '1');
-`;
-
-type HeadRow = {
-  device: Address;
-  seq: number;
-  attempts: number;
-  next_attempt_at: number;
-  ts: number;
-  payload: string;
-  data_hash: Hex;
-  signature: Hex;
-};
 
 /**
  * The durable outbox. Synchronous (better-sqlite3): every method returns once the change is committed.
@@ -170,18 +63,8 @@ export class Outbox {
   readonly #now: () => number;
   readonly #pending: Record<DeliveryTarget, number> = { platform: 0, relayer: 0 };
   #closed = false;
-  readonly #stmt: {
-    nextSeq: Database.Statement<[string], { next_seq: number }>;
-    setNextSeq: Database.Statement<[string, number]>;
-    insertReading: Database.Statement<[string, number, number, string, string, string, number]>;
-    insertDelivery: Database.Statement<[string, string, number, number]>;
-    head: Database.Statement<[string, string], HeadRow>;
-    finish: Database.Statement<[string, number | null, string | null, string | null, string | null, number, string, string, number]>;
-    retry: Database.Statement<[number, number | null, string | null, string | null, number, string, string, number]>;
-    deleteDelivery: Database.Statement<[string, string, number]>;
-    remaining: Database.Statement<[string, number], { n: number }>;
-    deleteReading: Database.Statement<[string, number]>;
-  };
+  readonly #stmt: OutboxStatements;
+
 
   private constructor(file: string, options: OutboxOptions) {
     const targets = options.targets ?? DELIVERY_TARGETS;
@@ -192,44 +75,9 @@ export class Outbox {
     this.targets = [...targets];
     this.retention = options.retention ?? "keep";
     this.#now = options.now ?? Date.now;
-    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma("journal_mode = WAL");
-    this.#db.pragma(`synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`);
-    this.#db.pragma("busy_timeout = 5000");
-    this.#db.exec(SCHEMA);
+    this.#db = openOutboxDatabase(file, options.durability ?? "full");
     const db = this.#db;
-    this.#stmt = {
-      nextSeq: db.prepare("SELECT next_seq FROM devices WHERE device = ?"),
-      setNextSeq: db.prepare(
-        "INSERT INTO devices (device, next_seq) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET next_seq = excluded.next_seq",
-      ),
-      insertReading: db.prepare(
-        "INSERT INTO readings (device, seq, ts, payload, data_hash, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
-      insertDelivery: db.prepare(
-        "INSERT INTO deliveries (device, target, seq, state, attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?)",
-      ),
-      head: db.prepare(
-        `SELECT d.device, d.seq, d.attempts, d.next_attempt_at, r.ts, r.payload, r.data_hash, r.signature
-           FROM deliveries d JOIN readings r ON r.device = d.device AND r.seq = d.seq
-          WHERE d.state = 'pending' AND d.target = ? AND d.device > ?
-          ORDER BY d.target, d.device, d.seq LIMIT 1`,
-      ),
-      finish: db.prepare(
-        `UPDATE deliveries SET state = ?, attempts = attempts + 1, http_status = ?, error_code = ?, error_message = ?,
-                response = ?, updated_at = ?
-          WHERE device = ? AND target = ? AND seq = ? AND state = 'pending'`,
-      ),
-      retry: db.prepare(
-        `UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, http_status = ?, error_code = ?,
-                error_message = ?, updated_at = ?
-          WHERE device = ? AND target = ? AND seq = ? AND state = 'pending'`,
-      ),
-      deleteDelivery: db.prepare("DELETE FROM deliveries WHERE device = ? AND target = ? AND seq = ?"),
-      remaining: db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE device = ? AND seq = ?"),
-      deleteReading: db.prepare("DELETE FROM readings WHERE device = ? AND seq = ?"),
-    };
+    this.#stmt = prepareOutboxStatements(db);
     for (const row of db
       .prepare("SELECT target, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target")
       .all() as { target: DeliveryTarget; n: number }[]) {
@@ -544,19 +392,9 @@ export class Outbox {
    */
   counts(): OutboxCounts {
     this.#check();
-    const counts: OutboxCounts = {
-      platform: { pending: 0, delivered: 0, rejected: 0 },
-      relayer: { pending: 0, delivered: 0, rejected: 0 },
-    };
-    for (const row of this.#db.prepare("SELECT target, state, COUNT(*) AS n FROM deliveries GROUP BY target, state").all() as {
-      target: DeliveryTarget;
-      state: DeliveryState;
-      n: number;
-    }[]) {
-      counts[row.target][row.state] = row.n;
-    }
-    return counts;
+    return countDeliveries(this.#db);
   }
+
 
   /**
    * A device's readings still in the outbox, by seq, with their delivery records.
@@ -573,55 +411,9 @@ export class Outbox {
    */
   list(device: Address, options: { fromSeq?: number; limit?: number } = {}): OutboxItem[] {
     this.#check();
-    const rows = this.#db
-      .prepare(
-        "SELECT device, seq, ts, payload, data_hash, signature, created_at FROM readings WHERE device = ? AND seq >= ? ORDER BY seq LIMIT ?",
-      )
-      .all(device, options.fromSeq ?? 1, options.limit ?? 1000) as {
-      device: Address;
-      seq: number;
-      ts: number;
-      payload: string;
-      data_hash: Hex;
-      signature: Hex;
-      created_at: number;
-    }[];
-    const deliveries = this.#db.prepare(
-      "SELECT target, state, attempts, next_attempt_at, http_status, error_code, error_message, response, updated_at FROM deliveries WHERE device = ? AND seq = ? ORDER BY target",
-    );
-    return rows.map((r) => ({
-      device: r.device,
-      seq: r.seq,
-      ts: r.ts,
-      payload: r.payload,
-      dataHash: r.data_hash,
-      signature: r.signature,
-      createdAt: r.created_at,
-      deliveries: (
-        deliveries.all(r.device, r.seq) as {
-          target: DeliveryTarget;
-          state: DeliveryState;
-          attempts: number;
-          next_attempt_at: number;
-          http_status: number | null;
-          error_code: string | null;
-          error_message: string | null;
-          response: string | null;
-          updated_at: number;
-        }[]
-      ).map((d) => ({
-        target: d.target,
-        state: d.state,
-        attempts: d.attempts,
-        nextAttemptAt: d.next_attempt_at,
-        httpStatus: d.http_status,
-        errorCode: d.error_code,
-        errorMessage: d.error_message,
-        response: d.response,
-        updatedAt: d.updated_at,
-      })),
-    }));
+    return listReadings(this.#db, device, options);
   }
+
 
   /**
    * Deletes readings delivered to every target before `beforeMs` (epoch ms). Seqs are kept.
@@ -641,20 +433,9 @@ export class Outbox {
    */
   prune(beforeMs: number): number {
     this.#check();
-    return this.#db.transaction(() => {
-      const done = `SELECT device, seq FROM deliveries GROUP BY device, seq
-                     HAVING SUM(state <> 'delivered') = 0 AND MAX(updated_at) < ?`;
-      const removed = this.#db
-        .prepare(`DELETE FROM readings WHERE (device, seq) IN (${done})`)
-        .run(beforeMs).changes;
-      this.#db
-        .prepare(
-          "DELETE FROM deliveries WHERE state = 'delivered' AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.device = deliveries.device AND r.seq = deliveries.seq)",
-        )
-        .run();
-      return removed;
-    }).immediate();
+    return pruneDelivered(this.#db, beforeMs);
   }
+
 
   /** Whether {@link Outbox.close} was called. */
   get closed(): boolean {

@@ -16,218 +16,26 @@
  *
  * @module
  */
-import { createHmac } from "node:crypto";
 import path from "node:path";
 
-import { p256 } from "@noble/curves/nist.js";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { Address } from "viem";
 
-import { deviceIdFromPublicKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../core/keys.js";
+import type { KeyScheme } from "../core/keys.js";
 import { ReadingDigester } from "../core/reading.js";
 import { signReading, type ReadingFields, type SignedReading } from "./client.js";
-import { DeliveryWorker, type DeliveryStats, type DeliveryWorkerOptions, type RetryPolicy } from "./delivery.js";
+import { DeliveryWorker } from "./delivery.js";
 import { DeviceConfigError, KeyFileNotFoundError } from "./errors.js";
+import { DueHeap } from "./due-heap.js";
 import { Outbox } from "./outbox.js";
-import { replayFields, type ReplaySeries } from "./sensor-community.js";
-import { SoftwareSecureElement, type ScryptParams, type SecureElement } from "./secure-element.js";
+import { ProgressReporter } from "./simulation-progress.js";
+import { replayFields } from "./sensor-community.js";
+import { SoftwareSecureElement, type SecureElement } from "./secure-element.js";
+import { SeededSecureElement } from "./simulated-keys.js";
+import { MAX_SIMULATED_DEVICES, type DeviceIdentity, type SimulationSummary, type SimulatorOptions } from "./simulator-options.js";
 import { SyntheticWeather } from "./synthetic.js";
 
-/** Most devices one simulator runs. */
-export const MAX_SIMULATED_DEVICES = 100_000;
-
-/**
- * SIMULATION ONLY. The private key of simulated device `index`:
- * `HMAC-SHA256(seed, "sensorseal/simulation/v1/<scheme>/<index>/<counter>")` with the first
- * counter that gives a valid scalar. Anyone who knows the seed has every key: never use this
- * for a real device (use {@link SoftwareSecureElement.create} or hardware).
- *
- * @example
- * ```ts
- * const key = deriveSimulatedDeviceKey("demo-seed", "p256", 0); // 32 bytes, the same every time
- * key.length; // 32
- * ```
- */
-export function deriveSimulatedDeviceKey(seed: string, scheme: KeyScheme, index: number): Uint8Array {
-  if (typeof seed !== "string" || seed.length === 0) throw new DeviceConfigError("seed", "must be a non-empty string");
-  for (let counter = 0; counter < 64; counter++) {
-    const key = new Uint8Array(
-      createHmac("sha256", seed).update(`sensorseal/simulation/v1/${scheme}/${index}/${counter}`).digest(),
-    );
-    // 0 < k < n; a miss has probability ~2^-32 (P-256) or ~2^-128 (secp256k1).
-    if ((scheme === "p256" ? p256 : secp256k1).utils.isValidSecretKey(key)) return key;
-  }
-  throw new DeviceConfigError("seed", "derives no valid key"); // unreachable in practice
-}
-
-/**
- * SIMULATION ONLY. A secure element whose key is re-derived from a seed at each signature
- * ({@link deriveSimulatedDeviceKey}), so 100,000 of them cost almost nothing to keep.
- *
- * @example
- * ```ts
- * const se = new SeededSecureElement("demo-seed", "secp256k1", 42);
- * (await se.sign(new Uint8Array(32))).length; // 65
- * ```
- */
-export class SeededSecureElement implements SecureElement {
-  readonly scheme: KeyScheme;
-  readonly address: Address;
-  readonly #seed: string;
-  readonly #index: number;
-
-  constructor(seed: string, scheme: KeyScheme, index: number, address?: Address) {
-    this.#seed = seed;
-    this.scheme = scheme;
-    this.#index = index;
-    this.address = address ?? deviceIdFromPublicKey(publicKeyFromPrivate(scheme, deriveSimulatedDeviceKey(seed, scheme, index)));
-  }
-
-  get publicKey(): Uint8Array {
-    return publicKeyFromPrivate(this.scheme, deriveSimulatedDeviceKey(this.#seed, this.scheme, this.#index));
-  }
-
-  async sign(digest: Uint8Array): Promise<Uint8Array> {
-    return signDigest(this.scheme, deriveSimulatedDeviceKey(this.#seed, this.scheme, this.#index), digest);
-  }
-}
-
-/** A simulated device as the registry sees it. */
-export type DeviceIdentity = {
-  index: number;
-  scheme: KeyScheme;
-  address: Address;
-  /** 64 bytes x ‖ y. */
-  publicKey: Uint8Array;
-};
-
-/** Where simulated devices' keys come from. */
-export type SimulatorKeys =
-  /** SIMULATION ONLY: derived from a seed ({@link deriveSimulatedDeviceKey}); scales to 100,000 devices. */
-  | { kind: "seed"; seed: string }
-  /**
-   * Encrypted key files `device-<index>.json` in `dir` (made on first use, opened after).
-   * Each costs one scrypt at start: meant for tens to hundreds of devices.
-   */
-  | { kind: "files"; dir: string; password: string; scrypt?: Partial<ScryptParams> };
-
-/** What the devices measure. */
-export type SimulatorSource =
-  | { kind: "synthetic"; seed?: string }
-  /** Device `i` replays series `i mod series.length`; `loop` restarts a finished series. */
-  | { kind: "replay"; series: readonly ReplaySeries[]; loop?: boolean };
-
-/** Options of {@link Simulator.create}. */
-export type SimulatorOptions = {
-  /** 1 to 100,000. */
-  devices: number;
-  /** Key scheme of every device, or `"mixed"` (even index P-256, odd secp256k1). Default `"p256"`. */
-  scheme?: KeyScheme | "mixed";
-  keys: SimulatorKeys;
-  /** Default synthetic. */
-  source?: SimulatorSource;
-  /** Synthetic: simulated seconds between two readings of a device (default 60). */
-  intervalSeconds?: number;
-  /** Simulated seconds per wall-clock second (default 1). */
-  speedup?: number;
-  /** Start of the simulated clock, unix s (default: now for synthetic, the earliest archive time for replay). */
-  startTime?: number;
-  /** Payload `ts`: wall clock (default) or simulated time. */
-  timestamps?: "wall" | "simulated";
-  /** Stop after this many simulated seconds: readings due in [start, start + duration) are made (default: no limit). */
-  durationSeconds?: number;
-  /** Stop after this many readings in all. */
-  maxReadings?: number;
-  chainId: number;
-  anchor: Address;
-  platformUrl: string;
-  relayerUrl: string;
-  /** One outbox for the whole fleet. */
-  outboxFile: string;
-  /** Send readings (default true); false only fills the outbox. */
-  deliver?: boolean;
-  /** Wait this long at the end for the outbox to drain (default 60 000 ms; 0 = don't wait). */
-  drainTimeoutMs?: number;
-  /** Readings in flight at once (default 64). */
-  concurrency?: number;
-  retry?: Partial<RetryPolicy>;
-  /** 4xx codes retried for a while (default `UNKNOWN_DEVICE`, see {@link DeliveryWorkerOptions.retryCodes}). */
-  retryCodes?: DeliveryWorkerOptions["retryCodes"];
-  requestTimeoutMs?: number;
-  fetch?: typeof fetch;
-  /** Registers devices (e.g. on the audit chain) before any reading; called with batches. */
-  register?: (devices: DeviceIdentity[]) => Promise<void>;
-  /** Devices per `register` call (default 200). */
-  registerBatchSize?: number;
-  /** Progress lines (readings/s, sent, queued, failed); default stderr; false for none. */
-  progress?: NodeJS.WritableStream | false;
-  progressIntervalMs?: number;
-  /** Called for every reading written to the outbox. */
-  onReading?: (reading: SignedReading, deviceIndex: number) => void;
-  /** Scheduler tick (default 50 ms) and most readings made per tick (default 2000). */
-  tickMs?: number;
-  maxPerTick?: number;
-};
-
-/** What a run did. */
-export type SimulationSummary = {
-  devices: number;
-  readings: number;
-  /** Wall-clock duration, ms. */
-  elapsedMs: number;
-  readingsPerSecond: number;
-  delivery: DeliveryStats | undefined;
-  /** Why it stopped. */
-  reason: "duration" | "maxReadings" | "endOfData" | "stopped";
-};
-
-/** Binary min-heap of device indices keyed by due time (typed arrays: 12 bytes per device). */
-class DueHeap {
-  readonly #heap: Int32Array;
-  readonly #due: Float64Array;
-  #size = 0;
-  constructor(capacity: number) {
-    this.#heap = new Int32Array(capacity);
-    this.#due = new Float64Array(capacity);
-  }
-  get size(): number {
-    return this.#size;
-  }
-  peekDue(): number {
-    return this.#size === 0 ? Infinity : this.#due[this.#heap[0]!]!;
-  }
-  push(index: number, due: number): void {
-    this.#due[index] = due;
-    let i = this.#size++;
-    const heap = this.#heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.#due[heap[parent]!]! <= due) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = index;
-  }
-  pop(): { index: number; due: number } {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const due = this.#due[top]!;
-    const last = heap[--this.#size]!;
-    const lastDue = this.#due[last]!;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= this.#size) break;
-      const r = l + 1;
-      const c = r < this.#size && this.#due[heap[r]!]! < this.#due[heap[l]!]! ? r : l;
-      if (this.#due[heap[c]!]! >= lastDue) break;
-      heap[i] = heap[c]!;
-      i = c;
-    }
-    if (this.#size > 0) heap[i] = last;
-    return { index: top, due };
-  }
-}
+export { deriveSimulatedDeviceKey, SeededSecureElement } from "./simulated-keys.js";
+export * from "./simulator-options.js";
 
 /**
  * Runs a fleet of simulated devices.
@@ -551,6 +359,39 @@ export class Simulator {
    * [readings, reason]; // [20, "maxReadings"]; delivery is undefined with deliver: false
    * ```
    */
+  /** Signs every reading due by `simNow` (at most `maxPerTick`), appends them to the outbox and wakes the worker. */
+  async #tick(simNow: number, endSim: number, maxPerTick: number): Promise<void> {
+    const o = this.options;
+    const batch: SignedReading[] = [];
+    const indices: number[] = [];
+    const tickStarted = Date.now();
+    while (
+      batch.length < maxPerTick &&
+      this.#heap.size > 0 &&
+      this.#heap.peekDue() <= simNow &&
+      this.#heap.peekDue() < endSim &&
+      // Leave the event loop to deliveries and progress at least every 25 ms.
+      (batch.length % 64 !== 0 || Date.now() - tickStarted < 25)
+    ) {
+      if (o.maxReadings !== undefined && this.#readings + batch.length >= o.maxReadings) break;
+      const { index, due } = this.#heap.pop();
+      const element = this.element(index);
+      if (this.#nextSeq[index] === 0) this.#nextSeq[index] = this.outbox.nextSeq(element.address);
+      const seq = this.#nextSeq[index]!;
+      const { fields, next } = this.#produce(index, seq, due);
+      const ts = o.timestamps === "simulated" ? Math.floor(due) : Math.floor(Date.now() / 1000);
+      batch.push(await signReading(element, this.digester, { seq, ts, fields }));
+      indices.push(index);
+      this.#nextSeq[index] = seq + 1;
+      if (next !== undefined) this.#heap.push(index, next);
+    }
+    if (batch.length === 0) return;
+    this.outbox.appendMany(batch);
+    this.#readings += batch.length;
+    this.worker?.kick();
+    if (o.onReading) for (let k = 0; k < batch.length; k++) o.onReading(batch[k]!, indices[k]!);
+  }
+
   async run(): Promise<SimulationSummary> {
     const o = this.options;
     const progress = o.progress === undefined ? process.stderr : o.progress;
@@ -562,29 +403,14 @@ export class Simulator {
     let reason: SimulationSummary["reason"] | undefined;
     this.worker?.start();
 
-    let lastLine = { at: wallStart, readings: 0 };
-    const writeProgress = (final: boolean): void => {
-      if (progress === false) return;
-      const now = Date.now();
-      const dt = Math.max(1, now - lastLine.at) / 1000;
-      const rate = (this.#readings - lastLine.readings) / dt;
-      lastLine = { at: now, readings: this.#readings };
-      const s = this.worker?.stats();
-      const lag = Math.max(0, this.#simNow(wallStart) - Math.min(this.#heap.peekDue(), endSim));
-      const line =
-        `[simulate] ${this.#readings} readings (${rate.toFixed(0)}/s)` +
-        (s === undefined
-          ? ` | outbox ${this.outbox.pendingCount("relayer")}`
-          : ` | sent p:${s.delivered.platform} r:${s.delivered.relayer}` +
-            ` | queued p:${s.pending.platform} r:${s.pending.relayer}` +
-            ` | failed p:${s.rejected.platform} r:${s.rejected.relayer}` +
-            ` | retries ${s.retries.platform + s.retries.relayer}`) +
-        (lag > 1 && !final ? ` | behind ${lag.toFixed(0)} sim-s` : "");
-      const tty = (progress as { isTTY?: boolean }).isTTY === true;
-      progress.write(tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`);
-    };
-    const progressTimer = progress === false ? undefined : setInterval(() => writeProgress(false), o.progressIntervalMs ?? 1000);
-    progressTimer?.unref();
+    const reporter = new ProgressReporter(progress, {
+      wallStart,
+      readings: () => this.#readings,
+      pending: () => this.outbox.pendingCount("relayer"),
+      stats: () => this.worker?.stats(),
+      behindSeconds: () => Math.max(0, this.#simNow(wallStart) - Math.min(this.#heap.peekDue(), endSim)),
+    });
+    reporter.start(o.progressIntervalMs ?? 1000);
 
     try {
       while (reason === undefined) {
@@ -592,36 +418,7 @@ export class Simulator {
           reason = "stopped";
           break;
         }
-        const simNow = Math.min(this.#simNow(wallStart), endSim);
-        const batch: SignedReading[] = [];
-        const indices: number[] = [];
-        const tickStarted = Date.now();
-        while (
-          batch.length < maxPerTick &&
-          this.#heap.size > 0 &&
-          this.#heap.peekDue() <= simNow &&
-          this.#heap.peekDue() < endSim &&
-          // Leave the event loop to deliveries and progress at least every 25 ms.
-          (batch.length % 64 !== 0 || Date.now() - tickStarted < 25)
-        ) {
-          if (o.maxReadings !== undefined && this.#readings + batch.length >= o.maxReadings) break;
-          const { index, due } = this.#heap.pop();
-          const element = this.element(index);
-          if (this.#nextSeq[index] === 0) this.#nextSeq[index] = this.outbox.nextSeq(element.address);
-          const seq = this.#nextSeq[index]!;
-          const { fields, next } = this.#produce(index, seq, due);
-          const ts = o.timestamps === "simulated" ? Math.floor(due) : Math.floor(Date.now() / 1000);
-          batch.push(await signReading(element, this.digester, { seq, ts, fields }));
-          indices.push(index);
-          this.#nextSeq[index] = seq + 1;
-          if (next !== undefined) this.#heap.push(index, next);
-        }
-        if (batch.length > 0) {
-          this.outbox.appendMany(batch);
-          this.#readings += batch.length;
-          this.worker?.kick();
-          if (o.onReading) for (let k = 0; k < batch.length; k++) o.onReading(batch[k]!, indices[k]!);
-        }
+        await this.#tick(Math.min(this.#simNow(wallStart), endSim), endSim, maxPerTick);
         if (o.maxReadings !== undefined && this.#readings >= o.maxReadings) reason = "maxReadings";
         else if (this.#heap.size === 0) reason = "endOfData";
         else if (this.#heap.peekDue() >= endSim) reason = "duration";
@@ -635,9 +432,9 @@ export class Simulator {
         await this.worker.drain(o.drainTimeoutMs ?? 60_000).catch(() => undefined);
       }
     } finally {
-      if (progressTimer) clearInterval(progressTimer);
+      reporter.stop();
       await this.worker?.stop();
-      writeProgress(true);
+      reporter.write(true);
     }
     const delivery = this.worker?.stats();
     this.outbox.close();

@@ -14,7 +14,7 @@ import { ReadingDigester, readingDomain, readingFromPayload, readingTypedData } 
 import { DeviceClient, signReading } from "../../oracle/device/client.js";
 import { DeliveryState, Outbox } from "../../oracle/device/outbox.js";
 import { SoftwareSecureElement } from "../../oracle/device/secure-element.js";
-import { fakeServices, type FakeService } from "./fake-services.js";
+import { errorAnswer, fakeServices, type FakeService } from "./fake-services.js";
 
 const CHAIN_ID = 31337;
 const ANCHOR: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -31,7 +31,7 @@ function seqsOf(service: FakeService, device: Address): number[] {
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+    if (Date.now() - start > timeoutMs) assert.fail("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -136,10 +136,21 @@ describe("DeviceClient", () => {
     assert.ok(Math.abs(tp - tr) < 500, `sent ${Math.abs(tp - tr)} ms apart`);
     // The relayer's answer (its receipt) is kept with the delivery.
     const [item] = client.outbox.list(client.address);
-    assert.equal(item!.deliveries.find((d) => d.target === "relayer")!.response, JSON.stringify({ stored: `${client.address}|1` }));
+    const answer = JSON.parse(item!.deliveries.find((d) => d.target === "relayer")!.response!) as {
+      status: string;
+      duplicate: boolean;
+      receipt: { device: string; seq: string; dataHash: string };
+    };
+    assert.deepEqual([answer.status, answer.duplicate, answer.receipt.device, answer.receipt.seq, answer.receipt.dataHash], [
+      "queued",
+      false,
+      client.address,
+      "1",
+      r.dataHash,
+    ]);
     assert.deepEqual(item!.deliveries.map((d) => [d.target, d.state, d.httpStatus]), [
       ["platform", DeliveryState.Delivered, 201],
-      ["relayer", DeliveryState.Delivered, 201],
+      ["relayer", DeliveryState.Delivered, 202],
     ]);
   });
 
@@ -152,9 +163,10 @@ describe("DeviceClient", () => {
     const [first] = client.outbox.list(client.address);
     assert.equal(first!.deliveries[0]!.errorCode, "ECONNREFUSED");
 
-    // Phase 2: they listen but answer 503 + Retry-After.
-    platform.mode = "unavailable";
-    relayer.mode = "unavailable";
+    // Phase 2: they listen but refuse work: the platform is shutting down (503), the relayer
+    // rate-limits (429 + Retry-After).
+    platform.mode = "shutting-down";
+    relayer.mode = "rate-limited";
     await platform.start();
     await relayer.start();
     for (let i = 5; i < 8; i++) await client.record({ pm2_5_ugm3: i }, { ts: 1_700_000_000 + i });
@@ -180,6 +192,7 @@ describe("DeviceClient", () => {
       assert.equal(ok.length, 10);
       assert.equal(new Set(ok).size, 10);
       assert.equal(s.log.filter((l) => l.status === 409).length, 0);
+      assert.equal(s.log.filter((l) => l.status === 200).length, 0); // the platform's duplicate answer
     }
     assert.deepEqual(client.pending(), { platform: 0, relayer: 0 });
     assert.deepEqual(client.outbox.counts(), {
@@ -229,7 +242,7 @@ describe("DeviceClient", () => {
   it("marks a 4xx rejected without retrying it, and moves on to the next reading", async () => {
     const client = await setup("reject.sqlite");
     platform.answer = (_body, key) =>
-      key.endsWith("|2") ? { status: 400, body: { error: { code: "INVALID_PAYLOAD", message: "bad field" } } } : undefined;
+      key.endsWith("|2") ? errorAnswer("platform", "INVALID_PAYLOAD", "bad field") : undefined;
     await platform.start();
     await relayer.start();
     for (let i = 0; i < 3; i++) await client.record({ temperature_c: i }, { ts: 1_700_000_300 + i });
@@ -243,21 +256,27 @@ describe("DeviceClient", () => {
     assert.equal(client.worker.stats().rejected.platform, 1);
   });
 
-  it("counts a 409 duplicate as delivered and honours Retry-After on 429", async () => {
+  it("counts the platform's 200 duplicate as delivered and honours Retry-After on 429", async () => {
     const client = await setup("dup-429.sqlite");
     let relayerCalls = 0;
     relayer.answer = () => {
       relayerCalls++;
       if (relayerCalls === 1) {
-        return { status: 429, body: { error: { code: "RATE_LIMITED", message: "slow down" } }, headers: { "retry-after": "1" } };
+        return errorAnswer("relayer", "RATE_LIMITED", "too many requests", { retryAfterSeconds: 1 });
       }
       return undefined;
     };
-    platform.answer = () => ({ status: 409, body: { error: { code: "DUPLICATE_READING", message: "have it" } } });
+    // The platform already has the reading (an earlier send whose answer was lost): it answers 200 duplicate.
+    platform.answer = (body) => {
+      platform.preload(body);
+      platform.answer = undefined;
+      return undefined;
+    };
     await platform.start();
     await relayer.start();
     await client.record({ temperature_c: 1 }, { ts: 1_700_000_400 });
     await client.drain(10_000);
+    assert.deepEqual(platform.log.map((l) => l.status).at(-1), 200);
     const stats = client.worker.stats();
     assert.equal(stats.delivered.platform, 1);
     assert.equal(stats.duplicates.platform, 1);
@@ -278,8 +297,8 @@ describe("DeviceClient", () => {
     let platformCalls = 0;
     // The platform learns the device on the third try; the relayer never does.
     platform.answer = () =>
-      ++platformCalls <= 2 ? { status: 422, body: { error: { code: "UNKNOWN_DEVICE", message: "device is not registered" } } } : undefined;
-    relayer.answer = () => ({ status: 403, body: { error: { code: "UNKNOWN_DEVICE", message: "unknown device" } } });
+      ++platformCalls <= 2 ? errorAnswer("platform", "UNKNOWN_DEVICE", "device is not in the registry") : undefined;
+    relayer.answer = () => errorAnswer("relayer", "UNKNOWN_DEVICE", "device is not in the registry");
     await platform.start();
     await relayer.start();
     await client.worker.stop(); // replace the client's worker with one that gives up after 4 attempts
@@ -309,7 +328,7 @@ describe("DeviceClient", () => {
     }
   });
 
-  it("holds back only the device whose quota is exceeded (429 QUOTA_EXCEEDED), not the whole service", async () => {
+  it("holds back only the device whose quota is exceeded (429 DEVICE_QUOTA_EXCEEDED), not the whole service", async () => {
     ({ platform, relayer } = await fakeServices());
     await platform.start();
     await relayer.start();
@@ -320,7 +339,7 @@ describe("DeviceClient", () => {
     relayer.answer = (body) => {
       if (body.device === a.address && first) {
         first = false;
-        return { status: 429, body: { error: { code: "DEVICE_QUOTA_EXCEEDED", message: "slow down" } }, headers: { "retry-after": "1" } };
+        return errorAnswer("relayer", "DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", { device: a.address, retryAfterSeconds: 1 });
       }
       return undefined;
     };
@@ -337,7 +356,7 @@ describe("DeviceClient", () => {
       assert.equal(relayer.acceptedKeys.includes(`${a.address}|1`), false);
       await worker.drain(10_000);
       const log = relayer.log.filter((l) => l.key === `${a.address}|1`);
-      assert.deepEqual(log.map((l) => l.status), [429, 201]);
+      assert.deepEqual(log.map((l) => l.status), [429, 202]);
       assert.ok(log[1]!.at - log[0]!.at >= 950, `retried after ${log[1]!.at - log[0]!.at} ms`);
     } finally {
       await worker.stop();

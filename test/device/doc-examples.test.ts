@@ -1,9 +1,10 @@
 import { describeDocExamples } from "../helpers/doc-examples.js";
 
 // oracle/device/registrar.ts is left out: its example needs an audit chain; e2e.test.ts runs it.
+// outbox-types.ts holds types only.
 describeDocExamples(
   "oracle/device",
   new URL("../../oracle/device/", import.meta.url),
-  ["errors", "secure-element", "outbox", "delivery", "client", "sensor-community", "synthetic", "simulator"],
+  ["errors", "secure-element", "outbox-schema", "outbox-queries", "outbox", "answers", "retry-policy", "delivery-request", "fair-scan", "delivery", "client", "sensor-community-csv", "sensor-community", "synthetic", "simulated-keys", "due-heap", "simulation-progress", "simulator"],
   { classes: true },
 );

@@ -4,12 +4,9 @@
  * outbox, and a DeviceClient with a key file.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { pino } from "pino";
 import { toBytes, type Address } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
@@ -19,48 +16,26 @@ import { DeviceClient } from "../../oracle/device/client.js";
 import { createChainRegistrar } from "../../oracle/device/registrar.js";
 import { SoftwareSecureElement } from "../../oracle/device/secure-element.js";
 import { Simulator, type DeviceIdentity } from "../../oracle/device/simulator.js";
-import { createPlatform, type Platform } from "../../oracle/platform/platform.js";
-import { listen, type RunningServer } from "../../oracle/service/app.js";
-import { openDatabase } from "../../oracle/store/sql.js";
-import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { startTestRelayer, type TestRelayer } from "../relayer/fixtures.js";
+import type { RunningServer } from "../../oracle/service/app.js";
+import type { AuditChain } from "../helpers/audit-chain.js";
+import type { TestRelayer } from "../relayer/fixtures.js";
+import { startRealServices, type RealServices } from "./real-services.js";
 
 describe("device → platform + relayer → audit chain", () => {
+  let services: RealServices;
   let chain: AuditChain;
   let dir: string;
   let platformIndex: RegistryIndex;
-  let platform: Platform;
   let platformServer: RunningServer;
   let relayer: TestRelayer;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "sensorseal-device-e2e-"));
-    chain = await startAuditChain();
-    platformIndex = await RegistryIndex.start({
-      client: chain.publicClient,
-      registry: chain.registry,
-      deployBlock: chain.deployBlock,
-      pollMs: 200,
-    });
-    platform = await createPlatform({
-      store: await openDatabase(path.join(dir, "platform.sqlite")),
-      registry: platformIndex,
-      domain: { chainId: chain.chainId, anchor: chain.anchor },
-      apiKeys: [],
-      logger: pino({ level: "silent" }),
-      limits: { deviceReadingsPerMinute: 6000, deviceBurst: 1000, ipRatePerSecond: 10_000, ipBurst: 10_000 },
-    });
-    platformServer = await listen(platform.app, 0);
-    relayer = await startTestRelayer(chain, { databaseUrl: path.join(dir, "relayer.sqlite") });
+    services = await startRealServices("sensorseal-device-e2e-");
+    ({ chain, dir, platformIndex, platformServer, relayer } = services);
   });
 
   after(async () => {
-    await relayer?.close().catch(() => undefined);
-    await platformServer?.close().catch(() => undefined);
-    await platform?.close().catch(() => undefined);
-    platformIndex?.stop();
-    await chain?.close().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await services?.close();
   });
 
   /** Readings are stamped with the wall clock: wait until it is past the chain's latest block. */

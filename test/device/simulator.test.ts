@@ -304,7 +304,10 @@ describe("Simulator", () => {
       drainTimeoutMs: 20_000,
     });
     const running = sim.run();
-    await new Promise((r) => setTimeout(r, 300));
+    // Readings are made and tried while nothing listens: wait until both targets have failed once.
+    while (!(sim.worker!.stats().retries.platform > 0 && sim.worker!.stats().retries.relayer > 0)) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.equal(platform.accepted.length, 0);
     await platform.start();
     await relayer.start();
