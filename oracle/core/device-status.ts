@@ -32,14 +32,43 @@ export interface StatusChange {
   blockNumber: number;
 }
 
+/**
+ * A `DeviceCompromised` record: the device is Revoked for every time from `since` on, whenever a
+ * reading of it was anchored (the registrar may move `since` earlier by compromising again).
+ */
+export interface CompromiseRecord {
+  since: number;
+  /** The block of the `DeviceCompromised` event. */
+  blockNumber: number;
+}
+
 /** A device's status history, oldest first (a registry index's `IndexedDevice` has it). */
 export interface StatusHistory {
   history: readonly StatusChange[];
+  /** Compromise declarations, oldest first (none: never compromised). */
+  compromises?: readonly CompromiseRecord[];
+}
+
+/**
+ * The compromised-since time in force as of `asOfBlock` (the earliest declared so far), or undefined.
+ *
+ * @example
+ * ```ts
+ * compromisedSinceAsOf({ history: [], compromises: [{ since: 1_700_000_000, blockNumber: 100 }] }, 100n); // 1700000000
+ * ```
+ */
+export function compromisedSinceAsOf(device: StatusHistory, asOfBlock: bigint): number | undefined {
+  let since: number | undefined;
+  for (const c of device.compromises ?? []) {
+    if (BigInt(c.blockNumber) <= asOfBlock && (since === undefined || c.since < since)) since = c.since;
+  }
+  return since;
 }
 
 /**
  * The status of `device` at `timestamp`, counting only the registry changes made in blocks up to
- * `asOfBlock` (so a verdict does not depend on how far an index has read).
+ * `asOfBlock` (so a verdict does not depend on how far an index has read). A compromise declared by
+ * then makes every time from its `since` on Revoked, as `DeviceRegistry.statusAt` answers.
  *
  * @example
  * ```ts
@@ -50,6 +79,8 @@ export interface StatusHistory {
  */
 export function statusAsOf(device: StatusHistory | undefined, timestamp: bigint, asOfBlock: bigint): DeviceStatus {
   if (device === undefined) return DeviceStatus.Unknown;
+  const compromised = compromisedSinceAsOf(device, asOfBlock);
+  if (compromised !== undefined && BigInt(compromised) <= timestamp) return DeviceStatus.Revoked;
   let status: DeviceStatus = DeviceStatus.Unknown;
   for (const change of device.history) {
     if (BigInt(change.blockNumber) > asOfBlock) continue;

@@ -57,6 +57,8 @@ export const ERROR_STATUS = {
   INVALID_SIGNATURE: 400,
   /** The reading's timestamp is further ahead of the service's clock than the allowed skew. */
   FUTURE_TIMESTAMP: 400,
+  /** The reading is too old to be anchored within the audit chain's maximum anchoring delay. */
+  TIMESTAMP_TOO_OLD: 400,
   /** The device is not in the registry (yet: a client may retry a few times while indexes catch up). */
   UNKNOWN_DEVICE: 403,
   /** The device was not Active at the reading's timestamp. */
