@@ -561,6 +561,11 @@ export class Anchorer {
       canonical = block?.hash === batch.blockHash;
     }
     if (!canonical) {
+      // The receipt still names the recorded block while the block read after it does not (or could
+      // not be read): the reorg landed between the two reads, or the node answers from a stale view.
+      // Counting it now and re-recording that stale receipt would count the same reorg again next
+      // tick; look again next tick instead (as #recheckOne does).
+      if (receipt !== undefined && receipt.blockHash === batch.blockHash) return;
       metrics.reorgs.inc();
       if (receipt !== undefined && receipt.status === "success") {
         // Re-mined in another block of the new canonical chain: record where.
