@@ -261,7 +261,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   function chargeQuota(verified: VerifiedReading): void {
     const wait = quotas.take(verified.reading.device, 1, now());
     if (wait > 0) {
-      throw new ServiceError(429, "QUOTA_EXCEEDED", "device reading quota exceeded", {
+      throw new ServiceError(429, "DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", {
         device: verified.reading.device,
         readingsPerMinute: limits.deviceReadingsPerMinute,
         retryAfterSeconds: wait,
@@ -321,7 +321,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
         accepted.push({ index, reading: toStored(verified) });
       } catch (error) {
         const rejected = rejection(index, error);
-        if (rejected.error.code === "QUOTA_EXCEEDED") {
+        if (rejected.error.code === "DEVICE_QUOTA_EXCEEDED") {
           retryAfterSeconds = Math.max(retryAfterSeconds ?? 0, Number(rejected.error.details?.retryAfterSeconds ?? 1));
         }
         results[index] = rejected;

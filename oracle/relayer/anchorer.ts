@@ -37,6 +37,7 @@ import {
 import { readingAnchorAbi } from "../chain/abis.js";
 import { revertName } from "../chain/rpc.js";
 import type { Logger } from "../service/logger.js";
+import { AnchorEventMissingError, NoBaseFeeError } from "./anchor-errors.js";
 import type { RelayerMetrics } from "./metrics.js";
 import type { BatchRow, BuiltBatchRecord, Candidate, MinedInfo, RelayerStore, TxKind, TxRow } from "./store.js";
 
@@ -282,7 +283,7 @@ export class Anchorer {
     });
     const log = logs.find((l) => l.args.root?.toLowerCase() === batch.root);
     if (log === undefined || log.blockHash === null || log.transactionHash === null || log.blockNumber === null) {
-      throw new Error(`batch ${id} holds root ${batch.root} but its BatchAnchored event was not found`);
+      throw new AnchorEventMissingError(`batch ${id} holds root ${batch.root} but its BatchAnchored event was not found`, { root: batch.root, anchorBatchId: id.toString() });
     }
     if (log.args.relayer !== undefined && getAddress(log.args.relayer) !== account.address)
       logger.warn({ batch: batch.id, anchorBatchId: Number(id), by: log.args.relayer }, "root anchored by another relayer account");
@@ -305,7 +306,7 @@ export class Anchorer {
   async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     const { publicClient } = this.#o;
     const [block, priority] = await Promise.all([publicClient.getBlock({ blockTag: "latest" }), publicClient.estimateMaxPriorityFeePerGas()]);
-    if (block.baseFeePerGas === null) throw new Error("the audit chain has no EIP-1559 base fee: legacy gas pricing is not supported");
+    if (block.baseFeePerGas === null) throw new NoBaseFeeError();
     // Room for the base fee to double before the transaction is priced out.
     let maxPriorityFeePerGas = priority;
     let maxFeePerGas = block.baseFeePerGas * 2n + priority;
@@ -417,7 +418,8 @@ export class Anchorer {
       const event = parseEventLogs({ abi: readingAnchorAbi, logs: receipt.logs, eventName: "BatchAnchored" }).find(
         (l) => getAddress(l.address) === getAddress(anchor) && l.args.root.toLowerCase() === batch.root,
       );
-      if (event === undefined) throw new Error(`transaction ${tx.hash} succeeded without a BatchAnchored event for ${batch.root}`);
+      if (event === undefined)
+        throw new AnchorEventMissingError(`transaction ${tx.hash} succeeded without a BatchAnchored event for ${batch.root}`, { root: batch.root, txHash: tx.hash });
       const info: MinedInfo = {
         anchorBatchId: Number(event.args.batchId),
         txHash: tx.hash,

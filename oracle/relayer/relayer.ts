@@ -31,6 +31,7 @@ import { ServiceError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
 import type { SqlDatabase } from "../store/sql.js";
+import { RelayerAccountError } from "./anchor-errors.js";
 import { Anchorer } from "./anchorer.js";
 import { ChainMismatchError, RejectionError } from "./errors.js";
 import { IntakeWriter, ReadingChecker, type RegistryView } from "./intake.js";
@@ -195,10 +196,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const anchor = getAddress(chain.anchor);
   const walletAccount = chain.walletClient?.account;
   if (walletAccount !== undefined && walletAccount.type !== "local")
-    throw new Error("createRelayer: the wallet client's account must be local (raw transactions are persisted before broadcast)");
+    throw new RelayerAccountError("createRelayer: the wallet client's account must be local (raw transactions are persisted before broadcast)");
   const account =
     chain.account ?? (chain.privateKey !== undefined ? privateKeyToAccount(chain.privateKey) : (walletAccount as LocalAccount | undefined));
-  if (account === undefined) throw new Error("createRelayer: chain.account, chain.privateKey or chain.walletClient (local account) is required");
+  if (account === undefined) throw new RelayerAccountError("createRelayer: chain.account, chain.privateKey or chain.walletClient (local account) is required");
 
   const actualChainId = await chain.publicClient.getChainId();
   if (actualChainId !== chain.chainId) throw new ChainMismatchError(chain.chainId, actualChainId);

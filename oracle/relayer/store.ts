@@ -11,6 +11,7 @@
 import type { Address, Hex } from "viem";
 
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import { BatchClaimError } from "./anchor-errors.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 
 /**
@@ -370,7 +371,7 @@ export class RelayerStore {
         );
         changed += changes;
       }
-      if (changed !== readings.length) throw new Error(`batch ${batch.id}: ${changed} of ${readings.length} readings claimed`);
+      if (changed !== readings.length) throw new BatchClaimError(batch.id, changed, readings.length);
       return { batch, taken: readings.length };
     });
     if (result === undefined) return undefined;
