@@ -38,8 +38,7 @@ export function readRoutes(router: Router, { store, keyring, limits }: { store: 
     "/v1/devices/:device/readings",
     readers,
     handle(async (req, res) => {
-      const device = deviceParam(req);
-      const query = parseQuery(listQuerySchema(limits), req);
+      const { device, query } = deviceQuery(req, listQuerySchema(limits));
       if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
         throw new ServiceError(400, "INVALID_QUERY", "from must not be after to", { from: query.from, to: query.to });
       }
@@ -78,8 +77,7 @@ export function readRoutes(router: Router, { store, keyring, limits }: { store: 
     "/v1/devices/:device/equivocations",
     readers,
     handle(async (req, res) => {
-      const device = deviceParam(req);
-      const query = parseQuery(equivocationQuerySchema(limits), req);
+      const { device, query } = deviceQuery(req, equivocationQuerySchema(limits));
       const rows = await store.listEquivocations(device, query);
       res.json({
         device,
@@ -160,6 +158,11 @@ function equivocationQuerySchema(limits: PlatformLimits) {
     afterId: uint.optional(),
     limit: uint.pipe(z.number().int().min(1).max(limits.maxPageSize)).default(limits.defaultPageSize),
   });
+}
+
+/** The `:device` path parameter and the parsed query of a paged device route. */
+function deviceQuery<S extends z.ZodType>(req: Request, schema: S): { device: Address; query: z.output<S> } {
+  return { device: deviceParam(req), query: parseQuery(schema, req) };
 }
 
 function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.output<S> {

@@ -20,8 +20,8 @@ export class AnchorEventMissingError extends SensorSealError {
 export class NoBaseFeeError extends SensorSealError {
   override name = "NoBaseFeeError" as const;
   declare readonly code: "NO_BASE_FEE";
-  constructor() {
-    super("NO_BASE_FEE", "the audit chain has no EIP-1559 base fee: legacy gas pricing is not supported");
+  constructor(chainId: number) {
+    super("NO_BASE_FEE", "the audit chain has no EIP-1559 base fee: legacy gas pricing is not supported", { details: { chainId } });
   }
 }
 
@@ -29,8 +29,12 @@ export class NoBaseFeeError extends SensorSealError {
 export class RelayerAccountError extends SensorSealError {
   override name = "RelayerAccountError" as const;
   declare readonly code: "RELAYER_ACCOUNT";
-  constructor(message: string) {
-    super("RELAYER_ACCOUNT", message);
+  constructor(problem: "missing" | "not-local") {
+    const message =
+      problem === "missing"
+        ? "createRelayer: chain.account, chain.privateKey or chain.walletClient (local account) is required"
+        : "createRelayer: the wallet client's account must be local (raw transactions are persisted before broadcast)";
+    super("RELAYER_ACCOUNT", message, { details: { problem } });
   }
 }
 

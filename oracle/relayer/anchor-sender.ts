@@ -167,7 +167,7 @@ export class AnchorSender {
   async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     const { publicClient } = this.#o;
     const [block, priority] = await Promise.all([publicClient.getBlock({ blockTag: "latest" }), publicClient.estimateMaxPriorityFeePerGas()]);
-    if (block.baseFeePerGas === null) throw new NoBaseFeeError();
+    if (block.baseFeePerGas === null) throw new NoBaseFeeError(this.#o.chainId);
     // Room for the base fee to double before the transaction is priced out.
     let maxPriorityFeePerGas = priority;
     let maxFeePerGas = block.baseFeePerGas * 2n + priority;

@@ -66,10 +66,10 @@ export interface Relayer {
 function localAccount(chain: RelayerOptions["chain"]): LocalAccount {
   const walletAccount = chain.walletClient?.account;
   if (walletAccount !== undefined && walletAccount.type !== "local")
-    throw new RelayerAccountError("createRelayer: the wallet client's account must be local (raw transactions are persisted before broadcast)");
+    throw new RelayerAccountError("not-local");
   const account =
     chain.account ?? (chain.privateKey !== undefined ? privateKeyToAccount(chain.privateKey) : (walletAccount as LocalAccount | undefined));
-  if (account === undefined) throw new RelayerAccountError("createRelayer: chain.account, chain.privateKey or chain.walletClient (local account) is required");
+  if (account === undefined) throw new RelayerAccountError("missing");
   return account;
 }
 
