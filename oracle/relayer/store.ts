@@ -14,7 +14,7 @@ import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import { BatchClaimError } from "./anchor-errors.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 import {
-  Row,
+  type Row,
   toBatch,
   toTx,
   toReading,
@@ -35,23 +35,8 @@ import {
   type BuiltBatchRecord,
 } from "./store-schema.js";
 
-export {
-  BATCH_STATUSES,
-  RELAYER_SCHEMA,
-  TX_STATUSES,
-  type BatchStatus,
-  type TxStatus,
-  type TxKind,
-  type ReadingStatus,
-  type Candidate,
-  type StoredReceipt,
-  type AcceptOutcome,
-  type ReadingRow,
-  type BatchRow,
-  type TxRow,
-  type MinedInfo,
-  type BuiltBatchRecord,
-} from "./store-schema.js";
+export { BATCH_STATUSES, RELAYER_SCHEMA, TX_STATUSES } from "./store-schema.js";
+export type { AcceptOutcome, BatchRow, BatchStatus, BuiltBatchRecord, Candidate, MinedInfo, ReadingRow, ReadingStatus, StoredReceipt, TxKind, TxRow, TxStatus } from "./store-schema.js";
 
 /** Statements with many ids are split so no dialect's parameter limit is reached. */
 const ID_CHUNK = 500;

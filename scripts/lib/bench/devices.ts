@@ -14,13 +14,9 @@ import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 
 // ---- devices and readings ----------------------------------------------------------------------------
-export interface Device {
-  scheme: KeyScheme;
-  priv: Uint8Array;
-  publicKey: Uint8Array;
-  address: Address;
-}
-export function newDevice(scheme: KeyScheme): Device {
+/** A bench device: a fresh key of its scheme and its on-chain id. */
+export type Device = ReturnType<typeof newDevice>;
+export function newDevice(scheme: KeyScheme): { scheme: KeyScheme; priv: Uint8Array; publicKey: Uint8Array; address: Address } {
   const priv = generatePrivateKey(scheme);
   const publicKey = publicKeyFromPrivate(scheme, priv);
   return { scheme, priv, publicKey, address: deviceIdFromPublicKey(publicKey) };
