@@ -118,6 +118,20 @@ function newAnchorer(options: RelayerOptions, o: { store: RelayerStore; account:
 }
 
 /**
+ * The outer app: rejected submissions counted by code (also those the service kit answers before the
+ * router), then load shedding before the body is read, then the service.
+ */
+function outerApp(service: Express, metrics: RelayerMetrics, shedder: LoadShedder, trustProxy: RelayerOptions["trustProxy"]): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
+  app.use(countRejections(metrics));
+  app.use(shedder.middleware());
+  app.use(service);
+  return app;
+}
+
+/**
  * Builds the relayer: opens its tables on `store`, checks the RPC serves `chain.chainId`, and
  * returns the app plus `start`/`stop`.
  *
@@ -167,16 +181,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     batch: options.batch,
     receiptSigner,
   });
-  const info = {
-    chainId: chain.chainId,
-    anchor,
-    relayer: account.address,
-    receiptSigner,
-    batch: options.batch,
-    confirmations: options.confirmations,
-    receiptDeadlineSeconds: deadlineSlack,
-    maxBulk: limits.maxBulk,
-  };
+  const info = { chainId: chain.chainId, anchor, relayer: account.address, receiptSigner, batch: options.batch, confirmations: options.confirmations, receiptDeadlineSeconds: deadlineSlack, maxBulk: limits.maxBulk };
   const views = new BatchViews({ store, chainId: chain.chainId, anchor, receiptSigner });
   let started = false;
   const service = createServiceApp({
@@ -188,15 +193,8 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     ready: () => started && !submissions.draining && anchorer.healthy,
   });
 
-  // Outer app: rejected submissions counted by code (also those the service kit answers before the
-  // router), then load shedding before the body is read.
   const shedder = new LoadShedder(limits, metrics);
-  const app = express();
-  app.disable("x-powered-by");
-  if (options.trustProxy !== undefined) app.set("trust proxy", options.trustProxy);
-  app.use(countRejections(metrics));
-  app.use(shedder.middleware());
-  app.use(service);
+  const app = outerApp(service, metrics, shedder, options.trustProxy);
 
   return {
     app,
