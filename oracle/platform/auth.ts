@@ -4,6 +4,7 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 
 import { ServiceError } from "../service/errors.js";
+import { DuplicateApiKeyError } from "./platform-errors.js";
 
 /**
  * Roles an API key can carry. Only `consumer` and `admin` may read raw data; `device` and `public`
@@ -71,7 +72,7 @@ export class ApiKeyring {
 
   constructor(entries: readonly ApiKeyEntry[]) {
     for (const entry of apiKeysFileSchema.parse(entries)) {
-      if (this.#byHash.has(entry.sha256)) throw new Error(`API key of "${entry.id}" is listed twice`);
+      if (this.#byHash.has(entry.sha256)) throw new DuplicateApiKeyError(entry.id);
       this.#byHash.set(entry.sha256, { id: entry.id, role: entry.role });
     }
   }

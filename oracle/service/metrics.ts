@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SensorSealError } from "../core/errors.js";
 
 type Labels = Record<string, string>;
 
@@ -116,6 +117,15 @@ export class Histogram implements Metric {
   }
 }
 
+/** A metric name was registered twice in one {@link MetricsRegistry}. */
+export class DuplicateMetricError extends SensorSealError {
+  override name = "DuplicateMetricError" as const;
+  declare readonly code: "DUPLICATE_METRIC";
+  constructor(metric: string) {
+    super("DUPLICATE_METRIC", `metric ${metric} registered twice`, { details: { metric } });
+  }
+}
+
 /**
  * Holds metrics and renders them in the Prometheus text format.
  *
@@ -129,7 +139,7 @@ export class MetricsRegistry {
   readonly #metrics: Metric[] = [];
 
   add<M extends Metric>(metric: M): M {
-    if (this.#metrics.some((m) => m.name === metric.name)) throw new Error(`metric ${metric.name} registered twice`);
+    if (this.#metrics.some((m) => m.name === metric.name)) throw new DuplicateMetricError(metric.name);
     this.#metrics.push(metric);
     return metric;
   }

@@ -185,7 +185,12 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
       for (const mode of faults) {
         await sleep(1200);
         proxy.set(mode);
-        await sleep(mode === "blackhole" ? 4000 : 2500);
+        // The fault lasts a while, and at least until the relayer's traffic has met it (a busy machine
+        // may send nothing in a fixed window).
+        await Promise.all([
+          sleep(mode === "blackhole" ? 4000 : 2500),
+          waitFor(async () => (proxy.counts.get(mode) ?? 0) > 0, `the relayer meeting the ${mode} fault`),
+        ]);
         proxy.set("pass");
       }
       await sleep(1000);
@@ -241,7 +246,13 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
     }, "batch mined");
     // confirmations − 2 more blocks: the batch is one block short of confirmed.
     await testClient.mine({ blocks: confirmations - 2 });
-    await sleep(200);
+    // Two whole anchorer ticks after those blocks (the first may have started before them).
+    const ticks = [t.relayer.anchorer.lastTickAt];
+    await waitFor(async () => {
+      const last = t.relayer.anchorer.lastTickAt;
+      if (last !== ticks.at(-1)) ticks.push(last);
+      return ticks.length >= 3;
+    }, "two anchorer ticks");
     assert.equal((await batches(t))[0].status, "mined");
     await testClient.revert({ id: snapshot });
     await testClient.mine({ blocks: confirmations + 2 }); // the new canonical chain is longer

@@ -724,14 +724,14 @@ export function platformSuite(backend: Backend): void {
         assert.equal((await limited.platform.store.counts()).readings, 3);
       });
 
-      it("applies a per-device quota: 429 QUOTA_EXCEEDED with Retry-After, other devices unaffected", async () => {
+      it("applies a per-device quota: 429 DEVICE_QUOTA_EXCEEDED with Retry-After, other devices unaffected", async () => {
         const limited = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 });
         const device = await register("p256");
         const other = await register("secp256k1");
         const ts = await chainNow();
         for (let i = 0; i < 2; i++) assert.equal((await post(sign(device, { ts }).body, limited.server.url)).status, 201);
         // 6 per minute = one every 10 s.
-        const { answer, wait } = await expectLimited(limited, sign(device, { ts }).body, "QUOTA_EXCEEDED", 10);
+        const { answer, wait } = await expectLimited(limited, sign(device, { ts }).body, "DEVICE_QUOTA_EXCEEDED", 10);
         assert.deepEqual(answer.error.details, { device: device.address, readingsPerMinute: 6, retryAfterSeconds: wait });
         assert.equal((await post(sign(other, { ts }).body, limited.server.url)).status, 201);
         // Another device's readings cannot use up this device's quota: unsigned junk is refused before counting.

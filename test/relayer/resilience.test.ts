@@ -127,6 +127,32 @@ describe("relayer anchoring under failure", () => {
     }) as PublicClient;
   }
 
+  /**
+   * A client that runs `between` once, after it answered a receipt of `txHash()` and before the next
+   * read of a block by number: a reorg landing inside the anchorer's check of a mined batch.
+   */
+  function reorgInsideCheckClient(txHash: () => Hex | undefined, between: () => Promise<void>): PublicClient {
+    const base = http(chain.rpcUrl)({ retryCount: 0 });
+    let receiptRead = false;
+    let done = false;
+    return createPublicClient({
+      transport: custom({
+        async request({ method, params }) {
+          if (!done && receiptRead && method === "eth_getBlockByNumber" && (params as unknown[])[0] !== "latest") {
+            done = true;
+            await between();
+          }
+          const result = await base.request({ method, params });
+          if (method === "eth_getTransactionReceipt") {
+            const hash = txHash();
+            receiptRead = result !== null && hash !== undefined && (params as Hex[])[0].toLowerCase() === hash.toLowerCase();
+          }
+          return result;
+        },
+      }),
+    }) as PublicClient;
+  }
+
   for (const error of ["already known", "nonce too low: next nonce 12, tx nonce 11"]) {
     it(`a broadcast answered "${error}" although it went through is settled by its receipt, not re-signed`, async () => {
       const t = await relayer(`answer-${error.slice(0, 5).replace(" ", "-")}.sqlite`, {
@@ -361,5 +387,30 @@ describe("relayer anchoring under failure", () => {
     assert.equal(t.relayer.metrics.reorgs.get(), 1);
     const metrics = await request(`${t.url}/metrics`);
     assert.match(metrics.text, /^sensorseal_relayer_reorgs_total 1$/m);
+  });
+
+  it("a reorg landing between the receipt read and the block read of a mined batch is counted once", async () => {
+    let armed: Hex | undefined;
+    let snapshot: Hex | undefined;
+    const client = reorgInsideCheckClient(
+      () => armed,
+      async () => {
+        await testClient.revert({ id: snapshot! });
+        await testClient.mine({ blocks: 1 });
+      },
+    );
+    const t = await relayer("reorg-inside-check.sqlite", { client, batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 3 });
+    snapshot = await testClient.snapshot();
+    const { readings } = await submit(t, 2);
+    const mined = await onlyBatch(t, "mined");
+    armed = mined.txHash as Hex;
+    await waitFor(async () => (await anchoredEvents([mined.root])).length === 0, "the anchoring reorged away");
+
+    await allConfirmed(t, readings);
+    const [batch] = await anchoredOnce(t, 8);
+    assert.equal(batch.reorgs, 1);
+    assert.equal(batch.txHash, mined.txHash, "the same signed transaction, re-broadcast");
+    assert.notEqual(batch.blockHash, mined.blockHash);
+    assert.equal(t.relayer.metrics.reorgs.get(), 1);
   });
 });

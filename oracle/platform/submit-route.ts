@@ -1,0 +1,158 @@
+/**
+ * The platform's reading intake route, `POST /v1/readings`: one `{ payload, signature }` (201 stored,
+ * 200 duplicate, 409 SEQUENCE_CONFLICT, or the rejection's status) or an array of them (200 with a
+ * result per item). Readings are checked by ingest.ts, charged to their device's quota, then stored.
+ *
+ * @module
+ */
+import type { Router } from "express";
+import { getAddress, type Address } from "viem";
+
+import { bytesToHex } from "../core/bytes.js";
+import { handle } from "../service/app.js";
+import { ServiceError } from "../service/errors.js";
+import type { Logger } from "../service/logger.js";
+import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
+import type { DeviceQuota } from "./quota.js";
+import type { PlatformStore, PutOutcome, StoredReading } from "./store.js";
+
+/** Per-item answer of a bulk submission. */
+export type BulkItemResult =
+  | { index: number; httpStatus: 200 | 201; status: "stored" | "duplicate"; device: Address; seq: number; dataHash: `0x${string}` }
+  | { index: number; httpStatus: number; status: "rejected"; error: { code: string; message: string; details?: Record<string, unknown> } };
+
+/** What the intake route works with. */
+export interface SubmitOptions {
+  store: PlatformStore;
+  verifier: ReadingVerifier;
+  quota: DeviceQuota;
+  maxBulkItems: number;
+  logger: Logger;
+  now: () => number;
+}
+
+/** Adds `POST /v1/readings` to `router`. */
+export function submitRoute(router: Router, o: SubmitOptions): void {
+  router.post(
+    "/v1/readings",
+    handle(async (req, res) => {
+      const body: unknown = req.body;
+      if (Array.isArray(body)) {
+        const answer = await submitBulk(o, body);
+        if (answer.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(answer.retryAfterSeconds));
+        res.status(200).json(answer.body);
+        return;
+      }
+      if (typeof body !== "object" || body === null) {
+        throw new ServiceError(400, "INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
+      }
+      const verified = await o.verifier.verify(body);
+      o.quota.charge(verified);
+      const [outcome] = await o.store.putReadings([toStored(verified, o.now())]);
+      const { status, body: answer } = single(o, outcome!);
+      res.status(status).json(answer);
+    }),
+  );
+}
+
+function single(o: SubmitOptions, outcome: PutOutcome): { status: number; body: unknown } {
+  const r = outcome.reading;
+  switch (outcome.outcome) {
+    case "stored":
+      o.logger.debug({ device: r.device, seq: r.seq }, "reading stored");
+      return { status: 201, body: { status: "stored", ...summary(r) } };
+    case "duplicate":
+      return { status: 200, body: { status: "duplicate", ...summary(r) } };
+    case "conflict": {
+      const details = {
+        device: getAddress(r.device),
+        seq: r.seq,
+        storedDataHash: bytesToHex(outcome.existing.dataHash),
+        conflictingDataHash: bytesToHex(r.dataHash),
+      };
+      o.logger.warn({ event: "equivocation", ...details }, "equivocation: device signed two payloads for one seq");
+      throw new ServiceError(409, "SEQUENCE_CONFLICT", "another payload is stored for this device and seq", details);
+    }
+  }
+}
+
+async function submitBulk(o: SubmitOptions, items: unknown[]): Promise<{ body: unknown; retryAfterSeconds?: number }> {
+  if (items.length === 0) throw new ServiceError(400, "INVALID_PAYLOAD", "empty bulk submission");
+  if (items.length > o.maxBulkItems) {
+    throw new ServiceError(413, "PAYLOAD_TOO_LARGE", `at most ${o.maxBulkItems} readings per request`, {
+      items: items.length,
+      maxItems: o.maxBulkItems,
+    });
+  }
+  const results: BulkItemResult[] = new Array(items.length);
+  const accepted: { index: number; reading: StoredReading }[] = [];
+  let retryAfterSeconds: number | undefined;
+  for (const [index, item] of items.entries()) {
+    try {
+      const verified = await o.verifier.verify(item);
+      o.quota.charge(verified);
+      accepted.push({ index, reading: toStored(verified, o.now()) });
+    } catch (error) {
+      const rejected = rejection(index, error);
+      if (rejected.error.code === "DEVICE_QUOTA_EXCEEDED") {
+        retryAfterSeconds = Math.max(retryAfterSeconds ?? 0, Number(rejected.error.details?.retryAfterSeconds ?? 1));
+      }
+      results[index] = rejected;
+    }
+  }
+  const outcomes = accepted.length > 0 ? await o.store.putReadings(accepted.map((a) => a.reading)) : [];
+  for (const [i, outcome] of outcomes.entries()) {
+    const { index } = accepted[i]!;
+    try {
+      const { status } = single(o, outcome);
+      const r = outcome.reading;
+      results[index] = {
+        index,
+        httpStatus: status as 200 | 201,
+        status: outcome.outcome as "stored" | "duplicate",
+        device: getAddress(r.device),
+        seq: r.seq,
+        dataHash: bytesToHex(r.dataHash),
+      };
+    } catch (error) {
+      results[index] = rejection(index, error);
+    }
+  }
+  const count = (status: BulkItemResult["status"]) => results.filter((r) => r.status === status).length;
+  return {
+    body: { results, stored: count("stored"), duplicates: count("duplicate"), rejected: count("rejected") },
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+}
+
+function toStored(verified: VerifiedReading, receivedAt: number): StoredReading {
+  const { reading } = verified;
+  return {
+    device: reading.device.toLowerCase(),
+    seq: Number(reading.seq),
+    ts: Number(reading.timestamp),
+    dataHash: hexBytes(reading.dataHash),
+    payload: verified.payload,
+    signature: verified.signature,
+    receivedAt,
+  };
+}
+
+function summary(r: StoredReading) {
+  return {
+    device: getAddress(r.device),
+    seq: r.seq,
+    ts: r.ts,
+    dataHash: bytesToHex(r.dataHash),
+    receivedAt: new Date(r.receivedAt).toISOString(),
+  };
+}
+
+function rejection(index: number, error: unknown): Extract<BulkItemResult, { status: "rejected" }> {
+  if (!(error instanceof ServiceError) || error.status >= 500) throw error;
+  return { index, httpStatus: error.status, status: "rejected", error: error.toJSON() };
+}
+
+function hexBytes(hex: `0x${string}`): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+}

@@ -1,0 +1,45 @@
+/**
+ * Options of the relayer's anchoring worker, shared by its parts (sender, confirmation tracker,
+ * reorg recheck).
+ *
+ * @module
+ */
+import type { Address, LocalAccount, PublicClient } from "viem";
+
+import type { Logger } from "../service/logger.js";
+import type { RelayerMetrics } from "./metrics.js";
+import type { BuiltBatchRecord, Candidate, RelayerStore } from "./store.js";
+
+/** Options of {@link Anchorer} (oracle/relayer/anchorer.ts). */
+export interface AnchorerOptions {
+  store: RelayerStore;
+  publicClient: PublicClient;
+  /** Signs anchoring transactions locally (the raw bytes are persisted before broadcast). */
+  account: LocalAccount;
+  anchor: Address;
+  chainId: number;
+  /** Builds a batch record (root, manifest…) from queued readings: the core's buildBatch. */
+  buildBatch: (readings: Candidate[]) => BuiltBatchRecord;
+  batch: { maxSize: number; maxAgeMs: number };
+  /** Blocks (the mined one included) before a batch is confirmed. */
+  confirmations: number;
+  /** A pending transaction older than this gets a fee bump. */
+  stuckTimeoutMs: number;
+  /** Batches sent and not yet mined at the same time (consecutive nonces). */
+  maxInFlight: number;
+  /** Worker period. */
+  pollMs: number;
+  /** Never sign a maxFeePerGas above this (wei). */
+  maxFeePerGasCap?: bigint;
+  /**
+   * Confirmed batches whose block is at most this many blocks below the head are rechecked for a
+   * reorg deeper than `confirmations` (0: confirmed is final). Default 256.
+   */
+  recheckBlocks?: number;
+  logger: Logger;
+  metrics: RelayerMetrics;
+  now?: () => number;
+}
+
+/** The options with their defaults filled in, as every part of the worker reads them. */
+export type AnchorContext = AnchorerOptions & { now: () => number; recheckBlocks: number };

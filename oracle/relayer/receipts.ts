@@ -1,0 +1,46 @@
+/**
+ * Inclusion receipts: signed when a reading is durably queued (a deadline by which it will be
+ * anchored), answered in one JSON shape.
+ *
+ * @module
+ */
+import type { Address, Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { hexToBytes } from "../core/bytes.js";
+import { ReceiptDigester, signReceipt, type SignedReceiptJson } from "../core/receipt.js";
+import type { Candidate, StoredReceipt } from "./store.js";
+
+/** A stored receipt as answered to clients. */
+export function receiptJson(row: { device: Address; seq: number; dataHash: Hex }, receipt: StoredReceipt, signer: Address): SignedReceiptJson {
+  return { device: row.device, seq: String(row.seq), dataHash: row.dataHash, deadline: String(receipt.deadline), signature: receipt.signature, signer };
+}
+
+/** Signs receipts whose deadline is `deadlineSlack` seconds after signing. */
+export interface ReceiptSigner {
+  /** Address of the receipt key (what verifiers check receipts against). */
+  address: Address;
+  sign(candidate: Candidate): StoredReceipt;
+}
+
+/**
+ * The relayer's receipt signer on one chain and anchor.
+ *
+ * @example
+ * const receipts = receiptSigner({ chainId: 31337, anchor, receiptKey, deadlineSlack: 610, now: Date.now });
+ * receipts.sign(candidate); // { deadline, signature }
+ */
+export function receiptSigner(o: { chainId: number; anchor: Address; receiptKey: Hex; deadlineSlack: number; now: () => number }): ReceiptSigner {
+  const digester = new ReceiptDigester(o.chainId, o.anchor);
+  const key = hexToBytes(o.receiptKey, 32);
+  return {
+    address: privateKeyToAccount(o.receiptKey).address,
+    sign(c: Candidate): StoredReceipt {
+      const deadline = Math.floor(o.now() / 1000) + o.deadlineSlack;
+      return {
+        deadline,
+        signature: signReceipt(digester, key, { device: c.device, seq: BigInt(c.seq), dataHash: c.dataHash, deadline: BigInt(deadline) }),
+      };
+    },
+  };
+}

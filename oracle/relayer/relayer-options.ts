@@ -1,0 +1,103 @@
+/**
+ * Options of the relayer service ({@link createRelayer} in oracle/relayer/relayer.ts) and its default
+ * request limits.
+ *
+ * @module
+ */
+import type { Account, Address, Hex, LocalAccount, PublicClient } from "viem";
+
+import type { Logger } from "../service/logger.js";
+import type { SqlDatabase } from "../store/sql.js";
+import type { RegistryView } from "./intake.js";
+
+/** Request limits and abuse protection. */
+export interface RelayerLimits {
+  /** Largest request body (express syntax). */
+  bodyLimit: string;
+  /** Most readings in one bulk request. */
+  maxBulk: number;
+  /**
+   * Queued (not yet batched) readings above which submissions get 429 QUEUE_FULL. A hard bound: a
+   * submission reserves room for its readings before any await, so concurrent ones cannot overshoot.
+   */
+  maxQueueDepth: number;
+  /**
+   * Load shedding: submissions (POST /v1/readings) being handled at once above which new ones get
+   * 429 OVERLOADED with Retry-After before their body is read; 0: off.
+   */
+  maxConcurrentSubmissions: number;
+  /**
+   * Load shedding: event-loop delay (p99 over the last `EVENT_LOOP_WINDOW_MS` from perf_hooks
+   * monitorEventLoopDelay, or the worst lateness of a 50 ms sampling timer, at once) above which
+   * new submissions get 429 OVERLOADED while another one is being handled; 0: off.
+   */
+  maxEventLoopLagMs: number;
+  /** Requests per client address, all routes; undefined: off. */
+  requestRate?: { ratePerSecond: number; burst: number };
+  /** Readings per client address (a bulk request costs its length); undefined: off. */
+  readingRate?: { ratePerSecond: number; burst: number };
+  /** Readings per device; undefined: off. */
+  deviceQuota?: { ratePerSecond: number; burst: number };
+  /** Largest accepted `timestamp − now`, seconds. */
+  maxClockSkewSeconds: number;
+}
+
+export const DEFAULT_LIMITS: RelayerLimits = {
+  bodyLimit: "1mb",
+  maxBulk: 1000,
+  maxQueueDepth: 200_000,
+  maxConcurrentSubmissions: 64,
+  maxEventLoopLagMs: 500,
+  requestRate: { ratePerSecond: 200, burst: 400 },
+  readingRate: { ratePerSecond: 5000, burst: 10_000 },
+  deviceQuota: { ratePerSecond: 2, burst: 120 },
+  maxClockSkewSeconds: 300,
+};
+
+/** Options of {@link createRelayer}. */
+export interface RelayerOptions {
+  /** The SQL store (SQLite or PostgreSQL), opened by the caller and closed by it after `stop()`. */
+  store: SqlDatabase;
+  /** Device keys and status history (a started `RegistryIndex`). */
+  registry: RegistryView;
+  chain: {
+    publicClient: PublicClient;
+    /**
+     * The relayer's transaction key (holds RELAYER_ROLE): a local account, its private key, or a wallet
+     * client holding a local account. Transactions are signed locally so their raw bytes can be
+     * persisted before they are broadcast.
+     */
+    account?: LocalAccount;
+    privateKey?: Hex;
+    walletClient?: { account?: Account | undefined };
+    anchor: Address;
+    chainId: number;
+  };
+  /** secp256k1 private key signing inclusion receipts. */
+  receiptKey: Hex;
+  batch: { maxSize: number; maxAgeMs: number };
+  /** Blocks (the anchoring one included) before a batch is confirmed. */
+  confirmations: number;
+  logger: Logger;
+  limits?: Partial<RelayerLimits>;
+  /** express "trust proxy" (client addresses for rate limits behind a reverse proxy). */
+  trustProxy?: boolean | number | string;
+  anchoring?: {
+    /** Added to maxAge in every receipt deadline: the time allowed to get a batch mined (default 600 s). */
+    marginSeconds?: number;
+    /** A pending anchoring transaction older than this gets a fee bump (default 60 s). */
+    stuckTimeoutMs?: number;
+    /** Batches sent and not yet mined at once (default 4). */
+    maxInFlight?: number;
+    /** Worker period (default 1000 ms). */
+    pollMs?: number;
+    /** Never sign a maxFeePerGas above this (wei). */
+    maxFeePerGasCap?: bigint;
+    /**
+     * Confirmed batches within this many blocks of the head are rechecked for reorgs deeper than
+     * `confirmations` and re-anchored if orphaned (default 256; 0: confirmed is final).
+     */
+    recheckBlocks?: number;
+  };
+  now?: () => number;
+}

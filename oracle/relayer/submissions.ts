@@ -1,0 +1,193 @@
+/**
+ * Reading submissions (POST /v1/readings): one reading or a bulk array, checked (intake.ts), held to
+ * the hard queue bound and the per-device quota, committed with their receipts and answered
+ * 202 / 207 / the rejection's status. Tracks submissions in flight so a stop can drain them.
+ *
+ * @module
+ */
+import type { Request, Response } from "express";
+import type { Address } from "viem";
+
+import type { SignedReceiptJson } from "../core/receipt.js";
+import type { RateLimiter } from "../service/rate-limit.js";
+import type { Anchorer } from "./anchorer.js";
+import { RejectionError } from "./errors.js";
+import type { IntakeWriter, ReadingChecker } from "./intake.js";
+import type { RelayerMetrics } from "./metrics.js";
+import { receiptJson } from "./receipts.js";
+import type { RelayerLimits } from "./relayer-options.js";
+import type { AcceptOutcome, Candidate, RelayerStore } from "./store.js";
+
+/** What {@link Submissions} works with. */
+export interface SubmissionsOptions {
+  store: RelayerStore;
+  checker: ReadingChecker;
+  writer: IntakeWriter;
+  deviceQuota: RateLimiter | undefined;
+  metrics: RelayerMetrics;
+  anchorer: Anchorer;
+  limits: RelayerLimits;
+  batch: { maxSize: number; maxAgeMs: number };
+  receiptSigner: Address;
+}
+
+/** Handles reading submissions; `drain()` refuses new ones (503) and waits for those in flight. */
+export class Submissions {
+  readonly #o: SubmissionsOptions;
+  #draining = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Queue room held by submissions between their bound check and their commit (hard queue bound). */
+  #reserved = 0;
+
+  constructor(options: SubmissionsOptions) {
+    this.#o = options;
+  }
+
+  /** True once {@link drain} was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Handles one POST /v1/readings (throws its rejection, answered by the service kit). */
+  async handle(req: Request, res: Response): Promise<void> {
+    const work = this.#submit(req, res);
+    this.#inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  }
+
+  /** Refuses new submissions and waits until those in flight are answered. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #submit(req: Request, res: Response): Promise<void> {
+    const o = this.#o;
+    if (this.#draining) {
+      res.setHeader("Retry-After", "5");
+      throw new RejectionError("SHUTTING_DOWN", "the relayer is shutting down; retry on another instance or later");
+    }
+    if (!req.is("application/json")) throw new RejectionError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+    const body: unknown = req.body;
+    const bulk = Array.isArray(body);
+    const items: unknown[] = bulk ? body : [body];
+    if (bulk && items.length === 0) throw new RejectionError("EMPTY_BULK", "an array of readings must not be empty");
+    if (items.length > o.limits.maxBulk)
+      throw new RejectionError("TOO_MANY_READINGS", `at most ${o.limits.maxBulk} readings per request`, { max: o.limits.maxBulk, got: items.length });
+    // Hard bound: the room is reserved before anything is awaited, and released once the readings
+    // are committed (then counted in queueDepth) or refused.
+    if (o.store.queueDepth + this.#reserved + items.length > o.limits.maxQueueDepth) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(o.batch.maxAgeMs / 1000));
+      throw new RejectionError("QUEUE_FULL", "the relayer's queue is full; retry later", { retryAfterSeconds });
+    }
+    let held = items.length;
+    this.#reserved += held;
+    try {
+      await this.#admit(res, bulk, items, (keep) => {
+        this.#reserved -= held - keep;
+        held = keep;
+      });
+    } finally {
+      this.#reserved -= held;
+    }
+  }
+
+  /** The rest of a submission, once it holds room for its readings in the queue (`hold` shrinks it). */
+  async #admit(res: Response, bulk: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
+    const o = this.#o;
+    const errors = new Array<RejectionError | undefined>(items.length);
+    const results = new Array<{ status: number; body: { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } }>(items.length);
+    const candidates: Candidate[] = [];
+    const slots: number[] = [];
+    let accepted = 0;
+    for (let i = 0; i < items.length; i++) {
+      try {
+        const { candidate, refusal } = await o.checker.verify(items[i]);
+        let blocked = refusal;
+        if (blocked === undefined && o.deviceQuota !== undefined) {
+          const wait = o.deviceQuota.take(candidate.device);
+          if (wait > 0)
+            blocked = new RejectionError("DEVICE_QUOTA_EXCEEDED", "this device sent too many readings; retry later", {
+              device: candidate.device,
+              retryAfterSeconds: wait,
+            });
+        }
+        if (blocked !== undefined) {
+          // Idempotent even now: an authentic resend of an accepted reading gets its receipt back.
+          const existing = await o.store.reading(candidate.device, candidate.seq);
+          if (existing === undefined || existing.timestamp !== candidate.timestamp || existing.dataHash !== candidate.dataHash) throw blocked;
+          results[i] = { status: 202, body: { status: "queued", duplicate: true, receipt: receiptJson(existing, existing.receipt, o.receiptSigner) } };
+          accepted++;
+          o.metrics.readingsDuplicate.inc();
+          continue;
+        }
+        candidates.push(candidate);
+        slots.push(i);
+      } catch (error) {
+        if (!(error instanceof RejectionError)) throw error;
+        errors[i] = error;
+      }
+    }
+    if (!bulk && errors[0] !== undefined) throw errors[0];
+    hold(candidates.length);
+
+    const outcomes = await o.writer.submit(candidates);
+    outcomes.forEach((outcome, k) => {
+      const candidate = candidates[k];
+      const i = slots[k];
+      const answer = this.#outcomeAnswer(candidate, outcome);
+      if (answer instanceof RejectionError) errors[i] = answer;
+      else {
+        results[i] = { status: 202, body: answer };
+        accepted++;
+        if (outcome.kind === "accepted") o.metrics.readingsAccepted.inc();
+        else o.metrics.readingsDuplicate.inc();
+      }
+    });
+    o.metrics.queueDepth.set(o.store.queueDepth);
+    if (o.store.queueDepth >= o.batch.maxSize) o.anchorer.kick();
+
+    if (!bulk) {
+      if (errors[0] !== undefined) throw errors[0];
+      res.status(202).json(results[0].body);
+      return;
+    }
+    let rejected = 0;
+    const list = items.map((_, i) => {
+      const error = errors[i];
+      if (error === undefined) return { index: i, status: 202, duplicate: results[i].body.duplicate, receipt: results[i].body.receipt };
+      rejected++;
+      o.metrics.readingsRejected.inc({ code: error.code });
+      return { index: i, status: error.status, error: error.toJSON() };
+    });
+    res.status(rejected === 0 ? 202 : 207).json({ accepted, rejected, results: list });
+  }
+
+  #outcomeAnswer(
+    candidate: Candidate,
+    outcome: AcceptOutcome,
+  ): { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } | RejectionError {
+    switch (outcome.kind) {
+      case "accepted":
+      case "duplicate":
+        return { status: "queued", duplicate: outcome.kind === "duplicate", receipt: receiptJson(candidate, outcome.receipt, this.#o.receiptSigner) };
+      case "conflict":
+        return new RejectionError("SEQUENCE_CONFLICT", `another reading was accepted for seq ${candidate.seq} of this device`, {
+          device: candidate.device,
+          seq: String(candidate.seq),
+          acceptedDataHash: outcome.existing.dataHash,
+          acceptedTimestamp: String(outcome.existing.timestamp),
+        });
+      case "stale":
+        return new RejectionError("STALE_SEQUENCE", `seq ${candidate.seq} is not above the last accepted seq ${outcome.lastSeq}`, {
+          device: candidate.device,
+          seq: String(candidate.seq),
+          lastSeq: String(outcome.lastSeq),
+        });
+    }
+  }
+}
