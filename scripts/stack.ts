@@ -247,8 +247,10 @@ log(`oracle committee ${oracleUrls.join(" ")}`);
 const webUrl = `http://127.0.0.1:${PORTS.web}`;
 startProcess("web", "scripts/web.ts", {
   PORT: String(PORTS.web),
-  // No consumer key: the dashboard holds none of its own; a consumer signs in with theirs.
+  // No consumer key: the dashboard holds none of its own; a consumer signs in with theirs. One
+  // inherited from the shell (exported for the verify CLI) is blanked, or the web service would refuse it.
   PLATFORM_URL: platformUrl,
+  PLATFORM_API_KEY: "",
   RELAYER_URL: relayerUrl,
   ORACLE_URL: oracleUrls[0]!,
   REWARD_RPC_URL: reward.chain.url,

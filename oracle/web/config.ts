@@ -67,7 +67,7 @@ const envSchema = z.object({
  * ORACLE_URL; REWARD_RPC_URL + DISTRIBUTOR_ADDRESS, REWARD_RPC_PUBLIC_URL, REWARD_CHAIN_ID (31338),
  * REWARD_TOKEN_ADDRESS (else read from the distributor); WEB_SHUTDOWN_TIMEOUT_MS (10000).
  *
- * PLATFORM_API_KEY is refused (ConfigError), not ignored: a key of the web service's own would be
+ * A non-empty PLATFORM_API_KEY is refused (ConfigError), not ignored: a key of the web service's own would be
  * one consumer's access shared with every visitor, and an operator who still sets it must learn
  * that it is no longer used rather than believe the dashboard is configured as before.
  *
@@ -81,7 +81,7 @@ export function parseWebConfig(env: NodeJS.ProcessEnv): WebConfig {
   const issues: string[] = [];
   if ((e.ANCHOR_ADDRESS === undefined) !== (e.REGISTRY_ADDRESS === undefined))
     issues.push("ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)");
-  if (e.PLATFORM_API_KEY !== undefined)
+  if (e.PLATFORM_API_KEY !== undefined && e.PLATFORM_API_KEY !== "")
     issues.push(
       "PLATFORM_API_KEY must not be set: the dashboard holds no platform key of its own (it would be shared with every visitor); consumers sign in with their own key. Unset it; PLATFORM_URL alone configures the platform",
     );

@@ -235,6 +235,7 @@ describe("session store and configuration", () => {
 
   it("PLATFORM_URL alone configures the platform; PLATFORM_API_KEY is refused with the reason", () => {
     assert.deepEqual(parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080" }).platform, { url: "http://127.0.0.1:8080" });
+    assert.deepEqual(parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "" }).platform, { url: "http://127.0.0.1:8080" }, "empty = unset");
     assert.throws(
       () => parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "ssk_x" }),
       (e: unknown) => e instanceof ConfigError && /PLATFORM_API_KEY must not be set/.test(e.message) && /shared with every visitor/.test(e.message),
