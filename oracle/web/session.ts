@@ -131,7 +131,9 @@ export function sessionToken(req: express.Request): string | undefined {
 /** The Set-Cookie value of a session (`token`) or of its removal (`undefined`). */
 export function sessionCookie(token: string | undefined, secure: boolean): string {
   const attributes = ["Path=/", "HttpOnly", "SameSite=Strict", ...(secure ? ["Secure"] : [])];
-  return token === undefined ? [`${SESSION_COOKIE}=`, "Max-Age=0", ...attributes].join("; ") : [`${SESSION_COOKIE}=${token}`, ...attributes].join("; ");
+  return token === undefined
+    ? [`${SESSION_COOKIE}=`, "Max-Age=0", ...attributes].join("; ")
+    : [`${SESSION_COOKIE}=${token}`, ...attributes].join("; ");
 }
 
 /** 401 UNAUTHORIZED for raw data without a session. */
@@ -172,6 +174,13 @@ export function sameOriginOnly(origin: string | undefined): express.RequestHandl
     const from = req.get("origin");
     const own = ownOrigin(req, origin);
     if (from === own) return next();
-    next(new ServiceError(403, "FORBIDDEN", from === undefined ? "the Origin header is required" : `cross-origin request refused (Origin ${from} is not ${own})`, { origin: from ?? null }));
+    next(
+      new ServiceError(
+        403,
+        "FORBIDDEN",
+        from === undefined ? "the Origin header is required" : `cross-origin request refused (Origin ${from} is not ${own})`,
+        { origin: from ?? null },
+      ),
+    );
   };
 }

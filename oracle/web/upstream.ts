@@ -201,7 +201,7 @@ class ConsumerPlatformClient extends PlatformClient {
 }
 
 /** A platform answer refused for `apiKey`: its sessions end on 401, then the consumer is told. */
-function platformRefusal(up: Upstreams, apiKey: string, status: number, body: any): ServiceError | undefined {
+function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined): ServiceError | undefined {
   if (status === 401) {
     up.sessions.endKey(apiKey);
     return new ServiceError(401, "UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
@@ -218,7 +218,7 @@ function platformRefusal(up: Upstreams, apiKey: string, status: number, body: an
  * GETs `path` of the platform's read API as the consumer holding `apiKey`. 404 and 200 are answered;
  * refusals become the consumer's own 401/403/429, anything else 503 SERVICE_UNAVAILABLE.
  */
-export async function platformGet(up: Upstreams, apiKey: string, path: string): Promise<{ status: 200 | 404; body: any }> {
+export async function platformGet(up: Upstreams, apiKey: string, path: string): Promise<{ status: 200 | 404; body: Awaited<ReturnType<typeof fetchJson>>["body"] }> {
   const p = up.options.platform;
   if (p === undefined) throw notConfigured("platform");
   const { status, body } = await fetchJson(`${p.url.replace(/\/+$/, "")}${path}`, "platform", up.timeoutMs, { authorization: `Bearer ${apiKey}` });

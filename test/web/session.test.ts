@@ -42,12 +42,19 @@ describe("dashboard sessions (real audit chain, relayer and platform)", { timeou
   const gateway = generateApiKey("gateway", "device");
   const keyring = new RevocableKeyring([alice.entry, bob.entry, gateway.entry]);
 
-  const call = async (path: string, init: { method?: string; cookie?: string; origin?: string | null; body?: unknown } = {}): Promise<Answer> => {
+  const call = async (
+    path: string,
+    init: { method?: string; cookie?: string; origin?: string | null; body?: unknown } = {},
+  ): Promise<Answer> => {
     const headers: Record<string, string> = { accept: "application/json" };
     if (init.cookie !== undefined) headers.cookie = init.cookie;
     if (init.origin !== null) headers.origin = init.origin ?? web.url;
     if (init.body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${web.url}${path}`, { method: init.method ?? "GET", headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+    const res = await fetch(`${web.url}${path}`, {
+      method: init.method ?? "GET",
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
     const text = await res.text();
     return { status: res.status, body: text === "" ? undefined : JSON.parse(text), setCookie: res.headers.get("set-cookie") };
   };
@@ -81,7 +88,13 @@ describe("dashboard sessions (real audit chain, relayer and platform)", { timeou
     });
     platformServer = await listen(platform.app, 0);
     web = await startWeb({
-      audit: { rpcUrl: stack.chain.rpcUrl, anchor: stack.chain.anchor, registry: stack.chain.registry, deployBlock: 0, registryPollMs: 200 },
+      audit: {
+        rpcUrl: stack.chain.rpcUrl,
+        anchor: stack.chain.anchor,
+        registry: stack.chain.registry,
+        deployBlock: 0,
+        registryPollMs: 200,
+      },
       platform: { url: platformServer.url },
       relayer: { url: stack.relayerUrl },
     });
@@ -148,7 +161,10 @@ describe("dashboard sessions (real audit chain, relayer and platform)", { timeou
 
     const readings = await call(readingsPath(), { cookie });
     assert.equal(readings.status, 200);
-    assert.deepEqual(readings.body.readings.map((r: { seq: number }) => r.seq), [1, 2, 3]);
+    assert.deepEqual(
+      readings.body.readings.map((r: { seq: number }) => r.seq),
+      [1, 2, 3],
+    );
     assert.equal(readings.body.readings[0].values.temperature_c, 20.1);
     const bundle = await call(bundlePath(2), { cookie });
     assert.equal(bundle.status, 200);
@@ -235,10 +251,15 @@ describe("session store and configuration", () => {
 
   it("PLATFORM_URL alone configures the platform; PLATFORM_API_KEY is refused with the reason", () => {
     assert.deepEqual(parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080" }).platform, { url: "http://127.0.0.1:8080" });
-    assert.deepEqual(parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "" }).platform, { url: "http://127.0.0.1:8080" }, "empty = unset");
+    assert.deepEqual(
+      parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "" }).platform,
+      { url: "http://127.0.0.1:8080" },
+      "empty = unset",
+    );
     assert.throws(
       () => parseWebConfig({ PLATFORM_URL: "http://127.0.0.1:8080", PLATFORM_API_KEY: "ssk_x" }),
-      (e: unknown) => e instanceof ConfigError && /PLATFORM_API_KEY must not be set/.test(e.message) && /shared with every visitor/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError && /PLATFORM_API_KEY must not be set/.test(e.message) && /shared with every visitor/.test(e.message),
     );
   });
 });
