@@ -247,8 +247,10 @@ log(`oracle committee ${oracleUrls.join(" ")}`);
 const webUrl = `http://127.0.0.1:${PORTS.web}`;
 startProcess("web", "scripts/web.ts", {
   PORT: String(PORTS.web),
+  // No consumer key: the dashboard holds none of its own; a consumer signs in with theirs. One
+  // inherited from the shell (exported for the verify CLI) is blanked, or the web service would refuse it.
   PLATFORM_URL: platformUrl,
-  PLATFORM_API_KEY: secrets.consumerKey,
+  PLATFORM_API_KEY: "",
   RELAYER_URL: relayerUrl,
   ORACLE_URL: oracleUrls[0]!,
   REWARD_RPC_URL: reward.chain.url,
@@ -257,7 +259,7 @@ startProcess("web", "scripts/web.ts", {
   REWARD_TOKEN_ADDRESS: rewardDeployment.token,
 });
 await waitForHttp(`${webUrl}/healthz`, "web");
-log(`dashboard ${webUrl}`);
+log(`dashboard ${webUrl} (sign in with the consumer API key in ${secretsFile}, field consumerKey)`);
 
 // --- simulated devices: their rewards go to five contributors (dev accounts #10–#14) ---------------
 const contributors = DEV_KEYS.contributors.map((key) => privateKeyToAccount(key).address);
@@ -292,11 +294,12 @@ SensorSeal local stack
   oracles        ${oracleUrls.join("  ")}  (2 of 3; epoch every 30 audit blocks)
   contributors   ${contributors.join(" ")}  (dev accounts #10–#14)
   dashboard      ${webUrl}          claim page ${webUrl}/claim (a wallet on chain ${REWARD_CHAIN_ID} at ${reward.chain.url}; contributor keys are Hardhat's dev accounts #10–#14)
+                 values and proofs: sign in with the consumer API key in ${secretsFile} ("consumerKey")
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
   logs           ${path.join(data, "logs")}
   claim          CLAIM_SENDER_PRIVATE_KEY=${DEV_KEYS.contributors[0]} npm run claim -- --oracle ${oracleUrls[0]} --rpc ${reward.chain.url} --account ${contributors[0]}
-  verify         npm run verify -- all --platform ${platformUrl} --api-key $(node -p "require('${secretsFile}').consumerKey") --relayer ${relayerUrl}
+  verify         PLATFORM_API_KEY=$(node -p "require('${secretsFile}').consumerKey") npm run verify -- all --platform ${platformUrl} --relayer ${relayerUrl}
 Ctrl-C stops everything; \`npm start\` again resumes from ${data}.
 `);
 

@@ -13,7 +13,8 @@
  *   --anchor <address>   ReadingAnchor [ANCHOR_ADDRESS] (default: the deployment file of the chain)
  *   --deploy-block <n>   first block to read events from [DEPLOY_BLOCK] (default: deployment file, else 0)
  *   --platform <url>     data platform [PLATFORM_URL] (default http://127.0.0.1:8080)
- *   --api-key <key>      platform consumer API key [PLATFORM_API_KEY]
+ *   --api-key-file <f>   file holding the platform consumer API key [PLATFORM_API_KEY: the key itself]
+ *                        (there is no --api-key: a key on the command line shows in process listings)
  *   --relayer <url>      relayer [RELAYER_URL] (default http://127.0.0.1:8547)
  *   --manifest <file>    extra manifest (a mirror), repeatable
  *   --threads <n>        signature worker threads (default: every core)
@@ -42,7 +43,7 @@ const USAGE = `usage: verify.ts <command> [options]
   batch <batchId>                        full-batch audit (rebuild, compare root and manifest hash, all signatures)
   bundle export <device> <seq> [-o file] export a portable proof bundle
   bundle check <file> --rpc <url>        check a bundle with only an RPC endpoint
-options: --rpc --anchor --deploy-block --platform --api-key --relayer --manifest <file>… --threads --json --quiet`;
+options: --rpc --anchor --deploy-block --platform --api-key-file (or PLATFORM_API_KEY) --relayer --manifest <file>… --threads --json --quiet`;
 
 class UsageError extends Error {}
 
@@ -56,6 +57,7 @@ const { values: opts, positionals } = (() => {
         "deploy-block": { type: "string" },
         platform: { type: "string" },
         "api-key": { type: "string" },
+        "api-key-file": { type: "string" },
         relayer: { type: "string" },
         manifest: { type: "string", multiple: true },
         threads: { type: "string" },
@@ -167,7 +169,9 @@ async function openVerifier(): Promise<Verifier> {
       throw new UsageError(`--anchor is required (no deployment file for chain ${chainId})`);
     }
   }
-  const apiKey = opts["api-key"] ?? env.PLATFORM_API_KEY;
+  if (opts["api-key"] !== undefined)
+    throw new UsageError("--api-key is not accepted: a key on the command line shows in process listings; use --api-key-file <file> or PLATFORM_API_KEY");
+  const apiKey = opts["api-key-file"] === undefined ? env.PLATFORM_API_KEY : (await readFile(opts["api-key-file"], "utf8")).trim();
   const manifests = await Promise.all((opts.manifest ?? []).map(async (f) => new Uint8Array(await readFile(f))));
   return Verifier.create({
     rpc: client,

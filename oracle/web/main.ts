@@ -18,6 +18,8 @@ import { createWebServer } from "./server.js";
 export async function startWeb(config: WebConfig, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   const web = await createWebServer({
     logger,
+    session: config.session,
+    ...(config.publicOrigin === undefined ? {} : { publicOrigin: config.publicOrigin }),
     ...(config.audit === undefined ? {} : { audit: config.audit }),
     ...(config.platform === undefined ? {} : { platform: config.platform }),
     ...(config.relayer === undefined ? {} : { relayer: config.relayer }),

@@ -2,10 +2,18 @@
  * The web service: the dashboard and the claim page (static files and esbuild bundles, no CDN) and
  * a small JSON API that aggregates the other services for them.
  *
- * Routes: `GET /` (dashboard), `GET /claim` (claim page), `/assets/*.js`, `/style.css`,
- * `GET /api/config`, `GET /api/devices`, `GET /api/devices/:device/readings?from=&to=`,
- * `GET /api/batches`, `GET /api/readings/:device/:seq/bundle`, `GET /api/rewards`,
- * `GET /api/claims/:account` (the oracle's claim proof, passed through), plus `/healthz`, `/readyz`.
+ * Public (chain data, anonymous): `GET /` (dashboard), `GET /claim` (claim page), `/assets/*.js`,
+ * `/style.css`, `GET /api/config`, `GET /api/devices` (registry status), `GET /api/batches`,
+ * `GET /api/rewards`, `GET /api/claims/:account` (the oracle's claim proof, passed through),
+ * `/healthz`, `/readyz`.
+ *
+ * Raw data, signed-in consumers only (else 401 UNAUTHORIZED): `GET /api/devices/:device/readings?from=&to=`
+ * (values) and `GET /api/readings/:device/:seq/bundle` (payload, salt included, in a proof bundle).
+ * The service holds no platform key: a consumer signs in with their own platform consumer API key
+ * (`POST /api/session`, checked against the platform; `DELETE /api/session` signs out; `GET
+ * /api/session`), gets an HttpOnly SameSite=Strict session cookie, and raw data is fetched with
+ * that consumer's key, so the platform's quotas, scopes and revocation apply to them. Sign-in and
+ * sign-out refuse cross-origin requests (./session.ts).
  *
  * Nothing the API answers is trusted by the pages for verification: the dashboard's "verify" button
  * rechecks a reading's bundle in the browser against the audit chain's RPC, and the claim page's
@@ -28,6 +36,8 @@ import { batchRoutes } from "./routes/batches.js";
 import { configRoutes } from "./routes/config.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { rewardRoutes } from "./routes/rewards.js";
+import { sessionRoutes } from "./routes/session.js";
+import type { SessionOptions } from "./session.js";
 import { createUpstreams } from "./upstream.js";
 
 export { payloadValues } from "./routes/devices.js";
@@ -47,8 +57,15 @@ export interface WebServerOptions {
     deployBlock?: number;
     registryPollMs?: number;
   };
-  /** The data platform and a consumer key (kept on the server). */
-  platform?: { url: string; apiKey: string };
+  /** The data platform (raw data is read with each signed-in consumer's own key; the service has none). */
+  platform?: { url: string };
+  /** Session lifetimes (./session.ts). */
+  session?: SessionOptions;
+  /**
+   * The dashboard's public origin (`https://dashboard.example`) that sign-in's `Origin` must equal;
+   * default: the origin each request reached (protocol and Host). Set it behind a proxy.
+   */
+  publicOrigin?: string;
   relayer?: { url: string };
   /** The oracle committee's HTTP API (claims, ledger). */
   oracle?: { url: string };
@@ -85,13 +102,14 @@ function assetRoute(router: express.Router, assets: Map<string, Asset>): void {
  *
  * @example
  * const web = await createWebServer({ logger, audit: { rpcUrl: "http://127.0.0.1:8545" },
- *   platform: { url: "http://127.0.0.1:8080", apiKey }, relayer: { url: "http://127.0.0.1:8547" } });
+ *   platform: { url: "http://127.0.0.1:8080" }, relayer: { url: "http://127.0.0.1:8547" } });
  * const server = await listen(web.app, 8550); // http://127.0.0.1:8550/ is the dashboard
  */
 export async function createWebServer(options: WebServerOptions): Promise<WebServer> {
   const assets = options.assets ?? (await buildAssets());
   const upstreams = createUpstreams(options);
   const router = express.Router();
+  sessionRoutes(router, upstreams, upstreams.sessions);
   configRoutes(router, upstreams);
   deviceRoutes(router, upstreams);
   batchRoutes(router, upstreams);

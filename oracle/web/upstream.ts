@@ -3,16 +3,25 @@
  * bundles, the reward chain, and the other services' HTTP APIs. Failures answer 503
  * SERVICE_UNAVAILABLE (`details.service`), a missing configuration 503 NOT_CONFIGURED.
  *
+ * The platform is called only with the signed-in consumer's own key (../session.ts): the service
+ * has none. A key the platform refuses ends its sessions and answers 401 UNAUTHORIZED (403
+ * FORBIDDEN for a role that may not read raw data); its quota answers pass through as 429.
+ *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 
 import { rewardDistributorAbi, rewardTokenAbi } from "../chain/abis.js";
 import { connectAuditChain, type AuditConnection } from "../chain/audit-connection.js";
 import { ServiceError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
+import { PlatformClient, type PlatformEquivocation, type PlatformReading } from "../verifier/sources.js";
+import { VerifierError } from "../verifier/types.js";
 import { Verifier } from "../verifier/verifier.js";
 import type { WebServerOptions } from "./server.js";
+import { SessionStore } from "./session.js";
 
 const RETRY_CONNECT_MS = 3000;
 
@@ -43,9 +52,14 @@ export interface Upstreams {
   options: WebServerOptions;
   logger: Logger;
   timeoutMs: number;
+  /** The signed-in consumers and their keys. */
+  sessions: SessionStore;
   /** The audit chain's connection (connects on first use; a failure is retried after 3 s). */
   auditChain(): Promise<AuditConnection>;
-  /** The verifier behind `/api/readings/:device/:seq/bundle`. */
+  /**
+   * The verifier behind `/api/readings/:device/:seq/bundle`. Its platform calls use the key of
+   * {@link asConsumer}'s caller; outside of it they fail UNAUTHORIZED.
+   */
   bundleVerifier(): Promise<Verifier>;
   /** The reward chain's client (undefined when not configured). */
   rewardClient: PublicClient | undefined;
@@ -117,7 +131,7 @@ export function createUpstreams(options: WebServerOptions): Upstreams {
         rpc: a.client,
         anchor: a.anchor,
         deployBlock: options.audit?.deployBlock ?? 0,
-        platform: options.platform,
+        platform: new ConsumerPlatformClient(options.platform.url),
         relayer: options.relayer.url,
         threads: 1,
       });
@@ -145,10 +159,79 @@ export function createUpstreams(options: WebServerOptions): Upstreams {
     options,
     logger,
     timeoutMs,
+    sessions: new SessionStore(options.session),
     auditChain: audit.get,
     bundleVerifier,
     rewardClient,
     rewardToken,
     opened: () => ({ audit: audit.current(), verifier }),
   };
+}
+
+const consumer = new AsyncLocalStorage<string>();
+
+/** Runs `fn` with `apiKey` as the key of every platform call the bundle verifier makes for it. */
+export function asConsumer<T>(apiKey: string, fn: () => Promise<T>): Promise<T> {
+  return consumer.run(apiKey, fn);
+}
+
+/**
+ * The verifier's platform client, shared by every session: each call uses the key of the consumer
+ * it runs for ({@link asConsumer}), so the verifier's chain and manifest caches are shared while
+ * raw data is fetched as that consumer. The verifier keeps no platform answer between calls.
+ */
+class ConsumerPlatformClient extends PlatformClient {
+  constructor(url: string) {
+    super(url, "");
+  }
+  #client(): PlatformClient {
+    const apiKey = consumer.getStore();
+    if (apiKey === undefined) throw new VerifierError("UNAUTHORIZED", "no signed-in consumer for this platform call");
+    return new PlatformClient(this.url, apiKey, this.pageSize);
+  }
+  override readings(device: Address, range: { from?: number; to?: number } = {}): AsyncGenerator<PlatformReading> {
+    return this.#client().readings(device, range);
+  }
+  override reading(device: Address, seq: number): Promise<PlatformReading | undefined> {
+    return this.#client().reading(device, seq);
+  }
+  override equivocations(device: Address): Promise<PlatformEquivocation[]> {
+    return this.#client().equivocations(device);
+  }
+}
+
+/** A platform answer refused for `apiKey`: its sessions end on 401, then the consumer is told. */
+function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined): ServiceError | undefined {
+  if (status === 401) {
+    up.sessions.endKey(apiKey);
+    return new ServiceError(401, "UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
+  }
+  if (status === 403) return new ServiceError(403, "FORBIDDEN", "this API key may not read raw data on the platform (a consumer key is needed)");
+  if (status === 429) {
+    const retry = Number(body?.error?.details?.retryAfterSeconds ?? 1);
+    return new ServiceError(429, "RATE_LIMITED", "the platform's limit for this API key is reached: try again later", { retryAfterSeconds: Number.isFinite(retry) ? retry : 1 });
+  }
+  return undefined;
+}
+
+/**
+ * GETs `path` of the platform's read API as the consumer holding `apiKey`. 404 and 200 are answered;
+ * refusals become the consumer's own 401/403/429, anything else 503 SERVICE_UNAVAILABLE.
+ */
+export async function platformGet(up: Upstreams, apiKey: string, path: string): Promise<{ status: 200 | 404; body: Awaited<ReturnType<typeof fetchJson>>["body"] }> {
+  const p = up.options.platform;
+  if (p === undefined) throw notConfigured("platform");
+  const { status, body } = await fetchJson(`${p.url.replace(/\/+$/, "")}${path}`, "platform", up.timeoutMs, { authorization: `Bearer ${apiKey}` });
+  const refused = platformRefusal(up, apiKey, status, body);
+  if (refused !== undefined) throw refused;
+  if (status !== 200 && status !== 404) throw unavailable("platform", `the platform answered ${status}`);
+  return { status, body };
+}
+
+/**
+ * Checks a consumer's key with one authenticated platform call (a raw-data read that needs the
+ * consumer role). Throws the 401/403 the platform's answer means; returns when it may read.
+ */
+export async function checkConsumerKey(up: Upstreams, apiKey: string): Promise<void> {
+  await platformGet(up, apiKey, `/v1/devices/0x${"0".repeat(40)}/readings?limit=1`);
 }

@@ -49,7 +49,10 @@ describe("verifier: proof bundles and CLI", { timeout: 300_000 }, () => {
       relayer: stack.relayerUrl,
     });
     ({ bundle } = await exportBundle(verifier, b.address, 2));
-    common = ["--rpc", stack.chain.rpcUrl, "--anchor", stack.chain.anchor, "--platform", stack.platformUrl, "--api-key", stack.apiKey, "--relayer", stack.relayerUrl, "--quiet"];
+    // The key from a file: a key on the command line would show in process listings (issue 11, item 10).
+    const keyFile = path.join(stack.dir, "consumer.key");
+    await writeFile(keyFile, `${stack.apiKey}\n`, { mode: 0o600 });
+    common = ["--rpc", stack.chain.rpcUrl, "--anchor", stack.chain.anchor, "--platform", stack.platformUrl, "--api-key-file", keyFile, "--relayer", stack.relayerUrl, "--quiet"];
   });
 
   after(async () => {
@@ -140,6 +143,9 @@ describe("verifier: proof bundles and CLI", { timeout: 300_000 }, () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /device must be an address/);
     assert.equal((await cli(["frobnicate"])).code, 2);
+    const keyOnCommandLine = await cli(["reading", a.address, "1", "--api-key", stack.apiKey, ...common]);
+    assert.equal(keyOnCommandLine.code, 2);
+    assert.match(keyOnCommandLine.stderr, /--api-key is not accepted: a key on the command line shows in process listings/);
     assert.equal((await cli(["bundle", "check", "x.json"])).code, 2);
     const down = await cli(["batch", "1", "--rpc", "http://127.0.0.1:9", "--anchor", stack.chain.anchor, "--quiet"]);
     assert.equal(down.code, 3);

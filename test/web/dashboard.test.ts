@@ -5,6 +5,10 @@
  * the browser against the chain's RPC: VERIFIED for an anchored reading (both key schemes),
  * TAMPERED after its payload bytes were changed in the platform's SQLite file. A screenshot is
  * saved under test/web/screenshots/ and checked.
+ *
+ * Values and proofs need a sign-in with the consumer's own platform key (issue 11, attack 8): the
+ * page first shows none of them anonymously, refuses a wrong key, then signs in with the right one;
+ * sign-out hides them again.
  */
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
@@ -71,7 +75,7 @@ describe(title, { timeout: 300_000 }, () => {
 
     web = await startWeb({
       audit: { rpcUrl: chain.rpcUrl, anchor: chain.anchor, registry: chain.registry, deployBlock: 0, registryPollMs: 200 },
-      platform: { url: stack.platformUrl, apiKey: stack.apiKey },
+      platform: { url: stack.platformUrl },
       relayer: { url: stack.relayerUrl },
     });
     browser = await launchBrowser();
@@ -85,6 +89,53 @@ describe(title, { timeout: 300_000 }, () => {
     await browser?.close();
     await web?.close();
     await stack?.close().catch(() => undefined);
+  });
+
+  it("anonymous: no values, chart or verify button on the page, and 401 from the raw-data routes", async () => {
+    assert.equal(await page.getAttribute("body", "data-session"), "signed-out");
+    await page.waitForSelector('#readings [data-code="SIGNED_OUT"]');
+    assert.equal(await page.locator("#readings tr[data-seq]").count(), 0);
+    assert.equal(await page.locator("button.verify").count(), 0);
+    assert.equal(await page.locator("#chart svg").count(), 0);
+    assert.equal(await page.isVisible("#range"), false);
+    assert.doesNotMatch((await page.textContent("main")) ?? "", /temperature|20\.1/);
+    assert.equal(await page.getAttribute("#api-key", "type"), "password");
+    assert.equal(await page.getAttribute("#api-key", "autocomplete"), "off");
+    // The same answers any client gets, from inside the page (same origin, no session).
+    const answers = await page.evaluate(async (device) => {
+      const statuses = [];
+      for (const path of [`/api/devices/${device}/readings`, `/api/readings/${device}/1/bundle`]) {
+        const res = await fetch(path);
+        statuses.push({ status: res.status, code: (await res.json()).error?.code });
+      }
+      return statuses;
+    }, dev.a.address);
+    assert.deepEqual(answers, [
+      { status: 401, code: "UNAUTHORIZED" },
+      { status: 401, code: "UNAUTHORIZED" },
+    ]);
+  });
+
+  it("a wrong key is refused (UNAUTHORIZED, no cookie); the right key signs in with an HttpOnly SameSite=Strict cookie", async () => {
+    await page.fill("#api-key", "ssk_wrong");
+    await page.click('#sign-in button[type="submit"]');
+    await page.waitForSelector('#session-message[data-code="UNAUTHORIZED"]');
+    assert.equal(await page.getAttribute("body", "data-session"), "signed-out");
+    assert.deepEqual(await context.cookies(web.url), []);
+    assert.equal(await page.inputValue("#api-key"), "", "the key field is cleared");
+
+    await page.fill("#api-key", stack.apiKey);
+    await page.click('#sign-in button[type="submit"]');
+    await page.waitForSelector('#session-message[data-code="SIGNED_IN"]');
+    assert.equal(await page.getAttribute("body", "data-session"), "signed-in");
+    const cookies = await context.cookies(web.url);
+    assert.equal(cookies.length, 1);
+    assert.equal(cookies[0]!.name, "sensorseal_session");
+    assert.equal(cookies[0]!.httpOnly, true);
+    assert.equal(cookies[0]!.sameSite, "Strict");
+    assert.notEqual(cookies[0]!.value, stack.apiKey);
+    assert.equal(await page.evaluate(() => document.cookie), "", "not readable by scripts");
+    await page.waitForFunction((n) => document.querySelectorAll("#chart svg.chart circle.point").length === n, 6);
   });
 
   it("lists the devices with their registry status and shows what is not configured", async () => {
@@ -145,6 +196,21 @@ describe(title, { timeout: 300_000 }, () => {
     for (const seq of [1, 2]) await page.click(`#readings tr[data-seq="${seq}"] button.verify`);
     await page.waitForSelector('#readings tr[data-seq="2"] .verification[data-status="TAMPERED"]', { timeout: 30_000 });
     await page.waitForSelector('#readings tr[data-seq="1"] .verification[data-status="VERIFIED"]', { timeout: 30_000 });
+  });
+
+  it("sign-out: the values disappear and the raw-data routes answer 401 again", async () => {
+    await page.click("#sign-out");
+    await page.waitForSelector('#session-message[data-code="SIGNED_OUT"]');
+    await page.waitForSelector('#readings [data-code="SIGNED_OUT"]');
+    assert.equal(await page.locator("#readings tr[data-seq]").count(), 0);
+    assert.equal(await page.locator("#chart svg").count(), 0);
+    assert.deepEqual(await context.cookies(web.url), []);
+    const status = await page.evaluate(async (device) => (await fetch(`/api/devices/${device}/readings`)).status, dev.a.address);
+    assert.equal(status, 401);
+    // Signed in again for the screenshot.
+    await page.fill("#api-key", stack.apiKey);
+    await page.click('#sign-in button[type="submit"]');
+    await page.waitForFunction((n) => document.querySelectorAll("#chart svg.chart circle.point").length === n, 6);
   });
 
   it("takes a screenshot of the dashboard that is not blank", async () => {

@@ -8,11 +8,19 @@
 /** An API answer: the body on success, else the service's error shape. */
 export type ApiAnswer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; code: string; message: string; details?: Record<string, unknown> };
 
-/** GETs one of the web service's JSON routes; never throws (a network failure is code NETWORK). */
-export async function api<T>(path: string): Promise<ApiAnswer<T>> {
+/**
+ * Calls one of the web service's JSON routes (GET by default; `body` is sent as JSON); never throws
+ * (a network failure is code NETWORK). Same-origin only, so the session cookie goes along.
+ */
+export async function api<T>(path: string, init: { method?: "GET" | "POST" | "DELETE"; body?: unknown } = {}): Promise<ApiAnswer<T>> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: { accept: "application/json" } });
+    res = await fetch(path, {
+      method: init.method ?? "GET",
+      credentials: "same-origin",
+      headers: { accept: "application/json", ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
   } catch (error) {
     return { ok: false, status: 0, code: "NETWORK", message: `the web service does not answer (${String(error)})` };
   }

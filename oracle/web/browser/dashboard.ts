@@ -3,6 +3,10 @@
  * The dashboard: services, devices and their status, readings over time (SVG chart) with a
  * per-reading "verify" button, anchored batches, rewards per contributor.
  *
+ * Devices, batches and rewards are public chain data. Values and proofs (raw payloads) are shown
+ * only after signing in with one's own platform consumer API key (./session.ts); signed out, the
+ * readings card shows a notice (`data-code="SIGNED_OUT"`) and no value, chart or verify button.
+ *
  * "Verify" fetches the reading's portable proof bundle from the web service and checks it here, in
  * the browser, against the audit chain's RPC only: keccak256(payload) = dataHash, the leaf, the
  * Merkle proof, the device signature (oracle/core, the one implementation), then with viem the
@@ -17,6 +21,7 @@ import { parseBundle } from "../../core/bundle.js";
 import { checkBundleOnChain } from "../../verifier/bundle.js";
 import { lineChart, type ChartPoint } from "./chart.js";
 import { api, el, formatAmount, formatTime, notice, short } from "./common.js";
+import { sessionPanel, type SessionPanel } from "./session.js";
 
 interface Config {
   audit: { rpcUrl: string; reachable: boolean; chainId?: number; anchor?: Address; registry?: Address; error?: string } | null;
@@ -52,6 +57,7 @@ let config: Config | undefined;
 let devices: Device[] = [];
 let readings: Reading[] = [];
 let selected: Address | undefined;
+let session: SessionPanel;
 
 function pill(name: string, state: "ok" | "down" | "off", text: string): HTMLElement {
   return el("li", { class: `pill ${state}`, "data-service": name, "data-state": state, title: text }, el("b", {}, name), " ", text);
@@ -129,10 +135,24 @@ function rangeQuery(): string {
   return text === "" ? "" : `?${text}`;
 }
 
+/** Signed out: no values, chart or verify button, only why. */
+function showSignedOut(): void {
+  readings = [];
+  $("chart").replaceChildren();
+  $("range").hidden = true;
+  notice($("readings"), "info", "Sign in with your platform consumer API key to see values and verify readings.", "SIGNED_OUT");
+}
+
 async function loadReadings(): Promise<void> {
+  if (!session.signedIn) return showSignedOut();
+  $("range").hidden = false;
   if (selected === undefined) return;
   const table = $("readings");
   const answer = await api<{ fields: string[]; readings: Reading[]; truncated: boolean }>(`/api/devices/${selected}/readings${rangeQuery()}`);
+  if (!answer.ok && answer.status === 401) {
+    session.ended();
+    return showSignedOut();
+  }
   if (!answer.ok) {
     readings = [];
     $("chart").replaceChildren();
@@ -174,6 +194,10 @@ async function verify(r: Reading, cell: HTMLElement, button: HTMLButtonElement):
     const rpc = config?.audit?.rpcUrl;
     if (rpc === undefined) throw new Error("the audit chain is not configured");
     const answer = await api<{ bundle: unknown }>(`/api/readings/${device}/${r.seq}/bundle`);
+    if (!answer.ok && answer.status === 401) {
+      session.ended();
+      return showSignedOut();
+    }
     if (!answer.ok) {
       const status = answer.status === 404 ? answer.code : "UNAVAILABLE";
       cell.dataset.status = status;
@@ -275,7 +299,9 @@ async function renderRewards(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  session = sessionPanel(() => void loadReadings());
   await renderServices();
+  await session.refresh();
   $("device").addEventListener("change", (e) => void select((e.target as HTMLSelectElement).value as Address));
   $("field").addEventListener("change", () => drawChart());
   $("range").addEventListener("submit", (e) => {

@@ -1,6 +1,7 @@
 /**
- * `GET /api/batches` (the anchored batches, from `BatchAnchored` logs read incrementally) and
- * `GET /api/readings/:device/:seq/bundle` (a reading's proof bundle, built by the verifier).
+ * `GET /api/batches` (the anchored batches, from `BatchAnchored` logs read incrementally; public) and
+ * `GET /api/readings/:device/:seq/bundle` (a reading's proof bundle, built by the verifier; it holds
+ * the raw payload, so signed-in consumers only, read from the platform with their own key).
  *
  * @module
  */
@@ -14,7 +15,8 @@ import type { SensorSealError } from "../../core/errors.js";
 import { handle } from "../../service/app.js";
 import { ServiceError } from "../../service/errors.js";
 import { exportBundle } from "../../verifier/bundle.js";
-import { unavailable, type Upstreams } from "../upstream.js";
+import { consumerKey, requireSession } from "../session.js";
+import { asConsumer, unavailable, type Upstreams } from "../upstream.js";
 import { addressParam } from "./params.js";
 
 /** One anchored batch as the dashboard lists it. */
@@ -76,19 +78,26 @@ export function batchRoutes(router: express.Router, up: Upstreams): void {
 
   router.get(
     "/api/readings/:device/:seq/bundle",
+    requireSession(up.sessions),
     handle(async (req, res) => {
       const device = addressParam(req.params.device as string, "device");
       const seqText = req.params.seq as string;
       if (!/^[1-9][0-9]{0,15}$/.test(seqText)) throw new ServiceError(400, "INVALID_SEQ", "seq must be a positive integer", { field: "seq" });
+      const apiKey = consumerKey(res);
       const v = await up.bundleVerifier();
       try {
-        const { bundle, result } = await exportBundle(v, device, Number(seqText));
+        const { bundle, result } = await asConsumer(apiKey, () => exportBundle(v, device, Number(seqText)));
         res.json({ bundle: JSON.parse(bundleToJson(bundle)), server: { status: result.status } });
       } catch (error) {
         const code = (error as SensorSealError).code;
         if (code === "NOT_ANCHORED" || code === "RAW_MISSING" || code === "UNKNOWN_DEVICE")
           throw new ServiceError(404, code, (error as Error).message, { device, seq: Number(seqText) });
-        if (code === "SERVICE_UNREACHABLE" || code === "SERVICE_ERROR" || code === "UNAUTHORIZED")
+        if (code === "UNAUTHORIZED") {
+          // The platform refused this consumer's key (revoked, or a role change since sign-in).
+          up.sessions.endKey(apiKey);
+          throw new ServiceError(401, "UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
+        }
+        if (code === "SERVICE_UNREACHABLE" || code === "SERVICE_ERROR")
           throw unavailable("verifier sources", (error as Error).message, error);
         throw error;
       }

@@ -1,6 +1,7 @@
 /**
- * `GET /api/devices` (the registry, from the audit chain) and `GET /api/devices/:device/readings`
- * (the platform's raw readings with their numeric fields, for the charts).
+ * `GET /api/devices` (the registry, from the audit chain; public) and `GET /api/devices/:device/readings`
+ * (the platform's raw readings with their numeric fields, for the charts; signed-in consumers only,
+ * read with their own key).
  *
  * @module
  */
@@ -9,7 +10,8 @@ import type { Address, Hex } from "viem";
 
 import { DEVICE_STATUS_NAMES } from "../../core/device-status.js";
 import { handle } from "../../service/app.js";
-import { fetchJson, notConfigured, unavailable, type Upstreams } from "../upstream.js";
+import { consumerKey, requireSession } from "../session.js";
+import { platformGet, unavailable, type Upstreams } from "../upstream.js";
 import { addressParam, optionalInt } from "./params.js";
 
 type ChartReading = { seq: number; ts: number; dataHash: Hex; receivedAt: string; values: Record<string, number> | null };
@@ -28,10 +30,8 @@ export function payloadValues(payload: string): Record<string, number> | null {
   return out;
 }
 
-/** Pages through the platform's readings of `device` (at most `maxReadings`). */
-async function platformReadings(up: Upstreams, device: Address, from: number | undefined, to: number | undefined, maxReadings: number) {
-  const p = up.options.platform;
-  if (p === undefined) throw notConfigured("platform");
+/** Pages through the platform's readings of `device` (at most `maxReadings`) as the consumer holding `apiKey`. */
+async function platformReadings(up: Upstreams, apiKey: string, device: Address, from: number | undefined, to: number | undefined, maxReadings: number) {
   const readings: ChartReading[] = [];
   let afterSeq = 0;
   let truncated = false;
@@ -39,12 +39,9 @@ async function platformReadings(up: Upstreams, device: Address, from: number | u
     const q = new URLSearchParams({ afterSeq: String(afterSeq), limit: String(Math.min(1000, maxReadings)) });
     if (from !== undefined) q.set("from", String(from));
     if (to !== undefined) q.set("to", String(to));
-    const { status, body } = await fetchJson(`${p.url.replace(/\/+$/, "")}/v1/devices/${device}/readings?${q}`, "platform", up.timeoutMs, {
-      authorization: `Bearer ${p.apiKey}`,
-    });
+    const { status, body } = await platformGet(up, apiKey, `/v1/devices/${device}/readings?${q}`);
     if (status === 404) break;
-    if (status === 401 || status === 403) throw unavailable("platform", `the platform refused the web service's API key (${status})`);
-    if (status !== 200 || !Array.isArray(body?.readings)) throw unavailable("platform", `the platform answered ${status}`);
+    if (!Array.isArray(body?.readings)) throw unavailable("platform", `the platform answered ${status}`);
     for (const r of body.readings) {
       readings.push({ seq: r.seq, ts: r.ts, dataHash: r.dataHash, receivedAt: r.receivedAt, values: payloadValues(String(r.payload)) });
     }
@@ -85,11 +82,12 @@ export function deviceRoutes(router: express.Router, up: Upstreams): void {
 
   router.get(
     "/api/devices/:device/readings",
+    requireSession(up.sessions),
     handle(async (req, res) => {
       const device = addressParam(req.params.device as string, "device");
       const from = optionalInt(req.query.from, "from");
       const to = optionalInt(req.query.to, "to");
-      const { readings, truncated } = await platformReadings(up, device, from, to, maxReadings);
+      const { readings, truncated } = await platformReadings(up, consumerKey(res), device, from, to, maxReadings);
       const fields = [...new Set(readings.flatMap((r) => Object.keys(r.values ?? {})))].sort();
       res.json({ device, fields, readings, truncated });
     }),
