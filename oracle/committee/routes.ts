@@ -52,7 +52,7 @@ function epochJson(row: EpochRow, signatures: { signer: Address; signature: Hex 
 
 function epochParam(value: unknown): number {
   const param = String(value);
-  if (!UINT_PARAM.test(param)) throw new ServiceError(400, "INVALID_EPOCH", "epoch must be a positive integer");
+  if (!UINT_PARAM.test(param)) throw new ServiceError("INVALID_EPOCH", "epoch must be a positive integer");
   return Number(param);
 }
 
@@ -78,8 +78,8 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     "/v1/claims/:account",
     handle(async (req, res) => {
       const account = String(req.params.account);
-      if (!isAddress(account, { strict: false })) throw new ServiceError(400, "INVALID_ACCOUNT", "account must be a 0x address");
-      const noEntitlement = () => new ServiceError(404, "NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
+      if (!isAddress(account, { strict: false })) throw new ServiceError("INVALID_ACCOUNT", "account must be a 0x address");
+      const noEntitlement = () => new ServiceError("NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
       const posted = await postedTree(ctx);
       const entry = posted?.tree.entry(getAddress(account));
       if (posted === undefined || entry === undefined) throw noEntitlement();
@@ -104,7 +104,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     "/v1/epochs/latest",
     handle(async (_req, res) => {
       const row = await store.latestEpoch();
-      if (row === undefined) throw new ServiceError(404, "NO_EPOCH", "no epoch with a reward root yet");
+      if (row === undefined) throw new ServiceError("NO_EPOCH", "no epoch with a reward root yet");
       res.json(await epochAnswer(row));
     }),
   );
@@ -114,7 +114,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     handle(async (req, res) => {
       const epoch = epochParam(req.params.epoch);
       const row = await store.epoch(epoch);
-      if (row === undefined) throw new ServiceError(404, "EPOCH_NOT_FOUND", `epoch ${epoch} is not processed yet`);
+      if (row === undefined) throw new ServiceError("EPOCH_NOT_FOUND", `epoch ${epoch} is not processed yet`);
       res.json(await epochAnswer(row));
     }),
   );

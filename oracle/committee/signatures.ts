@@ -63,20 +63,20 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
   async function accept(epoch: number, input: unknown): Promise<AcceptedSignature> {
     const body = input as { message?: unknown; signature?: unknown } | undefined;
     if (typeof body !== "object" || body === null || typeof body.signature !== "string")
-      throw new ServiceError(400, "INVALID_BODY", "body must be { message, signature }");
+      throw new ServiceError("INVALID_BODY", "body must be { message, signature }");
     const message = oracleMessageFromJson(body.message);
-    if (message.epoch !== BigInt(epoch)) throw new ServiceError(400, "EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
+    if (message.epoch !== BigInt(epoch)) throw new ServiceError("EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
     ctx.messageDigester.checkDestination(message);
     const sourceChainId = ctx.options.audit.chainId;
     if (message.sourceChainId !== BigInt(sourceChainId))
-      throw new ServiceError(400, "WRONG_SOURCE_CHAIN", `the message's source chain is ${message.sourceChainId}, not ${sourceChainId}`);
+      throw new ServiceError("WRONG_SOURCE_CHAIN", `the message's source chain is ${message.sourceChainId}, not ${sourceChainId}`);
     const digest = ctx.messageDigester.digestHex(message).toLowerCase() as Hex;
     const signer = recoverOracleSigner(digest, body.signature as Hex);
     const known = ctx.state.oracleSet;
     const set = known !== undefined && known.version === message.oracleSetVersion ? known : await ctx.loadOracleSet();
     if (set.version !== message.oracleSetVersion || !set.oracles.includes(signer)) {
       metrics.signaturesReceived.inc({ result: "unknown_signer" });
-      throw new ServiceError(403, "UNKNOWN_SIGNER", `${signer} is not in the current oracle set (version ${set.version})`, { signer, oracleSetVersion: set.version });
+      throw new ServiceError("UNKNOWN_SIGNER", `${signer} is not in the current oracle set (version ${set.version})`, { signer, oracleSetVersion: set.version });
     }
     const ours = await store.epoch(epoch);
     if (ours !== undefined && ours.digest !== digest) {
@@ -85,7 +85,7 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
         { epoch, signer, theirs: { root: message.root, total: message.cumulativeTotal.toString() }, ours: { root: ours.root, total: ours.cumulativeTotal.toString() } },
         "a peer signed another message",
       );
-      throw new ServiceError(409, "CONFLICTING_MESSAGE", `epoch ${epoch}: this oracle computed another message`, {
+      throw new ServiceError("CONFLICTING_MESSAGE", `epoch ${epoch}: this oracle computed another message`, {
         signer,
         ours: { root: ours.root, cumulativeTotal: ours.cumulativeTotal.toString(), digest: ours.digest },
         theirs: { root: message.root, cumulativeTotal: message.cumulativeTotal.toString(), digest },

@@ -97,8 +97,6 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   /** This device sent more readings than its quota allows; only this device is held back. */
   DEVICE_QUOTA_EXCEEDED: 429,
-  /** The platform's per-device reading quota (the relayer answers DEVICE_QUOTA_EXCEEDED for the same). */
-  QUOTA_EXCEEDED: 429,
   /** The relayer's durable queue is full. */
   QUEUE_FULL: 429,
   /** The service sheds load (too much work in flight). */

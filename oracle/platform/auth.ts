@@ -104,12 +104,12 @@ export function requireRole(keyring: ApiKeyring, roles: readonly ApiKeyRole[]): 
     if (identity === undefined) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="sensorseal-platform"');
       return next(
-        new ServiceError(401, "UNAUTHORIZED", match ? "unknown API key" : "an API key is required (Authorization: Bearer <key>)"),
+        new ServiceError("UNAUTHORIZED", match ? "unknown API key" : "an API key is required (Authorization: Bearer <key>)"),
       );
     }
     res.locals.apiKey = identity;
     if (!roles.includes(identity.role)) {
-      return next(new ServiceError(403, "FORBIDDEN", `role "${identity.role}" may not use this endpoint`, { role: identity.role }));
+      return next(new ServiceError("FORBIDDEN", `role "${identity.role}" may not use this endpoint`, { role: identity.role }));
     }
     next();
   };

@@ -70,7 +70,7 @@ export class ReadingVerifier {
     const { payload: text, signature: signatureHex } = checkShape(item);
     const payload = utf8.encode(text);
     if (payload.length > this.#options.maxPayloadBytes) {
-      throw new ServiceError(413, "PAYLOAD_TOO_LARGE", `payload is larger than ${this.#options.maxPayloadBytes} bytes`, {
+      throw new ServiceError("PAYLOAD_TOO_LARGE", `payload is larger than ${this.#options.maxPayloadBytes} bytes`, {
         bytes: payload.length,
         maxBytes: this.#options.maxPayloadBytes,
       });
@@ -98,14 +98,14 @@ export class ReadingVerifier {
 
 function checkShape(item: unknown): Submission {
   if (typeof item !== "object" || item === null || Array.isArray(item)) {
-    throw new ServiceError(400, "INVALID_PAYLOAD", "a reading is an object { payload, signature }");
+    throw new ServiceError("INVALID_PAYLOAD", "a reading is an object { payload, signature }");
   }
   const { payload, signature } = item as Record<string, unknown>;
   if (typeof payload !== "string") {
-    throw new ServiceError(400, "INVALID_PAYLOAD", "payload must be the payload's canonical JSON text", { field: "payload" });
+    throw new ServiceError("INVALID_PAYLOAD", "payload must be the payload's canonical JSON text", { field: "payload" });
   }
   if (typeof signature !== "string" || !SIGNATURE_RE.test(signature)) {
-    throw new ServiceError(400, "INVALID_SIGNATURE", "signature must be 0x hex of 64 (P-256) or 65 (secp256k1) bytes", {
+    throw new ServiceError("INVALID_SIGNATURE", "signature must be 0x hex of 64 (P-256) or 65 (secp256k1) bytes", {
       field: "signature",
     });
   }
@@ -116,18 +116,18 @@ function parseReading(text: string, payload: Uint8Array): Reading {
   try {
     JSON.parse(text);
   } catch {
-    throw new ServiceError(400, "INVALID_PAYLOAD", "payload is not JSON", { field: "payload" });
+    throw new ServiceError("INVALID_PAYLOAD", "payload is not JSON", { field: "payload" });
   }
   try {
     return readingFromPayload(payload);
   } catch (error) {
     if (error instanceof SensorSealError && error.code === "NON_CANONICAL_JSON") {
-      throw new ServiceError(400, "NON_CANONICAL_PAYLOAD", "payload is not canonical JSON (RFC 8785)", error.details, {
+      throw new ServiceError("NON_CANONICAL_PAYLOAD", "payload is not canonical JSON (RFC 8785)", error.details, {
         cause: error,
       });
     }
     if (error instanceof SensorSealError) {
-      throw new ServiceError(400, "INVALID_PAYLOAD", error.shortMessage, error.details, { cause: error });
+      throw new ServiceError("INVALID_PAYLOAD", error.shortMessage, error.details, { cause: error });
     }
     throw error;
   }

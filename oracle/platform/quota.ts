@@ -24,7 +24,7 @@ export class DeviceQuota {
   charge(verified: VerifiedReading): void {
     const wait = this.#bucket.take(verified.reading.device, 1, this.#now());
     if (wait > 0) {
-      throw new ServiceError(429, "DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", {
+      throw new ServiceError("DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", {
         device: verified.reading.device,
         readingsPerMinute: this.#readingsPerMinute,
         retryAfterSeconds: wait,

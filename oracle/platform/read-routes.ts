@@ -40,7 +40,7 @@ export function readRoutes(router: Router, { store, keyring, limits }: { store: 
     handle(async (req, res) => {
       const { device, query } = deviceQuery(req, listQuerySchema(limits));
       if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
-        throw new ServiceError(400, "INVALID_QUERY", "from must not be after to", { from: query.from, to: query.to });
+        throw new ServiceError("INVALID_QUERY", "from must not be after to", { from: query.from, to: query.to });
       }
       const readings = await store.listReadings(device, query);
       res.json({
@@ -123,17 +123,17 @@ async function findReading(store: PlatformStore, req: Request): Promise<StoredRe
   const device = deviceParam(req);
   const seqText = String(req.params.seq);
   if (!SEQ_RE.test(seqText) || !Number.isSafeInteger(Number(seqText))) {
-    throw new ServiceError(400, "INVALID_QUERY", "seq must be a positive integer", { field: "seq" });
+    throw new ServiceError("INVALID_QUERY", "seq must be a positive integer", { field: "seq" });
   }
   const reading = await store.getReading(device, Number(seqText));
-  if (reading === undefined) throw new ServiceError(404, "NOT_FOUND", "no such reading", { device, seq: Number(seqText) });
+  if (reading === undefined) throw new ServiceError("NOT_FOUND", "no such reading", { device, seq: Number(seqText) });
   return reading;
 }
 
 function deviceParam(req: Request): Address {
   const device = String(req.params.device);
   if (!isAddress(device, { strict: false })) {
-    throw new ServiceError(400, "INVALID_QUERY", "device must be an address", { field: "device" });
+    throw new ServiceError("INVALID_QUERY", "device must be an address", { field: "device" });
   }
   return getAddress(device);
 }
@@ -169,7 +169,7 @@ function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   const parsed = schema.safeParse(req.query);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ServiceError(400, "INVALID_QUERY", `query parameter ${issue.path.join(".") || "?"}: ${issue.message}`, {
+    throw new ServiceError("INVALID_QUERY", `query parameter ${issue.path.join(".") || "?"}: ${issue.message}`, {
       field: issue.path.join("."),
     });
   }

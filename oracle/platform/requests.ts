@@ -44,7 +44,7 @@ export class RequestTracker {
       });
       if (this.#draining) {
         res.setHeader("Connection", "close");
-        return next(new ServiceError(503, "SHUTTING_DOWN", "the platform is shutting down"));
+        return next(new ServiceError("SHUTTING_DOWN", "the platform is shutting down"));
       }
       this.#inFlight.add(res);
       res.on("close", () => {

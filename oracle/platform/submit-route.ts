@@ -44,7 +44,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
         return;
       }
       if (typeof body !== "object" || body === null) {
-        throw new ServiceError(400, "INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
+        throw new ServiceError("INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
       }
       const verified = await o.verifier.verify(body);
       o.quota.charge(verified);
@@ -71,15 +71,15 @@ function single(o: SubmitOptions, outcome: PutOutcome): { status: number; body: 
         conflictingDataHash: bytesToHex(r.dataHash),
       };
       o.logger.warn({ event: "equivocation", ...details }, "equivocation: device signed two payloads for one seq");
-      throw new ServiceError(409, "SEQUENCE_CONFLICT", "another payload is stored for this device and seq", details);
+      throw new ServiceError("SEQUENCE_CONFLICT", "another payload is stored for this device and seq", details);
     }
   }
 }
 
 async function submitBulk(o: SubmitOptions, items: unknown[]): Promise<{ body: unknown; retryAfterSeconds?: number }> {
-  if (items.length === 0) throw new ServiceError(400, "INVALID_PAYLOAD", "empty bulk submission");
+  if (items.length === 0) throw new ServiceError("INVALID_PAYLOAD", "empty bulk submission");
   if (items.length > o.maxBulkItems) {
-    throw new ServiceError(413, "PAYLOAD_TOO_LARGE", `at most ${o.maxBulkItems} readings per request`, {
+    throw new ServiceError("PAYLOAD_TOO_LARGE", `at most ${o.maxBulkItems} readings per request`, {
       items: items.length,
       maxItems: o.maxBulkItems,
     });

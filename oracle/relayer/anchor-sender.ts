@@ -9,6 +9,7 @@
  */
 import { BaseError, encodeFunctionData, getAddress, keccak256, type Hex } from "viem";
 
+import { readAnchorLogs } from "../chain/anchor-log.js";
 import { readingAnchorAbi } from "../chain/abis.js";
 import { revertName } from "../chain/rpc.js";
 import { AnchorEventMissingError, NoBaseFeeError } from "./anchor-errors.js";
@@ -127,23 +128,17 @@ export class AnchorSender {
     if (onChain.manifestHash.toLowerCase() !== batch.manifestHash || Number(onChain.leafCount) !== batch.leafCount) {
       return { kind: "foreign", anchorBatchId: Number(id), reason: `root anchored as batch ${id} with another manifest hash or leaf count` };
     }
-    const logs = await publicClient.getContractEvents({
-      address: anchor,
-      abi: readingAnchorAbi,
-      eventName: "BatchAnchored",
-      args: { batchId: id },
-      fromBlock: BigInt(onChain.blockNumber),
-      toBlock: BigInt(onChain.blockNumber),
-    });
-    const log = logs.find((l) => l.args.root?.toLowerCase() === batch.root);
-    if (log === undefined || log.blockHash === null || log.transactionHash === null || log.blockNumber === null) {
+    const at = BigInt(onChain.blockNumber);
+    const { batches } = await readAnchorLogs({ client: publicClient, anchor, fromBlock: at, toBlock: at, events: ["BatchAnchored"] });
+    const log = batches.find((b) => b.batchId === id && b.root.toLowerCase() === batch.root);
+    if (log === undefined) {
       throw new AnchorEventMissingError(`batch ${id} holds root ${batch.root} but its BatchAnchored event was not found`, { root: batch.root, anchorBatchId: id.toString() });
     }
-    if (log.args.relayer !== undefined && getAddress(log.args.relayer) !== account.address)
-      logger.warn({ batch: batch.id, anchorBatchId: Number(id), by: log.args.relayer }, "root anchored by another relayer account");
+    if (getAddress(log.relayer) !== account.address)
+      logger.warn({ batch: batch.id, anchorBatchId: Number(id), by: log.relayer }, "root anchored by another relayer account");
     return {
       kind: "ours",
-      info: { anchorBatchId: Number(id), txHash: log.transactionHash, blockNumber: Number(log.blockNumber), blockHash: log.blockHash, gasUsed: null },
+      info: { anchorBatchId: Number(id), txHash: log.txHash, blockNumber: Number(log.blockNumber), blockHash: log.blockHash, gasUsed: null },
     };
   }
 

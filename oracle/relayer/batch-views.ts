@@ -64,7 +64,7 @@ export class BatchViews {
       if (status === "anchored" || status === "confirmed") {
         const tree = await this.#treeOf(batch);
         const k = tree.index.get(`${row.device}:${row.seq}`);
-        if (k === undefined) throw new ServiceError(500, "INTERNAL", "reading missing from its batch manifest");
+        if (k === undefined) throw new ServiceError("INTERNAL", "reading missing from its batch manifest");
         Object.assign(answer, {
           batchId: batch.anchorBatchId,
           root: batch.root,
@@ -84,8 +84,8 @@ export class BatchViews {
     let batch: BatchRow | undefined;
     if (UINT_PARAM.test(id)) batch = await this.#o.store.batchByAnchorId(Number(id));
     else if (ROOT_PARAM.test(id)) batch = await this.#o.store.batchByRoot(id as Hex);
-    else throw new ServiceError(400, "INVALID_PARAMETER", "a batch is named by its on-chain id or its root");
-    if (batch === undefined) throw new ServiceError(404, "BATCH_NOT_FOUND", "no such batch");
+    else throw new ServiceError("INVALID_PARAMETER", "a batch is named by its on-chain id or its root");
+    if (batch === undefined) throw new ServiceError("BATCH_NOT_FOUND", "no such batch");
     return batch;
   }
 
@@ -129,11 +129,11 @@ export class BatchViews {
       return entry;
     }
     const bytes = await this.#o.store.manifest(batch.id);
-    if (bytes === undefined) throw new ServiceError(500, "INTERNAL", "batch manifest missing");
+    if (bytes === undefined) throw new ServiceError("INTERNAL", "batch manifest missing");
     const manifest = parseManifest(bytes);
     const rebuilt = buildBatch(manifest);
     if (rebuilt.root !== batch.root || rebuilt.manifestHash !== batch.manifestHash)
-      throw new ServiceError(500, "INTERNAL", "stored manifest does not rebuild the batch", { batch: batch.id });
+      throw new ServiceError("INTERNAL", "stored manifest does not rebuild the batch", { batch: batch.id });
     const index = new Map<string, number>();
     manifest.items.forEach((item, i) => index.set(`${item.reading.device}:${item.reading.seq}`, i));
     entry = { batch: rebuilt, index };

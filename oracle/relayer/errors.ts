@@ -4,20 +4,17 @@
  *
  * @module
  */
-import { ERROR_STATUS, type ErrorCode } from "../core/error-codes.js";
+import type { ErrorCode } from "../core/error-codes.js";
 import { SensorSealError } from "../core/errors.js";
 import { ServiceError } from "../service/errors.js";
 
 /**
- * A rejected reading or request: a {@link ServiceError} whose status comes from {@link ERROR_STATUS}.
+ * A rejected reading or request: the relayer's name for a {@link ServiceError} (status from the one code table).
  *
  * @example throw new RejectionError("STALE_SEQUENCE", "seq 3 is not above the last accepted 5", { seq: "3", lastSeq: "5" });
  */
-export class RejectionError<C extends ErrorCode = ErrorCode> extends ServiceError<C> {
-  constructor(code: C, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super(ERROR_STATUS[code], code, message, details, options);
-  }
-}
+export const RejectionError = ServiceError;
+export type RejectionError<C extends ErrorCode = ErrorCode> = ServiceError<C>;
 
 /** The store was written for another chain or anchor. */
 export class RelayerStoreMismatchError extends SensorSealError {

@@ -70,10 +70,10 @@ function readingRoutes(router: Router, { limits, submissions, store, views }: Re
     "/v1/readings/:device/:seq",
     handle(async (req, res) => {
       const { device, seq } = req.params as { device: string; seq: string };
-      if (!isAddress(device, { strict: false })) throw new ServiceError(400, "INVALID_PARAMETER", "device must be an address");
-      if (!isUintParam(seq)) throw new ServiceError(400, "INVALID_PARAMETER", "seq must be a positive decimal integer");
+      if (!isAddress(device, { strict: false })) throw new ServiceError("INVALID_PARAMETER", "device must be an address");
+      if (!isUintParam(seq)) throw new ServiceError("INVALID_PARAMETER", "seq must be a positive decimal integer");
       const row = await store.reading(getAddress(device) as Address, Number(seq));
-      if (row === undefined) throw new ServiceError(404, "READING_NOT_FOUND", "no accepted reading for this device and seq");
+      if (row === undefined) throw new ServiceError("READING_NOT_FOUND", "no accepted reading for this device and seq");
       res.json(await views.readingAnswer(row));
     }),
   );
@@ -93,7 +93,7 @@ function batchRoutes(router: Router, { store, views }: RelayerRoutesOptions): vo
     handle(async (req, res) => {
       const batch = await views.batchFromParam(String(req.params.id));
       const bytes = await store.manifest(batch.id);
-      if (bytes === undefined) throw new ServiceError(404, "BATCH_NOT_FOUND", "no such batch");
+      if (bytes === undefined) throw new ServiceError("BATCH_NOT_FOUND", "no such batch");
       res.status(200).setHeader("Content-Type", "application/json").setHeader("ETag", `"${batch.manifestHash}"`);
       res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }),

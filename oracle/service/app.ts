@@ -49,7 +49,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(options.router);
 
   app.use((req, _res, next) => {
-    next(new ServiceError(404, "NOT_FOUND", `no route for ${req.method} ${req.path}`));
+    next(new ServiceError("NOT_FOUND", `no route for ${req.method} ${req.path}`));
   });
   app.use(errorHandler(logger));
   return app;
@@ -65,7 +65,7 @@ export function rateLimitMiddleware(
     const wait = limiter.take(key(req), cost(req));
     if (wait === 0) return next();
     res.setHeader("Retry-After", String(wait));
-    next(new ServiceError(429, "RATE_LIMITED", "too many requests", { retryAfterSeconds: wait }));
+    next(new ServiceError("RATE_LIMITED", "too many requests", { retryAfterSeconds: wait }));
   };
 }
 
@@ -86,16 +86,16 @@ export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
   // body-parser errors carry `type` and `status`.
   const parserType = (error as { type?: string })?.type;
-  if (parserType === "entity.too.large") return new ServiceError(413, "PAYLOAD_TOO_LARGE", "request body too large");
-  if (parserType === "entity.parse.failed") return new ServiceError(400, "INVALID_JSON", "request body is not valid JSON");
+  if (parserType === "entity.too.large") return new ServiceError("PAYLOAD_TOO_LARGE", "request body too large");
+  if (parserType === "entity.parse.failed") return new ServiceError("INVALID_JSON", "request body is not valid JSON");
   if (parserType === "encoding.unsupported" || parserType === "charset.unsupported") {
-    return new ServiceError(415, "UNSUPPORTED_ENCODING", "request body encoding not supported");
+    return new ServiceError("UNSUPPORTED_ENCODING", "request body encoding not supported");
   }
   if (error instanceof SensorSealError) {
     // The core's typed errors: bad input from the client.
     return ServiceError.fromInput(error);
   }
-  return new ServiceError(500, "INTERNAL", "internal error");
+  return new ServiceError("INTERNAL", "internal error");
 }
 
 /** Wraps an async handler so a rejection reaches the error handler (express 5 does this too; kept explicit). */

@@ -11,22 +11,16 @@ export type { ErrorBody } from "../core/errors.js";
  * The status must be the code's status in {@link ERROR_STATUS}: the constructor's type demands it
  * for a literal code, so a call site that answers a code with another status does not compile.
  *
- * @example throw new ServiceError(409, "SEQUENCE_CONFLICT", "another payload exists for this seq", { seq: 7 });
+ * @example throw new ServiceError("SEQUENCE_CONFLICT", "another payload exists for this seq", { seq: 7 });
  */
 export class ServiceError<C extends ErrorCode = ErrorCode> extends SensorSealError {
   override name = "ServiceError" as const;
   declare readonly code: C;
   readonly status: (typeof ERROR_STATUS)[C];
 
-  constructor(
-    status: (typeof ERROR_STATUS)[C],
-    code: C,
-    message: string,
-    details?: Record<string, unknown>,
-    options?: { cause?: unknown },
-  ) {
+  constructor(code: C, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
     super(code, message, { details, cause: options?.cause });
-    this.status = status;
+    this.status = ERROR_STATUS[code];
   }
 
   /**
@@ -35,7 +29,7 @@ export class ServiceError<C extends ErrorCode = ErrorCode> extends SensorSealErr
    * @example throw ServiceError.of("UNKNOWN_DEVICE", "device is not in the registry", { device });
    */
   static of<C extends ErrorCode>(code: C, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }): ServiceError<C> {
-    return new ServiceError(ERROR_STATUS[code], code, message, details, options);
+    return new ServiceError(code, message, details, options);
   }
 
   /**
@@ -46,7 +40,7 @@ export class ServiceError<C extends ErrorCode = ErrorCode> extends SensorSealErr
    */
   static fromInput(error: SensorSealError): ServiceError {
     const code = isErrorCode(error.code) && ERROR_STATUS[error.code] === 400 ? error.code : "INVALID_BODY";
-    return new ServiceError(400, code as "INVALID_BODY", error.shortMessage, error.details, { cause: error });
+    return new ServiceError(code as "INVALID_BODY", error.shortMessage, error.details, { cause: error });
   }
 
   /** The HTTP body: `{ error: this.toJSON() }`. */

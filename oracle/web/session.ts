@@ -137,7 +137,7 @@ export function sessionCookie(token: string | undefined, secure: boolean): strin
 }
 
 /** 401 UNAUTHORIZED for raw data without a session. */
-export const signInRequired = () => new ServiceError(401, "UNAUTHORIZED", "sign in with your platform consumer API key to see raw data");
+export const signInRequired = () => new ServiceError("UNAUTHORIZED", "sign in with your platform consumer API key to see raw data");
 
 /**
  * Middleware: only requests of a live session pass; their consumer key is `res.locals.consumerKey`.
@@ -175,9 +175,7 @@ export function sameOriginOnly(origin: string | undefined): express.RequestHandl
     const own = ownOrigin(req, origin);
     if (from === own) return next();
     next(
-      new ServiceError(
-        403,
-        "FORBIDDEN",
+      new ServiceError("FORBIDDEN",
         from === undefined ? "the Origin header is required" : `cross-origin request refused (Origin ${from} is not ${own})`,
         { origin: from ?? null },
       ),

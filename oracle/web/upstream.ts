@@ -27,9 +27,9 @@ const RETRY_CONNECT_MS = 3000;
 
 /** 503 SERVICE_UNAVAILABLE for `service`. */
 export const unavailable = (service: string, message: string, cause?: unknown) =>
-  new ServiceError(503, "SERVICE_UNAVAILABLE", message, { service }, { cause });
+  new ServiceError("SERVICE_UNAVAILABLE", message, { service }, { cause });
 /** 503 NOT_CONFIGURED for `service`. */
-export const notConfigured = (service: string) => new ServiceError(503, "NOT_CONFIGURED", `the ${service} is not configured`, { service });
+export const notConfigured = (service: string) => new ServiceError("NOT_CONFIGURED", `the ${service} is not configured`, { service });
 
 /** Answers a reachable-or-not upstream's JSON (status and body), never throwing on HTTP errors. */
 export async function fetchJson(url: string, service: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
@@ -204,12 +204,12 @@ class ConsumerPlatformClient extends PlatformClient {
 function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined): ServiceError | undefined {
   if (status === 401) {
     up.sessions.endKey(apiKey);
-    return new ServiceError(401, "UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
+    return new ServiceError("UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
   }
-  if (status === 403) return new ServiceError(403, "FORBIDDEN", "this API key may not read raw data on the platform (a consumer key is needed)");
+  if (status === 403) return new ServiceError("FORBIDDEN", "this API key may not read raw data on the platform (a consumer key is needed)");
   if (status === 429) {
     const retry = Number(body?.error?.details?.retryAfterSeconds ?? 1);
-    return new ServiceError(429, "RATE_LIMITED", "the platform's limit for this API key is reached: try again later", { retryAfterSeconds: Number.isFinite(retry) ? retry : 1 });
+    return new ServiceError("RATE_LIMITED", "the platform's limit for this API key is reached: try again later", { retryAfterSeconds: Number.isFinite(retry) ? retry : 1 });
   }
   return undefined;
 }

@@ -26,7 +26,7 @@ describe("the one table of error codes", () => {
 
   it("is what every service error answers: ServiceError, its shortcut and the relayer's RejectionError take the table's status", () => {
     for (const code of CODES) {
-      const direct = new ServiceError(ERROR_STATUS[code], code, "m");
+      const direct = new ServiceError(code, "m");
       const of = ServiceError.of(code, "m", { x: 1 });
       const rejection = new RejectionError(code, "m");
       for (const error of [direct, of, rejection]) {

@@ -6,9 +6,9 @@
  * @module
  */
 import type express from "express";
-import { parseEventLogs, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 
-import { readingAnchorAbi } from "../../chain/abis.js";
+import { readAnchorLogs } from "../../chain/anchor-log.js";
 import type { AuditConnection } from "../../chain/audit-connection.js";
 import { bundleToJson } from "../../core/bundle.js";
 import type { SensorSealError } from "../../core/errors.js";
@@ -30,20 +30,19 @@ export interface BatchRow {
   blockNumber: number;
 }
 
-const LOG_STEP = 5000n;
-
-/** The web service's one reader of `BatchAnchored` logs: blocks `fromBlock..toBlock` of the anchor. */
-export async function readAnchoredBatches(a: AuditConnection, fromBlock: bigint, toBlock: bigint): Promise<BatchRow[]> {
-  const logs = await a.client.getLogs({ address: a.anchor, fromBlock, toBlock });
-  return parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }).map((e) => ({
-    batchId: Number(e.args.batchId),
-    root: e.args.root,
-    leafCount: Number(e.args.leafCount),
-    manifestHash: e.args.manifestHash,
-    relayer: e.args.relayer,
-    txHash: e.transactionHash,
-    blockNumber: Number(e.blockNumber),
+/** The anchored batches from `fromBlock` up to the head, as the dashboard lists them. */
+async function readBatchRows(a: AuditConnection, fromBlock: bigint): Promise<{ rows: BatchRow[]; toBlock: bigint }> {
+  const { batches, toBlock } = await readAnchorLogs({ client: a.client, anchor: a.anchor, fromBlock, events: ["BatchAnchored"] });
+  const rows = batches.map((b) => ({
+    batchId: Number(b.batchId),
+    root: b.root,
+    leafCount: b.leafCount,
+    manifestHash: b.manifestHash,
+    relayer: b.relayer,
+    txHash: b.txHash,
+    blockNumber: Number(b.blockNumber),
   }));
+  return { rows, toBlock };
 }
 
 /** Adds `GET /api/batches` and `GET /api/readings/:device/:seq/bundle`. */
@@ -53,12 +52,9 @@ export function batchRoutes(router: express.Router, up: Upstreams): void {
   let reading: Promise<void> | undefined;
   /** Reads the logs not read yet, up to the head, in steps. */
   const readNew = async (a: AuditConnection): Promise<void> => {
-    const head = await a.client.getBlockNumber({ cacheTime: 0 });
-    for (let from = logsFrom ?? BigInt(up.options.audit?.deployBlock ?? 0); from <= head; from += LOG_STEP) {
-      const to = from + LOG_STEP - 1n < head ? from + LOG_STEP - 1n : head;
-      for (const row of await readAnchoredBatches(a, from, to)) batches.set(row.batchId, row);
-      logsFrom = to + 1n;
-    }
+    const { rows, toBlock } = await readBatchRows(a, logsFrom ?? BigInt(up.options.audit?.deployBlock ?? 0));
+    for (const row of rows) batches.set(row.batchId, row);
+    logsFrom = toBlock + 1n;
   };
 
   router.get(
@@ -82,7 +78,7 @@ export function batchRoutes(router: express.Router, up: Upstreams): void {
     handle(async (req, res) => {
       const device = addressParam(req.params.device as string, "device");
       const seqText = req.params.seq as string;
-      if (!/^[1-9][0-9]{0,15}$/.test(seqText)) throw new ServiceError(400, "INVALID_SEQ", "seq must be a positive integer", { field: "seq" });
+      if (!/^[1-9][0-9]{0,15}$/.test(seqText)) throw new ServiceError("INVALID_SEQ", "seq must be a positive integer", { field: "seq" });
       const apiKey = consumerKey(res);
       const v = await up.bundleVerifier();
       try {
@@ -91,11 +87,11 @@ export function batchRoutes(router: express.Router, up: Upstreams): void {
       } catch (error) {
         const code = (error as SensorSealError).code;
         if (code === "NOT_ANCHORED" || code === "RAW_MISSING" || code === "UNKNOWN_DEVICE")
-          throw new ServiceError(404, code, (error as Error).message, { device, seq: Number(seqText) });
+          throw new ServiceError(code, (error as Error).message, { device, seq: Number(seqText) });
         if (code === "UNAUTHORIZED") {
           // The platform refused this consumer's key (revoked, or a role change since sign-in).
           up.sessions.endKey(apiKey);
-          throw new ServiceError(401, "UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
+          throw new ServiceError("UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
         }
         if (code === "SERVICE_UNREACHABLE" || code === "SERVICE_ERROR")
           throw unavailable("verifier sources", (error as Error).message, error);

@@ -35,7 +35,7 @@ export function sessionRoutes(router: express.Router, up: Upstreams, sessions: S
       noStore(res);
       const apiKey = (req.body as { apiKey?: unknown } | undefined)?.apiKey;
       if (typeof apiKey !== "string" || !API_KEY.test(apiKey))
-        throw new ServiceError(400, "INVALID_BODY", "expected { apiKey }: your platform consumer API key", { field: "apiKey" });
+        throw new ServiceError("INVALID_BODY", "expected { apiKey }: your platform consumer API key", { field: "apiKey" });
       await checkConsumerKey(up, apiKey);
       sessions.end(sessionToken(req));
       res.setHeader("Set-Cookie", sessionCookie(sessions.create(apiKey), secure(req, origin)));
