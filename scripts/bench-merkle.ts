@@ -60,7 +60,9 @@ function row(cells: string[], widths = [34, 14, 14, 12]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("");
 }
 
-console.log(`SensorSeal core benchmarks — Node ${process.version}, ${process.platform}/${process.arch}, native secp256k1: ${SECP256K1_NATIVE}`);
+console.log(
+  `SensorSeal core benchmarks — Node ${process.version}, ${process.platform}/${process.arch}, native secp256k1: ${SECP256K1_NATIVE}`,
+);
 console.log("All ratios are from this run. Times are one run each (no repetition) for tree builds.\n");
 
 // ── Merkle trees ────────────────────────────────────────────────────────────────────────────
@@ -137,7 +139,8 @@ const fixtures = (scheme: KeyScheme, keys: number, perKey: number) => {
   const ids = f.map((x) => deviceIdFromPublicKey(x.publicKey));
   const c = await rateAsync(async (i) => {
     const x = f[i % f.length];
-    if ((await recoverAddress({ hash: bytesToHex(x.digest), signature: bytesToHex(x.signature) })) !== ids[i % f.length]) throw new Error("bad");
+    if ((await recoverAddress({ hash: bytesToHex(x.digest), signature: bytesToHex(x.signature) })) !== ids[i % f.length])
+      throw new Error("bad");
   });
   console.log(row(["secp256k1 (native) vs viem recoverAddress", fmtRate(a), fmtRate(c), `${(a / c).toFixed(0)}×`]));
 }

@@ -55,7 +55,10 @@ function markdown(): string {
   const esc = (s: string) => s.replace(/\|/g, "\\|");
   const body = [...rows]
     .sort((a, b) => a.section - b.section)
-    .map((r) => `| ${r.section} | ${esc(r.measurement)} | ${esc(r.result)} | ${esc(r.baseline)} | ${esc(r.baselineResult)} | ${esc(r.ratio)} |`)
+    .map(
+      (r) =>
+        `| ${r.section} | ${esc(r.measurement)} | ${esc(r.result)} | ${esc(r.baseline)} | ${esc(r.baselineResult)} | ${esc(r.ratio)} |`,
+    )
     .join("\n");
   return `${header}\n${body}`;
 }
@@ -71,7 +74,9 @@ const meta = {
   full: FULL,
   loadAverageAtStart: loadAvg(),
 };
-log(`SensorSeal bench — Node ${meta.node}, ${meta.platform}, ${meta.cores} cores (${meta.cpu}), load ${meta.loadAverageAtStart.join(" ")}${FULL ? ", BENCH_FULL" : ""}`);
+log(
+  `SensorSeal bench — Node ${meta.node}, ${meta.platform}, ${meta.cores} cores (${meta.cpu}), load ${meta.loadAverageAtStart.join(" ")}${FULL ? ", BENCH_FULL" : ""}`,
+);
 
 try {
   await auditSections();
@@ -90,10 +95,18 @@ const notes = [
   `Measured in one run on ${meta.cores} cores (${meta.cpu}), Node ${meta.node}, ${meta.date.slice(0, 10)}; load average ${meta.loadAverageAtStart.join("/")} at start and ${loadAvg().join("/")} at the end: the machine is shared, so figures are noisy.`,
   "1–2: the relayer (its own process), the audit chain (EDR, in the bench process) and the load generator share those cores; the chain mines a block per transaction (blocks may share a timestamp). Latency is measured on such a chain, where the direct path waits for no block time; on a chain with block time B both sides wait up to B more.",
   "3, 6: whole-transaction gasUsed (21,000 base included). anchorBatch costs the same at any batch size; submitReading is the median over a device's readings 2..n.",
-  FULL ? "4–5: BENCH_FULL=1: OZ at 1e6 leaves and the verifier at 1e6 readings measured." : "4: OZ at 1,000,000 leaves not measured (BENCH_FULL=1 measures it; it takes minutes); no extrapolation.",
+  FULL
+    ? "4–5: BENCH_FULL=1: OZ at 1e6 leaves and the verifier at 1e6 readings measured."
+    : "4: OZ at 1,000,000 leaves not measured (BENCH_FULL=1 measures it; it takes minutes); no extrapolation.",
 ];
 const totalSeconds = (performance.now() - started) / 1000;
-const output = { meta: { ...meta, loadAverageAtEnd: loadAvg(), durationSeconds: Number(totalSeconds.toFixed(1)), config: CFG }, results, rows, markdown: table, notes };
+const output = {
+  meta: { ...meta, loadAverageAtEnd: loadAvg(), durationSeconds: Number(totalSeconds.toFixed(1)), config: CFG },
+  results,
+  rows,
+  markdown: table,
+  notes,
+};
 await mkdir(OUT_DIR, { recursive: true });
 const jsonFile = path.join(OUT_DIR, "latest.json");
 const json = `${JSON.stringify(output, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`;

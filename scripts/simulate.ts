@@ -167,7 +167,9 @@ if (values.register) {
     rpcUrl: env.AUDIT_RPC_URL ?? "http://127.0.0.1:8545",
     registry,
     privateKey: privateKey as Hex,
-    ...(values.beneficiary === undefined ? {} : { beneficiary: values.beneficiary.map((b) => (isAddress(b) ? getAddress(b) : fail(`--beneficiary: ${b} is not an address`))) }),
+    ...(values.beneficiary === undefined
+      ? {}
+      : { beneficiary: values.beneficiary.map((b) => (isAddress(b) ? getAddress(b) : fail(`--beneficiary: ${b} is not an address`))) }),
     onProgress: ({ registered, skipped }) => console.error(`simulate: registered ${registered}, already registered ${skipped}`),
   });
 }

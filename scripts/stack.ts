@@ -75,7 +75,10 @@ void stopRequested.then(async () => {
 });
 
 // --- chains -----------------------------------------------------------------------------------
-async function startChain(name: "audit" | "reward", chainPort: number): Promise<{ chain: LocalChain; connection: Awaited<ReturnType<typeof network.create>> }> {
+async function startChain(
+  name: "audit" | "reward",
+  chainPort: number,
+): Promise<{ chain: LocalChain; connection: Awaited<ReturnType<typeof network.create>> }> {
   const journal = path.join(data, "chains", `${name}.jsonl`);
   const genesis = await journalGenesis(journal);
   const connection = await network.create(genesis === undefined ? name : { network: name, override: { initialDate: genesis } });
@@ -91,9 +94,15 @@ async function startChain(name: "audit" | "reward", chainPort: number): Promise<
   return { chain, connection };
 }
 const audit = await startChain("audit", PORTS.audit);
-closers.push(() => audit.chain.close(), () => audit.connection.provider.close());
+closers.push(
+  () => audit.chain.close(),
+  () => audit.connection.provider.close(),
+);
 const reward = await startChain("reward", PORTS.reward);
-closers.push(() => reward.chain.close(), () => reward.connection.provider.close());
+closers.push(
+  () => reward.chain.close(),
+  () => reward.connection.provider.close(),
+);
 const blockTimer = setInterval(() => {
   // Empty blocks keep confirmations moving when nothing is sent.
   if (stopping) return;
@@ -330,4 +339,3 @@ async function stopAll(): Promise<void> {
 }
 
 await stopRequested;
-

@@ -80,7 +80,8 @@ const json = opts.json === true;
 
 function uint(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
   return Number(value);
 }
 
@@ -113,10 +114,23 @@ function stringify(value: unknown): string {
 
 function table(rows: ReadingResult[]): string {
   const head = ["DEVICE", "SEQ", "STATUS", "BATCH", "DETAIL"];
-  const body = rows.map((r) => [r.device, String(r.seq), r.status, r.anchor ? String(r.anchor.batchId) : "-", r.problems.map((p) => p.message).join("; ")]);
+  const body = rows.map((r) => [
+    r.device,
+    String(r.seq),
+    r.status,
+    r.anchor ? String(r.anchor.batchId) : "-",
+    r.problems.map((p) => p.message).join("; "),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   widths[4] = 0;
-  return [head, ...body].map((cols) => cols.map((c, i) => (i === 4 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
+  return [head, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => (i === 4 ? c : c.padEnd(widths[i])))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function summary(counts: Record<string, number>): string {
@@ -129,14 +143,19 @@ function summary(counts: Record<string, number>): string {
 function printReport(report: Report): void {
   if (json) return void console.log(stringify(report));
   if (report.readings.length > 0) console.log(table(report.readings));
-  for (const b of report.batches ?? []) if (!b.ok) console.log(`batch ${b.batchId}: ${b.issues.map((i) => `${i.issue} (${i.message})`).join("; ") || "readings failed"}`);
-  console.log(`\n${report.readings.length} readings: ${summary(report.counts) || "none"}${report.batches ? `; ${report.batches.length} batches, ${report.batches.filter((b) => !b.ok).length} failed` : ""}`);
+  for (const b of report.batches ?? [])
+    if (!b.ok) console.log(`batch ${b.batchId}: ${b.issues.map((i) => `${i.issue} (${i.message})`).join("; ") || "readings failed"}`);
+  console.log(
+    `\n${report.readings.length} readings: ${summary(report.counts) || "none"}${report.batches ? `; ${report.batches.length} batches, ${report.batches.filter((b) => !b.ok).length} failed` : ""}`,
+  );
   console.log(report.ok ? "OK" : "FAILED");
 }
 
 function printBatch(b: BatchResult): void {
   if (json) return void console.log(stringify(b));
-  console.log(`batch ${b.batchId}: root ${b.root}, manifest hash ${b.manifestHash}, ${b.leafCount} leaves, anchored at ${b.anchoredAt} (block ${b.blockNumber}${b.txHash ? `, tx ${b.txHash}` : ""})`);
+  console.log(
+    `batch ${b.batchId}: root ${b.root}, manifest hash ${b.manifestHash}, ${b.leafCount} leaves, anchored at ${b.anchoredAt} (block ${b.blockNumber}${b.txHash ? `, tx ${b.txHash}` : ""})`,
+  );
   for (const i of b.issues) console.log(`  ${i.issue}: ${i.message}`);
   const bad = b.readings.filter((r) => r.status !== "VERIFIED");
   if (bad.length > 0) console.log(table(bad));
@@ -170,7 +189,9 @@ async function openVerifier(): Promise<Verifier> {
     }
   }
   if (opts["api-key"] !== undefined)
-    throw new UsageError("--api-key is not accepted: a key on the command line shows in process listings; use --api-key-file <file> or PLATFORM_API_KEY");
+    throw new UsageError(
+      "--api-key is not accepted: a key on the command line shows in process listings; use --api-key-file <file> or PLATFORM_API_KEY",
+    );
   const apiKey = opts["api-key-file"] === undefined ? env.PLATFORM_API_KEY : (await readFile(opts["api-key-file"], "utf8")).trim();
   const manifests = await Promise.all((opts.manifest ?? []).map(async (f) => new Uint8Array(await readFile(f))));
   return Verifier.create({
@@ -305,7 +326,12 @@ try {
     process.exitCode = 2;
   } else if (error instanceof SensorSealError) {
     console.error(`verify: ${error.code}: ${error.message}`);
-    process.exitCode = error.code === "INVALID_ARGUMENT" ? 2 : error.code === "NOT_ANCHORED" || error.code === "RAW_MISSING" || error.code === "UNKNOWN_BATCH" ? 1 : 3;
+    process.exitCode =
+      error.code === "INVALID_ARGUMENT"
+        ? 2
+        : error.code === "NOT_ANCHORED" || error.code === "RAW_MISSING" || error.code === "UNKNOWN_BATCH"
+          ? 1
+          : 3;
   } else {
     console.error(`verify: ${(error as Error).message ?? error}`);
     process.exitCode = 3;

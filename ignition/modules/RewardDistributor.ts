@@ -20,15 +20,7 @@ export default buildModule("RewardDistributor", (m) => {
   const epochCap = m.getParameter("epochCap", 1_000_000n * 10n ** 18n);
   const oracleSetGracePeriod = m.getParameter("oracleSetGracePeriod", 86_400);
 
-  const distributor = m.contract("RewardDistributor", [
-    token,
-    sourceChainId,
-    admin,
-    oracles,
-    threshold,
-    epochCap,
-    oracleSetGracePeriod,
-  ]);
+  const distributor = m.contract("RewardDistributor", [token, sourceChainId, admin, oracles, threshold, epochCap, oracleSetGracePeriod]);
   m.call(token, "setDistributor", [distributor], { id: "bindDistributor" });
   const pauserRole = m.staticCall(distributor, "PAUSER_ROLE");
   m.call(distributor, "grantRole", [pauserRole, pauser], { id: "grantPauserRole" });

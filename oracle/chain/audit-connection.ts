@@ -40,9 +40,9 @@ export async function connectAuditChain(options: AuditConnectionOptions, service
   };
   const transport = /^wss?:/.test(options.rpcUrl) ? webSocket(options.rpcUrl) : http(options.rpcUrl);
   const client = createPublicClient({ transport }) as PublicClient;
-  const chainId = await client.getChainId().catch((cause: unknown) =>
-    fail(`the audit chain at AUDIT_RPC_URL=${options.rpcUrl} does not answer (${String(cause)})`, cause),
-  );
+  const chainId = await client
+    .getChainId()
+    .catch((cause: unknown) => fail(`the audit chain at AUDIT_RPC_URL=${options.rpcUrl} does not answer (${String(cause)})`, cause));
   if (options.expectedChainId !== undefined && options.expectedChainId !== chainId) {
     fail(`AUDIT_CHAIN_ID=${options.expectedChainId} but AUDIT_RPC_URL=${options.rpcUrl} serves chain ${chainId}`);
   }
@@ -52,7 +52,10 @@ export async function connectAuditChain(options: AuditConnectionOptions, service
       : await readAuditDeployment(chainId).catch((cause: Error) =>
           fail(`${cause.message} (or set ANCHOR_ADDRESS and REGISTRY_ADDRESS)`, cause),
         );
-  for (const [name, address] of [["anchor", deployment.anchor], ["registry", deployment.registry]] as const) {
+  for (const [name, address] of [
+    ["anchor", deployment.anchor],
+    ["registry", deployment.registry],
+  ] as const) {
     const code = await client.getCode({ address });
     if (code === undefined || code === "0x") fail(`no contract at the ${name} address ${address} on chain ${chainId}`);
   }

@@ -47,7 +47,11 @@ const KINDS: { [K in DeploymentKind]: { addresses: readonly (keyof DeploymentKin
 export class DeploymentError extends SensorSealError {
   override name = "DeploymentError" as const;
   declare readonly code: "DEPLOYMENT_MISSING" | "INVALID_DEPLOYMENT";
-  constructor(code: "DEPLOYMENT_MISSING" | "INVALID_DEPLOYMENT", message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: "DEPLOYMENT_MISSING" | "INVALID_DEPLOYMENT",
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(code, message, options);
   }
 }
@@ -92,7 +96,10 @@ export async function readDeployment<K extends DeploymentKind>(kind: K, chainId:
     });
   }
   const invalid = (reason: string, cause?: unknown) =>
-    new DeploymentError("INVALID_DEPLOYMENT", `Invalid ${label} deployment at ${file}: ${reason}`, { cause, details: { kind, chainId, file } });
+    new DeploymentError("INVALID_DEPLOYMENT", `Invalid ${label} deployment at ${file}: ${reason}`, {
+      cause,
+      details: { kind, chainId, file },
+    });
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;

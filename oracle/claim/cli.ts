@@ -42,7 +42,11 @@ export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof
  * @throws {ClaimError}
  * @example const { txHash } = await submitRelayedClaim({ rpcUrl, senderKey, signed });
  */
-export async function submitRelayedClaim(input: { rpcUrl: string; senderKey: Hex; signed: SignedClaim }): Promise<{ txHash: Hex; amount: bigint }> {
+export async function submitRelayedClaim(input: {
+  rpcUrl: string;
+  senderKey: Hex;
+  signed: SignedClaim;
+}): Promise<{ txHash: Hex; amount: bigint }> {
   const { client, wallet, account } = rewardClients(input.signed.chainId, input.rpcUrl, input.senderKey);
   const amount = await checkSignedClaim(client, input.signed);
   const { txHash } = await sendRelayedClaim({ client, wallet, account, signed: input.signed });
@@ -65,7 +69,14 @@ type ClaimArgs = Record<string, string | boolean | string[] | undefined>;
 
 /** The claim itself, once arguments and keys are known; answers the exit code (usage errors through `usage`). */
 async function runClaim(
-  settings: { values: ClaimArgs; rpcUrl: string; oracles: string[]; beneficiaryKey: string | undefined; senderKey: string | undefined; deadlineSeconds: number },
+  settings: {
+    values: ClaimArgs;
+    rpcUrl: string;
+    oracles: string[];
+    beneficiaryKey: string | undefined;
+    senderKey: string | undefined;
+    deadlineSeconds: number;
+  },
   out: (line: string) => void,
   usage: (message: string) => number,
 ): Promise<number> {
@@ -77,7 +88,9 @@ async function runClaim(
     out(JSON.stringify({ status: "claimed", account: signed.account, recipient: signed.recipient, amount: amount.toString(), txHash }));
     return 0;
   }
-  const accountText = (values.account as string | undefined) ?? (beneficiaryKey === undefined ? undefined : privateKeyToAccount(beneficiaryKey as Hex).address);
+  const accountText =
+    (values.account as string | undefined) ??
+    (beneficiaryKey === undefined ? undefined : privateKeyToAccount(beneficiaryKey as Hex).address);
   if (accountText === undefined) return usage("give --account or BENEFICIARY_PRIVATE_KEY");
   if (!isAddress(accountText, { strict: false })) return usage(`--account ${accountText} is not an address`);
   const account = getAddress(accountText);
@@ -87,7 +100,13 @@ async function runClaim(
     const recipientText = (values.recipient as string | undefined) ?? account;
     if (!isAddress(recipientText, { strict: false })) return usage(`--recipient ${recipientText} is not an address`);
     const client = createPublicClient({ chain: rpcChain(proof.chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
-    const signed = await signRelayedClaim({ client, beneficiaryKey: beneficiaryKey as Hex, proof, recipient: getAddress(recipientText), deadlineSeconds });
+    const signed = await signRelayedClaim({
+      client,
+      beneficiaryKey: beneficiaryKey as Hex,
+      proof,
+      recipient: getAddress(recipientText),
+      deadlineSeconds,
+    });
     if (values["sign-only"]) {
       out(JSON.stringify(signed));
       return 0;
@@ -146,7 +165,12 @@ export async function claimCli(
     return 2;
   };
   const rpcUrl = (values.rpc as string | undefined) ?? env.REWARD_RPC_URL ?? "http://127.0.0.1:8546";
-  const oracles = (values.oracle as string[] | undefined) ?? (env.ORACLE_URLS ?? "http://127.0.0.1:8548").split(",").map((s) => s.trim()).filter(Boolean);
+  const oracles =
+    (values.oracle as string[] | undefined) ??
+    (env.ORACLE_URLS ?? "http://127.0.0.1:8548")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const beneficiaryKey = env.BENEFICIARY_PRIVATE_KEY;
   const senderKey = env.CLAIM_SENDER_PRIVATE_KEY ?? beneficiaryKey;
   if (beneficiaryKey !== undefined && !KEY.test(beneficiaryKey)) return usage("BENEFICIARY_PRIVATE_KEY must be a 32-byte 0x hex key");

@@ -76,7 +76,11 @@ async function askSource(source: string, url: string, timeoutMs: number): Promis
  *   (`details.failures`: {@link ClaimSourceFailure}[]) when none answers.
  * @example const proof = await fetchClaimProof(["http://127.0.0.1:8548"], "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
  */
-export async function fetchClaimProof(oracleUrls: readonly string[], account: Address, options: FetchClaimProofOptions = {}): Promise<ClaimProof> {
+export async function fetchClaimProof(
+  oracleUrls: readonly string[],
+  account: Address,
+  options: FetchClaimProofOptions = {},
+): Promise<ClaimProof> {
   const path = options.path ?? ((a: Address) => `/v1/claims/${a}`);
   let noEntitlement = false;
   const failures: ClaimSourceFailure[] = [];
@@ -86,8 +90,11 @@ export async function fetchClaimProof(oracleUrls: readonly string[], account: Ad
     else if ("proof" in answer) return answer;
     else failures.push(answer);
   }
-  if (noEntitlement) throw new ClaimError("NO_ENTITLEMENT", `account ${account} has no reward entitlement (no posted root includes it)`, { account });
-  throw new ClaimError("ORACLE_UNREACHABLE", `no oracle answered: ${failures.map((f) => `${f.source}: ${f.message}`).join("; ")}`, { failures });
+  if (noEntitlement)
+    throw new ClaimError("NO_ENTITLEMENT", `account ${account} has no reward entitlement (no posted root includes it)`, { account });
+  throw new ClaimError("ORACLE_UNREACHABLE", `no oracle answered: ${failures.map((f) => `${f.source}: ${f.message}`).join("; ")}`, {
+    failures,
+  });
 }
 
 /**
@@ -131,6 +138,7 @@ export async function checkClaimProof(client: PublicClient, proof: ClaimProof, d
   if (!verifyRewardProof(proof.root, proof.account, cumulative, proof.proof))
     throw new ClaimError("INVALID_PROOF", `the oracle's proof for ${proof.account} does not lead to root ${proof.root}`);
   const claimed = await readClaimed(client, proof.distributor, proof.account);
-  if (claimed >= cumulative) throw new ClaimError("NOTHING_TO_CLAIM", `account ${proof.account} already claimed ${claimed} of ${cumulative}: nothing to claim`);
+  if (claimed >= cumulative)
+    throw new ClaimError("NOTHING_TO_CLAIM", `account ${proof.account} already claimed ${claimed} of ${cumulative}: nothing to claim`);
   return cumulative - claimed;
 }

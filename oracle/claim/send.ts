@@ -5,15 +5,7 @@
  *
  * @module
  */
-import {
-  parseEventLogs,
-  type Account,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type TransactionReceipt,
-  type WalletClient,
-} from "viem";
+import { parseEventLogs, type Account, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
@@ -59,7 +51,12 @@ export function claimFailure(error: unknown, failure = "claim failed"): ClaimErr
   if (error instanceof ClaimError) return error;
   if (isUserRejection(error)) return new ClaimError("REJECTED", "the wallet's user rejected the request", undefined, error);
   const revert = revertName(error);
-  return new ClaimError("CLAIM_FAILED", `${failure}: ${revert ?? (error as Error).message}`, revert === undefined ? undefined : { revert }, error);
+  return new ClaimError(
+    "CLAIM_FAILED",
+    `${failure}: ${revert ?? (error as Error).message}`,
+    revert === undefined ? undefined : { revert },
+    error,
+  );
 }
 
 type Call =
@@ -78,9 +75,13 @@ async function sendCall(input: {
 }): Promise<SentClaim> {
   const { client, wallet, account, distributor, call } = input;
   try {
-    const { request } = await client.simulateContract({ account, address: distributor, abi: rewardDistributorAbi, ...call } as Parameters<PublicClient["simulateContract"]>[0]);
+    const { request } = await client.simulateContract({ account, address: distributor, abi: rewardDistributorAbi, ...call } as Parameters<
+      PublicClient["simulateContract"]
+    >[0]);
     // The full ABI, not the simulation's one-function one: a revert at gas estimation decodes to its name.
-    const txHash = await wallet.writeContract({ ...request, abi: rewardDistributorAbi, account, chain: wallet.chain ?? null } as Parameters<WalletClient["writeContract"]>[0]);
+    const txHash = await wallet.writeContract({ ...request, abi: rewardDistributorAbi, account, chain: wallet.chain ?? null } as Parameters<
+      WalletClient["writeContract"]
+    >[0]);
     input.onSent?.(txHash);
     const receipt = await client.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`, { txHash });
@@ -153,12 +154,24 @@ export async function signRelayedClaim(input: {
 }): Promise<SignedClaim> {
   const { client, beneficiaryKey, proof, recipient } = input;
   const signer = privateKeyToAccount(beneficiaryKey).address;
-  if (signer.toLowerCase() !== proof.account.toLowerCase()) throw new ClaimError("WRONG_KEY", `the beneficiary key is ${signer}'s, not ${proof.account}'s`);
+  if (signer.toLowerCase() !== proof.account.toLowerCase())
+    throw new ClaimError("WRONG_KEY", `the beneficiary key is ${signer}'s, not ${proof.account}'s`);
   await checkClaimProof(client, proof);
-  const nonce = await client.readContract({ address: proof.distributor, abi: rewardDistributorAbi, functionName: "nonces", args: [proof.account] });
+  const nonce = await client.readContract({
+    address: proof.distributor,
+    abi: rewardDistributorAbi,
+    functionName: "nonces",
+    args: [proof.account],
+  });
   const deadline = BigInt(Math.floor(Date.now() / 1000) + input.deadlineSeconds);
   const cumulative = BigInt(proof.cumulative);
-  const signature = signClaim(beneficiaryKey, rewardDomain(proof.chainId, proof.distributor), { account: proof.account, cumulative, recipient, nonce, deadline });
+  const signature = signClaim(beneficiaryKey, rewardDomain(proof.chainId, proof.distributor), {
+    account: proof.account,
+    cumulative,
+    recipient,
+    nonce,
+    deadline,
+  });
   return {
     account: proof.account,
     cumulative: proof.cumulative,

@@ -6,7 +6,17 @@
 import type { Address, Hex } from "viem";
 import { z } from "zod";
 
-import { addressSchema, auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, privateKeySchema, serviceEnvShape } from "../service/config.js";
+import {
+  addressSchema,
+  auditEnvShape,
+  auditServiceFromEnv,
+  type AuditServiceConfig,
+  bodyLimitSchema,
+  int,
+  parseEnv,
+  privateKeySchema,
+  serviceEnvShape,
+} from "../service/config.js";
 
 /** The oracle's configuration (see {@link parseOracleConfig}). */
 export interface OracleConfig extends AuditServiceConfig {
@@ -26,7 +36,12 @@ export interface OracleConfig extends AuditServiceConfig {
 
 const urlList = z
   .string()
-  .transform((value) => value.split(",").map((v) => v.trim()).filter((v) => v !== ""))
+  .transform((value) =>
+    value
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== ""),
+  )
   .pipe(z.array(z.url({ protocol: /^https?$/ })));
 
 const envSchema = z.object({

@@ -105,7 +105,8 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
   const { audit } = options;
   const rules = options.rules ?? RULES_V1;
   const cut = { startBlock: BigInt(options.startBlock), epochBlocks: BigInt(options.epochBlocks) };
-  if (cut.epochBlocks < 1n) throw new CommitteeConfigError("createOracle: epochBlocks must be ≥ 1", { details: { epochBlocks: options.epochBlocks } });
+  if (cut.epochBlocks < 1n)
+    throw new CommitteeConfigError("createOracle: epochBlocks must be ≥ 1", { details: { epochBlocks: options.epochBlocks } });
   const anchor = getAddress(audit.anchor);
   const distributor = getAddress(options.reward.distributor);
   const account = privateKeyToAccount(options.privateKey);
@@ -152,8 +153,17 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     treeCache: new Map(),
     state,
     async loadOracleSet() {
-      const version = await rewardClient.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "oracleSetVersion" });
-      const set = await rewardClient.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "getOracleSet", args: [version] });
+      const version = await rewardClient.readContract({
+        address: distributor,
+        abi: rewardDistributorAbi,
+        functionName: "oracleSetVersion",
+      });
+      const set = await rewardClient.readContract({
+        address: distributor,
+        abi: rewardDistributorAbi,
+        functionName: "getOracleSet",
+        args: [version],
+      });
       state.oracleSet = { version: Number(version), oracles: set.oracles.map((a) => getAddress(a)), threshold: Number(set.threshold) };
       return state.oracleSet;
     },

@@ -45,7 +45,10 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
         if (!res.ok) continue;
         const bytes = new Uint8Array(await res.arrayBuffer());
         if (keccak256Hex(bytes).toLowerCase() === batch.manifestHash.toLowerCase()) return bytes;
-        logger.warn({ source, batchId: batch.batchId.toString() }, "a source served a manifest that does not hash to the anchored manifestHash");
+        logger.warn(
+          { source, batchId: batch.batchId.toString() },
+          "a source served a manifest that does not hash to the anchored manifestHash",
+        );
       } catch (error) {
         logger.debug({ source, err: error }, "manifest source failed");
       }
@@ -65,7 +68,15 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
     for (const anchored of logs) {
       const manifestBytes = await fetchManifest(anchored);
-      const evaluation = evaluateBatch({ manifestBytes, anchored, domain, digester: ctx.readingDigester, registry: ctx.options.registry, state, rules: ctx.rules });
+      const evaluation = evaluateBatch({
+        manifestBytes,
+        anchored,
+        domain,
+        digester: ctx.readingDigester,
+        registry: ctx.options.registry,
+        state,
+        rules: ctx.rules,
+      });
       for (const r of evaluation.rewards) {
         const key = r.beneficiary.toLowerCase();
         const b = balances.get(key) ?? { beneficiary: getAddress(r.beneficiary), cumulative: 0n, readings: 0 };
@@ -141,10 +152,15 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       metrics.batches.inc({ status: r.evaluation.status, ...(r.evaluation.reason ? { reason: r.evaluation.reason } : {}) });
       if (r.evaluation.rewards.length > 0) metrics.readings.inc({ result: "rewarded" }, r.evaluation.rewards.length);
       for (const j of r.evaluation.rejected) metrics.readings.inc({ result: "rejected", reason: j.reason });
-      if (r.evaluation.status === "rejected") metrics.readings.inc({ result: "rejected", reason: r.evaluation.reason ?? "INVALID_BATCH" }, r.leafCount);
+      if (r.evaluation.status === "rejected")
+        metrics.readings.inc({ result: "rejected", reason: r.evaluation.reason ?? "INVALID_BATCH" }, r.leafCount);
       if (r.evaluation.status === "rejected" || r.evaluation.rejected.length > 0)
         logger.warn(
-          { batchId: r.batchId.toString(), reason: r.evaluation.reason, rejected: r.evaluation.rejected.map((j) => ({ device: j.device, seq: j.seq.toString(), reason: j.reason })) },
+          {
+            batchId: r.batchId.toString(),
+            reason: r.evaluation.reason,
+            rejected: r.evaluation.rejected.map((j) => ({ device: j.device, seq: j.seq.toString(), reason: j.reason })),
+          },
           "readings not rewarded",
         );
     }
@@ -173,7 +189,15 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     metrics.epochs.inc({ status: row.status });
     metrics.processedBlock.set(Number(toBlock));
     logger.info(
-      { epoch, fromBlock: fromBlock.toString(), toBlock: toBlock.toString(), batches: records.length, status: row.status, root: row.root, total: row.cumulativeTotal.toString() },
+      {
+        epoch,
+        fromBlock: fromBlock.toString(),
+        toBlock: toBlock.toString(),
+        batches: records.length,
+        status: row.status,
+        root: row.root,
+        total: row.cumulativeTotal.toString(),
+      },
       "epoch processed",
     );
   }

@@ -23,7 +23,9 @@ export class CommitteeConfigError extends CommitteeError {
 export class ChainMismatchError extends CommitteeError {
   override name = "ChainMismatchError" as const;
   constructor(chain: "audit" | "reward", actual: number, expected: number) {
-    super("CHAIN_MISMATCH", `createOracle: the ${chain} RPC serves chain ${actual}, expected ${expected}`, { details: { chain, actual, expected } });
+    super("CHAIN_MISMATCH", `createOracle: the ${chain} RPC serves chain ${actual}, expected ${expected}`, {
+      details: { chain, actual, expected },
+    });
   }
 }
 

@@ -104,7 +104,8 @@ export function createFollower(ctx: CommitteeContext): Follower {
     const toHeader = await client.getBlock({ blockNumber: toBlock });
     // The registry must be read at least up to the epoch's last block.
     await ctx.options.registry.sync();
-    if (ctx.options.registry.syncedTimestamp < Number(toHeader.timestamp)) throw new ReorgDuringReadError("registry index behind the epoch");
+    if (ctx.options.registry.syncedTimestamp < Number(toHeader.timestamp))
+      throw new ReorgDuringReadError("registry index behind the epoch");
     const { batches: logs } = await readAnchorLogs({ client, anchor: ctx.anchor, fromBlock, toBlock, events: ["BatchAnchored"] });
     // Every log must come from the blocks the chain has now (else a reorg raced the read).
     const blocks = new Map<bigint, Hex>([[toBlock, toHeader.hash]]);

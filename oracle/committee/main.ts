@@ -34,7 +34,11 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
     throw new ConfigError("Cannot start the oracle", [issue], { cause });
   };
   const rewardClient = createPublicClient({ transport: http(config.reward.rpcUrl) }) as PublicClient;
-  const rewardChainId = await rewardClient.getChainId().catch((cause: unknown) => fail(`the reward chain at REWARD_RPC_URL=${config.reward.rpcUrl} does not answer (${String(cause)})`, cause));
+  const rewardChainId = await rewardClient
+    .getChainId()
+    .catch((cause: unknown) =>
+      fail(`the reward chain at REWARD_RPC_URL=${config.reward.rpcUrl} does not answer (${String(cause)})`, cause),
+    );
   if (config.reward.expectedChainId !== undefined && config.reward.expectedChainId !== rewardChainId)
     fail(`REWARD_CHAIN_ID=${config.reward.expectedChainId} but REWARD_RPC_URL serves chain ${rewardChainId}`);
   const reward =
@@ -48,7 +52,9 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
   const startBlock =
     config.startBlock ??
     config.audit.registryDeployBlock ??
-    (await readAuditDeployment(audit.chainId).then((d) => d.deployBlock).catch(() => 0));
+    (await readAuditDeployment(audit.chainId)
+      .then((d) => d.deployBlock)
+      .catch(() => 0));
   await ensureStoreFolder(config.databaseUrl);
   const db = await openDatabase(config.databaseUrl);
   let oracle: Oracle;
@@ -77,7 +83,15 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
   const server = await listen(oracle.app, config.port, config.host);
   oracle.start();
   logger.info(
-    { url: server.url, oracle: oracle.address, auditChainId: audit.chainId, rewardChainId, distributor: reward.distributor, startBlock, store: redactDatabaseUrl(config.databaseUrl) },
+    {
+      url: server.url,
+      oracle: oracle.address,
+      auditChainId: audit.chainId,
+      rewardChainId,
+      distributor: reward.distributor,
+      startBlock,
+      store: redactDatabaseUrl(config.databaseUrl),
+    },
     "oracle listening",
   );
   let stopping: Promise<void> | undefined;

@@ -40,7 +40,9 @@ export function createOracleMetrics(): OracleMetrics {
     signaturesReceived: registry.add(new Counter(`${p}_signatures_received_total`, "Peer signatures received, by result")),
     rootsPosted: registry.add(new Counter(`${p}_roots_posted_total`, "Roots this oracle posted to the distributor")),
     postFailures: registry.add(new Counter(`${p}_post_failures_total`, "postRoot attempts that failed, by error")),
-    manifestFailures: registry.add(new Counter(`${p}_manifest_fetch_failures_total`, "Manifests no source could serve with the anchored hash")),
+    manifestFailures: registry.add(
+      new Counter(`${p}_manifest_fetch_failures_total`, "Manifests no source could serve with the anchored hash"),
+    ),
     halted: registry.add(new Gauge(`${p}_halted`, "1 while halted on a reorg deeper than the confirmation depth")),
     processedBlock: registry.add(new Gauge(`${p}_processed_block`, "Last audit-chain block folded into the ledger")),
     headBlock: registry.add(new Gauge(`${p}_head_block`, "Audit-chain head seen")),

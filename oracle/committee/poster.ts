@@ -46,10 +46,15 @@ export function createPoster(ctx: CommitteeContext): Poster {
       return;
     }
     const ours = event.args.root.toLowerCase() === row.root?.toLowerCase();
-    const byUs = ours && (await rewardClient.getTransaction({ hash: event.transactionHash })).from.toLowerCase() === ctx.address.toLowerCase();
+    const byUs =
+      ours && (await rewardClient.getTransaction({ hash: event.transactionHash })).from.toLowerCase() === ctx.address.toLowerCase();
     await store.setEpochOutcome(row.epoch, ours ? "posted" : "posted_other", event.args.root, event.transactionHash, byUs);
     if (ours) await store.pruneSnapshots(row.epoch);
-    else logger.error({ epoch: row.epoch, ours: row.root, posted: event.args.root }, "the committee posted another root than ours for this epoch");
+    else
+      logger.error(
+        { epoch: row.epoch, ours: row.root, posted: event.args.root },
+        "the committee posted another root than ours for this epoch",
+      );
   }
 
   async function syncPosted(): Promise<bigint> {

@@ -79,7 +79,8 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     handle(async (req, res) => {
       const account = String(req.params.account);
       if (!isAddress(account, { strict: false })) throw new ServiceError("INVALID_ACCOUNT", "account must be a 0x address");
-      const noEntitlement = () => new ServiceError("NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
+      const noEntitlement = () =>
+        new ServiceError("NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
       const posted = await postedTree(ctx);
       const entry = posted?.tree.entry(getAddress(account));
       if (posted === undefined || entry === undefined) throw noEntitlement();

@@ -43,13 +43,7 @@ export type BatchRejection = "INVALID_MANIFEST" | "WRONG_DOMAIN" | "ROOT_MISMATC
 
 /** Why one reading earns nothing. */
 export type ReadingRejection =
-  | "UNKNOWN_DEVICE"
-  | "INVALID_SIGNATURE"
-  | "DEVICE_NOT_ACTIVE"
-  | "DEVICE_REVOKED"
-  | "DUPLICATE_SEQUENCE"
-  | "SAME_MINUTE"
-  | BatchRejection;
+  "UNKNOWN_DEVICE" | "INVALID_SIGNATURE" | "DEVICE_NOT_ACTIVE" | "DEVICE_REVOKED" | "DUPLICATE_SEQUENCE" | "SAME_MINUTE" | BatchRejection;
 
 /** What earlier batches left behind for one device. */
 export interface DeviceRewardState {
@@ -183,7 +177,13 @@ export function evaluateBatch(input: {
     }
     s.lastMinute = minute;
     state.set(key, s);
-    rewards.push({ device: reading.device, seq: reading.seq, timestamp: reading.timestamp, beneficiary: device.beneficiary, amount: rules.rewardPerReading });
+    rewards.push({
+      device: reading.device,
+      seq: reading.seq,
+      timestamp: reading.timestamp,
+      beneficiary: device.beneficiary,
+      amount: rules.rewardPerReading,
+    });
   }
   return { status: "verified", rewards, rejected };
 }

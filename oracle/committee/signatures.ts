@@ -65,7 +65,8 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
     if (typeof body !== "object" || body === null || typeof body.signature !== "string")
       throw new ServiceError("INVALID_BODY", "body must be { message, signature }");
     const message = oracleMessageFromJson(body.message);
-    if (message.epoch !== BigInt(epoch)) throw new ServiceError("EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
+    if (message.epoch !== BigInt(epoch))
+      throw new ServiceError("EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
     ctx.messageDigester.checkDestination(message);
     const sourceChainId = ctx.options.audit.chainId;
     if (message.sourceChainId !== BigInt(sourceChainId))
@@ -76,13 +77,21 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
     const set = known !== undefined && known.version === message.oracleSetVersion ? known : await ctx.loadOracleSet();
     if (set.version !== message.oracleSetVersion || !set.oracles.includes(signer)) {
       metrics.signaturesReceived.inc({ result: "unknown_signer" });
-      throw new ServiceError("UNKNOWN_SIGNER", `${signer} is not in the current oracle set (version ${set.version})`, { signer, oracleSetVersion: set.version });
+      throw new ServiceError("UNKNOWN_SIGNER", `${signer} is not in the current oracle set (version ${set.version})`, {
+        signer,
+        oracleSetVersion: set.version,
+      });
     }
     const ours = await store.epoch(epoch);
     if (ours !== undefined && ours.digest !== digest) {
       metrics.signaturesReceived.inc({ result: "conflicting" });
       logger.warn(
-        { epoch, signer, theirs: { root: message.root, total: message.cumulativeTotal.toString() }, ours: { root: ours.root, total: ours.cumulativeTotal.toString() } },
+        {
+          epoch,
+          signer,
+          theirs: { root: message.root, total: message.cumulativeTotal.toString() },
+          ours: { root: ours.root, total: ours.cumulativeTotal.toString() },
+        },
         "a peer signed another message",
       );
       throw new ServiceError("CONFLICTING_MESSAGE", `epoch ${epoch}: this oracle computed another message`, {

@@ -171,12 +171,16 @@ export class OracleStore {
 
   /** Stored block hashes, newest first. */
   async recentBlocks(limit: number): Promise<{ number: number; hash: Hex }[]> {
-    const rows = await this.db.query<{ number: number; hash: Hex }>("SELECT number, hash FROM oracle_blocks ORDER BY number DESC LIMIT ?", [limit]);
+    const rows = await this.db.query<{ number: number; hash: Hex }>("SELECT number, hash FROM oracle_blocks ORDER BY number DESC LIMIT ?", [
+      limit,
+    ]);
     return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
   }
 
   async deviceStates(): Promise<Map<string, DeviceRewardState>> {
-    const rows = await this.db.query<{ device: string; last_seq: string; last_minute: string }>("SELECT device, last_seq, last_minute FROM oracle_devices");
+    const rows = await this.db.query<{ device: string; last_seq: string; last_minute: string }>(
+      "SELECT device, last_seq, last_minute FROM oracle_devices",
+    );
     return new Map(rows.map((r) => [r.device, { lastSeq: BigInt(r.last_seq), lastMinute: BigInt(r.last_minute) }]));
   }
 
@@ -184,7 +188,12 @@ export class OracleStore {
     const rows = await this.db.query<{ beneficiary: Address; cumulative: string; readings: number }>(
       "SELECT beneficiary, cumulative, readings FROM oracle_balances",
     );
-    return new Map(rows.map((r) => [r.beneficiary.toLowerCase(), { beneficiary: r.beneficiary, cumulative: BigInt(r.cumulative), readings: Number(r.readings) }]));
+    return new Map(
+      rows.map((r) => [
+        r.beneficiary.toLowerCase(),
+        { beneficiary: r.beneficiary, cumulative: BigInt(r.cumulative), readings: Number(r.readings) },
+      ]),
+    );
   }
 
   /** Writes a processed epoch atomically and moves the cursor past it. */
@@ -196,8 +205,19 @@ export class OracleStore {
           `INSERT INTO oracle_batches (batch_id, epoch, block_number, log_index, block_hash, tx_hash, root, manifest_hash, leaf_count, status, reason, rewarded, rejected)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
-            b.batchId.toString(), e.epoch, Number(b.blockNumber), b.logIndex, b.blockHash, b.txHash, b.root, b.manifestHash, b.leafCount,
-            b.evaluation.status, b.evaluation.reason ?? null, b.evaluation.rewards.length, b.evaluation.rejected.length,
+            b.batchId.toString(),
+            e.epoch,
+            Number(b.blockNumber),
+            b.logIndex,
+            b.blockHash,
+            b.txHash,
+            b.root,
+            b.manifestHash,
+            b.leafCount,
+            b.evaluation.status,
+            b.evaluation.reason ?? null,
+            b.evaluation.rewards.length,
+            b.evaluation.rejected.length,
           ],
         );
         for (const r of b.evaluation.rewards) {
@@ -224,21 +244,41 @@ export class OracleStore {
       await tx.run(
         `INSERT INTO oracle_epochs (epoch, from_block, to_block, status, root, cumulative_total, entries, rules_version, oracle_set_version, digest, message)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.epoch, e.fromBlock, e.toBlock, e.status, e.root, e.cumulativeTotal.toString(), e.entries, e.rulesVersion, e.oracleSetVersion, e.digest, e.message],
+        [
+          e.epoch,
+          e.fromBlock,
+          e.toBlock,
+          e.status,
+          e.root,
+          e.cumulativeTotal.toString(),
+          e.entries,
+          e.rulesVersion,
+          e.oracleSetVersion,
+          e.digest,
+          e.message,
+        ],
       );
       if (e.status !== "empty") {
         for (const b of c.balances.values()) {
-          await tx.run("INSERT INTO oracle_epoch_balances (epoch, beneficiary, cumulative) VALUES (?, ?, ?)", [e.epoch, b.beneficiary, b.cumulative.toString()]);
+          await tx.run("INSERT INTO oracle_epoch_balances (epoch, beneficiary, cumulative) VALUES (?, ?, ?)", [
+            e.epoch,
+            b.beneficiary,
+            b.cumulative.toString(),
+          ]);
         }
       }
       if (c.ownSignature !== undefined && e.digest !== null) {
         await tx.run("INSERT INTO oracle_signatures (epoch, digest, signer, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
-          e.epoch, e.digest, c.ownSignature.signer, c.ownSignature.signature,
+          e.epoch,
+          e.digest,
+          c.ownSignature.signer,
+          c.ownSignature.signature,
         ]);
       }
       for (const block of c.blocks) {
         await tx.run("INSERT INTO oracle_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash", [
-          Number(block.number), block.hash,
+          Number(block.number),
+          block.hash,
         ]);
       }
       await this.setMeta("last_epoch", String(e.epoch), tx);
@@ -267,7 +307,11 @@ export class OracleStore {
 
   async setEpochOutcome(epoch: number, status: EpochStatus, postedRoot: Hex | null, txHash: Hex | null, postedByUs = false): Promise<void> {
     await this.db.run("UPDATE oracle_epochs SET status = ?, posted_root = ?, tx_hash = ?, posted_by_us = ? WHERE epoch = ?", [
-      status, postedRoot, txHash, postedByUs ? 1 : 0, epoch,
+      status,
+      postedRoot,
+      txHash,
+      postedByUs ? 1 : 0,
+      epoch,
     ]);
   }
 
@@ -303,7 +347,9 @@ export class OracleStore {
   /** Per beneficiary: cumulative entitlement and rewarded readings, largest first. */
   async ledger(): Promise<{ beneficiary: Address; cumulative: bigint; readings: number }[]> {
     const all = [...(await this.balances()).values()];
-    return all.sort((a, b) => (a.cumulative === b.cumulative ? a.beneficiary.localeCompare(b.beneficiary) : a.cumulative > b.cumulative ? -1 : 1));
+    return all.sort((a, b) =>
+      a.cumulative === b.cumulative ? a.beneficiary.localeCompare(b.beneficiary) : a.cumulative > b.cumulative ? -1 : 1,
+    );
   }
 
   async batch(batchId: bigint): Promise<Row | undefined> {

@@ -141,14 +141,19 @@ export function parseBundle(input: string | Uint8Array): ProofBundle {
   const o = value as Record<string, any>;
   if (o.v !== BUNDLE_VERSION) fail("v", `must be ${BUNDLE_VERSION}`);
   if (typeof o.payload !== "string") fail("payload", "must be a string");
-  if (typeof o.signature !== "string" || !/^0x([0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/.test(o.signature)) fail("signature", "must be 64 or 65 bytes of hex");
-  for (const f of ["leaf", "root", "manifestHash", "tx"]) if (typeof o[f] !== "string" || !HEX32.test(o[f])) fail(f, "must be 32 bytes of hex");
-  if (!Array.isArray(o.proof) || !o.proof.every((p: unknown) => typeof p === "string" && HEX32.test(p))) fail("proof", "must be a list of 32-byte hex");
+  if (typeof o.signature !== "string" || !/^0x([0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/.test(o.signature))
+    fail("signature", "must be 64 or 65 bytes of hex");
+  for (const f of ["leaf", "root", "manifestHash", "tx"])
+    if (typeof o[f] !== "string" || !HEX32.test(o[f])) fail(f, "must be 32 bytes of hex");
+  if (!Array.isArray(o.proof) || !o.proof.every((p: unknown) => typeof p === "string" && HEX32.test(p)))
+    fail("proof", "must be a list of 32-byte hex");
   for (const f of ["batchId", "block"]) if (typeof o[f] !== "string" || !UINT.test(o[f])) fail(f, "must be a decimal string");
   if (typeof o.chainId !== "number" || !Number.isSafeInteger(o.chainId) || o.chainId <= 0) fail("chainId", "must be a positive integer");
-  for (const f of ["anchor", "registry"]) if (typeof o[f] !== "string" || !isAddress(o[f], { strict: false })) fail(f, "must be an address");
+  for (const f of ["anchor", "registry"])
+    if (typeof o[f] !== "string" || !isAddress(o[f], { strict: false })) fail(f, "must be an address");
   const d = o.device;
-  if (typeof d !== "object" || d === null || (d.scheme !== "secp256k1" && d.scheme !== "p256")) fail("device.scheme", "must be secp256k1 or p256");
+  if (typeof d !== "object" || d === null || (d.scheme !== "secp256k1" && d.scheme !== "p256"))
+    fail("device.scheme", "must be secp256k1 or p256");
   if (typeof d.publicKey !== "string" || !/^0x[0-9a-fA-F]{128}$/.test(d.publicKey)) fail("device.publicKey", "must be 64 bytes of hex");
   let reading: Reading;
   try {
@@ -207,7 +212,11 @@ export function checkBundle(bundle: ProofBundle): BundleCheck[] {
   const bytes = new TextEncoder().encode(bundle.payload);
   const checks: BundleCheck[] = [];
   const hash = dataHash(bytes);
-  checks.push({ name: "payloadHash", ok: hash === reading.dataHash, message: `keccak256(payload) ${hash === reading.dataHash ? "=" : "≠"} reading.dataHash` });
+  checks.push({
+    name: "payloadHash",
+    ok: hash === reading.dataHash,
+    message: `keccak256(payload) ${hash === reading.dataHash ? "=" : "≠"} reading.dataHash`,
+  });
   let fieldsOk = false;
   try {
     const fromPayload = readingFromPayload(bytes);
@@ -215,9 +224,17 @@ export function checkBundle(bundle: ProofBundle): BundleCheck[] {
   } catch {
     fieldsOk = false;
   }
-  checks.push({ name: "payloadFields", ok: fieldsOk, message: fieldsOk ? "payload device/seq/ts = reading" : "payload is not a valid payload of this reading" });
+  checks.push({
+    name: "payloadFields",
+    ok: fieldsOk,
+    message: fieldsOk ? "payload device/seq/ts = reading" : "payload is not a valid payload of this reading",
+  });
   const leaf = bytesToHex(readingLeaf(reading));
-  checks.push({ name: "leaf", ok: leaf === bundle.leaf, message: leaf === bundle.leaf ? "leaf = readingLeaf(reading)" : "leaf ≠ readingLeaf(reading)" });
+  checks.push({
+    name: "leaf",
+    ok: leaf === bundle.leaf,
+    message: leaf === bundle.leaf ? "leaf = readingLeaf(reading)" : "leaf ≠ readingLeaf(reading)",
+  });
   const proofOk = verifyMerkleProof(readingLeaf(reading), bundle.proof, bundle.root);
   checks.push({ name: "proof", ok: proofOk, message: proofOk ? "Merkle proof leads to root" : "Merkle proof does not lead to root" });
   const keyOk = deviceIdFromPublicKey(bundle.device.publicKey) === reading.device;

@@ -27,8 +27,7 @@ const bufferView = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, byte
  * ```
  */
 export function isHex(value: unknown, options: { bytes?: number } = {}): value is Hex {
-  if (typeof value !== "string" || value.length % 2 !== 0 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120)
-    return false;
+  if (typeof value !== "string" || value.length % 2 !== 0 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120) return false;
   if (options.bytes !== undefined && value.length !== 2 + 2 * options.bytes) return false;
   return /^0x[0-9a-fA-F]*$/.test(value);
 }
@@ -78,8 +77,7 @@ export function bytesToHex(bytes: Uint8Array): Hex {
  */
 export function toBytes(value: BytesLike, expectedBytes?: number, what = "bytes"): Uint8Array {
   if (value instanceof Uint8Array) {
-    if (expectedBytes !== undefined && value.length !== expectedBytes)
-      throw new InvalidLengthError(what, expectedBytes, value.length);
+    if (expectedBytes !== undefined && value.length !== expectedBytes) throw new InvalidLengthError(what, expectedBytes, value.length);
     return value;
   }
   return hexToBytes(value, expectedBytes);

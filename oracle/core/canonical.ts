@@ -65,8 +65,7 @@ function serialize(value: unknown, walk: Walk): string {
         out += "]";
       } else {
         const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null)
-          fail(`not a plain object (${proto?.constructor?.name ?? "unknown"})`, walk);
+        if (proto !== Object.prototype && proto !== null) fail(`not a plain object (${proto?.constructor?.name ?? "unknown"})`, walk);
         if (Object.getOwnPropertySymbols(value).length !== 0) fail("object has symbol keys", walk);
         const record = value as Record<string, unknown>;
         const keys = Object.keys(record).sort(); // default sort compares UTF-16 code units

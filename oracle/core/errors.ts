@@ -89,9 +89,7 @@ export class InvalidHexError extends SensorSealError {
     const shown = typeof value === "string" ? (value.length > 80 ? `${value.slice(0, 77)}...` : value) : typeof value;
     super(
       "INVALID_HEX",
-      expectedBytes === undefined
-        ? `Invalid hex value "${shown}".`
-        : `Invalid hex value "${shown}": expected ${expectedBytes} bytes.`,
+      expectedBytes === undefined ? `Invalid hex value "${shown}".` : `Invalid hex value "${shown}": expected ${expectedBytes} bytes.`,
       { details: { value: shown, expectedBytes, ...options.details }, cause: options.cause },
     );
   }

@@ -80,8 +80,7 @@ function checkChainId(chainId: unknown, fail: (reason: string) => never): number
 }
 
 function signatureHex(signature: unknown): Hex | undefined {
-  if (signature instanceof Uint8Array)
-    return signature.length === 64 || signature.length === 65 ? bytesToHex(signature) : undefined;
+  if (signature instanceof Uint8Array) return signature.length === 64 || signature.length === 65 ? bytesToHex(signature) : undefined;
   if (isHex(signature) && (signature.length === 130 || signature.length === 132)) return signature.toLowerCase() as Hex;
   return undefined;
 }
@@ -112,8 +111,7 @@ export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Ba
   checkChainId(chainId, (reason) => {
     throw new InvalidManifestError("chainId", reason);
   });
-  if (typeof anchor !== "string" || !isAddress(anchor, { strict: false }))
-    throw new InvalidManifestError("anchor", "must be an address");
+  if (typeof anchor !== "string" || !isAddress(anchor, { strict: false })) throw new InvalidManifestError("anchor", "must be an address");
   const n = items.length;
   if (n === 0) throw new EmptyTreeError();
   const packed = new Uint8Array(n * 32);
@@ -122,8 +120,7 @@ export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Ba
     const item = items[i];
     packed.set(readingLeaf(item.reading), i * 32);
     const sig = signatureHex(item.signature);
-    if (sig === undefined)
-      throw new InvalidSignatureError("must be 64 (P-256) or 65 (secp256k1) bytes", { details: { item: i } });
+    if (sig === undefined) throw new InvalidSignatureError("must be 64 (P-256) or 65 (secp256k1) bytes", { details: { item: i } });
     signatures[i] = sig;
   }
   const tree = MerkleTree.fromPackedLeaves(packed);
@@ -143,9 +140,7 @@ export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Ba
     readingsJson[k] = { ...json, signature: signatures[i] };
   }
   const checksummedAnchor = getAddress(anchor);
-  const manifestBytes = utf8.encode(
-    canonicalize({ anchor: checksummedAnchor, chainId, readings: readingsJson, v: MANIFEST_VERSION }),
-  );
+  const manifestBytes = utf8.encode(canonicalize({ anchor: checksummedAnchor, chainId, readings: readingsJson, v: MANIFEST_VERSION }));
   const proofs = new Array<Hex[]>(n);
   const leaves = new Array<Hex>(n);
   for (let i = 0; i < n; i++) {
@@ -169,8 +164,7 @@ const MANIFEST_KEYS = ["anchor", "chainId", "readings", "v"];
 const READING_KEYS = ["dataHash", "device", "seq", "signature", "timestamp"];
 
 function checkKeys(value: unknown, keys: readonly string[], path: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new InvalidManifestError(path, "must be an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InvalidManifestError(path, "must be an object");
   const actual = Object.keys(value);
   for (const key of actual) if (!keys.includes(key)) throw new InvalidManifestError(`${path}.${key}`, "unknown field");
   for (const key of keys) if (!actual.includes(key)) throw new InvalidManifestError(`${path}.${key}`, "missing");
@@ -208,8 +202,7 @@ export function parseManifest(bytes: Uint8Array): Manifest {
   const anchor = o.anchor;
   if (typeof anchor !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(anchor) || getAddress(anchor) !== anchor)
     throw new InvalidManifestError("$.anchor", "must be a checksummed address");
-  if (!Array.isArray(o.readings) || o.readings.length === 0)
-    throw new InvalidManifestError("$.readings", "must be a non-empty array");
+  if (!Array.isArray(o.readings) || o.readings.length === 0) throw new InvalidManifestError("$.readings", "must be a non-empty array");
   const items: Manifest["items"] = new Array(o.readings.length);
   for (let k = 0; k < o.readings.length; k++) {
     const path = `$.readings[${k}]`;

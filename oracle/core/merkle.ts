@@ -75,7 +75,7 @@ function sortOrder(leaves: Uint8Array, n: number): Uint32Array {
     [src, dst] = [dst, src];
   }
   // Runs with equal first 32 bits: finish with a full (stable) comparison. Rare for hashes.
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const key = keys[src[start]];
     let end = start + 1;
     while (end < n && keys[src[end]] === key) end++;
@@ -358,10 +358,7 @@ export class MerkleTree {
         throw new InvalidTreeIndexError(index, this.nodeCount);
     } else {
       index = this.leafIndex(treeIndexOrLeaf);
-      if (index < 0)
-        throw new LeafNotInTreeError(
-          typeof treeIndexOrLeaf === "string" ? treeIndexOrLeaf : bytesToHex(treeIndexOrLeaf),
-        );
+      if (index < 0) throw new LeafNotInTreeError(typeof treeIndexOrLeaf === "string" ? treeIndexOrLeaf : bytesToHex(treeIndexOrLeaf));
     }
     const proof: Hex[] = [];
     while (index > 0) {
@@ -399,8 +396,7 @@ export class MerkleTree {
   }
 
   #checkNode(index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.nodeCount)
-      throw new InvalidTreeIndexError(index, this.nodeCount);
+    if (!Number.isInteger(index) || index < 0 || index >= this.nodeCount) throw new InvalidTreeIndexError(index, this.nodeCount);
   }
 }
 

@@ -239,11 +239,7 @@ export function oracleAddress(privateKey: BytesLike): Address {
  * // { signer: "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", signature: "0x…" }
  * ```
  */
-export function signOracleMessage(
-  privateKey: BytesLike,
-  digester: OracleMessageDigester,
-  message: OracleMessage,
-): OracleSignature {
+export function signOracleMessage(privateKey: BytesLike, digester: OracleMessageDigester, message: OracleMessage): OracleSignature {
   digester.checkDestination(message);
   const signature = signDigest("secp256k1", privateKey, digester.digest(message));
   return { signer: oracleAddress(privateKey), signature: bytesToHex(signature) };
@@ -314,7 +310,10 @@ export function sortOracleSignatures(signatures: readonly OracleSignature[]): He
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (let i = 1; i < keyed.length; i++)
     if (keyed[i].key === keyed[i - 1].key)
-      throw new InvalidArgumentError("signatures", `signer ${getAddress(`0x${keyed[i].key.toString(16).padStart(40, "0")}`)} appears twice`);
+      throw new InvalidArgumentError(
+        "signatures",
+        `signer ${getAddress(`0x${keyed[i].key.toString(16).padStart(40, "0")}`)} appears twice`,
+      );
   return keyed.map((k) => k.signature);
 }
 
@@ -378,8 +377,7 @@ function parseDecimal(value: unknown, field: string): bigint {
  * ```
  */
 export function oracleMessageFromJson(json: unknown): OracleMessage {
-  if (typeof json !== "object" || json === null || Array.isArray(json))
-    throw new InvalidOracleMessageError("$", "must be an object");
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InvalidOracleMessageError("$", "must be an object");
   const o = json as Record<string, unknown>;
   for (const key of Object.keys(o))
     if (!(JSON_KEYS as readonly string[]).includes(key)) throw new InvalidOracleMessageError(key, "unknown field");

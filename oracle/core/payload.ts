@@ -120,8 +120,7 @@ export function buildPayload(fields: BuildPayloadParameters): Payload {
   if (!isPlainObject(fields)) throw new InvalidPayloadError("$", "must be an object");
   const { device, seq, ts, salt, v, ...rest } = fields;
   if (v !== undefined && v !== PAYLOAD_VERSION) throw new InvalidPayloadError("v", `must be ${PAYLOAD_VERSION}`);
-  if (typeof device !== "string" || !isAddress(device, { strict: false }))
-    throw new InvalidPayloadError("device", "must be an address");
+  if (typeof device !== "string" || !isAddress(device, { strict: false })) throw new InvalidPayloadError("device", "must be an address");
   let saltHex: string;
   if (salt === undefined) saltHex = bytesToHex(randomBytes(SALT_BYTES));
   else if (salt instanceof Uint8Array) {

@@ -24,9 +24,7 @@ export const MAX_CLOCK_SKEW_SECONDS = 300n;
 export type ReadingTimeCode = "FUTURE_TIMESTAMP" | "ANCHORED_TOO_LATE" | "DEVICE_NOT_ACTIVE" | "DEVICE_REVOKED";
 
 /** The verdict of {@link judgeReadingTime}. */
-export type ReadingTimeVerdict =
-  | { ok: true }
-  | { ok: false; code: ReadingTimeCode; message: string; details: Record<string, string> };
+export type ReadingTimeVerdict = { ok: true } | { ok: false; code: ReadingTimeCode; message: string; details: Record<string, string> };
 
 /** Parameters of {@link judgeReadingTime}. */
 export interface ReadingTimeParameters {
@@ -81,8 +79,7 @@ export function judgeReadingTime(p: ReadingTimeParameters): ReadingTimeVerdict {
 
 /** The verdict of {@link checkIntakeTime}. */
 export type IntakeTimeVerdict =
-  | { ok: true }
-  | { ok: false; code: "FUTURE_TIMESTAMP" | "TIMESTAMP_TOO_OLD"; message: string; details: Record<string, string> };
+  { ok: true } | { ok: false; code: "FUTURE_TIMESTAMP" | "TIMESTAMP_TOO_OLD"; message: string; details: Record<string, string> };
 
 /**
  * What a service taking readings in (the relayer) refuses up front: a reading that could not be
@@ -96,7 +93,12 @@ export type IntakeTimeVerdict =
  * checkIntakeTime({ timestamp: 1_000n, nowSeconds: 9_000n, maxAnchorDelay: 3_600n, marginSeconds: 120n }); // { ok: false, code: "TIMESTAMP_TOO_OLD", … }
  * ```
  */
-export function checkIntakeTime(p: { timestamp: bigint; nowSeconds: bigint; maxAnchorDelay: bigint; marginSeconds: bigint }): IntakeTimeVerdict {
+export function checkIntakeTime(p: {
+  timestamp: bigint;
+  nowSeconds: bigint;
+  maxAnchorDelay: bigint;
+  marginSeconds: bigint;
+}): IntakeTimeVerdict {
   const times = { timestamp: p.timestamp.toString(), now: p.nowSeconds.toString() };
   if (p.timestamp > p.nowSeconds + MAX_CLOCK_SKEW_SECONDS) {
     return refuse("FUTURE_TIMESTAMP", `timestamp is more than ${MAX_CLOCK_SKEW_SECONDS} s ahead of the clock`, {

@@ -263,12 +263,10 @@ function parseUint64(value: unknown, field: string): bigint {
  * ```
  */
 export function readingFromJson(json: unknown): Reading {
-  if (typeof json !== "object" || json === null || Array.isArray(json))
-    throw new InvalidReadingError("$", "must be an object");
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InvalidReadingError("$", "must be an object");
   const o = json as Record<string, unknown>;
   for (const key of Object.keys(o))
-    if (key !== "device" && key !== "seq" && key !== "timestamp" && key !== "dataHash")
-      throw new InvalidReadingError(key, "unknown field");
+    if (key !== "device" && key !== "seq" && key !== "timestamp" && key !== "dataHash") throw new InvalidReadingError(key, "unknown field");
   const { device, dataHash: hash } = o;
   if (typeof device !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(device) || getAddress(device) !== device)
     throw new InvalidReadingError("device", "must be a checksummed address");

@@ -81,8 +81,7 @@ export function receiptDomain(chainId: number, anchor: Address): ReceiptDomain {
 }
 
 function uint64Word(value: unknown, field: string, out: Uint8Array, offset: number): void {
-  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX)
-    throw new InvalidArgumentError(field, "must be a uint64 bigint");
+  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX) throw new InvalidArgumentError(field, "must be a uint64 bigint");
   new DataView(out.buffer, out.byteOffset).setBigUint64(offset + 24, value);
 }
 
@@ -223,12 +222,14 @@ export async function verifyReceipt(options: {
  */
 export function receiptFromJson(json: { device: string; seq: string; dataHash: string; deadline: string }): InclusionReceipt {
   const uint = (value: unknown, field: string): bigint => {
-    if (typeof value !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(value)) throw new InvalidArgumentError(field, "must be a decimal string");
+    if (typeof value !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(value))
+      throw new InvalidArgumentError(field, "must be a decimal string");
     const x = BigInt(value);
     if (x > UINT64_MAX) throw new InvalidArgumentError(field, "must be a uint64");
     return x;
   };
-  if (typeof json.device !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(json.device)) throw new InvalidArgumentError("device", "must be an address");
+  if (typeof json.device !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(json.device))
+    throw new InvalidArgumentError("device", "must be an address");
   if (typeof json.dataHash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(json.dataHash))
     throw new InvalidArgumentError("dataHash", "must be 32 bytes of 0x hex");
   return {

@@ -81,8 +81,7 @@ const UINT256_MAX = (1n << 256n) - 1n;
 
 /** Writes `value` big-endian into the 32 bytes of `out` at `offset` (which must be zero-filled). */
 function writeUint256(out: Uint8Array, offset: number, value: unknown, field: string): void {
-  if (typeof value !== "bigint" || value < 0n || value > UINT256_MAX)
-    throw new InvalidArgumentError(field, "must be a uint256 bigint");
+  if (typeof value !== "bigint" || value < 0n || value > UINT256_MAX) throw new InvalidArgumentError(field, "must be a uint256 bigint");
   let x = value;
   for (let i = offset + 31; i >= offset && x > 0n; i--, x >>= 8n) out[i] = Number(x & 0xffn);
 }

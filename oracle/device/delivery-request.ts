@@ -76,7 +76,14 @@ export async function attemptDelivery(
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    return { kind: "retry", scope: "target", status: null, code: networkErrorCode(error), message: (error as Error).message, retryAfterMs: undefined };
+    return {
+      kind: "retry",
+      scope: "target",
+      status: null,
+      code: networkErrorCode(error),
+      message: (error as Error).message,
+      retryAfterMs: undefined,
+    };
   }
   let text: string | null = null;
   let body: unknown = null;

@@ -65,11 +65,7 @@ export class KeyFileNotFoundError extends SensorSealError {
 export class OutboxError extends SensorSealError {
   override name = "OutboxError" as const;
   declare readonly code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED";
-  constructor(
-    code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED",
-    message: string,
-    details?: Record<string, unknown>,
-  ) {
+  constructor(code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED", message: string, details?: Record<string, unknown>) {
     super(code, message, { details });
   }
 }

@@ -77,7 +77,9 @@ function deliveryRecord(d: DeliveryRow): DeliveryRecord {
  */
 export function listReadings(db: Database.Database, device: Address, options: { fromSeq?: number; limit?: number } = {}): OutboxItem[] {
   const rows = db
-    .prepare("SELECT device, seq, ts, payload, data_hash, signature, created_at FROM readings WHERE device = ? AND seq >= ? ORDER BY seq LIMIT ?")
+    .prepare(
+      "SELECT device, seq, ts, payload, data_hash, signature, created_at FROM readings WHERE device = ? AND seq >= ? ORDER BY seq LIMIT ?",
+    )
     .all(device, options.fromSeq ?? 1, options.limit ?? 1000) as ReadingRow[];
   const deliveries = db.prepare(
     "SELECT target, state, attempts, next_attempt_at, http_status, error_code, error_message, response, updated_at FROM deliveries WHERE device = ? AND seq = ? ORDER BY target",

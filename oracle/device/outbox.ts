@@ -34,7 +34,6 @@ import {
 
 export * from "./outbox-types.js";
 
-
 const RESPONSE_LIMIT = 16 * 1024;
 
 /**
@@ -65,7 +64,6 @@ export class Outbox {
   #closed = false;
   readonly #stmt: OutboxStatements;
 
-
   private constructor(file: string, options: OutboxOptions) {
     const targets = options.targets ?? DELIVERY_TARGETS;
     if (targets.length === 0 || targets.some((t) => !DELIVERY_TARGETS.includes(t)) || new Set(targets).size !== targets.length) {
@@ -78,9 +76,10 @@ export class Outbox {
     this.#db = openOutboxDatabase(file, options.durability ?? "full");
     const db = this.#db;
     this.#stmt = prepareOutboxStatements(db);
-    for (const row of db
-      .prepare("SELECT target, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target")
-      .all() as { target: DeliveryTarget; n: number }[]) {
+    for (const row of db.prepare("SELECT target, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target").all() as {
+      target: DeliveryTarget;
+      n: number;
+    }[]) {
       this.#pending[row.target] = row.n;
     }
   }
@@ -178,11 +177,11 @@ export class Outbox {
       for (const e of items) {
         const expected = next.get(e.device) ?? s.nextSeq.get(e.device)?.next_seq ?? 1;
         if (e.seq !== expected) {
-          throw new OutboxError(
-            "OUTBOX_SEQUENCE_CONFLICT",
-            `Reading seq ${e.seq} of ${e.device} is not the next seq ${expected}.`,
-            { device: e.device, seq: e.seq, expected },
-          );
+          throw new OutboxError("OUTBOX_SEQUENCE_CONFLICT", `Reading seq ${e.seq} of ${e.device} is not the next seq ${expected}.`, {
+            device: e.device,
+            seq: e.seq,
+            expected,
+          });
         }
         s.insertReading.run(e.device, e.seq, e.ts, e.payload, e.dataHash, e.signature, now);
         for (const t of targets) s.insertDelivery.run(e.device, t, e.seq, now);
@@ -235,25 +234,27 @@ export class Outbox {
     this.#check();
     const s = this.#stmt;
     const response = info.response == null ? null : info.response.slice(0, RESPONSE_LIMIT);
-    const changed = this.#db.transaction(() => {
-      const { changes } = s.finish.run(
-        state,
-        info.httpStatus ?? null,
-        info.code ?? null,
-        info.message ?? null,
-        response,
-        this.#now(),
-        device,
-        target,
-        seq,
-      );
-      if (changes === 0) return false;
-      if (state === DeliveryState.Delivered && this.retention === "delete") {
-        s.deleteDelivery.run(device, target, seq);
-        if (s.remaining.get(device, seq)?.n === 0) s.deleteReading.run(device, seq);
-      }
-      return true;
-    }).immediate();
+    const changed = this.#db
+      .transaction(() => {
+        const { changes } = s.finish.run(
+          state,
+          info.httpStatus ?? null,
+          info.code ?? null,
+          info.message ?? null,
+          response,
+          this.#now(),
+          device,
+          target,
+          seq,
+        );
+        if (changes === 0) return false;
+        if (state === DeliveryState.Delivered && this.retention === "delete") {
+          s.deleteDelivery.run(device, target, seq);
+          if (s.remaining.get(device, seq)?.n === 0) s.deleteReading.run(device, seq);
+        }
+        return true;
+      })
+      .immediate();
     if (changed) this.#pending[target]--;
     return changed;
   }
@@ -354,8 +355,7 @@ export class Outbox {
    */
   retryNow(): number {
     this.#check();
-    return this.#db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0").run()
-      .changes;
+    return this.#db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0").run().changes;
   }
 
   /**
@@ -395,7 +395,6 @@ export class Outbox {
     return countDeliveries(this.#db);
   }
 
-
   /**
    * A device's readings still in the outbox, by seq, with their delivery records.
    *
@@ -413,7 +412,6 @@ export class Outbox {
     this.#check();
     return listReadings(this.#db, device, options);
   }
-
 
   /**
    * Deletes readings delivered to every target before `beforeMs` (epoch ms). Seqs are kept.
@@ -435,7 +433,6 @@ export class Outbox {
     this.#check();
     return pruneDelivered(this.#db, beforeMs);
   }
-
 
   /** Whether {@link Outbox.close} was called. */
   get closed(): boolean {

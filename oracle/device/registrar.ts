@@ -8,15 +8,7 @@
  *
  * @module
  */
-import {
-  createPublicClient,
-  createWalletClient,
-  http,
-  toHex,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { createPublicClient, createWalletClient, http, toHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../chain/abis.js";

@@ -28,19 +28,8 @@ import { getAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "../core/bytes.js";
 import { InvalidLengthError } from "../core/errors.js";
-import {
-  deviceIdFromPublicKey,
-  generatePrivateKey,
-  publicKeyFromPrivate,
-  signDigest,
-  type KeyScheme,
-} from "../core/keys.js";
-import {
-  InvalidKeyFileError,
-  KeyFileExistsError,
-  KeyFileNotFoundError,
-  WrongPasswordError,
-} from "./errors.js";
+import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../core/keys.js";
+import { InvalidKeyFileError, KeyFileExistsError, KeyFileNotFoundError, WrongPasswordError } from "./errors.js";
 
 export type { KeyScheme };
 
@@ -100,10 +89,7 @@ function deriveKey(password: string, salt: Uint8Array, params: ScryptParams): Pr
 
 /** The authenticated header: everything in the file but the KDF/cipher parameters and ciphertext. */
 function additionalData(file: Pick<KeyFileV1, "type" | "version" | "scheme" | "address" | "publicKey">): Buffer {
-  return Buffer.from(
-    JSON.stringify([file.type, file.version, file.scheme, file.address, file.publicKey.toLowerCase()]),
-    "utf8",
-  );
+  return Buffer.from(JSON.stringify([file.type, file.version, file.scheme, file.address, file.publicKey.toLowerCase()]), "utf8");
 }
 
 /** Writes `text` to `file` atomically with mode 0600; fails with KEY_FILE_EXISTS if `file` exists. */
@@ -124,7 +110,13 @@ async function writeNewFileAtomically(file: string, text: string): Promise<void>
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
       // A file system without hard links: check, then rename (atomic, but racy against a concurrent create).
-      if (await access(file).then(() => true, () => false)) throw Object.assign(new Error("exists"), { code: "EEXIST" });
+      if (
+        await access(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw Object.assign(new Error("exists"), { code: "EEXIST" });
       await rename(tmp, file);
     }
   } catch (error) {

@@ -71,8 +71,14 @@ const VALUE_FIELDS = ["pm10", "pm2_5", "temperature", "humidity", "pressure"] as
 
 /** The column of each field (−1: absent) and the file's kind, from its header line. */
 function readHeader(line: string, file: string): { c: Record<(typeof COLUMNS)[number], number>; kind: SensorKind } {
-  const header = line.replace(/^\uFEFF/, "").split(";").map((h) => h.trim());
-  const c = Object.fromEntries(COLUMNS.map((name) => [name, header.indexOf(COLUMN_NAMES[name])])) as Record<(typeof COLUMNS)[number], number>;
+  const header = line
+    .replace(/^\uFEFF/, "")
+    .split(";")
+    .map((h) => h.trim());
+  const c = Object.fromEntries(COLUMNS.map((name) => [name, header.indexOf(COLUMN_NAMES[name])])) as Record<
+    (typeof COLUMNS)[number],
+    number
+  >;
   if (c.sensorId < 0 || c.location < 0 || c.timestamp < 0 || c.lat < 0 || c.lon < 0) {
     throw new ReplayDataError(file, "header lacks sensor_id, location, lat, lon or timestamp");
   }

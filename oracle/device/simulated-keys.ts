@@ -29,9 +29,7 @@ import type { SecureElement } from "./secure-element.js";
 export function deriveSimulatedDeviceKey(seed: string, scheme: KeyScheme, index: number): Uint8Array {
   if (typeof seed !== "string" || seed.length === 0) throw new DeviceConfigError("seed", "must be a non-empty string");
   for (let counter = 0; counter < 64; counter++) {
-    const key = new Uint8Array(
-      createHmac("sha256", seed).update(`sensorseal/simulation/v1/${scheme}/${index}/${counter}`).digest(),
-    );
+    const key = new Uint8Array(createHmac("sha256", seed).update(`sensorseal/simulation/v1/${scheme}/${index}/${counter}`).digest());
     // 0 < k < n; a miss has probability ~2^-32 (P-256) or ~2^-128 (secp256k1).
     if ((scheme === "p256" ? p256 : secp256k1).utils.isValidSecretKey(key)) return key;
   }

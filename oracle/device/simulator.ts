@@ -105,7 +105,10 @@ export class Simulator {
         this.#heap.push(i, source.series[i % source.series.length]!.readings[0]!.ts + shift);
       }
     } else {
-      this.#weather = new SyntheticWeather(source.seed ?? (options.keys.kind === "seed" ? options.keys.seed : "synthetic"), options.devices);
+      this.#weather = new SyntheticWeather(
+        source.seed ?? (options.keys.kind === "seed" ? options.keys.seed : "synthetic"),
+        options.devices,
+      );
       this.#startTime = options.startTime ?? Math.floor(Date.now() / 1000);
       // Stagger the fleet evenly over one interval.
       for (let i = 0; i < options.devices; i++) this.#heap.push(i, this.#startTime + (i * this.#interval) / options.devices);

@@ -103,9 +103,7 @@ export function requireRole(keyring: ApiKeyring, roles: readonly ApiKeyRole[]): 
     const identity = match ? keyring.identify(match[1]!) : undefined;
     if (identity === undefined) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="sensorseal-platform"');
-      return next(
-        new ServiceError("UNAUTHORIZED", match ? "unknown API key" : "an API key is required (Authorization: Bearer <key>)"),
-      );
+      return next(new ServiceError("UNAUTHORIZED", match ? "unknown API key" : "an API key is required (Authorization: Bearer <key>)"));
     }
     res.locals.apiKey = identity;
     if (!roles.includes(identity.role)) {

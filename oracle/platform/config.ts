@@ -4,7 +4,16 @@ import path from "node:path";
 import { z } from "zod";
 
 import { dataDir } from "../chain/deployments.js";
-import { auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, positive, serviceEnvShape } from "../service/config.js";
+import {
+  auditEnvShape,
+  auditServiceFromEnv,
+  type AuditServiceConfig,
+  bodyLimitSchema,
+  int,
+  parseEnv,
+  positive,
+  serviceEnvShape,
+} from "../service/config.js";
 import { ConfigError } from "../service/errors.js";
 import { apiKeysFileSchema, type ApiKeyEntry } from "./auth.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits } from "./platform.js";

@@ -88,7 +88,8 @@ export class ReadingVerifier {
         maxClockSkewSeconds: this.#options.maxClockSkewSeconds,
       });
     } catch (error) {
-      if (error instanceof RegistryUnavailableError) throw ServiceError.of("REGISTRY_UNAVAILABLE", error.shortMessage, undefined, { cause: error });
+      if (error instanceof RegistryUnavailableError)
+        throw ServiceError.of("REGISTRY_UNAVAILABLE", error.shortMessage, undefined, { cause: error });
       throw error;
     }
     if (!verdict.ok) throw ServiceError.of(verdict.code, verdict.message, verdict.details);

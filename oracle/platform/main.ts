@@ -49,7 +49,9 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     });
   } catch (cause) {
     registry.stop();
-    throw new ConfigError("Cannot start the platform", [`cannot open the store at DATABASE_URL=${redactDatabaseUrl(config.databaseUrl)}`], { cause });
+    throw new ConfigError("Cannot start the platform", [`cannot open the store at DATABASE_URL=${redactDatabaseUrl(config.databaseUrl)}`], {
+      cause,
+    });
   }
   const server = await listen(platform.app, config.port, config.host);
   logger.info(

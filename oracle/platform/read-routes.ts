@@ -31,7 +31,10 @@ const READ_ROLES = ["consumer", "admin"] as const;
 const SEQ_RE = /^[1-9][0-9]{0,15}$/;
 
 /** Adds the consumer read routes (`consumer` or `admin` key) and the admin routes to `router`. */
-export function readRoutes(router: Router, { store, keyring, limits }: { store: PlatformStore; keyring: ApiKeyring; limits: PlatformLimits }): void {
+export function readRoutes(
+  router: Router,
+  { store, keyring, limits }: { store: PlatformStore; keyring: ApiKeyring; limits: PlatformLimits },
+): void {
   const readers = requireRole(keyring, READ_ROLES);
 
   router.get(

@@ -107,10 +107,10 @@ export class PlatformStore {
    * @example const r = await store.getReading("0xabc…", 7);
    */
   async getReading(device: string, seq: number): Promise<StoredReading | undefined> {
-    const rows = await this.db.query<ReadingRow>(
-      `SELECT ${READING_COLUMNS} FROM readings WHERE device = ? AND seq = ?`,
-      [device.toLowerCase(), seq],
-    );
+    const rows = await this.db.query<ReadingRow>(`SELECT ${READING_COLUMNS} FROM readings WHERE device = ? AND seq = ?`, [
+      device.toLowerCase(),
+      seq,
+    ]);
     return rows[0] && fromRow(rows[0]);
   }
 
@@ -144,10 +144,7 @@ export class PlatformStore {
    * A device's equivocations (oldest first) with the reading each one conflicts with.
    * @example const evidence = await store.listEquivocations("0xabc…", { afterId: 0, limit: 100 });
    */
-  async listEquivocations(
-    device: string,
-    { afterId = 0, limit }: { afterId?: number; limit: number },
-  ): Promise<StoredEquivocation[]> {
+  async listEquivocations(device: string, { afterId = 0, limit }: { afterId?: number; limit: number }): Promise<StoredEquivocation[]> {
     const rows = await this.db.query<ReadingRow & { id: number } & { [K in keyof ReadingRow as `r_${K}`]: ReadingRow[K] }>(
       `SELECT e.id, e.device, e.seq, e.ts, e.data_hash, e.payload, e.signature, e.received_at,
               r.device AS r_device, r.seq AS r_seq, r.ts AS r_ts, r.data_hash AS r_data_hash, r.payload AS r_payload,

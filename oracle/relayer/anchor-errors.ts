@@ -43,6 +43,8 @@ export class BatchClaimError extends SensorSealError {
   override name = "BatchClaimError" as const;
   declare readonly code: "BATCH_CLAIM_MISMATCH";
   constructor(batchId: number, claimed: number, expected: number) {
-    super("BATCH_CLAIM_MISMATCH", `batch ${batchId}: ${claimed} of ${expected} readings claimed`, { details: { batchId, claimed, expected } });
+    super("BATCH_CLAIM_MISMATCH", `batch ${batchId}: ${claimed} of ${expected} readings claimed`, {
+      details: { batchId, claimed, expected },
+    });
   }
 }

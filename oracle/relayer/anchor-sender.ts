@@ -71,7 +71,13 @@ export class AnchorSender {
       await this.settleAnchored(batch, found, "before sending");
       return false;
     }
-    const request = { account, address: anchor, abi: readingAnchorAbi, functionName: "anchorBatch", args: [batch.root, batch.leafCount, batch.manifestHash] } as const;
+    const request = {
+      account,
+      address: anchor,
+      abi: readingAnchorAbi,
+      functionName: "anchorBatch",
+      args: [batch.root, batch.leafCount, batch.manifestHash],
+    } as const;
     try {
       await publicClient.simulateContract(request);
     } catch (error) {
@@ -110,7 +116,14 @@ export class AnchorSender {
     }
     const tx = await this.#signAndRecord(batch, "bump", { nonce: old.nonce, gas: old.gas, maxFeePerGas, maxPriorityFeePerGas });
     logger.warn(
-      { batch: batch.id, old: old.hash, tx: tx.hash, nonce: tx.nonce, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString() },
+      {
+        batch: batch.id,
+        old: old.hash,
+        tx: tx.hash,
+        nonce: tx.nonce,
+        maxFeePerGas: maxFeePerGas.toString(),
+        maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+      },
       "transaction stuck: fee bump",
     );
     await this.broadcast(batch, tx, "bump");
@@ -122,23 +135,41 @@ export class AnchorSender {
    */
   async findAnchored(batch: BatchRow): Promise<Anchored | undefined> {
     const { publicClient, anchor, logger, account } = this.#o;
-    const id = await publicClient.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "batchIdOfRoot", args: [batch.root] });
+    const id = await publicClient.readContract({
+      address: anchor,
+      abi: readingAnchorAbi,
+      functionName: "batchIdOfRoot",
+      args: [batch.root],
+    });
     if (id === 0n) return undefined;
     const onChain = await publicClient.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [id] });
     if (onChain.manifestHash.toLowerCase() !== batch.manifestHash || Number(onChain.leafCount) !== batch.leafCount) {
-      return { kind: "foreign", anchorBatchId: Number(id), reason: `root anchored as batch ${id} with another manifest hash or leaf count` };
+      return {
+        kind: "foreign",
+        anchorBatchId: Number(id),
+        reason: `root anchored as batch ${id} with another manifest hash or leaf count`,
+      };
     }
     const at = BigInt(onChain.blockNumber);
     const { batches } = await readAnchorLogs({ client: publicClient, anchor, fromBlock: at, toBlock: at, events: ["BatchAnchored"] });
     const log = batches.find((b) => b.batchId === id && b.root.toLowerCase() === batch.root);
     if (log === undefined) {
-      throw new AnchorEventMissingError(`batch ${id} holds root ${batch.root} but its BatchAnchored event was not found`, { root: batch.root, anchorBatchId: id.toString() });
+      throw new AnchorEventMissingError(`batch ${id} holds root ${batch.root} but its BatchAnchored event was not found`, {
+        root: batch.root,
+        anchorBatchId: id.toString(),
+      });
     }
     if (getAddress(log.relayer) !== account.address)
       logger.warn({ batch: batch.id, anchorBatchId: Number(id), by: log.relayer }, "root anchored by another relayer account");
     return {
       kind: "ours",
-      info: { anchorBatchId: Number(id), txHash: log.txHash, blockNumber: Number(log.blockNumber), blockHash: log.blockHash, gasUsed: null },
+      info: {
+        anchorBatchId: Number(id),
+        txHash: log.txHash,
+        blockNumber: Number(log.blockNumber),
+        blockHash: log.blockHash,
+        gasUsed: null,
+      },
     };
   }
 
@@ -161,7 +192,10 @@ export class AnchorSender {
 
   async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     const { publicClient } = this.#o;
-    const [block, priority] = await Promise.all([publicClient.getBlock({ blockTag: "latest" }), publicClient.estimateMaxPriorityFeePerGas()]);
+    const [block, priority] = await Promise.all([
+      publicClient.getBlock({ blockTag: "latest" }),
+      publicClient.estimateMaxPriorityFeePerGas(),
+    ]);
     if (block.baseFeePerGas === null) throw new NoBaseFeeError(this.#o.chainId);
     // Room for the base fee to double before the transaction is priced out.
     let maxPriorityFeePerGas = priority;
@@ -207,7 +241,10 @@ export class AnchorSender {
     try {
       await publicClient.sendRawTransaction({ serializedTransaction: tx.raw });
       metrics.anchorTxs.inc({ kind });
-      logger.info({ batch: batch.id, tx: tx.hash, nonce: tx.nonce, maxFeePerGas: tx.maxFeePerGas.toString(), kind }, "anchoring transaction sent");
+      logger.info(
+        { batch: batch.id, tx: tx.hash, nonce: tx.nonce, maxFeePerGas: tx.maxFeePerGas.toString(), kind },
+        "anchoring transaction sent",
+      );
     } catch (error) {
       const text = errorText(error);
       if (KNOWN_TX.test(text)) return;

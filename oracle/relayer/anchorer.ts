@@ -167,20 +167,4 @@ export class Anchorer {
       if (!this.#running && this.#loop !== undefined) return;
     }
   }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 }

@@ -6,7 +6,17 @@
 import type { Hex } from "viem";
 import { z } from "zod";
 
-import { auditEnvShape, auditServiceFromEnv, type AuditServiceConfig, bodyLimitSchema, int, parseEnv, positive, privateKeySchema, serviceEnvShape } from "../service/config.js";
+import {
+  auditEnvShape,
+  auditServiceFromEnv,
+  type AuditServiceConfig,
+  bodyLimitSchema,
+  int,
+  parseEnv,
+  positive,
+  privateKeySchema,
+  serviceEnvShape,
+} from "../service/config.js";
 import { DEFAULT_LIMITS, type RelayerLimits } from "./relayer.js";
 
 /** The relayer's configuration (see {@link parseRelayerConfig}). */
@@ -15,7 +25,14 @@ export interface RelayerConfig extends AuditServiceConfig {
   receiptPrivateKey: Hex;
   batch: { maxSize: number; maxAgeMs: number };
   confirmations: number;
-  anchoring: { marginSeconds: number; stuckTimeoutMs: number; maxInFlight: number; pollMs: number; maxFeePerGasCap?: bigint; recheckBlocks: number };
+  anchoring: {
+    marginSeconds: number;
+    stuckTimeoutMs: number;
+    maxInFlight: number;
+    pollMs: number;
+    maxFeePerGasCap?: bigint;
+    recheckBlocks: number;
+  };
   limits: RelayerLimits;
   trustProxy?: boolean | number | string;
   shutdownTimeoutMs: number;

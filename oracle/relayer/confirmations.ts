@@ -68,13 +68,19 @@ export class ConfirmationTracker {
       metrics.reorgs.inc();
       if (receipt !== undefined && receipt.status === "success") {
         // Re-mined in another block of the new canonical chain: record where.
-        logger.warn({ batch: batch.id, tx: txHash, from: batch.blockHash, to: receipt.blockHash }, "reorg: batch re-mined in another block");
+        logger.warn(
+          { batch: batch.id, tx: txHash, from: batch.blockHash, to: receipt.blockHash },
+          "reorg: batch re-mined in another block",
+        );
         await store.markReorged(batch.id, this.#o.now());
         const tx = (await store.txs(batch.id)).find((t) => t.hash === txHash);
         if (tx !== undefined) await this.onReceipt({ ...batch, reorgs: batch.reorgs + 1 }, tx, receipt);
         return;
       }
-      logger.warn({ batch: batch.id, tx: txHash, block: batch.blockNumber, blockHash: batch.blockHash }, "reorg: anchoring left the canonical chain; re-anchoring");
+      logger.warn(
+        { batch: batch.id, tx: txHash, block: batch.blockNumber, blockHash: batch.blockHash },
+        "reorg: anchoring left the canonical chain; re-anchoring",
+      );
       await store.markReorged(batch.id, this.#o.now());
       return;
     }
@@ -92,7 +98,10 @@ export class ConfirmationTracker {
         (l) => getAddress(l.address) === getAddress(anchor) && l.args.root.toLowerCase() === batch.root,
       );
       if (event === undefined)
-        throw new AnchorEventMissingError(`transaction ${tx.hash} succeeded without a BatchAnchored event for ${batch.root}`, { root: batch.root, txHash: tx.hash });
+        throw new AnchorEventMissingError(`transaction ${tx.hash} succeeded without a BatchAnchored event for ${batch.root}`, {
+          root: batch.root,
+          txHash: tx.hash,
+        });
       const info: MinedInfo = {
         anchorBatchId: Number(event.args.batchId),
         txHash: tx.hash,
@@ -107,7 +116,10 @@ export class ConfirmationTracker {
         metrics.deadlinesMissed.inc({}, overdue);
         logger.error({ batch: batch.id, overdue }, "readings anchored after their receipt deadline");
       }
-      logger.info({ batch: batch.id, anchorBatchId: info.anchorBatchId, tx: tx.hash, block: info.blockNumber, gasUsed: Number(receipt.gasUsed) }, "batch anchored");
+      logger.info(
+        { batch: batch.id, anchorBatchId: info.anchorBatchId, tx: tx.hash, block: info.blockNumber, gasUsed: Number(receipt.gasUsed) },
+        "batch anchored",
+      );
       return;
     }
     await store.setTxStatus(tx.id, "reverted");

@@ -21,9 +21,13 @@ export class RelayerStoreMismatchError extends SensorSealError {
   override name = "RelayerStoreMismatchError" as const;
   declare readonly code: "STORE_MISMATCH";
   constructor(wanted: { chainId: string; anchor: string }, found: { chainId?: string; anchor?: string }) {
-    super("STORE_MISMATCH", `The relayer store belongs to chain ${found.chainId} anchor ${found.anchor}, not chain ${wanted.chainId} anchor ${wanted.anchor}.`, {
-      details: { wanted, found },
-    });
+    super(
+      "STORE_MISMATCH",
+      `The relayer store belongs to chain ${found.chainId} anchor ${found.anchor}, not chain ${wanted.chainId} anchor ${wanted.anchor}.`,
+      {
+        details: { wanted, found },
+      },
+    );
   }
 }
 

@@ -53,7 +53,8 @@ export function parseSubmittedReading(body: unknown): { reading: Reading; signat
   const o = body as Record<string, unknown>;
   for (const key of Object.keys(o))
     if (!FIELDS.has(key)) throw new RejectionError("INVALID_READING", `unknown field "${key}"`, { field: key });
-  const uint = (value: unknown): unknown => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value);
+  const uint = (value: unknown): unknown =>
+    typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
   const device = typeof o.device === "string" && isAddress(o.device, { strict: false }) ? getAddress(o.device) : o.device;
   const dataHash = typeof o.dataHash === "string" ? o.dataHash.toLowerCase() : o.dataHash;
   let reading: Reading;
@@ -198,7 +199,10 @@ export class IntakeWriter {
         size += group.candidates.length;
       }
       try {
-        const outcomes = await this.#store.acceptReadings(groups.flatMap((g) => g.candidates), this.#sign);
+        const outcomes = await this.#store.acceptReadings(
+          groups.flatMap((g) => g.candidates),
+          this.#sign,
+        );
         let offset = 0;
         for (const group of groups) {
           group.resolve(outcomes.slice(offset, offset + group.candidates.length));

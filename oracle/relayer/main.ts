@@ -54,10 +54,14 @@ export async function startRelayer(config: RelayerConfig, logger: Logger): Promi
     await db.close();
     throw error;
   }
-  if (config.relayerPrivateKey === config.receiptPrivateKey) logger.warn("RECEIPT_PRIVATE_KEY equals RELAYER_PRIVATE_KEY: use a separate receipt key");
+  if (config.relayerPrivateKey === config.receiptPrivateKey)
+    logger.warn("RECEIPT_PRIVATE_KEY equals RELAYER_PRIVATE_KEY: use a separate receipt key");
   const server = await listen(relayer.app, config.port, config.host);
   relayer.start();
-  logger.info({ url: server.url, chainId, anchor: deployment.anchor, registry: deployment.registry, store: redactDatabaseUrl(config.databaseUrl) }, "relayer listening");
+  logger.info(
+    { url: server.url, chainId, anchor: deployment.anchor, registry: deployment.registry, store: redactDatabaseUrl(config.databaseUrl) },
+    "relayer listening",
+  );
 
   let stopping: Promise<void> | undefined;
   return {

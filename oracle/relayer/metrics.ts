@@ -38,9 +38,11 @@ export function createRelayerMetrics(): RelayerMetrics {
     queueDepth: registry.add(new Gauge(`${p}_queue_depth`, "Accepted readings not yet in a batch")),
     batches: registry.add(new Gauge(`${p}_batches`, "Batches by status")),
     anchorLatency: registry.add(
-      new Histogram(`${p}_anchor_latency_seconds`, "Seconds from a batch's creation to its anchoring transaction being mined", [
-        0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600,
-      ]),
+      new Histogram(
+        `${p}_anchor_latency_seconds`,
+        "Seconds from a batch's creation to its anchoring transaction being mined",
+        [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      ),
     ),
     gasUsed: registry.add(new Counter(`${p}_gas_used_total`, "Gas used by mined anchoring transactions")),
     anchorTxs: registry.add(

@@ -12,8 +12,19 @@ import { ReceiptDigester, signReceipt, type SignedReceiptJson } from "../core/re
 import type { Candidate, StoredReceipt } from "./store.js";
 
 /** A stored receipt as answered to clients. */
-export function receiptJson(row: { device: Address; seq: number; dataHash: Hex }, receipt: StoredReceipt, signer: Address): SignedReceiptJson {
-  return { device: row.device, seq: String(row.seq), dataHash: row.dataHash, deadline: String(receipt.deadline), signature: receipt.signature, signer };
+export function receiptJson(
+  row: { device: Address; seq: number; dataHash: Hex },
+  receipt: StoredReceipt,
+  signer: Address,
+): SignedReceiptJson {
+  return {
+    device: row.device,
+    seq: String(row.seq),
+    dataHash: row.dataHash,
+    deadline: String(receipt.deadline),
+    signature: receipt.signature,
+    signer,
+  };
 }
 
 /** Signs receipts whose deadline is `deadlineSlack` seconds after signing. */
@@ -30,7 +41,13 @@ export interface ReceiptSigner {
  * const receipts = receiptSigner({ chainId: 31337, anchor, receiptKey, deadlineSlack: 610, now: Date.now });
  * receipts.sign(candidate); // { deadline, signature }
  */
-export function receiptSigner(o: { chainId: number; anchor: Address; receiptKey: Hex; deadlineSlack: number; now: () => number }): ReceiptSigner {
+export function receiptSigner(o: {
+  chainId: number;
+  anchor: Address;
+  receiptKey: Hex;
+  deadlineSlack: number;
+  now: () => number;
+}): ReceiptSigner {
   const digester = new ReceiptDigester(o.chainId, o.anchor);
   const key = hexToBytes(o.receiptKey, 32);
   return {

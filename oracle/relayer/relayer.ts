@@ -65,8 +65,7 @@ export interface Relayer {
 /** The relayer's transaction account: local, so raw transactions can be persisted before broadcast. */
 function localAccount(chain: RelayerOptions["chain"]): LocalAccount {
   const walletAccount = chain.walletClient?.account;
-  if (walletAccount !== undefined && walletAccount.type !== "local")
-    throw new RelayerAccountError("not-local");
+  if (walletAccount !== undefined && walletAccount.type !== "local") throw new RelayerAccountError("not-local");
   const account =
     chain.account ?? (chain.privateKey !== undefined ? privateKeyToAccount(chain.privateKey) : (walletAccount as LocalAccount | undefined));
   if (account === undefined) throw new RelayerAccountError("missing");
@@ -77,7 +76,12 @@ function localAccount(chain: RelayerOptions["chain"]): LocalAccount {
 async function warnWithoutRole(chain: RelayerOptions["chain"], anchor: Address, account: Address, logger: Logger): Promise<void> {
   try {
     const role = await chain.publicClient.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
-    const has = await chain.publicClient.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "hasRole", args: [role, account] });
+    const has = await chain.publicClient.readContract({
+      address: anchor,
+      abi: readingAnchorAbi,
+      functionName: "hasRole",
+      args: [role, account],
+    });
     if (!has) logger.warn({ relayer: account, anchor }, "relayer account lacks RELAYER_ROLE: anchoring will fail until granted");
   } catch (error) {
     logger.warn({ err: error }, "could not check RELAYER_ROLE");
@@ -85,7 +89,10 @@ async function warnWithoutRole(chain: RelayerOptions["chain"], anchor: Address, 
 }
 
 /** The anchoring worker over `store`, building batches with the core's buildBatch. */
-function newAnchorer(options: RelayerOptions, o: { store: RelayerStore; account: LocalAccount; anchor: Address; metrics: RelayerMetrics; now: () => number }): Anchorer {
+function newAnchorer(
+  options: RelayerOptions,
+  o: { store: RelayerStore; account: LocalAccount; anchor: Address; metrics: RelayerMetrics; now: () => number },
+): Anchorer {
   const { chain } = options;
   const anchoring = { stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000, ...options.anchoring };
   const build = (readings: Candidate[]) =>
@@ -181,7 +188,16 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     batch: options.batch,
     receiptSigner,
   });
-  const info = { chainId: chain.chainId, anchor, relayer: account.address, receiptSigner, batch: options.batch, confirmations: options.confirmations, receiptDeadlineSeconds: deadlineSlack, maxBulk: limits.maxBulk };
+  const info = {
+    chainId: chain.chainId,
+    anchor,
+    relayer: account.address,
+    receiptSigner,
+    batch: options.batch,
+    confirmations: options.confirmations,
+    receiptDeadlineSeconds: deadlineSlack,
+    maxBulk: limits.maxBulk,
+  };
   const views = new BatchViews({ store, chainId: chain.chainId, anchor, receiptSigner });
   let started = false;
   const service = createServiceApp({
@@ -207,7 +223,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       if (started) return;
       started = true;
       anchorer.start();
-      logger.info({ relayer: account.address, receiptSigner, anchor, chainId: chain.chainId, queueDepth: store.queueDepth }, "relayer started");
+      logger.info(
+        { relayer: account.address, receiptSigner, anchor, chainId: chain.chainId, queueDepth: store.queueDepth },
+        "relayer started",
+      );
     },
     async stop() {
       await submissions.drain();

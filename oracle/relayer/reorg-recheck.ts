@@ -83,7 +83,10 @@ export class ReorgRechecker {
       canonicalBlockHash: canonicalHash ?? null,
     };
     if (receipt !== undefined && receipt.status === "success") {
-      logger.warn({ ...fields, minedIn: receipt.blockHash }, "reorg deeper than the confirmation depth: confirmed batch re-mined in another block");
+      logger.warn(
+        { ...fields, minedIn: receipt.blockHash },
+        "reorg deeper than the confirmation depth: confirmed batch re-mined in another block",
+      );
       await store.markReorged(batch.id, this.#o.now());
       const tx = (await store.txs(batch.id)).find((t) => t.hash === txHash);
       if (tx !== undefined) await this.#tracker.onReceipt({ ...batch, reorgs: batch.reorgs + 1 }, tx, receipt);

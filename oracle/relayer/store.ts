@@ -36,7 +36,20 @@ import {
 } from "./store-schema.js";
 
 export { BATCH_STATUSES, RELAYER_SCHEMA, TX_STATUSES } from "./store-schema.js";
-export type { AcceptOutcome, BatchRow, BatchStatus, BuiltBatchRecord, Candidate, MinedInfo, ReadingRow, ReadingStatus, StoredReceipt, TxKind, TxRow, TxStatus } from "./store-schema.js";
+export type {
+  AcceptOutcome,
+  BatchRow,
+  BatchStatus,
+  BuiltBatchRecord,
+  Candidate,
+  MinedInfo,
+  ReadingRow,
+  ReadingStatus,
+  StoredReceipt,
+  TxKind,
+  TxRow,
+  TxStatus,
+} from "./store-schema.js";
 
 /** Statements with many ids are split so no dialect's parameter limit is reached. */
 const ID_CHUNK = 500;
@@ -104,7 +117,11 @@ export class RelayerStore {
    * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
    * receipt of a new reading (called inside the transaction, synchronously).
    */
-  async acceptReadings(candidates: readonly Candidate[], sign: (candidate: Candidate) => StoredReceipt, now = Date.now()): Promise<AcceptOutcome[]> {
+  async acceptReadings(
+    candidates: readonly Candidate[],
+    sign: (candidate: Candidate) => StoredReceipt,
+    now = Date.now(),
+  ): Promise<AcceptOutcome[]> {
     const overlay = new Map<string, number>();
     let accepted = 0;
     const outcomes = await this.db.transaction(async (tx) => {
@@ -150,10 +167,9 @@ export class RelayerStore {
    */
   async createBatch(maxSize: number, build: (readings: Candidate[]) => BuiltBatchRecord, now = Date.now()): Promise<BatchRow | undefined> {
     const result = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<Row>(
-        `SELECT ${READING_COLUMNS} FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT ?`,
-        [maxSize],
-      );
+      const rows = await tx.query<Row>(`SELECT ${READING_COLUMNS} FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT ?`, [
+        maxSize,
+      ]);
       if (rows.length === 0) return undefined;
       const readings = rows.map(toReading);
       const built = build(readings);
@@ -249,7 +265,18 @@ export class RelayerStore {
     return this.db.transaction(async (db) => {
       const [row] = await db.query<Row>(
         "INSERT INTO relayer_txs (batch_id, kind, status, nonce, tx_hash, raw_tx, gas, max_fee_per_gas, max_priority_fee_per_gas, created_at, sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        [batchId, tx.kind, tx.nonce, tx.hash, tx.raw, Number(tx.gas), tx.maxFeePerGas.toString(), tx.maxPriorityFeePerGas.toString(), now, now],
+        [
+          batchId,
+          tx.kind,
+          tx.nonce,
+          tx.hash,
+          tx.raw,
+          Number(tx.gas),
+          tx.maxFeePerGas.toString(),
+          tx.maxPriorityFeePerGas.toString(),
+          now,
+          now,
+        ],
       );
       await db.run("UPDATE relayer_batches SET status = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?", [batchId]);
       return toTx(row);
@@ -279,12 +306,18 @@ export class RelayerStore {
 
   /** How many readings of a batch had a receipt deadline before `nowSeconds`. */
   async overdueReadings(batchId: number, nowSeconds: number): Promise<number> {
-    const [row] = await this.db.query<Row>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id = ? AND deadline < ?", [batchId, nowSeconds]);
+    const [row] = await this.db.query<Row>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id = ? AND deadline < ?", [
+      batchId,
+      nowSeconds,
+    ]);
     return Number(row.n);
   }
 
   async markConfirmed(batchId: number, now = Date.now()): Promise<void> {
-    await this.db.run("UPDATE relayer_batches SET status = 'confirmed', confirmed_at = ? WHERE id = ? AND status = 'mined'", [now, batchId]);
+    await this.db.run("UPDATE relayer_batches SET status = 'confirmed', confirmed_at = ? WHERE id = ? AND status = 'mined'", [
+      now,
+      batchId,
+    ]);
   }
 
   /**
@@ -294,10 +327,10 @@ export class RelayerStore {
    */
   async markReorged(batchId: number, now = Date.now()): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const { changes } = await tx.run(
-        "UPDATE relayer_txs SET status = 'pending', sent_at = ? WHERE batch_id = ? AND status = 'mined'",
-        [now, batchId],
-      );
+      const { changes } = await tx.run("UPDATE relayer_txs SET status = 'pending', sent_at = ? WHERE batch_id = ? AND status = 'mined'", [
+        now,
+        batchId,
+      ]);
       await tx.run(
         "UPDATE relayer_batches SET status = ?, anchor_batch_id = NULL, tx_hash = NULL, block_number = NULL, block_hash = NULL, gas_used = NULL, mined_at = NULL, confirmed_at = NULL, reorgs = reorgs + 1 WHERE id = ?",
         [changes > 0 ? "sent" : "queued", batchId],
@@ -312,7 +345,11 @@ export class RelayerStore {
   async requeueBatch(batchId: number, txStatus: "dropped" | "reverted", error: string, nextAttemptAt: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.run("UPDATE relayer_txs SET status = ? WHERE batch_id = ? AND status = 'pending'", [txStatus, batchId]);
-      await tx.run("UPDATE relayer_batches SET status = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?", [error, nextAttemptAt, batchId]);
+      await tx.run("UPDATE relayer_batches SET status = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?", [
+        error,
+        nextAttemptAt,
+        batchId,
+      ]);
     });
   }
 

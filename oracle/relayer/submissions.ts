@@ -77,7 +77,10 @@ export class Submissions {
     const items: unknown[] = bulk ? body : [body];
     if (bulk && items.length === 0) throw new RejectionError("EMPTY_BULK", "an array of readings must not be empty");
     if (items.length > o.limits.maxBulk)
-      throw new RejectionError("TOO_MANY_READINGS", `at most ${o.limits.maxBulk} readings per request`, { max: o.limits.maxBulk, got: items.length });
+      throw new RejectionError("TOO_MANY_READINGS", `at most ${o.limits.maxBulk} readings per request`, {
+        max: o.limits.maxBulk,
+        got: items.length,
+      });
     // Hard bound: the room is reserved before anything is awaited, and released once the readings
     // are committed (then counted in queueDepth) or refused.
     if (o.store.queueDepth + this.#reserved + items.length > o.limits.maxQueueDepth) {
@@ -119,8 +122,12 @@ export class Submissions {
         if (blocked !== undefined) {
           // Idempotent even now: an authentic resend of an accepted reading gets its receipt back.
           const existing = await o.store.reading(candidate.device, candidate.seq);
-          if (existing === undefined || existing.timestamp !== candidate.timestamp || existing.dataHash !== candidate.dataHash) throw blocked;
-          results[i] = { status: 202, body: { status: "queued", duplicate: true, receipt: receiptJson(existing, existing.receipt, o.receiptSigner) } };
+          if (existing === undefined || existing.timestamp !== candidate.timestamp || existing.dataHash !== candidate.dataHash)
+            throw blocked;
+          results[i] = {
+            status: 202,
+            body: { status: "queued", duplicate: true, receipt: receiptJson(existing, existing.receipt, o.receiptSigner) },
+          };
           accepted++;
           o.metrics.readingsDuplicate.inc();
           continue;
@@ -174,7 +181,11 @@ export class Submissions {
     switch (outcome.kind) {
       case "accepted":
       case "duplicate":
-        return { status: "queued", duplicate: outcome.kind === "duplicate", receipt: receiptJson(candidate, outcome.receipt, this.#o.receiptSigner) };
+        return {
+          status: "queued",
+          duplicate: outcome.kind === "duplicate",
+          receipt: receiptJson(candidate, outcome.receipt, this.#o.receiptSigner),
+        };
       case "conflict":
         return new RejectionError("SEQUENCE_CONFLICT", `another reading was accepted for seq ${candidate.seq} of this device`, {
           device: candidate.device,

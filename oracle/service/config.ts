@@ -69,10 +69,7 @@ export function parseEnv<Schema extends z.ZodType>(schema: Schema, env: NodeJS.P
 }
 
 /** The audit-chain part of a parsed environment, as `connectAuditChain` takes it. */
-export function auditOptionsFromEnv(
-  e: z.output<z.ZodObject<typeof auditEnvShape>>,
-  service: string,
-): AuditConnectionOptions {
+export function auditOptionsFromEnv(e: z.output<z.ZodObject<typeof auditEnvShape>>, service: string): AuditConnectionOptions {
   if ((e.ANCHOR_ADDRESS === undefined) !== (e.REGISTRY_ADDRESS === undefined)) {
     throw new ConfigError(`Invalid ${service} configuration`, [
       "ANCHOR_ADDRESS and REGISTRY_ADDRESS go together (or neither: the deployment record is read)",

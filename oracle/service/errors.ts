@@ -28,7 +28,12 @@ export class ServiceError<C extends ErrorCode = ErrorCode> extends SensorSealErr
    *
    * @example throw ServiceError.of("UNKNOWN_DEVICE", "device is not in the registry", { device });
    */
-  static of<C extends ErrorCode>(code: C, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }): ServiceError<C> {
+  static of<C extends ErrorCode>(
+    code: C,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ): ServiceError<C> {
     return new ServiceError(code, message, details, options);
   }
 

@@ -25,9 +25,7 @@ export interface RunServiceOptions<Config, Running extends Stoppable> {
  * await runService({ name: "relayer", parse: parseRelayerConfig, start: startRelayer,
  *   logLevel: (c) => c.logLevel, shutdownTimeoutMs: (c) => c.shutdownTimeoutMs });
  */
-export async function runService<Config, Running extends Stoppable>(
-  options: RunServiceOptions<Config, Running>,
-): Promise<Running> {
+export async function runService<Config, Running extends Stoppable>(options: RunServiceOptions<Config, Running>): Promise<Running> {
   let config: Config;
   let logger: Logger;
   let running: Running;

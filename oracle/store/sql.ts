@@ -59,8 +59,7 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   readonly #executor: SqlExecutor = {
-    query: async <T>(sql: string, params: readonly unknown[] = []) =>
-      this.#prepare(sql).all(...params.map(toSqlite)) as T[],
+    query: async <T>(sql: string, params: readonly unknown[] = []) => this.#prepare(sql).all(...params.map(toSqlite)) as T[],
     run: async (sql: string, params: readonly unknown[] = []) => ({
       changes: this.#prepare(sql).run(...params.map(toSqlite)).changes,
     }),

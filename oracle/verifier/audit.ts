@@ -14,15 +14,7 @@ import type { Batch, Manifest } from "../core/manifest.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
 import type { DeviceKey, SignaturePool } from "./pool.js";
 import { verifySignaturesInline } from "./pool.js";
-import {
-  BatchIssue,
-  countStatuses,
-  finish,
-  ReadingVerdict,
-  type BatchResult,
-  type Problem,
-  type ReadingResult,
-} from "./types.js";
+import { BatchIssue, countStatuses, finish, ReadingVerdict, type BatchResult, type Problem, type ReadingResult } from "./types.js";
 
 /** `ReadingAnchor.MAX_CLOCK_SKEW`: a reading may be at most this far ahead of its batch's anchoring. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -74,13 +66,19 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   const base = batchInfo(batch);
   if (p.manifestBytes === undefined) {
     const issues = [{ issue: BatchIssue.MANIFEST_MISSING, message: `no manifest found for batch ${batch.batchId}` }];
-    return { result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) }, authentic: false };
+    return {
+      result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) },
+      authentic: false,
+    };
   }
   if (p.manifestBytes.length > 1_000_000) p.pool?.warm();
   const auth = authenticateManifest(p.manifestBytes, batch, { chainId: p.chainId, anchor: p.anchor });
   const issues: BatchResult["issues"] = auth.ok ? [] : auth.problems;
   if (auth.manifest === undefined || auth.built === undefined)
-    return { result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) }, authentic: false };
+    return {
+      result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) },
+      authentic: false,
+    };
   const { manifest, built: rebuilt } = auth;
   const authentic = auth.ok;
 
@@ -193,4 +191,3 @@ export function readingProblems(
     });
   return problems;
 }
-

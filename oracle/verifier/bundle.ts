@@ -24,7 +24,11 @@ import type { Verifier } from "./verifier.js";
  * const { bundle } = await exportBundle(verifier, device, 7);
  * fs.writeFileSync("proof.json", bundleToJson(bundle));
  */
-export async function exportBundle(verifier: Verifier, device: Address, seq: number): Promise<{ bundle: ProofBundle; result: ReadingResult }> {
+export async function exportBundle(
+  verifier: Verifier,
+  device: Address,
+  seq: number,
+): Promise<{ bundle: ProofBundle; result: ReadingResult }> {
   const result = await verifier.verifyReading(device, seq);
   const entry = verifier.anchored(result.device, seq);
   if (entry === undefined || entry.audit.built === undefined)
@@ -101,7 +105,8 @@ const REVERT_STATUS: Record<string, BundleCheckResult["status"]> = {
 export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | PublicClient): Promise<BundleVerdict> {
   const client = typeof rpc === "string" ? (createPublicClient({ transport: http(rpc, { retryCount: 1 }) }) as PublicClient) : rpc;
   const checks: BundleCheckResult[] = checkBundle(bundle).map((c) => ({ ...c, status: OFFLINE_STATUS[c.name] }));
-  const add = (name: string, ok: boolean, message: string, status: BundleCheckResult["status"]) => checks.push({ name, ok, message, status });
+  const add = (name: string, ok: boolean, message: string, status: BundleCheckResult["status"]) =>
+    checks.push({ name, ok, message, status });
   const { reading } = bundle;
 
   let chainId: number;
@@ -121,33 +126,90 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     }
   };
   const registry = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "registry" }));
-  add("registry", registry === bundle.registry, registry === bundle.registry ? "anchor's registry = bundle's" : `anchor's registry is ${registry ?? "unreadable"}`, ReadingVerdict.NOT_ANCHORED);
+  add(
+    "registry",
+    registry === bundle.registry,
+    registry === bundle.registry ? "anchor's registry = bundle's" : `anchor's registry is ${registry ?? "unreadable"}`,
+    ReadingVerdict.NOT_ANCHORED,
+  );
 
-  const batch = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [bundle.batchId] }));
+  const batch = await read(() =>
+    client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [bundle.batchId] }),
+  );
   const rootOk = batch !== undefined && batch.root.toLowerCase() === bundle.root;
-  add("anchoredRoot", rootOk, rootOk ? `getBatch(${bundle.batchId}).root = root` : `getBatch(${bundle.batchId}).root is ${batch?.root ?? "unreadable"}`, ReadingVerdict.NOT_ANCHORED);
+  add(
+    "anchoredRoot",
+    rootOk,
+    rootOk ? `getBatch(${bundle.batchId}).root = root` : `getBatch(${bundle.batchId}).root is ${batch?.root ?? "unreadable"}`,
+    ReadingVerdict.NOT_ANCHORED,
+  );
   const mhOk = batch !== undefined && batch.manifestHash.toLowerCase() === bundle.manifestHash;
-  add("anchoredManifestHash", mhOk, mhOk ? "getBatch manifestHash = bundle's" : "getBatch manifestHash differs", ReadingVerdict.MANIFEST_MISMATCH);
+  add(
+    "anchoredManifestHash",
+    mhOk,
+    mhOk ? "getBatch manifestHash = bundle's" : "getBatch manifestHash differs",
+    ReadingVerdict.MANIFEST_MISMATCH,
+  );
 
   // The anchor's BatchAnchored logs of the bundle's block: only a successful tx in that block has one.
-  const anchored = await read(() => readAnchorLogs({ client, anchor: bundle.anchor, fromBlock: bundle.block, toBlock: bundle.block, events: ["BatchAnchored"] }));
+  const anchored = await read(() =>
+    readAnchorLogs({ client, anchor: bundle.anchor, fromBlock: bundle.block, toBlock: bundle.block, events: ["BatchAnchored"] }),
+  );
   const log = anchored?.batches.find((l) => l.txHash.toLowerCase() === bundle.tx.toLowerCase() && l.batchId === bundle.batchId);
   const txOk = log !== undefined && log.root.toLowerCase() === bundle.root && log.manifestHash.toLowerCase() === bundle.manifestHash;
-  add("anchoringTx", txOk, txOk ? `tx ${bundle.tx} in block ${bundle.block} logged BatchAnchored(${bundle.batchId}, root)` : "the tx receipt has no matching BatchAnchored log in that block", ReadingVerdict.NOT_ANCHORED);
+  add(
+    "anchoringTx",
+    txOk,
+    txOk
+      ? `tx ${bundle.tx} in block ${bundle.block} logged BatchAnchored(${bundle.batchId}, root)`
+      : "the tx receipt has no matching BatchAnchored log in that block",
+    ReadingVerdict.NOT_ANCHORED,
+  );
 
-  const device = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [reading.device] }));
+  const device = await read(() =>
+    client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [reading.device] }),
+  );
   const chainKey = device === undefined ? undefined : `${device.keyX}${device.keyY.slice(2)}`.toLowerCase();
   const keyOk = chainKey === bundle.device.publicKey && (device!.scheme === 0 ? "secp256k1" : "p256") === bundle.device.scheme;
-  add("registryKey", keyOk, keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device", ReadingVerdict.BAD_SIGNATURE);
+  add(
+    "registryKey",
+    keyOk,
+    keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device",
+    ReadingVerdict.BAD_SIGNATURE,
+  );
 
   const anchoredAt = batch === undefined ? undefined : batch.anchoredAt;
-  const atReading = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, reading.timestamp] }));
+  const atReading = await read(() =>
+    client.readContract({
+      address: bundle.registry,
+      abi: deviceRegistryAbi,
+      functionName: "statusAt",
+      args: [reading.device, reading.timestamp],
+    }),
+  );
   add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
   if (anchoredAt !== undefined && anchoredAt > 0n) {
-    const atAnchor = await read(() => client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, anchoredAt] }));
-    add("notRevokedAtAnchoring", atAnchor !== undefined && atAnchor !== 3, `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
+    const atAnchor = await read(() =>
+      client.readContract({
+        address: bundle.registry,
+        abi: deviceRegistryAbi,
+        functionName: "statusAt",
+        args: [reading.device, anchoredAt],
+      }),
+    );
+    add(
+      "notRevokedAtAnchoring",
+      atAnchor !== undefined && atAnchor !== 3,
+      `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`,
+      ReadingVerdict.DEVICE_NOT_ACTIVE,
+    );
     const skewOk = reading.timestamp <= anchoredAt + BigInt(MAX_CLOCK_SKEW_SECONDS);
-    add("timestampSkew", skewOk, `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`, ReadingVerdict.DEVICE_NOT_ACTIVE);
+    add(
+      "timestampSkew",
+      skewOk,
+      `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`,
+      ReadingVerdict.DEVICE_NOT_ACTIVE,
+    );
   }
 
   try {

@@ -25,6 +25,12 @@ parentPort?.on("message", (message: { keys?: typeof keys } | SignatureTask) => {
     return;
   }
   const task = message as SignatureTask;
-  const ok = verifySignaturesInline({ keys, digests: task.digests, signatures: task.signatures, sigLens: task.sigLens, keyIndex: task.keyIndex });
+  const ok = verifySignaturesInline({
+    keys,
+    digests: task.digests,
+    signatures: task.signatures,
+    sigLens: task.sigLens,
+    keyIndex: task.keyIndex,
+  });
   parentPort!.postMessage({ id: task.id, ok }, [ok.buffer]);
 });

@@ -31,7 +31,11 @@ export interface PlatformEquivocation {
   conflicting: PlatformReading;
 }
 
-async function getJson(url: string, headers: Record<string, string>, what: string): Promise<{ status: number; body: any; bytes: Uint8Array }> {
+async function getJson(
+  url: string,
+  headers: Record<string, string>,
+  what: string,
+): Promise<{ status: number; body: any; bytes: Uint8Array }> {
   let res: Response;
   try {
     res = await fetch(url, { headers });
@@ -48,7 +52,9 @@ async function getJson(url: string, headers: Record<string, string>, what: strin
   if (res.status === 401 || res.status === 403)
     throw new VerifierError("UNAUTHORIZED", `${what} refused the request (${res.status}): check the API key`, { details: { url } });
   if (res.status >= 500 || (res.status >= 400 && res.status !== 404))
-    throw new VerifierError("SERVICE_ERROR", `${what} answered ${res.status}: ${JSON.stringify(body ?? "").slice(0, 200)}`, { details: { url } });
+    throw new VerifierError("SERVICE_ERROR", `${what} answered ${res.status}: ${JSON.stringify(body ?? "").slice(0, 200)}`, {
+      details: { url },
+    });
   return { status: res.status, body, bytes };
 }
 
@@ -197,7 +203,12 @@ export class ChainReader {
   async batch(batchId: number): Promise<AnchoredBatch | undefined> {
     const cached = this.#batches.get(batchId);
     if (cached !== undefined) return cached;
-    const b = await this.client.readContract({ address: this.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [BigInt(batchId)] });
+    const b = await this.client.readContract({
+      address: this.anchor,
+      abi: readingAnchorAbi,
+      functionName: "getBatch",
+      args: [BigInt(batchId)],
+    });
     if (/^0x0{64}$/.test(b.root)) return undefined;
     await this.#readLogs();
     const log = this.#logs.get(batchId);
@@ -221,7 +232,12 @@ export class ChainReader {
   }
 
   async #readLogs(): Promise<void> {
-    const read = await readAnchorLogs({ client: this.client, anchor: this.anchor, fromBlock: this.#logsUntil + 1n, events: ["BatchAnchored"] });
+    const read = await readAnchorLogs({
+      client: this.client,
+      anchor: this.anchor,
+      fromBlock: this.#logsUntil + 1n,
+      events: ["BatchAnchored"],
+    });
     for (const log of read.batches) this.#logs.set(Number(log.batchId), log);
     this.#logsUntil = read.toBlock;
   }

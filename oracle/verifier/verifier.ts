@@ -109,9 +109,12 @@ export class Verifier {
 
   /** Connects to the chain, checks the anchor, and indexes the registry. */
   static async create(options: VerifierOptions): Promise<Verifier> {
-    if (!isAddress(options.anchor, { strict: false })) throw new VerifierError("INVALID_ARGUMENT", `anchor ${options.anchor} is not an address`);
+    if (!isAddress(options.anchor, { strict: false }))
+      throw new VerifierError("INVALID_ARGUMENT", `anchor ${options.anchor} is not an address`);
     const client =
-      typeof options.rpc === "string" ? (createPublicClient({ transport: http(options.rpc, { retryCount: 1 }) }) as PublicClient) : options.rpc;
+      typeof options.rpc === "string"
+        ? (createPublicClient({ transport: http(options.rpc, { retryCount: 1 }) }) as PublicClient)
+        : options.rpc;
     const deployBlock = BigInt(options.deployBlock ?? 0);
     const chain = await ChainReader.connect(client, getAddress(options.anchor), deployBlock);
     const registry = await RegistryIndex.start({ client, registry: chain.registry, deployBlock, pollMs: 0 });
@@ -296,14 +299,24 @@ export class Verifier {
     } catch {
       reading = undefined;
     }
-    return { bytes, hash, ...(reading === undefined ? {} : { reading }), signed: reading !== undefined && this.#signedByDevice(reading, r.signature) };
+    return {
+      bytes,
+      hash,
+      ...(reading === undefined ? {} : { reading }),
+      signed: reading !== undefined && this.#signedByDevice(reading, r.signature),
+    };
   }
 
   #signedByDevice(reading: Reading, signature: Hex): boolean {
     const k = this.registry.device(reading.device);
     if (k === undefined) return false;
     try {
-      return verifyDeviceSignature({ scheme: k.scheme, publicKey: k.publicKey, digest: this.digester.digest(reading), signature: hexToBytes(signature) });
+      return verifyDeviceSignature({
+        scheme: k.scheme,
+        publicKey: k.publicKey,
+        digest: this.digester.digest(reading),
+        signature: hexToBytes(signature),
+      });
     } catch {
       return false;
     }
@@ -332,7 +345,10 @@ export class Verifier {
       if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
       problems.push(...best.result.problems);
       if (payload === undefined) {
-        problems.push({ status: ReadingVerdict.RAW_MISSING, message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload` });
+        problems.push({
+          status: ReadingVerdict.RAW_MISSING,
+          message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload`,
+        });
       } else if (payload.hash !== best.reading.dataHash) {
         if (payload.signed && payload.reading!.seq === BigInt(seq))
           problems.push({
@@ -366,7 +382,8 @@ export class Verifier {
         if (info.signed && info.reading!.device === device && info.reading!.seq === BigInt(seq)) signedHashes.add(info.hash);
       }
     }
-    for (const a of entries) if (a.result.problems.every((p) => p.status !== ReadingVerdict.BAD_SIGNATURE)) signedHashes.add(a.reading.dataHash);
+    for (const a of entries)
+      if (a.result.problems.every((p) => p.status !== ReadingVerdict.BAD_SIGNATURE)) signedHashes.add(a.reading.dataHash);
     if (signedHashes.size > 1)
       problems.push({
         status: ReadingVerdict.EQUIVOCATION,

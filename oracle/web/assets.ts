@@ -45,7 +45,8 @@ export function browserShims(): Plugin {
       b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
         const shim = NODE_SHIMS[args.path];
         if (shim !== undefined) return { path: shim };
-        if (args.path.startsWith("node:")) return { errors: [{ text: `${args.path} has no browser stand-in (imported by ${args.importer})` }] };
+        if (args.path.startsWith("node:"))
+          return { errors: [{ text: `${args.path} has no browser stand-in (imported by ${args.importer})` }] };
         return undefined;
       });
     },

@@ -15,7 +15,15 @@ export interface WebConfig {
   host: string;
   port: number;
   logLevel: string;
-  audit?: { rpcUrl: string; publicRpcUrl: string; expectedChainId?: number; anchor?: Address; registry?: Address; deployBlock?: number; registryPollMs: number };
+  audit?: {
+    rpcUrl: string;
+    publicRpcUrl: string;
+    expectedChainId?: number;
+    anchor?: Address;
+    registry?: Address;
+    deployBlock?: number;
+    registryPollMs: number;
+  };
   platform?: { url: string };
   session: { idleMs: number; maxAgeMs: number };
   publicOrigin?: string;
@@ -85,7 +93,8 @@ export function parseWebConfig(env: NodeJS.ProcessEnv): WebConfig {
     issues.push(
       "PLATFORM_API_KEY must not be set: the dashboard holds no platform key of its own (it would be shared with every visitor); consumers sign in with their own key. Unset it; PLATFORM_URL alone configures the platform",
     );
-  if ((e.REWARD_RPC_URL === undefined) !== (e.DISTRIBUTOR_ADDRESS === undefined)) issues.push("REWARD_RPC_URL and DISTRIBUTOR_ADDRESS go together");
+  if ((e.REWARD_RPC_URL === undefined) !== (e.DISTRIBUTOR_ADDRESS === undefined))
+    issues.push("REWARD_RPC_URL and DISTRIBUTOR_ADDRESS go together");
   if (issues.length > 0) throw new ConfigError("Invalid web configuration", issues);
   return {
     host: e.HOST,

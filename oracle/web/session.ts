@@ -175,7 +175,8 @@ export function sameOriginOnly(origin: string | undefined): express.RequestHandl
     const own = ownOrigin(req, origin);
     if (from === own) return next();
     next(
-      new ServiceError("FORBIDDEN",
+      new ServiceError(
+        "FORBIDDEN",
         from === undefined ? "the Origin header is required" : `cross-origin request refused (Origin ${from} is not ${own})`,
         { origin: from ?? null },
       ),

@@ -32,7 +32,12 @@ export const unavailable = (service: string, message: string, cause?: unknown) =
 export const notConfigured = (service: string) => new ServiceError("NOT_CONFIGURED", `the ${service} is not configured`, { service });
 
 /** Answers a reachable-or-not upstream's JSON (status and body), never throwing on HTTP errors. */
-export async function fetchJson(url: string, service: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function fetchJson(
+  url: string,
+  service: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   let res: Response;
   try {
     res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
@@ -69,7 +74,10 @@ export interface Upstreams {
   opened(): { audit: AuditConnection | undefined; verifier: Promise<Verifier> | undefined };
 }
 
-function lazyAuditChain(options: WebServerOptions, logger: Logger): { get(): Promise<AuditConnection>; current(): AuditConnection | undefined } {
+function lazyAuditChain(
+  options: WebServerOptions,
+  logger: Logger,
+): { get(): Promise<AuditConnection>; current(): AuditConnection | undefined } {
   let audit: AuditConnection | undefined;
   let pending: Promise<AuditConnection> | undefined;
   let failedAt = 0;
@@ -141,12 +149,15 @@ export function createUpstreams(options: WebServerOptions): Upstreams {
   };
 
   const rewardClient: PublicClient | undefined =
-    options.reward === undefined ? undefined : (createPublicClient({ transport: http(options.reward.rpcUrl, { retryCount: 0, timeout: timeoutMs }) }) as PublicClient);
+    options.reward === undefined
+      ? undefined
+      : (createPublicClient({ transport: http(options.reward.rpcUrl, { retryCount: 0, timeout: timeoutMs }) }) as PublicClient);
   let tokenInfo: { address: Address; symbol: string; decimals: number } | undefined;
   const rewardToken = async () => {
     if (tokenInfo !== undefined) return tokenInfo;
     const r = options.reward!;
-    const address = r.token ?? (await rewardClient!.readContract({ address: r.distributor, abi: rewardDistributorAbi, functionName: "token" }));
+    const address =
+      r.token ?? (await rewardClient!.readContract({ address: r.distributor, abi: rewardDistributorAbi, functionName: "token" }));
     const [symbol, decimals] = await Promise.all([
       rewardClient!.readContract({ address, abi: rewardTokenAbi, functionName: "symbol" }),
       rewardClient!.readContract({ address, abi: rewardTokenAbi, functionName: "decimals" }),
@@ -201,7 +212,12 @@ class ConsumerPlatformClient extends PlatformClient {
 }
 
 /** A platform answer refused for `apiKey`: its sessions end on 401, then the consumer is told. */
-function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined): ServiceError | undefined {
+function platformRefusal(
+  up: Upstreams,
+  apiKey: string,
+  status: number,
+  body: { error?: { details?: { retryAfterSeconds?: unknown } } } | undefined,
+): ServiceError | undefined {
   if (status === 401) {
     up.sessions.endKey(apiKey);
     return new ServiceError("UNAUTHORIZED", "the platform does not accept this API key (unknown or revoked): sign in again");
@@ -209,7 +225,9 @@ function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { 
   if (status === 403) return new ServiceError("FORBIDDEN", "this API key may not read raw data on the platform (a consumer key is needed)");
   if (status === 429) {
     const retry = Number(body?.error?.details?.retryAfterSeconds ?? 1);
-    return new ServiceError("RATE_LIMITED", "the platform's limit for this API key is reached: try again later", { retryAfterSeconds: Number.isFinite(retry) ? retry : 1 });
+    return new ServiceError("RATE_LIMITED", "the platform's limit for this API key is reached: try again later", {
+      retryAfterSeconds: Number.isFinite(retry) ? retry : 1,
+    });
   }
   return undefined;
 }
@@ -218,10 +236,16 @@ function platformRefusal(up: Upstreams, apiKey: string, status: number, body: { 
  * GETs `path` of the platform's read API as the consumer holding `apiKey`. 404 and 200 are answered;
  * refusals become the consumer's own 401/403/429, anything else 503 SERVICE_UNAVAILABLE.
  */
-export async function platformGet(up: Upstreams, apiKey: string, path: string): Promise<{ status: 200 | 404; body: Awaited<ReturnType<typeof fetchJson>>["body"] }> {
+export async function platformGet(
+  up: Upstreams,
+  apiKey: string,
+  path: string,
+): Promise<{ status: 200 | 404; body: Awaited<ReturnType<typeof fetchJson>>["body"] }> {
   const p = up.options.platform;
   if (p === undefined) throw notConfigured("platform");
-  const { status, body } = await fetchJson(`${p.url.replace(/\/+$/, "")}${path}`, "platform", up.timeoutMs, { authorization: `Bearer ${apiKey}` });
+  const { status, body } = await fetchJson(`${p.url.replace(/\/+$/, "")}${path}`, "platform", up.timeoutMs, {
+    authorization: `Bearer ${apiKey}`,
+  });
   const refused = platformRefusal(up, apiKey, status, body);
   if (refused !== undefined) throw refused;
   if (status !== 200 && status !== 404) throw unavailable("platform", `the platform answered ${status}`);

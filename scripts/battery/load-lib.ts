@@ -75,7 +75,8 @@ export interface PhaseResult {
   maxQueueDepth: number;
 }
 
-const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /** VmRSS of a process, MiB (Linux). */
 export async function rssMiB(pid: number): Promise<number> {
@@ -207,7 +208,10 @@ export async function waitDrained(url: string, timeoutMs: number, mine?: () => P
     await mine?.();
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
     const queue = Number(/^sensorseal_relayer_queue_depth (\d+)/m.exec(text)?.[1] ?? "NaN");
-    const open = [...text.matchAll(/^sensorseal_relayer_batches\{status="(queued|sent|mined)"\} (\d+)/gm)].reduce((s, m) => s + Number(m[2]), 0);
+    const open = [...text.matchAll(/^sensorseal_relayer_batches\{status="(queued|sent|mined)"\} (\d+)/gm)].reduce(
+      (s, m) => s + Number(m[2]),
+      0,
+    );
     if (queue === 0 && open === 0) return (performance.now() - t0) / 1000;
     if (performance.now() - t0 > timeoutMs) throw new Error(`not drained: queue ${queue}, open batches ${open}`);
     await new Promise((r) => setTimeout(r, 200));

@@ -49,7 +49,12 @@ const NO_LIMITS = {
   LOG_LEVEL: "warn",
 };
 
-async function startRelayer(chain: AuditChain, dir: string, name: string, extra: Record<string, string>): Promise<{ r: RelayerChild; url: string; db: string }> {
+async function startRelayer(
+  chain: AuditChain,
+  dir: string,
+  name: string,
+  extra: Record<string, string>,
+): Promise<{ r: RelayerChild; url: string; db: string }> {
   const db = path.join(dir, `${name}.sqlite`);
   const r = spawnRelayer(relayerEnv(chain, db, { ...NO_LIMITS, ...extra, LOG_LEVEL: "info" }));
   const url = await r.url();
@@ -66,10 +71,16 @@ async function stopRelayer(r: RelayerChild): Promise<void> {
 }
 
 /** Accepted readings that are not anchored on the canonical chain after the drain. */
-async function lostAfterDrain(chain: AuditChain, db: string, acceptedByClient: number): Promise<{ lost: number; stored: number; anchored: number }> {
+async function lostAfterDrain(
+  chain: AuditChain,
+  db: string,
+  acceptedByClient: number,
+): Promise<{ lost: number; stored: number; anchored: number }> {
   const store = await openDatabase(db);
   const [{ n }] = await store.query<{ n: number }>("SELECT COUNT(*) AS n FROM relayer_readings");
-  const roots = new Set((await store.query<{ root: string }>("SELECT root FROM relayer_batches WHERE status = 'confirmed'")).map((r) => r.root.toLowerCase()));
+  const roots = new Set(
+    (await store.query<{ root: string }>("SELECT root FROM relayer_batches WHERE status = 'confirmed'")).map((r) => r.root.toLowerCase()),
+  );
   await store.close();
   const logs = await chain.publicClient.getLogs({ address: chain.anchor, fromBlock: 0n, toBlock: "latest" });
   const anchored = parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" })
@@ -93,7 +104,14 @@ try {
   const capBulks = devices.map((d) => signBulks(d, chain, ts, perSender, BULK));
   const cap = await startRelayer(chain, dir, "capacity", {});
   const idleRss = await rssMiB(cap.r.child.pid!);
-  const capResult = await runPhase({ url: cap.url, pid: cap.r.child.pid!, bulksBySender: capBulks, ratePerSecond: 1e9, seconds: 0.001, drainTimeoutMs: 300_000 });
+  const capResult = await runPhase({
+    url: cap.url,
+    pid: cap.r.child.pid!,
+    bulksBySender: capBulks,
+    ratePerSecond: 1e9,
+    seconds: 0.001,
+    drainTimeoutMs: 300_000,
+  });
   // Sustainable capacity: accepted and anchored (confirmed), end to end.
   const capSettle = await waitDrained(cap.url, 120_000);
   const intakeRate = Math.floor(capResult.accepted / (capResult.drainSeconds + 0.001));
@@ -119,7 +137,14 @@ try {
       RELAYER_IP_READING_BURST: String(capacity),
       RELAYER_MAX_QUEUE_DEPTH: String(capacity * QUEUE_SECONDS),
     });
-    const result = await runPhase({ url: run.url, pid: run.r.child.pid!, bulksBySender: bulks, ratePerSecond: rate, seconds: SECONDS, drainTimeoutMs: 600_000 });
+    const result = await runPhase({
+      url: run.url,
+      pid: run.r.child.pid!,
+      bulksBySender: bulks,
+      ratePerSecond: rate,
+      seconds: SECONDS,
+      drainTimeoutMs: 600_000,
+    });
     const settleSeconds = await waitDrained(run.url, 120_000);
     const { lost } = await lostAfterDrain(chain, run.db, result.accepted);
     await stopRelayer(run.r);
@@ -127,7 +152,23 @@ try {
     console.log(`  ${multiple}× done`);
   }
 
-  const header = ["load", "offered r/s", "accepted r/s", "acc/offered", "requests", "429", "429 no Retry-After", "5xx", "other", "p50 ms", "p99 ms", "peak RSS MiB", "peak queue", "drain s", "lost"];
+  const header = [
+    "load",
+    "offered r/s",
+    "accepted r/s",
+    "acc/offered",
+    "requests",
+    "429",
+    "429 no Retry-After",
+    "5xx",
+    "other",
+    "p50 ms",
+    "p99 ms",
+    "peak RSS MiB",
+    "peak queue",
+    "drain s",
+    "lost",
+  ];
   const lines = rows.map(({ multiple, result: r, lost, settleSeconds }) => [
     `${multiple}×`,
     r.offeredPerSecond.toFixed(0),
@@ -147,11 +188,15 @@ try {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i])).join(" | ")} |`;
-  console.log(`\nrelayer load, capacity ${capacity} readings/s, ${SECONDS} s per phase, per-client limit = capacity, queue bound ${capacity * QUEUE_SECONDS}`);
+  console.log(
+    `\nrelayer load, capacity ${capacity} readings/s, ${SECONDS} s per phase, per-client limit = capacity, queue bound ${capacity * QUEUE_SECONDS}`,
+  );
   console.log(fmt(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const l of lines) console.log(fmt(l));
-  console.log("drain s = senders' time to get every remaining reading accepted after the paced phase + time until every batch was confirmed");
+  console.log(
+    "drain s = senders' time to get every remaining reading accepted after the paced phase + time until every batch was confirmed",
+  );
   const bad = rows.filter((r) => r.result.answers5xx > 0 || r.lost > 0);
   if (bad.length > 0) process.exitCode = 1;
 } finally {

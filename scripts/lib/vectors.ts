@@ -34,10 +34,57 @@ type Fields = { seq: number; ts: number; salt: Hex; [field: string]: unknown };
 
 /** Readings of the vectors: [key index, payload fields without device]. */
 const READINGS: readonly [number, Fields][] = [
-  [0, { seq: 1, ts: 1_700_000_000, salt: "0x000102030405060708090a0b0c0d0e0f", temperature_c: 21.5, humidity_pct: 40, pm2_5_ugm3: 8.1, pm10_ugm3: 12 }],
-  [0, { seq: 2, ts: 1_700_000_060, salt: "0x101112131415161718191a1b1c1d1e1f", temperature_c: -3.25, humidity_pct: 97.5, pm2_5_ugm3: 0, pm10_ugm3: 1e-7, loc: { lat: 48.8566, lon: 2.3522 } }],
-  [1, { seq: 1, ts: 1_700_000_000, salt: "0x202122232425262728292a2b2c2d2e2f", temperature_c: 18, humidity_pct: 55, pm2_5_ugm3: 35.4, pm10_ugm3: 50.25 }],
-  [1, { seq: 2, ts: 1_700_000_061, salt: "0xf0e0d0c0b0a090807060504030201000", temperature_c: 18.1, humidity_pct: 54, pm2_5_ugm3: 1000000, pm10_ugm3: 2e21, co2_ppm: 412, note: "é€😀\n\"q\"" }],
+  [
+    0,
+    {
+      seq: 1,
+      ts: 1_700_000_000,
+      salt: "0x000102030405060708090a0b0c0d0e0f",
+      temperature_c: 21.5,
+      humidity_pct: 40,
+      pm2_5_ugm3: 8.1,
+      pm10_ugm3: 12,
+    },
+  ],
+  [
+    0,
+    {
+      seq: 2,
+      ts: 1_700_000_060,
+      salt: "0x101112131415161718191a1b1c1d1e1f",
+      temperature_c: -3.25,
+      humidity_pct: 97.5,
+      pm2_5_ugm3: 0,
+      pm10_ugm3: 1e-7,
+      loc: { lat: 48.8566, lon: 2.3522 },
+    },
+  ],
+  [
+    1,
+    {
+      seq: 1,
+      ts: 1_700_000_000,
+      salt: "0x202122232425262728292a2b2c2d2e2f",
+      temperature_c: 18,
+      humidity_pct: 55,
+      pm2_5_ugm3: 35.4,
+      pm10_ugm3: 50.25,
+    },
+  ],
+  [
+    1,
+    {
+      seq: 2,
+      ts: 1_700_000_061,
+      salt: "0xf0e0d0c0b0a090807060504030201000",
+      temperature_c: 18.1,
+      humidity_pct: 54,
+      pm2_5_ugm3: 1000000,
+      pm10_ugm3: 2e21,
+      co2_ppm: 412,
+      note: 'é€😀\n"q"',
+    },
+  ],
 ];
 
 /** The vectors as a JSON-ready object. */
@@ -45,7 +92,13 @@ export function makeReadingVectors() {
   const digester = new ReadingDigester(AUDIT_CHAIN_ID, VECTOR_ANCHOR);
   const keys = VECTOR_KEYS.map(({ scheme, privateKey }) => {
     const publicKey = publicKeyFromPrivate(scheme, privateKey);
-    return { scheme, schemeId: keySchemeId(scheme), privateKey, publicKey: bytesToHex(publicKey), device: deviceIdFromPublicKey(publicKey) };
+    return {
+      scheme,
+      schemeId: keySchemeId(scheme),
+      privateKey,
+      publicKey: bytesToHex(publicKey),
+      device: deviceIdFromPublicKey(publicKey),
+    };
   });
   const readings = READINGS.map(([key, fields]) => {
     const { scheme, privateKey, device } = keys[key];

@@ -12,7 +12,14 @@ import { network } from "hardhat";
 import { hashTypedData, toHex, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes, randomBytes } from "../../oracle/core/bytes.js";
-import { keySchemeId, generatePrivateKey, publicKeyFromPrivate, signDigest, deviceIdFromPublicKey, type KeyScheme } from "../../oracle/core/keys.js";
+import {
+  keySchemeId,
+  generatePrivateKey,
+  publicKeyFromPrivate,
+  signDigest,
+  deviceIdFromPublicKey,
+  type KeyScheme,
+} from "../../oracle/core/keys.js";
 import { buildBatch } from "../../oracle/core/manifest.js";
 import { READING_LEAF_ENCODING, ReadingDigester, readingLeaf, readingTypedData, type Reading } from "../../oracle/core/reading.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
@@ -170,7 +177,9 @@ describe("audit chain (Ignition deployment)", async () => {
     it("registering without the registrar role → AccessControlUnauthorizedAccount", async () => {
       const publicKey = publicKeyFromPrivate("p256", generatePrivateKey("p256"));
       await viem.assertions.revertWithCustomErrorWithArgs(
-        registry.write.registerDevice([1, toHex(publicKey), stranger.account.address, `0x${"00".repeat(32)}`], { account: stranger.account }),
+        registry.write.registerDevice([1, toHex(publicKey), stranger.account.address, `0x${"00".repeat(32)}`], {
+          account: stranger.account,
+        }),
         registry,
         "AccessControlUnauthorizedAccount",
         [stranger.account.address, await registry.read.REGISTRAR_ROLE()],

@@ -43,7 +43,8 @@ async function revertOf(call: Promise<unknown>): Promise<{ name: string; args: r
   } catch (error) {
     if (error instanceof BaseError) {
       const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-      if (reverted instanceof ContractFunctionRevertedError && reverted.data) return { name: reverted.data.errorName, args: reverted.data.args ?? [] };
+      if (reverted instanceof ContractFunctionRevertedError && reverted.data)
+        return { name: reverted.data.errorName, args: reverted.data.args ?? [] };
     }
     throw error;
   }
@@ -83,12 +84,13 @@ describe("battery: access control", { timeout: 300_000 }, () => {
   });
 
   /** Every ordered pair of devices (victim, signer) across both schemes. */
-  const pairs = () => [
-    [a, b],
-    [b, a],
-    [a, d],
-    [b, c],
-  ] as const;
+  const pairs = () =>
+    [
+      [a, b],
+      [b, a],
+      [a, d],
+      [b, c],
+    ] as const;
 
   it("a reading of device A signed with device B's key is refused by the platform, the relayer and submitReading", async () => {
     const stranger = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.stranger), transport: http(chain.rpcUrl) });
@@ -143,7 +145,12 @@ describe("battery: access control", { timeout: 300_000 }, () => {
       args: [batch.root, batch.leafCount, batch.manifestHash],
     });
     await chain.publicClient.waitForTransactionReceipt({ hash });
-    const batchId = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "batchIdOfRoot", args: [batch.root] });
+    const batchId = await chain.publicClient.readContract({
+      address: chain.anchor,
+      abi: readingAnchorAbi,
+      functionName: "batchIdOfRoot",
+      args: [batch.root],
+    });
     const proofOf = (r: typeof honest) => batch.proofs[r === honest ? 0 : 1]; // proofs follow the input order
     const verify = (r: typeof honest) =>
       chain.publicClient.readContract({
@@ -173,18 +180,36 @@ describe("battery: access control", { timeout: 300_000 }, () => {
     for (const [who, key] of outsiders) {
       const account = privateKeyToAccount(key);
       const anchorRevert = await revertOf(
-        chain.publicClient.simulateContract({ account, address: chain.anchor, abi: readingAnchorAbi, functionName: "anchorBatch", args: [root, 1, root] }),
+        chain.publicClient.simulateContract({
+          account,
+          address: chain.anchor,
+          abi: readingAnchorAbi,
+          functionName: "anchorBatch",
+          args: [root, 1, root],
+        }),
       );
       assert.equal(anchorRevert.name, "AccessControlUnauthorizedAccount", who);
       assert.deepEqual(anchorRevert.args, [account.address, role], who);
       if (who === "admin") continue; // the admin may grant roles: that is its job
       const grantRevert = await revertOf(
-        chain.publicClient.simulateContract({ account, address: chain.anchor, abi: readingAnchorAbi, functionName: "grantRole", args: [role, account.address] }),
+        chain.publicClient.simulateContract({
+          account,
+          address: chain.anchor,
+          abi: readingAnchorAbi,
+          functionName: "grantRole",
+          args: [role, account.address],
+        }),
       );
       assert.equal(grantRevert.name, "AccessControlUnauthorizedAccount", `${who} grants itself`);
     }
     const relayerAccount = privateKeyToAccount(DEV_KEYS.relayer);
-    const ok = await chain.publicClient.simulateContract({ account: relayerAccount, address: chain.anchor, abi: readingAnchorAbi, functionName: "anchorBatch", args: [root, 1, root] });
+    const ok = await chain.publicClient.simulateContract({
+      account: relayerAccount,
+      address: chain.anchor,
+      abi: readingAnchorAbi,
+      functionName: "anchorBatch",
+      args: [root, 1, root],
+    });
     assert.ok(ok.result > 0n, "the relayer role may anchor");
   });
 
@@ -258,7 +283,9 @@ describe("battery: access control", { timeout: 300_000 }, () => {
       }
     }
     // The consumer key does read it (the routes above are real).
-    const ok = await fetch(`${platform.url}/v1/devices/${a.address}/readings/500/payload`, { headers: { authorization: `Bearer ${platform.keys.consumer}` } });
+    const ok = await fetch(`${platform.url}/v1/devices/${a.address}/readings/500/payload`, {
+      headers: { authorization: `Bearer ${platform.keys.consumer}` },
+    });
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), stored.body.payload);
     console.log(`# platform reads without a reading key: ${refused} tried, 0 served`);

@@ -78,7 +78,11 @@ class FaultyProxy {
       return;
     }
     if (mode === "http503") {
-      client.once("data", () => client.end("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nunavailable"));
+      client.once("data", () =>
+        client.end(
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nunavailable",
+        ),
+      );
       return;
     }
     const upstream = connect(this.target.port, this.target.host);
@@ -132,7 +136,12 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
         address: chain.anchor,
         abi: readingAnchorAbi,
         functionName: "verifyReading",
-        args: [BigInt(a.batchId), { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash }, r.signature, a.proof],
+        args: [
+          BigInt(a.batchId),
+          { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash },
+          r.signature,
+          a.proof,
+        ],
       });
       assert.equal(ok, true);
     }
@@ -141,7 +150,11 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
     const roots = new Set(rows.map((b) => b.root));
     const events = parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "BatchAnchored" }).filter((e) => roots.has(e.args.root));
     assert.equal(events.length, rows.length, "one BatchAnchored per batch on the canonical chain");
-    assert.equal(events.reduce((s, e) => s + e.args.leafCount, 0), readings.length, "every reading anchored once");
+    assert.equal(
+      events.reduce((s, e) => s + e.args.leafCount, 0),
+      readings.length,
+      "every reading anchored once",
+    );
     for (const b of rows) {
       const e = events.find((x) => x.args.root === b.root)!;
       assert.equal(b.blockHash, e.blockHash, "the relayer's record is the canonical block");
@@ -154,7 +167,12 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
     await proxy.start();
     try {
       const client = createPublicClient({ transport: http(proxy.url, { timeout: 1500, retryCount: 1, retryDelay: 50 }) }) as PublicClient;
-      const t = await relayer("proxy.sqlite", { client, batch: { maxSize: 8, maxAgeMs: 100 }, confirmations: 2, anchoring: { stuckTimeoutMs: 3_000 } });
+      const t = await relayer("proxy.sqlite", {
+        client,
+        batch: { maxSize: 8, maxAgeMs: 100 },
+        confirmations: 2,
+        anchoring: { stuckTimeoutMs: 3_000 },
+      });
 
       // A steady stream: one bulk of 4 every 150 ms, retried until accepted (intake needs no RPC).
       const sent: ReadingBody[] = [];
@@ -222,7 +240,10 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
       return rows.length === 1 && rows[0].status === "sent" ? rows : undefined;
     }, "batch sent");
     const [tx] = await t.relayer.store.txs(sent.id);
-    await waitFor(async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined, "tx in the mempool");
+    await waitFor(
+      async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined,
+      "tx in the mempool",
+    );
     const rebroadcastsBefore = t.relayer.metrics.anchorTxs.get({ kind: "rebroadcast" });
     await testClient.request({ method: "hardhat_dropTransaction" as any, params: [tx.hash] as any });
     // An empty block: the transaction is gone, never mined.
@@ -232,7 +253,11 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
     await allAnchoredOnce(t, readings);
     const [batch] = await batches(t);
     const txs = await t.relayer.store.txs(batch.id);
-    assert.deepEqual(txs.map((x) => [x.hash, x.status]), [[tx.hash, "mined"]], "the same signed transaction, never re-signed");
+    assert.deepEqual(
+      txs.map((x) => [x.hash, x.status]),
+      [[tx.hash, "mined"]],
+      "the same signed transaction, never re-signed",
+    );
   });
 
   it("a reorg one block shallower than the confirmation depth: re-anchored before confirmation, confirmed on the new chain only", async () => {

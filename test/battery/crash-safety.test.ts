@@ -33,7 +33,6 @@ const KILLS = envInt("BATTERY_KILLS", 8);
 const READINGS = envInt("BATTERY_READINGS", 240);
 const SEED = envInt("BATTERY_SEED", 20_240_601);
 
-
 describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 900_000 }, () => {
   let chain: AuditChain;
   let tmp: { dir: string; remove(): Promise<void> };
@@ -144,7 +143,9 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
       try {
         const [{ n }] = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id IS NULL");
         if (Number(n) > 0) leftBehind.queuedReadings++;
-        const batches = await db.query<{ status: string }>("SELECT status FROM relayer_batches WHERE status IN ('queued', 'sent', 'mined')");
+        const batches = await db.query<{ status: string }>(
+          "SELECT status FROM relayer_batches WHERE status IN ('queued', 'sent', 'mined')",
+        );
         if (batches.some((b) => b.status === "queued")) leftBehind.batchCut++;
         if (batches.some((b) => b.status === "mined")) leftBehind.minedNotConfirmed++;
         const pending = await db.query<{ tx_hash: Hex }>("SELECT tx_hash FROM relayer_txs WHERE status = 'pending'");
@@ -197,7 +198,9 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
       250,
     ).catch(async (error) => {
       const db = await openDatabase(path.join(tmp.dir, "relayer.sqlite"));
-      const batches = await db.query("SELECT id, status, attempts, last_error, leaf_count FROM relayer_batches WHERE status <> 'confirmed'");
+      const batches = await db.query(
+        "SELECT id, status, attempts, last_error, leaf_count FROM relayer_batches WHERE status <> 'confirmed'",
+      );
       const txs = await db.query("SELECT batch_id, nonce, kind, status, tx_hash FROM relayer_txs ORDER BY id DESC LIMIT 12");
       const queued = await db.query("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id IS NULL");
       await db.close();
@@ -212,12 +215,20 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
       const a = answers[i];
       const receipt = receipts.get(`${r.device}:${r.seq}`)!;
       assert.deepEqual(a.receipt, receipt, "the answered receipt is the stored one");
-      assert.equal(await verifyReceipt({ chainId: chain.chainId, anchor: chain.anchor, relayer: info.receiptSigner as Hex, receipt }), true);
+      assert.equal(
+        await verifyReceipt({ chainId: chain.chainId, anchor: chain.anchor, relayer: info.receiptSigner as Hex, receipt }),
+        true,
+      );
       const ok = await chain.publicClient.readContract({
         address: chain.anchor,
         abi: readingAnchorAbi,
         functionName: "verifyReading",
-        args: [BigInt(a.batchId), { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash }, r.signature, a.proof],
+        args: [
+          BigInt(a.batchId),
+          { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash },
+          r.signature,
+          a.proof,
+        ],
       });
       assert.equal(ok, true);
     }
@@ -242,7 +253,9 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
 
     // Which recovery paths the kills exercised (transactions by kind and status, batches re-queued).
     const db = await openDatabase(path.join(tmp.dir, "relayer.sqlite"));
-    const txKinds = await db.query<{ kind: string; status: string; n: number }>("SELECT kind, status, COUNT(*) AS n FROM relayer_txs GROUP BY kind, status");
+    const txKinds = await db.query<{ kind: string; status: string; n: number }>(
+      "SELECT kind, status, COUNT(*) AS n FROM relayer_txs GROUP BY kind, status",
+    );
     const [{ n: retried }] = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM relayer_batches WHERE attempts > 1");
     await db.close();
     console.log(
@@ -250,7 +263,9 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
         `a transaction pending (nonce in use) ${leftBehind.txPending}, a transaction recorded but never broadcast ${leftBehind.txRecordedNotBroadcast}, ` +
         `a batch mined not confirmed ${leftBehind.minedNotConfirmed}`,
     );
-    console.log(`# transactions: ${txKinds.map((t) => `${t.kind}/${t.status} ${t.n}`).join(", ")}; batches signed more than once: ${retried}`);
+    console.log(
+      `# transactions: ${txKinds.map((t) => `${t.kind}/${t.status} ${t.n}`).join(", ")}; batches signed more than once: ${retried}`,
+    );
     const worst = Math.max(...recoveries);
     const mean = recoveries.reduce((s, x) => s + x, 0) / Math.max(1, recoveries.length);
     console.log(

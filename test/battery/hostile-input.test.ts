@@ -141,8 +141,13 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
 
   /** A domain other than SensorSeal's: another chain id, anchor, name or version. */
   const foreignDomain = fc.oneof(
-    fc.integer({ min: 1, max: 2 ** 31 }).filter((id) => id !== 31337).map((chainId) => ({ name: "SensorSeal", version: "1", chainId, anchor: undefined })),
-    fc.uint8Array({ minLength: 20, maxLength: 20 }).map((x) => ({ name: "SensorSeal", version: "1", chainId: 31337, anchor: getAddress(bytesToHex(x)) })),
+    fc
+      .integer({ min: 1, max: 2 ** 31 })
+      .filter((id) => id !== 31337)
+      .map((chainId) => ({ name: "SensorSeal", version: "1", chainId, anchor: undefined })),
+    fc
+      .uint8Array({ minLength: 20, maxLength: 20 })
+      .map((x) => ({ name: "SensorSeal", version: "1", chainId: 31337, anchor: getAddress(bytesToHex(x)) })),
     fc.constantFrom(
       { name: "SensorSeal Relayer", version: "1", chainId: 31337, anchor: undefined },
       { name: "SensorSeal Registry", version: "1", chainId: 31337, anchor: undefined },
@@ -162,27 +167,49 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
     const valid = fc.tuple(device(), hash32).map(([d, h]) => relayerBody(d, fresh, now, h));
     const field = fc.constantFrom("device", "seq", "timestamp", "dataHash", "signature");
     return fc.oneof(
-      fc.string({ maxLength: 200 }).filter((s) => !isJson(s)).map((s) => ({ kind: "malformed JSON", body: s, contentType: "application/json" })),
+      fc
+        .string({ maxLength: 200 })
+        .filter((s) => !isJson(s))
+        .map((s) => ({ kind: "malformed JSON", body: s, contentType: "application/json" })),
       fc.tuple(valid, fc.nat()).map(([r, cut]) => {
         const text = JSON.stringify(r);
         return { kind: "truncated JSON", body: text.slice(0, cut % text.length), contentType: "application/json" };
       }),
-      fc.anything({ maxDepth: 2 }).filter((v) => !Array.isArray(v)).map((v) => ({ kind: "wrong top-level type", ...json(v) })),
+      fc
+        .anything({ maxDepth: 2 })
+        .filter((v) => !Array.isArray(v))
+        .map((v) => ({ kind: "wrong top-level type", ...json(v) })),
       fc.array(fc.anything({ maxDepth: 1 }), { minLength: 1, maxLength: 5 }).map((v) => ({ kind: "bulk of junk", ...json(v) })),
-      fc.tuple(valid, field, fc.anything({ maxDepth: 1 })).filter(([r, f, v]) => !equivalent(r[f], v)).map(([r, f, v]) => ({ kind: "wrong field type", ...json({ ...r, [f]: v }) })),
+      fc
+        .tuple(valid, field, fc.anything({ maxDepth: 1 }))
+        .filter(([r, f, v]) => !equivalent(r[f], v))
+        .map(([r, f, v]) => ({ kind: "wrong field type", ...json({ ...r, [f]: v }) })),
       fc.tuple(valid, field).map(([r, f]) => {
         const { [f]: _drop, ...rest } = r;
         return { kind: "missing field", ...json(rest) };
       }),
-      fc.tuple(valid, fc.integer({ min: 17 * 1024, max: 256 * 1024 })).map(([r, n]) => ({ kind: "oversize body", ...json({ ...r, pad: "x".repeat(n) }) })),
-      fc.tuple(valid, fc.integer({ min: 21, max: 40 })).map(([r, n]) => ({ kind: "bulk over maxBulk", ...json(Array.from({ length: n }, () => r)) })),
+      fc
+        .tuple(valid, fc.integer({ min: 17 * 1024, max: 256 * 1024 }))
+        .map(([r, n]) => ({ kind: "oversize body", ...json({ ...r, pad: "x".repeat(n) }) })),
+      fc
+        .tuple(valid, fc.integer({ min: 21, max: 40 }))
+        .map(([r, n]) => ({ kind: "bulk over maxBulk", ...json(Array.from({ length: n }, () => r)) })),
       fc.tuple(valid, damage).map(([r, f]) => ({ kind: "bad or malleated signature", ...json({ ...r, signature: f(r.signature) }) })),
       fc.tuple(device(), hash32, foreignDomain).map(([d, h, dom]) => {
         const reading: Reading = { device: d.address, seq: BigInt(fresh), timestamp: BigInt(now), dataHash: h };
-        const sig = signOnForeignDomain(d, { name: dom.name, version: dom.version, chainId: dom.chainId, verifyingContract: dom.anchor ?? chain.anchor }, reading);
-        return { kind: "wrong EIP-712 domain", ...json({ device: d.address, seq: String(fresh), timestamp: String(now), dataHash: h, signature: sig }) };
+        const sig = signOnForeignDomain(
+          d,
+          { name: dom.name, version: dom.version, chainId: dom.chainId, verifyingContract: dom.anchor ?? chain.anchor },
+          reading,
+        );
+        return {
+          kind: "wrong EIP-712 domain",
+          ...json({ device: d.address, seq: String(fresh), timestamp: String(now), dataHash: h, signature: sig }),
+        };
       }),
-      fc.tuple(device(), hash32, fc.integer({ min: 1, max: STORED_SEQS })).map(([d, h, seq]) => ({ kind: "replayed seq, other content", ...json(relayerBody(d, seq, now, h)) })),
+      fc
+        .tuple(device(), hash32, fc.integer({ min: 1, max: STORED_SEQS }))
+        .map(([d, h, seq]) => ({ kind: "replayed seq, other content", ...json(relayerBody(d, seq, now, h)) })),
       fc.tuple(device(), hash32, fc.integer({ min: 1, max: STORED_SEQS })).map(([d, h, seq]) => ({
         kind: "out-of-order seq",
         ...json(relayerBody(d, seq, now - 1 - seq, h)),
@@ -214,14 +241,22 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
       platformReading(d, { seq, ts, digester, ...(signer ? { signer } : {}), extra: { salt: s, ...extra } });
     const valid = fc.tuple(device(), salt).map(([d, s]) => signed(d, fresh, now, s));
     return fc.oneof(
-      fc.string({ maxLength: 200 }).filter((s) => !isJson(s)).map((s) => ({ kind: "malformed JSON", body: s, contentType: "application/json" })),
-      fc.anything({ maxDepth: 2 }).filter((v) => !Array.isArray(v)).map((v) => ({ kind: "wrong top-level type", ...json(v) })),
+      fc
+        .string({ maxLength: 200 })
+        .filter((s) => !isJson(s))
+        .map((s) => ({ kind: "malformed JSON", body: s, contentType: "application/json" })),
+      fc
+        .anything({ maxDepth: 2 })
+        .filter((v) => !Array.isArray(v))
+        .map((v) => ({ kind: "wrong top-level type", ...json(v) })),
       fc.array(fc.anything({ maxDepth: 1 }), { minLength: 1, maxLength: 5 }).map((v) => ({ kind: "bulk of junk", ...json(v) })),
       fc.tuple(valid, fc.constantFrom("payload", "signature"), fc.anything({ maxDepth: 1 })).map(([r, f, v]) => ({
         kind: "wrong field type",
         ...json({ ...r.body, [f]: v }),
       })),
-      fc.tuple(valid, fc.integer({ min: 17 * 1024, max: 256 * 1024 })).map(([r, n]) => ({ kind: "oversize body", ...json({ ...r.body, pad: "x".repeat(n) }) })),
+      fc
+        .tuple(valid, fc.integer({ min: 17 * 1024, max: 256 * 1024 }))
+        .map(([r, n]) => ({ kind: "oversize body", ...json({ ...r.body, pad: "x".repeat(n) }) })),
       fc.tuple(device(), salt, fc.integer({ min: 2100, max: 8000 })).map(([d, s, n]) => ({
         kind: "oversize payload",
         ...json(signed(d, fresh, now, s, undefined, { note: "y".repeat(n) }).body),
@@ -244,10 +279,16 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
         }
         return { kind: "malformed payload", ...json({ payload, signature: signed(d, fresh, now, s).body.signature }) };
       }),
-      fc.tuple(valid, damage).map(([r, f]) => ({ kind: "bad or malleated signature", ...json({ ...r.body, signature: f(r.body.signature) }) })),
+      fc
+        .tuple(valid, damage)
+        .map(([r, f]) => ({ kind: "bad or malleated signature", ...json({ ...r.body, signature: f(r.body.signature) }) })),
       fc.tuple(device(), salt, foreignDomain).map(([d, s, dom]) => {
         const { body, reading } = signed(d, fresh, now, s);
-        const sig = signOnForeignDomain(d, { name: dom.name, version: dom.version, chainId: dom.chainId, verifyingContract: dom.anchor ?? chain.anchor }, reading);
+        const sig = signOnForeignDomain(
+          d,
+          { name: dom.name, version: dom.version, chainId: dom.chainId, verifyingContract: dom.anchor ?? chain.anchor },
+          reading,
+        );
         return { kind: "wrong EIP-712 domain", ...json({ payload: body.payload, signature: sig }) };
       }),
       fc.tuple(device(), salt, fc.integer({ min: 1, max: STORED_SEQS })).map(([d, s, seq]) => ({
@@ -301,8 +342,13 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
 
   function report(service: string, tally: Tally, stored: number): void {
     const kinds = [...tally.byKind].map(([k, n]) => `${k} ${n}`).join(", ");
-    const statuses = [...tally.byStatus].sort(([x], [y]) => x - y).map(([s, n]) => `${s}×${n}`).join(" ");
-    console.log(`# ${service}: ${tally.tried} tried, ${tally.accepted} accepted, ${stored} stored, ${tally.crashes} crashes (seed ${SEED}, ${RUNS} runs)`);
+    const statuses = [...tally.byStatus]
+      .sort(([x], [y]) => x - y)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(" ");
+    console.log(
+      `# ${service}: ${tally.tried} tried, ${tally.accepted} accepted, ${stored} stored, ${tally.crashes} crashes (seed ${SEED}, ${RUNS} runs)`,
+    );
     console.log(`#   statuses: ${statuses}`);
     console.log(`#   kinds: ${kinds}`);
   }
@@ -331,7 +377,8 @@ describe("battery: hostile HTTP input (fast-check)", { timeout: 600_000 }, () =>
     const tally = newTally();
     let evidence = 0;
     const acceptedOf = (status: number, body: any) => {
-      if (Array.isArray(body?.results)) return body.results.filter((r: { status?: string }) => r.status === "stored" || r.status === "duplicate").length;
+      if (Array.isArray(body?.results))
+        return body.results.filter((r: { status?: string }) => r.status === "stored" || r.status === "duplicate").length;
       return status >= 200 && status < 300 ? 1 : 0;
     };
     await fc.assert(
@@ -364,6 +411,7 @@ function isJson(text: string): boolean {
 
 /** Would `v` stand for the same value as `original` in a reading (e.g. seq 4 for "4")? */
 function equivalent(original: unknown, v: unknown): boolean {
-  if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v).toLowerCase() === String(original).toLowerCase();
+  if (typeof v === "string" || typeof v === "number" || typeof v === "bigint")
+    return String(v).toLowerCase() === String(original).toLowerCase();
   return false;
 }

@@ -63,7 +63,14 @@ describe("battery: relayer under overload (bounded)", { timeout: 300_000 }, () =
     const idle = await rssMiB(relayer.child.pid!);
     const bulks = phaseBulks(devices, chain, await chainTime(chain), OFFERED, SECONDS, 10);
     const offered = bulks.reduce((s, b) => s + b.length * 10, 0);
-    const r = await runPhase({ url, pid: relayer.child.pid!, bulksBySender: bulks, ratePerSecond: OFFERED, seconds: SECONDS, drainTimeoutMs: 120_000 });
+    const r = await runPhase({
+      url,
+      pid: relayer.child.pid!,
+      bulksBySender: bulks,
+      ratePerSecond: OFFERED,
+      seconds: SECONDS,
+      drainTimeoutMs: 120_000,
+    });
     await waitDrained(url, 60_000);
 
     const logs = await chain.publicClient.getLogs({ address: chain.anchor, fromBlock: 0n, toBlock: "latest" });

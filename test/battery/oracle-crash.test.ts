@@ -40,14 +40,24 @@ import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
 import { deviceFor, newAccount, startTestOracle, type TestOracle } from "../committee/fixtures.js";
-import { chainTime, request, type HttpAnswer, signedReading, startTestRelayer, tempDir, waitFor, type ReadingBody, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
+import {
+  chainTime,
+  request,
+  type HttpAnswer,
+  signedReading,
+  startTestRelayer,
+  tempDir,
+  waitFor,
+  type ReadingBody,
+  type TestDevice,
+  type TestRelayer,
+} from "../relayer/fixtures.js";
 import { envInt, freePort, prng, ROOT, sleep } from "./harness.js";
 
 const KILLS = envInt("ORACLE_BATTERY_KILLS", 6);
 const SEED = envInt("BATTERY_SEED", 20_240_601);
 const CONFIRMATIONS = 2;
 const EPOCH_BLOCKS = 10;
-
 
 /** scripts/oracle.ts as a child process on the pinned Node (the one running the tests). */
 interface OracleChild {
@@ -205,7 +215,10 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
             body: JSON.stringify(body),
           }).catch(() => undefined);
           if (answer?.status === 202) break;
-          assert.ok(answer === undefined || answer.status === 429 || answer.status === 503, `relayer answered ${answer?.status}: ${answer?.text}`);
+          assert.ok(
+            answer === undefined || answer.status === 429 || answer.status === 503,
+            `relayer answered ${answer?.status}: ${answer?.text}`,
+          );
           await sleep(50);
         }
         sent.push(body);
@@ -240,7 +253,11 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     }
     /** Waits for a new root on-chain; answers its sender's index. */
     async function newRootPosted(timeoutMs: number): Promise<number | undefined> {
-      const before = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "lastEpoch" });
+      const before = await reward.publicClient.readContract({
+        address: reward.distributor,
+        abi: rewardDistributorAbi,
+        functionName: "lastEpoch",
+      });
       const until = Date.now() + timeoutMs;
       while (Date.now() < until) {
         const logs = await reward.publicClient.getContractEvents({
@@ -269,7 +286,11 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
         const last = Number(meta?.value ?? "0");
         if (epochDue !== undefined && last < epochDue) leftBehind.epochUncommitted++;
         const signed = await db.query<{ epoch: number }>("SELECT epoch FROM oracle_epochs WHERE status = 'signed'");
-        const lastEpoch = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "lastEpoch" });
+        const lastEpoch = await reward.publicClient.readContract({
+          address: reward.distributor,
+          abi: rewardDistributorAbi,
+          functionName: "lastEpoch",
+        });
         if (signed.some((s) => BigInt(s.epoch) <= lastEpoch)) leftBehind.postedNotRecorded++;
         if (signed.some((s) => BigInt(s.epoch) > lastEpoch)) leftBehind.signedUnposted++;
       } finally {
@@ -305,7 +326,8 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       await Promise.all(victims.map((i) => kill(i)));
       if (mode === "mempool") {
         const pending = await reward.publicClient.getBlock({ blockTag: "pending", includeTransactions: true });
-        if (pending.transactions.some((t) => typeof t !== "string" && t.from.toLowerCase() === addresses[victims[0]].toLowerCase())) leftBehind.postRootInMempool++;
+        if (pending.transactions.some((t) => typeof t !== "string" && t.from.toLowerCase() === addresses[victims[0]].toLowerCase()))
+          leftBehind.postRootInMempool++;
       }
       kills += victims.length;
       modes[mode]++;
@@ -332,7 +354,13 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     // The rules (v1), applied here to what the audit chain anchored: BatchAnchored in chain order, each
     // manifest's items by device then seq; a reading counts above the device's last seq and earns one
     // reward per device per UTC minute. (Every device is Active and every signature valid here.)
-    const anchoredLogs = await audit.publicClient.getContractEvents({ address: audit.anchor, abi: readingAnchorAbi, eventName: "BatchAnchored", fromBlock: 0n, strict: true });
+    const anchoredLogs = await audit.publicClient.getContractEvents({
+      address: audit.anchor,
+      abi: readingAnchorAbi,
+      eventName: "BatchAnchored",
+      fromBlock: 0n,
+      strict: true,
+    });
     const beneficiaryOf = new Map(devices.map((d) => [d.device.address.toLowerCase(), d.beneficiary]));
     const state = new Map<string, { lastSeq: bigint; lastMinute: bigint }>();
     const expected = new Map<string, bigint>();
@@ -340,7 +368,9 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     let lastAnchorBlock = 0n;
     for (const log of anchoredLogs) {
       lastAnchorBlock = log.blockNumber > lastAnchorBlock ? log.blockNumber : lastAnchorBlock;
-      const manifest = parseManifest(new Uint8Array(await (await fetch(`${relayer.url}/v1/batches/${log.args.root}/manifest`)).arrayBuffer()));
+      const manifest = parseManifest(
+        new Uint8Array(await (await fetch(`${relayer.url}/v1/batches/${log.args.root}/manifest`)).arrayBuffer()),
+      );
       const items = [...manifest.items].sort((a, b) => {
         const da = a.reading.device.toLowerCase();
         const db = b.reading.device.toLowerCase();
@@ -369,7 +399,11 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     const lastEpochNeeded = Number(lastAnchorBlock / BigInt(EPOCH_BLOCKS)) + 1;
     const posted = await waitFor(
       async () => {
-        const onChain = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" });
+        const onChain = await reward.publicClient.readContract({
+          address: reward.distributor,
+          abi: rewardDistributorAbi,
+          functionName: "totalPosted",
+        });
         if (onChain !== total) return undefined;
         const latest = await Promise.all(urls.map((u) => request(`${u}/v1/epochs/latest`)));
         const ledgers = await Promise.all(urls.map((u) => request(`${u}/v1/ledger`)));
@@ -377,7 +411,8 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
         // epoch may be older than the one holding the last anchoring: what must hold is that every
         // oracle has processed that epoch and the posted total is the rules' total.
         const processedAll = ledgers.every((l) => l.status === 200 && l.body.processedEpoch >= lastEpochNeeded);
-        return processedAll && latest.every((l) => l.status === 200 && l.body.posted === true && l.body.cumulativeTotal === total.toString())
+        return processedAll &&
+          latest.every((l) => l.status === 200 && l.body.posted === true && l.body.cumulativeTotal === total.toString())
           ? latest.map((l, i) => ({ ...l.body, processedEpoch: ledgers[i]!.body.processedEpoch as number }))
           : undefined;
       },
@@ -394,7 +429,13 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     }
 
     // ---- RootPosted: one per epoch, strictly increasing ----
-    const rootLogs = await reward.publicClient.getContractEvents({ address: reward.distributor, abi: rewardDistributorAbi, eventName: "RootPosted", fromBlock: 0n, strict: true });
+    const rootLogs = await reward.publicClient.getContractEvents({
+      address: reward.distributor,
+      abi: rewardDistributorAbi,
+      eventName: "RootPosted",
+      fromBlock: 0n,
+      strict: true,
+    });
     let previous = 0n;
     for (const l of rootLogs) {
       assert.ok(l.args.epoch > previous, `RootPosted epochs strictly increasing (${previous} then ${l.args.epoch})`);
@@ -420,13 +461,22 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       epochBlocks: EPOCH_BLOCKS,
     });
     const lastPostedEpoch = Number(previous);
-    await waitFor(async () => (await request(`${reference!.url}/v1/status`)).body.processedEpoch >= lastPostedEpoch, "the reference oracle caught up", 60_000, 100);
+    await waitFor(
+      async () => (await request(`${reference!.url}/v1/status`)).body.processedEpoch >= lastPostedEpoch,
+      "the reference oracle caught up",
+      60_000,
+      100,
+    );
 
     for (const l of rootLogs) {
       const ref: HttpAnswer = await request(`${reference.url}/v1/epochs/${l.args.epoch}`);
       assert.equal(ref.status, 200);
       assert.equal(l.args.root, ref.body.root, `epoch ${l.args.epoch}: the posted root is the reference's`);
-      assert.equal(l.args.cumulativeTotal.toString(), ref.body.cumulativeTotal, `epoch ${l.args.epoch}: the posted total is the reference's`);
+      assert.equal(
+        l.args.cumulativeTotal.toString(),
+        ref.body.cumulativeTotal,
+        `epoch ${l.args.epoch}: the posted total is the reference's`,
+      );
     }
     // Every epoch each crashed oracle computed is the reference's (root, total, status empty or not).
     let epochsCompared = 0;
@@ -446,15 +496,22 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     for (const u of [...urls, reference.url]) {
       const ledger = await request(`${u}/v1/ledger`);
       assert.equal(ledger.body.total, total.toString());
-      const got = (ledger.body.beneficiaries as { beneficiary: string; cumulative: string }[]).map((b) => [b.beneficiary, b.cumulative]).sort((a, b) => a[0].localeCompare(b[0]));
+      const got = (ledger.body.beneficiaries as { beneficiary: string; cumulative: string }[])
+        .map((b) => [b.beneficiary, b.cumulative])
+        .sort((a, b) => a[0].localeCompare(b[0]));
       assert.deepEqual(got, expectedLedger, `${u}: the ledger is the rules'`);
     }
 
     // ---- claims: each beneficiary once (from a different oracle each), then a second time: pays 0 ----
     await rewardTest.setAutomine(true);
     const walletChain = rpcChain(reward.chainId, "reward", reward.rpcUrl);
-    const payer = createWalletClient({ account: privateKeyToAccount(REWARD_PAYER_KEYS[0]), chain: walletChain, transport: http(reward.rpcUrl) });
-    const balanceOf = (account: Address) => reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
+    const payer = createWalletClient({
+      account: privateKeyToAccount(REWARD_PAYER_KEYS[0]),
+      chain: walletChain,
+      transport: http(reward.rpcUrl),
+    });
+    const balanceOf = (account: Address) =>
+      reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
     let paidTwice = 0n;
     let balances = 0n;
     for (const [n, b] of beneficiaries.entries()) {
@@ -470,17 +527,28 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       // (Hardhat's automine mines it and answers the revert to eth_sendRawTransaction).
       const second = await payer
         .writeContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "claim", args, gas: 300_000n })
-        .then(async (hash) => (await reward.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })).status, (error: unknown) => revertName(error));
+        .then(
+          async (hash) => (await reward.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })).status,
+          (error: unknown) => revertName(error),
+        );
       assert.ok(second === "reverted" || second === "RewardDistributorNothingToClaim", `the second claim: ${second}`);
       const twice = await balanceOf(b.address);
       paidTwice += twice - once;
       balances += twice;
     }
     assert.equal(paidTwice, 0n, "a second claim pays 0");
-    const totalClaimed = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalClaimed" });
+    const totalClaimed = await reward.publicClient.readContract({
+      address: reward.distributor,
+      abi: rewardDistributorAbi,
+      functionName: "totalClaimed",
+    });
     assert.equal(balances, totalClaimed, "token balances = totalClaimed");
     assert.equal(totalClaimed, total, "totalClaimed = the rules' total");
-    const totalPosted = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" });
+    const totalPosted = await reward.publicClient.readContract({
+      address: reward.distributor,
+      abi: rewardDistributorAbi,
+      functionName: "totalPosted",
+    });
     assert.equal(totalPosted, total, "totalPosted = the rules' total");
 
     const worst = Math.max(...recoveries);

@@ -61,8 +61,22 @@ describe("anchor log reader (BatchAnchored and ReadingSubmitted)", () => {
     const [batch] = read.batches;
     const block = await chain.publicClient.getBlock({ blockNumber: anchored.blockNumber });
     assert.deepEqual(
-      { batchId: batch.batchId, root: batch.root, manifestHash: batch.manifestHash, leafCount: batch.leafCount, txHash: batch.txHash, blockNumber: batch.blockNumber },
-      { batchId: 1n, root: anchored.root, manifestHash: anchored.manifestHash, leafCount: 1, txHash: anchored.txHash, blockNumber: anchored.blockNumber },
+      {
+        batchId: batch.batchId,
+        root: batch.root,
+        manifestHash: batch.manifestHash,
+        leafCount: batch.leafCount,
+        txHash: batch.txHash,
+        blockNumber: batch.blockNumber,
+      },
+      {
+        batchId: 1n,
+        root: anchored.root,
+        manifestHash: anchored.manifestHash,
+        leafCount: 1,
+        txHash: anchored.txHash,
+        blockNumber: anchored.blockNumber,
+      },
     );
     assert.equal(batch.anchoredAt, block.timestamp);
     assert.equal(batch.blockHash, block.hash);
@@ -75,14 +89,26 @@ describe("anchor log reader (BatchAnchored and ReadingSubmitted)", () => {
   });
 
   it("reads only the events and the range asked for, and resumes after toBlock", async () => {
-    const first = await readAnchorLogs({ client: chain.publicClient, anchor: chain.anchor, fromBlock: 0n, toBlock: direct.blockNumber, events: ["BatchAnchored"] });
+    const first = await readAnchorLogs({
+      client: chain.publicClient,
+      anchor: chain.anchor,
+      fromBlock: 0n,
+      toBlock: direct.blockNumber,
+      events: ["BatchAnchored"],
+    });
     assert.deepEqual([first.batches.length, first.submissions.length, first.toBlock], [0, 0, direct.blockNumber]);
     const rest = await readAnchorLogs({ client: chain.publicClient, anchor: chain.anchor, fromBlock: first.toBlock + 1n });
     assert.deepEqual([rest.batches.length, rest.submissions.length], [1, 0]);
   });
 
   it("fails with a typed error when the RPC cannot answer", async () => {
-    const broken = { ...chain.publicClient, getBlockNumber: () => Promise.reject(new Error("socket hang up")) } as typeof chain.publicClient;
-    await assert.rejects(readAnchorLogs({ client: broken, anchor: chain.anchor, fromBlock: 0n }), (e: unknown) => e instanceof AnchorLogError && e.code === "ANCHOR_LOG_UNAVAILABLE");
+    const broken = {
+      ...chain.publicClient,
+      getBlockNumber: () => Promise.reject(new Error("socket hang up")),
+    } as typeof chain.publicClient;
+    await assert.rejects(
+      readAnchorLogs({ client: broken, anchor: chain.anchor, fromBlock: 0n }),
+      (e: unknown) => e instanceof AnchorLogError && e.code === "ANCHOR_LOG_UNAVAILABLE",
+    );
   });
 });

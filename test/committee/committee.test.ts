@@ -61,12 +61,19 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     ];
     const accepted = await postJson(`${relayer.url}/v1/readings`, readings);
     assert.equal(accepted.status, 202, accepted.text);
-    await waitFor(async () => (await request(`${relayer.url}/v1/readings/${d3.address}/2`)).body?.status === "confirmed", "relayer batch confirmed");
+    await waitFor(
+      async () => (await request(`${relayer.url}/v1/readings/${d3.address}/2`)).body?.status === "confirmed",
+      "relayer batch confirmed",
+    );
 
     // A second relayer anchors: a replay (d1 seq 2), a forged signature (d3 seq 3 signed by d1's key), one valid reading.
     const forged = signedReading(d1, domain, { seq: 3, timestamp: t0 + 150 });
     const valid = signedReading(d3, domain, { seq: 4, timestamp: t0 + 180 });
-    await anchorManually(audit, mirror, [itemOf(readings[1]), { ...itemOf(forged), reading: { ...itemOf(forged).reading, device: d3.address } }, itemOf(valid)]);
+    await anchorManually(audit, mirror, [
+      itemOf(readings[1]),
+      { ...itemOf(forged), reading: { ...itemOf(forged).reading, device: d3.address } },
+      itemOf(valid),
+    ]);
 
     await startOracleMesh(bed, oracles, 3);
     latest = await allPosted(audit, oracles, total, "all three oracles see the posted root");
@@ -85,9 +92,16 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     assert.ok(latest.every((x: any) => x.epoch === e.epoch && x.txHash === e.txHash && x.postedRoot === e.root));
     assert.equal(latest.filter((x: any) => x.postedByUs).length, 1);
     assert.ok(e.signaturesCollected >= 2);
-    const onChain = await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "currentRoot" });
+    const onChain = await reward.publicClient.readContract({
+      address: reward.distributor,
+      abi: rewardDistributorAbi,
+      functionName: "currentRoot",
+    });
     assert.equal(onChain, e.root);
-    assert.equal(await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }), total);
+    assert.equal(
+      await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }),
+      total,
+    );
     const receipt = await reward.publicClient.getTransactionReceipt({ hash: e.txHash });
     const posted = parseEventLogs({ abi: rewardDistributorAbi, logs: receipt.logs, eventName: "RootPosted" });
     assert.equal(posted.length, 1);
@@ -102,7 +116,10 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
       assert.equal(ledger.body.total, total.toString());
       assert.deepEqual(
         ledger.body.beneficiaries.map((b: any) => [b.beneficiary, b.cumulative, b.readings]),
-        [[benA.address, expectedA.toString(), 4], [benB.address, expectedB.toString(), 3]],
+        [
+          [benA.address, expectedA.toString(), 4],
+          [benB.address, expectedB.toString(), 3],
+        ],
       );
       const metrics = (await request(`${o.url}/metrics`)).text;
       assert.match(metrics, /sensorseal_oracle_readings_total\{reason="DUPLICATE_SEQUENCE",result="rejected"\} 1/);
@@ -120,7 +137,11 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     assert.equal(claim.body.distributor, reward.distributor);
     assert.equal(claim.body.chainId, reward.chainId);
     assert.equal(claim.body.root, latest[0].root);
-    const payer = createWalletClient({ account: privateKeyToAccount(REWARD_PAYER_KEYS[0]), chain: rpcChain(reward.chainId, "reward", reward.rpcUrl), transport: http(reward.rpcUrl) });
+    const payer = createWalletClient({
+      account: privateKeyToAccount(REWARD_PAYER_KEYS[0]),
+      chain: rpcChain(reward.chainId, "reward", reward.rpcUrl),
+      transport: http(reward.rpcUrl),
+    });
     const hash = await payer.writeContract({
       address: reward.distributor,
       abi: rewardDistributorAbi,
@@ -128,7 +149,15 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
       args: [claim.body.account, BigInt(claim.body.cumulative), claim.body.proof as Hex[]],
     });
     await reward.publicClient.waitForTransactionReceipt({ hash });
-    assert.equal(await reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [benA.address] }), expectedA);
+    assert.equal(
+      await reward.publicClient.readContract({
+        address: reward.token,
+        abi: rewardTokenAbi,
+        functionName: "balanceOf",
+        args: [benA.address],
+      }),
+      expectedA,
+    );
     const none = await request(`${oracles[0].url}/v1/claims/${newAccount().address}`);
     assert.equal(none.status, 404);
     assert.equal(none.body.error.code, "NO_ENTITLEMENT");
@@ -138,24 +167,57 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
     const lines: string[] = [];
     const errors: string[] = [];
     const env = { REWARD_RPC_URL: reward.rpcUrl, BENEFICIARY_PRIVATE_KEY: benB.key, CLAIM_SENDER_PRIVATE_KEY: REWARD_PAYER_KEYS[1] };
-    const code = await claimCli(["--oracle", "http://127.0.0.1:1", "--oracle", oracles[2].url, "--relayed", "--recipient", recipient.address], env, (l) => lines.push(l), (l) => errors.push(l));
+    const code = await claimCli(
+      ["--oracle", "http://127.0.0.1:1", "--oracle", oracles[2].url, "--relayed", "--recipient", recipient.address],
+      env,
+      (l) => lines.push(l),
+      (l) => errors.push(l),
+    );
     assert.equal(code, 0, errors.join("\n"));
     const out = JSON.parse(lines[0]);
     assert.equal(out.amount, expectedB.toString());
     assert.equal(getAddress(out.recipient), recipient.address);
-    assert.equal(await reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [recipient.address] }), expectedB);
-    assert.equal(await reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [benB.address] }), 0n);
+    assert.equal(
+      await reward.publicClient.readContract({
+        address: reward.token,
+        abi: rewardTokenAbi,
+        functionName: "balanceOf",
+        args: [recipient.address],
+      }),
+      expectedB,
+    );
+    assert.equal(
+      await reward.publicClient.readContract({
+        address: reward.token,
+        abi: rewardTokenAbi,
+        functionName: "balanceOf",
+        args: [benB.address],
+      }),
+      0n,
+    );
     const again: string[] = [];
-    assert.equal(await claimCli(["--oracle", oracles[2].url, "--relayed"], env, () => {}, (l) => again.push(l)), 1);
+    assert.equal(
+      await claimCli(
+        ["--oracle", oracles[2].url, "--relayed"],
+        env,
+        () => {},
+        (l) => again.push(l),
+      ),
+      1,
+    );
     assert.match(again.join("\n"), /NOTHING_TO_CLAIM/);
   });
 
   it("the claim CLI (scripts/claim.ts) exits non-zero with a clear message for an account without entitlement", async () => {
     const stranger = newAccount();
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/claim.ts", "--oracle", oracles[0].url, "--account", stranger.address], {
-      env: { ...process.env, REWARD_RPC_URL: reward.rpcUrl, CLAIM_SENDER_PRIVATE_KEY: REWARD_PAYER_KEYS[1] },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "scripts/claim.ts", "--oracle", oracles[0].url, "--account", stranger.address],
+      {
+        env: { ...process.env, REWARD_RPC_URL: reward.rpcUrl, CLAIM_SENDER_PRIVATE_KEY: REWARD_PAYER_KEYS[1] },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));

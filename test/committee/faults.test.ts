@@ -49,7 +49,9 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
     await submit(1, t0);
     for (let i = 0; i < 2; i++) {
       peers[i].push("http://127.0.0.1:1"); // the offline oracle
-      oracles.push(await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir, name: `o${i}`, sources: [relayer.url], peers: peers[i] }));
+      oracles.push(
+        await startTestOracle({ audit, reward, key: ORACLE_KEYS[i], dir, name: `o${i}`, sources: [relayer.url], peers: peers[i] }),
+      );
     }
     peers[0].push(oracles[1].url);
     peers[1].push(oracles[0].url);
@@ -57,14 +59,23 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
     assert.equal(posted[0].root, posted[1].root);
     assert.equal(posted[0].signaturesCollected, 2);
     assert.deepEqual(posted[0].signatures.map((s: any) => s.signer).sort(), [oracles[0].oracle.address, oracles[1].oracle.address].sort());
-    assert.equal(await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }), WEI);
+    assert.equal(
+      await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }),
+      WEI,
+    );
   });
 
   it("a lying oracle (other amounts, so another root and total) is outvoted and changes nothing", async () => {
     // The third oracle comes online with other rules under the same version: 2e18 per reading.
     peers[2].push(oracles[0].url, oracles[1].url);
     const liar = await startTestOracle({
-      audit, reward, key: ORACLE_KEYS[2], dir, name: "liar", sources: [relayer.url], peers: peers[2],
+      audit,
+      reward,
+      key: ORACLE_KEYS[2],
+      dir,
+      name: "liar",
+      sources: [relayer.url],
+      peers: peers[2],
       rules: { version: RULES_V1.version, rewardPerReading: 2n * WEI },
     });
     oracles.push(liar);
@@ -72,23 +83,39 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
     peers[1][0] = liar.url;
     await submit(2, t0 + 60);
     const honest = await allPosted(audit, oracles.slice(0, 2), 2n * WEI, "the honest oracles post the second root");
-    const lie = await untilMining(audit, async () => {
-      const e = (await request(`${liar.url}/v1/epochs/${honest[0].epoch}`)).body;
-      return e?.status === "posted_other" ? e : undefined;
-    }, "the liar sees another root posted");
+    const lie = await untilMining(
+      audit,
+      async () => {
+        const e = (await request(`${liar.url}/v1/epochs/${honest[0].epoch}`)).body;
+        return e?.status === "posted_other" ? e : undefined;
+      },
+      "the liar sees another root posted",
+    );
     assert.equal(lie.cumulativeTotal, (4n * WEI).toString());
     assert.notEqual(lie.root, honest[0].root);
     assert.equal(lie.postedRoot, honest[0].root);
     assert.equal(lie.signaturesCollected, 1);
     assert.equal(honest[0].signaturesCollected, 2);
     assert.ok(!honest[0].signatures.some((s: any) => s.signer === liar.oracle.address));
-    assert.equal(await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }), 2n * WEI);
-    assert.equal(await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "currentRoot" }), honest[0].root);
-    const direct = await postJson(`${oracles[0].url}/v1/epochs/${lie.epoch}/signatures`, { message: lie.message, signature: lie.signatures[0].signature });
+    assert.equal(
+      await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "totalPosted" }),
+      2n * WEI,
+    );
+    assert.equal(
+      await reward.publicClient.readContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "currentRoot" }),
+      honest[0].root,
+    );
+    const direct = await postJson(`${oracles[0].url}/v1/epochs/${lie.epoch}/signatures`, {
+      message: lie.message,
+      signature: lie.signatures[0].signature,
+    });
     assert.equal(direct.status, 409);
     assert.equal(direct.body.error.code, "CONFLICTING_MESSAGE");
     assert.equal(direct.body.error.details.theirs.cumulativeTotal, (4n * WEI).toString());
-    assert.match((await request(`${oracles[0].url}/metrics`)).text, /sensorseal_oracle_signatures_received_total\{result="conflicting"\} [1-9]/);
+    assert.match(
+      (await request(`${oracles[0].url}/metrics`)).text,
+      /sensorseal_oracle_signatures_received_total\{result="conflicting"\} [1-9]/,
+    );
     // The honest oracles serve the proof of the honest amount.
     const claim = await request(`${oracles[1].url}/v1/claims/${ben.address}`);
     assert.equal(claim.body.cumulative, (2n * WEI).toString());
@@ -98,7 +125,11 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
     const e = (await request(`${oracles[0].url}/v1/epochs/latest`)).body;
     const { signOracleMessage, OracleMessageDigester, oracleMessageFromJson } = await import("../../oracle/core/oracle-message.js");
     const outsider = newAccount();
-    const signed = signOracleMessage(outsider.key, new OracleMessageDigester(reward.chainId, reward.distributor), oracleMessageFromJson(e.message));
+    const signed = signOracleMessage(
+      outsider.key,
+      new OracleMessageDigester(reward.chainId, reward.distributor),
+      oracleMessageFromJson(e.message),
+    );
     const answer = await postJson(`${oracles[0].url}/v1/epochs/${e.epoch}/signatures`, { message: e.message, signature: signed.signature });
     assert.equal(answer.status, 403);
     assert.equal(answer.body.error.code, "UNKNOWN_SIGNER");

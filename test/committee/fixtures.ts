@@ -75,27 +75,49 @@ export async function startManifestMirror(): Promise<ManifestMirror> {
  * Anchors a batch of hand-made items as a second relayer (granted RELAYER_ROLE by the admin) and
  * publishes its manifest on `mirror`. Answers the batch root and block.
  */
-export async function anchorManually(chain: AuditChain, mirror: { add(root: Hex, bytes: Uint8Array): void }, items: BatchItem[]): Promise<{ root: Hex; blockNumber: bigint }> {
+export async function anchorManually(
+  chain: AuditChain,
+  mirror: { add(root: Hex, bytes: Uint8Array): void },
+  items: BatchItem[],
+): Promise<{ root: Hex; blockNumber: bigint }> {
   const transport = http(chain.rpcUrl);
   const walletChain = rpcChain(chain.chainId, "audit", chain.rpcUrl);
   const admin = createWalletClient({ account: privateKeyToAccount(chain.keys.admin), chain: walletChain, transport });
   const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), chain: walletChain, transport });
   const role = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
-  const has = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "hasRole", args: [role, stranger.account.address] });
+  const has = await chain.publicClient.readContract({
+    address: chain.anchor,
+    abi: readingAnchorAbi,
+    functionName: "hasRole",
+    args: [role, stranger.account.address],
+  });
   if (!has) {
-    const hash = await admin.writeContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "grantRole", args: [role, stranger.account.address] });
+    const hash = await admin.writeContract({
+      address: chain.anchor,
+      abi: readingAnchorAbi,
+      functionName: "grantRole",
+      args: [role, stranger.account.address],
+    });
     await chain.publicClient.waitForTransactionReceipt({ hash });
   }
   const batch = buildBatch({ chainId: chain.chainId, anchor: chain.anchor, items });
   mirror.add(batch.root, batch.manifestBytes);
-  const hash = await stranger.writeContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "anchorBatch", args: [batch.root, batch.leafCount, batch.manifestHash] });
+  const hash = await stranger.writeContract({
+    address: chain.anchor,
+    abi: readingAnchorAbi,
+    functionName: "anchorBatch",
+    args: [batch.root, batch.leafCount, batch.manifestHash],
+  });
   const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
   return { root: batch.root, blockNumber: receipt.blockNumber };
 }
 
 /** A reading body (as the relayer takes it) as a manifest item. */
 export function itemOf(body: ReadingBody): BatchItem {
-  return { reading: { device: body.device, seq: BigInt(body.seq), timestamp: BigInt(body.timestamp), dataHash: body.dataHash }, signature: body.signature };
+  return {
+    reading: { device: body.device, seq: BigInt(body.seq), timestamp: BigInt(body.timestamp), dataHash: body.dataHash },
+    signature: body.signature,
+  };
 }
 
 export interface TestOracle {
@@ -161,7 +183,12 @@ export async function startTestOracle(input: {
 }
 
 /** Polls `check`, mining one audit block per round, until it answers a value other than undefined/false. */
-export async function untilMining<T>(audit: AuditChain, check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function untilMining<T>(
+  audit: AuditChain,
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -251,10 +278,14 @@ export async function startOracleMesh(
 
 /** Waits (mining) until every one of `oracles` shows its latest epoch posted with `total`; answers their epochs. */
 export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], total: bigint, what: string): Promise<any[]> {
-  return untilMining(audit, async () => {
-    const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, total)));
-    return answers.every((a) => a !== undefined) ? answers : undefined;
-  }, what);
+  return untilMining(
+    audit,
+    async () => {
+      const answers = await Promise.all(oracles.map((o) => postedWithTotal(o.url, total)));
+      return answers.every((a) => a !== undefined) ? answers : undefined;
+    },
+    what,
+  );
 }
 
 /** The start of the audit chain's next minute (unix seconds): readings from there on fall in fresh minutes. */
@@ -263,10 +294,18 @@ export async function nextMinute(audit: AuditChain): Promise<number> {
 }
 
 /** Posts one reading of `device` to the relayer and waits until the relayer reports it confirmed. */
-export async function submitConfirmed(bed: { audit: AuditChain; relayer: TestRelayer }, device: TestDevice, seq: number, timestamp: number): Promise<ReadingBody> {
+export async function submitConfirmed(
+  bed: { audit: AuditChain; relayer: TestRelayer },
+  device: TestDevice,
+  seq: number,
+  timestamp: number,
+): Promise<ReadingBody> {
   const body = signedReading(device, { chainId: bed.audit.chainId, anchor: bed.audit.anchor }, { seq, timestamp });
   const answer = await postJson(`${bed.relayer.url}/v1/readings`, body);
   assert.equal(answer.status, 202, answer.text);
-  await waitFor(async () => (await request(`${bed.relayer.url}/v1/readings/${device.address}/${seq}`)).body?.status === "confirmed", `reading ${seq} confirmed`);
+  await waitFor(
+    async () => (await request(`${bed.relayer.url}/v1/readings/${device.address}/${seq}`)).body?.status === "confirmed",
+    `reading ${seq} confirmed`,
+  );
   return body;
 }

@@ -60,7 +60,10 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
     const reading = signedReading(device, { chainId: audit.chainId, anchor: audit.anchor }, { seq: 2, timestamp: t0 + 60 });
     const { blockNumber } = await anchorManually(audit, mirror, [itemOf(reading)]);
     // Both oracles see the block at the head, unconfirmed.
-    await waitFor(async () => (await Promise.all(oracles.map(status))).every((s) => s.head >= Number(blockNumber)), "oracles see the orphan-to-be");
+    await waitFor(
+      async () => (await Promise.all(oracles.map(status))).every((s) => s.head >= Number(blockNumber)),
+      "oracles see the orphan-to-be",
+    );
     for (const o of oracles) assert.ok((await status(o)).processedBlock < Number(blockNumber));
     const orphan = (await audit.publicClient.getBlock({ blockNumber })).hash;
     await testClient.revert({ id: snapshot });
@@ -68,11 +71,19 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
     await audit.registerDevice({ scheme: "secp256k1", publicKey: newDevice("secp256k1").publicKey });
     await audit.mine(K + 12);
     assert.notEqual((await audit.publicClient.getBlock({ blockNumber })).hash, orphan, "the revert replaced the block");
-    await waitFor(async () => {
-      const texts = await Promise.all(oracles.map(async (o) => (await request(`${o.url}/metrics`)).text));
-      return texts.every((t) => /sensorseal_oracle_reorgs_total\{depth="shallow"\} [1-9]/.test(t));
-    }, "shallow reorg counted", 60_000);
-    await untilMining(audit, async () => (await Promise.all(oracles.map(status))).every((s) => s.processedBlock >= Number(blockNumber)), "past the orphaned height");
+    await waitFor(
+      async () => {
+        const texts = await Promise.all(oracles.map(async (o) => (await request(`${o.url}/metrics`)).text));
+        return texts.every((t) => /sensorseal_oracle_reorgs_total\{depth="shallow"\} [1-9]/.test(t));
+      },
+      "shallow reorg counted",
+      60_000,
+    );
+    await untilMining(
+      audit,
+      async () => (await Promise.all(oracles.map(status))).every((s) => s.processedBlock >= Number(blockNumber)),
+      "past the orphaned height",
+    );
     for (const o of oracles) {
       const ledger = (await request(`${o.url}/v1/ledger`)).body;
       assert.equal(ledger.total, WEI.toString());
@@ -87,7 +98,11 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
   it("a reorg deeper than K halts every oracle with a clear report; /readyz says not ready", async () => {
     const snapshot = await testClient.snapshot();
     const head = Number(await audit.publicClient.getBlockNumber({ cacheTime: 0 }));
-    await untilMining(audit, async () => (await Promise.all(oracles.map(status))).every((s) => s.processedBlock > head), "oracles process blocks after the snapshot");
+    await untilMining(
+      audit,
+      async () => (await Promise.all(oracles.map(status))).every((s) => s.processedBlock > head),
+      "oracles process blocks after the snapshot",
+    );
     const processed = (await status(oracles[0])).processedBlock;
     await testClient.revert({ id: snapshot });
     await audit.registerDevice({ scheme: "secp256k1", publicKey: newDevice("secp256k1").publicKey });

@@ -30,9 +30,15 @@ function registry(entries: Map<Address, AdmissionDevice>): AdmissionRegistry {
 function scenario(code: AdmissionCase["code"] | undefined) {
   const signer = device("p256");
   const other = device("p256");
-  const reading: Reading = { device: signer.address, seq: 1n, timestamp: code === "FUTURE_TIMESTAMP" ? NOW + 301n : NOW, dataHash: randomHash() };
+  const reading: Reading = {
+    device: signer.address,
+    seq: 1n,
+    timestamp: code === "FUTURE_TIMESTAMP" ? NOW + 301n : NOW,
+    dataHash: randomHash(),
+  };
   const key = code === "INVALID_SIGNATURE" ? other.privateKey : signer.privateKey;
-  const status = code === "DEVICE_REVOKED" ? DeviceStatus.Revoked : code === "DEVICE_NOT_ACTIVE" ? DeviceStatus.Suspended : DeviceStatus.Active;
+  const status =
+    code === "DEVICE_REVOKED" ? DeviceStatus.Revoked : code === "DEVICE_NOT_ACTIVE" ? DeviceStatus.Suspended : DeviceStatus.Active;
   const entries = new Map<Address, AdmissionDevice>();
   if (code !== "UNKNOWN_DEVICE") entries.set(signer.address, { scheme: signer.scheme, publicKey: signer.publicKey, status });
   return { reading, signature: signDigest(signer.scheme, key, digester.digest(reading)), registry: registry(entries) };
@@ -56,7 +62,10 @@ describe("reading admission (shared by platform and relayer)", () => {
     });
 
   it("covers every admission code, each with its one status", () => {
-    assert.deepEqual(ADMISSION_CASES.map((c) => c.code), [...ADMISSION_CODES]);
+    assert.deepEqual(
+      ADMISSION_CASES.map((c) => c.code),
+      [...ADMISSION_CODES],
+    );
     assert.deepEqual(
       ADMISSION_CASES.map((c) => [c.code, c.status]),
       [
@@ -71,15 +80,33 @@ describe("reading admission (shared by platform and relayer)", () => {
 
   it("checks in one order: a future reading of an unknown device is FUTURE_TIMESTAMP, a bad signature of a revoked one INVALID_SIGNATURE", async () => {
     const unknown = scenario("UNKNOWN_DEVICE");
-    const future = await admitReading({ ...unknown, reading: { ...unknown.reading, timestamp: NOW + 301n }, digester, nowMs: NOW_MS, maxClockSkewSeconds: 300 });
+    const future = await admitReading({
+      ...unknown,
+      reading: { ...unknown.reading, timestamp: NOW + 301n },
+      digester,
+      nowMs: NOW_MS,
+      maxClockSkewSeconds: 300,
+    });
     assert.equal(!future.ok && future.code, "FUTURE_TIMESTAMP");
     const revoked = scenario("DEVICE_REVOKED");
-    const forged = await admitReading({ ...revoked, signature: signDigest("p256", device("p256").privateKey, digester.digest(revoked.reading)), digester, nowMs: NOW_MS, maxClockSkewSeconds: 300 });
+    const forged = await admitReading({
+      ...revoked,
+      signature: signDigest("p256", device("p256").privateKey, digester.digest(revoked.reading)),
+      digester,
+      nowMs: NOW_MS,
+      maxClockSkewSeconds: 300,
+    });
     assert.equal(!forged.ok && forged.code, "INVALID_SIGNATURE");
   });
 
   it("answers a malformed signature with INVALID_SIGNATURE (a verdict, not a throw)", async () => {
-    const short = await admitReading({ ...scenario(undefined), signature: new Uint8Array(10), digester, nowMs: NOW_MS, maxClockSkewSeconds: 300 });
+    const short = await admitReading({
+      ...scenario(undefined),
+      signature: new Uint8Array(10),
+      digester,
+      nowMs: NOW_MS,
+      maxClockSkewSeconds: 300,
+    });
     assert.equal(!short.ok && short.code, "INVALID_SIGNATURE");
   });
 });

@@ -4,15 +4,7 @@ import { describe, it } from "node:test";
 
 import { keccak_256 } from "@noble/hashes/sha3.js";
 
-import {
-  bytesToHex,
-  compareBytes,
-  concatBytes,
-  equalBytes,
-  hexToBytes,
-  isHex,
-  toBytes,
-} from "../../oracle/core/bytes.js";
+import { bytesToHex, compareBytes, concatBytes, equalBytes, hexToBytes, isHex, toBytes } from "../../oracle/core/bytes.js";
 import { keccak256, keccak256Concat, keccak256Hex } from "../../oracle/core/keccak.js";
 
 const enc = new TextEncoder();

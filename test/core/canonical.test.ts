@@ -210,7 +210,7 @@ describe("isCanonical / parseCanonical", () => {
       '{"a":"\\u001F"}',
       '{"a":"\\ud800"}',
       '{"a":12345678901234567890}',
-      '[1,2,]',
+      "[1,2,]",
       "{'a':1}",
       "",
       "\ufeff{}",
@@ -222,7 +222,10 @@ describe("isCanonical / parseCanonical", () => {
       assert.equal(isCanonical(bytes), false, String(text));
       assert.throws(() => parseCanonical(bytes), { name: "NonCanonicalJsonError", code: "NON_CANONICAL_JSON" });
     }
-    assert.throws(() => parseCanonical(enc.encode('{"b":1,"a":2}')), (e: unknown) => e instanceof NonCanonicalJsonError);
+    assert.throws(
+      () => parseCanonical(enc.encode('{"b":1,"a":2}')),
+      (e: unknown) => e instanceof NonCanonicalJsonError,
+    );
   });
 
   it("accepts canonical text, including scalars", () => {
@@ -243,7 +246,9 @@ describe("isCanonical / parseCanonical", () => {
         case 1:
           return randomInt(2) === 0;
         case 2:
-          return [0, -1, 1.5, 1e21, 1e-7, 123456789, -0.000001, Number.MAX_SAFE_INTEGER, 2 ** -1074][randomInt(9)] * (randomInt(2) ? 1 : -1);
+          return (
+            [0, -1, 1.5, 1e21, 1e-7, 123456789, -0.000001, Number.MAX_SAFE_INTEGER, 2 ** -1074][randomInt(9)] * (randomInt(2) ? 1 : -1)
+          );
         case 3:
           return Math.random() * 10 ** randomInt(-20, 20);
         case 4:

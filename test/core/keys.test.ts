@@ -173,7 +173,7 @@ describe("keys", () => {
         assert.equal(verify(digest, withR(sig, 0n)), false);
         assert.equal(verify(digest, withS(sig, 0n)), false);
         assert.equal(verify(digest, withR(sig, N[scheme])), false);
-        assert.equal(verify(digest, withR(sig, N[scheme] + BigInt(bytesToHex(sig.subarray(0, 32))) % 1000n)), false);
+        assert.equal(verify(digest, withR(sig, N[scheme] + (BigInt(bytesToHex(sig.subarray(0, 32))) % 1000n))), false);
         const len = signatureLength(scheme);
         assert.equal(verify(digest, sig.subarray(0, len - 1)), false);
         assert.equal(verify(digest, new Uint8Array([...sig, 0])), false);
@@ -185,7 +185,10 @@ describe("keys", () => {
         assert.equal(verify(digest, sig, offCurve), false);
         assertThrowsTyped(() => verify(digest, sig, publicKey.subarray(0, 63)), "InvalidKeyError");
         assertThrowsTyped(() => verify(digest.subarray(1), sig), "InvalidArgumentError");
-        assertThrowsTyped(() => verifyDeviceSignature({ scheme: "rsa" as KeyScheme, publicKey, digest, signature: sig }), "InvalidKeyError");
+        assertThrowsTyped(
+          () => verifyDeviceSignature({ scheme: "rsa" as KeyScheme, publicKey, digest, signature: sig }),
+          "InvalidKeyError",
+        );
       });
 
       if (scheme === "p256") {

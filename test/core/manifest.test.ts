@@ -29,7 +29,10 @@ describe("buildBatch / parseManifest", () => {
     for (const n of [1, 2, 5, 64]) {
       const items = randomItems(n);
       const batch = buildBatch({ chainId: 31337, anchor: ANCHOR, items });
-      const oz = StandardMerkleTree.of(items.map((it) => readingValue(it.reading)), [...READING_LEAF_ENCODING]);
+      const oz = StandardMerkleTree.of(
+        items.map((it) => readingValue(it.reading)),
+        [...READING_LEAF_ENCODING],
+      );
       assert.equal(batch.root, oz.root);
       assert.equal(batch.leafCount, n);
       assert.equal(batch.tree.root, batch.root);
@@ -47,7 +50,9 @@ describe("buildBatch / parseManifest", () => {
       assert.equal(json.chainId, 31337);
       assert.equal(json.anchor, ANCHOR);
       const leafOrder = json.readings.map((r: Record<string, string>) =>
-        bytesToHex(readingLeaf({ device: r.device as Address, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash as Hex })),
+        bytesToHex(
+          readingLeaf({ device: r.device as Address, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash as Hex }),
+        ),
       );
       leafOrder.forEach((leaf: Hex, k: number) => assert.equal(leaf, batch.tree.nodeHex(2 * n - 2 - k)));
       assert.deepEqual([...leafOrder].sort(), leafOrder);
@@ -122,7 +127,10 @@ describe("buildBatch / parseManifest", () => {
       ["anchor lowercase", { ...json, anchor: ANCHOR.toLowerCase() }],
       ["no readings", { ...json, readings: [] }],
       ["reading extra key", { ...json, readings: [{ ...r0, extra: 1 }] }],
-      ["reading missing key", { ...json, readings: [{ device: r0.device, seq: r0.seq, timestamp: r0.timestamp, signature: r0.signature }] }],
+      [
+        "reading missing key",
+        { ...json, readings: [{ device: r0.device, seq: r0.seq, timestamp: r0.timestamp, signature: r0.signature }] },
+      ],
       ["seq number", { ...json, readings: [{ ...r0, seq: 1 }] }],
       ["seq leading zero", { ...json, readings: [{ ...r0, seq: `0${r0.seq}` }] }],
       ["timestamp too big", { ...json, readings: [{ ...r0, timestamp: "18446744073709551616" }] }],
@@ -133,10 +141,18 @@ describe("buildBatch / parseManifest", () => {
     ];
     for (const [what, value] of mutations) {
       const bytes = enc.encode(value === null ? text.replace(',"v":1}', ', "v":1}') : canonicalize(value));
-      assert.throws(() => parseManifest(bytes), (e: unknown) => e instanceof InvalidManifestError && e.code === "INVALID_MANIFEST", what);
+      assert.throws(
+        () => parseManifest(bytes),
+        (e: unknown) => e instanceof InvalidManifestError && e.code === "INVALID_MANIFEST",
+        what,
+      );
     }
-    assertThrowsTyped(() => parseManifest(enc.encode(canonicalize({ ...json, readings: [{ ...r0, seq: "01" }] }))), "InvalidManifestError", {
-      path: "$.readings[0].seq",
-    });
+    assertThrowsTyped(
+      () => parseManifest(enc.encode(canonicalize({ ...json, readings: [{ ...r0, seq: "01" }] }))),
+      "InvalidManifestError",
+      {
+        path: "$.readings[0].seq",
+      },
+    );
   });
 });

@@ -63,7 +63,12 @@ describe("MerkleTree vs @openzeppelin/merkle-tree", () => {
   it("handles duplicate leaves exactly as OZ (positions and proofs)", () => {
     const a = randomReading();
     const b = randomReading();
-    for (const readings of [[a, a], [a, b, a], [a, a, a, b, b], Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? a : i % 3 === 1 ? b : randomReading()))]) {
+    for (const readings of [
+      [a, a],
+      [a, b, a],
+      [a, a, a, b, b],
+      Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? a : i % 3 === 1 ? b : randomReading())),
+    ]) {
       const { tree, oz } = assertSameAsOz(readings);
       // Proof by leaf hash picks the position OZ's getProof(value) picks.
       for (const r of readings) assert.deepEqual(tree.getProof(readingLeaf(r)), oz.getProof(readingValue(r)));
@@ -156,7 +161,11 @@ describe("MerkleTree API", () => {
 
   it("rewardLeaf equals StandardMerkleTree leaf over [address, uint256]", () => {
     const values: [string, bigint][] = [];
-    for (let i = 0; i < 50; i++) values.push([randomAddress(), i === 0 ? (1n << 256n) - 1n : i === 1 ? 0n : BigInt(`0x${randomBytes(randomInt(1, 33)).toString("hex")}`)]);
+    for (let i = 0; i < 50; i++)
+      values.push([
+        randomAddress(),
+        i === 0 ? (1n << 256n) - 1n : i === 1 ? 0n : BigInt(`0x${randomBytes(randomInt(1, 33)).toString("hex")}`),
+      ]);
     const oz = StandardMerkleTree.of(values, ["address", "uint256"]);
     const tree = MerkleTree.fromLeaves(values.map(([a, c]) => rewardLeaf(a as Hex, c)));
     assert.equal(tree.root, oz.root);

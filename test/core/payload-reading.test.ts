@@ -63,7 +63,10 @@ describe("payload", () => {
     assert.match(a.value.salt, /^0x[0-9a-f]{32}$/);
     assert.notEqual(a.value.salt, b.value.salt);
     assert.equal(buildPayload({ device: DEVICE, seq: 1, ts: 0, salt: new Uint8Array(16).fill(255) }).value.salt, `0x${"ff".repeat(16)}`);
-    assert.equal(buildPayload({ device: DEVICE, seq: 1, ts: 0, salt: SALT.toUpperCase().replace("0X", "0x") as `0x${string}` }).value.salt, SALT);
+    assert.equal(
+      buildPayload({ device: DEVICE, seq: 1, ts: 0, salt: SALT.toUpperCase().replace("0X", "0x") as `0x${string}` }).value.salt,
+      SALT,
+    );
   });
 
   it("rejects bad fields when building", () => {
@@ -155,12 +158,20 @@ describe("reading", () => {
       const anchor = chainId === 31337 ? ANCHOR : randomAddress();
       const domain = readingDomain(chainId, anchor);
       const digester = new ReadingDigester(chainId, anchor);
-      assert.equal(digester.domainSeparator, hashDomain({ domain: { ...domain, chainId: BigInt(chainId) }, types: { EIP712Domain: [
-        { name: "name", type: "string" },
-        { name: "version", type: "string" },
-        { name: "chainId", type: "uint256" },
-        { name: "verifyingContract", type: "address" },
-      ] } }));
+      assert.equal(
+        digester.domainSeparator,
+        hashDomain({
+          domain: { ...domain, chainId: BigInt(chainId) },
+          types: {
+            EIP712Domain: [
+              { name: "name", type: "string" },
+              { name: "version", type: "string" },
+              { name: "chainId", type: "uint256" },
+              { name: "verifyingContract", type: "address" },
+            ],
+          },
+        }),
+      );
       assert.equal(bytesToHex(readingDomainSeparator(BigInt(chainId), anchor)), digester.domainSeparator);
       for (let i = 0; i < 200; i++) {
         const r = randomReading();
@@ -228,8 +239,15 @@ describe("reading", () => {
     }
     const json = readingToJson({ device: DEVICE, seq: 1n, timestamp: 2n, dataHash: `0x${"AB".repeat(32)}` });
     assert.equal(json.dataHash, `0x${"ab".repeat(32)}`);
-    for (const patch of [{ seq: "01" }, { seq: "-1" }, { seq: 1 }, { seq: "18446744073709551616" }, { device: DEVICE.toLowerCase() },
-      { dataHash: `0x${"AB".repeat(32)}` }, { extra: 1 }]) {
+    for (const patch of [
+      { seq: "01" },
+      { seq: "-1" },
+      { seq: 1 },
+      { seq: "18446744073709551616" },
+      { device: DEVICE.toLowerCase() },
+      { dataHash: `0x${"AB".repeat(32)}` },
+      { extra: 1 },
+    ]) {
       assert.throws(() => readingFromJson({ ...json, ...patch }), { name: "InvalidReadingError" }, JSON.stringify(patch));
     }
     assert.equal(readingFromJson({ ...json, seq: "18446744073709551615" }).seq, (1n << 64n) - 1n);

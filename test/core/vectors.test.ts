@@ -63,7 +63,9 @@ describe("test/vectors/readings.json", () => {
         const sig = hexToBytes(r.signature, 64);
         assert.ok(p256.verify(sig, hexToBytes(r.digest), hexToBytes(`0x04${key.publicKey.slice(2)}`), { prehash: false }));
       }
-      assert.ok(verifyDeviceSignature({ scheme: key.scheme as "p256", publicKey: key.publicKey, digest: r.digest, signature: r.signature }));
+      assert.ok(
+        verifyDeviceSignature({ scheme: key.scheme as "p256", publicKey: key.publicKey, digest: r.digest, signature: r.signature }),
+      );
       assert.deepEqual(v.batch.proofs[i], oz.getProof(i));
       assert.ok(StandardMerkleTree.verify(v.batch.root, [...READING_LEAF_ENCODING], values[i], v.batch.proofs[i]));
     }

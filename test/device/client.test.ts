@@ -86,11 +86,11 @@ describe("DeviceClient", () => {
       assert.equal(isCanonical(a.bytes), true);
       assert.equal(new TextDecoder().decode(a.bytes), a.payload);
       const value = parsePayload(a.bytes);
-      assert.deepEqual(
-        { ...value, salt: undefined },
-        { v: 1, device: se.address, seq: 1, ts: 1_700_000_000, salt: undefined, ...fields },
+      assert.deepEqual({ ...value, salt: undefined }, { v: 1, device: se.address, seq: 1, ts: 1_700_000_000, salt: undefined, ...fields });
+      assert.match(
+        a.payload,
+        /^\{"device":"0x[0-9a-fA-F]{40}","humidity_pct":81.2,"loc":\{"lat":57.15,"lon":-2.1\},"pm10_ugm3":7.9,"pm2_5_ugm3":4.1,"salt":"0x[0-9a-f]{32}","seq":1,"temperature_c":8.5,"ts":1700000000,"v":1\}$/,
       );
-      assert.match(a.payload, /^\{"device":"0x[0-9a-fA-F]{40}","humidity_pct":81.2,"loc":\{"lat":57.15,"lon":-2.1\},"pm10_ugm3":7.9,"pm2_5_ugm3":4.1,"salt":"0x[0-9a-f]{32}","seq":1,"temperature_c":8.5,"ts":1700000000,"v":1\}$/);
       assert.notEqual(value.salt, parsePayload(b.bytes).salt);
       assert.notEqual(a.dataHash, b.dataHash);
 
@@ -141,17 +141,17 @@ describe("DeviceClient", () => {
       duplicate: boolean;
       receipt: { device: string; seq: string; dataHash: string };
     };
-    assert.deepEqual([answer.status, answer.duplicate, answer.receipt.device, answer.receipt.seq, answer.receipt.dataHash], [
-      "queued",
-      false,
-      client.address,
-      "1",
-      r.dataHash,
-    ]);
-    assert.deepEqual(item!.deliveries.map((d) => [d.target, d.state, d.httpStatus]), [
-      ["platform", DeliveryState.Delivered, 201],
-      ["relayer", DeliveryState.Delivered, 202],
-    ]);
+    assert.deepEqual(
+      [answer.status, answer.duplicate, answer.receipt.device, answer.receipt.seq, answer.receipt.dataHash],
+      ["queued", false, client.address, "1", r.dataHash],
+    );
+    assert.deepEqual(
+      item!.deliveries.map((d) => [d.target, d.state, d.httpStatus]),
+      [
+        ["platform", DeliveryState.Delivered, 201],
+        ["relayer", DeliveryState.Delivered, 202],
+      ],
+    );
   });
 
   it("queues while the services are down, then delivers every reading once, in seq order", async () => {
@@ -185,7 +185,10 @@ describe("DeviceClient", () => {
     const expected = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     assert.deepEqual(seqsOf(platform, client.address), expected);
     assert.deepEqual(seqsOf(relayer, client.address), expected);
-    assert.deepEqual(platform.accepted.map((b) => parsePayload(toBytes(String(b.payload))).pm2_5_ugm3), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      platform.accepted.map((b) => parsePayload(toBytes(String(b.payload))).pm2_5_ugm3),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     // Exactly once: no service answered any reading twice with a 2xx, and none was a duplicate.
     for (const s of [platform, relayer]) {
       const ok = s.log.filter((l) => l.status < 300).map((l) => l.key);
@@ -241,8 +244,7 @@ describe("DeviceClient", () => {
 
   it("marks a 4xx rejected without retrying it, and moves on to the next reading", async () => {
     const client = await setup("reject.sqlite");
-    platform.answer = (_body, key) =>
-      key.endsWith("|2") ? errorAnswer("platform", "INVALID_PAYLOAD", "bad field") : undefined;
+    platform.answer = (_body, key) => (key.endsWith("|2") ? errorAnswer("platform", "INVALID_PAYLOAD", "bad field") : undefined);
     await platform.start();
     await relayer.start();
     for (let i = 0; i < 3; i++) await client.record({ temperature_c: i }, { ts: 1_700_000_300 + i });
@@ -296,8 +298,7 @@ describe("DeviceClient", () => {
     const client = await setup("unknown-device.sqlite");
     let platformCalls = 0;
     // The platform learns the device on the third try; the relayer never does.
-    platform.answer = () =>
-      ++platformCalls <= 2 ? errorAnswer("platform", "UNKNOWN_DEVICE", "device is not in the registry") : undefined;
+    platform.answer = () => (++platformCalls <= 2 ? errorAnswer("platform", "UNKNOWN_DEVICE", "device is not in the registry") : undefined);
     relayer.answer = () => errorAnswer("relayer", "UNKNOWN_DEVICE", "device is not in the registry");
     await platform.start();
     await relayer.start();
@@ -339,7 +340,10 @@ describe("DeviceClient", () => {
     relayer.answer = (body) => {
       if (body.device === a.address && first) {
         first = false;
-        return errorAnswer("relayer", "DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", { device: a.address, retryAfterSeconds: 1 });
+        return errorAnswer("relayer", "DEVICE_QUOTA_EXCEEDED", "device reading quota exceeded", {
+          device: a.address,
+          retryAfterSeconds: 1,
+        });
       }
       return undefined;
     };
@@ -356,7 +360,10 @@ describe("DeviceClient", () => {
       assert.equal(relayer.acceptedKeys.includes(`${a.address}|1`), false);
       await worker.drain(10_000);
       const log = relayer.log.filter((l) => l.key === `${a.address}|1`);
-      assert.deepEqual(log.map((l) => l.status), [429, 202]);
+      assert.deepEqual(
+        log.map((l) => l.status),
+        [429, 202],
+      );
       assert.ok(log[1]!.at - log[0]!.at >= 950, `retried after ${log[1]!.at - log[0]!.at} ms`);
     } finally {
       await worker.stop();
@@ -372,10 +379,13 @@ describe("DeviceClient", () => {
     outbox.append(one);
     assert.throws(() => outbox.append(one), { code: "OUTBOX_SEQUENCE_CONFLICT" });
     const three = await signReading(se, digester, { seq: 3, ts: 3 });
-    assert.throws(() => outbox.append(three), (err: unknown) => {
-      assert.deepEqual((err as { details: unknown }).details, { device: se.address, seq: 3, expected: 2 });
-      return true;
-    });
+    assert.throws(
+      () => outbox.append(three),
+      (err: unknown) => {
+        assert.deepEqual((err as { details: unknown }).details, { device: se.address, seq: 3, expected: 2 });
+        return true;
+      },
+    );
     assert.equal(outbox.nextSeq(se.address), 2);
     assert.equal(outbox.pendingCount(), 2);
     outbox.close();

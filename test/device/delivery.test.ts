@@ -50,7 +50,12 @@ describe("delivery rules", () => {
       ["delivered", "delivered", "delivered"],
     );
     assert.deepEqual(c(200, undefined, { status: "duplicate" }), { kind: "delivered", status: 200, duplicate: true, response: null });
-    assert.deepEqual(c(202, undefined, { status: "queued", duplicate: true }), { kind: "delivered", status: 202, duplicate: true, response: null });
+    assert.deepEqual(c(202, undefined, { status: "queued", duplicate: true }), {
+      kind: "delivered",
+      status: 202,
+      duplicate: true,
+      response: null,
+    });
     assert.deepEqual(c(201, undefined, { status: "stored" }), { kind: "delivered", status: 201, duplicate: false, response: null });
     // No service answers 409 for a duplicate: a 409 is the sequence refusing the reading.
     assert.deepEqual(c(409, "SEQUENCE_CONFLICT"), { kind: "rejected", status: 409, code: "SEQUENCE_CONFLICT", message: "m" });
@@ -73,13 +78,24 @@ describe("delivery rules", () => {
       retryAfterMs: undefined,
     });
     assert.deepEqual(
-      [c(429, "RATE_LIMITED"), c(429, "QUEUE_FULL"), c(429, "OVERLOADED"), c(503, "REGISTRY_UNAVAILABLE"), c(500, "INTERNAL"), c(500), c(502), c(408), c(429)].map(
-        (o) => o.kind === "retry" && o.scope,
-      ),
+      [
+        c(429, "RATE_LIMITED"),
+        c(429, "QUEUE_FULL"),
+        c(429, "OVERLOADED"),
+        c(503, "REGISTRY_UNAVAILABLE"),
+        c(500, "INTERNAL"),
+        c(500),
+        c(502),
+        c(408),
+        c(429),
+      ].map((o) => o.kind === "retry" && o.scope),
       ["target", "target", "target", "target", "target", "target", "target", "target", "target"],
     );
     // Only the table's device-scoped code holds back one device; a look-alike code is not matched by pattern.
-    assert.deepEqual([c(429, "DEVICE_QUOTA_EXCEEDED"), c(429, "QUOTA_EXCEEDED")].map((o) => o.kind === "retry" && o.scope), ["reading", "target"]);
+    assert.deepEqual(
+      [c(429, "DEVICE_QUOTA_EXCEEDED"), c(429, "QUOTA_EXCEEDED")].map((o) => o.kind === "retry" && o.scope),
+      ["reading", "target"],
+    );
     assert.deepEqual(classifyResponse(429, { error: { code: "DEVICE_QUOTA_EXCEEDED" } }, 2000), {
       kind: "retry",
       scope: "reading",
@@ -157,7 +173,7 @@ describe("DeliveryWorker scheduling", () => {
     assert.deepEqual(new Set(platform.acceptedKeys), new Set(all.slice(280).map((d) => `${d}|1`)));
     // The passes after the last completion walk the waiting run a slice per event-loop turn:
     // wait until a number of turns in a row sees no walk.
-    for (let still = 0, last = seeks.n; still < 20; ) {
+    for (let still = 0, last = seeks.n; still < 20;) {
       await nextTurns(1);
       still = seeks.n === last ? still + 1 : 0;
       last = seeks.n;

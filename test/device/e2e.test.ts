@@ -91,12 +91,15 @@ describe("device → platform + relayer → audit chain", () => {
     // On a dev chain the registrar mines the batch in one block (automine paused), not one per device.
     assert.equal((await chain.publicClient.getBlockNumber({ cacheTime: 0 })) - blockBefore, 1n);
     for (const d of seen) {
-      assert.equal((await chain.publicClient.readContract({
-        address: chain.registry,
-        abi: (await import("../../oracle/chain/abis.js")).deviceRegistryAbi,
-        functionName: "statusOf",
-        args: [d.address],
-      })), 1); // Active
+      assert.equal(
+        await chain.publicClient.readContract({
+          address: chain.registry,
+          abi: (await import("../../oracle/chain/abis.js")).deviceRegistryAbi,
+          functionName: "statusOf",
+          args: [d.address],
+        }),
+        1,
+      ); // Active
     }
     // The services learn registrations from their registry index: let them catch up, and the
     // wall clock pass the last registration block (readings carry wall-clock time).

@@ -75,7 +75,13 @@ function readingOf(kind: ServiceKind, body: Record<string, unknown>): FakeReadin
   if (kind === "platform") {
     const text = String(body.payload);
     const payload = JSON.parse(text) as { device: string; seq: number; ts: number };
-    return { device: getAddress(payload.device), seq: payload.seq, ts: payload.ts, dataHash: keccak256(toBytes(text)), signature: body.signature as Hex };
+    return {
+      device: getAddress(payload.device),
+      seq: payload.seq,
+      ts: payload.ts,
+      dataHash: keccak256(toBytes(text)),
+      signature: body.signature as Hex,
+    };
   }
   return {
     device: getAddress(String(body.device)),
@@ -152,7 +158,8 @@ export class FakeService {
     const r = readingOf(kind, body);
     const now = Math.floor(Date.now() / 1000);
     const skew = this.#options.maxClockSkewSeconds ?? 300;
-    if (r.ts > now + skew) return errorAnswer(kind, "FUTURE_TIMESTAMP", "reading timestamp is in the future", { timestamp: String(r.ts), now: String(now) });
+    if (r.ts > now + skew)
+      return errorAnswer(kind, "FUTURE_TIMESTAMP", "reading timestamp is in the future", { timestamp: String(r.ts), now: String(now) });
     const identity = this.#identityRefusal(r);
     if (identity !== undefined) return identity;
     const stored = this.#stored.get(key);
@@ -170,7 +177,10 @@ export class FakeService {
     }
     const last = this.#lastSeq.get(r.device) ?? 0;
     if (kind === "relayer" && r.seq <= last) {
-      return errorAnswer(kind, "STALE_SEQUENCE", `seq ${r.seq} is not above the last accepted ${last}`, { seq: String(r.seq), lastSeq: String(last) });
+      return errorAnswer(kind, "STALE_SEQUENCE", `seq ${r.seq} is not above the last accepted ${last}`, {
+        seq: String(r.seq),
+        lastSeq: String(last),
+      });
     }
     const entry: Stored = { ...r, receivedAt: new Date().toISOString() };
     this.#stored.set(key, entry);
@@ -205,7 +215,10 @@ export class FakeService {
         return errorAnswer(this.kind, "RATE_LIMITED", "too many requests", { retryAfterSeconds: 1 });
       case "overloaded":
         if (this.kind === "platform") return errorAnswer(this.kind, "INTERNAL", "fake: the platform has no OVERLOADED answer");
-        return errorAnswer(this.kind, "OVERLOADED", "the relayer is overloaded; retry later", { reason: "in_flight", retryAfterSeconds: 1 });
+        return errorAnswer(this.kind, "OVERLOADED", "the relayer is overloaded; retry later", {
+          reason: "in_flight",
+          retryAfterSeconds: 1,
+        });
     }
   }
 

@@ -39,7 +39,12 @@ export async function startRealServices(
 ): Promise<RealServices> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   const chain = await startAuditChain();
-  const platformIndex = await RegistryIndex.start({ client: chain.publicClient, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 200 });
+  const platformIndex = await RegistryIndex.start({
+    client: chain.publicClient,
+    registry: chain.registry,
+    deployBlock: chain.deployBlock,
+    pollMs: 200,
+  });
   const platform = await createPlatform({
     store: await openDatabase(path.join(dir, "platform.sqlite")),
     registry: platformIndex,
@@ -49,7 +54,10 @@ export async function startRealServices(
     limits: { deviceReadingsPerMinute: 6000, deviceBurst: 1000, ipRatePerSecond: 10_000, ipBurst: 10_000, ...limits.platform },
   });
   const platformServer = await listen(platform.app, 0);
-  const relayer = await startTestRelayer(chain, { databaseUrl: path.join(dir, "relayer.sqlite"), ...(limits.relayer ? { limits: limits.relayer } : {}) });
+  const relayer = await startTestRelayer(chain, {
+    databaseUrl: path.join(dir, "relayer.sqlite"),
+    ...(limits.relayer ? { limits: limits.relayer } : {}),
+  });
   return {
     chain,
     dir,

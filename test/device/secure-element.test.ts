@@ -71,7 +71,10 @@ describe("SoftwareSecureElement", () => {
         assert.match(json.ciphertext, /^0x[0-9a-f]{64}$/);
         assert.equal(text.includes(bytesToHex(privateKey).slice(2)), false);
         // No temporary file left behind.
-        assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith(".tmp")), []);
+        assert.deepEqual(
+          (await readdir(dir)).filter((f) => f.endsWith(".tmp")),
+          [],
+        );
       });
 
       it("rejects a wrong password with WRONG_PASSWORD", async () => {

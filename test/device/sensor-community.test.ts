@@ -159,10 +159,7 @@ describe("Sensor.Community replay", () => {
     const withClimate = flagged.readings.filter((r) => r.climateSensorId === 5332);
     assert.ok(withClimate.length > 500);
     assert.ok(withClimate.every((r) => r.humidity === 99.9 && r.flags.includes("humidity_saturated")));
-    assert.deepEqual(
-      [flagged.readings[0]!.temperature, flagged.readings[0]!.humidity, flagged.readings[0]!.pm10],
-      [3.2, 99.9, 9.23],
-    );
+    assert.deepEqual([flagged.readings[0]!.temperature, flagged.readings[0]!.humidity, flagged.readings[0]!.pm10], [3.2, 99.9, 9.23]);
     const dropped = only((await loadSensorCommunity(files, { humidityPinned: "drop" })).series, 5331);
     assert.ok(dropped.readings.every((r) => r.humidity === undefined && !r.flags.includes("humidity_saturated")));
     assert.equal(dropped.readings[0]!.temperature, 3.2);

@@ -40,7 +40,8 @@ describe("service contract: the fakes", () => {
         const element = freshElement();
         if (state === "unknown") return element;
         const status = state;
-        for (const fake of Object.values(fakes)) fake.devices.set(element.address, { scheme: element.scheme, publicKey: element.publicKey, status });
+        for (const fake of Object.values(fakes))
+          fake.devices.set(element.address, { scheme: element.scheme, publicKey: element.publicKey, status });
         return element;
       },
       async shutDown(kind) {

@@ -61,7 +61,13 @@ export async function post(subject: ContractSubject, kind: ServiceKind, body: Re
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body: text.length > 0 ? JSON.parse(text) : null, text };
 }
 
-async function sign(subject: ContractSubject, element: SecureElement, seq: number, ts = nowSeconds(), fields: ReadingFields = FIELDS): Promise<SignedReading> {
+async function sign(
+  subject: ContractSubject,
+  element: SecureElement,
+  seq: number,
+  ts = nowSeconds(),
+  fields: ReadingFields = FIELDS,
+): Promise<SignedReading> {
   return signReading(element, new ReadingDigester(subject.chainId, subject.anchor), { seq, ts, fields });
 }
 
@@ -201,7 +207,12 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       assert.equal(outcomeOf(answer).kind, "rejected");
     },
   },
-  refusedCase("unknown device: 403 UNKNOWN_DEVICE, retried for that reading (index catching up)", "unknown", "UNKNOWN_DEVICE", "retryReading"),
+  refusedCase(
+    "unknown device: 403 UNKNOWN_DEVICE, retried for that reading (index catching up)",
+    "unknown",
+    "UNKNOWN_DEVICE",
+    "retryReading",
+  ),
   refusedCase("device not active: 403 DEVICE_NOT_ACTIVE, rejected", "suspended", "DEVICE_NOT_ACTIVE", "rejected"),
   refusedCase("device revoked: 403 DEVICE_REVOKED, rejected", "revoked", "DEVICE_REVOKED", "rejected"),
   {

@@ -371,9 +371,8 @@ describe("Simulator", () => {
     assert.equal(summary.readings, 1500);
     const grown = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
     assert.ok(grown < 80, `heap grew ${grown.toFixed(1)} MB`);
-    await assert.rejects(
-      Simulator.create({ ...base("too-many"), devices: 100_001, keys: { kind: "seed", seed: "x" } }),
-      { code: "INVALID_DEVICE_CONFIG" },
-    );
+    await assert.rejects(Simulator.create({ ...base("too-many"), devices: 100_001, keys: { kind: "seed", seed: "x" } }), {
+      code: "INVALID_DEVICE_CONFIG",
+    });
   });
 });

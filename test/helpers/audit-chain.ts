@@ -1,16 +1,7 @@
 import path from "node:path";
 
 import { network } from "hardhat";
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  http,
-  toHex,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { createPublicClient, createTestClient, createWalletClient, http, toHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../../oracle/chain/abis.js";

@@ -10,9 +10,9 @@ import { after, before, describe, it } from "node:test";
 
 import ts from "typescript";
 
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (
-  ...args: unknown[]
-) => Promise<unknown>;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<unknown>;
 
 type Example = { name: string; code: string };
 
@@ -23,7 +23,11 @@ function examplesOf(source: string): Example[] {
       .split("\n")
       .map((line) => line.replace(/^\s*\* ?/, ""))
       .join("\n");
-    const declaration = m[2]!.trim().replace(/^export\s+/, "").replace(/[({=:<].*$/, "").trim();
+    const declaration = m[2]!
+      .trim()
+      .replace(/^export\s+/, "")
+      .replace(/[({=:<].*$/, "")
+      .trim();
     for (const ex of body.matchAll(/@example\s*\n```ts\n([\s\S]*?)```/g)) out.push({ name: declaration, code: ex[1]! });
   }
   return out;
@@ -91,7 +95,10 @@ export function describeDocExamples(title: string, dir: URL, modules: readonly s
         if (classes) {
           for (const m of source.matchAll(/^export class (\w+)(?: extends (\w+))?/gm)) {
             if (m[2] === "SensorSealError") continue; // typed errors: one example in errors.ts shows their use
-            assert.ok(examples.some((e) => e.name.startsWith(`class ${m[1]}`)), `${module}.ts: class ${m[1]} has no @example`);
+            assert.ok(
+              examples.some((e) => e.name.startsWith(`class ${m[1]}`)),
+              `${module}.ts: class ${m[1]} has no @example`,
+            );
           }
         }
         assert.ok(examples.length > 0, `${module}.ts has no @example at all`);

@@ -15,13 +15,7 @@ import type { Address, Hex } from "viem";
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
 import { canonicalize } from "../../oracle/core/canonical.js";
-import {
-  deviceIdFromPublicKey,
-  generatePrivateKey,
-  publicKeyFromPrivate,
-  signDigest,
-  type KeyScheme,
-} from "../../oracle/core/keys.js";
+import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../../oracle/core/keys.js";
 import { buildPayload, dataHash } from "../../oracle/core/payload.js";
 import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
 import { generateApiKey, type ApiKeyEntry, type ApiKeyRole } from "../../oracle/platform/auth.js";
@@ -203,7 +197,11 @@ export function platformSuite(backend: Backend): void {
       return { status: res.status, json: await res.json(), headers: res.headers };
     }
 
-    async function get(path: string, key?: string, target = url): Promise<{ status: number; json: any; headers: Headers; bytes: Uint8Array }> {
+    async function get(
+      path: string,
+      key?: string,
+      target = url,
+    ): Promise<{ status: number; json: any; headers: Headers; bytes: Uint8Array }> {
       const res = await fetch(`${target}${path}`, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
       const bytes = new Uint8Array(await res.arrayBuffer());
       let json: unknown;
@@ -302,7 +300,7 @@ export function platformSuite(backend: Backend): void {
         const ts = await chainNow();
         const signed = sign(device, {
           ts,
-          fields: { loc: { name: "Zürich – Bahnhofstraße ☀ 𝄞", lat: 47.3769, lon: 8.5417 }, co2_ppm: 415.25, note: "\u0000\u001f\"\\" },
+          fields: { loc: { name: "Zürich – Bahnhofstraße ☀ 𝄞", lat: 47.3769, lon: 8.5417 }, co2_ppm: 415.25, note: '\u0000\u001f"\\' },
         });
         assert.ok(signed.bytes.length > signed.text.length, "payload has multi-byte UTF-8");
         const answer = await post(signed.body);
@@ -420,19 +418,37 @@ export function platformSuite(backend: Backend): void {
 
         const page1 = await get(`/v1/devices/${device.address}/readings?limit=2`, keys.consumer);
         assert.equal(page1.status, 200);
-        assert.deepEqual(page1.json.readings.map((r: { seq: number }) => r.seq), [1, 2]);
+        assert.deepEqual(
+          page1.json.readings.map((r: { seq: number }) => r.seq),
+          [1, 2],
+        );
         assert.equal(page1.json.nextAfterSeq, 2);
-        assert.deepEqual(page1.json.readings.map((r: { payload: string }) => r.payload), [all[0]!.text, all[1]!.text]);
+        assert.deepEqual(
+          page1.json.readings.map((r: { payload: string }) => r.payload),
+          [all[0]!.text, all[1]!.text],
+        );
         const page2 = await get(`/v1/devices/${device.address}/readings?limit=2&afterSeq=2`, keys.consumer);
-        assert.deepEqual(page2.json.readings.map((r: { seq: number }) => r.seq), [3, 4]);
+        assert.deepEqual(
+          page2.json.readings.map((r: { seq: number }) => r.seq),
+          [3, 4],
+        );
         const page3 = await get(`/v1/devices/${device.address}/readings?limit=2&afterSeq=4`, keys.consumer);
-        assert.deepEqual(page3.json.readings.map((r: { seq: number }) => r.seq), [5]);
+        assert.deepEqual(
+          page3.json.readings.map((r: { seq: number }) => r.seq),
+          [5],
+        );
         assert.equal(page3.json.nextAfterSeq, null);
 
         const range = await get(`/v1/devices/${device.address}/readings?from=${t0 + 10}&to=${t0 + 30}`, keys.consumer);
-        assert.deepEqual(range.json.readings.map((r: { ts: number }) => r.ts), [t0 + 10, t0 + 20, t0 + 30]);
+        assert.deepEqual(
+          range.json.readings.map((r: { ts: number }) => r.ts),
+          [t0 + 10, t0 + 20, t0 + 30],
+        );
         const ranged = await get(`/v1/devices/${device.address}/readings?from=${t0 + 10}&limit=1&afterSeq=2`, keys.consumer);
-        assert.deepEqual(ranged.json.readings.map((r: { seq: number }) => r.seq), [3]);
+        assert.deepEqual(
+          ranged.json.readings.map((r: { seq: number }) => r.seq),
+          [3],
+        );
         assert.equal(ranged.json.nextAfterSeq, 3);
         const none = await get(`/v1/devices/${TestDevice.create("p256").address}/readings`, keys.consumer);
         assert.deepEqual(none.json.readings, []);
@@ -602,12 +618,13 @@ export function platformSuite(backend: Backend): void {
         await chain.suspend(d.address);
         await registry.sync();
         const suspendedAt = await chainNow();
-        const answer = await expectRejected(
-          () => post(sign(d, { ts: suspendedAt, seq: 1 }).body),
-          403,
-          "DEVICE_NOT_ACTIVE",
-        );
-        assert.deepEqual(answer.error.details, { device: d.address, timestamp: String(suspendedAt), status: "suspended", statusNow: "suspended" });
+        const answer = await expectRejected(() => post(sign(d, { ts: suspendedAt, seq: 1 }).body), 403, "DEVICE_NOT_ACTIVE");
+        assert.deepEqual(answer.error.details, {
+          device: d.address,
+          timestamp: String(suspendedAt),
+          status: "suspended",
+          statusNow: "suspended",
+        });
         // Signed while active (ts before the suspension): its status at ts is what counts.
         assert.equal((await post(sign(d, { ts: activeTs, seq: 1 }).body)).status, 201);
         await chain.resume(d.address);

@@ -59,9 +59,17 @@ describe("scripts/relayer.ts", () => {
       LOG_LEVEL: "info",
     });
     try {
-      const url = await waitFor(async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"relayer listening"/.exec(output())?.[1], "relayer listening", 60_000);
+      const url = await waitFor(
+        async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"relayer listening"/.exec(output())?.[1],
+        "relayer listening",
+        60_000,
+      );
       assert.equal((await request(`${url}/healthz`)).body.status, "ok");
-      const reading = signedReading(device, { chainId: chain.chainId, anchor: chain.anchor }, { seq: 1, timestamp: await chainTime(chain) });
+      const reading = signedReading(
+        device,
+        { chainId: chain.chainId, anchor: chain.anchor },
+        { seq: 1, timestamp: await chainTime(chain) },
+      );
       const accepted = await postJson(`${url}/v1/readings`, reading);
       assert.equal(accepted.status, 202, accepted.text);
       const done = await waitFor(async () => {
@@ -79,7 +87,10 @@ describe("scripts/relayer.ts", () => {
     const db = await openDatabase(databaseUrl);
     try {
       const rows = await db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM relayer_batches GROUP BY status");
-      assert.deepEqual(rows.map((r) => [r.status, Number(r.n)]), [["confirmed", 1]]);
+      assert.deepEqual(
+        rows.map((r) => [r.status, Number(r.n)]),
+        [["confirmed", 1]],
+      );
     } finally {
       await db.close();
     }

@@ -64,7 +64,14 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.audit.registryDeployBlock, 12);
     assert.deepEqual(config.batch, { maxSize: 500, maxAgeMs: 2500 });
     assert.equal(config.confirmations, 6);
-    assert.deepEqual(config.anchoring, { marginSeconds: 900, stuckTimeoutMs: 30_000, maxInFlight: 2, pollMs: 250, maxFeePerGasCap: 500_000_000_000n, recheckBlocks: 1000 });
+    assert.deepEqual(config.anchoring, {
+      marginSeconds: 900,
+      stuckTimeoutMs: 30_000,
+      maxInFlight: 2,
+      pollMs: 250,
+      maxFeePerGasCap: 500_000_000_000n,
+      recheckBlocks: 1000,
+    });
     assert.equal(config.limits.maxBulk, 50);
     assert.equal(config.limits.maxQueueDepth, 999);
     assert.equal(config.limits.maxConcurrentSubmissions, 16);
@@ -75,11 +82,13 @@ describe("relayer configuration (zod, from the environment)", () => {
 
   it("fails fast naming every bad variable, never echoing a private key", () => {
     assert.throws(
-      () => parseRelayerConfig({ RELAYER_PRIVATE_KEY: "0xsecretsecret", BATCH_MAX_SIZE: "0", CONFIRMATIONS: "two", AUDIT_RPC_URL: "ftp://x" }),
+      () =>
+        parseRelayerConfig({ RELAYER_PRIVATE_KEY: "0xsecretsecret", BATCH_MAX_SIZE: "0", CONFIRMATIONS: "two", AUDIT_RPC_URL: "ftp://x" }),
       (error: Error & { code?: string; details?: { issues: string[] } }) => {
         assert.equal(error.code, "INVALID_CONFIG");
         const text = error.message;
-        for (const name of ["RELAYER_PRIVATE_KEY", "RECEIPT_PRIVATE_KEY", "BATCH_MAX_SIZE", "CONFIRMATIONS", "AUDIT_RPC_URL"]) assert.match(text, new RegExp(name));
+        for (const name of ["RELAYER_PRIVATE_KEY", "RECEIPT_PRIVATE_KEY", "BATCH_MAX_SIZE", "CONFIRMATIONS", "AUDIT_RPC_URL"])
+          assert.match(text, new RegExp(name));
         assert.doesNotMatch(text, /secretsecret/);
         assert.match(text, /RELAYER_PRIVATE_KEY="<redacted>"/);
         return true;

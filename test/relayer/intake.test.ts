@@ -127,7 +127,11 @@ describe("relayer intake over HTTP", () => {
     await rejected(() => raw("{not json"), 400, "INVALID_JSON");
     await rejected(() => raw('"a string"'), 400, "INVALID_JSON"); // strict: objects and arrays only
     await rejected(() => raw(`[${"1,".repeat(9000)}1]`), 413, "PAYLOAD_TOO_LARGE");
-    await rejected(() => raw(JSON.stringify(signedReading(k1, domain, { seq: 50, timestamp: ts })), "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    await rejected(
+      () => raw(JSON.stringify(signedReading(k1, domain, { seq: 50, timestamp: ts })), "text/plain"),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     await rejected(() => post([]), 400, "EMPTY_BULK");
     const many = Array.from({ length: 21 }, (_, i) => signedReading(k1, domain, { seq: 100 + i, timestamp: ts }));
     const answer = await rejected(() => post(many), 413, "TOO_MANY_READINGS");
@@ -164,8 +168,16 @@ describe("relayer intake over HTTP", () => {
     const good = signedReading(p1, domain, { seq: 70, timestamp: ts });
     await rejected(() => post({ ...good, timestamp: String(ts + 1) }), 400, "INVALID_SIGNATURE");
     await rejected(() => post({ ...good, seq: "71" }), 400, "INVALID_SIGNATURE");
-    await rejected(() => post(signedReading(p1, { chainId: 1, anchor: chain.anchor }, { seq: 70, timestamp: ts })), 400, "INVALID_SIGNATURE");
-    await rejected(() => post(signedReading(k1, { chainId: chain.chainId, anchor: chain.registry }, { seq: 70, timestamp: ts })), 400, "INVALID_SIGNATURE");
+    await rejected(
+      () => post(signedReading(p1, { chainId: 1, anchor: chain.anchor }, { seq: 70, timestamp: ts })),
+      400,
+      "INVALID_SIGNATURE",
+    );
+    await rejected(
+      () => post(signedReading(k1, { chainId: chain.chainId, anchor: chain.registry }, { seq: 70, timestamp: ts })),
+      400,
+      "INVALID_SIGNATURE",
+    );
     const sig = hexToBytes(good.signature);
     const s = BigInt(bytesToHex(sig.subarray(32, 64)));
     const highS = new Uint8Array(sig);
@@ -249,7 +261,10 @@ describe("relayer intake over HTTP", () => {
     assert.equal(answer.body.accepted, 3);
     assert.equal(answer.body.rejected, 3);
     assert.deepEqual(
-      answer.body.results.map((r: { status: number; error?: { code: string }; duplicate?: boolean }) => [r.status, r.error?.code ?? (r.duplicate ? "dup" : "new")]),
+      answer.body.results.map((r: { status: number; error?: { code: string }; duplicate?: boolean }) => [
+        r.status,
+        r.error?.code ?? (r.duplicate ? "dup" : "new"),
+      ]),
       [
         [202, "new"],
         [400, "INVALID_SIGNATURE"],
@@ -284,7 +299,8 @@ describe("relayer intake over HTTP", () => {
 
   it("counts every rejection by code in /metrics", async () => {
     const text = (await request(`${t.url}/metrics`)).text;
-    const count = (code: string) => Number(new RegExp(`^sensorseal_relayer_readings_rejected_total\\{code="${code}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    const count = (code: string) =>
+      Number(new RegExp(`^sensorseal_relayer_readings_rejected_total\\{code="${code}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
     assert.equal(count("INVALID_JSON"), 2);
     assert.equal(count("PAYLOAD_TOO_LARGE"), 1);
     assert.equal(count("UNSUPPORTED_MEDIA_TYPE"), 1);
@@ -360,7 +376,10 @@ describe("relayer limits, backpressure and shutdown", () => {
       const other = await registeredDevice(chain, "p256");
       await t.registry.sync();
       const now = await chainTime(chain);
-      const bulk = await postJson(`${t.url}/v1/readings`, [signedReading(other, domain, { seq: 1, timestamp: now }), signedReading(other, domain, { seq: 2, timestamp: now })]);
+      const bulk = await postJson(`${t.url}/v1/readings`, [
+        signedReading(other, domain, { seq: 1, timestamp: now }),
+        signedReading(other, domain, { seq: 2, timestamp: now }),
+      ]);
       assert.equal(bulk.status, 429);
       assert.equal(bulk.body.error.code, "RATE_LIMITED");
       assert.ok(Number(bulk.headers.get("retry-after")) >= 1);
@@ -378,7 +397,8 @@ describe("relayer limits, backpressure and shutdown", () => {
       limits: { maxQueueDepth: 3 },
     });
     try {
-      for (let seq = 1; seq <= 3; seq++) assert.equal((await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq, timestamp: ts }))).status, 202);
+      for (let seq = 1; seq <= 3; seq++)
+        assert.equal((await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq, timestamp: ts }))).status, 202);
       const full = await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 4, timestamp: ts }));
       assert.equal(full.status, 429);
       assert.equal(full.body.error.code, "QUEUE_FULL");
@@ -416,7 +436,9 @@ describe("relayer limits, backpressure and shutdown", () => {
       let peak = 0;
       const watch = setInterval(() => (peak = Math.max(peak, t.relayer.store.queueDepth)), 1);
       for (const wave of [0, 1]) {
-        const bulks = senders.map((d) => Array.from({ length: 50 }, (_, i) => signedReading(d, domain, { seq: wave * 50 + i + 1, timestamp: now })));
+        const bulks = senders.map((d) =>
+          Array.from({ length: 50 }, (_, i) => signedReading(d, domain, { seq: wave * 50 + i + 1, timestamp: now })),
+        );
         const answers = await Promise.all(bulks.map((b) => postJson(`${t.url}/v1/readings`, b)));
         for (const a of answers) {
           peak = Math.max(peak, t.relayer.store.queueDepth);
@@ -501,7 +523,11 @@ describe("relayer limits, backpressure and shutdown", () => {
       held = [];
       assert.deepEqual(await Promise.all(finishing.map((h) => h.finish())), [202, 202], "the admitted ones are answered");
       await inFlight(t, 0);
-      assert.equal((await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 2, timestamp: now }))).status, 202, "admitted again");
+      assert.equal(
+        (await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 2, timestamp: now }))).status,
+        202,
+        "admitted again",
+      );
       const metrics = (await request(`${t.url}/metrics`)).text;
       assert.match(metrics, /^sensorseal_relayer_requests_shed_total\{reason="in_flight"\} 1$/m);
       assert.match(metrics, /^sensorseal_relayer_readings_rejected_total\{code="OVERLOADED"\} 1$/m);

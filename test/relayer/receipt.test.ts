@@ -65,15 +65,27 @@ describe("inclusion receipt (core/receipt.ts)", () => {
 
   it("verifies a JSON receipt only for the right signer, domain and fields", async () => {
     const digester = new ReceiptDigester(31337, ANCHOR);
-    const json = { device: receipt.device, seq: "42", dataHash: receipt.dataHash, deadline: "1700000600", signature: signReceipt(digester, KEY, receipt) };
+    const json = {
+      device: receipt.device,
+      seq: "42",
+      dataHash: receipt.dataHash,
+      deadline: "1700000600",
+      signature: signReceipt(digester, KEY, receipt),
+    };
     assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: json }), true);
     assert.equal(await verifyReceipt({ chainId: 31338, anchor: ANCHOR, relayer: SIGNER, receipt: json }), false);
     assert.equal(
       await verifyReceipt({ chainId: 31337, anchor: "0x0000000000000000000000000000000000000001", relayer: SIGNER, receipt: json }),
       false,
     );
-    assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: "0x90F79bf6EB2c4f870365E785982E1f101E93b906", receipt: json }), false);
-    assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: { ...json, deadline: "1700000601" } }), false);
+    assert.equal(
+      await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: "0x90F79bf6EB2c4f870365E785982E1f101E93b906", receipt: json }),
+      false,
+    );
+    assert.equal(
+      await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: { ...json, deadline: "1700000601" } }),
+      false,
+    );
     assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: { ...json, seq: "43" } }), false);
   });
 
@@ -88,11 +100,24 @@ describe("inclusion receipt (core/receipt.ts)", () => {
   });
 
   it("parses JSON fields strictly", () => {
-    assert.deepEqual(receiptFromJson({ device: receipt.device.toLowerCase(), seq: "42", dataHash: receipt.dataHash.toUpperCase().replace("0X", "0x"), deadline: "1700000600" }), receipt);
-    assert.throws(() => receiptFromJson({ device: receipt.device, seq: "042", dataHash: receipt.dataHash, deadline: "1" }), { code: "INVALID_ARGUMENT" });
-    assert.throws(() => receiptFromJson({ device: receipt.device, seq: "1", dataHash: receipt.dataHash, deadline: "18446744073709551616" }), {
+    assert.deepEqual(
+      receiptFromJson({
+        device: receipt.device.toLowerCase(),
+        seq: "42",
+        dataHash: receipt.dataHash.toUpperCase().replace("0X", "0x"),
+        deadline: "1700000600",
+      }),
+      receipt,
+    );
+    assert.throws(() => receiptFromJson({ device: receipt.device, seq: "042", dataHash: receipt.dataHash, deadline: "1" }), {
       code: "INVALID_ARGUMENT",
     });
+    assert.throws(
+      () => receiptFromJson({ device: receipt.device, seq: "1", dataHash: receipt.dataHash, deadline: "18446744073709551616" }),
+      {
+        code: "INVALID_ARGUMENT",
+      },
+    );
     assert.throws(() => new ReceiptDigester(31337, ANCHOR).digest({ ...receipt, seq: -1n }), { code: "INVALID_ARGUMENT" });
   });
 });

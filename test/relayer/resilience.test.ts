@@ -7,30 +7,13 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
-import {
-  createPublicClient,
-  createWalletClient,
-  custom,
-  http,
-  parseEventLogs,
-  type Hex,
-  type PublicClient,
-  type TestClient,
-} from "viem";
+import { createPublicClient, createWalletClient, custom, http, parseEventLogs, type Hex, type PublicClient, type TestClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import type { BatchRow } from "../../oracle/relayer/store.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
-import {
-  postJson,
-  request,
-  useRelayerTestbed,
-  waitFor,
-  type ReadingBody,
-  type TestDevice,
-  type TestRelayer,
-} from "./fixtures.js";
+import { postJson, request, useRelayerTestbed, waitFor, type ReadingBody, type TestDevice, type TestRelayer } from "./fixtures.js";
 
 describe("relayer anchoring under failure", () => {
   const bed = useRelayerTestbed();
@@ -75,7 +58,12 @@ describe("relayer anchoring under failure", () => {
         address: chain.anchor,
         abi: readingAnchorAbi,
         functionName: "verifyReading",
-        args: [BigInt(a.batchId), { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash }, r.signature, a.proof],
+        args: [
+          BigInt(a.batchId),
+          { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash },
+          r.signature,
+          a.proof,
+        ],
       });
       assert.equal(ok, true);
     }
@@ -163,7 +151,10 @@ describe("relayer anchoring under failure", () => {
       await allConfirmed(t, readings);
       const [batch] = await anchoredOnce(t, 4);
       const txs = await t.relayer.store.txs(batch.id);
-      assert.deepEqual(txs.map((x) => [x.kind, x.status]), [["initial", "mined"]]);
+      assert.deepEqual(
+        txs.map((x) => [x.kind, x.status]),
+        [["initial", "mined"]],
+      );
       assert.equal(batch.txHash, txs[0].hash);
     });
   }
@@ -234,14 +225,20 @@ describe("relayer anchoring under failure", () => {
     const { readings } = await submit(a, 2);
     const sent = await onlyBatch(a, "sent");
     const [tx] = await a.relayer.store.txs(sent.id);
-    await waitFor(async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined, "tx in the mempool");
+    await waitFor(
+      async () => (await chain.publicClient.getTransaction({ hash: tx.hash }).catch(() => undefined)) !== undefined,
+      "tx in the mempool",
+    );
     await close(a);
     await testClient.setAutomine(true);
 
     const b = await relayer("restart-pending.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, confirmations: 2 });
     await allConfirmed(b, readings);
     const [batch] = await anchoredOnce(b, 8);
-    assert.deepEqual((await b.relayer.store.txs(batch.id)).map((t) => [t.hash, t.status]), [[tx.hash, "mined"]]);
+    assert.deepEqual(
+      (await b.relayer.store.txs(batch.id)).map((t) => [t.hash, t.status]),
+      [[tx.hash, "mined"]],
+    );
   });
 
   it("a nonce taken by another transaction: the batch is signed again with a new nonce and anchored once", async () => {
@@ -302,7 +299,13 @@ describe("relayer anchoring under failure", () => {
     const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), transport: http(chain.rpcUrl) });
     const role = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
     await chain.publicClient.waitForTransactionReceipt({
-      hash: await admin.writeContract({ chain: null, address: chain.anchor, abi: readingAnchorAbi, functionName: "grantRole", args: [role, stranger.account.address] }),
+      hash: await admin.writeContract({
+        chain: null,
+        address: chain.anchor,
+        abi: readingAnchorAbi,
+        functionName: "grantRole",
+        args: [role, stranger.account.address],
+      }),
     });
     await testClient.setAutomine(false);
     const a = await relayer("reverted.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
@@ -326,7 +329,10 @@ describe("relayer anchoring under failure", () => {
     await allConfirmed(a, readings);
     const [batch] = await anchoredOnce(a, 4);
     assert.equal(batch.txHash, first);
-    assert.deepEqual((await a.relayer.store.txs(batch.id)).map((t) => t.status), ["reverted"]);
+    assert.deepEqual(
+      (await a.relayer.store.txs(batch.id)).map((t) => t.status),
+      ["reverted"],
+    );
   });
 
   it("a stuck transaction is replaced with the same nonce and fees raised by ≥ 12.5 %", async () => {
@@ -343,7 +349,10 @@ describe("relayer anchoring under failure", () => {
     }, "a fee bump");
     // The node holds the replacement, not the original.
     const last = bumped.at(-1)!;
-    await waitFor(async () => (await chain.publicClient.getTransaction({ hash: last.hash }).catch(() => undefined)) !== undefined, "replacement in the mempool");
+    await waitFor(
+      async () => (await chain.publicClient.getTransaction({ hash: last.hash }).catch(() => undefined)) !== undefined,
+      "replacement in the mempool",
+    );
     await testClient.mine({ blocks: 1 });
     await testClient.setAutomine(true);
     await allConfirmed(t, readings);

@@ -78,7 +78,11 @@ export function relayerStoreSuite(backend: StoreBackend): void {
     it("accepts increasing seqs (gaps allowed), answers duplicates with the stored receipt, refuses conflicts and stale seqs", async () => {
       const { store } = await fresh();
       const s = signer();
-      const first = await store.acceptReadings([candidate(DEV_A, 1), candidate(DEV_A, 2), candidate(DEV_B, 7), candidate(DEV_A, 5)], s.sign, 1000);
+      const first = await store.acceptReadings(
+        [candidate(DEV_A, 1), candidate(DEV_A, 2), candidate(DEV_B, 7), candidate(DEV_A, 5)],
+        s.sign,
+        1000,
+      );
       assert.deepEqual(
         first.map((o) => o.kind),
         ["accepted", "accepted", "accepted", "accepted"],
@@ -141,7 +145,10 @@ export function relayerStoreSuite(backend: StoreBackend): void {
     it("cuts a batch atomically: oldest first, readings tied to it, manifest bytes kept exactly; a failing build changes nothing", async () => {
       const { store } = await fresh();
       const s = signer();
-      await store.acceptReadings([1, 2, 3, 4, 5].map((n) => candidate(DEV_A, n)), s.sign);
+      await store.acceptReadings(
+        [1, 2, 3, 4, 5].map((n) => candidate(DEV_A, n)),
+        s.sign,
+      );
       await assert.rejects(
         store.createBatch(3, () => {
           throw new Error("build failed");
@@ -160,9 +167,16 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       assert.equal((await store.reading(DEV_A, 1))?.batchId, batch.id);
       assert.equal((await store.reading(DEV_A, 3))?.batchId, batch.id);
       assert.equal((await store.reading(DEV_A, 4))?.batchId, null);
-      assert.equal(await store.oldestQueuedAt() !== undefined, true);
+      assert.equal((await store.oldestQueuedAt()) !== undefined, true);
       const bytes = await store.manifest(batch.id);
-      assert.equal(new TextDecoder().decode(bytes), JSON.stringify([[DEV_A, 1], [DEV_A, 2], [DEV_A, 3]]));
+      assert.equal(
+        new TextDecoder().decode(bytes),
+        JSON.stringify([
+          [DEV_A, 1],
+          [DEV_A, 2],
+          [DEV_A, 3],
+        ]),
+      );
       assert.deepEqual(await store.batchByRoot(batch.root.toUpperCase().replace("0X", "0x") as Hex), batch);
 
       const rest = await store.createBatch(3, build);
@@ -178,15 +192,19 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       const batch = (await store.createBatch(10, build))!;
       assert.equal(await store.maxPendingNonce(), undefined);
 
-      const tx1 = await store.recordTx(batch.id, {
-        kind: "initial",
-        nonce: 7,
-        hash: hash(0x71),
-        raw: "0x02f8aa",
-        gas: 90_000n,
-        maxFeePerGas: 2_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      }, 10_000);
+      const tx1 = await store.recordTx(
+        batch.id,
+        {
+          kind: "initial",
+          nonce: 7,
+          hash: hash(0x71),
+          raw: "0x02f8aa",
+          gas: 90_000n,
+          maxFeePerGas: 2_000_000_000n,
+          maxPriorityFeePerGas: 1_000_000_000n,
+        },
+        10_000,
+      );
       assert.deepEqual(
         { ...tx1, id: 0 },
         {
@@ -206,18 +224,29 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       );
       assert.equal((await store.batch(batch.id))?.status, "sent");
       const big = (1n << 70n) + 12345n; // fees above 2^64 survive
-      await store.recordTx(batch.id, { kind: "bump", nonce: 7, hash: hash(0x72), raw: "0x02f8bb", gas: 90_000n, maxFeePerGas: big, maxPriorityFeePerGas: big }, 11_000);
+      await store.recordTx(
+        batch.id,
+        { kind: "bump", nonce: 7, hash: hash(0x72), raw: "0x02f8bb", gas: 90_000n, maxFeePerGas: big, maxPriorityFeePerGas: big },
+        11_000,
+      );
       assert.equal(await store.maxPendingNonce(), 7);
       assert.equal((await store.txs(batch.id))[1].maxFeePerGas, big);
 
-      await store.markMined(batch.id, { anchorBatchId: 3, txHash: hash(0x72), blockNumber: 40, blockHash: hash(0x40), gasUsed: 70_000n }, 12_000);
+      await store.markMined(
+        batch.id,
+        { anchorBatchId: 3, txHash: hash(0x72), blockNumber: 40, blockHash: hash(0x40), gasUsed: 70_000n },
+        12_000,
+      );
       let b = (await store.batch(batch.id))!;
       assert.equal(b.status, "mined");
       assert.equal(b.anchorBatchId, 3);
       assert.equal(b.txHash, hash(0x72));
       assert.equal(b.blockNumber, 40);
       assert.equal(b.gasUsed, 70_000n);
-      assert.deepEqual((await store.txs(batch.id)).map((t) => t.status), ["replaced", "mined"]);
+      assert.deepEqual(
+        (await store.txs(batch.id)).map((t) => t.status),
+        ["replaced", "mined"],
+      );
       assert.deepEqual(await store.batchByAnchorId(3), b);
       assert.equal(await store.maxPendingNonce(), undefined);
 
@@ -229,7 +258,10 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       assert.equal(b.anchorBatchId, null);
       assert.equal(await store.batchByAnchorId(3), undefined);
       const txs = await store.txs(batch.id);
-      assert.deepEqual(txs.map((t) => t.status), ["replaced", "pending"]);
+      assert.deepEqual(
+        txs.map((t) => t.status),
+        ["replaced", "pending"],
+      );
       assert.equal(txs[1].sentAt, 13_000);
 
       await store.requeueBatch(batch.id, "dropped", "nonce 7 used by another transaction", 14_000);
@@ -237,9 +269,20 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       assert.equal(b.status, "queued");
       assert.equal(b.lastError, "nonce 7 used by another transaction");
       assert.equal(b.nextAttemptAt, 14_000);
-      assert.deepEqual((await store.txs(batch.id)).map((t) => t.status), ["replaced", "dropped"]);
+      assert.deepEqual(
+        (await store.txs(batch.id)).map((t) => t.status),
+        ["replaced", "dropped"],
+      );
 
-      await store.recordTx(batch.id, { kind: "resign", nonce: 8, hash: hash(0x81), raw: "0x02f8cc", gas: 90_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+      await store.recordTx(batch.id, {
+        kind: "resign",
+        nonce: 8,
+        hash: hash(0x81),
+        raw: "0x02f8cc",
+        gas: 90_000n,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+      });
       await store.markMined(batch.id, { anchorBatchId: 4, txHash: hash(0x81), blockNumber: 41, blockHash: hash(0x41), gasUsed: null });
       await store.markConfirmed(batch.id, 15_000);
       b = (await store.batch(batch.id))!;
@@ -266,7 +309,10 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       const reopened = await RelayerStore.open(db2);
       await reopened.bindChain(31337, ANCHOR);
       assert.equal(reopened.queueDepth, 2);
-      const outcomes = await reopened.acceptReadings([candidate(DEV_A, 2), candidate(DEV_A, 1, 77), candidate(DEV_B, 1), candidate(DEV_A, 3)], signer().sign);
+      const outcomes = await reopened.acceptReadings(
+        [candidate(DEV_A, 2), candidate(DEV_A, 1, 77), candidate(DEV_B, 1), candidate(DEV_A, 3)],
+        signer().sign,
+      );
       assert.deepEqual(
         outcomes.map((o) => o.kind),
         ["duplicate", "conflict", "duplicate", "accepted"],

@@ -91,10 +91,7 @@ describe("oracle message (core)", () => {
     for (let i = 0; i < 200; i++) {
       const m = randomMessage();
       const fields = ORACLE_MESSAGE_TYPES.OracleMessage;
-      assert.equal(
-        bytesToHex(encodeOracleMessage(m)),
-        encodeAbiParameters(fields, fields.map((f) => m[f.name]) as never),
-      );
+      assert.equal(bytesToHex(encodeOracleMessage(m)), encodeAbiParameters(fields, fields.map((f) => m[f.name]) as never));
       assert.equal(digester.digestHex(m), hashTypedData(oracleMessageTypedData(digester.domain, m)));
     }
   });
@@ -150,8 +147,14 @@ describe("oracle message (core)", () => {
     const signed = DEV_ORACLE_KEYS.map((k) => signOracleMessage(k, digester, randomMessage()));
     const expected = [...signed].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1)).map((s) => s.signature);
     assert.deepEqual(sortOracleSignatures(signed), expected);
-    assert.deepEqual(sortOracleSignatures([...signed].reverse().map((s) => ({ ...s, signer: s.signer.toLowerCase() as Address }))), expected);
-    assert.throws(() => sortOracleSignatures([signed[0], { ...signed[0], signer: signed[0].signer.toLowerCase() as Address }]), InvalidArgumentError);
+    assert.deepEqual(
+      sortOracleSignatures([...signed].reverse().map((s) => ({ ...s, signer: s.signer.toLowerCase() as Address }))),
+      expected,
+    );
+    assert.throws(
+      () => sortOracleSignatures([signed[0], { ...signed[0], signer: signed[0].signer.toLowerCase() as Address }]),
+      InvalidArgumentError,
+    );
     assert.deepEqual(sortOracleSignatures([]), []);
   });
 
@@ -210,7 +213,10 @@ describe("reward tree and claims (core)", () => {
       const values = entries.map((e) => [e.account, e.cumulative]);
       const oz = StandardMerkleTree.of(values, [...REWARD_LEAF_ENCODING]);
       assert.equal(tree.root, oz.root);
-      assert.equal(tree.total, entries.reduce((sum, e) => sum + e.cumulative, 0n));
+      assert.equal(
+        tree.total,
+        entries.reduce((sum, e) => sum + e.cumulative, 0n),
+      );
       for (let i = 0; i < size; i++) {
         assert.deepEqual(tree.proof(entries[i].account), oz.getProof(i));
         assert.equal(verifyRewardProof(tree.root, entries[i].account, entries[i].cumulative, tree.proof(entries[i].account)), true);
@@ -224,9 +230,23 @@ describe("reward tree and claims (core)", () => {
   it("buildRewardTree rejects no entry, a repeated account, a negative amount, a total above uint256", () => {
     const a = address();
     assert.throws(() => buildRewardTree([]), InvalidArgumentError);
-    assert.throws(() => buildRewardTree([{ account: a, cumulative: 1n }, { account: a.toLowerCase() as Address, cumulative: 2n }]), InvalidArgumentError);
+    assert.throws(
+      () =>
+        buildRewardTree([
+          { account: a, cumulative: 1n },
+          { account: a.toLowerCase() as Address, cumulative: 2n },
+        ]),
+      InvalidArgumentError,
+    );
     assert.throws(() => buildRewardTree([{ account: a, cumulative: -1n }]), InvalidArgumentError);
-    assert.throws(() => buildRewardTree([{ account: a, cumulative: UINT256_MAX }, { account: address(), cumulative: 1n }]), InvalidArgumentError);
+    assert.throws(
+      () =>
+        buildRewardTree([
+          { account: a, cumulative: UINT256_MAX },
+          { account: address(), cumulative: 1n },
+        ]),
+      InvalidArgumentError,
+    );
     assert.throws(() => buildRewardTree([{ account: a, cumulative: 1n }]).proof(address()), InvalidArgumentError);
   });
 
@@ -234,7 +254,13 @@ describe("reward tree and claims (core)", () => {
     const domain = rewardDomain(31338, DISTRIBUTOR);
     const key = hex(32);
     for (let i = 0; i < 20; i++) {
-      const claim = { account: address(), cumulative: randomUint(UINT256_MAX), recipient: address(), nonce: randomUint(UINT256_MAX), deadline: randomUint(UINT256_MAX) };
+      const claim = {
+        account: address(),
+        cumulative: randomUint(UINT256_MAX),
+        recipient: address(),
+        nonce: randomUint(UINT256_MAX),
+        deadline: randomUint(UINT256_MAX),
+      };
       assert.equal(bytesToHex(claimDigest(domain, claim)), hashTypedData(claimTypedData(domain, claim)));
       assert.equal(signClaim(key, domain, claim), await privateKeyToAccount(key).signTypedData(claimTypedData(domain, claim)));
     }

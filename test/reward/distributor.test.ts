@@ -122,11 +122,17 @@ describe("reward chain (Ignition deployment)", async () => {
     const claim = { account: carol, cumulative: 77n, recipient, nonce: 3n, deadline: 1_900_000_000n };
     const digest = bytesToHex(claimDigest(digester.domain, claim));
     assert.equal(digest, hashTypedData(claimTypedData(digester.domain, claim)));
-    assert.equal(digest, await distributor.read.claimDigest([claim.account, claim.cumulative, claim.recipient, claim.nonce, claim.deadline]));
+    assert.equal(
+      digest,
+      await distributor.read.claimDigest([claim.account, claim.cumulative, claim.recipient, claim.nonce, claim.deadline]),
+    );
   });
 
   it("reward tree: core = @openzeppelin/merkle-tree = contract leaf", async () => {
-    const entries = Array.from({ length: 9 }, (_, i) => ({ account: bytesToHex(randomBytes(20)) as Address, cumulative: BigInt(i) * 10n ** 17n + 1n }));
+    const entries = Array.from({ length: 9 }, (_, i) => ({
+      account: bytesToHex(randomBytes(20)) as Address,
+      cumulative: BigInt(i) * 10n ** 17n + 1n,
+    }));
     const tree = buildRewardTree(entries);
     const values = entries.map((e) => [e.account, e.cumulative]);
     const oz = StandardMerkleTree.of(values, [...REWARD_LEAF_ENCODING]);
@@ -153,7 +159,9 @@ describe("reward chain (Ignition deployment)", async () => {
 
     // alice claims herself; anyone (the relayer) claims for bob and dave, paying them.
     await viem.assertions.emitWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], { account: alice.account }),
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
+        account: alice.account,
+      }),
       distributor,
       "Claimed",
       [alice.account.address, alice.account.address, entries[0].cumulative, entries[0].cumulative],

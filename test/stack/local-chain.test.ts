@@ -43,11 +43,14 @@ describe("local chain RPC and web pages", () => {
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
     });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as { result?: unknown; error?: { code: number; data?: { code?: string } } } };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as { result?: unknown; error?: { code: number; data?: { code?: string } } },
+    };
   }
   const nonce = async () => Number((await rpc("eth_getTransactionCount", [admin, "latest"])).body.result);
-  const send = (headers: Record<string, string>) =>
-    rpc("eth_sendTransaction", [{ from: admin, to: admin, value: "0x1" }], headers);
+  const send = (headers: Record<string, string>) => rpc("eth_sendTransaction", [{ from: admin, to: admin, value: "0x1" }], headers);
 
   it("a page of any other origin is refused before the call runs, even as a text/plain simple request", async () => {
     const before = await nonce();
@@ -65,10 +68,13 @@ describe("local chain RPC and web pages", () => {
     // fetch may not set Host; a raw request can, as a rebinding browser's would carry it.
     const url = new URL(chain.url);
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, method: "POST", headers: { host: "evil.example:8545", "content-type": "application/json" } }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, method: "POST", headers: { host: "evil.example:8545", "content-type": "application/json" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
       req.on("error", reject);
       req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }));
     });

@@ -14,7 +14,14 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const BASE = 20_000 + Math.floor(Math.random() * 20_000);
-const PORTS = { AUDIT_PORT: BASE, REWARD_PORT: BASE + 1, PLATFORM_PORT: BASE + 2, RELAYER_PORT: BASE + 3, WEB_PORT: BASE + 4, ORACLE_BASE_PORT: BASE + 10 };
+const PORTS = {
+  AUDIT_PORT: BASE,
+  REWARD_PORT: BASE + 1,
+  PLATFORM_PORT: BASE + 2,
+  RELAYER_PORT: BASE + 3,
+  WEB_PORT: BASE + 4,
+  ORACLE_BASE_PORT: BASE + 10,
+};
 const relayerUrl = `http://127.0.0.1:${PORTS.RELAYER_PORT}`;
 const platformUrl = `http://127.0.0.1:${PORTS.PLATFORM_PORT}`;
 const oracleUrl = `http://127.0.0.1:${PORTS.ORACLE_BASE_PORT}`;
@@ -28,7 +35,13 @@ interface Stack {
 function startStack(dataDir: string): Stack {
   const child = spawn(process.execPath, [path.join(root, "node_modules/hardhat/dist/src/cli.js"), "run", "scripts/stack.ts"], {
     cwd: root,
-    env: { ...process.env, ...Object.fromEntries(Object.entries(PORTS).map(([k, v]) => [k, String(v)])), SENSORSEAL_DATA_DIR: dataDir, STACK_SPEEDUP: "120", LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(PORTS).map(([k, v]) => [k, String(v)])),
+      SENSORSEAL_DATA_DIR: dataDir,
+      STACK_SPEEDUP: "120",
+      LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let text = "";
@@ -88,7 +101,10 @@ describe("npm start (the local stack)", { timeout: 600_000 }, () => {
     try {
       const batch = await until(
         "a confirmed batch",
-        () => getJson<{ status: string; leafCount: number }>(`${relayerUrl}/v1/batches/1`).then((b) => (b?.status === "confirmed" ? b : undefined)),
+        () =>
+          getJson<{ status: string; leafCount: number }>(`${relayerUrl}/v1/batches/1`).then((b) =>
+            b?.status === "confirmed" ? b : undefined,
+          ),
         180_000,
         first,
       );
@@ -106,7 +122,10 @@ describe("npm start (the local stack)", { timeout: 600_000 }, () => {
 
       const epoch = await until(
         "a posted reward root",
-        () => getJson<{ epoch: number; posted: boolean; root: string }>(`${oracleUrl}/v1/epochs/latest`).then((e) => (e?.posted ? e : undefined)),
+        () =>
+          getJson<{ epoch: number; posted: boolean; root: string }>(`${oracleUrl}/v1/epochs/latest`).then((e) =>
+            e?.posted ? e : undefined,
+          ),
         240_000,
         first,
       );

@@ -17,8 +17,11 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/verify.ts"), ...args], { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 99) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "scripts/verify.ts"), ...args],
+      { cwd: ROOT, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 99) : 0, stdout, stderr }),
     );
   });
 }
@@ -52,7 +55,19 @@ describe("verifier: proof bundles and CLI", { timeout: 300_000 }, () => {
     // The key from a file: a key on the command line would show in process listings (issue 11, item 10).
     const keyFile = path.join(stack.dir, "consumer.key");
     await writeFile(keyFile, `${stack.apiKey}\n`, { mode: 0o600 });
-    common = ["--rpc", stack.chain.rpcUrl, "--anchor", stack.chain.anchor, "--platform", stack.platformUrl, "--api-key-file", keyFile, "--relayer", stack.relayerUrl, "--quiet"];
+    common = [
+      "--rpc",
+      stack.chain.rpcUrl,
+      "--anchor",
+      stack.chain.anchor,
+      "--platform",
+      stack.platformUrl,
+      "--api-key-file",
+      keyFile,
+      "--relayer",
+      stack.relayerUrl,
+      "--quiet",
+    ];
   });
 
   after(async () => {
@@ -131,7 +146,10 @@ describe("verifier: proof bundles and CLI", { timeout: 300_000 }, () => {
   it("CLI: a tampered payload makes `reading` exit 1 with TAMPERED", async () => {
     const db = stack.platformDb();
     const row = db.prepare("SELECT payload FROM readings WHERE device = ? AND seq = 1").get(a.address.toLowerCase()) as { payload: Buffer };
-    db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 1").run(Buffer.from(row.payload.toString().replace('"pm10_ugm3":12', '"pm10_ugm3":11')), a.address.toLowerCase());
+    db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 1").run(
+      Buffer.from(row.payload.toString().replace('"pm10_ugm3":12', '"pm10_ugm3":11')),
+      a.address.toLowerCase(),
+    );
     db.close();
     const r = await cli(["reading", a.address, "1", "--json", ...common]);
     assert.equal(r.code, 1);

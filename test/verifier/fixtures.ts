@@ -23,7 +23,17 @@ import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { chainTime, postJson, registeredDevice, request, startTestRelayer, tempDir, waitFor, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
+import {
+  chainTime,
+  postJson,
+  registeredDevice,
+  request,
+  startTestRelayer,
+  tempDir,
+  waitFor,
+  type TestDevice,
+  type TestRelayer,
+} from "../relayer/fixtures.js";
 
 export { chainTime, registeredDevice, request, waitFor, type TestDevice };
 
@@ -75,7 +85,10 @@ export async function startStack(): Promise<Stack> {
     limits: { ipRatePerSecond: 10_000, ipBurst: 10_000, deviceReadingsPerMinute: 60_000, deviceBurst: 10_000 },
   });
   const platformServer = await listen(platform.app, 0);
-  const relayer = await startTestRelayer(chain, { databaseUrl: path.join(tmp.dir, "relayer.sqlite"), batch: { maxSize: 8, maxAgeMs: 200 } });
+  const relayer = await startTestRelayer(chain, {
+    databaseUrl: path.join(tmp.dir, "relayer.sqlite"),
+    batch: { maxSize: 8, maxAgeMs: 200 },
+  });
   const digester = new ReadingDigester(chain.chainId, chain.anchor);
   const wallet = createWalletClient({
     account: privateKeyToAccount(chain.keys.relayer),
@@ -84,11 +97,21 @@ export async function startStack(): Promise<Stack> {
   });
 
   const sign = (device: TestDevice, seq: number, ts: number, extra: Record<string, unknown> = {}): SignedPayload => {
-    const p = buildPayload({ device: device.address, seq, ts, temperature_c: 20 + seq / 10, humidity_pct: 40, pm2_5_ugm3: 8.5, pm10_ugm3: 12, ...extra });
+    const p = buildPayload({
+      device: device.address,
+      seq,
+      ts,
+      temperature_c: 20 + seq / 10,
+      humidity_pct: 40,
+      pm2_5_ugm3: 8.5,
+      pm10_ugm3: 12,
+      ...extra,
+    });
     const reading: Reading = { device: device.address, seq: BigInt(seq), timestamp: BigInt(ts), dataHash: dataHash(p.bytes) };
     return { text: p.text, reading, signature: bytesToHex(signDigest(device.scheme, device.privateKey, digester.digest(reading))) };
   };
-  const sendPlatform = async (s: SignedPayload) => (await postJson(`${platformServer.url}/v1/readings`, { payload: s.text, signature: s.signature })).status;
+  const sendPlatform = async (s: SignedPayload) =>
+    (await postJson(`${platformServer.url}/v1/readings`, { payload: s.text, signature: s.signature })).status;
 
   const stack: Stack = {
     chain,
@@ -135,9 +158,7 @@ export async function startStack(): Promise<Stack> {
     insertRaw(s) {
       const db = new Database(platformDbPath);
       try {
-        db.prepare(
-          "INSERT INTO readings (device, seq, ts, data_hash, payload, signature, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ).run(
+        db.prepare("INSERT INTO readings (device, seq, ts, data_hash, payload, signature, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
           s.reading.device.toLowerCase(),
           Number(s.reading.seq),
           Number(s.reading.timestamp),
@@ -151,7 +172,11 @@ export async function startStack(): Promise<Stack> {
       }
     },
     async anchorDirect(items, manifestHash) {
-      const batch = buildBatch({ chainId: chain.chainId, anchor: chain.anchor, items: items.map((s) => ({ reading: s.reading, signature: s.signature })) });
+      const batch = buildBatch({
+        chainId: chain.chainId,
+        anchor: chain.anchor,
+        items: items.map((s) => ({ reading: s.reading, signature: s.signature })),
+      });
       const txHash = await wallet.writeContract({
         address: chain.anchor,
         abi: readingAnchorAbi,

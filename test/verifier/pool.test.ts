@@ -25,7 +25,12 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
     });
     const items = Array.from({ length: 3000 }, (_, i) => {
       const d = devices[i % 4];
-      const reading: Reading = { device: d.address, seq: BigInt(Math.floor(i / 4) + 1), timestamp: 1_700_000_000n + BigInt(i), dataHash: bytesToHex(randomBytes(32)) };
+      const reading: Reading = {
+        device: d.address,
+        seq: BigInt(Math.floor(i / 4) + 1),
+        timestamp: 1_700_000_000n + BigInt(i),
+        dataHash: bytesToHex(randomBytes(32)),
+      };
       const signer = i === 17 ? devices[(i + 2) % 4] : d; // same scheme, wrong key
       let signature = signDigest(signer.scheme, signer.priv, digester.digest(reading));
       if (i === 2500) signature = signature.slice(0, signature.length - 1); // wrong length
@@ -36,7 +41,14 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
     const pool = new SignaturePool({ threads: 2 });
     try {
       const { result, authentic } = await auditManifest({
-        batch: { batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, leafCount: 3000, anchoredAt: 1_700_010_000n, blockNumber: 1n },
+        batch: {
+          batchId: 1n,
+          root: batch.root,
+          manifestHash: batch.manifestHash,
+          leafCount: 3000,
+          anchoredAt: 1_700_010_000n,
+          blockNumber: 1n,
+        },
         manifestBytes: batch.manifestBytes,
         chainId: 31337,
         anchor,
@@ -47,7 +59,10 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
       assert.equal(authentic, true);
       assert.equal(result.counts.VERIFIED, 2998);
       assert.equal(result.counts.BAD_SIGNATURE, 2);
-      const bad = result.readings.filter((r) => r.status === "BAD_SIGNATURE").map((r) => `${r.device}:${r.seq}`).sort();
+      const bad = result.readings
+        .filter((r) => r.status === "BAD_SIGNATURE")
+        .map((r) => `${r.device}:${r.seq}`)
+        .sort();
       assert.deepEqual(bad, [items[17], items[2500]].map((x) => `${x.reading.device}:${x.reading.seq}`).sort());
     } finally {
       await pool.close();

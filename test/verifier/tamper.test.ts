@@ -31,14 +31,35 @@ describe("verifier: tampering with a real platform, relayer and chain", { timeou
   before(async () => {
     stack = await startStack();
     const { chain } = stack;
-    for (const [name, scheme] of [["a", "secp256k1"], ["b", "p256"], ["c", "secp256k1"], ["d", "p256"], ["e", "secp256k1"], ["f", "p256"], ["g", "secp256k1"], ["h", "secp256k1"]] as const)
+    for (const [name, scheme] of [
+      ["a", "secp256k1"],
+      ["b", "p256"],
+      ["c", "secp256k1"],
+      ["d", "p256"],
+      ["e", "secp256k1"],
+      ["f", "p256"],
+      ["g", "secp256k1"],
+      ["h", "secp256k1"],
+    ] as const)
       dev[name] = await registeredDevice(chain, scheme);
     const t0 = await chainTime(chain);
 
     // Honest traffic through both services.
-    for (const [name, seqs] of [["a", [1, 2, 3, 4]], ["b", [1, 2, 3]], ["c", [1, 2, 4]], ["d", [1]], ["f", [1, 2]]] as const)
+    for (const [name, seqs] of [
+      ["a", [1, 2, 3, 4]],
+      ["b", [1, 2, 3]],
+      ["c", [1, 2, 4]],
+      ["d", [1]],
+      ["f", [1, 2]],
+    ] as const)
       for (const seq of seqs) sent[`${name}${seq}`] = await stack.send(dev[name], seq, t0 + seq);
-    for (const [name, seqs] of [["a", [1, 2, 3, 4]], ["b", [1, 2, 3]], ["c", [1, 2, 4]], ["d", [1]], ["f", [1, 2]]] as const)
+    for (const [name, seqs] of [
+      ["a", [1, 2, 3, 4]],
+      ["b", [1, 2, 3]],
+      ["c", [1, 2, 4]],
+      ["d", [1]],
+      ["f", [1, 2]],
+    ] as const)
       await stack.waitAnchored(dev[name].address, [...seqs]);
     // g: raw data only, never given to the relayer.
     sent.g1 = stack.sign(dev.g, 1, t0 + 1);
@@ -46,7 +67,9 @@ describe("verifier: tampering with a real platform, relayer and chain", { timeou
 
     // 1. Change bytes of a stored payload (a2): a digit of temperature_c.
     const db = stack.platformDb();
-    const row = db.prepare("SELECT payload FROM readings WHERE device = ? AND seq = 2").get(dev.a.address.toLowerCase()) as { payload: Buffer };
+    const row = db.prepare("SELECT payload FROM readings WHERE device = ? AND seq = 2").get(dev.a.address.toLowerCase()) as {
+      payload: Buffer;
+    };
     const text = row.payload.toString("utf8").replace(/"temperature_c":20\.2/, '"temperature_c":29.2');
     assert.notEqual(text, row.payload.toString("utf8"));
     db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 2").run(Buffer.from(text), dev.a.address.toLowerCase());
@@ -136,8 +159,16 @@ describe("verifier: tampering with a real platform, relayer and chain", { timeou
     assert.deepEqual(statuses(report, dev.e.address), { 1: "MANIFEST_MISMATCH", 2: "MANIFEST_MISMATCH" });
     const audit = await verifier.auditBatch(wrongHashBatch);
     assert.equal(audit.ok, false);
-    assert.deepEqual(audit.issues.map((i) => i.issue), ["MANIFEST_HASH_MISMATCH"]);
-    const onChain = await stack.chain.publicClient.readContract({ address: stack.chain.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [BigInt(wrongHashBatch)] });
+    assert.deepEqual(
+      audit.issues.map((i) => i.issue),
+      ["MANIFEST_HASH_MISMATCH"],
+    );
+    const onChain = await stack.chain.publicClient.readContract({
+      address: stack.chain.anchor,
+      abi: readingAnchorAbi,
+      functionName: "getBatch",
+      args: [BigInt(wrongHashBatch)],
+    });
     assert.equal(audit.manifestHash, onChain.manifestHash);
   });
 

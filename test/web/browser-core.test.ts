@@ -38,7 +38,12 @@ function cases() {
       const s = BigInt(bytesToHex(sig.subarray(32, 64)));
       highS.set(Buffer.from((ORDERS[scheme] - s).toString(16).padStart(64, "0"), "hex"), 32);
       if (scheme === "secp256k1") highS[64] = highS[64] === 27 ? 28 : 27;
-      const c = (publicKey: Uint8Array, signature: Uint8Array, d = digest) => ({ scheme, publicKey: bytesToHex(publicKey), digest: bytesToHex(d), signature: bytesToHex(signature) });
+      const c = (publicKey: Uint8Array, signature: Uint8Array, d = digest) => ({
+        scheme,
+        publicKey: bytesToHex(publicKey),
+        digest: bytesToHex(d),
+        signature: bytesToHex(signature),
+      });
       out.push(c(pub, sig), c(pub, altered), c(pub, highS), c(other, sig), c(pub, sig.subarray(0, 63)), c(pub, sig, randomBytes(32)));
     }
   }
@@ -68,7 +73,10 @@ describe(title, { timeout: 120_000 }, () => {
     // Each kind is represented: valid ones true, the rest false (per scheme: 1 true in 6).
     assert.equal(inNode.filter(Boolean).length, 24);
     const texts = ["", "abc", '{"v":1,"device":"0x00"}', "é✓"];
-    assert.deepEqual(await page.evaluate((t) => (window as any).sensorsealCore.keccak(t), texts), texts.map((t) => keccak256Hex(new TextEncoder().encode(t))));
+    assert.deepEqual(
+      await page.evaluate((t) => (window as any).sensorsealCore.keccak(t), texts),
+      texts.map((t) => keccak256Hex(new TextEncoder().encode(t))),
+    );
     await page.close();
   });
 });

@@ -11,6 +11,13 @@ import { keccak256Hex } from "../../oracle/core/keccak.js";
 if (typeof window !== "undefined")
   (window as any).sensorsealCore = {
     verify: (cases: { scheme: KeyScheme; publicKey: string; digest: string; signature: string }[]) =>
-      cases.map((c) => verifyDeviceSignature({ scheme: c.scheme, publicKey: hexToBytes(c.publicKey), digest: hexToBytes(c.digest), signature: hexToBytes(c.signature) })),
+      cases.map((c) =>
+        verifyDeviceSignature({
+          scheme: c.scheme,
+          publicKey: hexToBytes(c.publicKey),
+          digest: hexToBytes(c.digest),
+          signature: hexToBytes(c.signature),
+        }),
+      ),
     keccak: (texts: string[]) => texts.map((t) => keccak256Hex(new TextEncoder().encode(t))),
   };

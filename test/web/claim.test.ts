@@ -89,7 +89,11 @@ async function injectWallet(page: Page, rpcUrl: string, options: WalletOptions):
   await page.exposeFunction("__sensorsealRpc", async (json: string) => {
     const { method, params } = JSON.parse(json) as { method: string; params: unknown[] };
     rpcCalls.push(method);
-    const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const res = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
     return await res.text();
   });
   // A string, not a function: tsx's keepNames helpers (__name) do not exist in the page.
@@ -101,7 +105,10 @@ const consoleLines: string[] = [];
 
 async function messageCode(page: Page, code: string): Promise<string> {
   await page.waitForSelector(`#message[data-code="${code}"]`, { timeout: 20_000 }).catch(async (error) => {
-    throw new Error(`expected #message ${code}, page shows ${await page.getAttribute("#message", "data-code")}: ${await page.textContent("#message")}\n${consoleLines.slice(-10).join("\n")}`, { cause: error });
+    throw new Error(
+      `expected #message ${code}, page shows ${await page.getAttribute("#message", "data-code")}: ${await page.textContent("#message")}\n${consoleLines.slice(-10).join("\n")}`,
+      { cause: error },
+    );
   });
   return (await page.textContent("#message")) ?? "";
 }
@@ -124,7 +131,11 @@ describe(title, { timeout: 240_000 }, () => {
     ]);
     oracle.serve(tree, epoch);
     assets = await buildAssets();
-    web = await startWeb({ assets, oracle: { url: oracle.url }, reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor } });
+    web = await startWeb({
+      assets,
+      oracle: { url: oracle.url },
+      reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor },
+    });
     browser = await launchBrowser();
     context = browser.context;
   });
@@ -136,7 +147,8 @@ describe(title, { timeout: 240_000 }, () => {
     await reward?.close();
   });
 
-  const balance = (account: Address) => reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
+  const balance = (account: Address) =>
+    reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
 
   it("without a wallet the page says so", async () => {
     const page = await context.newPage();
@@ -225,10 +237,19 @@ describe(title, { timeout: 240_000 }, () => {
   });
 
   it("an unreachable oracle shows as such", async () => {
-    const down = await startWeb({ assets, oracle: { url: "http://127.0.0.1:9" }, reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor } });
+    const down = await startWeb({
+      assets,
+      oracle: { url: "http://127.0.0.1:9" },
+      reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor },
+    });
     try {
       const page = await context.newPage();
-      await injectWallet(page, reward.rpcUrl, { account: CONTRIBUTOR, chainId: reward.chainId, rewardChainId: reward.chainId, connected: true });
+      await injectWallet(page, reward.rpcUrl, {
+        account: CONTRIBUTOR,
+        chainId: reward.chainId,
+        rewardChainId: reward.chainId,
+        connected: true,
+      });
       await page.goto(`${down.url}/claim`);
       assert.match(await messageCode(page, "ORACLE_UNAVAILABLE"), /not reachable/);
       await page.close();

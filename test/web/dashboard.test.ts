@@ -34,7 +34,7 @@ function decodePng(png: Buffer): { width: number; height: number; raw: Buffer } 
   const width = png.readUInt32BE(16);
   const height = png.readUInt32BE(20);
   const idat: Buffer[] = [];
-  for (let off = 8; off < png.length; ) {
+  for (let off = 8; off < png.length;) {
     const len = png.readUInt32BE(off);
     const type = png.subarray(off + 4, off + 8).toString("latin1");
     if (type === "IDAT") idat.push(png.subarray(off + 8, off + 8 + len));
@@ -67,7 +67,9 @@ describe(title, { timeout: 300_000 }, () => {
 
     // Change bytes of a's stored payload #2 (temperature_c 20.2 → 29.2) in the platform's SQLite file.
     const db = stack.platformDb();
-    const row = db.prepare("SELECT payload FROM readings WHERE device = ? AND seq = 2").get(dev.a.address.toLowerCase()) as { payload: Buffer };
+    const row = db.prepare("SELECT payload FROM readings WHERE device = ? AND seq = 2").get(dev.a.address.toLowerCase()) as {
+      payload: Buffer;
+    };
     const text = row.payload.toString("utf8").replace(/"temperature_c":20\.2/, '"temperature_c":29.2');
     assert.notEqual(text, row.payload.toString("utf8"));
     db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 2").run(Buffer.from(text), dev.a.address.toLowerCase());
@@ -140,7 +142,11 @@ describe(title, { timeout: 300_000 }, () => {
 
   it("lists the devices with their registry status and shows what is not configured", async () => {
     const rows = await page.$$eval("#devices tr[data-device]", (trs) =>
-      trs.map((tr) => ({ device: (tr as HTMLElement).dataset.device, status: tr.querySelector("[data-status]")?.getAttribute("data-status"), scheme: tr.children[1].textContent })),
+      trs.map((tr) => ({
+        device: (tr as HTMLElement).dataset.device,
+        status: tr.querySelector("[data-status]")?.getAttribute("data-status"),
+        scheme: tr.children[1].textContent,
+      })),
     );
     assert.deepEqual(rows, [
       { device: dev.a.address, status: "active", scheme: "secp256k1" },
@@ -164,7 +170,9 @@ describe(title, { timeout: 300_000 }, () => {
   });
 
   it("lists the anchored batches with their anchoring transaction", async () => {
-    const batches = await page.$$eval("#batches tr[data-batch]", (trs) => trs.map((tr) => ({ id: Number((tr as HTMLElement).dataset.batch), tx: tr.querySelector("[data-tx]")?.getAttribute("data-tx") })));
+    const batches = await page.$$eval("#batches tr[data-batch]", (trs) =>
+      trs.map((tr) => ({ id: Number((tr as HTMLElement).dataset.batch), tx: tr.querySelector("[data-tx]")?.getAttribute("data-tx") })),
+    );
     assert.ok(batches.length >= 1);
     let leaves = 0;
     for (const b of batches) {

@@ -100,7 +100,12 @@ export async function startRewardChain(): Promise<RewardChain> {
   });
   const publicClient = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const chain = { id: chainId, name: "reward", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
+  const chain = {
+    id: chainId,
+    name: "reward",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  };
   const poster = createWalletClient({ account: privateKeyToAccount(POSTER_KEY), chain, transport: http(rpcUrl) });
   const digester = new OracleMessageDigester(chainId, distributor.address);
   let epoch = 0n;
@@ -125,7 +130,12 @@ export async function startRewardChain(): Promise<RewardChain> {
         oracleSetVersion: 1,
       };
       const signatures = sortOracleSignatures([ORACLE_KEYS[0], ORACLE_KEYS[2]].map((key) => signOracleMessage(key, digester, message)));
-      const hash = await poster.writeContract({ address: distributor.address, abi: rewardDistributorAbi, functionName: "postRoot", args: [message, signatures] });
+      const hash = await poster.writeContract({
+        address: distributor.address,
+        abi: rewardDistributorAbi,
+        functionName: "postRoot",
+        args: [message, signatures],
+      });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new Error("postRoot reverted");
       epoch = message.epoch;
@@ -142,7 +152,9 @@ export async function startRewardChain(): Promise<RewardChain> {
  * A stub standing in for the oracle service's HTTP API (GET /v1/claims/:account, /v1/ledger), served
  * from a reward tree the test posted.
  */
-export async function startStubOracle(reward: RewardChain): Promise<{ url: string; serve(tree: RewardTree, epoch: bigint): void; close(): Promise<void> }> {
+export async function startStubOracle(
+  reward: RewardChain,
+): Promise<{ url: string; serve(tree: RewardTree, epoch: bigint): void; close(): Promise<void> }> {
   let current: { tree: RewardTree; epoch: bigint } | undefined;
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -170,7 +182,11 @@ export async function startStubOracle(reward: RewardChain): Promise<{ url: strin
         processedEpoch: current === undefined ? 0 : Number(current.epoch),
         processedBlock: 0,
         total: (current?.tree.entries ?? []).reduce((sum, e) => sum + e.cumulative, 0n).toString(),
-        beneficiaries: (current?.tree.entries ?? []).map((e) => ({ beneficiary: e.account, cumulative: e.cumulative.toString(), readings: 1 })),
+        beneficiaries: (current?.tree.entries ?? []).map((e) => ({
+          beneficiary: e.account,
+          cumulative: e.cumulative.toString(),
+          readings: 1,
+        })),
       } satisfies LedgerJson);
     send(404, { error: { code: "NOT_FOUND", message: "no route" } });
   });
@@ -187,7 +203,9 @@ export async function startStubOracle(reward: RewardChain): Promise<{ url: strin
 }
 
 /** The web service on 127.0.0.1:0. */
-export async function startWeb(options: Omit<WebServerOptions, "logger">): Promise<{ web: WebServer; server: RunningServer; url: string; close(): Promise<void> }> {
+export async function startWeb(
+  options: Omit<WebServerOptions, "logger">,
+): Promise<{ web: WebServer; server: RunningServer; url: string; close(): Promise<void> }> {
   const web = await createWebServer({ logger: createLogger("web-test", process.env.TEST_LOG_LEVEL ?? "silent"), ...options });
   const server = await listen(web.app, 0);
   return {

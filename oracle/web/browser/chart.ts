@@ -81,7 +81,11 @@ export function lineChart(points: readonly ChartPoint[], options: ChartOptions =
     root.append(svg("text", { class: "axis", x: m.left - 6, y: y(v) + 4, "text-anchor": "end" }, tick(v)));
   }
   // Time labels: start, middle, end.
-  for (const [t, anchor] of [[tMin, "start"], [(tMin + tMax) / 2, "middle"], [tMax, "end"]] as const) {
+  for (const [t, anchor] of [
+    [tMin, "start"],
+    [(tMin + tMax) / 2, "middle"],
+    [tMax, "end"],
+  ] as const) {
     root.append(svg("text", { class: "axis", x: x(t), y: height - 10, "text-anchor": anchor }, formatTime(Math.round(t)).slice(5)));
   }
   if (options.unit) root.append(svg("text", { class: "axis unit", x: 8, y: m.top + 4 }, options.unit));

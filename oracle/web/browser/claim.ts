@@ -130,7 +130,11 @@ async function refresh(): Promise<void> {
       const failure = (error as ClaimError).details?.failures as ClaimSourceFailure[] | undefined;
       const message = failure?.[0]?.message ?? shortMessage(error);
       set("entitled", "unavailable");
-      say("ORACLE_UNAVAILABLE", `The oracle service is ${failure?.[0]?.code === "NOT_CONFIGURED" ? "not configured" : "not reachable"}: ${message}`, "error");
+      say(
+        "ORACLE_UNAVAILABLE",
+        `The oracle service is ${failure?.[0]?.code === "NOT_CONFIGURED" ? "not configured" : "not reachable"}: ${message}`,
+        "error",
+      );
       buttons();
       return;
     }
@@ -142,7 +146,12 @@ async function refresh(): Promise<void> {
   try {
     claimed = await readClaimed(publicClient, reward.distributor, account);
     if (reward.token !== null)
-      balance = await publicClient.readContract({ address: reward.token.address, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
+      balance = await publicClient.readContract({
+        address: reward.token.address,
+        abi: rewardTokenAbi,
+        functionName: "balanceOf",
+        args: [account],
+      });
   } catch (error) {
     say("REWARD_CHAIN_UNAVAILABLE", `The reward chain does not answer at ${reward.rpcUrl}: ${shortMessage(error)}`, "error");
     buttons();
@@ -150,7 +159,11 @@ async function refresh(): Promise<void> {
   }
   const cumulative = entitlement === undefined ? 0n : BigInt(entitlement.cumulative);
   claimable = cumulative > claimed ? cumulative - claimed : 0n;
-  set("entitled", entitlement === undefined ? "none" : amount(cumulative), entitlement === undefined ? "" : `epoch ${entitlement.epoch}, root ${entitlement.root}`);
+  set(
+    "entitled",
+    entitlement === undefined ? "none" : amount(cumulative),
+    entitlement === undefined ? "" : `epoch ${entitlement.epoch}, root ${entitlement.root}`,
+  );
   set("claimed", amount(claimed));
   set("claimable", amount(claimable));
   set("balance", balance === undefined ? "—" : amount(balance));
@@ -159,10 +172,18 @@ async function refresh(): Promise<void> {
 
   if (entitlement === undefined) say("NO_ENTITLEMENT", "This account has no rewards yet: nothing to claim.", "info");
   else if (!forThisPage(entitlement))
-    say("ERROR", `The oracle's proof is for distributor ${entitlement.distributor} on chain ${entitlement.chainId}, not this page's.`, "error");
+    say(
+      "ERROR",
+      `The oracle's proof is for distributor ${entitlement.distributor} on chain ${entitlement.chainId}, not this page's.`,
+      "error",
+    );
   else if (claimable === 0n) say("NOTHING_TO_CLAIM", `Nothing to claim: all ${amount(cumulative)} already claimed.`, "info");
   else if (onChain !== chain.id)
-    say("WRONG_CHAIN", `Your wallet is on ${onChain === undefined ? "an unknown chain" : `chain ${onChain}`}; rewards are on chain ${chain.id}. Switch network to claim.`, "warn");
+    say(
+      "WRONG_CHAIN",
+      `Your wallet is on ${onChain === undefined ? "an unknown chain" : `chain ${onChain}`}; rewards are on chain ${chain.id}. Switch network to claim.`,
+      "warn",
+    );
   else {
     canClaim = true;
     say("READY", `${amount(claimable)} to claim.`, "ok");
@@ -210,7 +231,11 @@ async function claim(): Promise<void> {
       return;
     }
     say("PENDING", "Confirm the claim in your wallet…");
-    const { txHash: hash, receipt, paid } = await sendClaim({
+    const {
+      txHash: hash,
+      receipt,
+      paid,
+    } = await sendClaim({
       client: publicClient,
       wallet: wallet!,
       account,
@@ -229,8 +254,10 @@ async function claim(): Promise<void> {
     const failure = claimFailure(error);
     const revert = failure.details?.revert as string | undefined;
     if (failure.code === "REJECTED") say("REJECTED", "You rejected the claim in your wallet: nothing was sent.", "warn");
-    else if (revert === "RewardDistributorNothingToClaim") say("NOTHING_TO_CLAIM", "Nothing to claim: this entitlement is already paid out.", "info");
-    else if (revert === "RewardDistributorInvalidProof") say("ERROR", "The distributor refused the proof: a newer root was posted. Reload the page to get the current proof.", "error");
+    else if (revert === "RewardDistributorNothingToClaim")
+      say("NOTHING_TO_CLAIM", "Nothing to claim: this entitlement is already paid out.", "info");
+    else if (revert === "RewardDistributorInvalidProof")
+      say("ERROR", "The distributor refused the proof: a newer root was posted. Reload the page to get the current proof.", "error");
     else say("ERROR", `The claim failed: ${revert ?? shortMessage(failure.cause ?? failure)}`, "error");
   } finally {
     busy = false;

@@ -6,7 +6,8 @@
  */
 
 /** An API answer: the body on success, else the service's error shape. */
-export type ApiAnswer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; code: string; message: string; details?: Record<string, unknown> };
+export type ApiAnswer<T> =
+  { ok: true; status: number; body: T } | { ok: false; status: number; code: string; message: string; details?: Record<string, unknown> };
 
 /**
  * Calls one of the web service's JSON routes (GET by default; `body` is sent as JSON); never throws
@@ -43,13 +44,18 @@ export async function api<T>(path: string, init: { method?: "GET" | "POST" | "DE
 type Child = Node | string | number | null | undefined | false;
 
 /** Builds an element: `el("td", { class: "mono", title: x }, "text", child)`. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
     node.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children) if (child !== null && child !== undefined && child !== false) node.append(typeof child === "object" ? child : String(child));
+  for (const child of children)
+    if (child !== null && child !== undefined && child !== false) node.append(typeof child === "object" ? child : String(child));
   return node;
 }
 

@@ -70,13 +70,25 @@ async function renderServices(): Promise<void> {
   config = answer.body;
   const items: HTMLElement[] = [];
   const a = config.audit;
-  items.push(a === null ? pill("audit chain", "off", "not configured") : a.reachable ? pill("audit chain", "ok", `chain ${a.chainId}`) : pill("audit chain", "down", "not reachable"));
+  items.push(
+    a === null
+      ? pill("audit chain", "off", "not configured")
+      : a.reachable
+        ? pill("audit chain", "ok", `chain ${a.chainId}`)
+        : pill("audit chain", "down", "not reachable"),
+  );
   for (const name of ["platform", "relayer", "oracle"] as const) {
     const s = config.services[name];
     items.push(s === null ? pill(name, "off", "not configured") : pill(name, "ok", "configured"));
   }
   const r = config.reward;
-  items.push(r === null ? pill("reward chain", "off", "not configured") : r.reachable ? pill("reward chain", "ok", `chain ${r.chainId}`) : pill("reward chain", "down", "not reachable"));
+  items.push(
+    r === null
+      ? pill("reward chain", "off", "not configured")
+      : r.reachable
+        ? pill("reward chain", "ok", `chain ${r.chainId}`)
+        : pill("reward chain", "down", "not reachable"),
+  );
   list.replaceChildren(...items);
 }
 
@@ -100,10 +112,29 @@ async function renderDevices(): Promise<void> {
     return row;
   });
   body.replaceChildren(
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "device"), el("th", {}, "key"), el("th", {}, "status"), el("th", {}, "beneficiary"), el("th", {}, "registered"))), el("tbody", {}, ...rows)),
+    el(
+      "table",
+      {},
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", {}, "device"),
+          el("th", {}, "key"),
+          el("th", {}, "status"),
+          el("th", {}, "beneficiary"),
+          el("th", {}, "registered"),
+        ),
+      ),
+      el("tbody", {}, ...rows),
+    ),
   );
   const picker = $<HTMLSelectElement>("device");
-  picker.replaceChildren(...devices.map((d) => el("option", { value: d.device, selected: d.device === selected }, `${short(d.device, 10, 6)} (${d.status})`)));
+  picker.replaceChildren(
+    ...devices.map((d) => el("option", { value: d.device, selected: d.device === selected }, `${short(d.device, 10, 6)} (${d.status})`)),
+  );
   if (selected === undefined && devices.length > 0) await select(devices[0].device);
 }
 
@@ -113,14 +144,17 @@ function chartField(): string {
 
 function drawChart(): void {
   const field = chartField();
-  const points: ChartPoint[] = readings.filter((r) => typeof r.values?.[field] === "number").map((r) => ({ t: r.ts, v: r.values![field], label: `#${r.seq} ` }));
+  const points: ChartPoint[] = readings
+    .filter((r) => typeof r.values?.[field] === "number")
+    .map((r) => ({ t: r.ts, v: r.values![field], label: `#${r.seq} ` }));
   const chart = lineChart(points, { unit: UNITS[field] ?? "", title: `${field} of ${selected}` });
   $("chart").replaceChildren(chart);
 }
 
 async function select(device: Address): Promise<void> {
   selected = device;
-  for (const row of Array.from(document.querySelectorAll<HTMLElement>("#devices tr[data-device]"))) row.classList.toggle("selected", row.dataset.device === device);
+  for (const row of Array.from(document.querySelectorAll<HTMLElement>("#devices tr[data-device]")))
+    row.classList.toggle("selected", row.dataset.device === device);
   $<HTMLSelectElement>("device").value = device;
   await loadReadings();
 }
@@ -148,7 +182,9 @@ async function loadReadings(): Promise<void> {
   $("range").hidden = false;
   if (selected === undefined) return;
   const table = $("readings");
-  const answer = await api<{ fields: string[]; readings: Reading[]; truncated: boolean }>(`/api/devices/${selected}/readings${rangeQuery()}`);
+  const answer = await api<{ fields: string[]; readings: Reading[]; truncated: boolean }>(
+    `/api/devices/${selected}/readings${rangeQuery()}`,
+  );
   if (!answer.ok && answer.status === 401) {
     session.ended();
     return showSignedOut();
@@ -162,21 +198,56 @@ async function loadReadings(): Promise<void> {
   const fields = answer.body.fields.length > 0 ? answer.body.fields : ["temperature_c"];
   const picker = $<HTMLSelectElement>("field");
   const current = picker.value;
-  picker.replaceChildren(...fields.map((f) => el("option", { value: f, selected: f === (fields.includes(current) ? current : fields.includes("temperature_c") ? "temperature_c" : fields[0]) }, f)));
+  picker.replaceChildren(
+    ...fields.map((f) =>
+      el(
+        "option",
+        { value: f, selected: f === (fields.includes(current) ? current : fields.includes("temperature_c") ? "temperature_c" : fields[0]) },
+        f,
+      ),
+    ),
+  );
   drawChart();
   if (readings.length === 0) return notice(table, "info", "No readings in this range.");
   const rows = [...readings].reverse().map((r) => {
     const state = el("td", { class: "verification", "data-status": "UNCHECKED" }, "not checked");
     const button = el("button", { type: "button", class: "verify", "data-seq": String(r.seq) }, "verify");
     button.addEventListener("click", () => void verify(r, state, button));
-    const values = r.values === null ? "unparsable payload" : Object.entries(r.values).map(([k, v]) => `${k.replace(/_(c|pct|ugm3)$/, "")} ${v}`).join(" · ");
-    return el("tr", { "data-seq": String(r.seq) }, el("td", {}, `#${r.seq}`), el("td", {}, formatTime(r.ts)), el("td", { class: "values" }, values), el("td", { class: "mono", title: r.dataHash }, short(r.dataHash)), state, el("td", {}, button));
+    const values =
+      r.values === null
+        ? "unparsable payload"
+        : Object.entries(r.values)
+            .map(([k, v]) => `${k.replace(/_(c|pct|ugm3)$/, "")} ${v}`)
+            .join(" · ");
+    return el(
+      "tr",
+      { "data-seq": String(r.seq) },
+      el("td", {}, `#${r.seq}`),
+      el("td", {}, formatTime(r.ts)),
+      el("td", { class: "values" }, values),
+      el("td", { class: "mono", title: r.dataHash }, short(r.dataHash)),
+      state,
+      el("td", {}, button),
+    );
   });
   table.replaceChildren(
     el(
       "table",
       {},
-      el("thead", {}, el("tr", {}, el("th", {}, "seq"), el("th", {}, "time"), el("th", {}, "values"), el("th", {}, "dataHash"), el("th", {}, "verification"), el("th", {}, ""))),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", {}, "seq"),
+          el("th", {}, "time"),
+          el("th", {}, "values"),
+          el("th", {}, "dataHash"),
+          el("th", {}, "verification"),
+          el("th", {}, ""),
+        ),
+      ),
       el("tbody", {}, ...rows),
     ),
     answer.body.truncated ? el("p", { class: "small" }, "Only the first readings of this range are shown: narrow the range.") : "",
@@ -233,7 +304,19 @@ async function renderBatches(): Promise<void> {
     el(
       "table",
       {},
-      el("thead", {}, el("tr", {}, el("th", {}, "batch"), el("th", {}, "readings"), el("th", {}, "root"), el("th", {}, "anchoring tx"), el("th", {}, "block"))),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", {}, "batch"),
+          el("th", {}, "readings"),
+          el("th", {}, "root"),
+          el("th", {}, "anchoring tx"),
+          el("th", {}, "block"),
+        ),
+      ),
       el(
         "tbody",
         {},
@@ -257,7 +340,13 @@ async function renderRewards(): Promise<void> {
   const body = $("rewards");
   const answer = await api<{
     oracle: { error?: { message: string } };
-    distributor: { error?: { message: string }; token?: { symbol: string; decimals: number }; totalPosted?: string; totalClaimed?: string; lastEpoch?: string };
+    distributor: {
+      error?: { message: string };
+      token?: { symbol: string; decimals: number };
+      totalPosted?: string;
+      totalClaimed?: string;
+      lastEpoch?: string;
+    };
     rewards: { account: Address; cumulative: string; claimed: string | null }[];
   }>("/api/rewards");
   if (!answer.ok) return notice(body, "error", `Rewards unavailable: ${answer.message}`, answer.code);
@@ -266,17 +355,26 @@ async function renderRewards(): Promise<void> {
   const sym = distributor.token?.symbol ?? "";
   const parts: (HTMLElement | string)[] = [];
   if (oracle.error) parts.push(el("p", { class: "notice error", "data-code": "ORACLE" }, `Oracle: ${oracle.error.message}`));
-  if (distributor.error) parts.push(el("p", { class: "notice error", "data-code": "REWARD_CHAIN" }, `Reward chain: ${distributor.error.message}`));
+  if (distributor.error)
+    parts.push(el("p", { class: "notice error", "data-code": "REWARD_CHAIN" }, `Reward chain: ${distributor.error.message}`));
   else
     parts.push(
-      el("p", { class: "small" }, `Epoch ${distributor.lastEpoch} · posted ${formatAmount(BigInt(distributor.totalPosted ?? "0"), decimals)} ${sym} · claimed ${formatAmount(BigInt(distributor.totalClaimed ?? "0"), decimals)} ${sym}`),
+      el(
+        "p",
+        { class: "small" },
+        `Epoch ${distributor.lastEpoch} · posted ${formatAmount(BigInt(distributor.totalPosted ?? "0"), decimals)} ${sym} · claimed ${formatAmount(BigInt(distributor.totalClaimed ?? "0"), decimals)} ${sym}`,
+      ),
     );
   if (rewards.length > 0)
     parts.push(
       el(
         "table",
         {},
-        el("thead", {}, el("tr", {}, el("th", {}, "contributor"), el("th", {}, "earned"), el("th", {}, "claimed"), el("th", {}, "unclaimed"))),
+        el(
+          "thead",
+          {},
+          el("tr", {}, el("th", {}, "contributor"), el("th", {}, "earned"), el("th", {}, "claimed"), el("th", {}, "unclaimed")),
+        ),
         el(
           "tbody",
           {},

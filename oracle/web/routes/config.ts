@@ -32,7 +32,11 @@ export function configRoutes(router: express.Router, up: Upstreams): void {
         try {
           Object.assign(rewardInfo, { reachable: true, token: await up.rewardToken() });
         } catch (error) {
-          Object.assign(rewardInfo, { reachable: false, error: `the reward chain does not answer at ${r.rpcUrl}`, token: r.token === undefined ? null : { address: r.token } });
+          Object.assign(rewardInfo, {
+            reachable: false,
+            error: `the reward chain does not answer at ${r.rpcUrl}`,
+            token: r.token === undefined ? null : { address: r.token },
+          });
           logger.debug({ err: error }, "reward chain not reachable");
         }
       }

@@ -26,12 +26,20 @@ export function payloadValues(payload: string): Record<string, number> | null {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const out: Record<string, number> = {};
-  for (const [key, v] of Object.entries(value)) if (!["v", "seq", "ts"].includes(key) && typeof v === "number" && Number.isFinite(v)) out[key] = v;
+  for (const [key, v] of Object.entries(value))
+    if (!["v", "seq", "ts"].includes(key) && typeof v === "number" && Number.isFinite(v)) out[key] = v;
   return out;
 }
 
 /** Pages through the platform's readings of `device` (at most `maxReadings`) as the consumer holding `apiKey`. */
-async function platformReadings(up: Upstreams, apiKey: string, device: Address, from: number | undefined, to: number | undefined, maxReadings: number) {
+async function platformReadings(
+  up: Upstreams,
+  apiKey: string,
+  device: Address,
+  from: number | undefined,
+  to: number | undefined,
+  maxReadings: number,
+) {
   const readings: ChartReading[] = [];
   let afterSeq = 0;
   let truncated = false;

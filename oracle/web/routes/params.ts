@@ -9,13 +9,15 @@ import { ServiceError } from "../../service/errors.js";
 
 /** A 0x address parameter, checksummed; 400 INVALID_ADDRESS otherwise. */
 export function addressParam(value: string | undefined, name: string): Address {
-  if (value === undefined || !isAddress(value, { strict: false })) throw new ServiceError("INVALID_ADDRESS", `${name} must be a 0x address`, { field: name });
+  if (value === undefined || !isAddress(value, { strict: false }))
+    throw new ServiceError("INVALID_ADDRESS", `${name} must be a 0x address`, { field: name });
   return getAddress(value);
 }
 
 /** An optional unix-seconds query parameter; 400 INVALID_QUERY when malformed. */
 export function optionalInt(value: unknown, name: string): number | undefined {
   if (value === undefined || value === "") return undefined;
-  if (typeof value !== "string" || !/^[0-9]{1,15}$/.test(value)) throw new ServiceError("INVALID_QUERY", `${name} must be unix seconds`, { field: name });
+  if (typeof value !== "string" || !/^[0-9]{1,15}$/.test(value))
+    throw new ServiceError("INVALID_QUERY", `${name} must be unix seconds`, { field: name });
   return Number(value);
 }

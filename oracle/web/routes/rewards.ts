@@ -26,28 +26,45 @@ export function ledgerRows(body: LedgerJson): LedgerRow[] {
 
 /** The oracle's ledger, or why it is not there. */
 async function oracleLedger(up: Upstreams): Promise<{ oracle: Record<string, unknown> | ErrorAnswer; rows: LedgerRow[] }> {
-  if (up.options.oracle === undefined) return { oracle: { error: { code: "NOT_CONFIGURED", message: "the oracle is not configured" } }, rows: [] };
+  if (up.options.oracle === undefined)
+    return { oracle: { error: { code: "NOT_CONFIGURED", message: "the oracle is not configured" } }, rows: [] };
   try {
     const { status, body } = await fetchJson(`${up.options.oracle.url.replace(/\/+$/, "")}/v1/ledger`, "oracle", up.timeoutMs);
     if (status !== 200) throw unavailable("oracle", `the oracle answered ${status}`);
     const ledger = body as LedgerJson;
     return { oracle: { epoch: ledger.processedEpoch, total: ledger.total, rulesVersion: ledger.rulesVersion }, rows: ledgerRows(ledger) };
   } catch (error) {
-    return { oracle: { error: { code: (error as ServiceError).code ?? "SERVICE_UNAVAILABLE", message: (error as Error).message } }, rows: [] };
+    return {
+      oracle: { error: { code: (error as ServiceError).code ?? "SERVICE_UNAVAILABLE", message: (error as Error).message } },
+      rows: [],
+    };
   }
 }
 
 /** The distributor's totals and what each ledger row has claimed, or why they are not there. */
-async function distributorState(up: Upstreams, rows: LedgerRow[]): Promise<{ distributor: Record<string, unknown> | ErrorAnswer; claimed: Map<Address, bigint> }> {
+async function distributorState(
+  up: Upstreams,
+  rows: LedgerRow[],
+): Promise<{ distributor: Record<string, unknown> | ErrorAnswer; claimed: Map<Address, bigint> }> {
   const claimed = new Map<Address, bigint>();
   const r = up.options.reward;
-  if (r === undefined) return { distributor: { error: { code: "NOT_CONFIGURED", message: "the reward chain is not configured" } }, claimed };
+  if (r === undefined)
+    return { distributor: { error: { code: "NOT_CONFIGURED", message: "the reward chain is not configured" } }, claimed };
   const client = up.rewardClient!;
   try {
     const read = <F extends "totalPosted" | "totalClaimed" | "lastEpoch" | "currentRoot">(functionName: F) =>
       client.readContract({ address: r.distributor, abi: rewardDistributorAbi, functionName });
-    const [totalPosted, totalClaimed, lastEpoch, currentRoot] = await Promise.all([read("totalPosted"), read("totalClaimed"), read("lastEpoch"), read("currentRoot")]);
-    for (const row of rows) claimed.set(row.account, await client.readContract({ address: r.distributor, abi: rewardDistributorAbi, functionName: "claimed", args: [row.account] }));
+    const [totalPosted, totalClaimed, lastEpoch, currentRoot] = await Promise.all([
+      read("totalPosted"),
+      read("totalClaimed"),
+      read("lastEpoch"),
+      read("currentRoot"),
+    ]);
+    for (const row of rows)
+      claimed.set(
+        row.account,
+        await client.readContract({ address: r.distributor, abi: rewardDistributorAbi, functionName: "claimed", args: [row.account] }),
+      );
     const distributor = {
       address: r.distributor,
       chainId: r.chainId,

@@ -86,7 +86,11 @@ export async function auditSections(): Promise<void> {
   log(`starting the relayer (scripts/relayer.ts, node --import tsx; log ${relayerLog})…`);
   const relayer = await startRelayerProcess(audit, dbFile, relayerLog);
   cleanups.push(() => relayer.stop());
-  log(`relayer ${relayer.url} (${Object.entries(CFG.relayer).map(([k, v]) => `${k}=${v}`).join(" ")})`);
+  log(
+    `relayer ${relayer.url} (${Object.entries(CFG.relayer)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")})`,
+  );
   const client = new HttpClient(relayer.url, Math.max(CFG.singleConcurrency, CFG.bulkConcurrency, 64));
   cleanups.push(async () => client.close());
 
@@ -135,7 +139,14 @@ export async function auditSections(): Promise<void> {
     devices: { total: devices.length, secp256k1: devices.length / 2, p256: devices.length / 2 },
     relayerConfig: CFG.relayer,
     single: { readings: singleCount, concurrency: CFG.singleConcurrency, ms: singleMs, readingsPerSecond: singleRate },
-    bulk: { readings: bulkCount, requests: bulkRequests, perRequest: CFG.bulkSize, concurrency: CFG.bulkConcurrency, ms: bulkMs, readingsPerSecond: bulkRate },
+    bulk: {
+      readings: bulkCount,
+      requests: bulkRequests,
+      perRequest: CFG.bulkSize,
+      concurrency: CFG.bulkConcurrency,
+      ms: bulkMs,
+      readingsPerSecond: bulkRate,
+    },
     ratioBulkOverSingle: bulkRate / singleRate,
     backlogAnchoredMsAfterBulk: drainMs,
     warmup: { single: warm * devices.length, bulk: warmBulk * devices.length },
@@ -158,7 +169,9 @@ export async function auditSections(): Promise<void> {
     at += (-Math.log(1 - random()) / CFG.latencyRate) * 1000;
     offsets.push(at);
   }
-  log(`2. latency: ${n} readings, Poisson arrivals at ${CFG.latencyRate}/s (~${fmtMs(at)}), each POSTed then polled every ${CFG.latencyPollMs} ms until anchored…`);
+  log(
+    `2. latency: ${n} readings, Poisson arrivals at ${CFG.latencyRate}/s (~${fmtMs(at)}), each POSTed then polled every ${CFG.latencyPollMs} ms until anchored…`,
+  );
   const nextSeq = devices.map(() => lastSeq + 1);
   const latencies: number[] = [];
   const postLatencies: number[] = [];
@@ -253,8 +266,15 @@ export async function auditSections(): Promise<void> {
   }
   const directGas = { secp256k1: median(direct.secp256k1.steady), p256: median(direct.p256.steady) };
   const directLatencies = [...direct.secp256k1.latencies, ...direct.p256.latencies];
-  const directLat = { p50: percentile(directLatencies, 0.5), p95: percentile(directLatencies, 0.95), max: Math.max(...directLatencies), mean: mean(directLatencies) };
-  log(`   submitReading gas: secp256k1 ${fmtNum(directGas.secp256k1)}, P-256 ${fmtNum(directGas.p256)} (first reading of a device: ${fmtNum(direct.secp256k1.first)}, ${fmtNum(direct.p256.first)})`);
+  const directLat = {
+    p50: percentile(directLatencies, 0.5),
+    p95: percentile(directLatencies, 0.95),
+    max: Math.max(...directLatencies),
+    mean: mean(directLatencies),
+  };
+  log(
+    `   submitReading gas: secp256k1 ${fmtNum(directGas.secp256k1)}, P-256 ${fmtNum(directGas.p256)} (first reading of a device: ${fmtNum(direct.secp256k1.first)}, ${fmtNum(direct.p256.first)})`,
+  );
   log(`   submitReading send → receipt: p50 ${fmtMs(directLat.p50)}, p95 ${fmtMs(directLat.p95)}`);
 
   results.latency = {

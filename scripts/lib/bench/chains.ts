@@ -12,7 +12,17 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 
 import { network } from "hardhat";
-import { createPublicClient, createWalletClient, http, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import AuditChainModule from "../../../ignition/modules/AuditChain.js";

@@ -10,7 +10,9 @@ import { measureVerifier, type VerifierBenchResult } from "./verifier.js";
 
 // ================================================================================================
 export function merkleSection(): void {
-  log(`4. Merkle build: ${CFG.merkleSizes.map((n) => fmtNum(n)).join(", ")} leaves; OZ at ${CFG.merkleOzSizes.map((n) => fmtNum(n)).join(", ")}…`);
+  log(
+    `4. Merkle build: ${CFG.merkleSizes.map((n) => fmtNum(n)).join(", ")} leaves; OZ at ${CFG.merkleOzSizes.map((n) => fmtNum(n)).join(", ")}…`,
+  );
   const merkle: MerkleBenchResult[] = measureMerkle({
     sizes: CFG.merkleSizes,
     ozSizes: CFG.merkleOzSizes,
@@ -18,7 +20,10 @@ export function merkleSection(): void {
     ozRepeats: 1,
     log,
   });
-  results.merkle = { results: merkle, note: "this core: median of 3 runs (leaf hashing from readings + tree); OZ StandardMerkleTree.of: one run" };
+  results.merkle = {
+    results: merkle,
+    note: "this core: median of 3 runs (leaf hashing from readings + tree); OZ StandardMerkleTree.of: one run",
+  };
   for (const r of merkle) {
     log(`   ${fmtNum(r.leaves)} leaves: core ${fmtMs(r.coreMs)}, OZ ${r.ozMs === undefined ? "not measured" : fmtMs(r.ozMs)}`);
     rows.push({

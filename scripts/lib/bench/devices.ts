@@ -7,7 +7,14 @@ import { toHex, type Address } from "viem";
 
 import { deviceRegistryAbi } from "../../../oracle/chain/abis.js";
 import { bytesToHex } from "../../../oracle/core/bytes.js";
-import { deviceIdFromPublicKey, generatePrivateKey, keySchemeId, publicKeyFromPrivate, signDigest, type KeyScheme } from "../../../oracle/core/keys.js";
+import {
+  deviceIdFromPublicKey,
+  generatePrivateKey,
+  keySchemeId,
+  publicKeyFromPrivate,
+  signDigest,
+  type KeyScheme,
+} from "../../../oracle/core/keys.js";
 import { buildPayload, dataHash } from "../../../oracle/core/payload.js";
 import { ReadingDigester, type Reading } from "../../../oracle/core/reading.js";
 import { DEV_KEYS } from "../dev-keys.js";

@@ -21,7 +21,11 @@ export interface RelayerProcess {
   child: ChildProcess;
   stop(): Promise<void>;
 }
-export async function startRelayerProcess(audit: BenchChain & { registry: Address; anchor: Address }, databaseFile: string, logFile: string): Promise<RelayerProcess> {
+export async function startRelayerProcess(
+  audit: BenchChain & { registry: Address; anchor: Address },
+  databaseFile: string,
+  logFile: string,
+): Promise<RelayerProcess> {
   const relayerEnv: Record<string, string> = {
     HOST: "127.0.0.1",
     PORT: "0",

@@ -11,7 +11,13 @@ import { bytesToHex, randomBytes } from "../../../oracle/core/bytes.js";
 import { AUDIT_CHAIN_ID } from "../../../oracle/core/chains.js";
 import { generatePrivateKey } from "../../../oracle/core/keys.js";
 import { MerkleTree, rewardLeaf } from "../../../oracle/core/merkle.js";
-import { OracleMessageDigester, oracleAddress, signOracleMessage, sortOracleSignatures, type OracleMessage } from "../../../oracle/core/oracle-message.js";
+import {
+  OracleMessageDigester,
+  oracleAddress,
+  signOracleMessage,
+  sortOracleSignatures,
+  type OracleMessage,
+} from "../../../oracle/core/oracle-message.js";
 import { DEV_KEYS } from "../dev-keys.js";
 import { startBenchRewardChain } from "./chains.js";
 import { CFG, log, rows, results, cleanups } from "./run.js";
@@ -58,7 +64,13 @@ export async function rewardSection(): Promise<void> {
       oracleSetVersion: 1,
     };
     const signatures = sortOracleSignatures(DEV_KEYS.oracles.slice(0, signers).map((k) => signOracleMessage(k, digester, message)));
-    const hash = await poster.writeContract({ address: distributor, abi: rewardDistributorAbi, functionName: "postRoot", args: [message, signatures], chain: reward.chain });
+    const hash = await poster.writeContract({
+      address: distributor,
+      abi: rewardDistributorAbi,
+      functionName: "postRoot",
+      args: [message, signatures],
+      chain: reward.chain,
+    });
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
     if (receipt.status !== "success") throw new Error(`postRoot epoch ${epoch} reverted`);
     return { gasUsed: Number(receipt.gasUsed), tree: t };
@@ -92,10 +104,21 @@ export async function rewardSection(): Promise<void> {
   for (let i = 0; i < holders.length; i++) {
     const wallet = reward.wallet(holders[i] as Hex);
     await reward.rpc("hardhat_setBalance", [wallet.account.address, toHex(10n ** 18n)]);
-    const balance = await publicClient.readContract({ address: token, abi: rewardTokenAbi, functionName: "balanceOf", args: [wallet.account.address] });
+    const balance = await publicClient.readContract({
+      address: token,
+      abi: rewardTokenAbi,
+      functionName: "balanceOf",
+      args: [wallet.account.address],
+    });
     if (balance !== amounts[i]) throw new Error(`claimed balance ${balance} ≠ ${amounts[i]}`);
     const to = getAddress(bytesToHex(randomBytes(20)));
-    const hash = await wallet.writeContract({ address: token, abi: rewardTokenAbi, functionName: "transfer", args: [to, balance / 2n], chain: reward.chain });
+    const hash = await wallet.writeContract({
+      address: token,
+      abi: rewardTokenAbi,
+      functionName: "transfer",
+      args: [to, balance / 2n],
+      chain: reward.chain,
+    });
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
     if (receipt.status !== "success") throw new Error("transfer reverted");
     transferGas.push(Number(receipt.gasUsed));
@@ -105,7 +128,12 @@ export async function rewardSection(): Promise<void> {
   log(`   claim gas (median of ${claimGas.length}) ${fmtNum(claim)}, ERC-20 transfer ${fmtNum(transfer)}`);
   results.reward = {
     entries: CFG.rewardEntries,
-    postRoot: { first2Signatures: first.gasUsed, signatures2: two.gasUsed, signatures3: three.gasUsed, perExtraSignature: three.gasUsed - two.gasUsed },
+    postRoot: {
+      first2Signatures: first.gasUsed,
+      signatures2: two.gasUsed,
+      signatures3: three.gasUsed,
+      perExtraSignature: three.gasUsed - two.gasUsed,
+    },
     claim: { median: claim, samples: claimGas, proofLengths },
     transfer: { median: transfer, samples: transferGas },
     note: "claims: each an account's first claim (claimed 0 → non-zero, balance minted 0 → non-zero), sent by a third party; transfers: half a holder's balance to a fresh address",

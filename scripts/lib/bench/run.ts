@@ -47,7 +47,8 @@ export const CFG = {
 export const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const OUT_DIR = path.join(dataDir(), "bench");
 export const started = performance.now();
-export const log = (line: string) => process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+export const log = (line: string) =>
+  process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 export const loadAvg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 
 // ---- result table ---------------------------------------------------------------------------------

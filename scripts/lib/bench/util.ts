@@ -82,7 +82,8 @@ export class HttpClient {
 
   request(method: "GET" | "POST", path: string, body?: string): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+      const headers: http.OutgoingHttpHeaders =
+        body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
       const req = http.request({ host: this.#host, port: this.#port, path, method, agent: this.#agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

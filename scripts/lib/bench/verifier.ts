@@ -13,7 +13,13 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { getAddress, recoverTypedDataAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, randomBytes } from "../../../oracle/core/bytes.js";
-import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest, SECP256K1_NATIVE } from "../../../oracle/core/keys.js";
+import {
+  deviceIdFromPublicKey,
+  generatePrivateKey,
+  publicKeyFromPrivate,
+  signDigest,
+  SECP256K1_NATIVE,
+} from "../../../oracle/core/keys.js";
 import { buildBatch } from "../../../oracle/core/manifest.js";
 import { READING_LEAF_ENCODING, READING_TYPES, ReadingDigester, readingDomain, type Reading } from "../../../oracle/core/reading.js";
 import { auditManifest, type DeviceDirectory } from "../../../oracle/verifier/audit.js";
@@ -93,7 +99,12 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
   let items = new Array<{ reading: Reading; signature: Uint8Array }>(N);
   for (let i = 0; i < N; i++) {
     const d = privs[i % DEVICES];
-    const reading: Reading = { device: d.address, seq: BigInt(Math.floor(i / DEVICES) + 1), timestamp: ts0 + BigInt(i), dataHash: bytesToHex(randomBytes(32)) };
+    const reading: Reading = {
+      device: d.address,
+      seq: BigInt(Math.floor(i / DEVICES) + 1),
+      timestamp: ts0 + BigInt(i),
+      dataHash: bytesToHex(randomBytes(32)),
+    };
     items[i] = { reading, signature: signDigest("secp256k1", d.priv, digester.digest(reading)) };
   }
   const batch = buildBatch({ chainId, anchor, items });
@@ -105,7 +116,14 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     device: (a) => keys.get(getAddress(a)),
     statusAt: () => 1,
   };
-  const anchored = { batchId: 1n, root: batch.root, manifestHash: batch.manifestHash, leafCount: batch.leafCount, anchoredAt: BigInt(Number(ts0) + N), blockNumber: 1n };
+  const anchored = {
+    batchId: 1n,
+    root: batch.root,
+    manifestHash: batch.manifestHash,
+    leafCount: batch.leafCount,
+    anchoredAt: BigInt(Number(ts0) + N),
+    blockNumber: 1n,
+  };
 
   let workerFailure: string | undefined;
   async function fast(threads: number): Promise<number> {
@@ -119,7 +137,8 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
       log(`  (workers unavailable, ran inline: ${workerFailure})`);
     }
     await pool.close();
-    if (!result.ok || result.counts.VERIFIED !== N) throw new Error(`fast verifier failed: ${JSON.stringify(result.issues)} ${JSON.stringify(result.counts)}`);
+    if (!result.ok || result.counts.VERIFIED !== N)
+      throw new Error(`fast verifier failed: ${JSON.stringify(result.issues)} ${JSON.stringify(result.counts)}`);
     return s;
   }
 
@@ -127,7 +146,9 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
   async function naive(count: number): Promise<number> {
     let start = t();
     const text = new TextDecoder().decode(batch.manifestBytes);
-    const readings = (JSON.parse(text).readings as { device: Address; seq: string; timestamp: string; dataHash: Hex; signature: Hex }[]).slice(0, count);
+    const readings = (
+      JSON.parse(text).readings as { device: Address; seq: string; timestamp: string; dataHash: Hex; signature: Hex }[]
+    ).slice(0, count);
     // Parsing the whole manifest is counted in proportion to the sample (the sample is count/N of it).
     const parseSeconds = ((t() - start) / 1000) * (count / N);
     start = t();
