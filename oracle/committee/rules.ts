@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { hexToBytes } from "../core/bytes.js";

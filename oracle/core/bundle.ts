@@ -138,6 +138,7 @@ export function parseBundle(input: string | Uint8Array): ProofBundle {
     throw new InvalidBundleError("$", "not JSON", { cause });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail("$", "must be an object");
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, checked field by field right here
   const o = value as Record<string, any>;
   if (o.v !== BUNDLE_VERSION) fail("v", `must be ${BUNDLE_VERSION}`);
   if (typeof o.payload !== "string") fail("payload", "must be a string");

@@ -13,7 +13,7 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 
-import { bytesToHex, hexToBytes } from "./bytes.js";
+import { bytesToHex } from "./bytes.js";
 import { StaticStructEncoder, TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
 import { InvalidArgumentError, InvalidReadingError } from "./errors.js";
 import { keccak256 } from "./keccak.js";

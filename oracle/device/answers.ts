@@ -59,7 +59,7 @@ const RETRYABLE_STATUS = new Set([408, 425, 429]);
  * ```
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (value == null || value.trim() === "") return undefined;
+  if (value === null || value === undefined || value.trim() === "") return undefined;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
   const at = Date.parse(v);

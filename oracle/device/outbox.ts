@@ -233,7 +233,7 @@ export class Outbox {
   ): boolean {
     this.#check();
     const s = this.#stmt;
-    const response = info.response == null ? null : info.response.slice(0, RESPONSE_LIMIT);
+    const response = info.response === null || info.response === undefined ? null : info.response.slice(0, RESPONSE_LIMIT);
     const changed = this.#db
       .transaction(() => {
         const { changes } = s.finish.run(

@@ -35,6 +35,7 @@ async function getJson(
   url: string,
   headers: Record<string, string>,
   what: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from another service, read field by field by the caller
 ): Promise<{ status: number; body: any; bytes: Uint8Array }> {
   let res: Response;
   try {

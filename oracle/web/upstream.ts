@@ -37,6 +37,7 @@ export async function fetchJson(
   service: string,
   timeoutMs: number,
   headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from another service, read field by field by the caller
 ): Promise<{ status: number; body: any }> {
   let res: Response;
   try {

@@ -19,20 +19,11 @@ import assert from "node:assert/strict";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { before, describe, it } from "node:test";
 
-import { createPublicClient, http, parseEventLogs, type Hex, type PublicClient, type TestClient } from "viem";
+import { createPublicClient, http, parseEventLogs, type PublicClient, type TestClient } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
-import {
-  chainTime,
-  postJson,
-  request,
-  useRelayerTestbed,
-  waitFor,
-  type ReadingBody,
-  type TestDevice,
-  type TestRelayer,
-} from "../relayer/fixtures.js";
+import { chainTime, postJson, request, useRelayerTestbed, waitFor, type ReadingBody, type TestRelayer } from "../relayer/fixtures.js";
 import { sleep } from "./harness.js";
 
 type ProxyMode = "pass" | "refuse" | "blackhole" | "http503" | "cut-answer";
@@ -113,9 +104,8 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
   const submit = async (t: TestRelayer, n: number): Promise<ReadingBody[]> => (await bed.submit(t, n)).readings;
   let chain: AuditChain;
   let testClient: TestClient;
-  let devices: TestDevice[];
   before(() => {
-    ({ chain, testClient, devices } = bed);
+    ({ chain, testClient } = bed);
   });
 
   /** Every reading confirmed (a block mined per poll) and verified on chain; each anchored once. */

@@ -12,7 +12,7 @@ import type { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
 import { signDigest } from "../../oracle/core/keys.js";
 import { buildPayload, dataHash } from "../../oracle/core/payload.js";
-import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
+import { type ReadingDigester, type Reading } from "../../oracle/core/reading.js";
 import { generateApiKey, type ApiKeyEntry, type ApiKeyRole } from "../../oracle/platform/auth.js";
 import { createPlatform, type Platform, type PlatformLimits } from "../../oracle/platform/platform.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";

@@ -29,7 +29,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { createTestClient, createWalletClient, getAddress, http, parseEventLogs, type Address, type Hex } from "viem";
+import { createTestClient, createWalletClient, getAddress, http, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";

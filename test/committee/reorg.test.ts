@@ -4,7 +4,6 @@ import { after, before, describe, it } from "node:test";
 import { createTestClient, http } from "viem";
 
 import type { AuditChain } from "../helpers/audit-chain.js";
-import type { RewardChain } from "../helpers/reward-chain.js";
 import { newDevice, postJson, request, signedReading, waitFor, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
 import {
   allPosted,
@@ -27,7 +26,6 @@ const K = 3;
 
 describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
   let audit: AuditChain;
-  let reward: RewardChain;
   let relayer: TestRelayer;
   let mirror: ManifestMirror;
   let bed: OracleTestbed;
@@ -42,7 +40,7 @@ describe("oracle and audit-chain reorgs", { timeout: 240_000 }, () => {
 
   before(async () => {
     bed = await startOracleTestbed(oracles);
-    ({ audit, reward, relayer, mirror } = bed);
+    ({ audit, relayer, mirror } = bed);
     testClient = createTestClient({ mode: "hardhat", transport: http(audit.rpcUrl) });
     device = await deviceFor(audit, "secp256k1", ben.address);
     t0 = await nextMinute(audit);

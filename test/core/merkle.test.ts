@@ -169,7 +169,7 @@ describe("MerkleTree API", () => {
     const oz = StandardMerkleTree.of(values, ["address", "uint256"]);
     const tree = MerkleTree.fromLeaves(values.map(([a, c]) => rewardLeaf(a as Hex, c)));
     assert.equal(tree.root, oz.root);
-    values.forEach((v, i) => assert.equal(bytesToHex(rewardLeaf(v[0] as Hex, v[1])), oz.leafHash(v)));
+    values.forEach((v) => assert.equal(bytesToHex(rewardLeaf(v[0] as Hex, v[1])), oz.leafHash(v)));
     assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, -1n), "InvalidArgumentError");
     assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, 1n << 256n), "InvalidArgumentError");
   });

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { toBytes, type Address } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
-import { RegistryIndex } from "../../oracle/chain/registry-index.js";
+import { type RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { parsePayload } from "../../oracle/core/payload.js";
 import { DeviceClient } from "../../oracle/device/client.js";
 import { createChainRegistrar } from "../../oracle/device/registrar.js";

@@ -13,16 +13,15 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import type { BatchRow } from "../../oracle/relayer/store.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
-import { postJson, request, useRelayerTestbed, waitFor, type ReadingBody, type TestDevice, type TestRelayer } from "./fixtures.js";
+import { postJson, request, useRelayerTestbed, waitFor, type ReadingBody, type TestRelayer } from "./fixtures.js";
 
 describe("relayer anchoring under failure", () => {
   const bed = useRelayerTestbed();
   const { relayer, close, submit, batches } = bed;
   let chain: AuditChain;
   let testClient: TestClient;
-  let devices: TestDevice[];
   before(() => {
-    ({ chain, testClient, devices } = bed);
+    ({ chain, testClient } = bed);
   });
 
   /** BatchAnchored events on the canonical chain for the given roots. */

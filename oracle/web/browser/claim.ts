@@ -79,8 +79,8 @@ function set(id: string, text: string, title?: string): void {
 const rejected = isUserRejection;
 
 function errorCode(error: unknown): number | undefined {
-  let e: any = error;
-  for (let i = 0; e && i < 10; i++, e = e.cause) if (typeof e.code === "number") return e.code;
+  let e = error as { code?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 10; i++, e = e.cause as typeof e) if (typeof e.code === "number") return e.code;
   return undefined;
 }
 

@@ -25,6 +25,7 @@ export async function api<T>(path: string, init: { method?: "GET" | "POST" | "DE
   } catch (error) {
     return { ok: false, status: 0, code: "NETWORK", message: `the web service does not answer (${String(error)})` };
   }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from another service, read field by field by the caller
   let body: any;
   try {
     body = await res.json();
@@ -77,7 +78,7 @@ export function formatAmount(value: bigint, decimals: number, digits = 4): strin
   const v = neg ? -value : value;
   const unit = 10n ** BigInt(decimals);
   const whole = v / unit;
-  let frac = (v % unit).toString().padStart(decimals, "0").slice(0, digits).replace(/0+$/, "");
+  const frac = (v % unit).toString().padStart(decimals, "0").slice(0, digits).replace(/0+$/, "");
   const text = `${whole.toLocaleString("en-US")}${frac === "" ? "" : `.${frac}`}`;
   return neg ? `-${text}` : text;
 }

@@ -16,7 +16,7 @@ import {
   type KeyScheme,
 } from "../../../oracle/core/keys.js";
 import { buildPayload, dataHash } from "../../../oracle/core/payload.js";
-import { ReadingDigester, type Reading } from "../../../oracle/core/reading.js";
+import { type ReadingDigester, type Reading } from "../../../oracle/core/reading.js";
 import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 

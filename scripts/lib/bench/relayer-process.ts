@@ -13,7 +13,7 @@ import { type Address, type Hex } from "viem";
 import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 import { CFG, ROOT } from "./run.js";
-import { HttpClient } from "./util.js";
+import { type HttpClient } from "./util.js";
 
 // ---- the relayer as a child process ------------------------------------------------------------------
 export interface RelayerProcess {
