@@ -8,7 +8,19 @@
  *
  * @module
  */
-import { createPublicClient, createWalletClient, http, toHex, type Address, type Hex, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  toHex,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../chain/abis.js";
@@ -82,9 +94,13 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
   const chainId = await publicClient.getChainId();
   const chain = rpcChain(chainId, `audit-${chainId}`, options.rpcUrl);
   const account = privateKeyToAccount(options.privateKey);
-  const wallet = createWalletClient({ account, chain, transport });
-  const beneficiaries: readonly Address[] = [options.beneficiary ?? account.address].flat();
-  const metadataHash = options.metadataHash ?? (`0x${"00".repeat(32)}` as Hex);
+  const ctx: SendContext = {
+    publicClient,
+    wallet: createWalletClient({ account, chain, transport }),
+    registry: options.registry,
+    beneficiaries: [options.beneficiary ?? account.address].flat(),
+    metadataHash: options.metadataHash ?? (`0x${"00".repeat(32)}` as Hex),
+  };
   let registered = 0;
   let skipped = 0;
   const rpc = (method: string, params: unknown[]): Promise<unknown> =>
@@ -102,51 +118,10 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
     skipped += devices.length - fresh.length;
     if (fresh.length > 0) {
       if (manual) await rpc("evm_setAutomine", [false]);
-      const sent: { device: DeviceIdentity; hash: Hex }[] = [];
+      let sent: SentRegistration[] = [];
       try {
-        let nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
-        const fees = await publicClient.estimateFeesPerGas();
-        const gasByScheme = new Map<number, bigint>();
-        for (const device of fresh) {
-          const beneficiary = beneficiaries[device.index % beneficiaries.length]!;
-          const args = [keySchemeId(device.scheme), toHex(device.publicKey), beneficiary, metadataHash] as const;
-          try {
-            // One gas estimate per scheme and batch (the cost does not depend on the key), with headroom.
-            let gas = gasByScheme.get(args[0]);
-            if (gas === undefined) {
-              const estimate = await publicClient.estimateContractGas({
-                account,
-                address: options.registry,
-                abi: deviceRegistryAbi,
-                functionName: "registerDevice",
-                args,
-              });
-              gas = (estimate * 13n) / 10n;
-              gasByScheme.set(args[0], gas);
-            }
-            const hash = await wallet.writeContract({
-              address: options.registry,
-              abi: deviceRegistryAbi,
-              functionName: "registerDevice",
-              args,
-              nonce: nonce++,
-              gas,
-              maxFeePerGas: fees.maxFeePerGas,
-              maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-            });
-            sent.push({ device, hash });
-          } catch (cause) {
-            throw new RegistrationError(device.address, (cause as { shortMessage?: string }).shortMessage ?? String(cause), { cause });
-          }
-        }
-        if (manual) {
-          // Mine until every registration is in a block (a full block leaves the rest pending).
-          for (let round = 0; round < sent.length + 1; round++) {
-            await rpc("evm_mine", []);
-            const pending = await publicClient.getBlock({ blockTag: "pending" }).catch(() => undefined);
-            if (pending === undefined || pending.transactions.length === 0) break;
-          }
-        }
+        sent = await sendRegistrations(ctx, fresh);
+        if (manual) await mineUntilIncluded(rpc, publicClient, sent.length);
       } finally {
         if (manual) await rpc("evm_setAutomine", [true]);
       }
@@ -173,4 +148,69 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
     skipped: { get: () => skipped },
     settle: { value: settle },
   }) as ChainRegistrar;
+}
+
+interface SendContext {
+  publicClient: PublicClient;
+  wallet: WalletClient<Transport, Chain, Account>;
+  registry: Address;
+  beneficiaries: readonly Address[];
+  metadataHash: Hex;
+}
+
+interface SentRegistration {
+  device: DeviceIdentity;
+  hash: Hex;
+}
+
+/** Signs and sends one `registerDevice` per device with consecutive nonces, without waiting for blocks. */
+async function sendRegistrations(ctx: SendContext, devices: readonly DeviceIdentity[]): Promise<SentRegistration[]> {
+  const { publicClient, wallet, registry } = ctx;
+  const account = wallet.account;
+  let nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
+  const fees = await publicClient.estimateFeesPerGas();
+  const gasByScheme = new Map<number, bigint>();
+  const sent: SentRegistration[] = [];
+  for (const device of devices) {
+    const beneficiary = ctx.beneficiaries[device.index % ctx.beneficiaries.length]!;
+    const args = [keySchemeId(device.scheme), toHex(device.publicKey), beneficiary, ctx.metadataHash] as const;
+    try {
+      // One gas estimate per scheme and batch (the cost does not depend on the key), with headroom.
+      let gas = gasByScheme.get(args[0]);
+      if (gas === undefined) {
+        const estimate = await publicClient.estimateContractGas({
+          account,
+          address: registry,
+          abi: deviceRegistryAbi,
+          functionName: "registerDevice",
+          args,
+        });
+        gas = (estimate * 13n) / 10n;
+        gasByScheme.set(args[0], gas);
+      }
+      const hash = await wallet.writeContract({
+        address: registry,
+        abi: deviceRegistryAbi,
+        functionName: "registerDevice",
+        args,
+        nonce: nonce++,
+        gas,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      sent.push({ device, hash });
+    } catch (cause) {
+      throw new RegistrationError(device.address, (cause as { shortMessage?: string }).shortMessage ?? String(cause), { cause });
+    }
+  }
+  return sent;
+}
+
+/** Mines until every sent registration is in a block (a full block leaves the rest pending). */
+async function mineUntilIncluded(rpc: (method: string, params: unknown[]) => Promise<unknown>, publicClient: PublicClient, sent: number) {
+  for (let round = 0; round < sent + 1; round++) {
+    await rpc("evm_mine", []);
+    const pending = await publicClient.getBlock({ blockTag: "pending" }).catch(() => undefined);
+    if (pending === undefined || pending.transactions.length === 0) break;
+  }
 }
