@@ -41,6 +41,7 @@ contract RewardDistributorHandler is RewardKeys {
     bool public hasRoot;
     bytes32 public modelRoot;
     uint64 public modelEpoch;
+    uint64 public modelLastToBlock;
     uint256 public modelTotalPosted;
     uint256[ACCOUNTS] internal _amounts;
     bytes32[] internal _tree;
@@ -132,11 +133,11 @@ contract RewardDistributorHandler is RewardKeys {
             sourceChainId: sourceChainId,
             destinationChainId: block.chainid,
             distributor: address(distributor),
-            epoch: flags & 0x08 != 0 ? modelEpoch : modelEpoch + 1 + uint64((seed >> 192) % 3),
+            epoch: flags & 0x08 != 0 ? modelEpoch : modelEpoch + 1 + ((seed >> 192) % 4 == 0 ? 2 : 0),
             root: tree[0],
             cumulativeTotal: total,
-            fromBlock: uint64(block.number),
-            toBlock: uint64(block.number) + 10,
+            fromBlock: _fromBlock(seed),
+            toBlock: _fromBlock(seed) + 19,
             rulesVersion: 1,
             oracleSetVersion: version
         });
@@ -158,6 +159,7 @@ contract RewardDistributorHandler is RewardKeys {
         address account = _recipients[i];
         if (!hasRoot) {
             vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
+            vm.prank(account);
             distributor.claim(account, 0, new bytes32[](0));
             ++rejections;
             _afterAction();
@@ -167,9 +169,11 @@ contract RewardDistributorHandler is RewardKeys {
         uint256 amount = old ? _prevAmounts[i] : _amounts[i];
         bytes32[] memory proof = rewardProof(old ? _prevTree : _tree, account, amount);
         if (_expectClaimRevert(account, amount, proof)) {
+            vm.prank(account);
             distributor.claim(account, amount, proof);
             ++rejections;
         } else {
+            vm.prank(account);
             uint256 paid = distributor.claim(account, amount, proof);
             _acceptClaim(account, amount, paid);
         }
@@ -283,6 +287,12 @@ contract RewardDistributorHandler is RewardKeys {
         if (unsorted) (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
     }
 
+    /// @dev The first block of a posted epoch: right after the last one, or one further in one post of four.
+    function _fromBlock(uint256 seed) internal view returns (uint64) {
+        if (modelEpoch == 0) return uint64(block.number);
+        return modelLastToBlock + 1 + ((seed >> 200) % 4 == 0 ? 1 : 0);
+    }
+
     /// @dev Sets up the expected revert of a post, if the model rejects it; returns whether it does.
     function _expectPostRevert(
         IRewardDistributor.OracleMessage memory m,
@@ -293,6 +303,18 @@ contract RewardDistributorHandler is RewardKeys {
         if (m.epoch <= modelEpoch) {
             vm.expectRevert(
                 abi.encodeWithSelector(IRewardDistributor.RewardDistributorStaleEpoch.selector, m.epoch, modelEpoch)
+            );
+        } else if (m.epoch != modelEpoch + 1) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IRewardDistributor.RewardDistributorEpochGap.selector, m.epoch, modelEpoch + 1)
+            );
+        } else if (modelEpoch != 0 && m.fromBlock != modelLastToBlock + 1) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IRewardDistributor.RewardDistributorBlockRangeGap.selector,
+                    m.fromBlock,
+                    uint256(modelLastToBlock) + 1
+                )
             );
         } else if (m.cumulativeTotal < modelTotalPosted) {
             vm.expectRevert(
@@ -387,6 +409,7 @@ contract RewardDistributorHandler is RewardKeys {
         hasRoot = true;
         modelRoot = m.root;
         modelEpoch = m.epoch;
+        modelLastToBlock = m.toBlock;
         modelTotalPosted = m.cumulativeTotal;
         for (uint256 i = 0; i < ACCOUNTS; ++i) {
             if (next[i] > maxEntitlement[_recipients[i]]) maxEntitlement[_recipients[i]] = next[i];
@@ -433,7 +456,7 @@ contract RewardDistributorInvariants is Test {
         for (uint256 i = 0; i < 3; ++i) oracles[i] = vm.addr(keys[i]);
 
         token = new RewardToken("SensorSeal Reward", "SSR");
-        distributor = new RewardDistributor(token, 31337, address(this), oracles, 2, 1_000_000 ether, 1 days);
+        distributor = new RewardDistributor(token, 31337, address(this), oracles, 2, 1_000_000 ether, 1 days, 0);
         token.setDistributor(address(distributor));
         handler = new RewardDistributorHandler(distributor, token, keys, 2);
         distributor.grantRole(distributor.DEFAULT_ADMIN_ROLE(), address(handler));
