@@ -162,10 +162,18 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     /// @inheritdoc IRewardDistributor
     function vetoRoot(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
         PostedRoot memory pending = _pending;
-        if (pending.root == bytes32(0) || pending.epoch != epoch) revert RewardDistributorNoPendingRoot(epoch);
-        if (block.timestamp >= pending.validAt) revert RewardDistributorChallengeOver(epoch, pending.validAt);
-        delete _pending;
-        emit RootVetoed(epoch, pending.root, msg.sender);
+        // Whether or not a due root was already made active, vetoing it answers the same.
+        if (pending.root != bytes32(0) && pending.epoch == epoch) {
+            if (block.timestamp >= pending.validAt) revert RewardDistributorChallengeOver(epoch, pending.validAt);
+            delete _pending;
+            emit RootVetoed(epoch, pending.root, msg.sender);
+            return;
+        }
+        PostedRoot storage active = _active;
+        if (active.root != bytes32(0) && active.epoch == epoch) {
+            revert RewardDistributorChallengeOver(epoch, active.validAt);
+        }
+        revert RewardDistributorNoPendingRoot(epoch);
     }
 
     // ---------------------------------------------------------------- claiming

@@ -368,6 +368,21 @@ contract RewardDistributorTest is RewardFixture {
         distributor.vetoRoot(1);
     }
 
+    /// @dev Once a due root was made active (here by a post of the next epoch), vetoing it answers the same.
+    function test_vetoRoot_activated_reverts() public {
+        address guardian = _grantGuardian();
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        uint64 validAt = uint64(block.timestamp + 1 hours);
+        vm.warp(validAt);
+        post(message(2, keccak256("2"), 10));
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorChallengeOver.selector, uint64(1), validAt)
+        );
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+    }
+
     function test_vetoRoot_whilePaused_succeeds() public {
         address guardian = _grantGuardian();
         _setChallengePeriod(1 hours);
