@@ -150,10 +150,7 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
         uint64 nowTs = uint64(block.timestamp);
         if (reading.seq == 0) revert ReadingAnchorZeroSequence(reading.device);
         if (_submitted[reading.device][reading.seq]) revert ReadingAnchorAlreadySubmitted(reading.device, reading.seq);
-        _checkReading(reading, signature, nowTs);
-        if (_registry.statusOf(reading.device) == DeviceStatus.Revoked) {
-            revert ReadingAnchorDeviceNotActive(reading.device, nowTs);
-        }
+        _checkReading(reading, signature, nowTs); // anchored now: this also refuses a device revoked now
 
         _submitted[reading.device][reading.seq] = true;
         emit ReadingSubmitted(reading.device, reading.seq, reading.timestamp, reading.dataHash);
