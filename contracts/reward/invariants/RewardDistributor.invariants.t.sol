@@ -585,8 +585,8 @@ contract RewardDistributorInvariants is Test {
         targetContract(address(handler));
     }
 
-    /// @custom:invariant The total claimed never exceeds the total posted by the oracles, even when a root's leaves
-    /// add up to more than its signed cumulative total.
+    /// @custom:invariant The total claimed never exceeds the total posted by the oracles, nor the active total, even
+    /// when a root's leaves add up to more than its signed cumulative total.
     /// hardhat-config: invariant.runs = 64
     /// hardhat-config: invariant.depth = 40
     /// hardhat-config: invariant.failOnRevert = true
