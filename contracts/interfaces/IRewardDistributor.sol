@@ -5,8 +5,8 @@ import {IRewardToken} from "./IRewardToken.sol";
 
 /// @title IRewardDistributor
 /// @notice Pays SensorSeal rewards on the reward chain. An M-of-N oracle committee, watching the audit chain, posts
-/// the Merkle root of every contributor's cumulative entitlement; anyone can then claim an account's due, which is
-/// minted to the account (or, with the account's signature, to an address it names). A posted root pays only after
+/// the Merkle root of every contributor's cumulative entitlement; an account then claims its due, which is minted
+/// to it (or anyone relays the account's signed claim, minted to the address it names). A posted root pays only after
 /// its challenge period, during which a guardian can veto it; epochs and audit-chain block ranges are contiguous.
 /// @dev EIP-712 domain `{name: "SensorSeal Rewards", version: "1", chainId, verifyingContract: this}`.
 /// - An oracle message is signed as `OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address
