@@ -18,8 +18,16 @@ export const ReadingVerdict = {
   TAMPERED: "TAMPERED",
   /** The device's registered key did not sign this reading (EIP-712 Reading on the anchor's domain). */
   BAD_SIGNATURE: "BAD_SIGNATURE",
-  /** Device not Active at the reading's time, revoked at or before the batch's anchoring, or timestamp > anchoredAt + 300 s. */
+  /**
+   * The reading's time is outside its anchoring window (TRUST-MODEL §0 rules 2–3): dated more than 300 s
+   * after its anchoring (reason FUTURE_TIMESTAMP), or anchored more than `maxAnchorDelayAt(A)` after its
+   * time (reason ANCHORED_TOO_LATE).
+   */
+  INVALID_TIMESTAMP: "INVALID_TIMESTAMP",
+  /** The device was not Active at the reading's time (rule 4; a compromise makes every time from `since` on Revoked), or is not registered. */
   DEVICE_NOT_ACTIVE: "DEVICE_NOT_ACTIVE",
+  /** The device was Revoked when the reading was anchored (rule 5). */
+  DEVICE_REVOKED: "DEVICE_REVOKED",
   /** The platform has the payload but no anchored, authenticated manifest contains (device, seq). */
   NOT_ANCHORED: "NOT_ANCHORED",
   /** An anchored manifest has (device, seq) but the platform has no payload. */
@@ -34,6 +42,11 @@ export const ReadingVerdict = {
    * and leaf count, or is for another chain / anchor.
    */
   MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
+  /**
+   * The reading is not in any manifest the verifier could get, and a batch that could hold it (anchored
+   * within its time window) has no manifest at its relayer's registered URL (TRUST-MODEL §1: EXCLUDED).
+   */
+  UNAVAILABLE: "UNAVAILABLE",
 } as const;
 export type ReadingVerdict = (typeof ReadingVerdict)[keyof typeof ReadingVerdict];
 
@@ -42,8 +55,11 @@ export const STATUS_PRIORITY: readonly ReadingVerdict[] = [
   ReadingVerdict.EQUIVOCATION,
   ReadingVerdict.TAMPERED,
   ReadingVerdict.BAD_SIGNATURE,
+  ReadingVerdict.INVALID_TIMESTAMP,
   ReadingVerdict.DEVICE_NOT_ACTIVE,
+  ReadingVerdict.DEVICE_REVOKED,
   ReadingVerdict.MANIFEST_MISMATCH,
+  ReadingVerdict.UNAVAILABLE,
   ReadingVerdict.RAW_MISSING,
   ReadingVerdict.NOT_ANCHORED,
   ReadingVerdict.SEQUENCE_GAP,

@@ -14,8 +14,10 @@ import { keccak256Hex } from "../core/keccak.js";
 import { verifyDeviceSignature } from "../core/keys.js";
 import { buildBatch, parseManifest } from "../core/manifest.js";
 import { dataHash } from "../core/payload.js";
+import { MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
 import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
 import { auditManifest, type DeviceDirectory, type ManifestAudit } from "./audit.js";
+import { fetchManifest } from "./manifest-fetch.js";
 import { SignaturePool } from "./pool.js";
 import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, type PlatformReading } from "./sources.js";
 import {
@@ -46,9 +48,12 @@ export interface VerifierOptions {
   deployBlock?: number;
   /** The data platform and a consumer API key. */
   platform?: { url: string; apiKey: string } | PlatformClient;
-  /** The relayer (manifests, and where a reading is said to be). */
+  /**
+   * A relayer's read API: only a hint of where a reading is. Manifests are fetched from the anchoring
+   * relayer's registered `manifestUrl` (on chain), never from here.
+   */
   relayer?: string | RelayerClient;
-  /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root. */
+  /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root, used only when their hash is anchored (or to show a mismatch). */
   manifests?: readonly Uint8Array[];
   /** Signature worker threads (default: every core). */
   threads?: number;
@@ -84,6 +89,8 @@ export class Verifier {
   readonly #mirrors = new Map<string, Uint8Array[]>();
   readonly #audits = new Map<number, Promise<ManifestAudit>>();
   readonly #anchored = new Map<string, Anchored[]>();
+  /** Batches whose manifest could not be had (UNAVAILABLE), by id. */
+  readonly #unavailable = new Map<number, { batchId: number; anchoredAt: bigint; maxAnchorDelay: bigint; reason: string }>();
   readonly #progress: ((p: Progress) => void) | undefined;
   #allLoaded = false;
 
@@ -151,19 +158,31 @@ export class Verifier {
     const batch = await this.chain.batch(batchId);
     if (batch === undefined) throw new VerifierError("UNKNOWN_BATCH", `batch ${batchId} is not anchored on chain ${this.chain.chainId}`);
     const log = await this.chain.anchoredLog(batchId);
-    // Candidates: mirrors with this root, then the relayer; the one whose hash is anchored wins.
+    // Candidates: mirrors with this root (hash-checked copies), then the anchoring relayer's registered
+    // manifestUrl at the anchoring block — the only place a manifest is fetched from (TRUST-MODEL §1).
     const candidates = [...(this.#mirrors.get(batch.root.toLowerCase()) ?? [])];
-    if (this.#relayer !== undefined) {
-      const fromRelayer = await this.#relayer.manifest(batchId);
-      if (fromRelayer !== undefined) candidates.push(fromRelayer);
+    const isAnchored = (b: Uint8Array) => keccak256Hex(b) === batch.manifestHash.toLowerCase();
+    let fetchFailure: string | undefined;
+    if (!candidates.some(isAnchored)) {
+      const manifestUrl = batch.relayer === undefined ? undefined : await this.chain.manifestUrlAt(batch.relayer, batch.blockNumber);
+      if (manifestUrl === undefined) fetchFailure = `relayer ${batch.relayer ?? "(unknown)"} had no registered manifestUrl`;
+      else {
+        const got = await fetchManifest({ manifestUrl, batchId, leafCount: batch.leafCount });
+        if (got.ok) candidates.push(got.bytes);
+        else fetchFailure = got.message;
+      }
     }
-    const manifestBytes = candidates.find((b) => keccak256Hex(b) === batch.manifestHash.toLowerCase()) ?? candidates[0];
+    const manifestBytes = candidates.find(isAnchored) ?? candidates[0];
+    const maxAnchorDelay = await this.chain.maxAnchorDelayAt(batch.anchoredAt);
+    if (manifestBytes === undefined)
+      this.#unavailable.set(batchId, { batchId, anchoredAt: batch.anchoredAt, maxAnchorDelay, reason: fetchFailure ?? "no manifest" });
     const audit = await auditManifest({
       batch,
       manifestBytes,
       chainId: this.chain.chainId,
       anchor: this.chain.anchor,
       directory: this.registry,
+      maxAnchorDelay,
       pool: this.pool,
       onProgress: (done, total) => this.#progress?.({ phase: "signatures", done, total }),
     });
@@ -335,7 +354,18 @@ export class Verifier {
     if (best === undefined) {
       if (payload !== undefined) {
         result.timestamp = raw!.ts;
-        problems.push({ status: ReadingVerdict.NOT_ANCHORED, message: "no anchored batch holds this reading" });
+        // A batch anchored in the reading's window whose manifest cannot be had may hold it: UNAVAILABLE, not NOT_ANCHORED.
+        const t = BigInt(raw!.ts);
+        const couldHold = [...this.#unavailable.values()].filter(
+          (u) => t <= u.anchoredAt + MAX_CLOCK_SKEW_SECONDS && u.anchoredAt <= t + u.maxAnchorDelay,
+        );
+        if (couldHold.length > 0)
+          problems.push({
+            status: ReadingVerdict.UNAVAILABLE,
+            message: `not in any available manifest; batch(es) ${couldHold.map((u) => u.batchId).join(", ")} of its window have no manifest`,
+            details: { batches: couldHold.map((u) => ({ batchId: u.batchId, reason: u.reason })) },
+          });
+        else problems.push({ status: ReadingVerdict.NOT_ANCHORED, message: "no anchored batch holds this reading" });
         if (payload.reading === undefined || !payload.signed)
           problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
       }
