@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BaseError, ContractFunctionRevertedError, createPublicClient, http, type Address, type PublicClient } from "viem";
+import { createPublicClient, http, type Address, type PublicClient } from "viem";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../chain/abis.js";
 import { readAnchorLogs } from "../chain/anchor-log.js";
@@ -13,6 +13,7 @@ import { bytesToHex } from "../core/bytes.js";
 import type { DeviceStatus } from "../core/device-status.js";
 import { judgeReadingTime } from "../core/reading-time.js";
 import { TIME_VERDICTS } from "./audit.js";
+import { verifyReadingOnChain } from "./contract-verdict.js";
 import { ReadingVerdict, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
 import type { Verifier } from "./verifier.js";
 
@@ -84,15 +85,6 @@ const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
   proof: ReadingVerdict.NOT_ANCHORED,
   deviceKey: ReadingVerdict.BAD_SIGNATURE,
   signature: ReadingVerdict.BAD_SIGNATURE,
-};
-
-const REVERT_STATUS: Record<string, BundleCheckResult["status"]> = {
-  ReadingAnchorUnknownBatch: ReadingVerdict.NOT_ANCHORED,
-  ReadingAnchorInvalidProof: ReadingVerdict.NOT_ANCHORED,
-  ReadingAnchorInvalidSignature: ReadingVerdict.BAD_SIGNATURE,
-  ReadingAnchorDeviceNotActive: ReadingVerdict.DEVICE_NOT_ACTIVE,
-  ReadingAnchorFutureTimestamp: ReadingVerdict.INVALID_TIMESTAMP,
-  ReadingAnchorAnchoredTooLate: ReadingVerdict.INVALID_TIMESTAMP,
 };
 
 /**
@@ -215,25 +207,19 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
   }
 
-  try {
-    const ok = await client.readContract({
-      address: bundle.anchor,
-      abi: readingAnchorAbi,
-      functionName: "verifyReading",
-      args: [bundle.batchId, reading, bundle.signature, bundle.proof],
-    });
-    add("verifyReading", ok === true, "ReadingAnchor.verifyReading returned true", ReadingVerdict.NOT_ANCHORED);
-  } catch (error) {
-    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-    const name = revert instanceof ContractFunctionRevertedError ? (revert.data?.errorName ?? "unknown") : "call failed";
-    // DeviceNotActive(device, at): at the anchoring time (not the reading's) is rule 5, DEVICE_REVOKED.
-    const at = revert instanceof ContractFunctionRevertedError ? revert.data?.args?.[1] : undefined;
-    const status =
-      name === "ReadingAnchorDeviceNotActive" && at !== reading.timestamp && at === anchoredAt
-        ? ReadingVerdict.DEVICE_REVOKED
-        : (REVERT_STATUS[name] ?? ReadingVerdict.NOT_ANCHORED);
-    add("verifyReading", false, `ReadingAnchor.verifyReading reverted: ${name}`, status);
-  }
+  const onChain = await verifyReadingOnChain(client, bundle.anchor, {
+    batchId: bundle.batchId,
+    reading,
+    signature: bundle.signature,
+    proof: bundle.proof,
+    ...(anchoredAt === undefined ? {} : { anchoredAt }),
+  });
+  add(
+    "verifyReading",
+    onChain.status === ReadingVerdict.VERIFIED,
+    onChain.error === undefined ? "ReadingAnchor.verifyReading returned true" : `ReadingAnchor.verifyReading reverted: ${onChain.error}`,
+    onChain.status === ReadingVerdict.VERIFIED ? ReadingVerdict.NOT_ANCHORED : onChain.status,
+  );
   return verdict(checks);
 }
 

@@ -42,13 +42,16 @@ export async function fetchManifest(p: {
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
+    const reader = res.body.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      size += next.value.length;
       if (size > cap) {
+        // Stop reading and drop the connection: a relayer cannot make the verifier read without bound.
         abort.abort();
+        await reader.cancel().catch(() => undefined);
         return { ok: false, reason: "TOO_LARGE", message: `${url} sent more than ${cap} bytes for ${p.leafCount} leaves` };
       }
-      chunks.push(chunk);
+      chunks.push(next.value);
     }
     return { ok: true, bytes: new Uint8Array(Buffer.concat(chunks)) };
   } catch (cause) {
