@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 
 import { ManifestIssue } from "../core/anchored-batch.js";
 import { SensorSealError } from "../core/errors.js";
+import type { DirectInfo } from "./direct.js";
 
 /** What the verifier concluded about one reading (or one missing seq). */
 export const ReadingVerdict = {
@@ -98,6 +99,8 @@ export interface ReadingResult {
   /** The anchored reading's dataHash, when anchored. */
   anchoredDataHash?: Hex;
   anchor?: AnchorInfo;
+  /** Where it was submitted directly (`submitReading`), when no batch holds it: the tx is the evidence. */
+  direct?: DirectInfo;
 }
 
 /** A problem with a whole anchored batch (full-batch audit). */

@@ -17,6 +17,7 @@ import { dataHash } from "../core/payload.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
 import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
 import { auditManifest, type DeviceDirectory, type ManifestAudit } from "./audit.js";
+import { directInfo, directProblems, readDirectSubmissions, type DirectEntry } from "./direct.js";
 import { fetchManifest } from "./manifest-fetch.js";
 import { SignaturePool } from "./pool.js";
 import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, type PlatformReading } from "./sources.js";
@@ -90,6 +91,8 @@ export class Verifier {
   readonly #audits = new Map<number, Promise<ManifestAudit>>();
   readonly #anchored = new Map<string, Anchored[]>();
   /** Batches whose manifest could not be had (UNAVAILABLE), by id. */
+  /** Direct submissions (`ReadingSubmitted`) by device and seq. */
+  readonly #direct = new Map<string, DirectEntry[]>();
   readonly #unavailable = new Map<number, { batchId: number; anchoredAt: bigint; maxAnchorDelay: bigint; reason: string }>();
   readonly #progress: ((p: Progress) => void) | undefined;
   #allLoaded = false;
@@ -208,8 +211,29 @@ export class Verifier {
       results.push((await this.#audit(id)).result);
     }
     this.#progress?.({ phase: "batches", done: count, total: count });
+    await this.#loadDirect();
     this.#allLoaded = true;
     return results;
+  }
+
+  /** Reads every direct submission (once per load: the logs are read again from the deployment block). */
+  async #loadDirect(): Promise<void> {
+    const entries = await readDirectSubmissions({
+      client: this.chain.client,
+      anchor: this.chain.anchor,
+      fromBlock: this.chain.fromBlock,
+      maxAnchorDelayAt: (t) => this.chain.maxAnchorDelayAt(t),
+    });
+    this.#direct.clear();
+    for (const e of entries) {
+      const k = key(e.reading.device, e.reading.seq);
+      this.#direct.set(k, [...(this.#direct.get(k) ?? []), e]);
+    }
+  }
+
+  /** The direct submissions of the chain, as last loaded (for the dashboard and reports). */
+  get directSubmissions(): DirectEntry[] {
+    return [...this.#direct.values()].flat();
   }
 
   // ---------------------------------------------------------------- readings
@@ -257,6 +281,7 @@ export class Verifier {
     const batches = await this.#loadAll();
     const devices = new Set<Address>(this.registry.devices().map((d) => d.device));
     for (const list of this.#anchored.values()) for (const a of list) devices.add(a.reading.device);
+    for (const list of this.#direct.values()) for (const d of list) devices.add(d.reading.device);
     const results: ReadingResult[] = [];
     let done = 0;
     for (const device of devices) {
@@ -276,6 +301,8 @@ export class Verifier {
     const prefix = `${device.toLowerCase()}:`;
     for (const [k, list] of this.#anchored)
       if (k.startsWith(prefix) && list.some((a) => inRange(Number(a.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
+    for (const [k, list] of this.#direct)
+      if (k.startsWith(prefix) && list.some((d) => inRange(Number(d.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
     for (const e of equivocations) if (inRange(e.conflicting.ts)) seqs.add(e.seq);
     const sorted = [...seqs].sort((a, b) => a - b);
     const results: ReadingResult[] = [];
@@ -350,8 +377,21 @@ export class Verifier {
     const best = [...entries].sort((a, b) => rank(a) - rank(b))[0];
     const result: Omit<ReadingResult, "status"> = { device, seq, problems };
     if (payload !== undefined) result.payloadHash = payload.hash;
+    // A batch holding the reading comes first; else a direct submission (TRUST-MODEL §5).
+    const directs = best === undefined ? (this.#direct.get(key(device, seq)) ?? []) : [];
+    const direct = directs.find((d) => d.reading.dataHash === payload?.hash) ?? directs[0];
+    let anchored: { reading: Reading; where: string } | undefined;
+    if (best !== undefined) {
+      anchored = { reading: best.reading, where: `batch ${best.audit.result.batchId}` };
+      if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
+      problems.push(...best.result.problems);
+    } else if (direct !== undefined) {
+      anchored = { reading: direct.reading, where: `direct submission ${direct.log.txHash}` };
+      result.direct = directInfo(direct);
+      problems.push(...directProblems(direct, this.registry, (r, sig) => this.#signedByDevice(r, sig)));
+    }
 
-    if (best === undefined) {
+    if (anchored === undefined) {
       if (payload !== undefined) {
         result.timestamp = raw!.ts;
         // A batch anchored in the reading's window whose manifest cannot be had may hold it: UNAVAILABLE, not NOT_ANCHORED.
@@ -370,33 +410,32 @@ export class Verifier {
           problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
       }
     } else {
-      result.timestamp = Number(best.reading.timestamp);
-      result.anchoredDataHash = best.reading.dataHash;
-      if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
-      problems.push(...best.result.problems);
+      const anchoredReading = anchored.reading;
+      result.timestamp = Number(anchoredReading.timestamp);
+      result.anchoredDataHash = anchoredReading.dataHash;
       if (payload === undefined) {
         problems.push({
           status: ReadingVerdict.RAW_MISSING,
-          message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload`,
+          message: `anchored in ${anchored.where} but the platform has no payload`,
         });
-      } else if (payload.hash !== best.reading.dataHash) {
+      } else if (payload.hash !== anchoredReading.dataHash) {
         if (payload.signed && payload.reading!.seq === BigInt(seq))
           problems.push({
             status: ReadingVerdict.EQUIVOCATION,
             message: "the device signed the platform's payload and another anchored dataHash for this seq",
-            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+            details: { payloadHash: payload.hash, anchoredDataHash: anchoredReading.dataHash },
           });
         else
           problems.push({
             status: ReadingVerdict.TAMPERED,
             message: "keccak256(raw payload) is not the anchored dataHash",
-            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+            details: { payloadHash: payload.hash, anchoredDataHash: anchoredReading.dataHash },
           });
       } else if (
         payload.reading === undefined ||
-        payload.reading.device !== best.reading.device ||
-        payload.reading.seq !== best.reading.seq ||
-        payload.reading.timestamp !== best.reading.timestamp
+        payload.reading.device !== anchoredReading.device ||
+        payload.reading.seq !== anchoredReading.seq ||
+        payload.reading.timestamp !== anchoredReading.timestamp
       ) {
         problems.push({ status: ReadingVerdict.TAMPERED, message: "the payload's device/seq/ts contradict the anchored reading" });
       }
@@ -420,7 +459,9 @@ export class Verifier {
         message: `the device signed ${signedHashes.size} different payloads for seq ${seq}`,
         details: { dataHashes: [...signedHashes] },
       });
-    if (best === undefined && payload === undefined && signedHashes.size === 0)
+    if (direct?.signature !== undefined && this.#signedByDevice(direct.reading, direct.signature))
+      signedHashes.add(direct.reading.dataHash);
+    if (anchored === undefined && payload === undefined && signedHashes.size === 0)
       problems.push({ status: ReadingVerdict.SEQUENCE_GAP, message: `no reading with seq ${seq}` });
     return finish(result);
   }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { createTestClient, createWalletClient, http as httpTransport } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
+import { deviceRegistryAbi, readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
 import { verifyReadingOnChain } from "../../oracle/verifier/contract-verdict.js";
 import { fetchManifest, maxManifestBytes } from "../../oracle/verifier/manifest-fetch.js";
@@ -19,7 +19,7 @@ import type { Report } from "../../oracle/verifier/types.js";
 import { Verifier } from "../../oracle/verifier/verifier.js";
 import { chainTime, registeredDevice, startStack, type SignedPayload, type Stack, type TestDevice } from "./fixtures.js";
 
-type Name = "ok" | "fut" | "sus" | "comp" | "rev" | "una" | "late";
+type Name = "ok" | "fut" | "sus" | "comp" | "rev" | "una" | "late" | "dir";
 
 describe("verifier: the one timestamp rule and unavailable manifests", { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -29,6 +29,7 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
   const sent = {} as Record<string, SignedPayload>;
   const batches: { batchId: number; items: SignedPayload[]; proofs: `0x${string}`[][] }[] = [];
   let unavailableBatch: number;
+  let directTx: `0x${string}`;
 
   const result = (s: SignedPayload) => report.readings.find((r) => r.device === s.reading.device && r.seq === Number(s.reading.seq))!;
 
@@ -37,7 +38,8 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
     const { chain } = stack;
     // Only direct anchoring with the relayer's key from here: its worker must not race the nonces.
     await stack.relayer.close();
-    for (const name of ["ok", "fut", "sus", "comp", "rev", "una", "late"] as const) dev[name] = await registeredDevice(chain, "secp256k1");
+    for (const name of ["ok", "fut", "sus", "comp", "rev", "una", "late", "dir"] as const)
+      dev[name] = await registeredDevice(chain, "secp256k1");
     await chain.mine(1, 5);
     const t0 = await chainTime(chain);
     sent.ok1 = stack.sign(dev.ok, 1, t0);
@@ -71,6 +73,16 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
       args: [dev.comp.address, BigInt(t0)],
     });
     await chain.publicClient.waitForTransactionReceipt({ hash });
+
+    // dir: submitted directly on-chain (the censorship escape), by someone else than the relayer.
+    sent.dir1 = stack.sign(dev.dir, 1, await chainTime(chain));
+    directTx = await registrar.writeContract({
+      address: chain.anchor,
+      abi: readingAnchorAbi,
+      functionName: "submitReading",
+      args: [sent.dir1.reading, sent.dir1.signature],
+    });
+    await chain.publicClient.waitForTransactionReceipt({ hash: directTx });
 
     // una: anchored by the registered relayer, whose registered URL does not serve the manifest.
     sent.una1 = stack.sign(dev.una, 1, await chainTime(chain));
@@ -139,6 +151,16 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
       }
     }
     assert.equal(compared, 7);
+  });
+
+  it("attack 5: a reading submitted directly (submitReading) is VERIFIED with its tx as evidence, not NOT_ANCHORED", async () => {
+    const r = result(sent.dir1);
+    assert.equal(r.status, "VERIFIED", JSON.stringify(r.problems));
+    assert.equal(r.direct?.txHash, directTx);
+    assert.equal(r.anchor, undefined);
+    const one = await verifier.verifyReading(dev.dir.address, 1);
+    assert.equal(one.status, "VERIFIED");
+    assert.equal(one.direct?.txHash, directTx);
   });
 
   it("§1: a batch whose manifest its relayer's registered URL does not serve → its readings UNAVAILABLE, the batch not ok", async () => {
