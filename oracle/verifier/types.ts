@@ -48,6 +48,12 @@ export const ReadingVerdict = {
    * within its time window) has no manifest at its relayer's registered URL (TRUST-MODEL §1: EXCLUDED).
    */
   UNAVAILABLE: "UNAVAILABLE",
+  /**
+   * A binding relayer receipt (signed by a registered `receiptSigner`) promised the reading by its
+   * deadline, the deadline passed, and no batch or direct submission anchored it by then (TRUST-MODEL §6).
+   * The receipt and the signer's registration are the evidence. A later anchoring shows beside it.
+   */
+  CENSORED: "CENSORED",
 } as const;
 export type ReadingVerdict = (typeof ReadingVerdict)[keyof typeof ReadingVerdict];
 
@@ -60,6 +66,7 @@ export const STATUS_PRIORITY: readonly ReadingVerdict[] = [
   ReadingVerdict.DEVICE_NOT_ACTIVE,
   ReadingVerdict.DEVICE_REVOKED,
   ReadingVerdict.MANIFEST_MISMATCH,
+  ReadingVerdict.CENSORED,
   ReadingVerdict.UNAVAILABLE,
   ReadingVerdict.RAW_MISSING,
   ReadingVerdict.NOT_ANCHORED,

@@ -17,6 +17,7 @@ import { dataHash } from "../core/payload.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
 import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
 import { auditManifest, type DeviceDirectory, type ManifestAudit } from "./audit.js";
+import { censorshipProblem, readRelayerRegistrations, type CensorshipContext, type ReceiptEvidence } from "./censorship.js";
 import { directInfo, directProblems, readDirectSubmissions, type DirectEntry } from "./direct.js";
 import { fetchManifest } from "./manifest-fetch.js";
 import { SignaturePool } from "./pool.js";
@@ -56,6 +57,8 @@ export interface VerifierOptions {
   relayer?: string | RelayerClient;
   /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root, used only when their hash is anchored (or to show a mismatch). */
   manifests?: readonly Uint8Array[];
+  /** The device's relayer receipts (the SDK outbox's 202 bodies): evidence for CENSORED (TRUST-MODEL §6). */
+  receipts?: readonly ReceiptEvidence[];
   /** Signature worker threads (default: every core). */
   threads?: number;
   onProgress?: (progress: Progress) => void;
@@ -93,6 +96,8 @@ export class Verifier {
   /** Batches whose manifest could not be had (UNAVAILABLE), by id. */
   /** Direct submissions (`ReadingSubmitted`) by device and seq. */
   readonly #direct = new Map<string, DirectEntry[]>();
+  readonly #receipts = new Map<string, ReceiptEvidence[]>();
+  #censorship: CensorshipContext | undefined;
   readonly #unavailable = new Map<number, { batchId: number; anchoredAt: bigint; maxAnchorDelay: bigint; reason: string }>();
   readonly #progress: ((p: Progress) => void) | undefined;
   #allLoaded = false;
@@ -107,6 +112,10 @@ export class Verifier {
     const r = options.relayer;
     this.#relayer = r === undefined ? undefined : r instanceof RelayerClient ? r : new RelayerClient(r);
     this.#progress = options.onProgress;
+    for (const e of options.receipts ?? []) {
+      const k = key(e.receipt.device, BigInt(e.receipt.seq));
+      this.#receipts.set(k, [...(this.#receipts.get(k) ?? []), e]);
+    }
     for (const bytes of options.manifests ?? []) {
       try {
         const root = buildBatch(parseManifest(bytes)).root;
@@ -236,6 +245,45 @@ export class Verifier {
     return [...this.#direct.values()].flat();
   }
 
+  /** Adds CENSORED when one of the device's receipts for the reading proves it (TRUST-MODEL §6). */
+  async #censor(result: ReadingResult, raw: PlatformReading | undefined): Promise<ReadingResult> {
+    const receipts = this.#receipts.get(key(result.device, result.seq));
+    if (receipts === undefined) return result;
+    const context = await this.#censorshipContext();
+    for (const e of receipts) {
+      const evidence: ReceiptEvidence =
+        e.reading === undefined && raw !== undefined && raw.dataHash.toLowerCase() === e.receipt.dataHash.toLowerCase()
+          ? { ...e, reading: { timestamp: raw.ts, signature: raw.signature } }
+          : e;
+      const { problem } = await censorshipProblem(evidence, context);
+      if (problem !== undefined) return finish({ ...result, problems: [...result.problems, problem] });
+    }
+    return result;
+  }
+
+  async #censorshipContext(): Promise<CensorshipContext> {
+    const latest = (await this.chain.client.getBlock({ blockTag: "latest" })).timestamp;
+    if (this.#censorship?.latest === latest) return this.#censorship;
+    if (!this.#allLoaded) await this.#loadAll();
+    this.#censorship = {
+      chainId: this.chain.chainId,
+      anchor: this.chain.anchor,
+      registrations: await readRelayerRegistrations(this.chain.client, this.chain.anchor, this.chain.fromBlock),
+      latest,
+      statusAt: (device, t) => this.registry.statusAt(device, t),
+      signedByDevice: (reading, signature) => this.#signedByDevice(reading, signature),
+      anchoredTimes: (device, seq, dataHash) => [
+        ...(this.#anchored.get(key(device, seq)) ?? [])
+          .filter((a) => a.audit.authentic && a.reading.dataHash === dataHash)
+          .map((a) => BigInt(a.audit.result.anchoredAt)),
+        ...(this.#direct.get(key(device, seq)) ?? []).filter((d) => d.reading.dataHash === dataHash).map((d) => d.anchoredAt),
+      ],
+      unavailableBefore: (t, deadline) =>
+        [...this.#unavailable.values()].some((u) => t <= u.anchoredAt + MAX_CLOCK_SKEW_SECONDS && u.anchoredAt <= deadline),
+    };
+    return this.#censorship;
+  }
+
   // ---------------------------------------------------------------- readings
 
   /** The platform client, if configured. */
@@ -264,7 +312,7 @@ export class Verifier {
     if (!this.#anchored.get(key(device, seq))?.some((a) => a.audit.authentic)) await this.#loadAll();
     const raw = await this.#platform?.reading(device, seq);
     const equivocations = (await this.#platform?.equivocations(device)) ?? [];
-    return this.#judge(device, seq, raw, equivocations);
+    return this.#censor(this.#judge(device, seq, raw, equivocations), raw);
   }
 
   /** Verifies a device's readings with from ≤ timestamp ≤ to, gaps included. */
@@ -303,6 +351,9 @@ export class Verifier {
       if (k.startsWith(prefix) && list.some((a) => inRange(Number(a.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
     for (const [k, list] of this.#direct)
       if (k.startsWith(prefix) && list.some((d) => inRange(Number(d.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
+    for (const [k, list] of this.#receipts)
+      if (k.startsWith(prefix) && list.some((e) => e.reading === undefined || inRange(Number(e.reading.timestamp))))
+        seqs.add(Number(k.slice(prefix.length)));
     for (const e of equivocations) if (inRange(e.conflicting.ts)) seqs.add(e.seq);
     const sorted = [...seqs].sort((a, b) => a - b);
     const results: ReadingResult[] = [];
@@ -319,7 +370,8 @@ export class Verifier {
         );
       expected = seq + 1;
       this.#progress?.({ phase: "readings", done: results.length, total: sorted.length });
-      results.push(this.#judge(device, seq, raw.get(seq) ?? (await this.#rawOutsideRange(device, seq, range)), equivocations));
+      const payload = raw.get(seq) ?? (await this.#rawOutsideRange(device, seq, range));
+      results.push(await this.#censor(this.#judge(device, seq, payload, equivocations), payload));
     }
     return results;
   }

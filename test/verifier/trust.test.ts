@@ -9,17 +9,19 @@ import http from "node:http";
 import { after, before, describe, it } from "node:test";
 
 import { createTestClient, createWalletClient, http as httpTransport } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
+import { ReceiptDigester, signReceipt } from "../../oracle/core/receipt.js";
+import { parseReceipts } from "../../oracle/verifier/censorship.js";
 import { verifyReadingOnChain } from "../../oracle/verifier/contract-verdict.js";
 import { fetchManifest, maxManifestBytes } from "../../oracle/verifier/manifest-fetch.js";
 import type { Report } from "../../oracle/verifier/types.js";
 import { Verifier } from "../../oracle/verifier/verifier.js";
 import { chainTime, registeredDevice, startStack, type SignedPayload, type Stack, type TestDevice } from "./fixtures.js";
 
-type Name = "ok" | "fut" | "sus" | "comp" | "rev" | "una" | "late" | "dir";
+type Name = "ok" | "fut" | "sus" | "comp" | "rev" | "una" | "late" | "dir" | "cen";
 
 describe("verifier: the one timestamp rule and unavailable manifests", { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -30,6 +32,7 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
   const batches: { batchId: number; items: SignedPayload[]; proofs: `0x${string}`[][] }[] = [];
   let unavailableBatch: number;
   let directTx: `0x${string}`;
+  const receipts: unknown[] = [];
 
   const result = (s: SignedPayload) => report.readings.find((r) => r.device === s.reading.device && r.seq === Number(s.reading.seq))!;
 
@@ -38,7 +41,7 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
     const { chain } = stack;
     // Only direct anchoring with the relayer's key from here: its worker must not race the nonces.
     await stack.relayer.close();
-    for (const name of ["ok", "fut", "sus", "comp", "rev", "una", "late", "dir"] as const)
+    for (const name of ["ok", "fut", "sus", "comp", "rev", "una", "late", "dir", "cen"] as const)
       dev[name] = await registeredDevice(chain, "secp256k1");
     await chain.mine(1, 5);
     const t0 = await chainTime(chain);
@@ -96,12 +99,31 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
     await chain.mine(1);
     mirrors.push(await anchor([sent.late1]));
 
+    // cen: the relayer receipted seq 1 (registered receipt key) and seq 2 (a key no registration names),
+    // and anchored neither; the chain then passes both deadlines.
+    const t2 = await chainTime(chain);
+    sent.cen1 = stack.sign(dev.cen, 1, t2);
+    sent.cen2 = stack.sign(dev.cen, 2, t2 + 1);
+    const digester = new ReceiptDigester(chain.chainId, chain.anchor);
+    const receipt = (s: SignedPayload, key: `0x${string}`) => {
+      const r = { device: s.reading.device, seq: s.reading.seq, dataHash: s.reading.dataHash, deadline: BigInt(t2 + 60) };
+      const signature = signReceipt(digester, key, r);
+      // As the relayer's 202 body carries it.
+      return {
+        receipt: { ...r, seq: String(r.seq), deadline: String(r.deadline), signature, signer: privateKeyToAccount(key).address },
+      };
+    };
+    receipts.push(receipt(sent.cen1, chain.keys.receipt), receipt(sent.cen2, generatePrivateKey()));
+    await createTestClient({ mode: "hardhat", transport: httpTransport(chain.rpcUrl) }).increaseTime({ seconds: 120 });
+    await chain.mine(1);
+
     for (const s of Object.values(sent)) stack.insertRaw(s);
     verifier = await Verifier.create({
       rpc: chain.rpcUrl,
       anchor: chain.anchor,
       platform: { url: stack.platformUrl, apiKey: stack.apiKey },
       manifests: mirrors,
+      receipts: parseReceipts(JSON.parse(JSON.stringify(receipts))),
       threads: 1,
     });
     report = await verifier.verifyAll();
@@ -161,6 +183,19 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
     const one = await verifier.verifyReading(dev.dir.address, 1);
     assert.equal(one.status, "VERIFIED");
     assert.equal(one.direct?.txHash, directTx);
+  });
+
+  it("attack 6: a binding receipt whose deadline passed unanchored → CENSORED with the receipt and the registration as evidence", () => {
+    const r = result(sent.cen1);
+    assert.equal(r.status, "CENSORED", JSON.stringify(r.problems));
+    const evidence = r.problems[0].details as { signer: string; registration: { receiptSigner: string; txHash: string } };
+    assert.equal(evidence.signer, privateKeyToAccount(stack.chain.keys.receipt).address);
+    assert.equal(evidence.registration.receiptSigner, evidence.signer);
+    assert.match(evidence.registration.txHash, /^0x[0-9a-f]{64}$/);
+  });
+
+  it("attack 6: a receipt signed by a key no RelayerRegistered names is not evidence (NOT_ANCHORED)", () => {
+    assert.equal(result(sent.cen2).status, "NOT_ANCHORED");
   });
 
   it("§1: a batch whose manifest its relayer's registered URL does not serve → its readings UNAVAILABLE, the batch not ok", async () => {
