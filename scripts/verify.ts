@@ -17,6 +17,8 @@
  *                        (there is no --api-key: a key on the command line shows in process listings)
  *   --relayer <url>      relayer [RELAYER_URL] (default http://127.0.0.1:8547)
  *   --manifest <file>    extra manifest (a mirror), repeatable
+ *   --receipts <file>    the device's relayer receipts (JSON: the relayer's 202 bodies as the SDK's outbox
+ *                        keeps them, or signed receipts): evidence for CENSORED
  *   --threads <n>        signature worker threads (default: every core)
  *   --json               machine output on stdout
  *   --quiet              no progress on stderr
@@ -33,6 +35,7 @@ import { bundleToJson, parseBundle } from "../oracle/core/bundle.js";
 import { SensorSealError } from "../oracle/core/errors.js";
 import { readAuditDeployment } from "../oracle/chain/deployments.js";
 import { checkBundleOnChain, exportBundle } from "../oracle/verifier/bundle.js";
+import { parseReceipts, type ReceiptEvidence } from "../oracle/verifier/censorship.js";
 import { VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
 
@@ -43,7 +46,7 @@ const USAGE = `usage: verify.ts <command> [options]
   batch <batchId>                        full-batch audit (rebuild, compare root and manifest hash, all signatures)
   bundle export <device> <seq> [-o file] export a portable proof bundle
   bundle check <file> --rpc <url>        check a bundle with only an RPC endpoint
-options: --rpc --anchor --deploy-block --platform --api-key-file (or PLATFORM_API_KEY) --relayer --manifest <file>… --threads --json --quiet`;
+options: --rpc --anchor --deploy-block --platform --api-key-file (or PLATFORM_API_KEY) --relayer --manifest <file>… --receipts <file> --threads --json --quiet`;
 
 class UsageError extends Error {}
 
@@ -60,6 +63,7 @@ const { values: opts, positionals } = (() => {
         "api-key-file": { type: "string" },
         relayer: { type: "string" },
         manifest: { type: "string", multiple: true },
+        receipts: { type: "string" },
         threads: { type: "string" },
         from: { type: "string" },
         to: { type: "string" },
@@ -194,6 +198,14 @@ async function openVerifier(): Promise<Verifier> {
     );
   const apiKey = opts["api-key-file"] === undefined ? env.PLATFORM_API_KEY : (await readFile(opts["api-key-file"], "utf8")).trim();
   const manifests = await Promise.all((opts.manifest ?? []).map(async (f) => new Uint8Array(await readFile(f))));
+  let receipts: ReceiptEvidence[] | undefined;
+  if (opts.receipts !== undefined) {
+    try {
+      receipts = parseReceipts(JSON.parse(await readFile(opts.receipts, "utf8")));
+    } catch (cause) {
+      throw new UsageError(`--receipts ${opts.receipts}: ${(cause as Error).message}`);
+    }
+  }
   return Verifier.create({
     rpc: client,
     anchor: address(anchor, "--anchor"),
@@ -201,6 +213,7 @@ async function openVerifier(): Promise<Verifier> {
     ...(apiKey === undefined ? {} : { platform: { url: opts.platform ?? env.PLATFORM_URL ?? "http://127.0.0.1:8080", apiKey } }),
     relayer: opts.relayer ?? env.RELAYER_URL ?? "http://127.0.0.1:8547",
     manifests,
+    ...(receipts === undefined ? {} : { receipts }),
     ...(opts.threads === undefined ? {} : { threads: Math.max(1, uint(opts.threads, "--threads")!) }),
     onProgress: progress,
   });

@@ -149,6 +149,9 @@ abstract contract AuditKeys is CommonBase {
 /// @dev Deploys a registry and an anchor with their roles, at a realistic block time.
 abstract contract AuditFixture is Test, AuditKeys {
     uint256 internal constant T0 = 1_750_000_000;
+    uint64 internal constant MAX_ANCHOR_DELAY = 1 days;
+    uint64 internal constant AVAILABILITY_BLOCKS = 100;
+    string internal constant MANIFEST_URL = "https://relayer.example/v1/manifests";
 
     DeviceRegistry internal registry;
     ReadingAnchor internal anchor;
@@ -156,6 +159,7 @@ abstract contract AuditFixture is Test, AuditKeys {
     address internal admin;
     address internal registrar;
     address internal relayer;
+    address internal receiptSigner;
     address internal beneficiary;
     address internal stranger;
 
@@ -164,14 +168,15 @@ abstract contract AuditFixture is Test, AuditKeys {
         admin = makeAddr("admin");
         registrar = makeAddr("registrar");
         relayer = makeAddr("relayer");
+        receiptSigner = makeAddr("receiptSigner");
         beneficiary = makeAddr("beneficiary");
         stranger = makeAddr("stranger");
 
         registry = new DeviceRegistry(admin);
-        anchor = new ReadingAnchor(registry, admin);
+        anchor = new ReadingAnchor(registry, admin, MAX_ANCHOR_DELAY, AVAILABILITY_BLOCKS);
         vm.startPrank(admin);
         registry.grantRole(registry.REGISTRAR_ROLE(), registrar);
-        anchor.grantRole(anchor.RELAYER_ROLE(), relayer);
+        anchor.registerRelayer(relayer, MANIFEST_URL, receiptSigner);
         vm.stopPrank();
     }
 

@@ -17,6 +17,8 @@ import {DeviceSignature} from "./DeviceSignature.sol";
 /// - The registrar (REGISTRAR_ROLE) is trusted to register only genuine devices and to suspend or revoke them; it
 ///   cannot act for a device: key rotations and metadata updates are signed by the device key.
 /// - The admin (DEFAULT_ADMIN_ROLE) is trusted to grant and revoke the roles.
+/// - A compromise time ({revokeDeviceCompromised}) overrides the history from that time on: the registrar is
+///   trusted to declare it no earlier than the key was actually at risk, since it invalidates honest readings too.
 /// - Statuses are checkpointed by `block.timestamp`; the chain's validators are trusted for the clock. Several
 ///   changes in the same second keep the last one for that second.
 /// - A rotation does not prove possession of the new key: a device can only hurt itself (and whoever owns the new
@@ -37,6 +39,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
 
     mapping(address device => Device) private _devices;
     mapping(address device => Checkpoints.Trace208) private _statusHistory;
+    mapping(address device => uint64 since) private _compromisedSince;
 
     /// @param admin The account granted DEFAULT_ADMIN_ROLE, which grants REGISTRAR_ROLE.
     constructor(address admin) EIP712("SensorSeal Registry", "1") {
@@ -75,6 +78,28 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         if (status == DeviceStatus.Revoked) revert DeviceRegistryInvalidStatus(device, status);
         _setStatus(device, DeviceStatus.Revoked);
         emit DeviceRevoked(device);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revokeDeviceCompromised(address device, uint64 since) external onlyRole(REGISTRAR_ROLE) {
+        DeviceStatus status = _statusOfKnown(device);
+        uint64 nowTs = uint64(block.timestamp);
+        if (since > nowTs) revert DeviceRegistryInvalidCompromiseTime(device, since, nowTs);
+        uint64 registeredAt = _devices[device].registeredAt;
+        uint64 effective = since < registeredAt ? registeredAt : since;
+        uint64 previous = _compromisedSince[device];
+        if (previous != 0 && effective >= previous) revert DeviceRegistryInvalidCompromiseTime(device, since, previous);
+        _compromisedSince[device] = effective;
+        emit DeviceCompromised(device, effective);
+        if (status != DeviceStatus.Revoked) {
+            _setStatus(device, DeviceStatus.Revoked);
+            emit DeviceRevoked(device);
+        }
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function compromisedSince(address device) external view returns (uint64) {
+        return _compromisedSince[device];
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -130,6 +155,8 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
 
     /// @inheritdoc IDeviceRegistry
     function statusAt(address device, uint64 timestamp) public view returns (DeviceStatus) {
+        uint64 since = _compromisedSince[device];
+        if (since != 0 && timestamp >= since) return DeviceStatus.Revoked;
         uint48 key = timestamp > type(uint48).max ? type(uint48).max : uint48(timestamp);
         return DeviceStatus(uint8(_statusHistory[device].upperLookupRecent(key)));
     }

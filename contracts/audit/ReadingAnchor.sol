@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {DeviceStatus, IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {IReadingAnchor} from "../interfaces/IReadingAnchor.sol";
@@ -12,17 +13,23 @@ import {IReadingAnchor} from "../interfaces/IReadingAnchor.sol";
 /// @notice Anchors the Merkle roots of batches of device-signed readings, takes single readings directly, and
 /// verifies a reading against an anchored batch.
 /// @dev Trust assumptions:
+/// - Relayers are registered by the admin with the URL of their manifests and their receipt-signing key
+///   ({registerRelayer}), so that off-chain parts fetch a batch's manifest only from its relayer and a relayer
+///   cannot disown its receipts. The admin is trusted for these records and the two parameters below.
 /// - The relayer (RELAYER_ROLE) is trusted for liveness only. It chooses what it anchors, but cannot forge or alter a
 ///   reading: {verifyReading} checks every reading against its device's key in the registry. A batch whose manifest
 ///   or tree is wrong only fails its own readings.
 /// - The device registry is trusted for keys and statuses; it is fixed at deployment.
 /// - A device's clock is not trusted: a reading is judged by the device status at its claimed time, and also by the
 ///   status when its batch was anchored (or now, for a direct submission), so a key stolen and then revoked cannot
-///   back-date readings into later batches. Readings may be at most {MAX_CLOCK_SKEW} ahead of the chain's clock.
-/// - {submitReading} is open to anyone: the signature is the authorization. Its sequence check makes a reading
-///   submittable once, and older readings of the device no longer submittable after a newer one; gaps are allowed
-///   and visible.
+///   back-date readings into later batches. Readings may be at most {MAX_CLOCK_SKEW} ahead of their anchoring and
+///   at most {maxAnchorDelayAt} the anchoring behind it, which bounds how long a rotated or suspended key stays
+///   useful for readings dated before the change. See docs/TRUST-MODEL.md.
+/// - {submitReading} is open to anyone: the signature is the authorization. Each (device, seq) is submittable
+///   once, in any order, so replaying a device's public signed reading only submits that same reading.
 contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
+    using Checkpoints for Checkpoints.Trace208;
+
     /// @dev The per-root record: the batch id with the batch's fixed-size fields, packed in one slot.
     struct RootRecord {
         uint64 batchId;
@@ -37,6 +44,21 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
     /// @inheritdoc IReadingAnchor
     uint64 public constant MAX_CLOCK_SKEW = 300;
 
+    /// @inheritdoc IReadingAnchor
+    uint32 public constant MAX_LEAF_COUNT = 65_536;
+
+    /// @inheritdoc IReadingAnchor
+    uint64 public constant MIN_ANCHOR_DELAY = 600;
+
+    /// @inheritdoc IReadingAnchor
+    uint64 public constant MAX_ANCHOR_DELAY = 30 days;
+
+    /// @inheritdoc IReadingAnchor
+    uint64 public constant MAX_MANIFEST_AVAILABILITY_BLOCKS = 100_000;
+
+    /// @inheritdoc IReadingAnchor
+    uint256 public constant MAX_URL_LENGTH = 256;
+
     bytes32 private constant READING_TYPEHASH =
         keccak256("Reading(address device,uint64 seq,uint64 timestamp,bytes32 dataHash)");
 
@@ -48,13 +70,50 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
     mapping(uint256 batchId => bytes32 root) private _roots;
     mapping(uint256 batchId => bytes32 manifestHash) private _manifestHashes;
     mapping(bytes32 root => RootRecord) private _records;
-    mapping(address device => uint64 seq) private _lastSequences;
+    mapping(address device => mapping(uint64 seq => bool)) private _submitted;
+    mapping(address relayer => RelayerInfo) private _relayers;
+    Checkpoints.Trace208 private _maxAnchorDelays;
+    uint64 private _manifestAvailabilityBlocks;
 
     /// @param registry_ The device registry.
-    /// @param admin The account granted DEFAULT_ADMIN_ROLE, which grants RELAYER_ROLE.
-    constructor(IDeviceRegistry registry_, address admin) EIP712("SensorSeal", "1") {
+    /// @param admin The account granted DEFAULT_ADMIN_ROLE, which registers relayers and sets the parameters.
+    /// @param maxAnchorDelay_ The maximum delay between a reading's timestamp and its anchoring, in seconds.
+    /// @param manifestAvailabilityBlocks_ The manifest availability window, in blocks.
+    constructor(
+        IDeviceRegistry registry_,
+        address admin,
+        uint64 maxAnchorDelay_,
+        uint64 manifestAvailabilityBlocks_
+    ) EIP712("SensorSeal", "1") {
         _registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setMaxAnchorDelay(maxAnchorDelay_);
+        _setManifestAvailabilityBlocks(manifestAvailabilityBlocks_);
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function registerRelayer(
+        address relayer,
+        string calldata manifestUrl,
+        address receiptSigner
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (relayer == address(0)) revert ReadingAnchorZeroRelayer();
+        uint256 length = bytes(manifestUrl).length;
+        if (length == 0 || length > MAX_URL_LENGTH) revert ReadingAnchorInvalidManifestUrl(length);
+        if (receiptSigner == address(0)) revert ReadingAnchorZeroReceiptSigner();
+        _relayers[relayer] = RelayerInfo({manifestUrl: manifestUrl, receiptSigner: receiptSigner});
+        emit RelayerRegistered(relayer, manifestUrl, receiptSigner);
+        _grantRole(RELAYER_ROLE, relayer);
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function setMaxAnchorDelay(uint64 maxAnchorDelay_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMaxAnchorDelay(maxAnchorDelay_);
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function setManifestAvailabilityBlocks(uint64 blocks) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setManifestAvailabilityBlocks(blocks);
     }
 
     /// @inheritdoc IReadingAnchor
@@ -65,6 +124,8 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
     ) external onlyRole(RELAYER_ROLE) returns (uint256 batchId) {
         if (root == bytes32(0)) revert ReadingAnchorZeroRoot();
         if (leafCount == 0) revert ReadingAnchorEmptyBatch();
+        if (leafCount > MAX_LEAF_COUNT) revert ReadingAnchorBatchTooLarge(leafCount, MAX_LEAF_COUNT);
+        if (_relayers[msg.sender].receiptSigner == address(0)) revert ReadingAnchorUnregisteredRelayer(msg.sender);
         RootRecord storage record = _records[root];
         if (record.batchId != 0) revert ReadingAnchorRootAlreadyAnchored(root, record.batchId);
 
@@ -87,15 +148,11 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
     /// {IDeviceRegistry-statusAt}, as {verifyReading} does.
     function submitReading(Reading calldata reading, bytes calldata signature) external {
         uint64 nowTs = uint64(block.timestamp);
-        if (reading.timestamp > nowTs + MAX_CLOCK_SKEW) revert ReadingAnchorFutureTimestamp(reading.timestamp, nowTs);
-        uint64 lastSeq = _lastSequences[reading.device];
-        if (reading.seq <= lastSeq) revert ReadingAnchorStaleSequence(reading.device, reading.seq, lastSeq);
-        _checkSignedByActiveDevice(reading, signature);
-        if (_registry.statusOf(reading.device) == DeviceStatus.Revoked) {
-            revert ReadingAnchorDeviceNotActive(reading.device, nowTs);
-        }
+        if (reading.seq == 0) revert ReadingAnchorZeroSequence(reading.device);
+        if (_submitted[reading.device][reading.seq]) revert ReadingAnchorAlreadySubmitted(reading.device, reading.seq);
+        _checkReading(reading, signature, nowTs); // anchored now: this also refuses a device revoked now
 
-        _lastSequences[reading.device] = reading.seq;
+        _submitted[reading.device][reading.seq] = true;
         emit ReadingSubmitted(reading.device, reading.seq, reading.timestamp, reading.dataHash);
     }
 
@@ -111,14 +168,7 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
         bytes32 leaf = readingLeaf(reading);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert ReadingAnchorInvalidProof(batchId, leaf);
 
-        uint64 anchoredAt = _records[root].anchoredAt;
-        if (reading.timestamp > anchoredAt + MAX_CLOCK_SKEW) {
-            revert ReadingAnchorFutureTimestamp(reading.timestamp, anchoredAt);
-        }
-        _checkSignedByActiveDevice(reading, signature);
-        if (_registry.statusAt(reading.device, anchoredAt) == DeviceStatus.Revoked) {
-            revert ReadingAnchorDeviceNotActive(reading.device, anchoredAt);
-        }
+        _checkReading(reading, signature, _records[root].anchoredAt);
         return true;
     }
 
@@ -171,17 +221,67 @@ contract ReadingAnchor is IReadingAnchor, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IReadingAnchor
-    function lastSequence(address device) external view returns (uint64) {
-        return _lastSequences[device];
+    function isSubmitted(address device, uint64 seq) external view returns (bool) {
+        return _submitted[device][seq];
     }
 
-    /// @dev Reverts unless `reading` is signed by its device's key and the device was active at the reading's time.
-    function _checkSignedByActiveDevice(Reading calldata reading, bytes calldata signature) private view {
+    /// @inheritdoc IReadingAnchor
+    function relayerInfo(address relayer) external view returns (RelayerInfo memory) {
+        return _relayers[relayer];
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function maxAnchorDelay() external view returns (uint64) {
+        return uint64(_maxAnchorDelays.latest());
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function maxAnchorDelayAt(uint64 timestamp) public view returns (uint64) {
+        uint48 key = timestamp > type(uint48).max ? type(uint48).max : uint48(timestamp);
+        return uint64(_maxAnchorDelays.upperLookupRecent(key));
+    }
+
+    /// @inheritdoc IReadingAnchor
+    function manifestAvailabilityBlocks() external view returns (uint64) {
+        return _manifestAvailabilityBlocks;
+    }
+
+    /// @dev Applies the timestamp rule to a reading anchored at `anchoredAt`: not more than {MAX_CLOCK_SKEW} ahead of
+    /// it, not more than the maximum anchoring delay behind it, signed by its device's key, the device active at the
+    /// reading's time and not revoked at the anchoring.
+    function _checkReading(Reading calldata reading, bytes calldata signature, uint64 anchoredAt) private view {
+        uint64 timestamp = reading.timestamp;
+        if (timestamp > anchoredAt + MAX_CLOCK_SKEW) revert ReadingAnchorFutureTimestamp(timestamp, anchoredAt);
+        uint64 maxDelay = maxAnchorDelayAt(anchoredAt);
+        if (anchoredAt > timestamp && anchoredAt - timestamp > maxDelay) {
+            revert ReadingAnchorAnchoredTooLate(timestamp, anchoredAt, maxDelay);
+        }
         if (!_registry.isValidDeviceSignature(reading.device, readingDigest(reading), signature)) {
             revert ReadingAnchorInvalidSignature(reading.device);
         }
-        if (!_registry.isActiveAt(reading.device, reading.timestamp)) {
-            revert ReadingAnchorDeviceNotActive(reading.device, reading.timestamp);
+        if (!_registry.isActiveAt(reading.device, timestamp)) {
+            revert ReadingAnchorDeviceNotActive(reading.device, timestamp);
         }
+        if (_registry.statusAt(reading.device, anchoredAt) == DeviceStatus.Revoked) {
+            revert ReadingAnchorDeviceNotActive(reading.device, anchoredAt);
+        }
+    }
+
+    /// @dev Sets and checkpoints the maximum anchoring delay, within its bounds.
+    function _setMaxAnchorDelay(uint64 maxAnchorDelay_) private {
+        if (maxAnchorDelay_ < MIN_ANCHOR_DELAY || maxAnchorDelay_ > MAX_ANCHOR_DELAY) {
+            revert ReadingAnchorInvalidMaxAnchorDelay(maxAnchorDelay_, MIN_ANCHOR_DELAY, MAX_ANCHOR_DELAY);
+        }
+        _maxAnchorDelays.push(uint48(block.timestamp), maxAnchorDelay_);
+        emit MaxAnchorDelayUpdated(maxAnchorDelay_);
+    }
+
+    /// @dev Sets the manifest availability window, within its bounds.
+    function _setManifestAvailabilityBlocks(uint64 blocks) private {
+        if (blocks == 0 || blocks > MAX_MANIFEST_AVAILABILITY_BLOCKS) {
+            revert ReadingAnchorInvalidManifestAvailability(blocks, MAX_MANIFEST_AVAILABILITY_BLOCKS);
+        }
+        _manifestAvailabilityBlocks = blocks;
+        emit ManifestAvailabilityUpdated(blocks);
     }
 }

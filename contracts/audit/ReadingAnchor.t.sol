@@ -190,7 +190,7 @@ contract ReadingAnchorTest is AuditFixture {
 
     function test_submitReading_wrongContract_reverts() public {
         IReadingAnchor.Reading memory r = makeReading(p256, 1, block.timestamp);
-        ReadingAnchor otherAnchor = new ReadingAnchor(registry, admin);
+        ReadingAnchor otherAnchor = new ReadingAnchor(registry, admin, MAX_ANCHOR_DELAY, AVAILABILITY_BLOCKS);
         bytes32 digest = typedDigest(
             domainSeparator("SensorSeal", block.chainid, address(otherAnchor)),
             readingStructHash(r)
@@ -287,7 +287,7 @@ contract ReadingAnchorTest is AuditFixture {
         vm.prank(registrar);
         registry.suspendDevice(secp.id);
         anchor.submitReading(r, sig);
-        assertEq(anchor.lastSequence(secp.id), 1, "accepted");
+        assertTrue(anchor.isSubmitted(secp.id, 1), "accepted");
     }
 
     function test_submitReading_beforeRegistration_reverts() public {
@@ -350,28 +350,27 @@ contract ReadingAnchorTest is AuditFixture {
         bytes memory sig = signReading(secp, r);
         anchor.submitReading(r, sig);
         vm.expectRevert(
-            abi.encodeWithSelector(IReadingAnchor.ReadingAnchorStaleSequence.selector, secp.id, uint64(1), uint64(1))
+            abi.encodeWithSelector(IReadingAnchor.ReadingAnchorAlreadySubmitted.selector, secp.id, uint64(1))
         );
         anchor.submitReading(r, sig);
     }
 
-    function test_submitReading_staleSequence_reverts() public {
+    /// @dev Attack 5: replaying a device's public signed reading of a high seq used to block its lower seqs.
+    function test_submitReading_lowerSequenceAfterReplayedHigher_succeeds() public {
         IReadingAnchor.Reading memory r5 = makeReading(p256, 5, block.timestamp);
+        vm.prank(stranger);
         anchor.submitReading(r5, signReading(p256, r5));
         IReadingAnchor.Reading memory r3 = makeReading(p256, 3, block.timestamp);
-        bytes memory sig = signReading(p256, r3);
-        vm.expectRevert(
-            abi.encodeWithSelector(IReadingAnchor.ReadingAnchorStaleSequence.selector, p256.id, uint64(3), uint64(5))
-        );
-        anchor.submitReading(r3, sig);
+        anchor.submitReading(r3, signReading(p256, r3));
+        assertTrue(anchor.isSubmitted(p256.id, 3), "lower seq still accepted");
+        assertTrue(anchor.isSubmitted(p256.id, 5), "higher seq");
+        assertFalse(anchor.isSubmitted(p256.id, 4), "gap");
     }
 
     function test_submitReading_zeroSequence_reverts() public {
         IReadingAnchor.Reading memory r = makeReading(secp, 0, block.timestamp);
         bytes memory sig = signReading(secp, r);
-        vm.expectRevert(
-            abi.encodeWithSelector(IReadingAnchor.ReadingAnchorStaleSequence.selector, secp.id, uint64(0), uint64(0))
-        );
+        vm.expectRevert(abi.encodeWithSelector(IReadingAnchor.ReadingAnchorZeroSequence.selector, secp.id));
         anchor.submitReading(r, sig);
     }
 
@@ -380,8 +379,8 @@ contract ReadingAnchorTest is AuditFixture {
         anchor.submitReading(r1, signReading(secp, r1));
         IReadingAnchor.Reading memory r4 = makeReading(secp, 4, block.timestamp);
         anchor.submitReading(r4, signReading(secp, r4));
-        assertEq(anchor.lastSequence(secp.id), 4, "gap allowed, and visible");
-        assertEq(anchor.lastSequence(p256.id), 0, "per device");
+        assertTrue(anchor.isSubmitted(secp.id, 4), "gap allowed");
+        assertFalse(anchor.isSubmitted(p256.id, 4), "per device");
     }
 
     function test_submitReading_wrongSignatureLength_reverts() public {
@@ -643,29 +642,29 @@ contract ReadingAnchorTest is AuditFixture {
     // ---------------------------------------------------------------- fuzz
 
     /// hardhat-config: fuzz.runs = 2048
-    function testFuzz_submitReading_sequenceOnlyIncreases(uint64[8] memory seqs, bool useP256) public {
+    function testFuzz_submitReading_eachSequenceOnce(uint64[8] memory seqs, bool useP256) public {
         DeviceKey memory key = useP256 ? p256 : secp;
-        uint64 last = 0;
+        bool[17] memory seen;
         for (uint256 i = 0; i < seqs.length; ++i) {
-            uint64 seq = seqs[i] % 16; // small values so that repeats and decreases happen
+            uint64 seq = (seqs[i] % 16) + 1; // small values so that repeats and decreases happen
             IReadingAnchor.Reading memory r = makeReading(key, seq, block.timestamp);
             bytes memory sig = signReading(key, r);
-            if (seq <= last) {
+            if (seen[seq]) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(IReadingAnchor.ReadingAnchorStaleSequence.selector, key.id, seq, last)
+                    abi.encodeWithSelector(IReadingAnchor.ReadingAnchorAlreadySubmitted.selector, key.id, seq)
                 );
                 anchor.submitReading(r, sig);
             } else {
                 anchor.submitReading(r, sig);
-                last = seq;
+                seen[seq] = true;
             }
-            assertEq(anchor.lastSequence(key.id), last, "lastSequence is the highest accepted");
+            assertTrue(anchor.isSubmitted(key.id, seq), "submitted once, in any order");
         }
     }
 
     /// hardhat-config: fuzz.runs = 2048
     function testFuzz_anchorBatch_noZeroOrDuplicateRoot(uint8[10] memory picks, uint32 leafCount) public {
-        leafCount = uint32(bound(leafCount, 1, type(uint32).max));
+        leafCount = uint32(bound(leafCount, 1, anchor.MAX_LEAF_COUNT()));
         bytes32[] memory anchored = new bytes32[](picks.length);
         uint256 count = 0;
         vm.startPrank(relayer);
@@ -732,22 +731,12 @@ contract ReadingAnchorTest is AuditFixture {
         vm.warp(anchoredAt);
         uint256 batchId = _anchor(tree, 2);
         bytes32[] memory proof = StandardMerkleTree.proofOf(tree, readingLeafOf(rs[0]));
-        vm.expectRevert(
-            ts > anchoredAt + anchor.MAX_CLOCK_SKEW()
-                ? abi.encodeWithSelector(
-                    IReadingAnchor.ReadingAnchorFutureTimestamp.selector,
-                    uint64(ts),
-                    uint64(anchoredAt)
-                )
-                : abi.encodeWithSelector(IReadingAnchor.ReadingAnchorDeviceNotActive.selector, key.id, uint64(ts))
-        );
+        vm.expectRevert(_expectedRevert(key.id, ts, anchoredAt));
         anchor.verifyReading(batchId, rs[0], sig, proof);
 
         // Nor can it be submitted directly, at any time from its claimed time on.
         vm.warp(anchoredAt + readingAfterRevocation);
-        vm.expectRevert(
-            abi.encodeWithSelector(IReadingAnchor.ReadingAnchorDeviceNotActive.selector, key.id, uint64(ts))
-        );
+        vm.expectRevert(_expectedRevert(key.id, ts, block.timestamp));
         anchor.submitReading(rs[0], sig);
     }
 
@@ -809,11 +798,11 @@ contract ReadingAnchorTest is AuditFixture {
         emit IReadingAnchor.ReadingSubmitted(key.id, 1, r.timestamp, r.dataHash);
         vm.prank(stranger); // anyone relays
         anchor.submitReading(r, sig);
-        assertEq(anchor.lastSequence(key.id), 1, "lastSequence");
+        assertTrue(anchor.isSubmitted(key.id, 1), "submitted 1");
 
         IReadingAnchor.Reading memory r2 = makeReading(key, 2, block.timestamp);
         anchor.submitReading(r2, signReading(key, r2));
-        assertEq(anchor.lastSequence(key.id), 2, "lastSequence 2");
+        assertTrue(anchor.isSubmitted(key.id, 2), "submitted 2");
     }
 
     /// @dev The readings of the @openzeppelin/merkle-tree vector: device of key 0xA11CE, seq 1..5.
@@ -851,5 +840,27 @@ contract ReadingAnchorTest is AuditFixture {
     function _anchor(bytes32[] memory tree, uint256 leafCount) internal returns (uint256 batchId) {
         vm.prank(relayer);
         batchId = anchor.anchorBatch(tree[0], uint32(leafCount), MANIFEST);
+    }
+
+    /// @dev The revert of a revoked key's reading dated `ts` and anchored at `anchoredAt`: the timestamp rule first.
+    function _expectedRevert(address device, uint256 ts, uint256 anchoredAt) private view returns (bytes memory) {
+        if (ts > anchoredAt + anchor.MAX_CLOCK_SKEW()) {
+            return
+                abi.encodeWithSelector(
+                    IReadingAnchor.ReadingAnchorFutureTimestamp.selector,
+                    uint64(ts),
+                    uint64(anchoredAt)
+                );
+        }
+        if (anchoredAt > ts && anchoredAt - ts > MAX_ANCHOR_DELAY) {
+            return
+                abi.encodeWithSelector(
+                    IReadingAnchor.ReadingAnchorAnchoredTooLate.selector,
+                    uint64(ts),
+                    uint64(anchoredAt),
+                    MAX_ANCHOR_DELAY
+                );
+        }
+        return abi.encodeWithSelector(IReadingAnchor.ReadingAnchorDeviceNotActive.selector, device, uint64(ts));
     }
 }

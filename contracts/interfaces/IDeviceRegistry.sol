@@ -8,7 +8,10 @@ enum KeyScheme {
 }
 
 /// @notice The lifecycle of a device. Only `Active` devices may sign readings, rotate keys or update metadata.
-/// @dev `Revoked` is final. `Rotated` marks a key replaced by its device through {IDeviceRegistry-rotateKey}.
+/// @dev `Revoked` is final. `Rotated` marks a key replaced by its device through {IDeviceRegistry-rotateKey}. A
+/// reading is judged by the status at its own time, and anchored at most `maxAnchorDelay` after it (see
+/// {IReadingAnchor}), so a rotated or suspended key stays usable for readings dated before the change only until
+/// that delay has passed.
 enum DeviceStatus {
     Unknown,
     Active,
@@ -69,6 +72,12 @@ interface IDeviceRegistry {
     /// @param deadline The deadline of the message.
     error DeviceRegistryExpiredSignature(uint256 deadline);
 
+    /// @notice Thrown when a compromise is declared in the future or later than the one already declared.
+    /// @param device The device id.
+    /// @param since The declared time.
+    /// @param limit The latest time allowed: now, or the compromise time already declared.
+    error DeviceRegistryInvalidCompromiseTime(address device, uint64 since, uint64 limit);
+
     /// @notice Thrown when registering a device without a beneficiary.
     error DeviceRegistryZeroBeneficiary();
 
@@ -102,6 +111,11 @@ interface IDeviceRegistry {
     /// @notice Emitted when a device is revoked, for good.
     /// @param device The device id.
     event DeviceRevoked(address indexed device);
+
+    /// @notice Emitted when a device is declared compromised: it is `Revoked` at every timestamp from `since` on.
+    /// @param device The device id.
+    /// @param since The first timestamp at which the device's key is no longer trusted.
+    event DeviceCompromised(address indexed device, uint64 since);
 
     /// @notice Emitted when a device replaces its key; the new key is a new device, registered in the same transaction.
     /// @param oldDevice The device id of the replaced key, now `Rotated`.
@@ -148,6 +162,19 @@ interface IDeviceRegistry {
     /// @param device The device id.
     function revokeDevice(address device) external;
 
+    /// @notice Revokes a device whose key is known to be compromised since `since`: as {revokeDevice}, and in
+    /// addition {statusAt} answers `Revoked` for every timestamp from `since` on, so every reading dated from then
+    /// on fails whenever it was anchored.
+    /// @dev Only the registrar. Allowed in every known status; on a revoked device it may only move `since`
+    /// earlier. `since` must not be in the future; a time before the registration counts from the registration.
+    /// @param device The device id.
+    /// @param since The first timestamp at which the key is no longer trusted.
+    function revokeDeviceCompromised(address device, uint64 since) external;
+
+    /// @notice Returns the time from which a device is declared compromised, or zero.
+    /// @param device The device id.
+    function compromisedSince(address device) external view returns (uint64);
+
     /// @notice Replaces the key of an active device, on a message signed by its current key and relayed by anyone.
     /// The new key becomes a new active device with the same beneficiary and metadata; the old one becomes `Rotated`.
     /// @dev Signed as EIP-712
@@ -184,8 +211,9 @@ interface IDeviceRegistry {
     /// @param device The device id.
     function statusOf(address device) external view returns (DeviceStatus);
 
-    /// @notice Returns the status of a device in force at a timestamp: the last status set at or before it, or
-    /// `Unknown` before the registration.
+    /// @notice Returns the status of a device in force at a timestamp: `Revoked` from its compromise time on (see
+    /// {revokeDeviceCompromised}), otherwise the last status set at or before it, or `Unknown` before the
+    /// registration.
     /// @param device The device id.
     /// @param timestamp The timestamp, in seconds.
     function statusAt(address device, uint64 timestamp) external view returns (DeviceStatus);

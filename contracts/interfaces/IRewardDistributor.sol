@@ -5,8 +5,9 @@ import {IRewardToken} from "./IRewardToken.sol";
 
 /// @title IRewardDistributor
 /// @notice Pays SensorSeal rewards on the reward chain. An M-of-N oracle committee, watching the audit chain, posts
-/// the Merkle root of every contributor's cumulative entitlement; anyone can then claim an account's due, which is
-/// minted to the account (or, with the account's signature, to an address it names).
+/// the Merkle root of every contributor's cumulative entitlement; an account then claims its due, which is minted
+/// to it (or anyone relays the account's signed claim, minted to the address it names). A posted root pays only after
+/// its challenge period, during which a guardian can veto it; epochs and audit-chain block ranges are contiguous.
 /// @dev EIP-712 domain `{name: "SensorSeal Rewards", version: "1", chainId, verifyingContract: this}`.
 /// - An oracle message is signed as `OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address
 ///   distributor,uint64 epoch,bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32
@@ -20,10 +21,10 @@ interface IRewardDistributor {
     /// @param sourceChainId The audit chain the rewards were computed from.
     /// @param destinationChainId The reward chain: this chain.
     /// @param distributor This distributor.
-    /// @param epoch The epoch, above the last posted one.
+    /// @param epoch The epoch: the last posted one plus one.
     /// @param root The Merkle root of every account's cumulative entitlement.
     /// @param cumulativeTotal The sum of every account's cumulative entitlement; never decreases.
-    /// @param fromBlock The first audit-chain block the epoch covers.
+    /// @param fromBlock The first audit-chain block the epoch covers: the last posted epoch's `toBlock` plus one.
     /// @param toBlock The last audit-chain block the epoch covers.
     /// @param rulesVersion The version of the reward rules the ledger was computed with.
     /// @param oracleSetVersion The version of the oracle set whose members signed.
@@ -50,6 +51,55 @@ interface IRewardDistributor {
         uint32 threshold;
         uint64 expiresAt;
     }
+
+    /// @notice A posted root.
+    /// @param root The Merkle root; zero for none.
+    /// @param cumulativeTotal Its cumulative total.
+    /// @param epoch Its epoch.
+    /// @param toBlock The last audit-chain block its epoch covers.
+    /// @param validAt When it starts paying: its posting time plus the challenge period then in force.
+    struct PostedRoot {
+        bytes32 root;
+        uint256 cumulativeTotal;
+        uint64 epoch;
+        uint64 toBlock;
+        uint64 validAt;
+    }
+
+    /// @notice Thrown when posting an epoch beyond the next one.
+    /// @param epoch The epoch posted.
+    /// @param expected The next epoch: the last posted one plus one.
+    error RewardDistributorEpochGap(uint64 epoch, uint64 expected);
+
+    /// @notice Thrown when an epoch's block range does not start right after the last posted one.
+    /// @param fromBlock The first block posted.
+    /// @param expected The last posted `toBlock` plus one.
+    error RewardDistributorBlockRangeGap(uint64 fromBlock, uint256 expected);
+
+    /// @notice Thrown when posting while the last posted root is still in its challenge period.
+    /// @param epoch The pending epoch.
+    /// @param validAt When it starts paying.
+    error RewardDistributorRootPending(uint64 epoch, uint64 validAt);
+
+    /// @notice Thrown when vetoing an epoch that is not the pending one.
+    /// @param epoch The epoch given.
+    error RewardDistributorNoPendingRoot(uint64 epoch);
+
+    /// @notice Thrown when vetoing a root whose challenge period is over.
+    /// @param epoch The epoch.
+    /// @param validAt When its challenge period ended.
+    error RewardDistributorChallengeOver(uint64 epoch, uint64 validAt);
+
+    /// @notice Thrown when setting a challenge period above {MAX_CHALLENGE_PERIOD}.
+    /// @param period The period given.
+    /// @param max The maximum.
+    error RewardDistributorChallengePeriodTooLong(uint64 period, uint64 max);
+
+    /// @notice Thrown when `claim` is called by another account than the one claiming; others relay through
+    /// {claimWithSignature}.
+    /// @param caller The caller.
+    /// @param account The account claimed for.
+    error RewardDistributorUnauthorizedClaim(address caller, address account);
 
     /// @notice Thrown when constructing with the zero token.
     error RewardDistributorZeroToken();
@@ -181,7 +231,22 @@ interface IRewardDistributor {
     /// @param cap The new cap.
     event EpochCapUpdated(uint256 cap);
 
-    /// @notice Emitted when an oracle message is accepted and its root becomes the current one.
+    /// @notice Emitted when the challenge period changes.
+    /// @param period The new period, in seconds.
+    event ChallengePeriodUpdated(uint64 period);
+
+    /// @notice Emitted when a posted root's challenge period is over and it becomes the root claims are paid against.
+    /// @param epoch The epoch.
+    /// @param root The root.
+    event RootActivated(uint64 indexed epoch, bytes32 indexed root);
+
+    /// @notice Emitted when a guardian vetoes a pending root; the last posted epoch falls back to the active one.
+    /// @param epoch The vetoed epoch.
+    /// @param root The vetoed root.
+    /// @param guardian The guardian.
+    event RootVetoed(uint64 indexed epoch, bytes32 indexed root, address indexed guardian);
+
+    /// @notice Emitted when an oracle message is accepted; its root pays once its challenge period is over.
     /// @param epoch The epoch.
     /// @param root The new root.
     /// @param cumulativeTotal The new cumulative total.
@@ -209,18 +274,26 @@ interface IRewardDistributor {
     /// @notice The role allowed to pause and unpause posting and claiming.
     function PAUSER_ROLE() external view returns (bytes32);
 
-    /// @notice Posts a new root signed by at least the threshold of the named oracle set, which becomes the only root
-    /// claims are checked against.
-    /// @dev Anyone can post: the signatures are the authorization. Reverts when paused.
-    /// @param message The oracle message: this distributor on this chain, from its source chain; a non-zero root; an
-    /// epoch above the last; a cumulative total not below the last and not above it by more than the epoch cap; a
-    /// current oracle set, or the previous one within its grace period.
+    /// @notice The role allowed to veto a pending root.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice The longest challenge period, in seconds.
+    function MAX_CHALLENGE_PERIOD() external view returns (uint64);
+
+    /// @notice Posts a new root signed by at least the threshold of the named oracle set. It is pending for the
+    /// challenge period, then becomes the only root claims are checked against.
+    /// @dev Anyone can post: the signatures are the authorization. Reverts when paused, and while the last posted
+    /// root is still pending.
+    /// @param message The oracle message: this distributor on this chain, from its source chain; a non-zero root; the
+    /// epoch after the last; a block range starting right after the last; a cumulative total not below the last and
+    /// not above it by more than the epoch cap; a current oracle set, or the previous one within its grace period.
     /// @param signatures The 65-byte signatures of distinct members of the named set over {oracleMessageDigest}, in
     /// strictly ascending order of signer address; at least the set's threshold of them, all valid.
     function postRoot(OracleMessage calldata message, bytes[] calldata signatures) external;
 
     /// @notice Pays `account` what its cumulative entitlement in the current root exceeds what it already claimed.
-    /// @dev Anyone can call it; the tokens always go to `account`. Reverts when paused.
+    /// @dev Only `account` itself, so that a relayed {claimWithSignature} cannot be front-run into paying the account
+    /// instead of the recipient it signed for. Reverts when paused.
     /// @param account The account.
     /// @param cumulative The account's cumulative entitlement, as in its leaf.
     /// @param proof The Merkle proof of the leaf `(account, cumulative)` in the current root.
@@ -248,6 +321,28 @@ interface IRewardDistributor {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 amount);
+
+    /// @notice Vetoes the pending root: it never pays, and the next post is its epoch again.
+    /// @dev Only a guardian, before the root's challenge period is over. Works while paused.
+    /// @param epoch The pending epoch.
+    function vetoRoot(uint64 epoch) external;
+
+    /// @notice Sets the challenge period of roots posted from now on.
+    /// @dev Only the admin. At most {MAX_CHALLENGE_PERIOD}.
+    /// @param period The period, in seconds.
+    function setChallengePeriod(uint64 period) external;
+
+    /// @notice Returns the challenge period, in seconds.
+    function challengePeriod() external view returns (uint64);
+
+    /// @notice Returns the root still in its challenge period; all zero when none.
+    function pendingRoot() external view returns (PostedRoot memory);
+
+    /// @notice Returns the last audit-chain block covered by the last posted epoch, pending or not.
+    function lastToBlock() external view returns (uint64);
+
+    /// @notice Returns the cumulative total of the root claims are paid against, which bounds the total claimed.
+    function activeTotal() external view returns (uint256);
 
     /// @notice Installs a new oracle set as the current one. The superseded set stays accepted for
     /// {oracleSetGracePeriod} more seconds, so messages already signed by it can still be posted; every older set
@@ -283,13 +378,13 @@ interface IRewardDistributor {
     /// @notice How much one posted root may raise the cumulative total.
     function epochCap() external view returns (uint256);
 
-    /// @notice The current root; zero before the first post.
+    /// @notice The root claims are checked against: the last one whose challenge period is over; zero before.
     function currentRoot() external view returns (bytes32);
 
-    /// @notice The last posted epoch; zero before the first post.
+    /// @notice The last posted epoch, pending or not; zero before the first post.
     function lastEpoch() external view returns (uint64);
 
-    /// @notice The last posted cumulative total.
+    /// @notice The last posted cumulative total, pending or not.
     function totalPosted() external view returns (uint256);
 
     /// @notice The total paid out by claims.

@@ -18,9 +18,15 @@ import {IRewardToken} from "../interfaces/IRewardToken.sol";
 /// @dev Trust assumptions:
 /// - The oracle committee is trusted, as a threshold, for the reward ledger: M members of the named set can post any
 ///   root. What the contract bounds regardless: the root is bound to this distributor on this chain and to the
-///   configured source chain; epochs only increase, so a message is posted at most once and never after a newer one;
-///   the cumulative total never decreases and rises by at most the epoch cap per post; and claims never pay out more
-///   in total than the posted cumulative total, whatever the root's leaves add up to.
+///   configured source chain; epochs and audit-chain block ranges are contiguous, so a message is posted at most once,
+///   never after a newer one, and no jump can exhaust the epoch or block numbers; the cumulative total never decreases
+///   and rises by at most the epoch cap per post; and claims never pay out more in total than the active cumulative
+///   total, whatever the root's leaves add up to.
+/// - A posted root pays nothing during its challenge period, in which any guardian (GUARDIAN_ROLE) can veto it; a
+///   vetoed root leaves no trace in the state but its events. So a malicious root — one that redistributes the
+///   unclaimed backlog, or jumps the block range — pays nothing if one guardian is live during the period. A guardian
+///   can only veto, never post or pay, so a dishonest one costs liveness, not funds. Without a live guardian the bound
+///   is the epoch cap and the active total. See docs/TRUST-MODEL.md.
 /// - Oracle keys are EOAs (secp256k1). Signatures are checked in one pass over strictly ascending signers, which
 ///   also rejects a signer counted twice; every signature given must be valid, and at least the threshold of them.
 /// - The admin (DEFAULT_ADMIN_ROLE) is trusted to rotate the oracle set, set the epoch cap and grant roles. A
@@ -29,8 +35,9 @@ import {IRewardToken} from "../interfaces/IRewardToken.sol";
 /// - The pauser (PAUSER_ROLE) can stop posting and claiming, not redirect anything.
 /// - Only the newest root counts: a proof against an older root no longer pays. Claims are cumulative, so a newer
 ///   root never takes back what was claimed and never pays twice for the same entitlement.
-/// - Claims are open to anyone and always pay the account; a relayed claim pays the recipient the account signed
-///   for, with a per-account nonce ({Nonces}) and a deadline. A signature over a used nonce no longer matches and
+/// - A direct claim is made by the account itself and pays it; a relayed claim, submitted by anyone, pays the
+///   recipient the account signed for, with a per-account nonce ({Nonces}) and a deadline. So a relayed claim cannot
+///   be front-run into paying another address. A signature over a used nonce no longer matches and
 ///   fails as an invalid signature, as ERC-2612 permits do.
 contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces, Pausable {
     /// @dev A version of the oracle set; its members live in `_isOracle` and `_oracles`. One slot.
@@ -41,6 +48,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
 
     /// @inheritdoc IRewardDistributor
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @inheritdoc IRewardDistributor
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    /// @inheritdoc IRewardDistributor
+    uint64 public constant MAX_CHALLENGE_PERIOD = 7 days;
 
     bytes32 private constant ORACLE_MESSAGE_TYPEHASH =
         keccak256(
@@ -56,11 +69,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     uint256 private immutable _sourceChainId;
     uint64 private immutable _oracleSetGracePeriod;
 
-    // Posting reads and writes the root, the (epoch, set version) slot and the total.
-    bytes32 private _root;
-    uint64 private _lastEpoch;
+    // The root claims are paid against, and the one in its challenge period (zero root: none).
+    PostedRoot private _active;
+    PostedRoot private _pending;
+    uint64 private _challengePeriod;
     uint32 private _oracleSetVersion;
-    uint256 private _totalPosted;
     uint256 private _totalClaimed;
     uint256 private _epochCap;
     mapping(address account => uint256) private _claimed;
@@ -77,6 +90,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     /// @param threshold Its threshold.
     /// @param epochCap_ How much one posted root may raise the cumulative total.
     /// @param oracleSetGracePeriod_ How long a superseded oracle set stays accepted after a rotation, in seconds.
+    /// @param challengePeriod_ How long a posted root waits before it pays, in seconds; a guardian may veto it meanwhile.
     constructor(
         IRewardToken token_,
         uint256 sourceChainId_,
@@ -84,7 +98,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         address[] memory oracles,
         uint32 threshold,
         uint256 epochCap_,
-        uint64 oracleSetGracePeriod_
+        uint64 oracleSetGracePeriod_,
+        uint64 challengePeriod_
     ) EIP712("SensorSeal Rewards", "1") {
         if (address(token_) == address(0)) revert RewardDistributorZeroToken();
         _token = token_;
@@ -94,6 +109,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         _installOracleSet(oracles, threshold);
         _epochCap = epochCap_;
         emit EpochCapUpdated(epochCap_);
+        _setChallengePeriod(challengePeriod_);
     }
 
     // ---------------------------------------------------------------- posting
@@ -111,9 +127,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         if (message.fromBlock > message.toBlock) {
             revert RewardDistributorInvalidBlockRange(message.fromBlock, message.toBlock);
         }
-        uint64 lastEpoch_ = _lastEpoch;
-        if (message.epoch <= lastEpoch_) revert RewardDistributorStaleEpoch(message.epoch, lastEpoch_);
-        uint256 previousTotal = _totalPosted;
+        _activateDueRoot();
+        PostedRoot storage pending = _pending;
+        if (pending.root != bytes32(0)) revert RewardDistributorRootPending(pending.epoch, pending.validAt);
+        PostedRoot storage last = _active;
+        _checkContiguous(message, last.epoch, last.toBlock);
+        uint256 previousTotal = last.cumulativeTotal;
         if (message.cumulativeTotal < previousTotal) {
             revert RewardDistributorDecreasingTotal(message.cumulativeTotal, previousTotal);
         }
@@ -121,9 +140,13 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         if (increase > _epochCap) revert RewardDistributorEpochCapExceeded(increase, _epochCap);
         _checkOracleSignatures(message, signatures);
 
-        _root = message.root;
-        _lastEpoch = message.epoch;
-        _totalPosted = message.cumulativeTotal;
+        _pending = PostedRoot({
+            root: message.root,
+            cumulativeTotal: message.cumulativeTotal,
+            epoch: message.epoch,
+            toBlock: message.toBlock,
+            validAt: uint64(block.timestamp) + _challengePeriod
+        });
         emit RootPosted(
             message.epoch,
             message.root,
@@ -133,6 +156,24 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
             message.rulesVersion,
             message.oracleSetVersion
         );
+        _activateDueRoot();
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function vetoRoot(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
+        PostedRoot memory pending = _pending;
+        // Whether or not a due root was already made active, vetoing it answers the same.
+        if (pending.root != bytes32(0) && pending.epoch == epoch) {
+            if (block.timestamp >= pending.validAt) revert RewardDistributorChallengeOver(epoch, pending.validAt);
+            delete _pending;
+            emit RootVetoed(epoch, pending.root, msg.sender);
+            return;
+        }
+        PostedRoot storage active = _active;
+        if (active.root != bytes32(0) && active.epoch == epoch) {
+            revert RewardDistributorChallengeOver(epoch, active.validAt);
+        }
+        revert RewardDistributorNoPendingRoot(epoch);
     }
 
     // ---------------------------------------------------------------- claiming
@@ -143,6 +184,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         uint256 cumulative,
         bytes32[] calldata proof
     ) external whenNotPaused returns (uint256 amount) {
+        if (msg.sender != account) revert RewardDistributorUnauthorizedClaim(msg.sender, account);
         return _claim(account, cumulative, proof, account);
     }
 
@@ -195,6 +237,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     }
 
     /// @inheritdoc IRewardDistributor
+    function setChallengePeriod(uint64 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setChallengePeriod(period);
+    }
+
+    /// @inheritdoc IRewardDistributor
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -228,17 +275,39 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
 
     /// @inheritdoc IRewardDistributor
     function currentRoot() external view returns (bytes32) {
-        return _root;
+        return _effectiveActive().root;
     }
 
     /// @inheritdoc IRewardDistributor
     function lastEpoch() external view returns (uint64) {
-        return _lastEpoch;
+        return _lastPosted().epoch;
     }
 
     /// @inheritdoc IRewardDistributor
     function totalPosted() external view returns (uint256) {
-        return _totalPosted;
+        return _lastPosted().cumulativeTotal;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function lastToBlock() external view returns (uint64) {
+        return _lastPosted().toBlock;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function activeTotal() external view returns (uint256) {
+        return _effectiveActive().cumulativeTotal;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pendingRoot() external view returns (PostedRoot memory) {
+        PostedRoot storage pending = _pending;
+        if (pending.root != bytes32(0) && block.timestamp >= pending.validAt) return PostedRoot(0, 0, 0, 0, 0);
+        return pending;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function challengePeriod() external view returns (uint64) {
+        return _challengePeriod;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -329,7 +398,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         address recipient
     ) private returns (uint256 amount) {
         if (recipient == address(0)) revert RewardDistributorZeroRecipient();
-        bytes32 root = _root;
+        _activateDueRoot();
+        bytes32 root = _active.root;
         if (root == bytes32(0)) revert RewardDistributorNoRoot();
         if (!MerkleProof.verifyCalldata(proof, root, rewardLeaf(account, cumulative))) {
             revert RewardDistributorInvalidProof(account, cumulative);
@@ -338,13 +408,54 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         if (cumulative <= already) revert RewardDistributorNothingToClaim(account, cumulative, already);
         amount = cumulative - already;
         uint256 newTotal = _totalClaimed + amount;
-        uint256 posted = _totalPosted;
+        uint256 posted = _active.cumulativeTotal;
         if (newTotal > posted) revert RewardDistributorExceedsPostedTotal(newTotal, posted);
 
         _claimed[account] = cumulative;
         _totalClaimed = newTotal;
         emit Claimed(account, recipient, amount, cumulative);
         _token.mint(recipient, amount);
+    }
+
+    /// @dev Reverts unless the message's epoch and first block follow the last posted ones.
+    function _checkContiguous(OracleMessage calldata message, uint64 lastEpoch_, uint64 lastToBlock_) private pure {
+        if (message.epoch <= lastEpoch_) revert RewardDistributorStaleEpoch(message.epoch, lastEpoch_);
+        if (message.epoch != lastEpoch_ + 1) revert RewardDistributorEpochGap(message.epoch, lastEpoch_ + 1);
+        // The first epoch may start anywhere; every later one right after the last. Compared in 256 bits, so a
+        // range ending at the largest block makes the next post impossible instead of overflowing (a guardian vetoes
+        // such a root).
+        uint256 expected = uint256(lastToBlock_) + 1;
+        if (lastEpoch_ != 0 && message.fromBlock != expected) {
+            revert RewardDistributorBlockRangeGap(message.fromBlock, expected);
+        }
+    }
+
+    /// @dev Makes the pending root the active one once its challenge period is over.
+    function _activateDueRoot() private {
+        PostedRoot storage pending = _pending;
+        if (pending.root == bytes32(0) || block.timestamp < pending.validAt) return;
+        _active = pending;
+        delete _pending;
+        emit RootActivated(_active.epoch, _active.root);
+    }
+
+    /// @dev The root claims are paid against, counting a pending root whose challenge period is over.
+    function _effectiveActive() private view returns (PostedRoot memory) {
+        PostedRoot storage pending = _pending;
+        if (pending.root != bytes32(0) && block.timestamp >= pending.validAt) return pending;
+        return _active;
+    }
+
+    /// @dev The last posted root: the pending one if any, else the active one.
+    function _lastPosted() private view returns (PostedRoot storage) {
+        return _pending.root != bytes32(0) ? _pending : _active;
+    }
+
+    /// @dev Sets the challenge period, within its bound.
+    function _setChallengePeriod(uint64 period) private {
+        if (period > MAX_CHALLENGE_PERIOD) revert RewardDistributorChallengePeriodTooLong(period, MAX_CHALLENGE_PERIOD);
+        _challengePeriod = period;
+        emit ChallengePeriodUpdated(period);
     }
 
     /// @dev Installs the next oracle set version as the current one.

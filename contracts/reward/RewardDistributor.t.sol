@@ -67,42 +67,42 @@ contract RewardDistributorTest is RewardFixture {
         emit IRewardDistributor.OracleSetRotated(1, oracleAddrs, 2);
         vm.expectEmit();
         emit IRewardDistributor.EpochCapUpdated(7);
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, 7, GRACE_PERIOD);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, 7, GRACE_PERIOD, 0);
     }
 
     function test_constructor_zeroToken_reverts() public {
         vm.expectRevert(IRewardDistributor.RewardDistributorZeroToken.selector);
-        new RewardDistributor(RewardToken(address(0)), SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0);
+        new RewardDistributor(RewardToken(address(0)), SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0, 0);
     }
 
     function test_constructor_emptyOracleSet_reverts() public {
         vm.expectRevert(IRewardDistributor.RewardDistributorEmptyOracleSet.selector);
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, new address[](0), 1, EPOCH_CAP, 0);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, new address[](0), 1, EPOCH_CAP, 0, 0);
     }
 
     function test_constructor_zeroThreshold_reverts() public {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidThreshold.selector, 0, uint256(3))
         );
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 0, EPOCH_CAP, 0);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 0, EPOCH_CAP, 0, 0);
     }
 
     function test_constructor_thresholdAboveSize_reverts() public {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidThreshold.selector, 4, uint256(3))
         );
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 4, EPOCH_CAP, 0);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 4, EPOCH_CAP, 0, 0);
     }
 
     function test_constructor_zeroOracle_reverts() public {
         vm.expectRevert(IRewardDistributor.RewardDistributorZeroOracle.selector);
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, addrs2(oracleAddrs[0], address(0)), 1, EPOCH_CAP, 0);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, addrs2(oracleAddrs[0], address(0)), 1, EPOCH_CAP, 0, 0);
     }
 
     function test_constructor_duplicateOracle_reverts() public {
         address o = oracleAddrs[1];
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardDistributorDuplicateOracle.selector, o));
-        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, addrs3(oracleAddrs[0], o, o), 2, EPOCH_CAP, 0);
+        new RewardDistributor(token, SOURCE_CHAIN_ID, admin, addrs3(oracleAddrs[0], o, o), 2, EPOCH_CAP, 0, 0);
     }
 
     function test_oracleMessageDigest_matchesEip712_succeeds() public view {
@@ -173,10 +173,272 @@ contract RewardDistributorTest is RewardFixture {
         assertEq(distributor.currentRoot(), keccak256("same total, new root"), "root");
     }
 
-    function test_postRoot_epochGap_succeeds() public {
+    /// @dev Attack 4: one post of epoch 2^64 - 1 used to make every later root unpostable.
+    function test_postRoot_epochGap_reverts() public {
         post(message(1, ROOT, 10));
-        post(message(5, keccak256("later"), 20));
-        assertEq(distributor.lastEpoch(), 5, "epoch");
+        IRewardDistributor.OracleMessage memory m = message(2, keccak256("later"), 20);
+        m.epoch = type(uint64).max;
+        bytes[] memory sigs = signByTwo(m);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorEpochGap.selector, type(uint64).max, uint64(2))
+        );
+        distributor.postRoot(m, sigs);
+        post(message(2, keccak256("next"), 20));
+        assertEq(distributor.lastEpoch(), 2, "the next epoch still posts");
+    }
+
+    function test_postRoot_firstEpochNotOne_reverts() public {
+        IRewardDistributor.OracleMessage memory m = message(2, ROOT, 10);
+        bytes[] memory sigs = signByTwo(m);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorEpochGap.selector, uint64(2), uint64(1))
+        );
+        distributor.postRoot(m, sigs);
+    }
+
+    function test_postRoot_blockRangeGap_reverts() public {
+        post(message(1, ROOT, 10)); // blocks 100..199
+        IRewardDistributor.OracleMessage memory m = message(2, keccak256("2"), 20);
+        m.fromBlock = 201;
+        bytes[] memory sigs = signByTwo(m);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorBlockRangeGap.selector, uint64(201), 200)
+        );
+        distributor.postRoot(m, sigs);
+
+        m.fromBlock = 150; // overlapping
+        sigs = signByTwo(m);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorBlockRangeGap.selector, uint64(150), 200)
+        );
+        distributor.postRoot(m, sigs);
+        assertEq(distributor.lastToBlock(), 199, "lastToBlock");
+    }
+
+    /// @dev A range ending at the largest block number makes the next post impossible without overflowing.
+    function test_postRoot_afterMaxToBlock_reverts() public {
+        IRewardDistributor.OracleMessage memory m = message(1, ROOT, 10);
+        m.toBlock = type(uint64).max;
+        post(m);
+        IRewardDistributor.OracleMessage memory next = message(2, keccak256("2"), 20);
+        next.fromBlock = type(uint64).max;
+        next.toBlock = type(uint64).max;
+        bytes[] memory sigs = signByTwo(next);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardDistributorBlockRangeGap.selector,
+                type(uint64).max,
+                uint256(type(uint64).max) + 1
+            )
+        );
+        distributor.postRoot(next, sigs);
+    }
+
+    // ---------------------------------------------------------------- challenge period and veto
+
+    function test_postRoot_pendingDuringChallenge_succeeds() public {
+        _setChallengePeriod(1 hours);
+        bytes32[] memory tree = postTree(1, addrs2(alice, bob), amounts2(100, 250));
+        IRewardDistributor.PostedRoot memory pending = distributor.pendingRoot();
+        assertEq(pending.root, tree[0], "pending root");
+        assertEq(pending.epoch, 1, "pending epoch");
+        assertEq(pending.cumulativeTotal, 350, "pending total");
+        assertEq(pending.toBlock, 199, "pending toBlock");
+        assertEq(pending.validAt, block.timestamp + 1 hours, "validAt");
+        assertEq(distributor.currentRoot(), bytes32(0), "not active yet");
+        assertEq(distributor.activeTotal(), 0, "active total");
+        assertEq(distributor.lastEpoch(), 1, "last posted epoch");
+        assertEq(distributor.totalPosted(), 350, "last posted total");
+
+        bytes32[] memory proof = rewardProof(tree, alice, 100);
+        vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
+        claimAs(alice, 100, proof);
+
+        vm.warp(block.timestamp + 1 hours);
+        assertEq(distributor.currentRoot(), tree[0], "active once due");
+        assertEq(distributor.activeTotal(), 350, "active total once due");
+        assertEq(distributor.pendingRoot().root, bytes32(0), "no pending root");
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.RootActivated(1, tree[0]);
+        assertEq(claimAs(alice, 100, proof), 100, "pays after the challenge period");
+    }
+
+    function test_postRoot_whilePending_reverts() public {
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        IRewardDistributor.OracleMessage memory m = message(2, keccak256("2"), 20);
+        bytes[] memory sigs = signByTwo(m);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardDistributorRootPending.selector,
+                uint64(1),
+                uint64(block.timestamp + 1 hours)
+            )
+        );
+        distributor.postRoot(m, sigs);
+        vm.warp(block.timestamp + 1 hours);
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.RootActivated(1, ROOT);
+        distributor.postRoot(m, sigs);
+        assertEq(distributor.currentRoot(), ROOT, "epoch 1 active");
+        assertEq(distributor.pendingRoot().root, keccak256("2"), "epoch 2 pending");
+    }
+
+    /// @dev Attack 4: a zero-increase root that hands the whole unclaimed backlog to one account used to pay at once.
+    /// Now it waits for the challenge period, the guardian vetoes it, and the honest root of the epoch posts after.
+    function test_vetoRoot_backlogRedistribution_succeeds() public {
+        address guardian = makeAddr("guardian");
+        _setChallengePeriod(1 hours);
+        bytes32 guardianRole = distributor.GUARDIAN_ROLE();
+        vm.prank(admin);
+        distributor.grantRole(guardianRole, guardian);
+        postTree(1, addrs2(alice, bob), amounts2(500_000 ether, 500_000 ether));
+        vm.warp(block.timestamp + 1 hours);
+
+        // A malicious threshold: the same total, all of it to the attacker.
+        bytes32[] memory evil = rewardTree(addrs2(stranger, bob), amounts2(1_000_000 ether, 0));
+        post(message(2, evil[0], 1_000_000 ether));
+        bytes32[] memory evilProof = rewardProof(evil, stranger, 1_000_000 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardDistributorInvalidProof.selector,
+                stranger,
+                1_000_000 ether
+            )
+        );
+        claimAs(stranger, 1_000_000 ether, evilProof);
+
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.RootVetoed(2, evil[0], guardian);
+        vm.prank(guardian);
+        distributor.vetoRoot(2);
+        assertEq(distributor.lastEpoch(), 1, "falls back to the active epoch");
+        assertEq(distributor.lastToBlock(), 199, "falls back to the active range");
+        assertEq(distributor.totalPosted(), 1_000_000 ether, "falls back to the active total");
+
+        vm.warp(block.timestamp + 1 hours);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardDistributorInvalidProof.selector,
+                stranger,
+                1_000_000 ether
+            )
+        );
+        claimAs(stranger, 1_000_000 ether, evilProof);
+        bytes32[] memory honest = postTree(2, addrs2(alice, bob), amounts2(600_000 ether, 500_000 ether));
+        vm.warp(block.timestamp + 1 hours);
+        assertEq(claimAs(alice, 600_000 ether, rewardProof(honest, alice, 600_000 ether)), 600_000 ether, "honest");
+        assertEq(token.balanceOf(stranger), 0, "attacker paid nothing");
+    }
+
+    function test_vetoRoot_notGuardian_reverts() public {
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        bytes32 role = distributor.GUARDIAN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
+        );
+        vm.prank(stranger);
+        distributor.vetoRoot(1);
+    }
+
+    function test_vetoRoot_noPendingRoot_reverts() public {
+        address guardian = _grantGuardian();
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardDistributorNoPendingRoot.selector, uint64(1)));
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardDistributorNoPendingRoot.selector, uint64(2)));
+        vm.prank(guardian);
+        distributor.vetoRoot(2);
+    }
+
+    function test_vetoRoot_afterChallenge_reverts() public {
+        address guardian = _grantGuardian();
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        uint64 validAt = uint64(block.timestamp + 1 hours);
+        vm.warp(validAt);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorChallengeOver.selector, uint64(1), validAt)
+        );
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+    }
+
+    /// @dev Once a due root was made active (here by a post of the next epoch), vetoing it answers the same.
+    function test_vetoRoot_activated_reverts() public {
+        address guardian = _grantGuardian();
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        uint64 validAt = uint64(block.timestamp + 1 hours);
+        vm.warp(validAt);
+        post(message(2, keccak256("2"), 10));
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorChallengeOver.selector, uint64(1), validAt)
+        );
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+    }
+
+    function test_vetoRoot_whilePaused_succeeds() public {
+        address guardian = _grantGuardian();
+        _setChallengePeriod(1 hours);
+        post(message(1, ROOT, 10));
+        vm.prank(pauser);
+        distributor.pause();
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+        assertEq(distributor.lastEpoch(), 0, "vetoed");
+    }
+
+    function test_setChallengePeriod_succeeds() public {
+        vm.expectEmit(address(distributor));
+        emit IRewardDistributor.ChallengePeriodUpdated(7 days);
+        vm.prank(admin);
+        distributor.setChallengePeriod(7 days);
+        assertEq(distributor.challengePeriod(), 7 days, "period");
+    }
+
+    function test_setChallengePeriod_tooLong_reverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardDistributorChallengePeriodTooLong.selector,
+                uint64(7 days + 1),
+                uint64(7 days)
+            )
+        );
+        vm.prank(admin);
+        distributor.setChallengePeriod(7 days + 1);
+    }
+
+    function test_setChallengePeriod_notAdmin_reverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, bytes32(0))
+        );
+        vm.prank(stranger);
+        distributor.setChallengePeriod(1);
+    }
+
+    /// @dev Whatever the leaves of roots that are vetoed, nothing is paid against them, and the state falls back.
+    /// hardhat-config: fuzz.runs = 256
+    function testFuzz_vetoRoot_vetoedRootNeverPays(uint96 amount, uint32 wait) public {
+        amount = uint96(bound(amount, 1, EPOCH_CAP));
+        address guardian = _grantGuardian();
+        _setChallengePeriod(1 hours);
+        bytes32[] memory evil = rewardTree(addrs2(stranger, bob), amounts2(amount, 0));
+        post(message(1, evil[0], amount));
+        vm.warp(block.timestamp + bound(wait, 0, 1 hours - 1));
+        vm.prank(guardian);
+        distributor.vetoRoot(1);
+        vm.warp(block.timestamp + 30 days);
+        bytes32[] memory proof = rewardProof(evil, stranger, amount);
+        vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
+        claimAs(stranger, amount, proof);
+        assertEq(distributor.lastEpoch(), 0, "epoch");
+        assertEq(distributor.totalPosted(), 0, "total");
     }
 
     function test_postRoot_atEpochCap_succeeds() public {
@@ -222,7 +484,9 @@ contract RewardDistributorTest is RewardFixture {
     }
 
     function test_postRoot_staleEpoch_reverts() public {
-        post(message(3, ROOT, 10));
+        post(message(1, ROOT, 10));
+        post(message(2, keccak256("2"), 10));
+        post(message(3, keccak256("3"), 10));
         IRewardDistributor.OracleMessage memory m = message(2, keccak256("older"), 20);
         bytes[] memory sigs = signByTwo(m);
         vm.expectRevert(
@@ -310,7 +574,7 @@ contract RewardDistributorTest is RewardFixture {
     }
 
     function test_postRoot_wrongDistributor_reverts() public {
-        RewardDistributor other = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0);
+        RewardDistributor other = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0, 0);
         IRewardDistributor.OracleMessage memory m = message(1, ROOT, 1);
         m.distributor = address(other);
         bytes32 digest = oracleDigestAt(block.chainid, address(other), m);
@@ -661,7 +925,7 @@ contract RewardDistributorTest is RewardFixture {
     }
 
     function test_rotateOracleSet_zeroGracePeriod_succeeds() public {
-        RewardDistributor d = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0);
+        RewardDistributor d = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, 0, 0);
         vm.prank(admin);
         d.rotateOracleSet(addrs1(vm.addr(0xD4)), 1);
         assertEq(d.getOracleSet(1).expiresAt, block.timestamp, "expires at once");
@@ -676,7 +940,7 @@ contract RewardDistributorTest is RewardFixture {
             2,
             EPOCH_CAP,
             type(uint64).max
-        );
+        , 0);
         vm.prank(admin);
         d.rotateOracleSet(addrs1(vm.addr(0xD4)), 1);
         assertEq(d.getOracleSet(1).expiresAt, type(uint64).max, "saturated");
@@ -780,10 +1044,10 @@ contract RewardDistributorTest is RewardFixture {
         distributor.pause();
         bytes32[] memory proof = rewardProof(tree, alice, 10);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        distributor.claim(alice, 10, proof);
+        claimAs(alice, 10, proof);
         vm.prank(pauser);
         distributor.unpause();
-        distributor.claim(alice, 10, proof);
+        claimAs(alice, 10, proof);
         assertEq(token.balanceOf(alice), 10, "paid after unpause");
     }
 
@@ -794,8 +1058,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory proof = rewardProof(tree, bob, 250);
         vm.expectEmit(address(distributor));
         emit IRewardDistributor.Claimed(bob, bob, 250, 250);
-        vm.prank(bob);
-        assertEq(distributor.claim(bob, 250, proof), 250, "amount");
+        assertEq(claimAs(bob, 250, proof), 250, "amount");
         assertEq(token.balanceOf(bob), 250, "balance");
         assertEq(distributor.claimed(bob), 250, "claimed");
         assertEq(distributor.totalClaimed(), 250, "total claimed");
@@ -803,24 +1066,45 @@ contract RewardDistributorTest is RewardFixture {
         assertTrue(MerkleProof.verify(proof, distributor.currentRoot(), distributor.rewardLeaf(bob, 250)), "OZ");
     }
 
-    function test_claim_byAnyonePaysAccount_succeeds() public {
+    /// @dev Attack 10: a plain claim by another account used to front-run a relayed claimWithSignature, paying the
+    /// account instead of the recipient it signed for.
+    function test_claim_byOtherAccount_reverts() public {
         bytes32[] memory tree = postTree(1, addrs2(alice, bob), amounts2(100, 250));
+        bytes32[] memory proof = rewardProof(tree, alice, 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorUnauthorizedClaim.selector, stranger, alice)
+        );
         vm.prank(stranger);
-        distributor.claim(alice, 100, rewardProof(tree, alice, 100));
-        assertEq(token.balanceOf(alice), 100, "account paid");
-        assertEq(token.balanceOf(stranger), 0, "caller not paid");
+        distributor.claim(alice, 100, proof);
+    }
+
+    /// @dev Attack 10: the front-runner can only submit the same relayed claim, which pays the signed recipient.
+    function test_claimWithSignature_frontRun_paysSignedRecipient_succeeds() public {
+        bytes32[] memory tree = postTree(1, addrs2(alice, carol), amounts2(100, 250));
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32[] memory proof = rewardProof(tree, carol, 250);
+        bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, bob, 0, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorUnauthorizedClaim.selector, stranger, carol)
+        );
+        vm.prank(stranger);
+        distributor.claim(carol, 250, proof);
+        vm.prank(stranger);
+        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        assertEq(token.balanceOf(bob), 250, "signed recipient paid");
+        assertEq(token.balanceOf(carol), 0, "account not paid");
     }
 
     function test_claim_singleLeafTree_succeeds() public {
         postTree(1, addrs1(alice), amounts1(42));
-        distributor.claim(alice, 42, new bytes32[](0));
+        claimAs(alice, 42, new bytes32[](0));
         assertEq(token.balanceOf(alice), 42, "balance");
     }
 
     function test_claim_double_reverts() public {
         bytes32[] memory tree = postTree(1, addrs2(alice, bob), amounts2(100, 250));
         bytes32[] memory proof = rewardProof(tree, alice, 100);
-        distributor.claim(alice, 100, proof);
+        claimAs(alice, 100, proof);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorNothingToClaim.selector,
@@ -829,19 +1113,19 @@ contract RewardDistributorTest is RewardFixture {
                 uint256(100)
             )
         );
-        distributor.claim(alice, 100, proof);
+        claimAs(alice, 100, proof);
         assertEq(token.balanceOf(alice), 100, "paid once");
     }
 
     function test_claim_cumulativeAfterUpdate_succeeds() public {
         bytes32[] memory tree1 = postTree(1, addrs2(alice, bob), amounts2(100, 250));
-        distributor.claim(alice, 100, rewardProof(tree1, alice, 100));
+        claimAs(alice, 100, rewardProof(tree1, alice, 100));
         bytes32[] memory tree2 = postTree(2, addrs2(alice, bob), amounts2(160, 300));
 
         vm.expectEmit(address(distributor));
         emit IRewardDistributor.Claimed(alice, alice, 60, 160);
-        assertEq(distributor.claim(alice, 160, rewardProof(tree2, alice, 160)), 60, "pays the difference");
-        assertEq(distributor.claim(bob, 300, rewardProof(tree2, bob, 300)), 300, "unclaimed epochs add up");
+        assertEq(claimAs(alice, 160, rewardProof(tree2, alice, 160)), 60, "pays the difference");
+        assertEq(claimAs(bob, 300, rewardProof(tree2, bob, 300)), 300, "unclaimed epochs add up");
         assertEq(token.balanceOf(alice), 160, "alice");
         assertEq(token.balanceOf(bob), 300, "bob");
         assertEq(distributor.totalClaimed(), 460, "total");
@@ -853,12 +1137,12 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 100)
         );
-        distributor.claim(alice, 100, rewardProof(tree1, alice, 100));
+        claimAs(alice, 100, rewardProof(tree1, alice, 100));
     }
 
     function test_claim_noRoot_reverts() public {
         vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
-        distributor.claim(alice, 1, new bytes32[](0));
+        claimAs(alice, 1, new bytes32[](0));
     }
 
     function test_claim_wrongAmount_reverts() public {
@@ -867,7 +1151,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 101)
         );
-        distributor.claim(alice, 101, proof);
+        claimAs(alice, 101, proof);
     }
 
     function test_claim_anotherAccountsEntitlement_reverts() public {
@@ -876,18 +1160,18 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 250)
         );
-        distributor.claim(alice, 250, proof);
+        claimAs(alice, 250, proof);
     }
 
     function test_claim_zeroAccount_reverts() public {
         postTree(1, addrs1(alice), amounts1(1));
         vm.expectRevert(IRewardDistributor.RewardDistributorZeroRecipient.selector);
-        distributor.claim(address(0), 1, new bytes32[](0));
+        claimAs(address(0), 1, new bytes32[](0));
     }
 
     function test_claim_lowerInNewerRoot_reverts() public {
         bytes32[] memory tree1 = postTree(1, addrs2(alice, bob), amounts2(100, 250));
-        distributor.claim(alice, 100, rewardProof(tree1, alice, 100));
+        claimAs(alice, 100, rewardProof(tree1, alice, 100));
         bytes32[] memory tree2 = postTree(2, addrs2(alice, bob), amounts2(90, 300));
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -897,14 +1181,14 @@ contract RewardDistributorTest is RewardFixture {
                 uint256(100)
             )
         );
-        distributor.claim(alice, 90, rewardProof(tree2, alice, 90));
+        claimAs(alice, 90, rewardProof(tree2, alice, 90));
     }
 
     function test_claim_leavesAboveTotal_reverts() public {
         // A root whose leaves add up to more than the total the oracles signed pays out at most that total.
         bytes32[] memory tree = rewardTree(addrs2(alice, bob), amounts2(100, 250));
         post(message(1, tree[0], 300));
-        distributor.claim(bob, 250, rewardProof(tree, bob, 250));
+        claimAs(bob, 250, rewardProof(tree, bob, 250));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorExceedsPostedTotal.selector,
@@ -912,7 +1196,7 @@ contract RewardDistributorTest is RewardFixture {
                 uint256(300)
             )
         );
-        distributor.claim(alice, 100, rewardProof(tree, alice, 100));
+        claimAs(alice, 100, rewardProof(tree, alice, 100));
     }
 
     function test_claim_paused_reverts() public {
@@ -921,7 +1205,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.prank(pauser);
         distributor.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        distributor.claim(alice, 100, proof);
+        claimAs(alice, 100, proof);
     }
 
     function test_claim_onlyDistributorMints_succeeds() public {
@@ -933,7 +1217,7 @@ contract RewardDistributorTest is RewardFixture {
             vm.prank(others[i]);
             token.mint(others[i], 1);
         }
-        distributor.claim(alice, 100, rewardProof(tree, alice, 100));
+        claimAs(alice, 100, rewardProof(tree, alice, 100));
         assertEq(token.totalSupply(), distributor.totalClaimed(), "supply = claims");
         assertEq(token.totalSupply(), 100, "supply");
     }
@@ -1073,7 +1357,7 @@ contract RewardDistributorTest is RewardFixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes32[] memory proof = rewardProof(tree, carol, 250);
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, bob, 0, deadline));
-        distributor.claim(carol, 250, proof); // someone claims it for carol first
+        claimAs(carol, 250, proof); // carol claims it herself first
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorNothingToClaim.selector,
@@ -1151,9 +1435,9 @@ contract RewardDistributorTest is RewardFixture {
                         claimedSoFar
                     )
                 );
-                distributor.claim(alice, amount, proof);
+                claimAs(alice, amount, proof);
             } else {
-                assertEq(distributor.claim(alice, amount, proof), amount - claimedSoFar, "pays the rise");
+                assertEq(claimAs(alice, amount, proof), amount - claimedSoFar, "pays the rise");
                 claimedSoFar = amount;
             }
             assertEq(token.balanceOf(alice), claimedSoFar, "balance = highest claimed");
@@ -1220,7 +1504,7 @@ contract RewardDistributorTest is RewardFixture {
         distributor.postRoot(m, sigs);
     }
 
-    /// @dev Epochs and totals: a message is accepted iff its epoch is above the last, its total not below the last
+    /// @dev Epochs and totals: a message is accepted iff its epoch is the last plus one, its total not below the last
     /// and not above it by more than the cap; the state only moves forward.
     /// hardhat-config: fuzz.runs = 2048
     function testFuzz_postRoot_epochsAndTotals(uint8[6] memory epochSteps, uint256[6] memory totalSteps) public {
@@ -1239,9 +1523,16 @@ contract RewardDistributorTest is RewardFixture {
                         : lastTotal + EPOCH_CAP + 1 + ((totalSteps[i] >> 8) % 1000);
             IRewardDistributor.OracleMessage memory m = message(epoch, keccak256(abi.encode(i)), total);
             bytes[] memory sigs = signByTwo(m);
+            m.fromBlock = lastEpoch_ * 100 + 100; // contiguous after the last accepted epoch
+            m.toBlock = m.fromBlock + 99;
+            sigs = signByTwo(m);
             if (epoch <= lastEpoch_) {
                 vm.expectRevert(
                     abi.encodeWithSelector(IRewardDistributor.RewardDistributorStaleEpoch.selector, epoch, lastEpoch_)
+                );
+            } else if (epoch != lastEpoch_ + 1) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(IRewardDistributor.RewardDistributorEpochGap.selector, epoch, lastEpoch_ + 1)
                 );
             } else if (total < lastTotal) {
                 vm.expectRevert(
@@ -1311,7 +1602,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, account, cumulative)
         );
-        distributor.claim(account, cumulative, proof);
+        claimAs(account, cumulative, proof);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -1319,5 +1610,17 @@ contract RewardDistributorTest is RewardFixture {
     function _rotate(address[] memory oracles, uint32 threshold) internal {
         vm.prank(admin);
         distributor.rotateOracleSet(oracles, threshold);
+    }
+
+    function _setChallengePeriod(uint64 period) private {
+        vm.prank(admin);
+        distributor.setChallengePeriod(period);
+    }
+
+    function _grantGuardian() private returns (address guardian) {
+        guardian = makeAddr("guardian");
+        bytes32 role = distributor.GUARDIAN_ROLE();
+        vm.prank(admin);
+        distributor.grantRole(role, guardian);
     }
 }

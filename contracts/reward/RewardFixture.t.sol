@@ -203,7 +203,7 @@ abstract contract RewardFixture is Test, RewardKeys {
         for (uint256 i = 0; i < oracleKeys.length; ++i) oracleAddrs.push(vm.addr(oracleKeys[i]));
 
         token = new RewardToken("SensorSeal Reward", "SSR");
-        distributor = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, GRACE_PERIOD);
+        distributor = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, GRACE_PERIOD, 0);
         token.setDistributor(address(distributor));
         bytes32 pauserRole = distributor.PAUSER_ROLE();
         vm.prank(admin);
@@ -263,6 +263,12 @@ abstract contract RewardFixture is Test, RewardKeys {
         uint256 total = 0;
         for (uint256 i = 0; i < amounts.length; ++i) total += amounts[i];
         post(message(epoch, tree[0], total));
+    }
+
+    /// @dev Claims as the account itself, the only caller `claim` accepts.
+    function claimAs(address account, uint256 cumulative, bytes32[] memory proof) internal returns (uint256) {
+        vm.prank(account);
+        return distributor.claim(account, cumulative, proof);
     }
 
     function claimDigestOf(

@@ -63,6 +63,27 @@ export const deviceRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "since",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "limit",
+        "type": "uint64"
+      }
+    ],
+    "name": "DeviceRegistryInvalidCompromiseTime",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "enum KeyScheme",
         "name": "scheme",
         "type": "uint8"
@@ -177,6 +198,25 @@ export const deviceRegistryAbi = [
     ],
     "name": "StringTooLong",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "since",
+        "type": "uint64"
+      }
+    ],
+    "name": "DeviceCompromised",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -400,6 +440,25 @@ export const deviceRegistryAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "compromisedSince",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -728,6 +787,24 @@ export const deviceRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "since",
+        "type": "uint64"
+      }
+    ],
+    "name": "revokeDeviceCompromised",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "role",
         "type": "bytes32"
@@ -899,6 +976,16 @@ export const readingAnchorAbi = [
         "internalType": "address",
         "name": "admin",
         "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxAnchorDelay_",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "manifestAvailabilityBlocks_",
+        "type": "uint64"
       }
     ],
     "stateMutability": "nonpayable",
@@ -927,7 +1014,65 @@ export const readingAnchorAbi = [
   },
   {
     "inputs": [],
+    "name": "CheckpointUnorderedInsertion",
+    "type": "error"
+  },
+  {
+    "inputs": [],
     "name": "InvalidShortString",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "seq",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReadingAnchorAlreadySubmitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "timestamp",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "anchoredAt",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxAnchorDelay",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReadingAnchorAnchoredTooLate",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "leafCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxLeafCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "ReadingAnchorBatchTooLarge",
     "type": "error"
   },
   {
@@ -965,6 +1110,54 @@ export const readingAnchorAbi = [
       }
     ],
     "name": "ReadingAnchorFutureTimestamp",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "max",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReadingAnchorInvalidManifestAvailability",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "ReadingAnchorInvalidManifestUrl",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "maxAnchorDelay",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "min",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "max",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReadingAnchorInvalidMaxAnchorDelay",
     "type": "error"
   },
   {
@@ -1013,27 +1206,6 @@ export const readingAnchorAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "device",
-        "type": "address"
-      },
-      {
-        "internalType": "uint64",
-        "name": "seq",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "lastSeq",
-        "type": "uint64"
-      }
-    ],
-    "name": "ReadingAnchorStaleSequence",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint256",
         "name": "batchId",
         "type": "uint256"
@@ -1043,8 +1215,40 @@ export const readingAnchorAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relayer",
+        "type": "address"
+      }
+    ],
+    "name": "ReadingAnchorUnregisteredRelayer",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ReadingAnchorZeroReceiptSigner",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ReadingAnchorZeroRelayer",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ReadingAnchorZeroRoot",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "ReadingAnchorZeroSequence",
     "type": "error"
   },
   {
@@ -1105,6 +1309,32 @@ export const readingAnchorAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "ManifestAvailabilityUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "maxAnchorDelay",
+        "type": "uint64"
+      }
+    ],
+    "name": "MaxAnchorDelayUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": true,
         "internalType": "address",
         "name": "device",
@@ -1130,6 +1360,31 @@ export const readingAnchorAbi = [
       }
     ],
     "name": "ReadingSubmitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relayer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "manifestUrl",
+        "type": "string"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "receiptSigner",
+        "type": "address"
+      }
+    ],
+    "name": "RelayerRegistered",
     "type": "event"
   },
   {
@@ -1222,7 +1477,72 @@ export const readingAnchorAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_ANCHOR_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_CLOCK_SKEW",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_LEAF_COUNT",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_MANIFEST_AVAILABILITY_BLOCKS",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_URL_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_ANCHOR_DELAY",
     "outputs": [
       {
         "internalType": "uint64",
@@ -1463,9 +1783,59 @@ export const readingAnchorAbi = [
         "internalType": "address",
         "name": "device",
         "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "seq",
+        "type": "uint64"
       }
     ],
-    "name": "lastSequence",
+    "name": "isSubmitted",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "manifestAvailabilityBlocks",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "maxAnchorDelay",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "timestamp",
+        "type": "uint64"
+      }
+    ],
+    "name": "maxAnchorDelayAt",
     "outputs": [
       {
         "internalType": "uint64",
@@ -1559,6 +1929,29 @@ export const readingAnchorAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relayer",
+        "type": "address"
+      },
+      {
+        "internalType": "string",
+        "name": "manifestUrl",
+        "type": "string"
+      },
+      {
+        "internalType": "address",
+        "name": "receiptSigner",
+        "type": "address"
+      }
+    ],
+    "name": "registerRelayer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "registry",
     "outputs": [
@@ -1566,6 +1959,37 @@ export const readingAnchorAbi = [
         "internalType": "contract IDeviceRegistry",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relayer",
+        "type": "address"
+      }
+    ],
+    "name": "relayerInfo",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "string",
+            "name": "manifestUrl",
+            "type": "string"
+          },
+          {
+            "internalType": "address",
+            "name": "receiptSigner",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IReadingAnchor.RelayerInfo",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -1603,6 +2027,32 @@ export const readingAnchorAbi = [
       }
     ],
     "name": "revokeRole",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "setManifestAvailabilityBlocks",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "maxAnchorDelay_",
+        "type": "uint64"
+      }
+    ],
+    "name": "setMaxAnchorDelay",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2406,6 +2856,11 @@ export const rewardDistributorAbi = [
         "internalType": "uint64",
         "name": "oracleSetGracePeriod_",
         "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "challengePeriod_",
+        "type": "uint64"
       }
     ],
     "stateMutability": "nonpayable",
@@ -2466,6 +2921,54 @@ export const rewardDistributorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "fromBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "expected",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardDistributorBlockRangeGap",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "validAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "RewardDistributorChallengeOver",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "max",
+        "type": "uint64"
+      }
+    ],
+    "name": "RewardDistributorChallengePeriodTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "cumulativeTotal",
         "type": "uint256"
@@ -2509,6 +3012,22 @@ export const rewardDistributorAbi = [
       }
     ],
     "name": "RewardDistributorEpochCapExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "expected",
+        "type": "uint64"
+      }
+    ],
+    "name": "RewardDistributorEpochGap",
     "type": "error"
   },
   {
@@ -2625,6 +3144,17 @@ export const rewardDistributorAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "RewardDistributorNoPendingRoot",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "RewardDistributorNoRoot",
     "type": "error"
@@ -2675,11 +3205,43 @@ export const rewardDistributorAbi = [
       },
       {
         "internalType": "uint64",
+        "name": "validAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "RewardDistributorRootPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
         "name": "lastEpoch",
         "type": "uint64"
       }
     ],
     "name": "RewardDistributorStaleEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "RewardDistributorUnauthorizedClaim",
     "type": "error"
   },
   {
@@ -2798,6 +3360,19 @@ export const rewardDistributorAbi = [
     ],
     "name": "StringTooLong",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      }
+    ],
+    "name": "ChallengePeriodUpdated",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -2995,6 +3570,25 @@ export const rewardDistributorAbi = [
         "internalType": "bytes32",
         "name": "root",
         "type": "bytes32"
+      }
+    ],
+    "name": "RootActivated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
       },
       {
         "indexed": false,
@@ -3034,6 +3628,31 @@ export const rewardDistributorAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "guardian",
+        "type": "address"
+      }
+    ],
+    "name": "RootVetoed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "address",
         "name": "account",
@@ -3058,12 +3677,64 @@ export const rewardDistributorAbi = [
   },
   {
     "inputs": [],
+    "name": "GUARDIAN_ROLE",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_CHALLENGE_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "PAUSER_ROLE",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "activeTotal",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "challengePeriod",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -3404,6 +4075,19 @@ export const rewardDistributorAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "lastToBlock",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -3534,6 +4218,46 @@ export const rewardDistributorAbi = [
         "internalType": "bool",
         "name": "",
         "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pendingRoot",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "cumulativeTotal",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "toBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validAt",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IRewardDistributor.PostedRoot",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -3696,6 +4420,19 @@ export const rewardDistributorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      }
+    ],
+    "name": "setChallengePeriod",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "cap",
         "type": "uint256"
@@ -3780,6 +4517,19 @@ export const rewardDistributorAbi = [
   {
     "inputs": [],
     "name": "unpause",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "vetoRoot",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

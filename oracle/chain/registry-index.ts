@@ -1,6 +1,6 @@
 import { getAddress, hexToBytes, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
 
-import { DeviceStatus, type StatusChange } from "../core/device-status.js";
+import { DeviceStatus, type CompromiseRecord, type StatusChange } from "../core/device-status.js";
 import type { KeyScheme } from "../core/keys.js";
 import { deviceRegistryAbi } from "./abis.js";
 
@@ -14,6 +14,8 @@ export interface IndexedDevice {
   metadataHash: Hex;
   status: DeviceStatus;
   history: StatusChange[];
+  /** `DeviceCompromised` declarations, oldest first: every time from the earliest `since` on is Revoked. */
+  compromises: CompromiseRecord[];
   rotatedFrom?: Address;
   rotatedTo?: Address;
 }
@@ -116,9 +118,12 @@ export class RegistryIndex {
 
   /** The status in force at `timestamp` (seconds), as `DeviceRegistry.statusAt`. */
   statusAt(device: Address, timestamp: number | bigint): DeviceStatus {
-    const history = this.#devices.get(normalize(device))?.history;
-    if (history === undefined) return DeviceStatus.Unknown;
+    const entry = this.#devices.get(normalize(device));
+    if (entry === undefined) return DeviceStatus.Unknown;
+    const { history, compromises } = entry;
     const t = Number(timestamp);
+    // A compromise makes every time from its `since` on Revoked, as DeviceRegistry.statusAt answers.
+    if (compromises.some((c) => c.since <= t)) return DeviceStatus.Revoked;
     let low = 0;
     let high = history.length;
     while (low < high) {
@@ -174,6 +179,7 @@ export class RegistryIndex {
           metadataHash,
           status: DeviceStatus.Active,
           history: [{ since, status: DeviceStatus.Active, blockNumber }],
+          compromises: [],
         });
         return;
       }
@@ -206,10 +212,16 @@ export class RegistryIndex {
             metadataHash: stored.metadataHash,
             status: DeviceStatus.Active,
             history: [{ since, status: DeviceStatus.Active, blockNumber }],
+            compromises: [],
           };
           this.#devices.set(newDevice, fresh);
         }
         fresh.rotatedFrom = oldDevice;
+        return;
+      }
+      case "DeviceCompromised": {
+        const entry = this.#devices.get(event.args.device);
+        if (entry !== undefined) entry.compromises.push({ since: Number(event.args.since), blockNumber });
         return;
       }
       case "DeviceMetadataUpdated": {

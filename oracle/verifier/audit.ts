@@ -9,15 +9,13 @@ import { getAddress, type Address } from "viem";
 
 import { authenticateManifest, type AnchoredBatch } from "../core/anchored-batch.js";
 import { hexToBytes } from "../core/bytes.js";
-import { DeviceStatus, deviceStatusName } from "../core/device-status.js";
+import type { DeviceStatus } from "../core/device-status.js";
 import type { Batch, Manifest } from "../core/manifest.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
+import { judgeReadingTime, type ReadingTimeCode } from "../core/reading-time.js";
 import type { DeviceKey, SignaturePool } from "./pool.js";
 import { verifySignaturesInline } from "./pool.js";
 import { BatchIssue, countStatuses, finish, ReadingVerdict, type BatchResult, type Problem, type ReadingResult } from "./types.js";
-
-/** `ReadingAnchor.MAX_CLOCK_SKEW`: a reading may be at most this far ahead of its batch's anchoring. */
-export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** What the verifier needs of the registry (a started `RegistryIndex` fits). */
 export interface DeviceDirectory {
@@ -36,6 +34,8 @@ export interface AuditManifestParameters {
   chainId: number;
   anchor: Address;
   directory: DeviceDirectory;
+  /** `ReadingAnchor.maxAnchorDelayAt(batch.anchoredAt)`, seconds. */
+  maxAnchorDelay: bigint;
   /** Parallel signature checks; without it they run on the calling thread. */
   pool?: SignaturePool;
   onProgress?: (done: number, total: number) => void;
@@ -112,7 +112,13 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   const readings: ReadingResult[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const { reading } = manifest.items[i];
-    const problems = readingProblems(reading, ok[i] === 1, keyIndex[i] !== 0xffffffff, batch, p.directory);
+    const problems = readingProblems(
+      reading,
+      ok[i] === 1,
+      keyIndex[i] !== 0xffffffff,
+      { ...batch, maxAnchorDelay: p.maxAnchorDelay },
+      p.directory,
+    );
     if (!authentic)
       problems.push({
         status: ReadingVerdict.MANIFEST_MISMATCH,
@@ -148,17 +154,26 @@ function batchInfo(batch: AnchoredBatch) {
   };
 }
 
+/** The verifier's status for each code of the one timestamp rule (oracle/core/reading-time.ts). */
+export const TIME_VERDICTS: Record<ReadingTimeCode, Problem["status"]> = {
+  FUTURE_TIMESTAMP: ReadingVerdict.INVALID_TIMESTAMP,
+  ANCHORED_TOO_LATE: ReadingVerdict.INVALID_TIMESTAMP,
+  DEVICE_NOT_ACTIVE: ReadingVerdict.DEVICE_NOT_ACTIVE,
+  DEVICE_REVOKED: ReadingVerdict.DEVICE_REVOKED,
+};
+
 /**
- * The signature and status problems of an anchored reading (as `ReadingAnchor.verifyReading`
- * judges it, from the registry directory).
+ * The signature and time problems of an anchored reading, as `ReadingAnchor.verifyReading` judges it at
+ * the latest block: the registered key's signature, then the one timestamp rule (`judgeReadingTime`)
+ * with the registry directory's statuses (compromise honoured).
  *
- * @example readingProblems(reading, true, true, batch, registryIndex); // [] when fine
+ * @example readingProblems(reading, true, true, { anchoredAt, maxAnchorDelay: 86_400n }, registryIndex); // [] when fine
  */
 export function readingProblems(
   reading: Reading,
   signatureOk: boolean,
   registered: boolean,
-  batch: Pick<AnchoredBatch, "anchoredAt">,
+  anchoring: { anchoredAt: bigint; maxAnchorDelay: bigint },
   directory: DeviceDirectory,
 ): Problem[] {
   const problems: Problem[] = [];
@@ -168,26 +183,12 @@ export function readingProblems(
     return problems;
   }
   if (!signatureOk) problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "signature is not by the device's registered key" });
-  const ts = Number(reading.timestamp);
-  const atReading = directory.statusAt(reading.device, reading.timestamp);
-  if (atReading !== DeviceStatus.Active)
-    problems.push({
-      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
-      message: `device was ${deviceStatusName(atReading)} at the reading's time`,
-      details: { at: ts, status: deviceStatusName(atReading) },
-    });
-  const anchoredAt = Number(batch.anchoredAt);
-  if (directory.statusAt(reading.device, batch.anchoredAt) === DeviceStatus.Revoked)
-    problems.push({
-      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
-      message: "device was revoked at or before the batch's anchoring",
-      details: { anchoredAt },
-    });
-  if (ts > anchoredAt + MAX_CLOCK_SKEW_SECONDS)
-    problems.push({
-      status: ReadingVerdict.DEVICE_NOT_ACTIVE,
-      message: `reading timestamp is more than ${MAX_CLOCK_SKEW_SECONDS} s after its batch's anchoring`,
-      details: { timestamp: ts, anchoredAt },
-    });
+  const time = judgeReadingTime({
+    timestamp: reading.timestamp,
+    anchoredAt: anchoring.anchoredAt,
+    maxAnchorDelay: anchoring.maxAnchorDelay,
+    statusAt: (t) => directory.statusAt(reading.device, t) as DeviceStatus,
+  });
+  if (!time.ok) problems.push({ status: TIME_VERDICTS[time.code], message: time.message, details: { reason: time.code, ...time.details } });
   return problems;
 }

@@ -4,13 +4,16 @@
  *
  * @module
  */
-import { BaseError, ContractFunctionRevertedError, createPublicClient, http, type Address, type PublicClient } from "viem";
+import { createPublicClient, http, type Address, type PublicClient } from "viem";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../chain/abis.js";
 import { readAnchorLogs } from "../chain/anchor-log.js";
 import { checkBundle, type ProofBundle } from "../core/bundle.js";
 import { bytesToHex } from "../core/bytes.js";
-import { MAX_CLOCK_SKEW_SECONDS } from "./audit.js";
+import type { DeviceStatus } from "../core/device-status.js";
+import { judgeReadingTime } from "../core/reading-time.js";
+import { TIME_VERDICTS } from "./audit.js";
+import { verifyReadingOnChain } from "./contract-verdict.js";
 import { ReadingVerdict, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
 import type { Verifier } from "./verifier.js";
 
@@ -82,14 +85,6 @@ const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
   proof: ReadingVerdict.NOT_ANCHORED,
   deviceKey: ReadingVerdict.BAD_SIGNATURE,
   signature: ReadingVerdict.BAD_SIGNATURE,
-};
-
-const REVERT_STATUS: Record<string, BundleCheckResult["status"]> = {
-  ReadingAnchorUnknownBatch: ReadingVerdict.NOT_ANCHORED,
-  ReadingAnchorInvalidProof: ReadingVerdict.NOT_ANCHORED,
-  ReadingAnchorInvalidSignature: ReadingVerdict.BAD_SIGNATURE,
-  ReadingAnchorDeviceNotActive: ReadingVerdict.DEVICE_NOT_ACTIVE,
-  ReadingAnchorFutureTimestamp: ReadingVerdict.DEVICE_NOT_ACTIVE,
 };
 
 /**
@@ -178,53 +173,53 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     ReadingVerdict.BAD_SIGNATURE,
   );
 
+  // The one timestamp rule (oracle/core/reading-time.ts) on the chain's own statuses and delay.
   const anchoredAt = batch === undefined ? undefined : batch.anchoredAt;
-  const atReading = await read(() =>
-    client.readContract({
-      address: bundle.registry,
-      abi: deviceRegistryAbi,
-      functionName: "statusAt",
-      args: [reading.device, reading.timestamp],
-    }),
-  );
-  add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
+  const statusAt = async (t: bigint) =>
+    read(() =>
+      client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, t] }),
+    );
+  const atReading = await statusAt(reading.timestamp);
   if (anchoredAt !== undefined && anchoredAt > 0n) {
-    const atAnchor = await read(() =>
-      client.readContract({
-        address: bundle.registry,
-        abi: deviceRegistryAbi,
-        functionName: "statusAt",
-        args: [reading.device, anchoredAt],
-      }),
+    const atAnchor = await statusAt(anchoredAt);
+    const maxAnchorDelay = await read(() =>
+      client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "maxAnchorDelayAt", args: [anchoredAt] }),
     );
-    add(
-      "notRevokedAtAnchoring",
-      atAnchor !== undefined && atAnchor !== 3,
-      `statusAt(anchoredAt) = ${atAnchor ?? "unreadable"}`,
-      ReadingVerdict.DEVICE_NOT_ACTIVE,
-    );
-    const skewOk = reading.timestamp <= anchoredAt + BigInt(MAX_CLOCK_SKEW_SECONDS);
-    add(
-      "timestampSkew",
-      skewOk,
-      `timestamp ${skewOk ? "≤" : ">"} anchoredAt + ${MAX_CLOCK_SKEW_SECONDS} s`,
-      ReadingVerdict.DEVICE_NOT_ACTIVE,
-    );
+    if (atReading === undefined || atAnchor === undefined || maxAnchorDelay === undefined) {
+      add("readingTime", false, "registry statusAt or maxAnchorDelayAt unreadable", ReadingVerdict.DEVICE_NOT_ACTIVE);
+    } else {
+      const time = judgeReadingTime({
+        timestamp: reading.timestamp,
+        anchoredAt,
+        maxAnchorDelay: BigInt(maxAnchorDelay),
+        statusAt: (t) => (t === reading.timestamp ? atReading : atAnchor) as DeviceStatus,
+      });
+      add(
+        "readingTime",
+        time.ok,
+        time.ok
+          ? `timestamp within [anchoredAt − ${maxAnchorDelay} s, anchoredAt + 300 s], device Active then, not Revoked at anchoring`
+          : `${time.code}: ${time.message}`,
+        time.ok ? ReadingVerdict.DEVICE_NOT_ACTIVE : TIME_VERDICTS[time.code],
+      );
+    }
+  } else {
+    add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
   }
 
-  try {
-    const ok = await client.readContract({
-      address: bundle.anchor,
-      abi: readingAnchorAbi,
-      functionName: "verifyReading",
-      args: [bundle.batchId, reading, bundle.signature, bundle.proof],
-    });
-    add("verifyReading", ok === true, "ReadingAnchor.verifyReading returned true", ReadingVerdict.NOT_ANCHORED);
-  } catch (error) {
-    const revert = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-    const name = revert instanceof ContractFunctionRevertedError ? (revert.data?.errorName ?? "unknown") : "call failed";
-    add("verifyReading", false, `ReadingAnchor.verifyReading reverted: ${name}`, REVERT_STATUS[name] ?? ReadingVerdict.NOT_ANCHORED);
-  }
+  const onChain = await verifyReadingOnChain(client, bundle.anchor, {
+    batchId: bundle.batchId,
+    reading,
+    signature: bundle.signature,
+    proof: bundle.proof,
+    ...(anchoredAt === undefined ? {} : { anchoredAt }),
+  });
+  add(
+    "verifyReading",
+    onChain.status === ReadingVerdict.VERIFIED,
+    onChain.error === undefined ? "ReadingAnchor.verifyReading returned true" : `ReadingAnchor.verifyReading reverted: ${onChain.error}`,
+    onChain.status === ReadingVerdict.VERIFIED ? ReadingVerdict.NOT_ANCHORED : onChain.status,
+  );
   return verdict(checks);
 }
 

@@ -196,6 +196,45 @@ export class ChainReader {
     return new ChainReader(client, getAddress(anchor), chainId, getAddress(registry), fromBlock);
   }
 
+  readonly #delays = new Map<bigint, bigint>();
+  readonly #manifestUrls = new Map<string, string | undefined>();
+
+  /** `maxAnchorDelayAt(timestamp)`: the anchoring delay in force at that time, seconds (cached). */
+  async maxAnchorDelayAt(timestamp: bigint): Promise<bigint> {
+    let delay = this.#delays.get(timestamp);
+    if (delay === undefined) {
+      delay = BigInt(
+        await this.client.readContract({
+          address: this.anchor,
+          abi: readingAnchorAbi,
+          functionName: "maxAnchorDelayAt",
+          args: [timestamp],
+        }),
+      );
+      this.#delays.set(timestamp, delay);
+    }
+    return delay;
+  }
+
+  /**
+   * The `manifestUrl` a relayer had registered at a block (`relayerInfo` read at that block), or
+   * undefined when it had none: the one source of its batches' manifests (TRUST-MODEL §1).
+   */
+  async manifestUrlAt(relayer: Address, blockNumber: bigint): Promise<string | undefined> {
+    const k = `${relayer.toLowerCase()}@${blockNumber}`;
+    if (!this.#manifestUrls.has(k)) {
+      const info = await this.client.readContract({
+        address: this.anchor,
+        abi: readingAnchorAbi,
+        functionName: "relayerInfo",
+        args: [relayer],
+        blockNumber,
+      });
+      this.#manifestUrls.set(k, info.manifestUrl === "" ? undefined : info.manifestUrl);
+    }
+    return this.#manifestUrls.get(k);
+  }
+
   async batchCount(): Promise<number> {
     return Number(await this.client.readContract({ address: this.anchor, abi: readingAnchorAbi, functionName: "batchCount" }));
   }

@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 
 import { ManifestIssue } from "../core/anchored-batch.js";
 import { SensorSealError } from "../core/errors.js";
+import type { DirectInfo } from "./direct.js";
 
 /** What the verifier concluded about one reading (or one missing seq). */
 export const ReadingVerdict = {
@@ -18,8 +19,16 @@ export const ReadingVerdict = {
   TAMPERED: "TAMPERED",
   /** The device's registered key did not sign this reading (EIP-712 Reading on the anchor's domain). */
   BAD_SIGNATURE: "BAD_SIGNATURE",
-  /** Device not Active at the reading's time, revoked at or before the batch's anchoring, or timestamp > anchoredAt + 300 s. */
+  /**
+   * The reading's time is outside its anchoring window (TRUST-MODEL §0 rules 2–3): dated more than 300 s
+   * after its anchoring (reason FUTURE_TIMESTAMP), or anchored more than `maxAnchorDelayAt(A)` after its
+   * time (reason ANCHORED_TOO_LATE).
+   */
+  INVALID_TIMESTAMP: "INVALID_TIMESTAMP",
+  /** The device was not Active at the reading's time (rule 4; a compromise makes every time from `since` on Revoked), or is not registered. */
   DEVICE_NOT_ACTIVE: "DEVICE_NOT_ACTIVE",
+  /** The device was Revoked when the reading was anchored (rule 5). */
+  DEVICE_REVOKED: "DEVICE_REVOKED",
   /** The platform has the payload but no anchored, authenticated manifest contains (device, seq). */
   NOT_ANCHORED: "NOT_ANCHORED",
   /** An anchored manifest has (device, seq) but the platform has no payload. */
@@ -34,6 +43,17 @@ export const ReadingVerdict = {
    * and leaf count, or is for another chain / anchor.
    */
   MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
+  /**
+   * The reading is not in any manifest the verifier could get, and a batch that could hold it (anchored
+   * within its time window) has no manifest at its relayer's registered URL (TRUST-MODEL §1: EXCLUDED).
+   */
+  UNAVAILABLE: "UNAVAILABLE",
+  /**
+   * A binding relayer receipt (signed by a registered `receiptSigner`) promised the reading by its
+   * deadline, the deadline passed, and no batch or direct submission anchored it by then (TRUST-MODEL §6).
+   * The receipt and the signer's registration are the evidence. A later anchoring shows beside it.
+   */
+  CENSORED: "CENSORED",
 } as const;
 export type ReadingVerdict = (typeof ReadingVerdict)[keyof typeof ReadingVerdict];
 
@@ -42,8 +62,12 @@ export const STATUS_PRIORITY: readonly ReadingVerdict[] = [
   ReadingVerdict.EQUIVOCATION,
   ReadingVerdict.TAMPERED,
   ReadingVerdict.BAD_SIGNATURE,
+  ReadingVerdict.INVALID_TIMESTAMP,
   ReadingVerdict.DEVICE_NOT_ACTIVE,
+  ReadingVerdict.DEVICE_REVOKED,
   ReadingVerdict.MANIFEST_MISMATCH,
+  ReadingVerdict.CENSORED,
+  ReadingVerdict.UNAVAILABLE,
   ReadingVerdict.RAW_MISSING,
   ReadingVerdict.NOT_ANCHORED,
   ReadingVerdict.SEQUENCE_GAP,
@@ -82,6 +106,8 @@ export interface ReadingResult {
   /** The anchored reading's dataHash, when anchored. */
   anchoredDataHash?: Hex;
   anchor?: AnchorInfo;
+  /** Where it was submitted directly (`submitReading`), when no batch holds it: the tx is the evidence. */
+  direct?: DirectInfo;
 }
 
 /** A problem with a whole anchored batch (full-batch audit). */

@@ -14,8 +14,12 @@ import { keccak256Hex } from "../core/keccak.js";
 import { verifyDeviceSignature } from "../core/keys.js";
 import { buildBatch, parseManifest } from "../core/manifest.js";
 import { dataHash } from "../core/payload.js";
+import { MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
 import { ReadingDigester, readingFromPayload, type Reading } from "../core/reading.js";
 import { auditManifest, type DeviceDirectory, type ManifestAudit } from "./audit.js";
+import { censorshipProblem, readRelayerRegistrations, type CensorshipContext, type ReceiptEvidence } from "./censorship.js";
+import { directInfo, directProblems, readDirectSubmissions, type DirectEntry } from "./direct.js";
+import { fetchManifest } from "./manifest-fetch.js";
 import { SignaturePool } from "./pool.js";
 import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, type PlatformReading } from "./sources.js";
 import {
@@ -46,10 +50,15 @@ export interface VerifierOptions {
   deployBlock?: number;
   /** The data platform and a consumer API key. */
   platform?: { url: string; apiKey: string } | PlatformClient;
-  /** The relayer (manifests, and where a reading is said to be). */
+  /**
+   * A relayer's read API: only a hint of where a reading is. Manifests are fetched from the anchoring
+   * relayer's registered `manifestUrl` (on chain), never from here.
+   */
   relayer?: string | RelayerClient;
-  /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root. */
+  /** Manifest bytes from other mirrors; matched to anchored batches by their rebuilt root, used only when their hash is anchored (or to show a mismatch). */
   manifests?: readonly Uint8Array[];
+  /** The device's relayer receipts (the SDK outbox's 202 bodies): evidence for CENSORED (TRUST-MODEL §6). */
+  receipts?: readonly ReceiptEvidence[];
   /** Signature worker threads (default: every core). */
   threads?: number;
   onProgress?: (progress: Progress) => void;
@@ -84,6 +93,12 @@ export class Verifier {
   readonly #mirrors = new Map<string, Uint8Array[]>();
   readonly #audits = new Map<number, Promise<ManifestAudit>>();
   readonly #anchored = new Map<string, Anchored[]>();
+  /** Batches whose manifest could not be had (UNAVAILABLE), by id. */
+  /** Direct submissions (`ReadingSubmitted`) by device and seq. */
+  readonly #direct = new Map<string, DirectEntry[]>();
+  readonly #receipts = new Map<string, ReceiptEvidence[]>();
+  #censorship: CensorshipContext | undefined;
+  readonly #unavailable = new Map<number, { batchId: number; anchoredAt: bigint; maxAnchorDelay: bigint; reason: string }>();
   readonly #progress: ((p: Progress) => void) | undefined;
   #allLoaded = false;
 
@@ -97,6 +112,10 @@ export class Verifier {
     const r = options.relayer;
     this.#relayer = r === undefined ? undefined : r instanceof RelayerClient ? r : new RelayerClient(r);
     this.#progress = options.onProgress;
+    for (const e of options.receipts ?? []) {
+      const k = key(e.receipt.device, BigInt(e.receipt.seq));
+      this.#receipts.set(k, [...(this.#receipts.get(k) ?? []), e]);
+    }
     for (const bytes of options.manifests ?? []) {
       try {
         const root = buildBatch(parseManifest(bytes)).root;
@@ -151,19 +170,31 @@ export class Verifier {
     const batch = await this.chain.batch(batchId);
     if (batch === undefined) throw new VerifierError("UNKNOWN_BATCH", `batch ${batchId} is not anchored on chain ${this.chain.chainId}`);
     const log = await this.chain.anchoredLog(batchId);
-    // Candidates: mirrors with this root, then the relayer; the one whose hash is anchored wins.
+    // Candidates: mirrors with this root (hash-checked copies), then the anchoring relayer's registered
+    // manifestUrl at the anchoring block — the only place a manifest is fetched from (TRUST-MODEL §1).
     const candidates = [...(this.#mirrors.get(batch.root.toLowerCase()) ?? [])];
-    if (this.#relayer !== undefined) {
-      const fromRelayer = await this.#relayer.manifest(batchId);
-      if (fromRelayer !== undefined) candidates.push(fromRelayer);
+    const isAnchored = (b: Uint8Array) => keccak256Hex(b) === batch.manifestHash.toLowerCase();
+    let fetchFailure: string | undefined;
+    if (!candidates.some(isAnchored)) {
+      const manifestUrl = batch.relayer === undefined ? undefined : await this.chain.manifestUrlAt(batch.relayer, batch.blockNumber);
+      if (manifestUrl === undefined) fetchFailure = `relayer ${batch.relayer ?? "(unknown)"} had no registered manifestUrl`;
+      else {
+        const got = await fetchManifest({ manifestUrl, batchId, leafCount: batch.leafCount });
+        if (got.ok) candidates.push(got.bytes);
+        else fetchFailure = got.message;
+      }
     }
-    const manifestBytes = candidates.find((b) => keccak256Hex(b) === batch.manifestHash.toLowerCase()) ?? candidates[0];
+    const manifestBytes = candidates.find(isAnchored) ?? candidates[0];
+    const maxAnchorDelay = await this.chain.maxAnchorDelayAt(batch.anchoredAt);
+    if (manifestBytes === undefined)
+      this.#unavailable.set(batchId, { batchId, anchoredAt: batch.anchoredAt, maxAnchorDelay, reason: fetchFailure ?? "no manifest" });
     const audit = await auditManifest({
       batch,
       manifestBytes,
       chainId: this.chain.chainId,
       anchor: this.chain.anchor,
       directory: this.registry,
+      maxAnchorDelay,
       pool: this.pool,
       onProgress: (done, total) => this.#progress?.({ phase: "signatures", done, total }),
     });
@@ -189,8 +220,68 @@ export class Verifier {
       results.push((await this.#audit(id)).result);
     }
     this.#progress?.({ phase: "batches", done: count, total: count });
+    await this.#loadDirect();
     this.#allLoaded = true;
     return results;
+  }
+
+  /** Reads every direct submission (once per load: the logs are read again from the deployment block). */
+  async #loadDirect(): Promise<void> {
+    const entries = await readDirectSubmissions({
+      client: this.chain.client,
+      anchor: this.chain.anchor,
+      fromBlock: this.chain.fromBlock,
+      maxAnchorDelayAt: (t) => this.chain.maxAnchorDelayAt(t),
+    });
+    this.#direct.clear();
+    for (const e of entries) {
+      const k = key(e.reading.device, e.reading.seq);
+      this.#direct.set(k, [...(this.#direct.get(k) ?? []), e]);
+    }
+  }
+
+  /** The direct submissions of the chain, as last loaded (for the dashboard and reports). */
+  get directSubmissions(): DirectEntry[] {
+    return [...this.#direct.values()].flat();
+  }
+
+  /** Adds CENSORED when one of the device's receipts for the reading proves it (TRUST-MODEL §6). */
+  async #censor(result: ReadingResult, raw: PlatformReading | undefined): Promise<ReadingResult> {
+    const receipts = this.#receipts.get(key(result.device, result.seq));
+    if (receipts === undefined) return result;
+    const context = await this.#censorshipContext();
+    for (const e of receipts) {
+      const evidence: ReceiptEvidence =
+        e.reading === undefined && raw !== undefined && raw.dataHash.toLowerCase() === e.receipt.dataHash.toLowerCase()
+          ? { ...e, reading: { timestamp: raw.ts, signature: raw.signature } }
+          : e;
+      const { problem } = await censorshipProblem(evidence, context);
+      if (problem !== undefined) return finish({ ...result, problems: [...result.problems, problem] });
+    }
+    return result;
+  }
+
+  async #censorshipContext(): Promise<CensorshipContext> {
+    const latest = (await this.chain.client.getBlock({ blockTag: "latest" })).timestamp;
+    if (this.#censorship?.latest === latest) return this.#censorship;
+    if (!this.#allLoaded) await this.#loadAll();
+    this.#censorship = {
+      chainId: this.chain.chainId,
+      anchor: this.chain.anchor,
+      registrations: await readRelayerRegistrations(this.chain.client, this.chain.anchor, this.chain.fromBlock),
+      latest,
+      statusAt: (device, t) => this.registry.statusAt(device, t),
+      signedByDevice: (reading, signature) => this.#signedByDevice(reading, signature),
+      anchoredTimes: (device, seq, dataHash) => [
+        ...(this.#anchored.get(key(device, seq)) ?? [])
+          .filter((a) => a.audit.authentic && a.reading.dataHash === dataHash)
+          .map((a) => BigInt(a.audit.result.anchoredAt)),
+        ...(this.#direct.get(key(device, seq)) ?? []).filter((d) => d.reading.dataHash === dataHash).map((d) => d.anchoredAt),
+      ],
+      unavailableBefore: (t, deadline) =>
+        [...this.#unavailable.values()].some((u) => t <= u.anchoredAt + MAX_CLOCK_SKEW_SECONDS && u.anchoredAt <= deadline),
+    };
+    return this.#censorship;
   }
 
   // ---------------------------------------------------------------- readings
@@ -221,7 +312,7 @@ export class Verifier {
     if (!this.#anchored.get(key(device, seq))?.some((a) => a.audit.authentic)) await this.#loadAll();
     const raw = await this.#platform?.reading(device, seq);
     const equivocations = (await this.#platform?.equivocations(device)) ?? [];
-    return this.#judge(device, seq, raw, equivocations);
+    return this.#censor(this.#judge(device, seq, raw, equivocations), raw);
   }
 
   /** Verifies a device's readings with from ≤ timestamp ≤ to, gaps included. */
@@ -238,6 +329,7 @@ export class Verifier {
     const batches = await this.#loadAll();
     const devices = new Set<Address>(this.registry.devices().map((d) => d.device));
     for (const list of this.#anchored.values()) for (const a of list) devices.add(a.reading.device);
+    for (const list of this.#direct.values()) for (const d of list) devices.add(d.reading.device);
     const results: ReadingResult[] = [];
     let done = 0;
     for (const device of devices) {
@@ -257,6 +349,11 @@ export class Verifier {
     const prefix = `${device.toLowerCase()}:`;
     for (const [k, list] of this.#anchored)
       if (k.startsWith(prefix) && list.some((a) => inRange(Number(a.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
+    for (const [k, list] of this.#direct)
+      if (k.startsWith(prefix) && list.some((d) => inRange(Number(d.reading.timestamp)))) seqs.add(Number(k.slice(prefix.length)));
+    for (const [k, list] of this.#receipts)
+      if (k.startsWith(prefix) && list.some((e) => e.reading === undefined || inRange(Number(e.reading.timestamp))))
+        seqs.add(Number(k.slice(prefix.length)));
     for (const e of equivocations) if (inRange(e.conflicting.ts)) seqs.add(e.seq);
     const sorted = [...seqs].sort((a, b) => a - b);
     const results: ReadingResult[] = [];
@@ -273,7 +370,8 @@ export class Verifier {
         );
       expected = seq + 1;
       this.#progress?.({ phase: "readings", done: results.length, total: sorted.length });
-      results.push(this.#judge(device, seq, raw.get(seq) ?? (await this.#rawOutsideRange(device, seq, range)), equivocations));
+      const payload = raw.get(seq) ?? (await this.#rawOutsideRange(device, seq, range));
+      results.push(await this.#censor(this.#judge(device, seq, payload, equivocations), payload));
     }
     return results;
   }
@@ -331,42 +429,65 @@ export class Verifier {
     const best = [...entries].sort((a, b) => rank(a) - rank(b))[0];
     const result: Omit<ReadingResult, "status"> = { device, seq, problems };
     if (payload !== undefined) result.payloadHash = payload.hash;
+    // A batch holding the reading comes first; else a direct submission (TRUST-MODEL §5).
+    const directs = best === undefined ? (this.#direct.get(key(device, seq)) ?? []) : [];
+    const direct = directs.find((d) => d.reading.dataHash === payload?.hash) ?? directs[0];
+    let anchored: { reading: Reading; where: string } | undefined;
+    if (best !== undefined) {
+      anchored = { reading: best.reading, where: `batch ${best.audit.result.batchId}` };
+      if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
+      problems.push(...best.result.problems);
+    } else if (direct !== undefined) {
+      anchored = { reading: direct.reading, where: `direct submission ${direct.log.txHash}` };
+      result.direct = directInfo(direct);
+      problems.push(...directProblems(direct, this.registry, (r, sig) => this.#signedByDevice(r, sig)));
+    }
 
-    if (best === undefined) {
+    if (anchored === undefined) {
       if (payload !== undefined) {
         result.timestamp = raw!.ts;
-        problems.push({ status: ReadingVerdict.NOT_ANCHORED, message: "no anchored batch holds this reading" });
+        // A batch anchored in the reading's window whose manifest cannot be had may hold it: UNAVAILABLE, not NOT_ANCHORED.
+        const t = BigInt(raw!.ts);
+        const couldHold = [...this.#unavailable.values()].filter(
+          (u) => t <= u.anchoredAt + MAX_CLOCK_SKEW_SECONDS && u.anchoredAt <= t + u.maxAnchorDelay,
+        );
+        if (couldHold.length > 0)
+          problems.push({
+            status: ReadingVerdict.UNAVAILABLE,
+            message: `not in any available manifest; batch(es) ${couldHold.map((u) => u.batchId).join(", ")} of its window have no manifest`,
+            details: { batches: couldHold.map((u) => ({ batchId: u.batchId, reason: u.reason })) },
+          });
+        else problems.push({ status: ReadingVerdict.NOT_ANCHORED, message: "no anchored batch holds this reading" });
         if (payload.reading === undefined || !payload.signed)
           problems.push({ status: ReadingVerdict.BAD_SIGNATURE, message: "the platform's payload is not signed by the device" });
       }
     } else {
-      result.timestamp = Number(best.reading.timestamp);
-      result.anchoredDataHash = best.reading.dataHash;
-      if (best.result.anchor !== undefined) result.anchor = best.result.anchor;
-      problems.push(...best.result.problems);
+      const anchoredReading = anchored.reading;
+      result.timestamp = Number(anchoredReading.timestamp);
+      result.anchoredDataHash = anchoredReading.dataHash;
       if (payload === undefined) {
         problems.push({
           status: ReadingVerdict.RAW_MISSING,
-          message: `anchored in batch ${best.audit.result.batchId} but the platform has no payload`,
+          message: `anchored in ${anchored.where} but the platform has no payload`,
         });
-      } else if (payload.hash !== best.reading.dataHash) {
+      } else if (payload.hash !== anchoredReading.dataHash) {
         if (payload.signed && payload.reading!.seq === BigInt(seq))
           problems.push({
             status: ReadingVerdict.EQUIVOCATION,
             message: "the device signed the platform's payload and another anchored dataHash for this seq",
-            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+            details: { payloadHash: payload.hash, anchoredDataHash: anchoredReading.dataHash },
           });
         else
           problems.push({
             status: ReadingVerdict.TAMPERED,
             message: "keccak256(raw payload) is not the anchored dataHash",
-            details: { payloadHash: payload.hash, anchoredDataHash: best.reading.dataHash },
+            details: { payloadHash: payload.hash, anchoredDataHash: anchoredReading.dataHash },
           });
       } else if (
         payload.reading === undefined ||
-        payload.reading.device !== best.reading.device ||
-        payload.reading.seq !== best.reading.seq ||
-        payload.reading.timestamp !== best.reading.timestamp
+        payload.reading.device !== anchoredReading.device ||
+        payload.reading.seq !== anchoredReading.seq ||
+        payload.reading.timestamp !== anchoredReading.timestamp
       ) {
         problems.push({ status: ReadingVerdict.TAMPERED, message: "the payload's device/seq/ts contradict the anchored reading" });
       }
@@ -390,7 +511,9 @@ export class Verifier {
         message: `the device signed ${signedHashes.size} different payloads for seq ${seq}`,
         details: { dataHashes: [...signedHashes] },
       });
-    if (best === undefined && payload === undefined && signedHashes.size === 0)
+    if (direct?.signature !== undefined && this.#signedByDevice(direct.reading, direct.signature))
+      signedHashes.add(direct.reading.dataHash);
+    if (anchored === undefined && payload === undefined && signedHashes.size === 0)
       problems.push({ status: ReadingVerdict.SEQUENCE_GAP, message: `no reading with seq ${seq}` });
     return finish(result);
   }

@@ -76,6 +76,15 @@ describe("audit chain (Ignition deployment)", async () => {
     assert.equal((await anchor.read.registry()).toLowerCase(), registry.address.toLowerCase());
   });
 
+  it("the deployment registers the relayer with its manifest URL and receipt signer, and sets the parameters", async () => {
+    const info = await anchor.read.relayerInfo([relayer.account.address]);
+    assert.equal(info.manifestUrl, "http://127.0.0.1:8547");
+    assert.equal(info.receiptSigner, "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
+    assert.equal(await anchor.read.maxAnchorDelay(), 86_400n);
+    assert.equal(await anchor.read.manifestAvailabilityBlocks(), 100n);
+    assert.equal(await anchor.read.MAX_LEAF_COUNT(), 65_536);
+  });
+
   it("digest and leaf: core = viem = contract", async () => {
     const { reading } = read(devices[0], await now());
     assert.equal(digester.digestHex(reading), hashTypedData(readingTypedData(digester.domain, reading)));
@@ -124,7 +133,7 @@ describe("audit chain (Ignition deployment)", async () => {
   });
 
   for (const scheme of ["secp256k1", "p256"] as const) {
-    it(`submitReading verifies a ${scheme} signature on-chain and records the sequence`, async () => {
+    it(`submitReading verifies a ${scheme} signature on-chain and records the (device, seq) once`, async () => {
       const device = await newDevice(scheme);
       await networkHelpers.time.increase(5);
       const { reading, signature } = read(device, await now());
@@ -134,12 +143,12 @@ describe("audit chain (Ignition deployment)", async () => {
         "ReadingSubmitted",
         [device.address, reading.seq, reading.timestamp, reading.dataHash],
       );
-      assert.equal(await anchor.read.lastSequence([device.address]), reading.seq);
+      assert.equal(await anchor.read.isSubmitted([device.address, reading.seq]), true);
       await viem.assertions.revertWithCustomErrorWithArgs(
         anchor.write.submitReading([reading, signature]),
         anchor,
-        "ReadingAnchorStaleSequence",
-        [device.address, reading.seq, reading.seq],
+        "ReadingAnchorAlreadySubmitted",
+        [device.address, reading.seq],
       );
     });
   }

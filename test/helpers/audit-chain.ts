@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { createPublicClient, createTestClient, createWalletClient, http, toHex, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
+import { deviceRegistryAbi, readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
 import { keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
@@ -25,6 +25,12 @@ export interface AuditChain {
   suspend(device: Address): Promise<void>;
   resume(device: Address): Promise<void>;
   revoke(device: Address): Promise<void>;
+  /**
+   * Records (as the admin) a relayer's manifest URL and receipt signer on the anchor, as a deployment
+   * does with `registerRelayer`: tests start relayers on ephemeral ports, so they register the real URL.
+   * Defaults: the dev relayer account and the dev receipt key.
+   */
+  registerRelayer(options: { manifestUrl: string; relayer?: Address; receiptSigner?: Address }): Promise<void>;
   /** Mines `blocks` empty blocks, optionally `secondsApart` seconds apart. */
   mine(blocks?: number, secondsApart?: number): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +93,20 @@ export async function startAuditChain(): Promise<AuditChain> {
     suspend: (device) => registrarCall("suspendDevice", device),
     resume: (device) => registrarCall("resumeDevice", device),
     revoke: (device) => registrarCall("revokeDevice", device),
+    async registerRelayer({ manifestUrl, relayer, receiptSigner }) {
+      const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), chain, transport });
+      const hash = await admin.writeContract({
+        address: anchor.address,
+        abi: readingAnchorAbi,
+        functionName: "registerRelayer",
+        args: [
+          relayer ?? privateKeyToAccount(DEV_KEYS.relayer).address,
+          manifestUrl,
+          receiptSigner ?? privateKeyToAccount(DEV_KEYS.receipt).address,
+        ],
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    },
     async mine(blocks = 1, secondsApart = 1) {
       await testClient.mine({ blocks, interval: secondsApart });
     },

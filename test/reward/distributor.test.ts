@@ -108,6 +108,8 @@ describe("reward chain (Ignition deployment)", async () => {
     assert.deepEqual(set.oracles, ORACLE_KEYS.map(oracleAddress));
     assert.equal(set.threshold, 2);
     assert.equal(await distributor.read.hasRole([await distributor.read.PAUSER_ROLE(), deployer.account.address]), true);
+    assert.equal(await distributor.read.hasRole([await distributor.read.GUARDIAN_ROLE(), deployer.account.address]), true);
+    assert.equal(await distributor.read.challengePeriod(), 0n);
     assert.equal(await token.read.symbol(), "SSR");
   });
 
@@ -157,7 +159,8 @@ describe("reward chain (Ignition deployment)", async () => {
     assert.equal(await distributor.read.currentRoot(), tree.root);
     assert.equal(await distributor.read.totalPosted(), tree.total);
 
-    // alice claims herself; anyone (the relayer) claims for bob and dave, paying them.
+    // alice and bob claim themselves; nobody else can claim for them (a relayed claim goes through
+    // claimWithSignature, which a plain claim would otherwise front-run), so dave's stays unclaimed.
     await viem.assertions.emitWithArgs(
       distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
         account: alice.account,
@@ -167,17 +170,25 @@ describe("reward chain (Ignition deployment)", async () => {
       [alice.account.address, alice.account.address, entries[0].cumulative, entries[0].cumulative],
     );
     for (const { account, cumulative } of [entries[1], entries[3]]) {
-      await distributor.write.claim([account, cumulative, tree.proof(account)], { account: relayer.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.claim([account, cumulative, tree.proof(account)], { account: relayer.account }),
+        distributor,
+        "RewardDistributorUnauthorizedClaim",
+        [relayer.account.address, account],
+      );
     }
+    await distributor.write.claim([bob.account.address, entries[1].cumulative, tree.proof(bob.account.address)], { account: bob.account });
     assert.equal(await token.read.balanceOf([alice.account.address]), entries[0].cumulative);
     assert.equal(await token.read.balanceOf([bob.account.address]), entries[1].cumulative);
-    assert.equal(await token.read.balanceOf([dave]), 1n);
+    assert.equal(await token.read.balanceOf([dave]), 0n);
     assert.equal(await token.read.balanceOf([relayer.account.address]), 0n);
-    assert.equal(await token.read.totalSupply(), entries[0].cumulative + entries[1].cumulative + 1n);
+    assert.equal(await token.read.totalSupply(), entries[0].cumulative + entries[1].cumulative);
     assert.equal(await distributor.read.totalClaimed(), await token.read.totalSupply());
 
     await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)]),
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
+        account: alice.account,
+      }),
       distributor,
       "RewardDistributorNothingToClaim",
       [alice.account.address, entries[0].cumulative, entries[0].cumulative],
@@ -200,13 +211,15 @@ describe("reward chain (Ignition deployment)", async () => {
     const tree = await post(entries, [ORACLE_KEYS[1], ORACLE_KEYS[2]]);
 
     await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.claim([carol, 7n * 10n ** 18n, old.proof(carol)]),
+      distributor.write.claim([alice.account.address, 100n * 10n ** 18n, old.proof(alice.account.address)], { account: alice.account }),
       distributor,
       "RewardDistributorInvalidProof",
-      [carol, 7n * 10n ** 18n],
+      [alice.account.address, 100n * 10n ** 18n],
     );
     await viem.assertions.emitWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)]),
+      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
+        account: alice.account,
+      }),
       distributor,
       "Claimed",
       [alice.account.address, alice.account.address, 30n * 10n ** 18n, entries[0].cumulative],
@@ -298,6 +311,46 @@ describe("reward chain (Ignition deployment)", async () => {
         "RewardDistributorDecreasingTotal",
         [total - 1n, total],
       );
+    });
+
+    it("an epoch gap → RewardDistributorEpochGap; a block range gap → RewardDistributorBlockRangeGap", async () => {
+      const far = { ...nextMessage(tree.root, total + 1n), epoch: 2n ** 64n - 1n };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([far, signBy(ORACLE_KEYS, far)]),
+        distributor,
+        "RewardDistributorEpochGap",
+        [2n ** 64n - 1n, epoch + 1n],
+      );
+      const gap = { ...nextMessage(tree.root, total + 1n), fromBlock: epoch * 100n + 2n };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.postRoot([gap, signBy(ORACLE_KEYS, gap)]),
+        distributor,
+        "RewardDistributorBlockRangeGap",
+        [epoch * 100n + 2n, epoch * 100n + 1n],
+      );
+      assert.equal(await distributor.read.lastToBlock(), epoch * 100n);
+    });
+
+    it("a root in its challenge period pays nothing and a guardian vetoes it → RootVetoed", async () => {
+      await distributor.write.setChallengePeriod([3600n]);
+      const evil = buildRewardTree([{ account: relayer.account.address, cumulative: total }]);
+      const message = nextMessage(evil.root, total);
+      await distributor.write.postRoot([message, signBy(ORACLE_KEYS, message)]);
+      assert.equal((await distributor.read.pendingRoot()).root, evil.root);
+      assert.notEqual(await distributor.read.currentRoot(), evil.root);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        distributor.write.claim([relayer.account.address, total, evil.proof(relayer.account.address)], { account: relayer.account }),
+        distributor,
+        "RewardDistributorInvalidProof",
+        [relayer.account.address, total],
+      );
+      await viem.assertions.emitWithArgs(distributor.write.vetoRoot([message.epoch]), distributor, "RootVetoed", [
+        message.epoch,
+        evil.root,
+        deployer.account.address,
+      ]);
+      assert.equal(await distributor.read.lastEpoch(), epoch);
+      await distributor.write.setChallengePeriod([0n]);
     });
 
     it("a total over the epoch cap → RewardDistributorEpochCapExceeded", async () => {

@@ -3,10 +3,11 @@
  * SQLite files, HTTP on 127.0.0.1; devices that send each reading to both; helpers that tamper with
  * the stores and anchor batches directly. Importing this file does nothing.
  */
+import http from "node:http";
 import path from "node:path";
 
 import Database from "better-sqlite3";
-import { createWalletClient, http, parseEventLogs, type Address, type Hex } from "viem";
+import { createWalletClient, http as httpTransport, parseEventLogs, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
@@ -54,6 +55,14 @@ export interface Stack {
   apiKey: string;
   relayer: TestRelayer;
   relayerUrl: string;
+  /**
+   * The relayer's registered manifestUrl: a stable front (as a deployment's reverse proxy) that
+   * forwards to whichever relayer process currently serves `relayerUrl`, so a relayer restarted on a
+   * new ephemeral port still serves the manifests of the batches it anchored before.
+   */
+  manifestUrl: string;
+  /** While false, the front answers 503 (the relayer withholds its manifests). */
+  serveManifests: boolean;
   digester: ReadingDigester;
   sign(device: TestDevice, seq: number, ts: number, extra?: Record<string, unknown>): SignedPayload;
   /** Sends to the platform and the relayer, as a device client does. */
@@ -89,11 +98,13 @@ export async function startStack(): Promise<Stack> {
     databaseUrl: path.join(tmp.dir, "relayer.sqlite"),
     batch: { maxSize: 8, maxAgeMs: 200 },
   });
+  const front = await startFront(() => stack);
+  await chain.registerRelayer({ manifestUrl: front.url });
   const digester = new ReadingDigester(chain.chainId, chain.anchor);
   const wallet = createWalletClient({
     account: privateKeyToAccount(chain.keys.relayer),
     chain: rpcChain(chain.chainId, "audit", chain.rpcUrl),
-    transport: http(chain.rpcUrl),
+    transport: httpTransport(chain.rpcUrl),
   });
 
   const sign = (device: TestDevice, seq: number, ts: number, extra: Record<string, unknown> = {}): SignedPayload => {
@@ -123,6 +134,8 @@ export async function startStack(): Promise<Stack> {
     apiKey,
     relayer,
     relayerUrl: relayer.url,
+    manifestUrl: front.url,
+    serveManifests: true,
     digester,
     sign,
     sendPlatform,
@@ -191,6 +204,7 @@ export async function startStack(): Promise<Stack> {
       await relayer.close();
       await stack.relayer.close();
       await platformServer.close();
+      await front.close();
       await platform.close();
       registry.stop();
       await chain.close();
@@ -198,4 +212,27 @@ export async function startStack(): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/** An HTTP front forwarding GETs to the stack's current relayer URL (503 while `serveManifests` is false). */
+async function startFront(current: () => Stack): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const stack = current();
+    if (!stack.serveManifests) {
+      res.writeHead(503).end();
+      return;
+    }
+    fetch(`${stack.relayerUrl}${req.url ?? "/"}`)
+      .then(async (upstream) => {
+        res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/octet-stream" });
+        res.end(Buffer.from(await upstream.arrayBuffer()));
+      })
+      .catch(() => res.writeHead(502).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

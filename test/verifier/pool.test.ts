@@ -53,6 +53,7 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
         chainId: 31337,
         anchor,
         directory: { device: (a) => keys.get(a), statusAt: () => 1 },
+        maxAnchorDelay: 86_400n,
         pool,
       });
       assert.equal(pool.failure, undefined, "workers ran");

@@ -37,10 +37,26 @@ contract RewardDistributorHandler is RewardKeys {
     mapping(uint32 version => uint64) internal _setExpiresAt;
     uint32 public modelSetVersion;
 
-    // Posted state.
+    // The root in its challenge period, staged until it is due or vetoed.
+    uint64 public challengePeriod;
+    bool public hasPending;
+    bytes32 public pendingRoot;
+    uint64 public pendingEpoch;
+    uint64 internal _pendingToBlock;
+    uint256 public pendingTotal;
+    uint64 internal _pendingValidAt;
+    uint256[ACCOUNTS] internal _pendingAmounts;
+    bytes32[] internal _pendingTree;
+    mapping(bytes32 root => bool) public vetoed;
+    bytes32[] internal _vetoedRoots;
+    uint256 public vetoes;
+
+    // Active state: the root claims are paid against.
     bool public hasRoot;
+    uint64 internal _activeValidAt;
     bytes32 public modelRoot;
     uint64 public modelEpoch;
+    uint64 public modelLastToBlock;
     uint256 public modelTotalPosted;
     uint256[ACCOUNTS] internal _amounts;
     bytes32[] internal _tree;
@@ -86,6 +102,7 @@ contract RewardDistributorHandler is RewardKeys {
         modelSetVersion = 1;
         _setKeys[1] = oracleKeys;
         _setThreshold[1] = threshold;
+        challengePeriod = distributor_.challengePeriod();
     }
 
     // ---------------------------------------------------------------- actions
@@ -93,6 +110,7 @@ contract RewardDistributorHandler is RewardKeys {
     function warp(uint256 secondsAhead) external {
         vm.warp(block.timestamp + bound(secondsAhead, 1, 12 hours));
         vm.roll(block.number + 1);
+        _promoteModel();
     }
 
     /// @dev Posts the next entitlements of the four accounts. `flags`: bit 0 signs with the previous set (when there
@@ -100,6 +118,7 @@ contract RewardDistributorHandler is RewardKeys {
     /// bit 3 repeats the last epoch; bit 4 exceeds the cap; bit 5 signs below the threshold; bit 6 swaps the first
     /// two signatures.
     function postRoot(uint256 seed, uint8 flags) external {
+        _promoteModel();
         uint256[ACCOUNTS] memory next;
         uint256 sum = 0;
         for (uint256 i = 0; i < ACCOUNTS; ++i) {
@@ -132,11 +151,11 @@ contract RewardDistributorHandler is RewardKeys {
             sourceChainId: sourceChainId,
             destinationChainId: block.chainid,
             distributor: address(distributor),
-            epoch: flags & 0x08 != 0 ? modelEpoch : modelEpoch + 1 + uint64((seed >> 192) % 3),
+            epoch: flags & 0x08 != 0 ? modelEpoch : modelEpoch + 1 + ((seed >> 192) % 4 == 0 ? 2 : 0),
             root: tree[0],
             cumulativeTotal: total,
-            fromBlock: uint64(block.number),
-            toBlock: uint64(block.number) + 10,
+            fromBlock: _fromBlock(seed),
+            toBlock: _fromBlock(seed) + 19,
             rulesVersion: 1,
             oracleSetVersion: version
         });
@@ -147,17 +166,31 @@ contract RewardDistributorHandler is RewardKeys {
             ++rejections;
         } else {
             distributor.postRoot(m, sigs);
-            _acceptRoot(m, tree, next);
+            if (challengePeriod == 0) {
+                _activeValidAt = uint64(block.timestamp);
+                _acceptRoot(m.root, m.epoch, m.toBlock, m.cumulativeTotal, tree, next);
+            } else {
+                hasPending = true;
+                pendingRoot = m.root;
+                pendingEpoch = m.epoch;
+                _pendingToBlock = m.toBlock;
+                pendingTotal = m.cumulativeTotal;
+                _pendingValidAt = uint64(block.timestamp) + challengePeriod;
+                _pendingAmounts = next;
+                _pendingTree = tree;
+            }
         }
         _afterAction();
     }
 
     /// @dev Claims an account's entitlement with the current root's proof, or with a superseded root's.
     function claim(uint256 accountPick, bool usePreviousRoot) external {
+        _promoteModel();
         uint256 i = accountPick % ACCOUNTS;
         address account = _recipients[i];
         if (!hasRoot) {
             vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
+            vm.prank(account);
             distributor.claim(account, 0, new bytes32[](0));
             ++rejections;
             _afterAction();
@@ -167,9 +200,11 @@ contract RewardDistributorHandler is RewardKeys {
         uint256 amount = old ? _prevAmounts[i] : _amounts[i];
         bytes32[] memory proof = rewardProof(old ? _prevTree : _tree, account, amount);
         if (_expectClaimRevert(account, amount, proof)) {
+            vm.prank(account);
             distributor.claim(account, amount, proof);
             ++rejections;
         } else {
+            vm.prank(account);
             uint256 paid = distributor.claim(account, amount, proof);
             _acceptClaim(account, amount, paid);
         }
@@ -179,6 +214,7 @@ contract RewardDistributorHandler is RewardKeys {
     /// @dev Relays an account's signed claim to a recipient. `flags`: bit 0 makes it expired; bit 1 signs with
     /// another key; bit 2 replays the account's last used nonce.
     function claimWithSignature(uint256 accountPick, uint256 recipientPick, uint256 timing, uint8 flags) external {
+        _promoteModel();
         if (!hasRoot) return;
         uint256 i = accountPick % ACCOUNTS;
         address account = _recipients[i];
@@ -217,6 +253,55 @@ contract RewardDistributorHandler is RewardKeys {
             ++modelNonce[account];
         }
         _afterAction();
+    }
+
+    /// @dev Vetoes the pending epoch, or (1 in 4) another one, as the guardian.
+    function vetoRoot(uint256 pick) external {
+        _promoteModel();
+        uint64 epoch = pick % 4 == 0 ? modelEpoch + 2 : (hasPending ? pendingEpoch : modelEpoch);
+        if (!hasPending || epoch != pendingEpoch) {
+            if (hasRoot && epoch == modelEpoch) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IRewardDistributor.RewardDistributorChallengeOver.selector,
+                        epoch,
+                        _activeValidAt
+                    )
+                );
+            } else {
+                vm.expectRevert(
+                    abi.encodeWithSelector(IRewardDistributor.RewardDistributorNoPendingRoot.selector, epoch)
+                );
+            }
+            distributor.vetoRoot(epoch);
+            ++rejections;
+        } else {
+            distributor.vetoRoot(epoch);
+            hasPending = false;
+            vetoed[pendingRoot] = true;
+            _vetoedRoots.push(pendingRoot);
+            ++vetoes;
+        }
+        _afterAction();
+    }
+
+    /// @dev Sets the challenge period: zero one time in three, sometimes above the maximum.
+    function setChallengePeriod(uint256 pick) external {
+        uint64 period = pick % 3 == 0 ? 0 : uint64(bound(pick >> 8, 1, 8 days));
+        uint64 max = distributor.MAX_CHALLENGE_PERIOD();
+        if (period > max) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IRewardDistributor.RewardDistributorChallengePeriodTooLong.selector,
+                    period,
+                    max
+                )
+            );
+            distributor.setChallengePeriod(period);
+            return;
+        }
+        distributor.setChallengePeriod(period);
+        challengePeriod = period;
     }
 
     /// @dev Rotation is made rarer than the other actions (1 in 4), so that campaigns keep posting with a set.
@@ -283,6 +368,12 @@ contract RewardDistributorHandler is RewardKeys {
         if (unsorted) (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
     }
 
+    /// @dev The first block of a posted epoch: right after the last one, or one further in one post of four.
+    function _fromBlock(uint256 seed) internal view returns (uint64) {
+        if (modelEpoch == 0) return uint64(block.number);
+        return modelLastToBlock + 1 + ((seed >> 200) % 4 == 0 ? 1 : 0);
+    }
+
     /// @dev Sets up the expected revert of a post, if the model rejects it; returns whether it does.
     function _expectPostRevert(
         IRewardDistributor.OracleMessage memory m,
@@ -290,9 +381,29 @@ contract RewardDistributorHandler is RewardKeys {
         bool unsorted
     ) internal returns (bool) {
         uint64 expiresAt = _setExpiresAt[m.oracleSetVersion];
-        if (m.epoch <= modelEpoch) {
+        if (hasPending) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IRewardDistributor.RewardDistributorRootPending.selector,
+                    pendingEpoch,
+                    _pendingValidAt
+                )
+            );
+        } else if (m.epoch <= modelEpoch) {
             vm.expectRevert(
                 abi.encodeWithSelector(IRewardDistributor.RewardDistributorStaleEpoch.selector, m.epoch, modelEpoch)
+            );
+        } else if (m.epoch != modelEpoch + 1) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IRewardDistributor.RewardDistributorEpochGap.selector, m.epoch, modelEpoch + 1)
+            );
+        } else if (modelEpoch != 0 && m.fromBlock != modelLastToBlock + 1) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IRewardDistributor.RewardDistributorBlockRangeGap.selector,
+                    m.fromBlock,
+                    uint256(modelLastToBlock) + 1
+                )
             );
         } else if (m.cumulativeTotal < modelTotalPosted) {
             vm.expectRevert(
@@ -372,8 +483,27 @@ contract RewardDistributorHandler is RewardKeys {
         return true;
     }
 
+    /// @dev Makes the pending root the active one once its challenge period is over, as the distributor does.
+    function _promoteModel() internal {
+        if (!hasPending || block.timestamp < _pendingValidAt) return;
+        hasPending = false;
+        _activeValidAt = _pendingValidAt;
+        _acceptRoot(pendingRoot, pendingEpoch, _pendingToBlock, pendingTotal, _pendingTree, _pendingAmounts);
+    }
+
+    function vetoedRootCount() external view returns (uint256) {
+        return _vetoedRoots.length;
+    }
+
+    function vetoedRootAt(uint256 index) external view returns (bytes32) {
+        return _vetoedRoots[index];
+    }
+
     function _acceptRoot(
-        IRewardDistributor.OracleMessage memory m,
+        bytes32 root,
+        uint64 epoch,
+        uint64 toBlock,
+        uint256 total,
         bytes32[] memory tree,
         uint256[ACCOUNTS] memory next
     ) internal {
@@ -385,9 +515,11 @@ contract RewardDistributorHandler is RewardKeys {
         _tree = tree;
         _amounts = next;
         hasRoot = true;
-        modelRoot = m.root;
-        modelEpoch = m.epoch;
-        modelTotalPosted = m.cumulativeTotal;
+        modelRoot = root;
+        modelEpoch = epoch;
+        modelLastToBlock = toBlock;
+        modelTotalPosted = total;
+        vetoed[root] = false;
         for (uint256 i = 0; i < ACCOUNTS; ++i) {
             if (next[i] > maxEntitlement[_recipients[i]]) maxEntitlement[_recipients[i]] = next[i];
         }
@@ -409,8 +541,10 @@ contract RewardDistributorHandler is RewardKeys {
             if (now_ < _lastClaimed[account]) ++claimedDecreases;
             _lastClaimed[account] = now_;
         }
+        // The active epoch and total: a vetoed pending root makes the last posted ones fall back, never these.
         uint64 epoch = distributor.lastEpoch();
-        uint256 total = distributor.totalPosted();
+        if (distributor.pendingRoot().root != bytes32(0)) --epoch;
+        uint256 total = distributor.activeTotal();
         if (epoch < _lastObservedEpoch || total < _lastObservedTotal) ++postedDecreases;
         _lastObservedEpoch = epoch;
         _lastObservedTotal = total;
@@ -433,28 +567,32 @@ contract RewardDistributorInvariants is Test {
         for (uint256 i = 0; i < 3; ++i) oracles[i] = vm.addr(keys[i]);
 
         token = new RewardToken("SensorSeal Reward", "SSR");
-        distributor = new RewardDistributor(token, 31337, address(this), oracles, 2, 1_000_000 ether, 1 days);
+        distributor = new RewardDistributor(token, 31337, address(this), oracles, 2, 1_000_000 ether, 1 days, 0);
         token.setDistributor(address(distributor));
         handler = new RewardDistributorHandler(distributor, token, keys, 2);
         distributor.grantRole(distributor.DEFAULT_ADMIN_ROLE(), address(handler));
+        distributor.grantRole(distributor.GUARDIAN_ROLE(), address(handler));
 
-        bytes4[] memory selectors = new bytes4[](5);
+        bytes4[] memory selectors = new bytes4[](7);
         selectors[0] = RewardDistributorHandler.warp.selector;
         selectors[1] = RewardDistributorHandler.postRoot.selector;
         selectors[2] = RewardDistributorHandler.claim.selector;
         selectors[3] = RewardDistributorHandler.claimWithSignature.selector;
         selectors[4] = RewardDistributorHandler.rotateOracleSet.selector;
+        selectors[5] = RewardDistributorHandler.vetoRoot.selector;
+        selectors[6] = RewardDistributorHandler.setChallengePeriod.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
-    /// @custom:invariant The total claimed never exceeds the total posted by the oracles, even when a root's leaves
-    /// add up to more than its signed cumulative total.
+    /// @custom:invariant The total claimed never exceeds the total posted by the oracles, nor the active total, even
+    /// when a root's leaves add up to more than its signed cumulative total.
     /// hardhat-config: invariant.runs = 64
     /// hardhat-config: invariant.depth = 40
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_totalClaimedNeverExceedsTotalPosted() public view {
         assertLe(distributor.totalClaimed(), distributor.totalPosted(), "claimed <= posted");
+        assertLe(distributor.totalClaimed(), distributor.activeTotal(), "claimed <= active");
         assertEq(distributor.totalClaimed(), handler.modelTotalClaimed(), "totalClaimed matches the model");
     }
 
@@ -484,16 +622,34 @@ contract RewardDistributorInvariants is Test {
         assertEq(held, token.totalSupply(), "every token is with an account or a named recipient");
     }
 
-    /// @custom:invariant The posted epoch and cumulative total only move forward, and the current root, epoch and
-    /// total are those of the last message the model accepted.
+    /// @custom:invariant The active epoch and cumulative total only move forward, the current root and active total
+    /// are those of the last root the model activated, and the last posted epoch and total are the pending root's,
+    /// if any, else the active ones.
     /// hardhat-config: invariant.runs = 64
     /// hardhat-config: invariant.depth = 40
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_postedStateOnlyMovesForward() public view {
         assertEq(handler.postedDecreases(), 0, "epoch or total went back");
-        assertEq(distributor.lastEpoch(), handler.modelEpoch(), "epoch");
-        assertEq(distributor.totalPosted(), handler.modelTotalPosted(), "total");
+        bool pending = handler.hasPending();
+        assertEq(distributor.lastEpoch(), pending ? handler.pendingEpoch() : handler.modelEpoch(), "epoch");
+        assertEq(distributor.totalPosted(), pending ? handler.pendingTotal() : handler.modelTotalPosted(), "total");
+        assertEq(distributor.activeTotal(), handler.modelTotalPosted(), "active total");
         assertEq(distributor.currentRoot(), handler.modelRoot(), "root");
+        assertEq(distributor.pendingRoot().root, pending ? handler.pendingRoot() : bytes32(0), "pending root");
+    }
+
+    /// @custom:invariant A root pays nothing before its challenge period is over, and a vetoed root never pays: the
+    /// current root is never a pending or vetoed one, so what a malicious root can pay is zero if it is vetoed in time.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_pendingAndVetoedRootsNeverPay() public view {
+        bytes32 current = distributor.currentRoot();
+        if (handler.hasPending()) assertNotEq(current, handler.pendingRoot(), "a pending root pays");
+        for (uint256 i = 0; i < handler.vetoedRootCount(); ++i) {
+            bytes32 root = handler.vetoedRootAt(i);
+            if (handler.vetoed(root)) assertNotEq(current, root, "a vetoed root pays");
+        }
     }
 
     /// @custom:invariant At most two oracle sets are accepted at any time: the current one, and the previous one

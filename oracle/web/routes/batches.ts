@@ -30,9 +30,32 @@ export interface BatchRow {
   blockNumber: number;
 }
 
-/** The anchored batches from `fromBlock` up to the head, as the dashboard lists them. */
-async function readBatchRows(a: AuditConnection, fromBlock: bigint): Promise<{ rows: BatchRow[]; toBlock: bigint }> {
-  const { batches, toBlock } = await readAnchorLogs({ client: a.client, anchor: a.anchor, fromBlock, events: ["BatchAnchored"] });
+/** One direct submission (`ReadingSubmitted`, TRUST-MODEL §5) as the dashboard lists it beside the batches. */
+export interface SubmissionRow {
+  device: Address;
+  seq: number;
+  timestamp: number;
+  dataHash: Hex;
+  txHash: Hex;
+  blockNumber: number;
+  logIndex: number;
+}
+
+/** The anchored batches and direct submissions from `fromBlock` up to the head, as the dashboard lists them. */
+async function readBatchRows(
+  a: AuditConnection,
+  fromBlock: bigint,
+): Promise<{ rows: BatchRow[]; submissionRows: SubmissionRow[]; toBlock: bigint }> {
+  const { batches, submissions, toBlock } = await readAnchorLogs({ client: a.client, anchor: a.anchor, fromBlock });
+  const submissionRows = submissions.map((s) => ({
+    device: s.device,
+    seq: Number(s.seq),
+    timestamp: Number(s.timestamp),
+    dataHash: s.dataHash,
+    txHash: s.txHash,
+    blockNumber: Number(s.blockNumber),
+    logIndex: s.logIndex,
+  }));
   const rows = batches.map((b) => ({
     batchId: Number(b.batchId),
     root: b.root,
@@ -42,18 +65,20 @@ async function readBatchRows(a: AuditConnection, fromBlock: bigint): Promise<{ r
     txHash: b.txHash,
     blockNumber: Number(b.blockNumber),
   }));
-  return { rows, toBlock };
+  return { rows, submissionRows, toBlock };
 }
 
 /** Adds `GET /api/batches` and `GET /api/readings/:device/:seq/bundle`. */
 export function batchRoutes(router: express.Router, up: Upstreams): void {
   const batches = new Map<number, BatchRow>();
+  const submissions: SubmissionRow[] = [];
   let logsFrom: bigint | undefined;
   let reading: Promise<void> | undefined;
   /** Reads the logs not read yet, up to the head, in steps. */
   const readNew = async (a: AuditConnection): Promise<void> => {
-    const { rows, toBlock } = await readBatchRows(a, logsFrom ?? BigInt(up.options.audit?.deployBlock ?? 0));
+    const { rows, submissionRows, toBlock } = await readBatchRows(a, logsFrom ?? BigInt(up.options.audit?.deployBlock ?? 0));
     for (const row of rows) batches.set(row.batchId, row);
+    submissions.push(...submissionRows);
     logsFrom = toBlock + 1n;
   };
 
@@ -65,10 +90,19 @@ export function batchRoutes(router: express.Router, up: Upstreams): void {
       try {
         await reading;
       } catch (cause) {
-        throw unavailable("audit chain", "could not read BatchAnchored logs", cause);
+        throw unavailable("audit chain", "could not read BatchAnchored and ReadingSubmitted logs", cause);
       }
       const list = [...batches.values()].sort((x, y) => y.batchId - x.batchId).slice(0, 500);
-      res.json({ chainId: a.chainId, anchor: a.anchor, batches: list, total: batches.size });
+      // Direct submissions beside the batches, newest first.
+      const direct = submissions.slice(-500).reverse();
+      res.json({
+        chainId: a.chainId,
+        anchor: a.anchor,
+        batches: list,
+        total: batches.size,
+        submissions: direct,
+        submissionsTotal: submissions.length,
+      });
     }),
   );
 
