@@ -21,7 +21,7 @@ import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits } from "./platform.js";
 /** The platform's configuration, from the environment (see {@link parsePlatformConfig}). */
 export interface PlatformConfig extends AuditServiceConfig {
   apiKeysFile: string;
-  trustProxy?: boolean | number | string;
+  trustProxy?: false | number | string;
   limits: PlatformLimits;
 }
 
@@ -32,6 +32,10 @@ const envSchema = z.object({
   PLATFORM_BODY_LIMIT: bodyLimitSchema.default(DEFAULT_PLATFORM_LIMITS.bodyLimit),
   PLATFORM_MAX_PAYLOAD_BYTES: int(64).default(DEFAULT_PLATFORM_LIMITS.maxPayloadBytes),
   PLATFORM_MAX_BULK_ITEMS: int(1).default(DEFAULT_PLATFORM_LIMITS.maxBulkItems),
+  PLATFORM_READING_CHECKS_PER_SECOND: z.coerce.number().min(0).default(DEFAULT_PLATFORM_LIMITS.readingChecksPerSecond),
+  PLATFORM_READING_CHECK_BURST: int(1).default(DEFAULT_PLATFORM_LIMITS.readingCheckBurst),
+  PLATFORM_MAX_READING_CHECKS_IN_FLIGHT: int(0).default(DEFAULT_PLATFORM_LIMITS.maxReadingChecksInFlight),
+  PLATFORM_MAX_EVENT_LOOP_LAG_MS: int(0).default(DEFAULT_PLATFORM_LIMITS.maxEventLoopLagMs),
   PLATFORM_IP_RATE_PER_SECOND: positive.default(DEFAULT_PLATFORM_LIMITS.ipRatePerSecond),
   PLATFORM_IP_BURST: int(1).default(DEFAULT_PLATFORM_LIMITS.ipBurst),
   PLATFORM_DEVICE_READINGS_PER_MINUTE: positive.default(DEFAULT_PLATFORM_LIMITS.deviceReadingsPerMinute),
@@ -47,8 +51,11 @@ const envSchema = z.object({
  * Variables: HOST (127.0.0.1), PORT (8080), DATABASE_URL (`<data>/platform.sqlite`), AUDIT_RPC_URL
  * (http://127.0.0.1:8545), AUDIT_CHAIN_ID, ANCHOR_ADDRESS, REGISTRY_ADDRESS, REGISTRY_DEPLOY_BLOCK
  * (else the deployment record), REGISTRY_POLL_MS (2000), REGISTRY_CONFIRMATIONS (0),
- * PLATFORM_API_KEYS_FILE (`<data>/platform-api-keys.json`), LOG_LEVEL (info), TRUST_PROXY, and the
- * limits PLATFORM_BODY_LIMIT, PLATFORM_MAX_PAYLOAD_BYTES, PLATFORM_MAX_BULK_ITEMS,
+ * PLATFORM_API_KEYS_FILE (`<data>/platform-api-keys.json`), LOG_LEVEL (info), TRUST_PROXY (a hop count
+ * or proxy addresses/subnets; `true` is refused), and the limits PLATFORM_BODY_LIMIT,
+ * PLATFORM_MAX_PAYLOAD_BYTES, PLATFORM_MAX_BULK_ITEMS, PLATFORM_READING_CHECKS_PER_SECOND (20; 0: off),
+ * PLATFORM_READING_CHECK_BURST (400), PLATFORM_MAX_READING_CHECKS_IN_FLIGHT (1000; 0: off),
+ * PLATFORM_MAX_EVENT_LOOP_LAG_MS (500; 0: off),
  * PLATFORM_IP_RATE_PER_SECOND, PLATFORM_IP_BURST, PLATFORM_DEVICE_READINGS_PER_MINUTE,
  * PLATFORM_DEVICE_BURST, PLATFORM_MAX_CLOCK_SKEW_SECONDS, PLATFORM_SHUTDOWN_TIMEOUT_MS.
  *
@@ -69,6 +76,10 @@ export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): Platf
       bodyLimit: e.PLATFORM_BODY_LIMIT,
       maxPayloadBytes: e.PLATFORM_MAX_PAYLOAD_BYTES,
       maxBulkItems: e.PLATFORM_MAX_BULK_ITEMS,
+      readingChecksPerSecond: e.PLATFORM_READING_CHECKS_PER_SECOND,
+      readingCheckBurst: e.PLATFORM_READING_CHECK_BURST,
+      maxReadingChecksInFlight: e.PLATFORM_MAX_READING_CHECKS_IN_FLIGHT,
+      maxEventLoopLagMs: e.PLATFORM_MAX_EVENT_LOOP_LAG_MS,
       ipRatePerSecond: e.PLATFORM_IP_RATE_PER_SECOND,
       ipBurst: e.PLATFORM_IP_BURST,
       deviceReadingsPerMinute: e.PLATFORM_DEVICE_READINGS_PER_MINUTE,

@@ -18,6 +18,17 @@ export interface PlatformLimits {
   maxPayloadBytes: number;
   /** Most readings in one bulk request. */
   maxBulkItems: number;
+  /**
+   * Refused readings per second a client address may cost after its burst: each reading is charged one
+   * token before its signature is checked and refunded when it verifies (signature-budget.ts; 0: off).
+   */
+  readingChecksPerSecond: number;
+  /** Readings a client address may have checked before refunds (its bucket's capacity). */
+  readingCheckBurst: number;
+  /** Readings being checked at once on the whole platform above which submissions get 429 OVERLOADED (0: off). */
+  maxReadingChecksInFlight: number;
+  /** Event-loop lag (ms) above which submissions get 429 OVERLOADED (0: not measured). */
+  maxEventLoopLagMs: number;
   /** Requests per second per client address (token bucket refill). */
   ipRatePerSecond: number;
   /** Requests a client address may burst. */
@@ -42,6 +53,10 @@ export const DEFAULT_PLATFORM_LIMITS: PlatformLimits = {
   bodyLimit: "1mb",
   maxPayloadBytes: 4096,
   maxBulkItems: 200,
+  readingChecksPerSecond: 20,
+  readingCheckBurst: 400,
+  maxReadingChecksInFlight: 1000,
+  maxEventLoopLagMs: 500,
   ipRatePerSecond: 100,
   ipBurst: 200,
   deviceReadingsPerMinute: 120,
@@ -66,7 +81,7 @@ export interface PlatformOptions {
   logger: Logger;
   limits?: Partial<PlatformLimits>;
   /** Express `trust proxy` (set when the platform runs behind a reverse proxy), for per-IP limits. */
-  trustProxy?: boolean | number | string;
+  trustProxy?: false | number | string;
   /** The clock in ms (tests may pin it). */
   now?: () => number;
 }

@@ -1,6 +1,7 @@
 /**
- * The raw-data platform service: its factory wires the reading intake (submit-route.ts, checked by
- * ingest.ts, charged to quota.ts), the read routes (read-routes.ts), request tracking and draining
+ * The raw-data platform service: its factory wires load shedding (oracle/service/load-shedding.ts),
+ * the reading intake (submit-route.ts: charged to the client address before the check by
+ * signature-budget.ts, checked by ingest.ts, charged to quota.ts), the read routes (read-routes.ts), request tracking and draining
  * (requests.ts) and the store.
  *
  * @module
@@ -8,12 +9,15 @@
 import express, { type Express, type Router } from "express";
 
 import { createServiceApp } from "../service/app.js";
+import { ConfigError } from "../service/errors.js";
+import { LoadShedder } from "../service/load-shedding.js";
 import { ApiKeyring } from "./auth.js";
 import { ReadingVerifier } from "./ingest.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
 import { DeviceQuota } from "./quota.js";
 import { readRoutes } from "./read-routes.js";
 import { RequestTracker } from "./requests.js";
+import { SignatureBudget } from "./signature-budget.js";
 import { PlatformStore } from "./store.js";
 import { submitRoute } from "./submit-route.js";
 
@@ -51,6 +55,9 @@ export interface Platform {
  */
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
   const limits: PlatformLimits = { ...DEFAULT_PLATFORM_LIMITS, ...options.limits };
+  if ((options.trustProxy as unknown) === true) {
+    throw new ConfigError("Invalid platform options", ["trustProxy: true is refused (any client could spoof X-Forwarded-For)"]);
+  }
   const { logger } = options;
   const now = options.now ?? Date.now;
   const store = await PlatformStore.open(options.store);
@@ -69,10 +76,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const requests = new RequestTracker(logger);
   const router = express.Router();
   router.use(requests.middleware());
-  submitRoute(router, { store, verifier, quota, maxBulkItems: limits.maxBulkItems, logger, now });
+  const budget = new SignatureBudget(limits, now);
+  submitRoute(router, { store, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
   readRoutes(router, { store, keyring, limits });
 
-  const app = createServiceApp({
+  const service = createServiceApp({
     name: "platform",
     logger,
     router,
@@ -80,7 +88,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     rateLimit: { ratePerSecond: limits.ipRatePerSecond, burst: limits.ipBurst },
     ready: async () => !requests.draining && (await store.ping()),
   });
-  if (options.trustProxy !== undefined) app.set("trust proxy", options.trustProxy);
+  const shedder = new LoadShedder({
+    maxInFlight: limits.maxReadingChecksInFlight,
+    maxEventLoopLagMs: limits.maxEventLoopLagMs,
+    isWork: (req) => req.method === "POST" && req.path === "/v1/readings",
+    inFlight: () => budget.checksInFlight,
+    limitName: "maxReadingChecksInFlight",
+    message: "the platform is overloaded; retry later",
+  });
+  const app = outerApp(service, { shedder, budget, trustProxy: options.trustProxy });
 
   let closing: Promise<void> | undefined;
   return {
@@ -91,10 +107,28 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     close() {
       closing ??= (async () => {
         await requests.drain(limits.shutdownTimeoutMs);
+        shedder.stop();
         await store.close();
         logger.info("platform closed");
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The outer app, in front of the body parser: `trust proxy`, load shedding (429 OVERLOADED), then the
+ * per-address check budget (429 RATE_LIMITED once spent), then the service.
+ */
+function outerApp(
+  service: Express,
+  o: { shedder: LoadShedder; budget: SignatureBudget; trustProxy: PlatformOptions["trustProxy"] },
+): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  if (o.trustProxy !== undefined) app.set("trust proxy", o.trustProxy);
+  app.use(o.shedder.middleware());
+  app.use(o.budget.middleware((req) => req.ip ?? req.socket.remoteAddress ?? "unknown"));
+  app.use(service);
+  return app;
 }

@@ -1,11 +1,12 @@
 /**
  * The platform's reading intake route, `POST /v1/readings`: one `{ payload, signature }` (201 stored,
  * 200 duplicate, 409 SEQUENCE_CONFLICT, or the rejection's status) or an array of them (200 with a
- * result per item). Readings are checked by ingest.ts, charged to their device's quota, then stored.
+ * result per item). Each reading is charged to its client address before its check
+ * (signature-budget.ts), checked by ingest.ts, charged to its device's quota, then stored.
  *
  * @module
  */
-import type { Router } from "express";
+import type { Request, Router } from "express";
 import { getAddress, type Address } from "viem";
 
 import { bytesToHex } from "../core/bytes.js";
@@ -14,6 +15,7 @@ import { ServiceError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
 import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
 import type { DeviceQuota } from "./quota.js";
+import type { SignatureBudget } from "./signature-budget.js";
 import type { PlatformStore, PutOutcome, StoredReading } from "./store.js";
 
 /** Per-item answer of a bulk submission. */
@@ -26,6 +28,8 @@ export interface SubmitOptions {
   store: PlatformStore;
   verifier: ReadingVerifier;
   quota: DeviceQuota;
+  /** Charges each reading to its client address before its check (refunded when it verifies). */
+  budget: SignatureBudget;
   maxBulkItems: number;
   logger: Logger;
   now: () => number;
@@ -38,7 +42,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
     handle(async (req, res) => {
       const body: unknown = req.body;
       if (Array.isArray(body)) {
-        const answer = await submitBulk(o, body);
+        const answer = await submitBulk(o, clientOf(req), body);
         if (answer.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(answer.retryAfterSeconds));
         res.status(200).json(answer.body);
         return;
@@ -46,7 +50,9 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
       if (typeof body !== "object" || body === null) {
         throw new ServiceError("INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
       }
-      const verified = await o.verifier.verify(body);
+      const [checked] = await o.budget.checkEach(clientOf(req), [body], (item) => o.verifier.verify(item));
+      if (!checked!.ok) throw checked!.error;
+      const verified = checked!.value;
       o.quota.charge(verified);
       const [outcome] = await o.store.putReadings([toStored(verified, o.now())]);
       const { status, body: answer } = single(o, outcome!);
@@ -76,7 +82,12 @@ function single(o: SubmitOptions, outcome: PutOutcome): { status: number; body: 
   }
 }
 
-async function submitBulk(o: SubmitOptions, items: unknown[]): Promise<{ body: unknown; retryAfterSeconds?: number }> {
+/** The client address a reading is charged to (express `req.ip`, which honours `trust proxy`). */
+function clientOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? "unknown";
+}
+
+async function submitBulk(o: SubmitOptions, client: string, items: unknown[]): Promise<{ body: unknown; retryAfterSeconds?: number }> {
   if (items.length === 0) throw new ServiceError("INVALID_PAYLOAD", "empty bulk submission");
   if (items.length > o.maxBulkItems) {
     throw new ServiceError("PAYLOAD_TOO_LARGE", `at most ${o.maxBulkItems} readings per request`, {
@@ -87,14 +98,15 @@ async function submitBulk(o: SubmitOptions, items: unknown[]): Promise<{ body: u
   const results: BulkItemResult[] = new Array(items.length);
   const accepted: { index: number; reading: StoredReading }[] = [];
   let retryAfterSeconds: number | undefined;
-  for (const [index, item] of items.entries()) {
+  const checked = await o.budget.checkEach(client, items, (item) => o.verifier.verify(item));
+  for (const [index, item] of checked.entries()) {
     try {
-      const verified = await o.verifier.verify(item);
-      o.quota.charge(verified);
-      accepted.push({ index, reading: toStored(verified, o.now()) });
+      if (!item.ok) throw item.error;
+      o.quota.charge(item.value);
+      accepted.push({ index, reading: toStored(item.value, o.now()) });
     } catch (error) {
       const rejected = rejection(index, error);
-      if (rejected.error.code === "DEVICE_QUOTA_EXCEEDED") {
+      if (rejected.error.code === "DEVICE_QUOTA_EXCEEDED" || rejected.error.code === "RATE_LIMITED") {
         retryAfterSeconds = Math.max(retryAfterSeconds ?? 0, Number(rejected.error.details?.retryAfterSeconds ?? 1));
       }
       results[index] = rejected;

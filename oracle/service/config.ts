@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import path from "node:path";
 
 import { getAddress, isAddress, isHex, type Hex } from "viem";
@@ -20,6 +21,51 @@ export const privateKeySchema = z
   .transform((value) => value.toLowerCase() as Hex);
 export const bodyLimitSchema = z.string().regex(/^[0-9]+(b|kb|mb)$/i, "must be a size like 512kb or 1mb");
 
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** One explicit proxy: an IP address, a CIDR subnet, or one of express's named subnets. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY, express's `trust proxy`: unset or `false` (the socket's address is the client's), a hop
+ * count (`1`: one reverse proxy in front), or a comma-separated list of proxy addresses and subnets
+ * (`10.0.0.1, 10.0.0.0/8, loopback`). `true` is refused: it trusts every X-Forwarded-For entry, so any
+ * client could name any address and walk past the per-address limits.
+ */
+export const trustProxySchema = z
+  .string()
+  .optional()
+  .transform((value, ctx): false | number | string | undefined => {
+    if (value === undefined || value.trim() === "") return undefined;
+    const text = value.trim();
+    if (text === "false") return false;
+    if (text === "true") {
+      ctx.addIssue({
+        code: "custom",
+        message: "true is refused (any client could spoof X-Forwarded-For); give a hop count (e.g. 1) or the proxies' addresses/subnets",
+      });
+      return z.NEVER;
+    }
+    if (/^[0-9]+$/.test(text)) return Number(text);
+    const entries = text.split(",").map((entry) => entry.trim());
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `not a hop count nor proxy addresses/subnets: ${bad.map((entry) => JSON.stringify(entry)).join(", ")}`,
+      });
+      return z.NEVER;
+    }
+    return entries.join(", ");
+  });
+
 /** HOST, PORT, DATABASE_URL, LOG_LEVEL, TRUST_PROXY: what every HTTP service reads. */
 export function serviceEnvShape(defaultPort: number) {
   return {
@@ -27,14 +73,7 @@ export function serviceEnvShape(defaultPort: number) {
     PORT: int(0, 65_535).default(defaultPort),
     DATABASE_URL: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    TRUST_PROXY: z
-      .string()
-      .optional()
-      .transform((value) => {
-        if (value === undefined || value === "") return undefined;
-        if (value === "true" || value === "false") return value === "true";
-        return /^[0-9]+$/.test(value) ? Number(value) : value;
-      }),
+    TRUST_PROXY: trustProxySchema,
   };
 }
 

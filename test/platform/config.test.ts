@@ -53,6 +53,10 @@ describe("platform configuration", () => {
       PLATFORM_BODY_LIMIT: "2mb",
       PLATFORM_MAX_PAYLOAD_BYTES: "8192",
       PLATFORM_MAX_BULK_ITEMS: "50",
+      PLATFORM_READING_CHECKS_PER_SECOND: "5",
+      PLATFORM_READING_CHECK_BURST: "50",
+      PLATFORM_MAX_READING_CHECKS_IN_FLIGHT: "300",
+      PLATFORM_MAX_EVENT_LOOP_LAG_MS: "250",
       PLATFORM_IP_RATE_PER_SECOND: "2.5",
       PLATFORM_IP_BURST: "10",
       PLATFORM_DEVICE_READINGS_PER_MINUTE: "30",
@@ -74,6 +78,10 @@ describe("platform configuration", () => {
       bodyLimit: "2mb",
       maxPayloadBytes: 8192,
       maxBulkItems: 50,
+      readingChecksPerSecond: 5,
+      readingCheckBurst: 50,
+      maxReadingChecksInFlight: 300,
+      maxEventLoopLagMs: 250,
       ipRatePerSecond: 2.5,
       ipBurst: 10,
       deviceReadingsPerMinute: 30,
@@ -107,6 +115,35 @@ describe("platform configuration", () => {
       () => parsePlatformConfig({ REGISTRY_ADDRESS: "0x5fbdb2315678afecb367f032d93f642f64180aa3" }),
       /ANCHOR_ADDRESS and REGISTRY_ADDRESS go together/,
     );
+  });
+
+  it("refuses TRUST_PROXY=true (anyone could spoof X-Forwarded-For); takes a hop count or proxy addresses/subnets", () => {
+    for (const value of ["true", " true ", "10.0.0.1, nonsense", "10.0.0.0/33", "*"]) {
+      assert.throws(
+        () => parsePlatformConfig({ SENSORSEAL_DATA_DIR: dir, TRUST_PROXY: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, value);
+          assert.match(error.message, /^ {2}TRUST_PROXY=/m, value);
+          return true;
+        },
+      );
+    }
+    assert.match(
+      (() => {
+        try {
+          parsePlatformConfig({ TRUST_PROXY: "true" });
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return "";
+      })(),
+      /TRUST_PROXY="true": true is refused .*hop count/,
+    );
+    const trusted = (value: string) => parsePlatformConfig({ SENSORSEAL_DATA_DIR: dir, TRUST_PROXY: value }).trustProxy;
+    assert.equal(trusted("2"), 2);
+    assert.equal(trusted("false"), false);
+    assert.equal(trusted(""), undefined);
+    assert.equal(trusted("10.0.0.1,10.0.0.0/8 , loopback,::1,fd00::/8"), "10.0.0.1, 10.0.0.0/8, loopback, ::1, fd00::/8");
   });
 
   it("reads the API keys file (hashes only) and fails clearly on a missing or bad one", async () => {
@@ -193,6 +230,12 @@ describe("platform CLI (scripts/platform.ts)", { timeout: 120_000 }, () => {
     const cli = runCli({ PORT: "eighty", SENSORSEAL_DATA_DIR: dir });
     assert.equal(await cli.exited, 2);
     assert.match(cli.output().stderr, /Invalid platform configuration:\n {2}PORT="eighty"/);
+  });
+
+  it("refuses to start with TRUST_PROXY=true, naming it (exit 2)", async () => {
+    const cli = runCli({ TRUST_PROXY: "true", SENSORSEAL_DATA_DIR: dir });
+    assert.equal(await cli.exited, 2);
+    assert.match(cli.output().stderr, /Invalid platform configuration:\n {2}TRUST_PROXY="true": true is refused/);
   });
 
   it("refuses to start without an API keys file or a reachable chain (exit 2)", async () => {

@@ -19,7 +19,7 @@ import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDi
 import { buildPayload, dataHash } from "../../oracle/core/payload.js";
 import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
 import { generateApiKey, type ApiKeyEntry, type ApiKeyRole } from "../../oracle/platform/auth.js";
-import { createPlatform, type Platform, type PlatformLimits } from "../../oracle/platform/platform.js";
+import { createPlatform, type Platform, type PlatformLimits, type PlatformOptions } from "../../oracle/platform/platform.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
 import { ADMISSION_CASES, type AdmissionCase } from "../core/admission-cases.js";
@@ -122,6 +122,7 @@ export function platformSuite(backend: Backend): void {
     async function startPlatform(
       limits: Partial<PlatformLimits>,
       wrapStore: (db: SqlDatabase) => SqlDatabase = (db) => db,
+      extra: Pick<PlatformOptions, "now" | "trustProxy"> & { registry?: PlatformOptions["registry"] } = {},
     ): Promise<{ platform: Platform; server: RunningServer; databaseUrl: string }> {
       const database = await backend.fresh();
       cleanups.push(() => database.drop());
@@ -129,11 +130,12 @@ export function platformSuite(backend: Backend): void {
       const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
       const p = await createPlatform({
         store,
-        registry,
         domain: { chainId: chain.chainId, anchor: chain.anchor },
         apiKeys: keyEntries,
         logger,
         limits,
+        ...extra,
+        registry: extra.registry ?? registry,
       });
       const s = await listen(p.app, 0);
       cleanups.push(async () => {
@@ -755,6 +757,108 @@ export function platformSuite(backend: Backend): void {
         const forged = sign(other, { ts, seq: 900, signer: device });
         await expectRejected(() => post(forged.body, limited.server.url), 400, "INVALID_SIGNATURE", limited.platform);
         assert.equal((await post(sign(other, { ts }).body, limited.server.url)).status, 201);
+      });
+
+      it("charges each reading before its check: a bad-signature flood gets 429 RATE_LIMITED, honest readings from the same address go on", async () => {
+        let clock = Date.now();
+        const limits = { readingChecksPerSecond: 1, readingCheckBurst: 10, maxBulkItems: 200 };
+        const limited = await startPlatform(limits, undefined, { now: () => clock });
+        const devices = [await register("secp256k1"), await register("p256"), await register("secp256k1")];
+        const ts = await chainNow();
+        const honestBulk = (n: number) => Array.from({ length: n }, (_, i) => sign(devices[i % devices.length]!, { ts }).body);
+        const forged = (n: number) => Array.from({ length: n }, () => sign(devices[0]!, { ts, seq: 9000, signer: devices[1]! }).body);
+
+        // Honest readings refund their token: six times the burst from one address, all stored.
+        for (let i = 0; i < 3; i++) {
+          const answer = await post(honestBulk(20), limited.server.url);
+          assert.equal(answer.status, 200);
+          assert.equal(answer.json.stored, 20, JSON.stringify(answer.json.results.find((r: any) => r.status !== "stored")));
+        }
+        // Bad signatures keep theirs: a bulk is charged per reading, the burst's 10 are checked, the rest refused unchecked.
+        const flood = await post(forged(25), limited.server.url);
+        assert.equal(flood.status, 200);
+        const codes = flood.json.results.map((r: { error: { code: string } }) => r.error.code);
+        assert.deepEqual(codes, [...Array(10).fill("INVALID_SIGNATURE"), ...Array(15).fill("RATE_LIMITED")]);
+        assert.equal(flood.json.results[10].httpStatus, 429);
+        assert.equal(flood.headers.get("retry-after"), "1");
+        assert.equal((await limited.platform.store.counts()).readings, 60);
+        // Spent: every submission from this address is refused before its body is read, with Retry-After.
+        await expectLimited(limited, forged(200), "RATE_LIMITED", 1);
+        await expectLimited(limited, honestBulk(1)[0], "RATE_LIMITED", 1);
+        // The bucket refills at readingChecksPerSecond; honest readings then flow again without end,
+        // and bad ones get only what refilled.
+        clock += 2000;
+        for (let i = 0; i < 2; i++) assert.equal((await post(honestBulk(30), limited.server.url)).json.stored, 30);
+        const again = await post(forged(3), limited.server.url);
+        assert.deepEqual(
+          again.json.results.map((r: { error: { code: string } }) => r.error.code),
+          ["INVALID_SIGNATURE", "INVALID_SIGNATURE", "RATE_LIMITED"],
+        );
+        assert.equal((await limited.platform.store.counts()).readings, 120);
+      });
+
+      it("charges the client address behind a trusted proxy hop: one address's flood does not hold back another's", async () => {
+        const limited = await startPlatform({ readingChecksPerSecond: 0.001, readingCheckBurst: 3 }, undefined, { trustProxy: 1 });
+        const device = await register("p256");
+        const ts = await chainNow();
+        const from = (address: string) => ({ headers: { "content-type": "application/json", "x-forwarded-for": address } });
+        const forged = Array.from({ length: 5 }, () => sign(device, { ts, seq: 7000, signer: TestDevice.create("p256") }).body);
+        const flood = await post(forged, limited.server.url, from("203.0.113.7"));
+        assert.deepEqual(
+          flood.json.results.map((r: { error: { code: string } }) => r.error.code),
+          ["INVALID_SIGNATURE", "INVALID_SIGNATURE", "INVALID_SIGNATURE", "RATE_LIMITED", "RATE_LIMITED"],
+        );
+        const spent = await post(forged[0], limited.server.url, from("203.0.113.7"));
+        assert.equal(spent.status, 429);
+        assert.equal(spent.json.error.code, "RATE_LIMITED");
+        for (let i = 0; i < 5; i++) {
+          assert.equal((await post(sign(device, { ts }).body, limited.server.url, from("198.51.100.1"))).status, 201);
+        }
+        await assert.rejects(createPlatform({ trustProxy: true as unknown as number } as PlatformOptions), /trustProxy: true is refused/);
+      });
+
+      it("sheds load: 429 OVERLOADED with Retry-After while maxReadingChecksInFlight readings are being checked", async () => {
+        let release: () => void = () => undefined;
+        let entered: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const inCheck = new Promise<void>((resolve) => (entered = resolve));
+        // The real registry index, whose catch-up (forced by a reading of an unknown device) waits until released.
+        const holding: PlatformOptions["registry"] = {
+          device: (address) => registry.device(address),
+          statusAt: (address, ts) => registry.statusAt(address, ts),
+          async sync() {
+            entered();
+            await held;
+            await registry.sync();
+          },
+        };
+        const busy = await startPlatform({ maxReadingChecksInFlight: 3 }, undefined, { registry: holding });
+        const device = await register("secp256k1");
+        const ts = await chainNow();
+        const stranger = TestDevice.create("p256");
+        const first = post([sign(stranger, { ts }).body, sign(device, { ts }).body, sign(device, { ts }).body], busy.server.url);
+        await inCheck;
+        let retryAfter: string | null = null;
+        const shed = await expectRejected(
+          async () => {
+            const r = await post(sign(device, { ts }).body, busy.server.url);
+            retryAfter = r.headers.get("retry-after");
+            return r;
+          },
+          429,
+          "OVERLOADED",
+          busy.platform,
+        );
+        assert.deepEqual(shed.error.details, { reason: "in_flight", retryAfterSeconds: 1, maxReadingChecksInFlight: 3 });
+        assert.equal(retryAfter, "1");
+        assert.equal((await get("/healthz", undefined, busy.server.url)).status, 200, "reads are not shed");
+        release();
+        const answered = await first;
+        assert.deepEqual(
+          answered.json.results.map((r: { status: string }) => r.status),
+          ["rejected", "stored", "stored"],
+        );
+        assert.equal((await post(sign(device, { ts }).body, busy.server.url)).status, 201);
       });
 
       it("shuts down gracefully: in-flight requests finish, then the store is closed", async () => {
