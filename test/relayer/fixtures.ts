@@ -141,6 +141,8 @@ export type TestRelayerOptions = Partial<Omit<RelayerOptions, "store" | "registr
   client?: PublicClient;
   /** Start the worker (default true). */
   start?: boolean;
+  /** The relayer's transaction key (default the dev relayer's). */
+  relayerKey?: Hex;
   /** Register the relayer's URL and receipt signer on the anchor after listening (default true). */
   register?: boolean;
 };
@@ -151,7 +153,7 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
   const client = options.client ?? (createPublicClient({ transport: http(chain.rpcUrl) }) as PublicClient);
   const registry = await RegistryIndex.start({ client, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 200 });
   const db = await openDatabase(options.databaseUrl);
-  const { databaseUrl: _url, client: _client, start = true, register: _register, ...rest } = options;
+  const { databaseUrl: _url, client: _client, start = true, register: _register, relayerKey, ...rest } = options;
   const relayer = await createRelayer({
     receiptKey: RECEIPT_KEY,
     batch: { maxSize: 100, maxAgeMs: 200 },
@@ -163,8 +165,12 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
     anchoring: { pollMs: 50, ...rest.anchoring },
     store: db,
     registry,
-    chain: { publicClient: client, privateKey: chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId },
+    chain: { publicClient: client, privateKey: relayerKey ?? chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId },
     logger: createLogger("relayer-test", process.env.TEST_LOG_LEVEL ?? "silent"),
+  }).catch(async (error: unknown) => {
+    registry.stop();
+    await db.close();
+    throw error;
   });
   const server = await listen(relayer.app, 0);
   // The anchor records each relayer's manifest URL and receipt signer: register the real ephemeral URL,
