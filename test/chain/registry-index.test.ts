@@ -94,7 +94,7 @@ describe("RegistryIndex", () => {
   it("mirrors DeviceCompromised: every time from `since` on is Revoked, as the contract's statusAt answers", async () => {
     const device = await registeredDevice(chain, "secp256k1");
     const registeredAt = await blockTime();
-    await chain.mine(1, 100);
+    await chain.mine(3, 100);
     const since = registeredAt + 50;
     await chain.revokeCompromised(device.address, since);
     const revokedAt = await blockTime();
