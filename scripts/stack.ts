@@ -18,11 +18,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
-import { createPublicClient, http } from "viem";
+import { createPublicClient, createWalletClient, http } from "viem";
 
 import { privateKeyToAccount } from "viem/accounts";
 
 import AuditChainModule from "../ignition/modules/AuditChain.js";
+import { readingAnchorAbi } from "../oracle/chain/abis.js";
 import RewardChainModule from "../ignition/modules/RewardChain.js";
 import { AUDIT_CHAIN_ID, REWARD_CHAIN_ID } from "../oracle/core/chains.js";
 import {
@@ -132,6 +133,30 @@ if (auditDeployment === undefined) {
   };
   await writeAuditDeployment(auditDeployment, data);
   log(`audit chain deployed: registry ${registry.address}, anchor ${anchor.address}`);
+}
+await registerStackRelayer(auditDeployment.anchor);
+
+/**
+ * The anchor records the relayer's manifest URL (Ignition registers the default port 8547): when the
+ * relayer listens elsewhere, the admin records its actual URL, or the relayer refuses to start.
+ */
+async function registerStackRelayer(anchor: `0x${string}`): Promise<void> {
+  const url = `http://127.0.0.1:${PORTS.relayer}`;
+  const client = createPublicClient({ transport: http(audit.chain.url) });
+  const relayer = privateKeyToAccount(DEV_KEYS.relayer).address;
+  const receiptSigner = privateKeyToAccount(DEV_KEYS.receipt).address;
+  const info = await client.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "relayerInfo", args: [relayer] });
+  if (info.manifestUrl === url && info.receiptSigner === receiptSigner) return;
+  const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), transport: http(audit.chain.url) });
+  const hash = await admin.writeContract({
+    chain: null,
+    address: anchor,
+    abi: readingAnchorAbi,
+    functionName: "registerRelayer",
+    args: [relayer, url, receiptSigner],
+  });
+  await client.waitForTransactionReceipt({ hash });
+  log(`relayer ${relayer} registered at ${url}`);
 }
 
 // --- reward-chain deployment ----------------------------------------------------------------------------

@@ -23,6 +23,8 @@ import { DEFAULT_LIMITS, type RelayerLimits } from "./relayer.js";
 export interface RelayerConfig extends AuditServiceConfig {
   relayerPrivateKey: Hex;
   receiptPrivateKey: Hex;
+  /** The base URL registered on the anchor for this relayer (`relayerInfo(relayer).manifestUrl`). */
+  publicUrl: string;
   batch: { maxSize: number; maxAgeMs: number };
   confirmations: number;
   anchoring: {
@@ -43,7 +45,9 @@ const envSchema = z.object({
   ...auditEnvShape,
   RELAYER_PRIVATE_KEY: privateKeySchema,
   RECEIPT_PRIVATE_KEY: privateKeySchema,
-  BATCH_MAX_SIZE: int(1, 1_000_000).default(1000),
+  RELAYER_PUBLIC_URL: z.string().url().optional(),
+  // ReadingAnchor.MAX_LEAF_COUNT: a larger batch could not be anchored.
+  BATCH_MAX_SIZE: int(1, 65_536).default(1000),
   BATCH_MAX_AGE_MS: int(1).default(10_000),
   CONFIRMATIONS: int(1).default(2),
   RECEIPT_MARGIN_SECONDS: int(0).default(600),
@@ -78,7 +82,9 @@ const envSchema = z.object({
  * Variables: HOST (127.0.0.1), PORT (8547), DATABASE_URL (`<data>/relayer.sqlite`), AUDIT_RPC_URL
  * (http://127.0.0.1:8545), AUDIT_CHAIN_ID, ANCHOR_ADDRESS + REGISTRY_ADDRESS + REGISTRY_DEPLOY_BLOCK
  * (else the deployment record), REGISTRY_POLL_MS (2000), REGISTRY_CONFIRMATIONS (0),
- * RELAYER_PRIVATE_KEY and RECEIPT_PRIVATE_KEY (required), BATCH_MAX_SIZE (1000), BATCH_MAX_AGE_MS
+ * RELAYER_PRIVATE_KEY and RECEIPT_PRIVATE_KEY (required), RELAYER_PUBLIC_URL (http://127.0.0.1:<PORT>: must equal
+ * the manifest URL registered on the anchor for the relayer account, or it refuses to start),
+ * BATCH_MAX_SIZE (1000, at most 65536), BATCH_MAX_AGE_MS
  * (10000), CONFIRMATIONS (2), RECEIPT_MARGIN_SECONDS (600), STUCK_TX_TIMEOUT_MS (60000),
  * MAX_IN_FLIGHT (4), ANCHOR_POLL_MS (1000), CONFIRMED_RECHECK_BLOCKS (256: confirmed batches within
  * that many blocks of the head are rechecked for reorgs deeper than CONFIRMATIONS; 0 off),
@@ -98,10 +104,12 @@ const envSchema = z.object({
  */
 export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
   const e = parseEnv(envSchema, env, "relayer");
+  const service = auditServiceFromEnv(e, env, "relayer");
   return {
-    ...auditServiceFromEnv(e, env, "relayer"),
+    ...service,
     relayerPrivateKey: e.RELAYER_PRIVATE_KEY,
     receiptPrivateKey: e.RECEIPT_PRIVATE_KEY,
+    publicUrl: e.RELAYER_PUBLIC_URL ?? `http://127.0.0.1:${service.port}`,
     batch: { maxSize: e.BATCH_MAX_SIZE, maxAgeMs: e.BATCH_MAX_AGE_MS },
     confirmations: e.CONFIRMATIONS,
     anchoring: {

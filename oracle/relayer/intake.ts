@@ -8,6 +8,7 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { admitReading } from "../core/admission.js";
+import { checkIntakeTime } from "../core/reading-time.js";
 import type { DeviceStatus } from "../core/device-status.js";
 import { SensorSealError } from "../core/errors.js";
 import { readingFromJson, type Reading, type ReadingDigester } from "../core/reading.js";
@@ -82,6 +83,12 @@ export interface ReadingCheckerOptions {
   digester: ReadingDigester;
   /** Largest accepted `timestamp − now`, seconds (the contract's MAX_CLOCK_SKEW is 300). */
   maxClockSkewSeconds: number;
+  /**
+   * The intake window (docs/TRUST-MODEL.md §0): the anchor's current `maxAnchorDelay` (seconds) and the
+   * relayer's margin (its batch age + confirmation time, doubled so that every receipt's deadline falls
+   * within the window). Without it only future readings are refused.
+   */
+  intakeWindow?: { maxAnchorDelay(): bigint; marginSeconds: number };
   /** At most one forced registry sync per this many ms for unknown devices. */
   unknownDeviceSyncMs?: number;
   now?: () => number;
@@ -97,7 +104,7 @@ export interface ReadingCheckerOptions {
  * const candidate = await checker.check(body); // throws RejectionError with a code
  */
 export class ReadingChecker {
-  readonly #options: Required<ReadingCheckerOptions>;
+  readonly #options: Required<Omit<ReadingCheckerOptions, "intakeWindow">> & Pick<ReadingCheckerOptions, "intakeWindow">;
   readonly #registry: RegistryCatchUp<IndexedDevice>;
 
   constructor(options: ReadingCheckerOptions) {
@@ -125,7 +132,18 @@ export class ReadingChecker {
    */
   async verify(body: unknown): Promise<{ candidate: Candidate; refusal?: RejectionError }> {
     const { reading, signature } = parseSubmittedReading(body);
-    const { digester, maxClockSkewSeconds, now } = this.#options;
+    const { digester, maxClockSkewSeconds, now, intakeWindow } = this.#options;
+    if (intakeWindow !== undefined) {
+      // Before the signature check, like admission's FUTURE_TIMESTAMP: a reading that could not be valid
+      // when anchored is refused cheaply (TIMESTAMP_TOO_OLD, FUTURE_TIMESTAMP).
+      const time = checkIntakeTime({
+        timestamp: reading.timestamp,
+        nowSeconds: BigInt(Math.floor(now() / 1000)),
+        maxAnchorDelay: intakeWindow.maxAnchorDelay(),
+        marginSeconds: BigInt(intakeWindow.marginSeconds),
+      });
+      if (!time.ok) throw new RejectionError(time.code, time.message, time.details);
+    }
     const verdict = await admitReading({ reading, signature, registry: this.#registry, digester, nowMs: now(), maxClockSkewSeconds });
     const candidate: Candidate = {
       device: reading.device,

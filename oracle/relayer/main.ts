@@ -42,6 +42,7 @@ export async function startRelayer(config: RelayerConfig, logger: Logger): Promi
       registry,
       chain: { publicClient: client, privateKey: config.relayerPrivateKey, anchor: deployment.anchor, chainId },
       receiptKey: config.receiptPrivateKey,
+      publicUrl: config.publicUrl,
       batch: config.batch,
       confirmations: config.confirmations,
       logger,

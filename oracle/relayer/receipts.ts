@@ -27,7 +27,10 @@ export function receiptJson(
   };
 }
 
-/** Signs receipts whose deadline is `deadlineSlack` seconds after signing. */
+/**
+ * Signs receipts whose deadline is `deadlineSlack` seconds after signing, and never later than
+ * `latestDeadline(candidate)` when given (the reading's last valid anchoring time minus the margin).
+ */
 export interface ReceiptSigner {
   /** Address of the receipt key (what verifiers check receipts against). */
   address: Address;
@@ -47,13 +50,15 @@ export function receiptSigner(o: {
   receiptKey: Hex;
   deadlineSlack: number;
   now: () => number;
+  latestDeadline?: (candidate: Candidate) => number;
 }): ReceiptSigner {
   const digester = new ReceiptDigester(o.chainId, o.anchor);
   const key = hexToBytes(o.receiptKey, 32);
   return {
     address: privateKeyToAccount(o.receiptKey).address,
     sign(c: Candidate): StoredReceipt {
-      const deadline = Math.floor(o.now() / 1000) + o.deadlineSlack;
+      const byClock = Math.floor(o.now() / 1000) + o.deadlineSlack;
+      const deadline = o.latestDeadline === undefined ? byClock : Math.min(byClock, o.latestDeadline(c));
       return {
         deadline,
         signature: signReceipt(digester, key, { device: c.device, seq: BigInt(c.seq), dataHash: c.dataHash, deadline: BigInt(deadline) }),

@@ -73,6 +73,15 @@ export interface RelayerOptions {
     anchor: Address;
     chainId: number;
   };
+  /**
+   * The base URL clients and oracles reach this relayer at (manifests are `<publicUrl>/v1/batches/<id>/manifest`).
+   * When given, the relayer refuses to start (ConfigError) unless the anchor's `relayerInfo` of its account
+   * records this URL and its receipt signer (TRUST-MODEL §1, §6). Tests on ephemeral ports check after listening
+   * with `checkRelayerRegistration`.
+   */
+  publicUrl?: string;
+  /** How often the anchor's `maxAnchorDelay` is re-read, ms (default 60 000). */
+  anchorDelayRefreshMs?: number;
   /** secp256k1 private key signing inclusion receipts. */
   receiptKey: Hex;
   batch: { maxSize: number; maxAgeMs: number };

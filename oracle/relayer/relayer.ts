@@ -26,6 +26,7 @@ import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
 import { RelayerAccountError } from "./anchor-errors.js";
+import { AnchorDelayWatch } from "./anchor-delay.js";
 import { Anchorer } from "./anchorer.js";
 import { BatchViews } from "./batch-views.js";
 import { ChainMismatchError } from "./errors.js";
@@ -33,6 +34,7 @@ import { IntakeWriter, ReadingChecker } from "./intake.js";
 import { countRejections, LoadShedder } from "./load-shedding.js";
 import { createRelayerMetrics, type RelayerMetrics } from "./metrics.js";
 import { receiptSigner as newReceiptSigner } from "./receipts.js";
+import { checkRelayerRegistration } from "./registration.js";
 import { DEFAULT_LIMITS, type RelayerLimits, type RelayerOptions } from "./relayer-options.js";
 import { relayerRouter } from "./routes.js";
 import { RelayerStore, type Candidate } from "./store.js";
@@ -40,6 +42,10 @@ import { Submissions } from "./submissions.js";
 
 export { DEFAULT_LIMITS, type RelayerLimits, type RelayerOptions } from "./relayer-options.js";
 export { EVENT_LOOP_WINDOW_MS } from "./load-shedding.js";
+export { checkRelayerRegistration } from "./registration.js";
+
+/** `ReadingAnchor.MAX_LEAF_COUNT`: a batch never holds more readings. */
+export const MAX_LEAF_COUNT = 65_536;
 
 /** A running relayer. */
 export interface Relayer {
@@ -111,7 +117,7 @@ function newAnchorer(
     anchor: o.anchor,
     chainId: chain.chainId,
     buildBatch: build,
-    batch: options.batch,
+    batch: { ...options.batch, maxSize: Math.min(options.batch.maxSize, MAX_LEAF_COUNT) },
     confirmations: options.confirmations,
     stuckTimeoutMs: anchoring.stuckTimeoutMs,
     maxInFlight: anchoring.maxInFlight,
@@ -164,13 +170,33 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const metrics = createRelayerMetrics();
   metrics.queueDepth.set(store.queueDepth);
 
+  // The margin: the relayer's batch age + confirmation time. A receipt's deadline is at most that far
+  // ahead, and never after t + maxAnchorDelay − margin (TRUST-MODEL §6); intake accepts a reading only
+  // while that bound is still a full margin away, so every deadline is kept by an honest relayer.
   const deadlineSlack = Math.ceil(options.batch.maxAgeMs / 1000) + (options.anchoring?.marginSeconds ?? 600);
-  const receipts = newReceiptSigner({ chainId: chain.chainId, anchor, receiptKey: options.receiptKey, deadlineSlack, now });
+  const anchorDelay = await AnchorDelayWatch.open(chain.publicClient, anchor, logger);
+  const receipts = newReceiptSigner({
+    chainId: chain.chainId,
+    anchor,
+    receiptKey: options.receiptKey,
+    deadlineSlack,
+    now,
+    latestDeadline: (c) => c.timestamp + Number(anchorDelay.seconds) - deadlineSlack,
+  });
   const receiptSigner = receipts.address;
+  if (options.publicUrl !== undefined)
+    await checkRelayerRegistration({
+      publicClient: chain.publicClient,
+      anchor,
+      relayer: account.address,
+      receiptSigner,
+      publicUrl: options.publicUrl,
+    });
   const checker = new ReadingChecker({
     registry: options.registry,
     digester: new ReadingDigester(chain.chainId, anchor),
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
+    intakeWindow: { maxAnchorDelay: () => anchorDelay.seconds, marginSeconds: 2 * deadlineSlack },
     now,
   });
   const writer = new IntakeWriter(store, receipts.sign);
@@ -222,6 +248,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     start() {
       if (started) return;
       started = true;
+      anchorDelay.start(options.anchorDelayRefreshMs ?? 60_000);
       anchorer.start();
       logger.info(
         { relayer: account.address, receiptSigner, anchor, chainId: chain.chainId, queueDepth: store.queueDepth },
@@ -232,6 +259,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       await submissions.drain();
       await writer.idle();
       await anchorer.stop();
+      anchorDelay.stop();
       shedder.stop();
       started = false;
       logger.info({ queueDepth: store.queueDepth }, "relayer stopped");

@@ -106,8 +106,7 @@ export interface StoredReceipt {
 export type AcceptOutcome =
   | { kind: "accepted"; receipt: StoredReceipt }
   | { kind: "duplicate"; receipt: StoredReceipt }
-  | { kind: "conflict"; existing: { timestamp: number; dataHash: Hex } }
-  | { kind: "stale"; lastSeq: number };
+  | { kind: "conflict"; existing: { timestamp: number; dataHash: Hex } };
 
 export interface ReadingRow extends Candidate {
   id: number;

@@ -64,7 +64,6 @@ const ID_CHUNK = 500;
  */
 export class RelayerStore {
   readonly db: SqlDatabase;
-  readonly #lastSeq = new Map<string, number>();
   #queueDepth = 0;
 
   private constructor(db: SqlDatabase) {
@@ -103,15 +102,6 @@ export class RelayerStore {
     return this.#queueDepth;
   }
 
-  async #loadLastSeq(tx: SqlExecutor, device: string): Promise<number> {
-    const cached = this.#lastSeq.get(device);
-    if (cached !== undefined) return cached;
-    const [row] = await tx.query<Row>("SELECT MAX(seq) AS m FROM relayer_readings WHERE device = ?", [device]);
-    const last = row?.m === null || row?.m === undefined ? 0 : Number(row.m);
-    this.#lastSeq.set(device, last);
-    return last;
-  }
-
   /**
    * Checks each candidate's sequence against the accepted readings and queues the new ones, in one
    * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
@@ -122,35 +112,29 @@ export class RelayerStore {
     sign: (candidate: Candidate) => StoredReceipt,
     now = Date.now(),
   ): Promise<AcceptOutcome[]> {
-    const overlay = new Map<string, number>();
     let accepted = 0;
     const outcomes = await this.db.transaction(async (tx) => {
       const out: AcceptOutcome[] = [];
       for (const c of candidates) {
-        const last = overlay.get(c.device) ?? (await this.#loadLastSeq(tx, c.device));
-        if (c.seq > last) {
+        // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
+        const [existing] = await tx.query<Row>(
+          "SELECT timestamp, data_hash, deadline, receipt_signature FROM relayer_readings WHERE device = ? AND seq = ?",
+          [c.device, c.seq],
+        );
+        if (existing === undefined) {
           const receipt = sign(c);
           await tx.run(
             "INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [c.device, c.seq, c.timestamp, c.dataHash, c.signature, now, receipt.deadline, receipt.signature],
           );
-          overlay.set(c.device, c.seq);
           accepted++;
           out.push({ kind: "accepted", receipt });
-          continue;
-        }
-        const [existing] = await tx.query<Row>(
-          "SELECT timestamp, data_hash, deadline, receipt_signature FROM relayer_readings WHERE device = ? AND seq = ?",
-          [c.device, c.seq],
-        );
-        if (existing === undefined) out.push({ kind: "stale", lastSeq: last });
-        else if (Number(existing.timestamp) === c.timestamp && existing.data_hash === c.dataHash)
+        } else if (Number(existing.timestamp) === c.timestamp && existing.data_hash === c.dataHash)
           out.push({ kind: "duplicate", receipt: { deadline: Number(existing.deadline), signature: existing.receipt_signature as Hex } });
         else out.push({ kind: "conflict", existing: { timestamp: Number(existing.timestamp), dataHash: existing.data_hash as Hex } });
       }
       return out;
     });
-    for (const [device, seq] of overlay) this.#lastSeq.set(device, seq);
     this.#queueDepth += accepted;
     return outcomes;
   }

@@ -193,12 +193,6 @@ export class Submissions {
           acceptedDataHash: outcome.existing.dataHash,
           acceptedTimestamp: String(outcome.existing.timestamp),
         });
-      case "stale":
-        return new RejectionError("STALE_SEQUENCE", `seq ${candidate.seq} is not above the last accepted seq ${outcome.lastSeq}`, {
-          device: candidate.device,
-          seq: String(candidate.seq),
-          lastSeq: String(outcome.lastSeq),
-        });
     }
   }
 }

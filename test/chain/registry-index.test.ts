@@ -6,7 +6,10 @@ import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { generatePrivateKey, publicKeyFromPrivate } from "../../oracle/core/keys.js";
+import { ReadingDigester } from "../../oracle/core/reading.js";
+import { ReadingChecker } from "../../oracle/relayer/intake.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import { registeredDevice, signedReading } from "../relayer/fixtures.js";
 
 describe("RegistryIndex", () => {
   let chain: AuditChain;
@@ -86,5 +89,62 @@ describe("RegistryIndex", () => {
     const unknown = "0x000000000000000000000000000000000000dEaD";
     assert.equal(index.device(unknown), undefined);
     assert.equal(index.statusAt(unknown, 2 ** 40), DeviceStatus.Unknown);
+  });
+
+  it("mirrors DeviceCompromised: every time from `since` on is Revoked, as the contract's statusAt answers", async () => {
+    const device = await registeredDevice(chain, "secp256k1");
+    const registeredAt = await blockTime();
+    await chain.mine(3, 100);
+    const since = registeredAt + 50;
+    await chain.revokeCompromised(device.address, since);
+    const revokedAt = await blockTime();
+    await index.sync();
+
+    const entry = index.device(device.address);
+    assert.ok(entry);
+    assert.equal(entry.status, DeviceStatus.Revoked);
+    assert.deepEqual(
+      entry.compromises.map((c) => c.since),
+      [since],
+    );
+    const expected: Array<[number, number]> = [
+      [registeredAt, DeviceStatus.Active],
+      [since - 1, DeviceStatus.Active],
+      [since, DeviceStatus.Revoked], // before the revocation block, yet Revoked: the key was compromised
+      [revokedAt - 1, DeviceStatus.Revoked],
+      [revokedAt, DeviceStatus.Revoked],
+    ];
+    for (const [at, status] of expected) {
+      const onChain = await chain.publicClient.readContract({
+        address: chain.registry,
+        abi: deviceRegistryAbi,
+        functionName: "statusAt",
+        args: [device.address, BigInt(at)],
+      });
+      assert.equal(onChain, status, `contract statusAt(${at})`);
+      assert.equal(index.statusAt(device.address, at), status, `index statusAt(${at})`);
+    }
+
+    // The relayer's admission on this index refuses the device's readings dated after `since`, also those
+    // dated before the revocation block (the device is revoked now: DEVICE_REVOKED answers first).
+    const checker = new ReadingChecker({
+      registry: index,
+      digester: new ReadingDigester(chain.chainId, chain.anchor),
+      maxClockSkewSeconds: 300,
+    });
+    const domain = { chainId: chain.chainId, anchor: chain.anchor };
+    for (const [seq, timestamp] of [
+      [1, since + 1],
+      [2, revokedAt - 1],
+    ]) {
+      await assert.rejects(
+        checker.check(signedReading(device, domain, { seq, timestamp })),
+        (error: { code?: string; status?: number }) => {
+          assert.equal(error.code, "DEVICE_REVOKED");
+          assert.equal(error.status, 403);
+          return true;
+        },
+      );
+    }
   });
 });

@@ -25,6 +25,8 @@ export interface AuditChain {
   suspend(device: Address): Promise<void>;
   resume(device: Address): Promise<void>;
   revoke(device: Address): Promise<void>;
+  /** Revokes a device as compromised since `since` (seconds): every reading dated from then on is invalid. */
+  revokeCompromised(device: Address, since: number | bigint): Promise<void>;
   /**
    * Records (as the admin) a relayer's manifest URL and receipt signer on the anchor, as a deployment
    * does with `registerRelayer`: tests start relayers on ephemeral ports, so they register the real URL.
@@ -93,6 +95,15 @@ export async function startAuditChain(): Promise<AuditChain> {
     suspend: (device) => registrarCall("suspendDevice", device),
     resume: (device) => registrarCall("resumeDevice", device),
     revoke: (device) => registrarCall("revokeDevice", device),
+    async revokeCompromised(device, since) {
+      const hash = await registrar.writeContract({
+        address: registry.address,
+        abi: deviceRegistryAbi,
+        functionName: "revokeDeviceCompromised",
+        args: [device, BigInt(since)],
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    },
     async registerRelayer({ manifestUrl, relayer, receiptSigner }) {
       const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), chain, transport });
       const hash = await admin.writeContract({

@@ -15,7 +15,7 @@ import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../../oracle/core/keys.js";
 import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
-import { createRelayer, type Relayer, type RelayerOptions } from "../../oracle/relayer/relayer.js";
+import { checkRelayerRegistration, createRelayer, type Relayer, type RelayerOptions } from "../../oracle/relayer/relayer.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
@@ -141,6 +141,10 @@ export type TestRelayerOptions = Partial<Omit<RelayerOptions, "store" | "registr
   client?: PublicClient;
   /** Start the worker (default true). */
   start?: boolean;
+  /** The relayer's transaction key (default the dev relayer's). */
+  relayerKey?: Hex;
+  /** Register the relayer's URL and receipt signer on the anchor after listening (default true). */
+  register?: boolean;
 };
 
 export const RECEIPT_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
@@ -149,7 +153,7 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
   const client = options.client ?? (createPublicClient({ transport: http(chain.rpcUrl) }) as PublicClient);
   const registry = await RegistryIndex.start({ client, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 200 });
   const db = await openDatabase(options.databaseUrl);
-  const { databaseUrl: _url, client: _client, start = true, ...rest } = options;
+  const { databaseUrl: _url, client: _client, start = true, register: _register, relayerKey, ...rest } = options;
   const relayer = await createRelayer({
     receiptKey: RECEIPT_KEY,
     batch: { maxSize: 100, maxAgeMs: 200 },
@@ -161,10 +165,26 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
     anchoring: { pollMs: 50, ...rest.anchoring },
     store: db,
     registry,
-    chain: { publicClient: client, privateKey: chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId },
+    chain: { publicClient: client, privateKey: relayerKey ?? chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId },
     logger: createLogger("relayer-test", process.env.TEST_LOG_LEVEL ?? "silent"),
+  }).catch(async (error: unknown) => {
+    registry.stop();
+    await db.close();
+    throw error;
   });
   const server = await listen(relayer.app, 0);
+  // The anchor records each relayer's manifest URL and receipt signer: register the real ephemeral URL,
+  // then check it as a relayer with a configured RELAYER_PUBLIC_URL does at start-up.
+  if (options.register !== false) {
+    await chain.registerRelayer({ manifestUrl: server.url, relayer: relayer.relayerAddress, receiptSigner: relayer.receiptSigner });
+    await checkRelayerRegistration({
+      publicClient: client,
+      anchor: chain.anchor,
+      relayer: relayer.relayerAddress,
+      receiptSigner: relayer.receiptSigner,
+      publicUrl: server.url,
+    });
+  }
   if (start) relayer.start();
   let closed: Promise<void> | undefined;
   return {

@@ -215,6 +215,46 @@ describe("relayer intake over HTTP", () => {
     assert.equal((await post(signedReading(suspended, domain, { seq: 1, timestamp: await chainTime(chain) }))).status, 202);
   });
 
+  it("refuses readings outside the intake window (TIMESTAMP_TOO_OLD, FUTURE_TIMESTAMP); receipt deadlines stay within it", async () => {
+    const device = await registeredDevice(chain, "secp256k1");
+    await t.registry.sync();
+    const maxAnchorDelay = 86_400; // ignition/parameters/local.json
+    const margin = 60 + 600; // batch max age + RECEIPT_MARGIN_SECONDS of this relayer
+    const now = Math.floor(Date.now() / 1000);
+    // Dated so long ago that it could not be anchored within maxAnchorDelay: refused before any other check.
+    const old = await rejected(
+      () => post(signedReading(device, domain, { seq: 1, timestamp: now - maxAnchorDelay + 10 })),
+      400,
+      "TIMESTAMP_TOO_OLD",
+    );
+    assert.equal(old.body.error.details.maxAnchorDelay, String(maxAnchorDelay));
+    await rejected(() => post(signedReading(device, domain, { seq: 1, timestamp: now + 3600 })), 400, "FUTURE_TIMESTAMP");
+    // The oldest reading accepted gets a receipt deadline of at most t + maxAnchorDelay − margin: a relayer
+    // whose clock is near the end of the window of a reading made now (the device is registered just now).
+    const t0 = Math.floor(Date.now() / 1000);
+    const skewMs = (maxAnchorDelay - 2 * margin - 60) * 1000;
+    const late = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "intake-window.sqlite"),
+      start: false,
+      batch: { maxSize: 1000, maxAgeMs: 60_000 },
+      anchoring: { marginSeconds: 600 },
+      now: () => Date.now() + skewMs,
+    });
+    try {
+      const accepted = await postJson(`${late.url}/v1/readings`, signedReading(device, domain, { seq: 2, timestamp: t0 }));
+      assert.equal(accepted.status, 202, accepted.text);
+      const deadline = Number(accepted.body.receipt.deadline);
+      assert.ok(deadline <= t0 + maxAnchorDelay - margin, `deadline ${deadline} beyond ${t0 + maxAnchorDelay - margin}`);
+      await rejected(
+        () => postJson(`${late.url}/v1/readings`, signedReading(device, domain, { seq: 3, timestamp: t0 - 2 * margin })),
+        400,
+        "TIMESTAMP_TOO_OLD",
+      );
+    } finally {
+      await late.close();
+    }
+  });
+
   it("still answers an identical resend with its receipt after the device was revoked; new readings are refused", async () => {
     const device = await registeredDevice(chain, "p256");
     await t.registry.sync();
@@ -235,7 +275,7 @@ describe("relayer intake over HTTP", () => {
     await rejected(() => post(signedReading(device, domain, { seq: 1, timestamp: now })), 403, "DEVICE_REVOKED");
   });
 
-  it("refuses a replayed seq with other content (SEQUENCE_CONFLICT) and an out-of-order seq (STALE_SEQUENCE)", async () => {
+  it("refuses a replayed seq with other content (SEQUENCE_CONFLICT); accepts a lower seq not seen before (attack 7: any order)", async () => {
     const device = await registeredDevice(chain, "p256");
     await t.registry.sync();
     const now = await chainTime(chain);
@@ -243,8 +283,10 @@ describe("relayer intake over HTTP", () => {
     assert.equal((await post(signedReading(device, domain, { seq: 3, timestamp: now + 2 }))).status, 202);
     const replay = await rejected(() => post(signedReading(device, domain, { seq: 3, timestamp: now + 2 })), 409, "SEQUENCE_CONFLICT");
     assert.equal(replay.body.error.details.seq, "3");
-    const stale = await rejected(() => post(signedReading(device, domain, { seq: 2, timestamp: now + 1 })), 409, "STALE_SEQUENCE");
-    assert.deepEqual(stale.body.error.details, { device: device.address, seq: "2", lastSeq: "3" });
+    // A lower seq after a higher one is still queued: each (device, seq) earns once whatever the order.
+    const lower = await post(signedReading(device, domain, { seq: 2, timestamp: now + 1 }));
+    assert.equal(lower.status, 202);
+    assert.equal(lower.body.duplicate, false);
     await rejected(() => post(signedReading(device, domain, { seq: 1, timestamp: now + 5 })), 409, "SEQUENCE_CONFLICT");
   });
 
@@ -307,8 +349,9 @@ describe("relayer intake over HTTP", () => {
     assert.equal(count("TOO_MANY_READINGS"), 1);
     assert.equal(count("UNKNOWN_DEVICE"), 1);
     assert.equal(count("DEVICE_REVOKED"), 3);
-    assert.equal(count("FUTURE_TIMESTAMP"), 1);
-    assert.equal(count("STALE_SEQUENCE"), 1);
+    assert.equal(count("FUTURE_TIMESTAMP"), 2);
+    assert.equal(count("TIMESTAMP_TOO_OLD"), 1);
+    assert.equal(count("STALE_SEQUENCE"), 0);
     assert.equal(count("SEQUENCE_CONFLICT"), 2);
     assert.equal(count("INVALID_READING"), 11);
     assert.equal(count("INVALID_SIGNATURE"), 4 + 8 + 2);

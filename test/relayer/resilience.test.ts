@@ -294,18 +294,9 @@ describe("relayer anchoring under failure", () => {
 
   it("our transaction reverting with ReadingAnchorRootAlreadyAnchored (same manifest anchored first) is success", async () => {
     // A second relayer account anchors the same batch first, in the same block.
-    const admin = createWalletClient({ account: privateKeyToAccount(chain.keys.admin), transport: http(chain.rpcUrl) });
     const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), transport: http(chain.rpcUrl) });
-    const role = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
-    await chain.publicClient.waitForTransactionReceipt({
-      hash: await admin.writeContract({
-        chain: null,
-        address: chain.anchor,
-        abi: readingAnchorAbi,
-        functionName: "grantRole",
-        args: [role, stranger.account.address],
-      }),
-    });
+    // A plain grantRole no longer lets an account anchor: it must be registered (URL and receipt signer).
+    await chain.registerRelayer({ manifestUrl: "http://127.0.0.1:1", relayer: stranger.account.address });
     await testClient.setAutomine(false);
     const a = await relayer("reverted.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
     const { readings } = await submit(a, 1);

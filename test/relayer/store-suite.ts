@@ -75,7 +75,7 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       await assert.rejects(store.bindChain(31337, DEV_A), { code: "STORE_MISMATCH" });
     });
 
-    it("accepts increasing seqs (gaps allowed), answers duplicates with the stored receipt, refuses conflicts and stale seqs", async () => {
+    it("accepts increasing seqs (gaps allowed), answers duplicates with the stored receipt, refuses conflicts; a lower seq not seen before is accepted (each (device, seq) once, any order)", async () => {
       const { store } = await fresh();
       const s = signer();
       const first = await store.acceptReadings(
@@ -94,7 +94,7 @@ export function relayerStoreSuite(backend: StoreBackend): void {
         [
           candidate(DEV_A, 2), // identical resend
           candidate(DEV_A, 2, 99), // same seq, other content
-          candidate(DEV_A, 3), // below the last accepted (5), never accepted
+          candidate(DEV_A, 3), // below the last accepted (5), never seen: accepted (TRUST-MODEL §7)
           candidate(DEV_A, 6),
           candidate(DEV_A, 6), // resend within the same group
         ],
@@ -103,12 +103,12 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       );
       assert.deepEqual(second[0], { kind: "duplicate", receipt: { deadline: 1_800_000_002, signature: sig(1002) } });
       assert.deepEqual(second[1], { kind: "conflict", existing: { timestamp: 1_700_000_002, dataHash: hash(2) } });
-      assert.deepEqual(second[2], { kind: "stale", lastSeq: 5 });
+      assert.equal(second[2].kind, "accepted");
       assert.equal(second[3].kind, "accepted");
       assert.equal(second[4].kind, "duplicate");
-      assert.equal(s.calls(), 5, "only the new reading was signed");
-      assert.equal(store.queueDepth, 5);
-      assert.deepEqual(await store.rowCounts(), { readings: 5, batches: 0, txs: 0 });
+      assert.equal(s.calls(), 6, "only the new readings were signed");
+      assert.equal(store.queueDepth, 6);
+      assert.deepEqual(await store.rowCounts(), { readings: 6, batches: 0, txs: 0 });
 
       const row = await store.reading(DEV_A, 6);
       assert.deepEqual(row, {
@@ -119,10 +119,10 @@ export function relayerStoreSuite(backend: StoreBackend): void {
         dataHash: hash(6),
         signature: sig(6),
         receivedAt: 2000,
-        receipt: { deadline: 1_800_000_006, signature: sig(1005) },
+        receipt: { deadline: 1_800_000_006, signature: sig(1006) },
         batchId: null,
       });
-      assert.equal(await store.reading(DEV_A, 3), undefined);
+      assert.equal((await store.reading(DEV_A, 3))?.seq, 3);
     });
 
     it("group-commits concurrent submissions without losing or doubling a reading", async () => {

@@ -311,7 +311,7 @@ export async function auditSections(): Promise<void> {
       secp256k1: { steadyMedian: directGas.secp256k1, first: direct.secp256k1.first, samples: direct.secp256k1.steady.length },
       p256: { steadyMedian: directGas.p256, first: direct.p256.first, samples: direct.p256.steady.length },
     },
-    note: "whole-transaction gasUsed (21,000 base included); submitReading = median over a device's readings 2..n (its first costs more: lastSequence 0 → non-zero)",
+    note: "whole-transaction gasUsed (21,000 base included); submitReading = median over a device's readings 2..n (each writes a fresh isSubmitted(device, seq) slot; the first also warms the device's registry and key slots)",
   };
   for (const a of anchorGas) {
     rows.push({
