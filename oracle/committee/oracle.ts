@@ -58,7 +58,7 @@ export interface Oracle {
  * @example
  * const oracle = await createOracle({ store: db, registry, audit: { client, chainId: 31337, anchor },
  *   reward: { rpcUrl: "http://127.0.0.1:8546", chainId: 31338, distributor, deployBlock: 0 }, privateKey,
- *   manifestSources: ["http://127.0.0.1:8547"], peers: ["http://127.0.0.1:8549"], confirmations: 6,
+ *   peers: ["http://127.0.0.1:8549"], confirmations: 6,
  *   epochBlocks: 100, startBlock: 0, logger: createLogger("oracle") });
  * const server = await listen(oracle.app, 8548);
  * oracle.start();

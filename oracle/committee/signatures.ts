@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 import { oracleMessageFromJson, recoverOracleSigner } from "../core/oracle-message.js";
 import { ServiceError } from "../service/errors.js";
 import type { CommitteeContext } from "./context.js";
+import { postedEpochOf } from "./store.js";
 
 /** What accepting a peer's signature answers (HTTP 202). */
 export interface AcceptedSignature {
@@ -53,7 +54,7 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
 
   async function push(lastEpoch: bigint): Promise<void> {
     for (const row of await store.epochsWithStatus("signed")) {
-      if (BigInt(row.epoch) <= lastEpoch || row.digest === null || row.message === null) continue;
+      if (postedEpochOf(row) <= lastEpoch || row.digest === null || row.message === null) continue;
       const own = (await store.signatures(row.epoch, row.digest)).find((s) => s.signer === address);
       if (own === undefined) continue;
       for (const peer of ctx.options.peers.map((u) => u.replace(/\/+$/, ""))) await pushTo(peer, row.epoch, row.message, own.signature);
@@ -65,8 +66,8 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
     if (typeof body !== "object" || body === null || typeof body.signature !== "string")
       throw new ServiceError("INVALID_BODY", "body must be { message, signature }");
     const message = oracleMessageFromJson(body.message);
-    if (message.epoch !== BigInt(epoch))
-      throw new ServiceError("EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
+    // `epoch` is the block-range number (the same cut for every member); the message carries the
+    // distributor's epoch number: the digest comparison with our own row checks both.
     ctx.messageDigester.checkDestination(message);
     const sourceChainId = ctx.options.audit.chainId;
     if (message.sourceChainId !== BigInt(sourceChainId))

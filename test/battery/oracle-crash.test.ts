@@ -35,7 +35,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";
 import { revertName, rpcChain } from "../../oracle/chain/rpc.js";
 import { parseManifest } from "../../oracle/core/manifest.js";
-import { RULES_V1 } from "../../oracle/committee/rules.js";
+import { RULES_V2 } from "../../oracle/committee/rules.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
@@ -118,6 +118,8 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
         requestRate: { ratePerSecond: 1_000_000, burst: 1_000_000 },
       },
     });
+    // The committee fetches manifests only from the anchoring relayer's registered URL.
+    await audit.registerRelayer({ manifestUrl: relayer.url });
   });
 
   after(async () => {
@@ -389,7 +391,7 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
         if (minute <= s.lastMinute) continue;
         s.lastMinute = minute;
         const b = beneficiaryOf.get(key)!.toLowerCase();
-        expected.set(b, (expected.get(b) ?? 0n) + RULES_V1.rewardPerReading);
+        expected.set(b, (expected.get(b) ?? 0n) + RULES_V2.rewardPerReading);
       }
     }
     assert.equal(anchoredOnce.size, sent.length, "every sent reading anchored, once");
@@ -505,11 +507,6 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     // ---- claims: each beneficiary once (from a different oracle each), then a second time: pays 0 ----
     await rewardTest.setAutomine(true);
     const walletChain = rpcChain(reward.chainId, "reward", reward.rpcUrl);
-    const payer = createWalletClient({
-      account: privateKeyToAccount(REWARD_PAYER_KEYS[0]),
-      chain: walletChain,
-      transport: http(reward.rpcUrl),
-    });
     const balanceOf = (account: Address) =>
       reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
     let paidTwice = 0n;
@@ -519,6 +516,9 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       assert.equal(claim.status, 200, claim.text);
       assert.equal(claim.body.cumulative, (expected.get(b.address.toLowerCase()) ?? 0n).toString());
       const args = [claim.body.account as Address, BigInt(claim.body.cumulative), claim.body.proof as Hex[]] as const;
+      // Only the account itself may claim().
+      await reward.fund(b.address);
+      const payer = createWalletClient({ account: privateKeyToAccount(b.key), chain: walletChain, transport: http(reward.rpcUrl) });
       const first = await payer.writeContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "claim", args });
       assert.equal((await reward.publicClient.waitForTransactionReceipt({ hash: first, pollingInterval: 50 })).status, "success");
       const once = await balanceOf(b.address);
@@ -562,7 +562,7 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     console.log(
       `# ${sent.length} readings, ${anchoredLogs.length} batches, ${rootLogs.length} roots posted (last epoch ${lastPostedEpoch}; by oracle: ` +
         `${addresses.map((a, i) => `#${i + 5} ${postedBy.get(a.toLowerCase()) ?? 0}`).join(", ")}), ${epochsCompared} epochs compared with the reference, ` +
-        `total ${total / RULES_V1.rewardPerReading} rewards`,
+        `total ${total / RULES_V2.rewardPerReading} rewards`,
     );
     // Warnings and errors the oracles logged (pino JSON lines, level ≥ 40), by message.
     const logged = new Map<string, number>();
