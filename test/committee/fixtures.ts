@@ -272,7 +272,13 @@ export async function startOracleMesh(
 }
 
 /** Waits (mining) until every one of `oracles` shows its latest epoch posted with `total`; answers their epochs. */
-export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], total: bigint, what: string): Promise<any[]> {
+export function allPosted(
+  audit: AuditChain,
+  oracles: readonly TestOracle[],
+  total: bigint,
+  what: string,
+  timeoutMs?: number,
+): Promise<any[]> {
   return untilMining(
     audit,
     async () => {
@@ -280,6 +286,7 @@ export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], tot
       return answers.every((a) => a !== undefined) ? answers : undefined;
     },
     what,
+    timeoutMs,
   );
 }
 
