@@ -118,7 +118,9 @@ export function createPoster(ctx: CommitteeContext): Poster {
     const row = (await store.epochsWithStatus("signed")).find((r) => postedEpochOf(r) === lastEpoch + 1n);
     if (row === undefined || row.digest === null || row.message === null) return;
     const set = ctx.state.oracleSet ?? (await ctx.loadOracleSet());
-    const signatures = (await store.signatures(row.epoch, row.digest)).filter((s) => set.oracles.includes(getAddress(s.signer)));
+    const signatures = (await store.signatures(Number(postedEpochOf(row)), row.digest)).filter((s) =>
+      set.oracles.includes(getAddress(s.signer)),
+    );
     if (signatures.length < set.threshold || row.oracleSetVersion !== set.version) return;
     const since = thresholdSince.get(row.epoch) ?? Date.now();
     thresholdSince.set(row.epoch, since);

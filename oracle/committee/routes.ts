@@ -99,7 +99,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
   );
 
   async function epochAnswer(row: EpochRow) {
-    const signatures = row.digest === null ? [] : await store.signatures(row.epoch, row.digest);
+    const signatures = row.digest === null ? [] : await store.signatures(Number(postedEpochOf(row)), row.digest);
     return epochJson(row, signatures, ctx.state.oracleSet?.threshold);
   }
 
@@ -116,7 +116,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     "/v1/epochs/:epoch",
     handle(async (req, res) => {
       const epoch = epochParam(req.params.epoch);
-      const row = await store.epoch(epoch);
+      const row = await store.epochByPosted(epoch);
       if (row === undefined) throw new ServiceError("EPOCH_NOT_FOUND", `epoch ${epoch} is not processed yet`);
       res.json(await epochAnswer(row));
     }),

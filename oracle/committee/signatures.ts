@@ -55,9 +55,10 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
   async function push(lastEpoch: bigint): Promise<void> {
     for (const row of await store.epochsWithStatus("signed")) {
       if (postedEpochOf(row) <= lastEpoch || row.digest === null || row.message === null) continue;
-      const own = (await store.signatures(row.epoch, row.digest)).find((s) => s.signer === address);
+      const own = (await store.signatures(Number(postedEpochOf(row)), row.digest)).find((s) => s.signer === address);
       if (own === undefined) continue;
-      for (const peer of ctx.options.peers.map((u) => u.replace(/\/+$/, ""))) await pushTo(peer, row.epoch, row.message, own.signature);
+      for (const peer of ctx.options.peers.map((u) => u.replace(/\/+$/, "")))
+        await pushTo(peer, Number(postedEpochOf(row)), row.message, own.signature);
     }
   }
 
@@ -66,8 +67,8 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
     if (typeof body !== "object" || body === null || typeof body.signature !== "string")
       throw new ServiceError("INVALID_BODY", "body must be { message, signature }");
     const message = oracleMessageFromJson(body.message);
-    // `epoch` is the block-range number (the same cut for every member); the message carries the
-    // distributor's epoch number: the digest comparison with our own row checks both.
+    if (message.epoch !== BigInt(epoch))
+      throw new ServiceError("EPOCH_MISMATCH", `the message is for epoch ${message.epoch}, not ${epoch}`);
     ctx.messageDigester.checkDestination(message);
     const sourceChainId = ctx.options.audit.chainId;
     if (message.sourceChainId !== BigInt(sourceChainId))
@@ -83,7 +84,7 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
         oracleSetVersion: set.version,
       });
     }
-    const ours = await store.epoch(epoch);
+    const ours = await store.epochByPosted(epoch);
     if (ours !== undefined && ours.digest !== digest) {
       metrics.signaturesReceived.inc({ result: "conflicting" });
       logger.warn(

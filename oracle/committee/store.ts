@@ -307,8 +307,9 @@ export class OracleStore {
         }
       }
       if (c.ownSignature !== undefined && e.digest !== null) {
+        // Signatures are kept by the distributor's epoch number (the one peers name).
         await tx.run("INSERT INTO oracle_signatures (epoch, digest, signer, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
-          e.epoch,
+          Number(postedEpochOf(e)),
           e.digest,
           c.ownSignature.signer,
           c.ownSignature.signature,
@@ -328,6 +329,12 @@ export class OracleStore {
   async epoch(epoch: number): Promise<EpochRow | undefined> {
     const rows = await this.db.query<Row>("SELECT * FROM oracle_epochs WHERE epoch = ?", [epoch]);
     return rows[0] === undefined ? undefined : epochFromRow(rows[0]);
+  }
+
+  /** The signed row for the distributor's epoch `posted` (empty ranges are not numbered there). */
+  async epochByPosted(posted: number): Promise<EpochRow | undefined> {
+    const rows = await this.db.query<Row>("SELECT * FROM oracle_epochs WHERE message IS NOT NULL ORDER BY epoch DESC");
+    return rows.map(epochFromRow).find((r) => postedEpochOf(r) === BigInt(posted));
   }
 
   /** The newest epoch with a root (not `empty`), optionally of one status. */
