@@ -364,7 +364,7 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       strict: true,
     });
     const beneficiaryOf = new Map(devices.map((d) => [d.device.address.toLowerCase(), d.beneficiary]));
-    const state = new Map<string, { lastSeq: bigint; lastMinute: bigint }>();
+    const state = new Map<string, { seqs: Set<bigint>; minutes: Set<bigint> }>();
     const expected = new Map<string, bigint>();
     const anchoredOnce = new Set<string>();
     let lastAnchorBlock = 0n;
@@ -373,23 +373,20 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       const manifest = parseManifest(
         new Uint8Array(await (await fetch(`${relayer.url}/v1/batches/${log.args.root}/manifest`)).arrayBuffer()),
       );
-      const items = [...manifest.items].sort((a, b) => {
-        const da = a.reading.device.toLowerCase();
-        const db = b.reading.device.toLowerCase();
-        if (da !== db) return da < db ? -1 : 1;
-        return a.reading.seq < b.reading.seq ? -1 : a.reading.seq > b.reading.seq ? 1 : 0;
-      });
-      for (const { reading } of items) {
+      // Rules v2: leaf order; no reading dated beyond its anchoring + 300 s; each (device, seq) and
+      // each (device, minute) earns once.
+      const anchoredAt = (await audit.publicClient.getBlock({ blockNumber: log.blockNumber })).timestamp;
+      for (const { reading } of manifest.items) {
         const key = reading.device.toLowerCase();
         assert.ok(!anchoredOnce.has(`${key}:${reading.seq}`), "a reading anchored twice");
         anchoredOnce.add(`${key}:${reading.seq}`);
-        const s = state.get(key) ?? { lastSeq: 0n, lastMinute: -1n };
-        if (reading.seq <= s.lastSeq) continue;
-        s.lastSeq = reading.seq;
+        if (reading.timestamp > anchoredAt + 300n) continue;
+        const s = state.get(key) ?? { seqs: new Set<bigint>(), minutes: new Set<bigint>() };
         state.set(key, s);
         const minute = reading.timestamp / 60n;
-        if (minute <= s.lastMinute) continue;
-        s.lastMinute = minute;
+        if (s.seqs.has(reading.seq) || s.minutes.has(minute)) continue;
+        s.seqs.add(reading.seq);
+        s.minutes.add(minute);
         const b = beneficiaryOf.get(key)!.toLowerCase();
         expected.set(b, (expected.get(b) ?? 0n) + RULES_V2.rewardPerReading);
       }
