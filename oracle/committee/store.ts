@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS oracle_batches (
 CREATE TABLE IF NOT EXISTS oracle_ledger (
   device TEXT NOT NULL, seq TEXT NOT NULL, batch_id TEXT NOT NULL, epoch INTEGER NOT NULL, timestamp INTEGER NOT NULL,
   beneficiary TEXT NOT NULL, amount TEXT NOT NULL, PRIMARY KEY (device, seq));
-CREATE TABLE IF NOT EXISTS oracle_devices (device TEXT PRIMARY KEY, last_seq TEXT NOT NULL, last_minute TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS oracle_balances (beneficiary TEXT PRIMARY KEY, cumulative TEXT NOT NULL, readings INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS oracle_epochs (
   epoch INTEGER PRIMARY KEY, from_block INTEGER NOT NULL, to_block INTEGER NOT NULL, status TEXT NOT NULL,
