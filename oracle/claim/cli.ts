@@ -24,7 +24,8 @@ function rewardClients(chainId: number, rpcUrl: string, senderKey: Hex) {
 }
 
 /**
- * Checks a proof and sends `claim(account, cumulative, proof)` from `senderKey` (anyone may; the account is paid).
+ * Checks a proof and sends `claim(account, cumulative, proof)` from `senderKey`, which must be the account's own key
+ * (only the account may claim directly; others submit its signed claim with {@link submitRelayedClaim}).
  *
  * @throws {ClaimError}
  * @example const { txHash, amount } = await claimDirect({ rpcUrl, senderKey, proof });
@@ -57,7 +58,7 @@ const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--r
   --oracle URL       an oracle's base URL (repeat, or ORACLE_URLS=comma list; default http://127.0.0.1:8548)
   --rpc URL          the reward chain (REWARD_RPC_URL; default http://127.0.0.1:8546)
   --account 0x…      whose entitlement (default: the address of BENEFICIARY_PRIVATE_KEY)
-  (default)          claim(account, …) sent from CLAIM_SENDER_PRIVATE_KEY (else BENEFICIARY_PRIVATE_KEY); the account is paid
+  (default)          claim(account, …) sent by the account itself (BENEFICIARY_PRIVATE_KEY); the account is paid
   --relayed          BENEFICIARY_PRIVATE_KEY signs, CLAIM_SENDER_PRIVATE_KEY submits claimWithSignature; --recipient is paid (default the account)
   --sign-only        with --relayed: print the signed claim JSON instead of submitting it
   --submit FILE      submit a signed claim JSON (from --sign-only) with CLAIM_SENDER_PRIVATE_KEY
@@ -116,8 +117,10 @@ async function runClaim(
     out(JSON.stringify({ status: "claimed", account, recipient: signed.recipient, amount: amount.toString(), epoch: proof.epoch, txHash }));
     return 0;
   }
-  if (senderKey === undefined) return usage("a direct claim needs CLAIM_SENDER_PRIVATE_KEY or BENEFICIARY_PRIVATE_KEY (who pays the gas)");
-  const { txHash, amount } = await claimDirect({ rpcUrl, senderKey: senderKey as Hex, proof });
+  // Only the account may call claim() itself: a third party submits the account's signed claim (--relayed).
+  if (beneficiaryKey === undefined)
+    return usage("a direct claim needs BENEFICIARY_PRIVATE_KEY (only the account may claim directly; others use --relayed / --submit)");
+  const { txHash, amount } = await claimDirect({ rpcUrl, senderKey: beneficiaryKey as Hex, proof });
   out(JSON.stringify({ status: "claimed", account, recipient: account, amount: amount.toString(), epoch: proof.epoch, txHash }));
   return 0;
 }

@@ -34,7 +34,8 @@ export interface ClaimSourceFailure {
 
 /**
  * A claim cannot be made; `code` says why: NO_ENTITLEMENT, ORACLE_UNREACHABLE, WRONG_CHAIN,
- * WRONG_DISTRIBUTOR, STALE_PROOF, INVALID_PROOF, NOTHING_TO_CLAIM, WRONG_KEY, REJECTED (the wallet's
+ * WRONG_DISTRIBUTOR, STALE_PROOF, INVALID_PROOF, NOTHING_TO_CLAIM, WRONG_KEY, WRONG_ACCOUNT (a direct
+ * claim sent by another account than the entitled one), REJECTED (the wallet's
  * user said no), CLAIM_REVERTED, CLAIM_FAILED (`details.revert`: the contract error's name).
  */
 export class ClaimError extends SensorSealError {

@@ -93,9 +93,10 @@ async function sendCall(input: {
 }
 
 /**
- * Sends `claim(account, cumulative, proof)` from the wallet's account (anyone may; the proof's account is paid).
+ * Sends `claim(account, cumulative, proof)` from the wallet's account, which must be the proof's
+ * account (the distributor lets only the account claim for itself; others use a signed relayed claim).
  *
- * @throws {ClaimError} REJECTED, CLAIM_REVERTED, CLAIM_FAILED
+ * @throws {ClaimError} WRONG_ACCOUNT, REJECTED, CLAIM_REVERTED, CLAIM_FAILED
  * @example const { txHash, paid } = await sendClaim({ client, wallet, account: wallet.account!, proof });
  */
 export async function sendClaim(input: {
@@ -106,6 +107,16 @@ export async function sendClaim(input: {
   onSent?: (txHash: Hex) => void;
 }): Promise<SentClaim> {
   const { proof } = input;
+  const sender = typeof input.account === "string" ? input.account : input.account.address;
+  if (sender.toLowerCase() !== proof.account.toLowerCase())
+    throw new ClaimError(
+      "WRONG_ACCOUNT",
+      `only ${proof.account} can claim its reward directly (the sender is ${sender}); use a signed relayed claim`,
+      {
+        account: proof.account,
+        sender,
+      },
+    );
   return sendCall({
     ...input,
     distributor: proof.distributor,

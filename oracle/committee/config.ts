@@ -22,7 +22,6 @@ import {
 export interface OracleConfig extends AuditServiceConfig {
   reward: { rpcUrl: string; expectedChainId?: number; distributor?: Address; deployBlock?: number };
   privateKey: Hex;
-  manifestSources: string[];
   peers: string[];
   confirmations: number;
   epochBlocks: number;
@@ -52,7 +51,6 @@ const envSchema = z.object({
   REWARD_CHAIN_ID: int(1).optional(),
   DISTRIBUTOR_ADDRESS: addressSchema.optional(),
   REWARD_DEPLOY_BLOCK: int(0).optional(),
-  MANIFEST_SOURCES: urlList.pipe(z.array(z.string()).min(1, "at least one relayer URL")),
   ORACLE_PEERS: urlList.default([]),
   CONFIRMATIONS: int(1).default(6),
   EPOCH_BLOCKS: int(1).default(100),
@@ -71,14 +69,14 @@ const envSchema = z.object({
  * AUDIT_CHAIN_ID, ANCHOR_ADDRESS + REGISTRY_ADDRESS + REGISTRY_DEPLOY_BLOCK (else the audit deployment
  * record), REGISTRY_POLL_MS, REGISTRY_CONFIRMATIONS, ORACLE_PRIVATE_KEY (required), REWARD_RPC_URL
  * (http://127.0.0.1:8546), REWARD_CHAIN_ID, DISTRIBUTOR_ADDRESS + REWARD_DEPLOY_BLOCK (else the reward
- * deployment record), MANIFEST_SOURCES (required, comma-separated relayer URLs), ORACLE_PEERS (comma-separated
+ * deployment record), ORACLE_PEERS (comma-separated
  * oracle URLs), CONFIRMATIONS (6), EPOCH_BLOCKS (100), EPOCH_START_BLOCK (the audit deploy block),
  * ORACLE_POLL_MS (1000), ORACLE_POST_DELAY_MS (2000), ORACLE_BODY_LIMIT (64kb), ORACLE_SHUTDOWN_TIMEOUT_MS
  * (30000), LOG_LEVEL (info).
  *
  * @throws {ConfigError}
  * @example
- * const config = parseOracleConfig({ ORACLE_PRIVATE_KEY: "0x…", MANIFEST_SOURCES: "http://127.0.0.1:8547" });
+ * const config = parseOracleConfig({ ORACLE_PRIVATE_KEY: "0x…" });
  * config.epochBlocks; // 100
  */
 export function parseOracleConfig(env: NodeJS.ProcessEnv = process.env): OracleConfig {
@@ -92,7 +90,6 @@ export function parseOracleConfig(env: NodeJS.ProcessEnv = process.env): OracleC
       ...(e.REWARD_DEPLOY_BLOCK === undefined ? {} : { deployBlock: e.REWARD_DEPLOY_BLOCK }),
     },
     privateKey: e.ORACLE_PRIVATE_KEY,
-    manifestSources: e.MANIFEST_SOURCES,
     peers: e.ORACLE_PEERS,
     confirmations: e.CONFIRMATIONS,
     epochBlocks: e.EPOCH_BLOCKS,

@@ -30,7 +30,7 @@ import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import { ChainMismatchError, CommitteeConfigError } from "./errors.js";
 import { createOracleMetrics, type OracleMetrics } from "./metrics.js";
-import { RULES_V1, type RewardRules } from "./rules.js";
+import { RULES_V2, type RewardRules } from "./rules.js";
 import { OracleStore, type HaltReport } from "./store.js";
 
 /** Options of `createOracle`. */
@@ -43,8 +43,6 @@ export interface OracleOptions {
   reward: { rpcUrl: string; chainId: number; distributor: Address; /** First block to look for RootPosted in. */ deployBlock: number };
   /** The oracle's secp256k1 key: signs oracle messages and pays for postRoot. */
   privateKey: Hex;
-  /** Base URLs serving `GET /v1/batches/:root/manifest` (relayers, mirrors); any is fine: the hash is checked. */
-  manifestSources: readonly string[];
   /** Base URLs of the other oracles (read at every push: a caller may fill the array later). */
   peers: readonly string[];
   /** Blocks on top of a block before it is read (K). */
@@ -103,7 +101,7 @@ export interface CommitteeContext {
 /** Checks the options and both chains, opens and binds the store: the context of one member. */
 export async function openCommittee(options: OracleOptions): Promise<CommitteeContext> {
   const { audit } = options;
-  const rules = options.rules ?? RULES_V1;
+  const rules = options.rules ?? RULES_V2;
   const cut = { startBlock: BigInt(options.startBlock), epochBlocks: BigInt(options.epochBlocks) };
   if (cut.epochBlocks < 1n)
     throw new CommitteeConfigError("createOracle: epochBlocks must be ≥ 1", { details: { epochBlocks: options.epochBlocks } });

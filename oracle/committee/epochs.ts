@@ -5,20 +5,16 @@
  *
  * @module
  */
-import { getAddress, type Address, type Hex } from "viem";
+import type { Hex } from "viem";
 
-import { keccak256Hex } from "../core/keccak.js";
 import { oracleMessageToJson, signOracleMessage, type OracleMessage } from "../core/oracle-message.js";
 import { buildRewardTree } from "../core/reward.js";
-import type { AnchoredBatchLog } from "../chain/anchor-log.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError, ReorgDuringReadError } from "./errors.js";
 import type { Follower } from "./follower.js";
-import { epochRange, evaluateBatch, type AnchoredBatch } from "./rules.js";
-import type { BatchRecord, EpochCommit } from "./store.js";
-
-type Balance = { beneficiary: Address; cumulative: bigint; readings: number };
-type DeviceState = { lastSeq: bigint; lastMinute: bigint };
+import { createFolder, type Balance } from "./fold.js";
+import { epochRange } from "./rules.js";
+import { postedEpochOf, type BatchRecord, type EpochCommit } from "./store.js";
 
 /** Most epochs one tick processes (the rest wait for the next tick). */
 const EPOCHS_PER_TICK = 50;
@@ -36,73 +32,7 @@ export interface Epochs {
 /** Builds the epoch processor over the context and the follower. */
 export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs {
   const { store, metrics, logger } = ctx;
-  const sources = ctx.options.manifestSources.map((u) => u.replace(/\/+$/, ""));
-
-  async function fetchManifest(batch: AnchoredBatch): Promise<Uint8Array> {
-    for (const source of sources) {
-      try {
-        const res = await ctx.fetch(`${source}/v1/batches/${batch.root}/manifest`);
-        if (!res.ok) continue;
-        const bytes = new Uint8Array(await res.arrayBuffer());
-        if (keccak256Hex(bytes).toLowerCase() === batch.manifestHash.toLowerCase()) return bytes;
-        logger.warn(
-          { source, batchId: batch.batchId.toString() },
-          "a source served a manifest that does not hash to the anchored manifestHash",
-        );
-      } catch (error) {
-        logger.debug({ source, err: error }, "manifest source failed");
-      }
-    }
-    metrics.manifestFailures.inc();
-    throw new ManifestUnavailableError(`no source serves the manifest of batch ${batch.batchId} (manifestHash ${batch.manifestHash})`, {
-      batchId: batch.batchId.toString(),
-      manifestHash: batch.manifestHash,
-    });
-  }
-
-  /** Rechecks each batch and folds its rewards into `balances`; answers the records and the devices touched. */
-  async function foldBatches(logs: AnchoredBatchLog[], balances: Map<string, Balance>) {
-    const state = await store.deviceStates();
-    const touched = new Map<string, DeviceState>();
-    const records: BatchRecord[] = [];
-    const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
-    for (const anchored of logs) {
-      const manifestBytes = await fetchManifest(anchored);
-      const evaluation = evaluateBatch({
-        manifestBytes,
-        anchored,
-        domain,
-        digester: ctx.readingDigester,
-        registry: ctx.options.registry,
-        state,
-        rules: ctx.rules,
-      });
-      for (const r of evaluation.rewards) {
-        const key = r.beneficiary.toLowerCase();
-        const b = balances.get(key) ?? { beneficiary: getAddress(r.beneficiary), cumulative: 0n, readings: 0 };
-        b.cumulative += r.amount;
-        b.readings += 1;
-        balances.set(key, b);
-      }
-      for (const r of [...evaluation.rewards, ...evaluation.rejected]) {
-        const key = r.device.toLowerCase();
-        const s = state.get(key);
-        if (s !== undefined) touched.set(key, s);
-      }
-      records.push({
-        batchId: anchored.batchId,
-        blockNumber: anchored.blockNumber,
-        logIndex: anchored.logIndex,
-        blockHash: anchored.blockHash,
-        txHash: anchored.txHash,
-        root: anchored.root,
-        manifestHash: anchored.manifestHash,
-        leafCount: anchored.leafCount,
-        evaluation,
-      });
-    }
-    return { records, touched };
-  }
+  const folder = createFolder(ctx);
 
   /** The epoch's row: signed (with our signature) when the ledger changed, else empty. */
   async function signEpoch(epoch: number, fromBlock: bigint, toBlock: bigint, entries: Balance[], before: bigint) {
@@ -123,14 +53,19 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     if (entries.length === 0 || total === before) return { row, ownSignature: undefined };
     const tree = buildRewardTree(entries.map((b) => ({ account: b.beneficiary, cumulative: b.cumulative })));
     const set = await ctx.loadOracleSet();
+    // The distributor takes only contiguous epochs and block ranges: number the roots, and chain each
+    // message's range to the previous root's (empty ranges join the next posted one).
+    const previous = await store.latestEpoch();
+    const postedEpoch = previous === undefined ? 1n : postedEpochOf(previous) + 1n;
+    const messageFrom = previous === undefined ? ctx.cut.startBlock : BigInt(previous.toBlock) + 1n;
     const message: OracleMessage = {
       sourceChainId: BigInt(ctx.options.audit.chainId),
       destinationChainId: BigInt(ctx.options.reward.chainId),
       distributor: ctx.distributor,
-      epoch: BigInt(epoch),
+      epoch: postedEpoch,
       root: tree.root,
       cumulativeTotal: tree.total,
-      fromBlock,
+      fromBlock: messageFrom,
       toBlock,
       rulesVersion: ctx.rules.version,
       oracleSetVersion: set.version,
@@ -166,13 +101,13 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     }
   }
 
-  async function processEpoch(epoch: number): Promise<void> {
+  async function processEpoch(epoch: number, head: bigint): Promise<void> {
     const { fromBlock, toBlock } = epochRange(BigInt(epoch), ctx.cut);
     const read = await follower.readRange(epoch, fromBlock, toBlock);
     if (read === undefined) return; // halted
     const balances = await store.balances();
     const before = [...balances.values()].reduce((sum, b) => sum + b.cumulative, 0n);
-    const { records, touched } = await foldBatches(read.logs, balances);
+    const { records, direct } = await folder.fold(read, toBlock, head, balances);
     // The chain must still be the one read.
     await follower.confirmUnchanged(toBlock, read.toHash);
     const entries = [...balances.values()].filter((b) => b.cumulative > 0n);
@@ -180,7 +115,7 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     await store.commitEpoch({
       epoch: row,
       batches: records,
-      devices: touched,
+      direct,
       balances,
       blocks: [...read.blocks].map(([number, hash]) => ({ number, hash })),
       ...(ownSignature === undefined ? {} : { ownSignature }),
@@ -209,7 +144,7 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
         const { toBlock } = epochRange(BigInt(next), ctx.cut);
         if (toBlock + ctx.confirmations > head) return true;
         try {
-          await processEpoch(next);
+          await processEpoch(next, head);
         } catch (error) {
           if (error instanceof ReorgDuringReadError) {
             metrics.reorgs.inc({ depth: "shallow" });

@@ -8,7 +8,7 @@
  */
 import type { Hex } from "viem";
 
-import { readAnchorLogs, type AnchoredBatchLog } from "../chain/anchor-log.js";
+import { readAnchorLogs, type AnchoredBatchLog, type DirectSubmission } from "../chain/anchor-log.js";
 import type { CommitteeContext } from "./context.js";
 import { ReorgDuringReadError } from "./errors.js";
 import type { HaltReport } from "./store.js";
@@ -16,6 +16,8 @@ import type { HaltReport } from "./store.js";
 /** An epoch's anchored batches as read, with the hashes of the blocks they came from. */
 export interface EpochRead {
   logs: AnchoredBatchLog[];
+  /** Readings submitted directly (`ReadingSubmitted`), in chain order. */
+  submissions: DirectSubmission[];
   /** Block number → hash of every block read (the epoch's last block and each log's). */
   blocks: Map<bigint, Hex>;
   toHash: Hex;
@@ -106,10 +108,10 @@ export function createFollower(ctx: CommitteeContext): Follower {
     await ctx.options.registry.sync();
     if (ctx.options.registry.syncedTimestamp < Number(toHeader.timestamp))
       throw new ReorgDuringReadError("registry index behind the epoch");
-    const { batches: logs } = await readAnchorLogs({ client, anchor: ctx.anchor, fromBlock, toBlock, events: ["BatchAnchored"] });
+    const { batches: logs, submissions } = await readAnchorLogs({ client, anchor: ctx.anchor, fromBlock, toBlock });
     // Every log must come from the blocks the chain has now (else a reorg raced the read).
     const blocks = new Map<bigint, Hex>([[toBlock, toHeader.hash]]);
-    for (const log of logs) {
+    for (const log of [...logs, ...submissions]) {
       if (!blocks.has(log.blockNumber)) blocks.set(log.blockNumber, await hashOf(log.blockNumber));
       if (blocks.get(log.blockNumber) !== log.blockHash) throw new ReorgDuringReadError(`block ${log.blockNumber} changed while reading`);
     }
@@ -123,7 +125,7 @@ export function createFollower(ctx: CommitteeContext): Follower {
         }
       }
     }
-    return { logs, blocks, toHash: toHeader.hash };
+    return { logs, submissions, blocks, toHash: toHeader.hash };
   }
 
   return {

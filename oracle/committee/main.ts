@@ -65,7 +65,6 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
       audit: { client: audit.client, chainId: audit.chainId, anchor: audit.anchor },
       reward: { rpcUrl: config.reward.rpcUrl, chainId: rewardChainId, distributor: reward.distributor, deployBlock: reward.deployBlock },
       privateKey: config.privateKey,
-      manifestSources: config.manifestSources,
       peers: config.peers,
       confirmations: config.confirmations,
       epochBlocks: config.epochBlocks,

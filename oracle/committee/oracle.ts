@@ -12,7 +12,7 @@
  *
  * Endpoints:
  * - `GET /v1/claims/:account` → `{ account, cumulative, proof, epoch, root, distributor, chainId }` (404 NO_ENTITLEMENT)
- * - `GET /v1/epochs/latest`, `GET /v1/epochs/:epoch` → `{ epoch, status, root, cumulativeTotal, fromBlock, toBlock,
+ * - `GET /v1/epochs/latest`, `GET /v1/epochs/:epoch` (the distributor's epoch number: empty block ranges are not numbered) → `{ epoch, range, status, root, cumulativeTotal, fromBlock, toBlock,
  *   rulesVersion, oracleSetVersion, digest, message, signatures, signaturesCollected, threshold, posted, postedRoot, txHash, postedByUs }`
  * - `POST /v1/epochs/:epoch/signatures` `{ message, signature }` → 202 `{ status: "accepted" | "pending", signaturesCollected? }`;
  *   409 CONFLICTING_MESSAGE (we computed another message), 403 UNKNOWN_SIGNER, 400 INVALID_SIGNATURE / INVALID_ORACLE_MESSAGE
@@ -58,7 +58,7 @@ export interface Oracle {
  * @example
  * const oracle = await createOracle({ store: db, registry, audit: { client, chainId: 31337, anchor },
  *   reward: { rpcUrl: "http://127.0.0.1:8546", chainId: 31338, distributor, deployBlock: 0 }, privateKey,
- *   manifestSources: ["http://127.0.0.1:8547"], peers: ["http://127.0.0.1:8549"], confirmations: 6,
+ *   peers: ["http://127.0.0.1:8549"], confirmations: 6,
  *   epochBlocks: 100, startBlock: 0, logger: createLogger("oracle") });
  * const server = await listen(oracle.app, 8548);
  * oracle.start();

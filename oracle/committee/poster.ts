@@ -1,7 +1,8 @@
 /**
  * Posting roots: follow `RootPosted` for our unposted epochs, and once we hold the threshold of
- * signatures for the newest signed epoch, wait our turn (rank × postDelayMs, so one oracle posts)
- * and send `postRoot`. Another oracle's post racing ours reverts with a known error: not a failure.
+ * signatures for the distributor's next epoch (`lastEpoch + 1`, contiguous), wait our turn (rank ×
+ * postDelayMs, so one oracle posts) and for any root's challenge period to end, and send `postRoot`.
+ * A vetoed root (the distributor fell back below it) is posted again. Another oracle's post racing ours reverts with a known error: not a failure.
  *
  * @module
  */
@@ -12,16 +13,22 @@ import { revertName } from "../chain/rpc.js";
 import { oracleMessageFromJson, sortOracleSignatures } from "../core/oracle-message.js";
 import type { CommitteeContext } from "./context.js";
 import { PostRevertedError } from "./errors.js";
-import type { EpochRow } from "./store.js";
+import { postedEpochOf, type EpochRow } from "./store.js";
 
-/** Reverts that mean another oracle posted this epoch (or a later one) first. */
-const POSTED_BY_ANOTHER = new Set(["RewardDistributorStaleEpoch", "RootAlreadyPosted"]);
+/** Reverts that mean another oracle posted this epoch first, or that a root is still in its challenge period. */
+const POSTED_BY_ANOTHER = new Set(["RewardDistributorStaleEpoch", "RewardDistributorRootPending", "RootAlreadyPosted"]);
 
 /** The poster of one committee member. */
 export interface Poster {
-  /** Records the outcome of our signed epochs up to the distributor's `lastEpoch`, and answers it. */
+  /**
+   * Records the outcome of our signed epochs up to the distributor's `lastEpoch`, sets vetoed ones
+   * (above `lastEpoch` again) back to signed, and answers `lastEpoch`.
+   */
   syncPosted(): Promise<bigint>;
-  /** Posts the newest signed epoch after `lastEpoch` that holds the threshold, when it is our turn. */
+  /**
+   * Posts our signed epoch `lastEpoch + 1` once it holds the threshold, it is our turn, and no root is
+   * in its challenge period (the distributor takes only contiguous epochs, one pending root at a time).
+   */
   tryPost(lastEpoch: bigint): Promise<void>;
 }
 
@@ -36,11 +43,12 @@ export function createPoster(ctx: CommitteeContext): Poster {
       address: distributor,
       abi: rewardDistributorAbi,
       eventName: "RootPosted",
-      args: { epoch: BigInt(row.epoch) },
+      args: { epoch: postedEpochOf(row) },
       fromBlock: BigInt(ctx.options.reward.deployBlock),
       strict: true,
     });
-    const event = events[0];
+    // After a veto the epoch is posted again: the last post is the one that stands.
+    const event = events.at(-1);
     if (event === undefined) {
       await store.setEpochOutcome(row.epoch, "superseded", null, null);
       return;
@@ -59,10 +67,23 @@ export function createPoster(ctx: CommitteeContext): Poster {
 
   async function syncPosted(): Promise<bigint> {
     const lastEpoch = await rewardClient.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "lastEpoch" });
-    for (const row of await store.epochsWithStatus("signed")) if (BigInt(row.epoch) <= lastEpoch) await recordOutcome(row);
+    for (const row of await store.epochsWithStatus("posted", "posted_other")) {
+      if (postedEpochOf(row) <= lastEpoch) continue;
+      // A guardian vetoed this root: the distributor fell back below it, so our root goes up again.
+      logger.warn({ epoch: row.epoch, postedEpoch: postedEpochOf(row).toString() }, "posted root was vetoed; re-posting ours");
+      await store.setEpochOutcome(row.epoch, "signed", null, null);
+    }
+    for (const row of await store.epochsWithStatus("signed")) if (postedEpochOf(row) <= lastEpoch) await recordOutcome(row);
     return lastEpoch;
   }
 
+  /** True while a posted root waits out its challenge period (a new post would revert RootPending). */
+  async function rootPending(): Promise<boolean> {
+    const pending = await rewardClient.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "pendingRoot" });
+    if (pending.epoch === 0n) return false;
+    const { timestamp } = await rewardClient.getBlock({ blockTag: "latest" });
+    return BigInt(pending.validAt) > timestamp;
+  }
   async function post(row: EpochRow, signatures: { signer: Address; signature: Hex }[]): Promise<void> {
     const message = oracleMessageFromJson(JSON.parse(row.message!));
     try {
@@ -94,19 +115,19 @@ export function createPoster(ctx: CommitteeContext): Poster {
   }
 
   async function tryPost(lastEpoch: bigint): Promise<void> {
-    const signed = await store.epochsWithStatus("signed");
+    const row = (await store.epochsWithStatus("signed")).find((r) => postedEpochOf(r) === lastEpoch + 1n);
+    if (row === undefined || row.digest === null || row.message === null) return;
     const set = ctx.state.oracleSet ?? (await ctx.loadOracleSet());
-    for (const row of signed.reverse()) {
-      if (BigInt(row.epoch) <= lastEpoch || row.digest === null || row.message === null) continue;
-      const signatures = (await store.signatures(row.epoch, row.digest)).filter((s) => set.oracles.includes(getAddress(s.signer)));
-      if (signatures.length < set.threshold || row.oracleSetVersion !== set.version) continue;
-      const since = thresholdSince.get(row.epoch) ?? Date.now();
-      thresholdSince.set(row.epoch, since);
-      const rank = Math.max(0, set.oracles.indexOf(ctx.address));
-      if (Date.now() - since < rank * (ctx.options.postDelayMs ?? 2000)) return;
-      await post(row, signatures);
-      return; // only the newest ready epoch matters
-    }
+    const signatures = (await store.signatures(Number(postedEpochOf(row)), row.digest)).filter((s) =>
+      set.oracles.includes(getAddress(s.signer)),
+    );
+    if (signatures.length < set.threshold || row.oracleSetVersion !== set.version) return;
+    const since = thresholdSince.get(row.epoch) ?? Date.now();
+    thresholdSince.set(row.epoch, since);
+    const rank = Math.max(0, set.oracles.indexOf(ctx.address));
+    if (Date.now() - since < rank * (ctx.options.postDelayMs ?? 2000)) return;
+    if (await rootPending()) return;
+    await post(row, signatures);
   }
 
   return { syncPosted, tryPost };

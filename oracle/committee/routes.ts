@@ -13,7 +13,7 @@ import { ServiceError } from "../service/errors.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
 import type { CommitteeContext } from "./context.js";
 import type { SignatureExchange } from "./signatures.js";
-import type { EpochRow } from "./store.js";
+import { postedEpochOf, postedFromBlockOf, type EpochRow } from "./store.js";
 
 const UINT_PARAM = /^[1-9][0-9]{0,15}$/;
 
@@ -29,12 +29,14 @@ export interface LedgerJson {
 function epochJson(row: EpochRow, signatures: { signer: Address; signature: Hex }[], threshold: number | undefined) {
   const posted = row.status === "posted" || row.status === "posted_other";
   return {
-    epoch: row.epoch,
+    // The distributor's numbering (empty ranges are not posted); `range` is this oracle's block-range number.
+    epoch: row.message === null ? row.epoch : Number(postedEpochOf(row)),
+    range: row.epoch,
     status: row.status,
     root: row.root,
     cumulativeTotal: row.cumulativeTotal.toString(),
     entries: row.entries,
-    fromBlock: row.fromBlock,
+    fromBlock: postedFromBlockOf(row),
     toBlock: row.toBlock,
     rulesVersion: row.rulesVersion,
     oracleSetVersion: row.oracleSetVersion,
@@ -88,7 +90,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
         account: entry.account,
         cumulative: entry.cumulative.toString(),
         proof: posted.tree.proof(entry.account),
-        epoch: posted.row.epoch,
+        epoch: Number(postedEpochOf(posted.row)),
         root: posted.tree.root,
         distributor: ctx.distributor,
         chainId: ctx.options.reward.chainId,
@@ -97,7 +99,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
   );
 
   async function epochAnswer(row: EpochRow) {
-    const signatures = row.digest === null ? [] : await store.signatures(row.epoch, row.digest);
+    const signatures = row.digest === null ? [] : await store.signatures(Number(postedEpochOf(row)), row.digest);
     return epochJson(row, signatures, ctx.state.oracleSet?.threshold);
   }
 
@@ -114,7 +116,7 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     "/v1/epochs/:epoch",
     handle(async (req, res) => {
       const epoch = epochParam(req.params.epoch);
-      const row = await store.epoch(epoch);
+      const row = await store.epochByPosted(epoch);
       if (row === undefined) throw new ServiceError("EPOCH_NOT_FOUND", `epoch ${epoch} is not processed yet`);
       res.json(await epochAnswer(row));
     }),

@@ -3,17 +3,18 @@
  * manifest, the registry as of the anchoring block, and what earlier batches left behind) to reward
  * entitlements. Independent oracles that see the same chain compute the same ledger, hence the same root.
  *
- * Rules v1:
- * - a batch counts only if `keccak256(manifest) = manifestHash` and the rebuilt root and leaf count
- *   equal the anchored ones, on this audit chain's domain;
- * - a reading counts only if its signature verifies with the device's registered key, the device
- *   was Active at the reading's timestamp and not Revoked at or before the anchoring block (the
- *   registry as of the anchoring block: later changes never alter an old verdict), and its `seq` is
- *   above every seq already seen for the device (duplicates and replays earn nothing);
- * - within a batch a device's readings are taken in ascending seq; batches in chain order;
- * - a counted reading earns `rewardPerReading` (1e18 wei) for the device's beneficiary if its UTC
- *   minute (`floor(timestamp / 60)`) is after the device's last rewarded minute: at most one
- *   rewarded reading per device per minute (a clock going backwards earns nothing).
+ * Rules v2 (docs/TRUST-MODEL.md §0, §1, §5, §7):
+ * - readings come from anchored batches (in chain order, within a batch in leaf order) and from direct
+ *   submissions (`ReadingSubmitted`, in the same block/log order); a batch counts only if its manifest
+ *   authenticates (hash, domain, leaf count, rebuilt root) — an EXCLUDED batch (manifest unavailable
+ *   within D blocks) earns nothing and is not seen;
+ * - a reading counts only if its signature verifies with the device's registered key and it passes the
+ *   one timestamp rule (`judgeReadingTime`: not dated after its anchoring beyond 300 s, anchored within
+ *   `maxAnchorDelayAt(anchoredAt)` of its time, the device Active at its time and not Revoked at its
+ *   anchoring), with the registry as of the block where the epoch is judged (compromise included);
+ * - a counted reading earns `rewardPerReading` (1e18 wei) for the device's beneficiary iff its
+ *   `(device, seq)` has not earned before and its `(device, floor(t / 60))` minute has not earned
+ *   before — whatever the order of seqs (a lower seq anchored later still earns).
  *
  * @module
  */
@@ -21,11 +22,12 @@ import type { Address } from "viem";
 
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { hexToBytes } from "../core/bytes.js";
-import { DeviceStatus, revokedAsOf, statusAsOf } from "../core/device-status.js";
+import { DeviceStatus, statusAsOf } from "../core/device-status.js";
 import { authenticateManifest, type AnchoredBatch as ChainBatch, type ManifestIssue } from "../core/anchored-batch.js";
 import { verifyDeviceSignature } from "../core/keys.js";
-import type { Manifest } from "../core/manifest.js";
-import type { ReadingDigester } from "../core/reading.js";
+import type { BatchItem, Manifest } from "../core/manifest.js";
+import type { Reading, ReadingDigester } from "../core/reading.js";
+import { judgeReadingTime, type ReadingTimeCode } from "../core/reading-time.js";
 
 /** A versioned reward rule set. */
 export interface RewardRules {
@@ -35,22 +37,22 @@ export interface RewardRules {
   rewardPerReading: bigint;
 }
 
-/** Rules v1: 1e18 wei per verified reading, at most one per device per UTC minute. */
-export const RULES_V1: RewardRules = Object.freeze({ version: 1, rewardPerReading: 10n ** 18n });
+/** Rules v2: 1e18 wei per valid reading, each (device, seq) once, at most one per device per UTC minute. */
+export const RULES_V2: RewardRules = Object.freeze({ version: 2, rewardPerReading: 10n ** 18n });
 
-/** Why a whole batch earns nothing. */
-export type BatchRejection = "INVALID_MANIFEST" | "WRONG_DOMAIN" | "ROOT_MISMATCH" | "LEAF_COUNT_MISMATCH";
+/** Why a whole batch earns nothing (EXCLUDED: its manifest was not retrievable within D blocks). */
+export type BatchRejection = "INVALID_MANIFEST" | "WRONG_DOMAIN" | "ROOT_MISMATCH" | "LEAF_COUNT_MISMATCH" | "MANIFEST_UNAVAILABLE";
 
 /** Why one reading earns nothing. */
 export type ReadingRejection =
-  "UNKNOWN_DEVICE" | "INVALID_SIGNATURE" | "DEVICE_NOT_ACTIVE" | "DEVICE_REVOKED" | "DUPLICATE_SEQUENCE" | "SAME_MINUTE" | BatchRejection;
+  "UNKNOWN_DEVICE" | "INVALID_SIGNATURE" | ReadingTimeCode | "DUPLICATE_SEQUENCE" | "SAME_MINUTE" | BatchRejection;
 
-/** What earlier batches left behind for one device. */
+/** What earlier readings earned for one device (the dedup state). */
 export interface DeviceRewardState {
-  /** Highest seq counted so far. */
-  lastSeq: bigint;
-  /** UTC minute of the last rewarded reading (−1: none). */
-  lastMinute: bigint;
+  /** Seqs that earned. */
+  seqs: Set<bigint>;
+  /** UTC minutes that earned. */
+  minutes: Set<bigint>;
 }
 
 /** The registry view the rules need (a `RegistryIndex` fits). */
@@ -70,12 +72,27 @@ export interface RewardItem {
   amount: bigint;
 }
 
-/** What a batch earns. */
+/** What a batch (or a direct submission) earns. */
 export interface BatchEvaluation {
-  status: "verified" | "rejected";
+  status: "verified" | "rejected" | "excluded";
   reason?: BatchRejection;
   rewards: RewardItem[];
   rejected: { device: Address; seq: bigint; reason: ReadingRejection }[];
+}
+
+/** How a set of readings is judged: when it was anchored, and the registry as of the judging block. */
+export interface JudgeContext {
+  /** Block timestamp of the anchoring (batch) or of the direct submission. */
+  anchoredAt: bigint;
+  /** `maxAnchorDelayAt(anchoredAt)`. */
+  maxAnchorDelay: bigint;
+  /** The block as of which the registry is read (the epoch's `toBlock`). */
+  judgeBlock: bigint;
+  digester: ReadingDigester;
+  registry: RegistryLookup;
+  /** Keyed by lowercase device address; mutated as later readings must see it. */
+  state: Map<string, DeviceRewardState>;
+  rules: RewardRules;
 }
 
 /**
@@ -106,86 +123,79 @@ const BATCH_REJECTION: Record<ManifestIssue, BatchRejection> = {
 };
 
 /**
- * Applies the rules to one anchored batch whose manifest bytes hash to `anchored.manifestHash`.
- * Mutates `state` (per device: last seq and last rewarded minute) as later batches must see it.
+ * Applies the rules to one anchored batch whose manifest bytes hash to `anchored.manifestHash`
+ * (readings in leaf order). Mutates `judge.state`.
  *
  * @example
- * const state = new Map<string, DeviceRewardState>();
- * const result = evaluateBatch({ manifestBytes, anchored, domain: { chainId: 31337, anchor }, digester,
- *   registry: index, state, rules: RULES_V1 });
+ * const result = evaluateBatch({ manifestBytes, anchored, domain: { chainId: 31337, anchor } },
+ *   { anchoredAt, maxAnchorDelay: 86_400n, judgeBlock, digester, registry: index, state: new Map(), rules: RULES_V2 });
  * result.rewards; // [{ device, seq, timestamp, beneficiary, amount: 10n ** 18n }, …]
  */
-export function evaluateBatch(input: {
-  manifestBytes: Uint8Array;
-  anchored: AnchoredBatch;
-  domain: { chainId: number; anchor: Address };
-  digester: ReadingDigester;
-  registry: RegistryLookup;
-  /** Keyed by lowercase device address. */
-  state: Map<string, DeviceRewardState>;
-  rules: RewardRules;
-}): BatchEvaluation {
-  const { anchored, registry, state, rules, digester } = input;
-  const checked = checkManifest(input.manifestBytes, anchored, input.domain);
+export function evaluateBatch(
+  input: { manifestBytes: Uint8Array; anchored: AnchoredBatch; domain: { chainId: number; anchor: Address } },
+  judge: JudgeContext,
+): BatchEvaluation {
+  const checked = checkManifest(input.manifestBytes, input.anchored, input.domain);
   if ("reason" in checked) return { status: "rejected", reason: checked.reason, rewards: [], rejected: [] };
+  return evaluateReadings(checked.manifest.items, judge);
+}
 
-  const items = [...checked.manifest.items].sort((a, b) => {
-    const da = a.reading.device.toLowerCase();
-    const db = b.reading.device.toLowerCase();
-    if (da !== db) return da < db ? -1 : 1;
-    return a.reading.seq < b.reading.seq ? -1 : a.reading.seq > b.reading.seq ? 1 : 0;
-  });
+/** A batch whose manifest was not retrievable within D blocks: earns nothing, its readings are not seen. */
+export function excludedBatch(): BatchEvaluation {
+  return { status: "excluded", reason: "MANIFEST_UNAVAILABLE", rewards: [], rejected: [] };
+}
+
+/**
+ * Applies the rules to readings anchored together, in the given order (a batch's leaf order, or one
+ * direct submission). Mutates `judge.state`.
+ */
+export function evaluateReadings(items: readonly BatchItem[], judge: JudgeContext): BatchEvaluation {
   const rewards: RewardItem[] = [];
   const rejected: BatchEvaluation["rejected"] = [];
   for (const { reading, signature } of items) {
-    const reject = (reason: ReadingRejection) => rejected.push({ device: reading.device, seq: reading.seq, reason });
-    const device = registry.device(reading.device);
-    if (device === undefined || statusAsOf(device, BigInt(Number.MAX_SAFE_INTEGER), anchored.blockNumber) === DeviceStatus.Unknown) {
-      reject("UNKNOWN_DEVICE");
-      continue;
-    }
-    const valid = verifyDeviceSignature({
-      scheme: device.scheme,
-      publicKey: device.publicKey,
-      digest: digester.digest(reading),
-      signature: hexToBytes(signature),
-    });
-    if (!valid) {
-      reject("INVALID_SIGNATURE");
-      continue;
-    }
-    if (statusAsOf(device, reading.timestamp, anchored.blockNumber) !== DeviceStatus.Active) {
-      reject("DEVICE_NOT_ACTIVE");
-      continue;
-    }
-    if (revokedAsOf(device, anchored.blockNumber)) {
-      reject("DEVICE_REVOKED");
-      continue;
-    }
-    const key = reading.device.toLowerCase();
-    const s = state.get(key) ?? { lastSeq: 0n, lastMinute: -1n };
-    if (reading.seq <= s.lastSeq) {
-      reject("DUPLICATE_SEQUENCE");
-      continue;
-    }
-    s.lastSeq = reading.seq;
-    const minute = reading.timestamp / 60n;
-    if (minute <= s.lastMinute) {
-      state.set(key, s);
-      reject("SAME_MINUTE");
-      continue;
-    }
-    s.lastMinute = minute;
-    state.set(key, s);
-    rewards.push({
-      device: reading.device,
-      seq: reading.seq,
-      timestamp: reading.timestamp,
-      beneficiary: device.beneficiary,
-      amount: rules.rewardPerReading,
-    });
+    const reason = judgeReading(reading, signature, judge);
+    if (typeof reason === "string") rejected.push({ device: reading.device, seq: reading.seq, reason });
+    else rewards.push(reason);
   }
   return { status: "verified", rewards, rejected };
+}
+
+function judgeReading(reading: Reading, signature: Hex | Uint8Array, judge: JudgeContext): RewardItem | ReadingRejection {
+  const device = judge.registry.device(reading.device);
+  if (device === undefined || statusAsOf(device, BigInt(Number.MAX_SAFE_INTEGER), judge.judgeBlock) === DeviceStatus.Unknown)
+    return "UNKNOWN_DEVICE";
+  const digest = judge.digester.digest(reading);
+  if (
+    !verifyDeviceSignature({
+      scheme: device.scheme,
+      publicKey: device.publicKey,
+      digest,
+      signature: typeof signature === "string" ? hexToBytes(signature) : signature,
+    })
+  )
+    return "INVALID_SIGNATURE";
+  const time = judgeReadingTime({
+    timestamp: reading.timestamp,
+    anchoredAt: judge.anchoredAt,
+    maxAnchorDelay: judge.maxAnchorDelay,
+    statusAt: (t) => statusAsOf(device, t, judge.judgeBlock),
+  });
+  if (!time.ok) return time.code;
+  const key = reading.device.toLowerCase();
+  const s = judge.state.get(key) ?? { seqs: new Set<bigint>(), minutes: new Set<bigint>() };
+  judge.state.set(key, s);
+  if (s.seqs.has(reading.seq)) return "DUPLICATE_SEQUENCE";
+  const minute = reading.timestamp / 60n;
+  if (s.minutes.has(minute)) return "SAME_MINUTE";
+  s.seqs.add(reading.seq);
+  s.minutes.add(minute);
+  return {
+    device: reading.device,
+    seq: reading.seq,
+    timestamp: reading.timestamp,
+    beneficiary: device.beneficiary,
+    amount: judge.rules.rewardPerReading,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 import { oracleMessageFromJson, recoverOracleSigner } from "../core/oracle-message.js";
 import { ServiceError } from "../service/errors.js";
 import type { CommitteeContext } from "./context.js";
+import { postedEpochOf } from "./store.js";
 
 /** What accepting a peer's signature answers (HTTP 202). */
 export interface AcceptedSignature {
@@ -53,10 +54,11 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
 
   async function push(lastEpoch: bigint): Promise<void> {
     for (const row of await store.epochsWithStatus("signed")) {
-      if (BigInt(row.epoch) <= lastEpoch || row.digest === null || row.message === null) continue;
-      const own = (await store.signatures(row.epoch, row.digest)).find((s) => s.signer === address);
+      if (postedEpochOf(row) <= lastEpoch || row.digest === null || row.message === null) continue;
+      const own = (await store.signatures(Number(postedEpochOf(row)), row.digest)).find((s) => s.signer === address);
       if (own === undefined) continue;
-      for (const peer of ctx.options.peers.map((u) => u.replace(/\/+$/, ""))) await pushTo(peer, row.epoch, row.message, own.signature);
+      for (const peer of ctx.options.peers.map((u) => u.replace(/\/+$/, "")))
+        await pushTo(peer, Number(postedEpochOf(row)), row.message, own.signature);
     }
   }
 
@@ -82,7 +84,7 @@ export function createSignatureExchange(ctx: CommitteeContext): SignatureExchang
         oracleSetVersion: set.version,
       });
     }
-    const ours = await store.epoch(epoch);
+    const ours = await store.epochByPosted(epoch);
     if (ours !== undefined && ours.digest !== digest) {
       metrics.signaturesReceived.inc({ result: "conflicting" });
       logger.warn(

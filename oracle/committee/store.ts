@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Address, Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import type { BatchEvaluation, DeviceRewardState } from "./rules.js";
@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS oracle_batches (
 CREATE TABLE IF NOT EXISTS oracle_ledger (
   device TEXT NOT NULL, seq TEXT NOT NULL, batch_id TEXT NOT NULL, epoch INTEGER NOT NULL, timestamp INTEGER NOT NULL,
   beneficiary TEXT NOT NULL, amount TEXT NOT NULL, PRIMARY KEY (device, seq));
-CREATE TABLE IF NOT EXISTS oracle_devices (device TEXT PRIMARY KEY, last_seq TEXT NOT NULL, last_minute TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS oracle_balances (beneficiary TEXT PRIMARY KEY, cumulative TEXT NOT NULL, readings INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS oracle_epochs (
   epoch INTEGER PRIMARY KEY, from_block INTEGER NOT NULL, to_block INTEGER NOT NULL, status TEXT NOT NULL,
@@ -71,16 +70,37 @@ export interface BatchRecord {
   evaluation: BatchEvaluation;
 }
 
+/** A direct submission as processed (its rewards go into the ledger under `direct:<txHash>:<logIndex>`). */
+export interface DirectRecord {
+  txHash: Hex;
+  logIndex: number;
+  evaluation: BatchEvaluation;
+}
+
 /** Everything one processed epoch writes, in one transaction. */
 export interface EpochCommit {
   epoch: Omit<EpochRow, "postedRoot" | "txHash" | "postedByUs">;
   batches: BatchRecord[];
-  devices: Map<string, DeviceRewardState>;
+  /** Readings submitted directly (`ReadingSubmitted`) and what they earned. */
+  direct: DirectRecord[];
   /** Every beneficiary's cumulative after the epoch (lowercase keys). */
   balances: Map<string, { beneficiary: Address; cumulative: bigint; readings: number }>;
   /** Block hashes to remember (the epoch's last block, blocks holding events). */
   blocks: { number: bigint; hash: Hex }[];
   ownSignature?: { signer: Address; signature: Hex };
+}
+
+/**
+ * The distributor's epoch of a signed row: its message's `epoch` (the count of roots posted before it,
+ * plus one — empty block ranges are not posted, so this differs from the row's range number).
+ */
+export function postedEpochOf(row: Pick<EpochRow, "epoch" | "message">): bigint {
+  return row.message === null ? 0n : BigInt((JSON.parse(row.message) as { epoch: string | number }).epoch);
+}
+
+/** The message's `fromBlock` of a signed row (the previous signed row's `toBlock + 1`). */
+export function postedFromBlockOf(row: Pick<EpochRow, "fromBlock" | "message">): number {
+  return row.message === null ? row.fromBlock : Number((JSON.parse(row.message) as { fromBlock: string | number }).fromBlock);
 }
 
 /** The halt report after a reorg deeper than the confirmation depth. */
@@ -177,11 +197,20 @@ export class OracleStore {
     return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
   }
 
-  async deviceStates(): Promise<Map<string, DeviceRewardState>> {
-    const rows = await this.db.query<{ device: string; last_seq: string; last_minute: string }>(
-      "SELECT device, last_seq, last_minute FROM oracle_devices",
-    );
-    return new Map(rows.map((r) => [r.device, { lastSeq: BigInt(r.last_seq), lastMinute: BigInt(r.last_minute) }]));
+  /** What earlier epochs rewarded for these devices (lowercase keys): the rules' dedup state. */
+  async deviceStates(devices: Iterable<string>): Promise<Map<string, DeviceRewardState>> {
+    const out = new Map<string, DeviceRewardState>();
+    for (const device of new Set([...devices].map((d) => d.toLowerCase()))) {
+      const rows = await this.db.query<{ seq: string; timestamp: number }>("SELECT seq, timestamp FROM oracle_ledger WHERE device = ?", [
+        getAddress(device),
+      ]);
+      if (rows.length === 0) continue;
+      out.set(device, {
+        seqs: new Set(rows.map((r) => BigInt(r.seq))),
+        minutes: new Set(rows.map((r) => BigInt(r.timestamp) / 60n)),
+      });
+    }
+    return out;
   }
 
   async balances(): Promise<Map<string, { beneficiary: Address; cumulative: bigint; readings: number }>> {
@@ -227,12 +256,21 @@ export class OracleStore {
           );
         }
       }
-      for (const [device, s] of c.devices) {
-        await tx.run(
-          `INSERT INTO oracle_devices (device, last_seq, last_minute) VALUES (?, ?, ?)
-           ON CONFLICT (device) DO UPDATE SET last_seq = excluded.last_seq, last_minute = excluded.last_minute`,
-          [device, s.lastSeq.toString(), s.lastMinute.toString()],
-        );
+      for (const d of c.direct) {
+        for (const r of d.evaluation.rewards) {
+          await tx.run(
+            "INSERT INTO oracle_ledger (device, seq, batch_id, epoch, timestamp, beneficiary, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+              r.device,
+              r.seq.toString(),
+              `direct:${d.txHash}:${d.logIndex}`,
+              e.epoch,
+              Number(r.timestamp),
+              r.beneficiary,
+              r.amount.toString(),
+            ],
+          );
+        }
       }
       for (const b of c.balances.values()) {
         await tx.run(
@@ -268,8 +306,9 @@ export class OracleStore {
         }
       }
       if (c.ownSignature !== undefined && e.digest !== null) {
+        // Signatures are kept by the distributor's epoch number (the one peers name).
         await tx.run("INSERT INTO oracle_signatures (epoch, digest, signer, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
-          e.epoch,
+          Number(postedEpochOf(e)),
           e.digest,
           c.ownSignature.signer,
           c.ownSignature.signature,
@@ -291,6 +330,12 @@ export class OracleStore {
     return rows[0] === undefined ? undefined : epochFromRow(rows[0]);
   }
 
+  /** The signed row for the distributor's epoch `posted` (empty ranges are not numbered there). */
+  async epochByPosted(posted: number): Promise<EpochRow | undefined> {
+    const rows = await this.db.query<Row>("SELECT * FROM oracle_epochs WHERE message IS NOT NULL ORDER BY epoch DESC");
+    return rows.map(epochFromRow).find((r) => postedEpochOf(r) === BigInt(posted));
+  }
+
   /** The newest epoch with a root (not `empty`), optionally of one status. */
   async latestEpoch(status?: EpochStatus): Promise<EpochRow | undefined> {
     const rows =
@@ -300,8 +345,11 @@ export class OracleStore {
     return rows[0] === undefined ? undefined : epochFromRow(rows[0]);
   }
 
-  async epochsWithStatus(status: EpochStatus): Promise<EpochRow[]> {
-    const rows = await this.db.query<Row>("SELECT * FROM oracle_epochs WHERE status = ? ORDER BY epoch", [status]);
+  async epochsWithStatus(...statuses: EpochStatus[]): Promise<EpochRow[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT * FROM oracle_epochs WHERE status IN (${statuses.map(() => "?").join(", ")}) ORDER BY epoch`,
+      statuses,
+    );
     return rows.map(epochFromRow);
   }
 

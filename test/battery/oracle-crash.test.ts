@@ -35,7 +35,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingAnchorAbi, rewardDistributorAbi, rewardTokenAbi } from "../../oracle/chain/abis.js";
 import { revertName, rpcChain } from "../../oracle/chain/rpc.js";
 import { parseManifest } from "../../oracle/core/manifest.js";
-import { RULES_V1 } from "../../oracle/committee/rules.js";
+import { RULES_V2 } from "../../oracle/committee/rules.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
@@ -118,6 +118,8 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
         requestRate: { ratePerSecond: 1_000_000, burst: 1_000_000 },
       },
     });
+    // The committee fetches manifests only from the anchoring relayer's registered URL.
+    await audit.registerRelayer({ manifestUrl: relayer.url });
   });
 
   after(async () => {
@@ -362,7 +364,7 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       strict: true,
     });
     const beneficiaryOf = new Map(devices.map((d) => [d.device.address.toLowerCase(), d.beneficiary]));
-    const state = new Map<string, { lastSeq: bigint; lastMinute: bigint }>();
+    const state = new Map<string, { seqs: Set<bigint>; minutes: Set<bigint> }>();
     const expected = new Map<string, bigint>();
     const anchoredOnce = new Set<string>();
     let lastAnchorBlock = 0n;
@@ -371,25 +373,22 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       const manifest = parseManifest(
         new Uint8Array(await (await fetch(`${relayer.url}/v1/batches/${log.args.root}/manifest`)).arrayBuffer()),
       );
-      const items = [...manifest.items].sort((a, b) => {
-        const da = a.reading.device.toLowerCase();
-        const db = b.reading.device.toLowerCase();
-        if (da !== db) return da < db ? -1 : 1;
-        return a.reading.seq < b.reading.seq ? -1 : a.reading.seq > b.reading.seq ? 1 : 0;
-      });
-      for (const { reading } of items) {
+      // Rules v2: leaf order; no reading dated beyond its anchoring + 300 s; each (device, seq) and
+      // each (device, minute) earns once.
+      const anchoredAt = (await audit.publicClient.getBlock({ blockNumber: log.blockNumber })).timestamp;
+      for (const { reading } of manifest.items) {
         const key = reading.device.toLowerCase();
         assert.ok(!anchoredOnce.has(`${key}:${reading.seq}`), "a reading anchored twice");
         anchoredOnce.add(`${key}:${reading.seq}`);
-        const s = state.get(key) ?? { lastSeq: 0n, lastMinute: -1n };
-        if (reading.seq <= s.lastSeq) continue;
-        s.lastSeq = reading.seq;
+        if (reading.timestamp > anchoredAt + 300n) continue;
+        const s = state.get(key) ?? { seqs: new Set<bigint>(), minutes: new Set<bigint>() };
         state.set(key, s);
         const minute = reading.timestamp / 60n;
-        if (minute <= s.lastMinute) continue;
-        s.lastMinute = minute;
+        if (s.seqs.has(reading.seq) || s.minutes.has(minute)) continue;
+        s.seqs.add(reading.seq);
+        s.minutes.add(minute);
         const b = beneficiaryOf.get(key)!.toLowerCase();
-        expected.set(b, (expected.get(b) ?? 0n) + RULES_V1.rewardPerReading);
+        expected.set(b, (expected.get(b) ?? 0n) + RULES_V2.rewardPerReading);
       }
     }
     assert.equal(anchoredOnce.size, sent.length, "every sent reading anchored, once");
@@ -462,7 +461,8 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     });
     const lastPostedEpoch = Number(previous);
     await waitFor(
-      async () => (await request(`${reference!.url}/v1/status`)).body.processedEpoch >= lastPostedEpoch,
+      // Epoch numbers are the distributor's (empty block ranges are not numbered): caught up once it has the last posted one.
+      async () => lastPostedEpoch === 0 || (await request(`${reference!.url}/v1/epochs/${lastPostedEpoch}`)).status === 200,
       "the reference oracle caught up",
       60_000,
       100,
@@ -505,11 +505,6 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     // ---- claims: each beneficiary once (from a different oracle each), then a second time: pays 0 ----
     await rewardTest.setAutomine(true);
     const walletChain = rpcChain(reward.chainId, "reward", reward.rpcUrl);
-    const payer = createWalletClient({
-      account: privateKeyToAccount(REWARD_PAYER_KEYS[0]),
-      chain: walletChain,
-      transport: http(reward.rpcUrl),
-    });
     const balanceOf = (account: Address) =>
       reward.publicClient.readContract({ address: reward.token, abi: rewardTokenAbi, functionName: "balanceOf", args: [account] });
     let paidTwice = 0n;
@@ -519,6 +514,9 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       assert.equal(claim.status, 200, claim.text);
       assert.equal(claim.body.cumulative, (expected.get(b.address.toLowerCase()) ?? 0n).toString());
       const args = [claim.body.account as Address, BigInt(claim.body.cumulative), claim.body.proof as Hex[]] as const;
+      // Only the account itself may claim().
+      await reward.fund(b.address);
+      const payer = createWalletClient({ account: privateKeyToAccount(b.key), chain: walletChain, transport: http(reward.rpcUrl) });
       const first = await payer.writeContract({ address: reward.distributor, abi: rewardDistributorAbi, functionName: "claim", args });
       assert.equal((await reward.publicClient.waitForTransactionReceipt({ hash: first, pollingInterval: 50 })).status, "success");
       const once = await balanceOf(b.address);
@@ -562,7 +560,7 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
     console.log(
       `# ${sent.length} readings, ${anchoredLogs.length} batches, ${rootLogs.length} roots posted (last epoch ${lastPostedEpoch}; by oracle: ` +
         `${addresses.map((a, i) => `#${i + 5} ${postedBy.get(a.toLowerCase()) ?? 0}`).join(", ")}), ${epochsCompared} epochs compared with the reference, ` +
-        `total ${total / RULES_V1.rewardPerReading} rewards`,
+        `total ${total / RULES_V2.rewardPerReading} rewards`,
     );
     // Warnings and errors the oracles logged (pino JSON lines, level ≥ 40), by message.
     const logged = new Map<string, number>();

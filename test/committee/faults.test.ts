@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import { rewardDistributorAbi } from "../../oracle/chain/abis.js";
-import { RULES_V1 } from "../../oracle/committee/rules.js";
+import { RULES_V2 } from "../../oracle/committee/rules.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, type RewardChain } from "../helpers/reward-chain.js";
 import { postJson, request, type TestDevice, type TestRelayer } from "../relayer/fixtures.js";
@@ -76,7 +76,7 @@ describe("oracle committee faults: an offline oracle, a lying oracle", { timeout
       name: "liar",
       sources: [relayer.url],
       peers: peers[2],
-      rules: { version: RULES_V1.version, rewardPerReading: 2n * WEI },
+      rules: { version: RULES_V2.version, rewardPerReading: 2n * WEI },
     });
     oracles.push(liar);
     peers[0][0] = liar.url;

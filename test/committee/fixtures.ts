@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 
 import express from "express";
-import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, http, keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
@@ -72,44 +72,38 @@ export async function startManifestMirror(): Promise<ManifestMirror> {
 }
 
 /**
- * Anchors a batch of hand-made items as a second relayer (granted RELAYER_ROLE by the admin) and
- * publishes its manifest on `mirror`. Answers the batch root and block.
+ * Anchors a batch of hand-made items as a second relayer (the `stranger` account, registered by the
+ * admin with `mirror.url` as its manifest URL) and, unless `publish` is false, publishes its manifest
+ * on `mirror`. Answers the batch root, block and manifest bytes.
  */
 export async function anchorManually(
   chain: AuditChain,
-  mirror: { add(root: Hex, bytes: Uint8Array): void },
+  mirror: { url: string; add(root: Hex, bytes: Uint8Array): void },
   items: BatchItem[],
-): Promise<{ root: Hex; blockNumber: bigint }> {
+  options: { publish?: boolean; manifestBytes?: Uint8Array } = {},
+): Promise<{ root: Hex; blockNumber: bigint; manifestBytes: Uint8Array }> {
   const transport = http(chain.rpcUrl);
   const walletChain = rpcChain(chain.chainId, "audit", chain.rpcUrl);
-  const admin = createWalletClient({ account: privateKeyToAccount(chain.keys.admin), chain: walletChain, transport });
   const stranger = createWalletClient({ account: privateKeyToAccount(chain.keys.stranger), chain: walletChain, transport });
-  const role = await chain.publicClient.readContract({ address: chain.anchor, abi: readingAnchorAbi, functionName: "RELAYER_ROLE" });
-  const has = await chain.publicClient.readContract({
+  const info = await chain.publicClient.readContract({
     address: chain.anchor,
     abi: readingAnchorAbi,
-    functionName: "hasRole",
-    args: [role, stranger.account.address],
+    functionName: "relayerInfo",
+    args: [stranger.account.address],
   });
-  if (!has) {
-    const hash = await admin.writeContract({
-      address: chain.anchor,
-      abi: readingAnchorAbi,
-      functionName: "grantRole",
-      args: [role, stranger.account.address],
-    });
-    await chain.publicClient.waitForTransactionReceipt({ hash });
-  }
+  if (info.manifestUrl !== mirror.url)
+    await chain.registerRelayer({ manifestUrl: mirror.url, relayer: stranger.account.address, receiptSigner: stranger.account.address });
   const batch = buildBatch({ chainId: chain.chainId, anchor: chain.anchor, items });
-  mirror.add(batch.root, batch.manifestBytes);
+  const manifestBytes = options.manifestBytes ?? batch.manifestBytes;
+  if (options.publish !== false) mirror.add(batch.root, manifestBytes);
   const hash = await stranger.writeContract({
     address: chain.anchor,
     abi: readingAnchorAbi,
     functionName: "anchorBatch",
-    args: [batch.root, batch.leafCount, batch.manifestHash],
+    args: [batch.root, batch.leafCount, keccak256(manifestBytes)],
   });
   const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
-  return { root: batch.root, blockNumber: receipt.blockNumber };
+  return { root: batch.root, blockNumber: receipt.blockNumber, manifestBytes };
 }
 
 /** A reading body (as the relayer takes it) as a manifest item. */
@@ -151,7 +145,6 @@ export async function startTestOracle(input: {
     audit: { client, chainId: audit.chainId, anchor: audit.anchor },
     reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor, deployBlock: reward.deployBlock },
     privateKey: input.key,
-    manifestSources: input.sources,
     peers: input.peers,
     confirmations: input.confirmations ?? 2,
     epochBlocks: input.epochBlocks ?? 10,
@@ -239,6 +232,8 @@ export async function startOracleTestbed(oracles: readonly TestOracle[]): Promis
     tmp = await tempDir();
     [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
     relayer = await startTestRelayer(audit, { databaseUrl: `${tmp.dir}/relayer.sqlite` });
+    // The committee fetches manifests only from the anchoring relayer's registered URL.
+    await audit.registerRelayer({ manifestUrl: relayer.url });
     mirror = await startManifestMirror();
     return { dir: tmp.dir, audit, reward, relayer, mirror, close };
   } catch (error) {
@@ -277,7 +272,13 @@ export async function startOracleMesh(
 }
 
 /** Waits (mining) until every one of `oracles` shows its latest epoch posted with `total`; answers their epochs. */
-export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], total: bigint, what: string): Promise<any[]> {
+export function allPosted(
+  audit: AuditChain,
+  oracles: readonly TestOracle[],
+  total: bigint,
+  what: string,
+  timeoutMs?: number,
+): Promise<any[]> {
   return untilMining(
     audit,
     async () => {
@@ -285,6 +286,7 @@ export function allPosted(audit: AuditChain, oracles: readonly TestOracle[], tot
       return answers.every((a) => a !== undefined) ? answers : undefined;
     },
     what,
+    timeoutMs,
   );
 }
 

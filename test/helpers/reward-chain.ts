@@ -27,6 +27,8 @@ export interface RewardChain {
   deployBlock: number;
   publicClient: PublicClient;
   mine(blocks?: number): Promise<void>;
+  /** Gives `account` gas money (1 ETH): only an account itself may call `claim`. */
+  fund(account: Address): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,9 @@ export async function startRewardChain(): Promise<RewardChain> {
     publicClient,
     async mine(blocks = 1) {
       await testClient.mine({ blocks });
+    },
+    async fund(account) {
+      await testClient.setBalance({ address: account, value: 10n ** 18n });
     },
     async close() {
       await connection.provider.close();

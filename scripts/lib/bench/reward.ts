@@ -81,7 +81,7 @@ export async function rewardSection(): Promise<void> {
   const three = await postRoot(3, 3);
   log(`   postRoot gas: first ${fmtNum(first.gasUsed)}, 2 signatures ${fmtNum(two.gasUsed)}, 3 signatures ${fmtNum(three.gasUsed)}`);
 
-  // Claims against the newest root (epoch 3), each an account's first; then each holder transfers
+  // Claims against the newest root (epoch 3), each an account's first (sent by the account); then each holder transfers
   // half of its tokens to a fresh address (a new holder, as a claim makes one).
   const claimGas: number[] = [];
   const proofLengths: number[] = [];
@@ -89,7 +89,10 @@ export async function rewardSection(): Promise<void> {
   for (let i = 0; i < holders.length; i++) {
     const proof = tree.getProof(tree.treeIndexOf(i));
     proofLengths.push(proof.length);
-    const hash = await poster.writeContract({
+    // Only the account itself may claim(): the holder pays its own gas.
+    const holder = reward.wallet(holders[i] as Hex);
+    await reward.rpc("hardhat_setBalance", [holder.account.address, toHex(10n ** 18n)]);
+    const hash = await holder.writeContract({
       address: distributor,
       abi: rewardDistributorAbi,
       functionName: "claim",
@@ -103,7 +106,6 @@ export async function rewardSection(): Promise<void> {
   const transferGas: number[] = [];
   for (let i = 0; i < holders.length; i++) {
     const wallet = reward.wallet(holders[i] as Hex);
-    await reward.rpc("hardhat_setBalance", [wallet.account.address, toHex(10n ** 18n)]);
     const balance = await publicClient.readContract({
       address: token,
       abi: rewardTokenAbi,
