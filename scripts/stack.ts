@@ -266,7 +266,6 @@ DEV_KEYS.oracles.forEach((key, i) => {
     REWARD_CHAIN_ID: String(REWARD_CHAIN_ID),
     DISTRIBUTOR_ADDRESS: rewardDeployment.distributor,
     REWARD_DEPLOY_BLOCK: String(rewardDeployment.deployBlock),
-    MANIFEST_SOURCES: relayerUrl,
     ORACLE_PEERS: oracleUrls.filter((_, j) => j !== i).join(","),
     CONFIRMATIONS: "2",
     REGISTRY_CONFIRMATIONS: "2",

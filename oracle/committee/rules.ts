@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { hexToBytes } from "../core/bytes.js";

@@ -109,7 +109,7 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
   });
 
   /** Every reading confirmed (a block mined per poll) and verified on chain; each anchored once. */
-  async function allAnchoredOnce(t: TestRelayer, readings: ReadingBody[], timeoutMs = 90_000): Promise<void> {
+  async function allAnchoredOnce(t: TestRelayer, readings: ReadingBody[], timeoutMs = 300_000): Promise<void> {
     await waitFor(
       async () => {
         await chain.mine(1);

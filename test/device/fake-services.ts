@@ -112,8 +112,8 @@ function acceptedAnswer(kind: ServiceKind, stored: Stored, duplicate: boolean): 
 /**
  * A fake `POST /v1/readings` service. By default it stores the first reading of a (device, seq)
  * and answers like the real service: a resend of the same reading is a 2xx duplicate, another
- * reading under a stored seq 409 SEQUENCE_CONFLICT, a seq below the relayer's last 409
- * STALE_SEQUENCE; with a `domain`, the registry and signature checks too.
+ * reading under a stored seq 409 SEQUENCE_CONFLICT, an unseen seq accepted in any order (each
+ * (device, seq) once); with a `domain`, the registry and signature checks too.
  */
 export class FakeService {
   readonly kind: ServiceKind;
@@ -128,7 +128,6 @@ export class FakeService {
   readonly #options: FakeServiceOptions;
   readonly #digester: ReadingDigester | undefined;
   readonly #stored = new Map<string, Stored>();
-  readonly #lastSeq = new Map<Address, number>();
   readonly #charged = new Map<Address, number>();
   #server: Server | undefined;
   port = 0;
@@ -175,16 +174,9 @@ export class FakeService {
     if (stored !== undefined) {
       return errorAnswer(kind, "SEQUENCE_CONFLICT", "another reading is stored for this device and seq", { device: r.device, seq: r.seq });
     }
-    const last = this.#lastSeq.get(r.device) ?? 0;
-    if (kind === "relayer" && r.seq <= last) {
-      return errorAnswer(kind, "STALE_SEQUENCE", `seq ${r.seq} is not above the last accepted ${last}`, {
-        seq: String(r.seq),
-        lastSeq: String(last),
-      });
-    }
+    // Each (device, seq) once, in any order (docs/TRUST-MODEL.md §7): a lower unseen seq is accepted.
     const entry: Stored = { ...r, receivedAt: new Date().toISOString() };
     this.#stored.set(key, entry);
-    this.#lastSeq.set(r.device, Math.max(last, r.seq));
     return acceptedAnswer(kind, entry, false);
   }
 
@@ -192,7 +184,6 @@ export class FakeService {
   preload(body: Record<string, unknown>): void {
     const r = readingOf(this.kind, body);
     this.#stored.set(keyOf(this.kind, body), { ...r, receivedAt: new Date().toISOString() });
-    this.#lastSeq.set(r.device, Math.max(this.#lastSeq.get(r.device) ?? 0, r.seq));
   }
 
   #chargeQuota(device: Address): FakeAnswer | undefined {

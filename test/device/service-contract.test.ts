@@ -86,6 +86,9 @@ describe("service contract: the real platform and relayer", () => {
         await services.catchUp();
         return element;
       },
+      async clock() {
+        return Number((await chain.publicClient.getBlock({ blockTag: "latest" })).timestamp);
+      },
       async shutDown(kind) {
         if (kind === "platform") await platform.close();
         else await relayer.relayer.stop();

@@ -107,7 +107,7 @@ export function postJson<T = any>(url: string, value: unknown): Promise<HttpAnsw
 }
 
 /** Polls `check` until it answers a value other than undefined/false. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 120_000, everyMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
