@@ -24,11 +24,12 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
-    // Hand-written source stays small: one concern per module, functions that fit on a screen.
+    // Hand-written source stays small: one concern per module, functions that fit on a screen. A guide
+    // (ISSUE-10): reported by `npm run lint` as warnings, the remaining ones listed on the issue.
     files: ["oracle/**/*.ts", "scripts/**/*.ts"],
     rules: {
-      "max-lines": ["error", { max: 400, skipBlankLines: true, skipComments: true }],
-      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      "max-lines": ["warn", { max: 400, skipBlankLines: true, skipComments: true }],
+      "max-lines-per-function": ["warn", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
 );

@@ -10,7 +10,7 @@
  */
 import type { Address, Hex } from "viem";
 
-import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import type { SqlDatabase } from "../store/sql.js";
 import { BatchClaimError } from "./anchor-errors.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 import {

@@ -43,6 +43,7 @@ export interface RelayerRegistration {
  */
 export function parseReceipts(json: unknown): ReceiptEvidence[] {
   const out: ReceiptEvidence[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a receipts file: untyped JSON, checked field by field below
   const visit = (item: any): void => {
     if (Array.isArray(item)) return item.forEach(visit);
     if (item === null || typeof item !== "object") throw new VerifierError("INVALID_ARGUMENT", "receipts: not an object");

@@ -38,7 +38,7 @@ import { parseManifest } from "../../oracle/core/manifest.js";
 import { RULES_V2 } from "../../oracle/committee/rules.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { ORACLE_KEYS, REWARD_PAYER_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
+import { ORACLE_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
 import { deviceFor, newAccount, startTestOracle, type TestOracle } from "../committee/fixtures.js";
 import {
   chainTime,
@@ -155,7 +155,6 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       REWARD_CHAIN_ID: String(reward.chainId),
       DISTRIBUTOR_ADDRESS: reward.distributor,
       REWARD_DEPLOY_BLOCK: "0",
-      MANIFEST_SOURCES: relayer.url,
       ORACLE_PEERS: urls.filter((_, j) => j !== i).join(","),
       CONFIRMATIONS: String(CONFIRMATIONS),
       EPOCH_BLOCKS: String(EPOCH_BLOCKS),
