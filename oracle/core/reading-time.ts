@@ -98,12 +98,15 @@ export function checkIntakeTime(p: {
   nowSeconds: bigint;
   maxAnchorDelay: bigint;
   marginSeconds: bigint;
+  /** The service's allowed skew ahead of its clock (default: the anchor's MAX_CLOCK_SKEW). */
+  maxClockSkewSeconds?: bigint;
 }): IntakeTimeVerdict {
   const times = { timestamp: p.timestamp.toString(), now: p.nowSeconds.toString() };
-  if (p.timestamp > p.nowSeconds + MAX_CLOCK_SKEW_SECONDS) {
-    return refuse("FUTURE_TIMESTAMP", `timestamp is more than ${MAX_CLOCK_SKEW_SECONDS} s ahead of the clock`, {
+  const skew = p.maxClockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS;
+  if (p.timestamp > p.nowSeconds + skew) {
+    return refuse("FUTURE_TIMESTAMP", `timestamp is more than ${skew} s ahead of the clock`, {
       ...times,
-      maxClockSkewSeconds: MAX_CLOCK_SKEW_SECONDS.toString(),
+      maxClockSkewSeconds: skew.toString(),
     });
   }
   if (p.timestamp + p.maxAnchorDelay < p.nowSeconds + p.marginSeconds) {

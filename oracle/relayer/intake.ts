@@ -141,6 +141,7 @@ export class ReadingChecker {
         nowSeconds: BigInt(Math.floor(now() / 1000)),
         maxAnchorDelay: intakeWindow.maxAnchorDelay(),
         marginSeconds: BigInt(intakeWindow.marginSeconds),
+        maxClockSkewSeconds: BigInt(maxClockSkewSeconds),
       });
       if (!time.ok) throw new RejectionError(time.code, time.message, time.details);
     }

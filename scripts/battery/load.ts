@@ -23,7 +23,7 @@ import { parseEventLogs } from "viem";
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../../test/helpers/audit-chain.js";
-import { envInt, relayerEnv, spawnRelayer, type RelayerChild } from "../../test/battery/harness.js";
+import { envInt, registerBatteryRelayer, relayerEnv, spawnRelayer, type RelayerChild } from "../../test/battery/harness.js";
 import { chainTime, registeredDevice } from "../../test/relayer/fixtures.js";
 import { phaseBulks, rssMiB, runPhase, signBulks, waitDrained, type LoadDevice, type PhaseResult } from "./load-lib.js";
 
@@ -90,6 +90,7 @@ async function lostAfterDrain(
 }
 
 const chain = await startAuditChain();
+await registerBatteryRelayer(chain);
 const dir = await mkdtemp(path.join(tmpdir(), "sensorseal-load-"));
 try {
   const devices: LoadDevice[] = [];

@@ -27,7 +27,7 @@ import { openDatabase } from "../../oracle/store/sql.js";
 import { verifyReceipt, type SignedReceiptJson } from "../../oracle/core/receipt.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { chainTime, registeredDevice, signedReading, tempDir, waitFor, type ReadingBody, type TestDevice } from "../relayer/fixtures.js";
-import { envInt, freePort, prng, type RelayerChild, relayerEnv, sleep, spawnRelayer } from "./harness.js";
+import { envInt, freePort, prng, type RelayerChild, registerBatteryRelayer, relayerEnv, sleep, spawnRelayer } from "./harness.js";
 
 const KILLS = envInt("BATTERY_KILLS", 8);
 const READINGS = envInt("BATTERY_READINGS", 240);
@@ -41,6 +41,7 @@ describe("battery: relayer crash safety (SIGKILL at random times)", { timeout: 9
 
   before(async () => {
     chain = await startAuditChain();
+    await registerBatteryRelayer(chain);
     tmp = await tempDir();
     devices = [];
     for (let i = 0; i < 4; i++) devices.push(await registeredDevice(chain, i % 2 ? "p256" : "secp256k1"));

@@ -141,9 +141,22 @@ export interface RelayerChild {
   exited: Promise<number | null>;
 }
 
+/**
+ * The public URL the battery's relayer processes are registered under on the anchor (they run on
+ * ephemeral ports; nothing fetches their manifests here, but a relayer refuses to start unless its
+ * URL and receipt key are the ones recorded on-chain).
+ */
+export const BATTERY_RELAYER_URL = "http://127.0.0.1:1/battery-relayer";
+
+/** Records the battery relayer's URL and receipt signer on the anchor (call once per chain, before spawning). */
+export async function registerBatteryRelayer(chain: AuditChain): Promise<void> {
+  await chain.registerRelayer({ manifestUrl: BATTERY_RELAYER_URL });
+}
+
 export function relayerEnv(chain: AuditChain, databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     PORT: "0",
+    RELAYER_PUBLIC_URL: BATTERY_RELAYER_URL,
     DATABASE_URL: databaseUrl,
     AUDIT_RPC_URL: chain.rpcUrl,
     ANCHOR_ADDRESS: chain.anchor,

@@ -15,7 +15,7 @@ import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { phaseBulks, rssMiB, runPhase, waitDrained, type LoadDevice } from "../../scripts/battery/load-lib.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { chainTime, registeredDevice, tempDir } from "../relayer/fixtures.js";
-import { relayerEnv, spawnRelayer, type RelayerChild } from "./harness.js";
+import { registerBatteryRelayer, relayerEnv, spawnRelayer, type RelayerChild } from "./harness.js";
 
 const LIMIT = 150; // readings per second per client
 const OFFERED = 600;
@@ -29,6 +29,7 @@ describe("battery: relayer under overload (bounded)", { timeout: 300_000 }, () =
 
   before(async () => {
     chain = await startAuditChain();
+    await registerBatteryRelayer(chain);
     tmp = await tempDir();
   });
   after(async () => {

@@ -26,12 +26,16 @@ function runCli(env: Record<string, string>): { child: ChildProcess; output: () 
   return { child, output: () => text };
 }
 
+/** The URL this test's relayer is registered under on the anchor (it listens on an ephemeral port). */
+const PUBLIC_URL = "http://127.0.0.1:1/cli-relayer";
+
 describe("scripts/relayer.ts", () => {
   let chain: AuditChain;
   let tmp: { dir: string; remove(): Promise<void> };
 
   before(async () => {
     chain = await startAuditChain();
+    await chain.registerRelayer({ manifestUrl: PUBLIC_URL });
     tmp = await tempDir();
   });
   after(async () => {
@@ -51,6 +55,7 @@ describe("scripts/relayer.ts", () => {
       REGISTRY_DEPLOY_BLOCK: "0",
       REGISTRY_POLL_MS: "200",
       RELAYER_PRIVATE_KEY: chain.keys.relayer,
+      RELAYER_PUBLIC_URL: PUBLIC_URL,
       RECEIPT_PRIVATE_KEY: RECEIPT_KEY,
       BATCH_MAX_SIZE: "10",
       BATCH_MAX_AGE_MS: "100",
