@@ -222,8 +222,9 @@ describe("battery: chain faults", { timeout: 600_000 }, () => {
   });
 
   it("a dropped transaction (the node forgets it): re-broadcast byte for byte, anchored once", async () => {
-    await testClient.setAutomine(false);
+    // Started first: the relayer's registration is a transaction, mined only while automine is on.
     const t = await relayer("dropped.sqlite", { batch: { maxSize: 1000, maxAgeMs: 50 }, anchoring: { stuckTimeoutMs: 3_600_000 } });
+    await testClient.setAutomine(false);
     const readings = await submit(t, 2);
     const [sent] = await waitFor(async () => {
       const rows = await batches(t);
