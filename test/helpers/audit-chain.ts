@@ -116,6 +116,8 @@ export async function startAuditChain(): Promise<AuditChain> {
           receiptSigner ?? privateKeyToAccount(DEV_KEYS.receipt).address,
         ],
       });
+      // A test may have turned automine off (to hold an anchoring in the mempool): mine the registration.
+      if (!(await testClient.getAutomine())) await testClient.mine({ blocks: 1 });
       await publicClient.waitForTransactionReceipt({ hash });
     },
     async mine(blocks = 1, secondsApart = 1) {
