@@ -111,26 +111,7 @@ async function renderDevices(): Promise<void> {
     row.addEventListener("click", () => void select(d.device));
     return row;
   });
-  body.replaceChildren(
-    el(
-      "table",
-      {},
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", {}, "device"),
-          el("th", {}, "key"),
-          el("th", {}, "status"),
-          el("th", {}, "beneficiary"),
-          el("th", {}, "registered"),
-        ),
-      ),
-      el("tbody", {}, ...rows),
-    ),
-  );
+  body.replaceChildren(tableOf(["device", "key", "status", "beneficiary", "registered"], rows));
   const picker = $<HTMLSelectElement>("device");
   picker.replaceChildren(
     ...devices.map((d) => el("option", { value: d.device, selected: d.device === selected }, `${short(d.device, 10, 6)} (${d.status})`)),
@@ -231,25 +212,7 @@ async function loadReadings(): Promise<void> {
     );
   });
   table.replaceChildren(
-    el(
-      "table",
-      {},
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", {}, "seq"),
-          el("th", {}, "time"),
-          el("th", {}, "values"),
-          el("th", {}, "dataHash"),
-          el("th", {}, "verification"),
-          el("th", {}, ""),
-        ),
-      ),
-      el("tbody", {}, ...rows),
-    ),
+    tableOf(["seq", "time", "values", "dataHash", "verification", ""], rows),
     answer.body.truncated ? el("p", { class: "small" }, "Only the first readings of this range are shown: narrow the range.") : "",
   );
 }
@@ -412,3 +375,8 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** A table with one header row over `rows`. */
+function tableOf(headers: readonly string[], rows: HTMLElement[]): HTMLElement {
+  return el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h)))), el("tbody", {}, ...rows));
+}
