@@ -23,8 +23,10 @@
  *   --json               machine output on stdout
  *   --quiet              no progress on stderr
  *
- * Exit codes: 0 everything verified; 1 something failed verification; 2 bad arguments;
- * 3 a service or the RPC is unreachable or answered wrongly.
+ * Exit codes: 0 nothing is wrong — every reading VERIFIED or PENDING (not anchored yet but still in
+ * flight: within its receipt's deadline, or its time + maxAnchorDelay; the summary counts them and the
+ * last line says "OK, n PENDING"); 1 something failed verification; 2 bad arguments; 3 a service or
+ * the RPC is unreachable or answered wrongly.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -36,7 +38,7 @@ import { SensorSealError } from "../oracle/core/errors.js";
 import { readAuditDeployment } from "../oracle/chain/deployments.js";
 import { checkBundleOnChain, exportBundle } from "../oracle/verifier/bundle.js";
 import { parseReceipts, type ReceiptEvidence } from "../oracle/verifier/censorship.js";
-import { VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
+import { OK_STATUSES, VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
 
 const USAGE = `usage: verify.ts <command> [options]
@@ -152,7 +154,13 @@ function printReport(report: Report): void {
   console.log(
     `\n${report.readings.length} readings: ${summary(report.counts) || "none"}${report.batches ? `; ${report.batches.length} batches, ${report.batches.filter((b) => !b.ok).length} failed` : ""}`,
   );
-  console.log(report.ok ? "OK" : "FAILED");
+  console.log(verdictLine(report.ok, report.pending));
+}
+
+/** The last line: FAILED, OK, or OK with the readings still in flight (exit code 0 either way). */
+function verdictLine(ok: boolean, pending: number): string {
+  if (!ok) return "FAILED";
+  return pending > 0 ? `OK, ${pending} PENDING (not anchored yet, still in flight)` : "OK";
 }
 
 function printBatch(b: BatchResult): void {
@@ -287,8 +295,9 @@ async function main(): Promise<number> {
       return withVerifier(async (v) => {
         const r = await v.verifyReading(device, seq);
         if (json) console.log(stringify(r));
-        else console.log(`${table([r])}\n${r.status === "VERIFIED" ? "OK" : "FAILED"}`);
-        return r.status === "VERIFIED" ? 0 : 1;
+        const ok = OK_STATUSES.includes(r.status);
+        if (!json) console.log(`${table([r])}\n${verdictLine(ok, r.status === "PENDING" ? 1 : 0)}`);
+        return ok ? 0 : 1;
       });
     }
     case "device": {

@@ -17,6 +17,7 @@ export {
   countStatuses,
   emptyCounts,
   finish,
+  OK_STATUSES,
   ReadingVerdict,
   STATUS_PRIORITY,
   VerifierError,
@@ -48,3 +49,8 @@ export {
   type RelayerReading,
 } from "./sources.js";
 export { SignaturePool, type DeviceKey } from "./pool.js";
+export { report } from "./report.js";
+export { inFlightUntil, pendingProblem, type ChainClock } from "./in-flight.js";
+export { judgeReading, type JudgeInput } from "./judge.js";
+export { Sightings, readingKey, type AnchoredOccurrence, type UnavailableBatch } from "./sightings.js";
+export { DeviceSignatures, type PayloadInfo } from "./device-signatures.js";

@@ -54,6 +54,12 @@ export const ReadingVerdict = {
    * The receipt and the signer's registration are the evidence. A later anchoring shows beside it.
    */
   CENSORED: "CENSORED",
+  /**
+   * Not anchored yet but still in flight: the chain's latest block is not past the deadline of the
+   * device's relayer receipt for it, or, without a receipt, not past `timestamp + maxAnchorDelay` (the
+   * last moment it could still be validly anchored). Not a failure: the report stays `ok`.
+   */
+  PENDING: "PENDING",
 } as const;
 export type ReadingVerdict = (typeof ReadingVerdict)[keyof typeof ReadingVerdict];
 
@@ -71,8 +77,12 @@ export const STATUS_PRIORITY: readonly ReadingVerdict[] = [
   ReadingVerdict.RAW_MISSING,
   ReadingVerdict.NOT_ANCHORED,
   ReadingVerdict.SEQUENCE_GAP,
+  ReadingVerdict.PENDING,
   ReadingVerdict.VERIFIED,
 ];
+
+/** Statuses that are not a failure: a report of only these is `ok`. */
+export const OK_STATUSES: readonly ReadingVerdict[] = [ReadingVerdict.VERIFIED, ReadingVerdict.PENDING];
 
 /** One thing wrong with a reading. */
 export interface Problem {
@@ -140,7 +150,10 @@ export interface BatchResult {
 
 /** A summary of many results. */
 export interface Report {
+  /** Nothing is wrong: every reading VERIFIED or PENDING (still in flight), every batch ok. */
   ok: boolean;
+  /** How many readings are PENDING (`counts.PENDING`): `ok` with `pending > 0` means "not settled yet". */
+  pending: number;
   counts: Record<ReadingVerdict, number>;
   readings: ReadingResult[];
   batches?: BatchResult[];

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import type { Address } from "viem";
+import { createTestClient, http, type Address } from "viem";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { keccak256Hex } from "../../oracle/core/keccak.js";
@@ -102,6 +102,11 @@ describe("verifier: tampering with a real platform, relayer and chain", { timeou
     assert.equal(await stack.sendPlatform(sent.e2), 201);
     const wrong = await stack.anchorDirect([sent.e1, sent.e2], keccak256Hex(new TextEncoder().encode("not the manifest")));
     wrongHashBatch = wrong.batchId;
+
+    // g1 is never anchored: past its time + maxAnchorDelay (86 400 s in local.json) it can no longer be,
+    // so it is NOT_ANCHORED rather than PENDING (still in flight).
+    await createTestClient({ mode: "hardhat", transport: http(chain.rpcUrl) }).increaseTime({ seconds: 90_000 });
+    await chain.mine(1);
 
     // The relayer's read API is still needed: restart it on the same store, idle (no worker).
     verifier = await Verifier.create({
