@@ -8,6 +8,10 @@
  *   npx tsx scripts/verify.ts bundle export <device> <seq> [-o file]
  *   npx tsx scripts/verify.ts bundle check <file> --rpc <url>
  *
+ * `bundle export` writes a batch proof, else the reading's direct submission (`ReadingSubmitted`), else
+ * (a CENSORED verdict, with --receipts) the censorship evidence; `bundle check` exits 0 when the bundle
+ * holds: status VERIFIED for a proof, CENSORED for censorship evidence (docs/TRUST-MODEL.md §11).
+ *
  * Options (environment in brackets):
  *   --rpc <url>          audit-chain JSON-RPC [AUDIT_RPC_URL] (default http://127.0.0.1:8545)
  *   --anchor <address>   ReadingAnchor [ANCHOR_ADDRESS] (default: the deployment file of the chain)
@@ -33,11 +37,11 @@ import { parseArgs } from "node:util";
 
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from "viem";
 
-import { bundleToJson, parseBundle } from "../oracle/core/bundle.js";
+import { anyBundleToJson, parseAnyBundle } from "../oracle/core/bundle.js";
 import { SensorSealError } from "../oracle/core/errors.js";
 import { readAuditDeployment } from "../oracle/chain/deployments.js";
-import { checkBundleOnChain, exportBundle } from "../oracle/verifier/bundle.js";
 import { parseReceipts, type ReceiptEvidence } from "../oracle/verifier/censorship.js";
+import { checkAnyBundleOnChain, exportAnyBundle } from "../oracle/verifier/evidence-bundle.js";
 import { OK_STATUSES, VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
 
@@ -242,8 +246,8 @@ async function bundleExport(args: string[]): Promise<number> {
   const device = address(args[1], "device");
   const seq = uint(args[2], "seq")!;
   return withVerifier(async (v) => {
-    const { bundle, result } = await exportBundle(v, device, seq);
-    const text = bundleToJson(bundle);
+    const { bundle, result } = await exportAnyBundle(v, device, seq);
+    const text = anyBundleToJson(bundle);
     if (opts.output !== undefined) {
       await writeFile(opts.output, `${text}\n`);
       if (!opts.quiet) console.error(`bundle written to ${opts.output} (reading ${result.status})`);
@@ -264,14 +268,14 @@ async function bundleCheck(args: string[]): Promise<number> {
   }
   let bundle;
   try {
-    bundle = parseBundle(text);
+    bundle = parseAnyBundle(text);
   } catch (error) {
     // A bundle that does not even parse is not a proof of anything.
     if (json) console.log(stringify({ ok: false, status: "INVALID_BUNDLE", error: (error as Error).message }));
     else console.log(`INVALID_BUNDLE: ${(error as Error).message}\nFAILED`);
     return 1;
   }
-  const verdict = await checkBundleOnChain(bundle, rpcClient(rpc));
+  const verdict = await checkAnyBundleOnChain(bundle, rpcClient(rpc));
   if (json) console.log(stringify(verdict));
   else {
     for (const c of verdict.checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(22)} ${c.message}`);

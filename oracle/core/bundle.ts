@@ -254,3 +254,159 @@ export function checkBundle(bundle: ProofBundle): BundleCheck[] {
   checks.push({ name: "signature", ok: sigOk, message: sigOk ? "signature by the device key" : "signature is not by the device key" });
   return checks;
 }
+
+/**
+ * A reading submitted directly on-chain (`submitReading`, TRUST-MODEL §5): the `ReadingSubmitted` log
+ * (tx, block, log index) is the anchoring; its block's timestamp is the anchoring time.
+ * JSON: `{"anchor","block","chainId","device","kind":"direct","logIndex","payload","reading","registry","signature","tx","v"}`.
+ */
+export interface DirectProofBundle {
+  v: 1;
+  kind: "direct";
+  payload: string;
+  signature: Hex;
+  reading: Reading;
+  tx: Hex;
+  block: bigint;
+  logIndex: number;
+  chainId: number;
+  anchor: Address;
+  registry: Address;
+  device: { scheme: KeyScheme; publicKey: Hex };
+}
+
+/**
+ * Evidence of a CENSORED reading (TRUST-MODEL §6): the device-signed reading, the relayer's receipt
+ * (`deadline`, 65-byte signature) and the relayer's on-chain registration naming the receipt signer.
+ * JSON: `{"anchor","chainId","device","kind":"censored","payload","reading","receipt":{"deadline","signature"},
+ *   "registration":{"block","receiptSigner","relayer","tx"},"registry","signature","v"}`.
+ */
+export interface CensoredEvidenceBundle {
+  v: 1;
+  kind: "censored";
+  payload: string;
+  signature: Hex;
+  reading: Reading;
+  receipt: { deadline: bigint; signature: Hex };
+  registration: { relayer: Address; receiptSigner: Address; tx: Hex; block: bigint };
+  chainId: number;
+  anchor: Address;
+  registry: Address;
+  device: { scheme: KeyScheme; publicKey: Hex };
+}
+
+/** Any bundle: an anchored-batch proof (no `kind`), a direct submission, or CENSORED evidence. */
+export type AnyBundle = ProofBundle | DirectProofBundle | CensoredEvidenceBundle;
+
+/**
+ * The canonical JSON text of any bundle (a batch proof is {@link bundleToJson}'s text, unchanged).
+ *
+ * @example anyBundleToJson(directBundle); // '{"anchor":"0x…",…,"kind":"direct",…,"v":1}'
+ */
+export function anyBundleToJson(bundle: AnyBundle): string {
+  if (!("kind" in bundle)) return bundleToJson(bundle);
+  const common = {
+    anchor: getAddress(bundle.anchor),
+    chainId: bundle.chainId,
+    device: { publicKey: bundle.device.publicKey.toLowerCase(), scheme: bundle.device.scheme },
+    kind: bundle.kind,
+    payload: bundle.payload,
+    reading: readingToJson(bundle.reading),
+    registry: getAddress(bundle.registry),
+    signature: bundle.signature.toLowerCase(),
+    v: BUNDLE_VERSION,
+  };
+  if (bundle.kind === "direct")
+    return canonicalize({ ...common, block: bundle.block.toString(), logIndex: bundle.logIndex, tx: bundle.tx.toLowerCase() });
+  return canonicalize({
+    ...common,
+    receipt: { deadline: bundle.receipt.deadline.toString(), signature: bundle.receipt.signature.toLowerCase() },
+    registration: {
+      block: bundle.registration.block.toString(),
+      receiptSigner: getAddress(bundle.registration.receiptSigner),
+      relayer: getAddress(bundle.registration.relayer),
+      tx: bundle.registration.tx.toLowerCase(),
+    },
+  });
+}
+
+/**
+ * Parses any bundle strictly: `kind` "direct" or "censored", else a batch proof ({@link parseBundle}).
+ *
+ * @throws {InvalidBundleError} with `details.field`.
+ * @example parseAnyBundle(text).reading.seq; // 7n
+ */
+export function parseAnyBundle(input: string | Uint8Array): AnyBundle {
+  let value: unknown;
+  try {
+    value = typeof input === "string" ? JSON.parse(input) : parseCanonical(input);
+  } catch (cause) {
+    throw new InvalidBundleError("$", "not JSON", { cause });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON, checked field by field right here
+  const o = value as Record<string, any>;
+  if (typeof o !== "object" || o === null || o.kind === undefined) return parseBundle(input);
+  if (o.kind !== "direct" && o.kind !== "censored") fail("kind", "must be direct or censored");
+  // The shared fields are checked by parseBundle's rules on a stand-in batch part.
+  const standIn: Record<string, unknown> = {
+    ...o,
+    leaf: ZERO32,
+    root: ZERO32,
+    manifestHash: ZERO32,
+    proof: [],
+    batchId: "0",
+    tx: o.tx ?? ZERO32,
+    block: o.block ?? "0",
+  };
+  delete standIn.kind;
+  const base = parseBundle(JSON.stringify(standIn));
+  const common = { v: 1 as const, payload: base.payload, signature: base.signature, reading: base.reading, chainId: base.chainId };
+  const where = { anchor: base.anchor, registry: base.registry, device: base.device };
+  if (o.kind === "direct") {
+    if (typeof o.logIndex !== "number" || !Number.isSafeInteger(o.logIndex) || o.logIndex < 0)
+      fail("logIndex", "must be a non-negative integer");
+    return { ...common, ...where, kind: "direct", tx: base.tx, block: base.block, logIndex: o.logIndex };
+  }
+  const r = o.receipt ?? {};
+  if (typeof r.deadline !== "string" || !UINT.test(r.deadline)) fail("receipt.deadline", "must be a decimal string");
+  if (typeof r.signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(r.signature)) fail("receipt.signature", "must be 65 bytes of hex");
+  const g = o.registration ?? {};
+  for (const f of ["relayer", "receiptSigner"])
+    if (typeof g[f] !== "string" || !isAddress(g[f], { strict: false })) fail(`registration.${f}`, "must be an address");
+  if (typeof g.tx !== "string" || !HEX32.test(g.tx)) fail("registration.tx", "must be 32 bytes of hex");
+  if (typeof g.block !== "string" || !UINT.test(g.block)) fail("registration.block", "must be a decimal string");
+  return {
+    ...common,
+    ...where,
+    kind: "censored",
+    receipt: { deadline: BigInt(r.deadline), signature: r.signature.toLowerCase() },
+    registration: {
+      relayer: getAddress(g.relayer),
+      receiptSigner: getAddress(g.receiptSigner),
+      tx: g.tx.toLowerCase(),
+      block: BigInt(g.block),
+    },
+  };
+}
+
+const ZERO32 = `0x${"00".repeat(32)}`;
+
+/**
+ * The chain-free checks of a direct or CENSORED bundle's reading: payload hash and fields, device
+ * id = key, signature by the key on the anchor's domain (as {@link checkBundle} without leaf and proof).
+ *
+ * @example checkReadingEvidence(directBundle).every((c) => c.ok); // true when consistent
+ */
+export function checkReadingEvidence(bundle: DirectProofBundle | CensoredEvidenceBundle): BundleCheck[] {
+  const standIn = {
+    ...bundle,
+    leaf: ZERO32,
+    proof: [],
+    batchId: 0n,
+    root: ZERO32,
+    manifestHash: ZERO32,
+    tx: ZERO32,
+    block: 0n,
+  } as ProofBundle;
+  return checkBundle(standIn).filter((c) => c.name !== "leaf" && c.name !== "proof");
+}
