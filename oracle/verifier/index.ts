@@ -50,6 +50,7 @@ export {
 } from "./sources.js";
 export { SignaturePool, type DeviceKey } from "./pool.js";
 export { report } from "./report.js";
+export { checkAnyBundleOnChain, exportAnyBundle } from "./evidence-bundle.js";
 export { inFlightUntil, pendingProblem, type ChainClock } from "./in-flight.js";
 export { judgeReading, type JudgeInput } from "./judge.js";
 export { Sightings, readingKey, type AnchoredOccurrence, type UnavailableBatch } from "./sightings.js";
