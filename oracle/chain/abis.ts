@@ -2969,6 +2969,27 @@ export const rewardDistributorAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cumulativeTotal",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "previousTotal",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardDistributorDecreasingTokenTotal",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "cumulativeTotal",
         "type": "uint256"
@@ -3032,6 +3053,11 @@ export const rewardDistributorAbi = [
   },
   {
     "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
       {
         "internalType": "uint256",
         "name": "totalClaimed",
@@ -3108,6 +3134,11 @@ export const rewardDistributorAbi = [
         "type": "address"
       },
       {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
         "internalType": "uint256",
         "name": "cumulative",
         "type": "uint256"
@@ -3146,6 +3177,17 @@ export const rewardDistributorAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "RewardDistributorInvalidToken",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -3164,6 +3206,11 @@ export const rewardDistributorAbi = [
       {
         "internalType": "address",
         "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token",
         "type": "address"
       },
       {
@@ -3232,6 +3279,27 @@ export const rewardDistributorAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "increase",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cap",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardDistributorTokenEpochCapExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "caller",
         "type": "address"
       },
@@ -3242,6 +3310,27 @@ export const rewardDistributorAbi = [
       }
     ],
     "name": "RewardDistributorUnauthorizedClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cumulativeTotal",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardDistributorUnderfunded",
     "type": "error"
   },
   {
@@ -3285,6 +3374,22 @@ export const rewardDistributorAbi = [
       }
     ],
     "name": "RewardDistributorUnsortedSigners",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "previous",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "RewardDistributorUnsortedTokens",
     "type": "error"
   },
   {
@@ -3353,6 +3458,17 @@ export const rewardDistributorAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "str",
         "type": "string"
@@ -3381,6 +3497,12 @@ export const rewardDistributorAbi = [
         "indexed": true,
         "internalType": "address",
         "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "token",
         "type": "address"
       },
       {
@@ -3653,6 +3775,50 @@ export const rewardDistributorAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "cap",
+        "type": "uint256"
+      }
+    ],
+    "name": "TokenEpochCapUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "cumulativeTotal",
+        "type": "uint256"
+      }
+    ],
+    "name": "TokenTotalPosted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "address",
         "name": "account",
@@ -3661,6 +3827,19 @@ export const rewardDistributorAbi = [
     ],
     "name": "Unpaused",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "BATCH_CLAIMER_ROLE",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -3748,6 +3927,11 @@ export const rewardDistributorAbi = [
         "type": "address"
       },
       {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      },
+      {
         "internalType": "uint256",
         "name": "cumulative",
         "type": "uint256"
@@ -3773,7 +3957,53 @@ export const rewardDistributorAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "cumulative",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IRewardDistributor.BatchClaim[]",
+        "name": "claims",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "claimBatch",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "paid",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token_",
         "type": "address"
       },
       {
@@ -3813,6 +4043,11 @@ export const rewardDistributorAbi = [
       {
         "internalType": "address",
         "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token_",
         "type": "address"
       },
       {
@@ -3861,6 +4096,30 @@ export const rewardDistributorAbi = [
       }
     ],
     "name": "claimed",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      }
+    ],
+    "name": "claimedOf",
     "outputs": [
       {
         "internalType": "uint256",
@@ -4159,6 +4418,23 @@ export const rewardDistributorAbi = [
             "internalType": "uint32",
             "name": "oracleSetVersion",
             "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "uint256",
+                "name": "cumulativeTotal",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct IRewardDistributor.TokenTotal[]",
+            "name": "tokenTotals",
+            "type": "tuple[]"
           }
         ],
         "internalType": "struct IRewardDistributor.OracleMessage",
@@ -4316,6 +4592,23 @@ export const rewardDistributorAbi = [
             "internalType": "uint32",
             "name": "oracleSetVersion",
             "type": "uint32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "uint256",
+                "name": "cumulativeTotal",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct IRewardDistributor.TokenTotal[]",
+            "name": "tokenTotals",
+            "type": "tuple[]"
           }
         ],
         "internalType": "struct IRewardDistributor.OracleMessage",
@@ -4374,6 +4667,11 @@ export const rewardDistributorAbi = [
       {
         "internalType": "address",
         "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "token_",
         "type": "address"
       },
       {
@@ -4444,6 +4742,24 @@ export const rewardDistributorAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cap",
+        "type": "uint256"
+      }
+    ],
+    "name": "setTokenEpochCap",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "sourceChainId",
     "outputs": [
@@ -4489,6 +4805,47 @@ export const rewardDistributorAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      }
+    ],
+    "name": "tokenState",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "totalPosted",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "activeTotal",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "totalClaimed",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "epochCap",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IRewardDistributor.TokenState",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "totalClaimed",
     "outputs": [
@@ -4504,6 +4861,25 @@ export const rewardDistributorAbi = [
   {
     "inputs": [],
     "name": "totalPosted",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token_",
+        "type": "address"
+      }
+    ],
+    "name": "unallocated",
     "outputs": [
       {
         "internalType": "uint256",
