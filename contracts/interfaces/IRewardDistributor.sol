@@ -4,30 +4,35 @@ pragma solidity ^0.8.28;
 import {IRewardToken} from "./IRewardToken.sol";
 
 /// @title IRewardDistributor
-/// @notice Pays SensorSeal rewards on the reward chain. An M-of-N oracle committee, watching the audit chain, posts
-/// the Merkle root of every contributor's cumulative entitlement; an account then claims its due, which is minted
-/// to it (or anyone relays the account's signed claim, minted to the address it names). A posted root pays only after
+/// @notice Pays SensorSeal rewards and data-sale shares on the reward chain. An M-of-N oracle committee, watching
+/// the audit chain and the data market, posts the Merkle root of every contributor's cumulative entitlement per
+/// token; an account then claims its due in a token: the reward token is minted, a settlement token is paid from
+/// this contract's balance (the contributor pools the DataMarket sent it). Anyone relays an account's signed claim
+/// to the address it names, and a batch claimer pays many accounts in one transaction. See docs/MARKET.md. A posted root pays only after
 /// its challenge period, during which a guardian can veto it; epochs and audit-chain block ranges are contiguous.
 /// @dev EIP-712 domain `{name: "SensorSeal Rewards", version: "1", chainId, verifyingContract: this}`.
 /// - An oracle message is signed as `OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address
 ///   distributor,uint64 epoch,bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32
-///   rulesVersion,uint32 oracleSetVersion)`, with secp256k1 keys (65-byte `r ‖ s ‖ v`, low-s).
-/// - A reward leaf is the OpenZeppelin StandardMerkleTree leaf over `["address","uint256"]`:
-///   `keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))))`, with sorted-pair hashing.
-/// - A relayed claim is signed by the account as `Claim(address account,uint256 cumulative,address recipient,uint256
-///   nonce,uint256 deadline)`, by an EOA (ECDSA) or a contract wallet (ERC-1271).
+///   rulesVersion,uint32 oracleSetVersion,TokenTotal[] tokenTotals)TokenTotal(address token,uint256
+///   cumulativeTotal)`, with secp256k1 keys (65-byte `r ‖ s ‖ v`, low-s).
+/// - A reward leaf is the OpenZeppelin StandardMerkleTree leaf over `["address","address","uint256"]`:
+///   `keccak256(bytes.concat(keccak256(abi.encode(account, token, cumulative))))`, with sorted-pair hashing.
+/// - A relayed claim is signed by the account as `Claim(address account,address token,uint256 cumulative,address
+///   recipient,uint256 nonce,uint256 deadline)`, by an EOA (ECDSA) or a contract wallet (ERC-1271).
 interface IRewardDistributor {
     /// @notice What the oracle committee signs to post a root.
     /// @param sourceChainId The audit chain the rewards were computed from.
     /// @param destinationChainId The reward chain: this chain.
     /// @param distributor This distributor.
     /// @param epoch The epoch: the last posted one plus one.
-    /// @param root The Merkle root of every account's cumulative entitlement.
-    /// @param cumulativeTotal The sum of every account's cumulative entitlement; never decreases.
+    /// @param root The Merkle root of every account's cumulative entitlement in every token.
+    /// @param cumulativeTotal The sum of every account's cumulative entitlement in the reward token; never decreases.
     /// @param fromBlock The first audit-chain block the epoch covers: the last posted epoch's `toBlock` plus one.
     /// @param toBlock The last audit-chain block the epoch covers.
     /// @param rulesVersion The version of the reward rules the ledger was computed with.
     /// @param oracleSetVersion The version of the oracle set whose members signed.
+    /// @param tokenTotals Settlement tokens' cumulative totals, strictly ascending by token; a token left out keeps
+    /// its last posted total.
     struct OracleMessage {
         uint256 sourceChainId;
         uint256 destinationChainId;
@@ -39,6 +44,37 @@ interface IRewardDistributor {
         uint64 toBlock;
         uint32 rulesVersion;
         uint32 oracleSetVersion;
+        TokenTotal[] tokenTotals;
+    }
+
+    /// @notice A settlement token's cumulative total in an oracle message.
+    /// @param token The settlement token; never the reward token, never zero.
+    /// @param cumulativeTotal The sum of every account's cumulative entitlement in it; never decreases.
+    struct TokenTotal {
+        address token;
+        uint256 cumulativeTotal;
+    }
+
+    /// @notice One entry of a batched claim.
+    /// @param account The account, which is paid.
+    /// @param cumulative Its cumulative entitlement in the batch's token, as in its leaf.
+    /// @param proof The Merkle proof of the leaf `(account, token, cumulative)` in the current root.
+    struct BatchClaim {
+        address account;
+        uint256 cumulative;
+        bytes32[] proof;
+    }
+
+    /// @notice A token's totals.
+    /// @param totalPosted The last posted cumulative total, pending or not.
+    /// @param activeTotal The cumulative total of the root claims are paid against.
+    /// @param totalClaimed What claims paid out in the token.
+    /// @param epochCap How much one posted root may raise the token's total.
+    struct TokenState {
+        uint256 totalPosted;
+        uint256 activeTotal;
+        uint256 totalClaimed;
+        uint256 epochCap;
     }
 
     /// @notice A version of the oracle set.
@@ -190,20 +226,51 @@ interface IRewardDistributor {
 
     /// @notice Thrown when a claim's proof does not lead from its leaf to the current root.
     /// @param account The account.
+    /// @param token The token.
     /// @param cumulative The claimed cumulative amount.
-    error RewardDistributorInvalidProof(address account, uint256 cumulative);
+    error RewardDistributorInvalidProof(address account, address token, uint256 cumulative);
 
     /// @notice Thrown when a claim's cumulative amount is not above what the account already claimed.
     /// @param account The account.
+    /// @param token The token.
     /// @param cumulative The claimed cumulative amount.
     /// @param claimed What the account already claimed.
-    error RewardDistributorNothingToClaim(address account, uint256 cumulative, uint256 claimed);
+    error RewardDistributorNothingToClaim(address account, address token, uint256 cumulative, uint256 claimed);
 
-    /// @notice Thrown when paying a claim would take the total claimed above the total posted, which only a root
-    /// whose leaves add up to more than its cumulative total can cause.
+    /// @notice Thrown when paying a claim would take a token's total claimed above its active posted total, which
+    /// only a root whose leaves add up to more than its totals can cause.
+    /// @param token The token.
     /// @param totalClaimed The total claimed, with the claim.
-    /// @param totalPosted The posted cumulative total.
-    error RewardDistributorExceedsPostedTotal(uint256 totalClaimed, uint256 totalPosted);
+    /// @param totalPosted The active posted cumulative total.
+    error RewardDistributorExceedsPostedTotal(address token, uint256 totalClaimed, uint256 totalPosted);
+
+    /// @notice Thrown when an oracle message lists the zero address or the reward token among settlement tokens.
+    /// @param token The token.
+    error RewardDistributorInvalidToken(address token);
+
+    /// @notice Thrown when an oracle message's settlement tokens are not in strictly ascending order.
+    /// @param previous The token before.
+    /// @param token The token that is not above it.
+    error RewardDistributorUnsortedTokens(address previous, address token);
+
+    /// @notice Thrown when an oracle message lowers a settlement token's cumulative total.
+    /// @param token The token.
+    /// @param cumulativeTotal The message's total.
+    /// @param previousTotal The active total.
+    error RewardDistributorDecreasingTokenTotal(address token, uint256 cumulativeTotal, uint256 previousTotal);
+
+    /// @notice Thrown when an oracle message raises a settlement token's total by more than its epoch cap.
+    /// @param token The token.
+    /// @param increase The raise.
+    /// @param cap The token's epoch cap.
+    error RewardDistributorTokenEpochCapExceeded(address token, uint256 increase, uint256 cap);
+
+    /// @notice Thrown when an oracle message promises more of a settlement token than this contract holds plus has
+    /// already paid out of it: contributors are never promised more than the pools paid in.
+    /// @param token The token.
+    /// @param cumulativeTotal The message's total.
+    /// @param available Balance plus total claimed.
+    error RewardDistributorUnderfunded(address token, uint256 cumulativeTotal, uint256 available);
 
     /// @notice Thrown when a claim would pay the zero address.
     error RewardDistributorZeroRecipient();
@@ -227,9 +294,20 @@ interface IRewardDistributor {
     /// @param expiresAt When it stops being accepted.
     event OracleSetExpirySet(uint32 indexed version, uint64 expiresAt);
 
-    /// @notice Emitted when the epoch cap changes.
+    /// @notice Emitted when the reward token's epoch cap changes.
     /// @param cap The new cap.
     event EpochCapUpdated(uint256 cap);
+
+    /// @notice Emitted when a settlement token's epoch cap changes.
+    /// @param token The token.
+    /// @param cap The new cap.
+    event TokenEpochCapUpdated(address indexed token, uint256 cap);
+
+    /// @notice Emitted with {RootPosted}, once per settlement token the message lists.
+    /// @param epoch The epoch.
+    /// @param token The settlement token.
+    /// @param cumulativeTotal Its new cumulative total.
+    event TokenTotalPosted(uint64 indexed epoch, address indexed token, uint256 cumulativeTotal);
 
     /// @notice Emitted when the challenge period changes.
     /// @param period The new period, in seconds.
@@ -266,16 +344,26 @@ interface IRewardDistributor {
 
     /// @notice Emitted when a claim is paid.
     /// @param account The account whose entitlement was claimed.
+    /// @param token The token paid.
     /// @param recipient Who received the tokens: the account, or the address it named in a relayed claim.
     /// @param amount The amount paid.
-    /// @param cumulative The account's cumulative claimed amount, now.
-    event Claimed(address indexed account, address indexed recipient, uint256 amount, uint256 cumulative);
+    /// @param cumulative The account's cumulative claimed amount in the token, now.
+    event Claimed(
+        address indexed account,
+        address indexed token,
+        address indexed recipient,
+        uint256 amount,
+        uint256 cumulative
+    );
 
     /// @notice The role allowed to pause and unpause posting and claiming.
     function PAUSER_ROLE() external view returns (bytes32);
 
     /// @notice The role allowed to veto a pending root.
     function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice The role allowed to pay many accounts their claims in one transaction ({claimBatch}).
+    function BATCH_CLAIMER_ROLE() external view returns (bytes32);
 
     /// @notice The longest challenge period, in seconds.
     function MAX_CHALLENGE_PERIOD() external view returns (uint64);
@@ -291,30 +379,44 @@ interface IRewardDistributor {
     /// strictly ascending order of signer address; at least the set's threshold of them, all valid.
     function postRoot(OracleMessage calldata message, bytes[] calldata signatures) external;
 
-    /// @notice Pays `account` what its cumulative entitlement in the current root exceeds what it already claimed.
+    /// @notice Pays `account` what its cumulative entitlement in `token` in the current root exceeds what it
+    /// already claimed: minted for the reward token, transferred from this contract's balance for a settlement token.
     /// @dev Only `account` itself, so that a relayed {claimWithSignature} cannot be front-run into paying the account
     /// instead of the recipient it signed for. Reverts when paused.
     /// @param account The account.
-    /// @param cumulative The account's cumulative entitlement, as in its leaf.
-    /// @param proof The Merkle proof of the leaf `(account, cumulative)` in the current root.
-    /// @return amount The amount paid: `cumulative - claimed(account)` before the call.
+    /// @param token_ The token.
+    /// @param cumulative The account's cumulative entitlement in the token, as in its leaf.
+    /// @param proof The Merkle proof of the leaf `(account, token, cumulative)` in the current root.
+    /// @return amount The amount paid: `cumulative - claimedOf(account, token)` before the call.
     function claim(
         address account,
+        address token_,
         uint256 cumulative,
         bytes32[] calldata proof
     ) external returns (uint256 amount);
 
+    /// @notice Pays many accounts their claims in one token, each to itself, in one transaction.
+    /// @dev Only a batch claimer (a relayer paying gas for contributors; trusted not to front-run relayed claims,
+    /// which a batch would turn into payments to the account itself). An entry with nothing left to claim is
+    /// skipped; a bad proof reverts the batch. Reverts when paused.
+    /// @param token_ The token.
+    /// @param claims The entries.
+    /// @return paid The total paid.
+    function claimBatch(address token_, BatchClaim[] calldata claims) external returns (uint256 paid);
+
     /// @notice Pays an account's claim to the address it names, relayed by anyone, who pays the gas.
     /// @dev The account signs {claimDigest} over its current nonce, which the call consumes. Reverts when paused.
     /// @param account The account.
-    /// @param cumulative The account's cumulative entitlement, as in its leaf.
-    /// @param proof The Merkle proof of the leaf `(account, cumulative)` in the current root.
+    /// @param token_ The token.
+    /// @param cumulative The account's cumulative entitlement in the token, as in its leaf.
+    /// @param proof The Merkle proof of the leaf `(account, token, cumulative)` in the current root.
     /// @param recipient Who receives the tokens; not zero.
     /// @param deadline The last second at which the claim can be submitted.
     /// @param signature The account's signature: ECDSA for an EOA, ERC-1271 for a contract.
     /// @return amount The amount paid.
     function claimWithSignature(
         address account,
+        address token_,
         uint256 cumulative,
         bytes32[] calldata proof,
         address recipient,
@@ -353,10 +455,17 @@ interface IRewardDistributor {
     /// @return version The new version.
     function rotateOracleSet(address[] calldata oracles, uint32 threshold) external returns (uint32 version);
 
-    /// @notice Sets the epoch cap: how much one posted root may raise the cumulative total.
+    /// @notice Sets the reward token's epoch cap: how much one posted root may raise its cumulative total.
     /// @dev Only the admin.
     /// @param cap The new cap.
     function setEpochCap(uint256 cap) external;
+
+    /// @notice Sets a settlement token's epoch cap: how much one posted root may raise its cumulative total. Zero
+    /// (the default) keeps the token out of posted roots.
+    /// @dev Only the admin.
+    /// @param token_ The settlement token.
+    /// @param cap The new cap.
+    function setTokenEpochCap(address token_, uint256 cap) external;
 
     /// @notice Stops posting and claiming.
     /// @dev Only the pauser.
@@ -366,8 +475,22 @@ interface IRewardDistributor {
     /// @dev Only the pauser.
     function unpause() external;
 
-    /// @notice The token minted on claims.
+    /// @notice The reward token, minted on claims.
     function token() external view returns (IRewardToken);
+
+    /// @notice A token's totals (the reward token's or a settlement token's).
+    /// @param token_ The token.
+    function tokenState(address token_) external view returns (TokenState memory);
+
+    /// @notice The cumulative amount an account has claimed in a token.
+    /// @param account The account.
+    /// @param token_ The token.
+    function claimedOf(address account, address token_) external view returns (uint256);
+
+    /// @notice A settlement token's balance here that no active posted total promises: `balance + totalClaimed -
+    /// activeTotal` (the unallocated remainder of contributor pools, plus anything sent here directly).
+    /// @param token_ The settlement token.
+    function unallocated(address token_) external view returns (uint256);
 
     /// @notice The audit chain this distributor takes oracle messages from.
     function sourceChainId() external view returns (uint256);
@@ -375,7 +498,7 @@ interface IRewardDistributor {
     /// @notice How long, in seconds, a superseded oracle set stays accepted after a rotation.
     function oracleSetGracePeriod() external view returns (uint64);
 
-    /// @notice How much one posted root may raise the cumulative total.
+    /// @notice How much one posted root may raise the reward token's cumulative total.
     function epochCap() external view returns (uint256);
 
     /// @notice The root claims are checked against: the last one whose challenge period is over; zero before.
@@ -384,13 +507,13 @@ interface IRewardDistributor {
     /// @notice The last posted epoch, pending or not; zero before the first post.
     function lastEpoch() external view returns (uint64);
 
-    /// @notice The last posted cumulative total, pending or not.
+    /// @notice The reward token's last posted cumulative total, pending or not.
     function totalPosted() external view returns (uint256);
 
-    /// @notice The total paid out by claims.
+    /// @notice The total of the reward token paid out by claims.
     function totalClaimed() external view returns (uint256);
 
-    /// @notice The cumulative amount an account has claimed.
+    /// @notice The cumulative amount of the reward token an account has claimed.
     /// @param account The account.
     function claimed(address account) external view returns (uint256);
 
@@ -412,12 +535,14 @@ interface IRewardDistributor {
 
     /// @notice Returns the EIP-712 digest an account signs for a relayed claim.
     /// @param account The account.
+    /// @param token_ The token.
     /// @param cumulative The cumulative amount.
     /// @param recipient The recipient.
     /// @param nonce The account's nonce (see {nonces}).
     /// @param deadline The deadline.
     function claimDigest(
         address account,
+        address token_,
         uint256 cumulative,
         address recipient,
         uint256 nonce,
@@ -425,10 +550,11 @@ interface IRewardDistributor {
     ) external view returns (bytes32);
 
     /// @notice Returns the Merkle leaf of an entitlement: `keccak256(bytes.concat(keccak256(abi.encode(account,
-    /// cumulative))))`.
+    /// token, cumulative))))`.
     /// @param account The account.
+    /// @param token_ The token.
     /// @param cumulative The cumulative amount.
-    function rewardLeaf(address account, uint256 cumulative) external pure returns (bytes32);
+    function rewardLeaf(address account, address token_, uint256 cumulative) external pure returns (bytes32);
 
     /// @notice Returns the next nonce of an account's relayed claims.
     /// @param owner The account.

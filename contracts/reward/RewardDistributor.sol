@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -13,8 +15,9 @@ import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
 import {IRewardToken} from "../interfaces/IRewardToken.sol";
 
 /// @title RewardDistributor
-/// @notice Takes reward roots signed by an M-of-N oracle committee and pays contributors' cumulative claims by
-/// minting the reward token.
+/// @notice Takes reward roots signed by an M-of-N oracle committee and pays contributors' cumulative claims per
+/// token: the reward token by minting it, settlement tokens (the data market's contributor pools) from this
+/// contract's balance.
 /// @dev Trust assumptions:
 /// - The oracle committee is trusted, as a threshold, for the reward ledger: M members of the named set can post any
 ///   root. What the contract bounds regardless: the root is bound to this distributor on this chain and to the
@@ -39,6 +42,11 @@ import {IRewardToken} from "../interfaces/IRewardToken.sol";
 ///   recipient the account signed for, with a per-account nonce ({Nonces}) and a deadline. So a relayed claim cannot
 ///   be front-run into paying another address. A signature over a used nonce no longer matches and
 ///   fails as an invalid signature, as ERC-2612 permits do.
+/// - Settlement tokens: a root never promises more of a token than this contract holds plus has paid out of it, a
+///   token's total rises by at most its epoch cap (zero, i.e. never, until the admin sets one), and claims never pay
+///   more than the token's active total. A settlement token is trusted to be a plain ERC-20 (no fee on transfer, no
+///   rebasing); state is written before every transfer, so a re-entering token finds nothing more to pay.
+/// - A batch claimer (BATCH_CLAIMER_ROLE) pays accounts to themselves; it is trusted not to front-run relayed claims.
 contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces, Pausable {
     /// @dev A version of the oracle set; its members live in `_isOracle` and `_oracles`. One slot.
     struct OracleSetRecord {
@@ -53,17 +61,34 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @inheritdoc IRewardDistributor
+    bytes32 public constant BATCH_CLAIMER_ROLE = keccak256("BATCH_CLAIMER_ROLE");
+
+    /// @inheritdoc IRewardDistributor
     uint64 public constant MAX_CHALLENGE_PERIOD = 7 days;
+
+    /// @dev A settlement token's totals. `posted` was set by post `postId`; while that post is pending or was vetoed,
+    /// the active total is `previous` (lazy: nothing iterates tokens when a root activates or is vetoed).
+    struct TokenRecord {
+        uint256 posted;
+        uint256 previous;
+        uint256 claimed;
+        uint256 epochCap;
+        uint64 postId;
+    }
 
     bytes32 private constant ORACLE_MESSAGE_TYPEHASH =
         keccak256(
             "OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address distributor,uint64 epoch,"
             "bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,"
-            "uint32 oracleSetVersion)"
+            "uint32 oracleSetVersion,TokenTotal[] tokenTotals)TokenTotal(address token,uint256 cumulativeTotal)"
         );
 
+    bytes32 private constant TOKEN_TOTAL_TYPEHASH = keccak256("TokenTotal(address token,uint256 cumulativeTotal)");
+
     bytes32 private constant CLAIM_TYPEHASH =
-        keccak256("Claim(address account,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)");
+        keccak256(
+            "Claim(address account,address token,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)"
+        );
 
     IRewardToken private immutable _token;
     uint256 private immutable _sourceChainId;
@@ -74,9 +99,13 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     PostedRoot private _pending;
     uint64 private _challengePeriod;
     uint32 private _oracleSetVersion;
+    // Every accepted post, vetoed or not, numbered from 1; the pending root, if any, is the last.
+    uint64 private _postCount;
     uint256 private _totalClaimed;
     uint256 private _epochCap;
-    mapping(address account => uint256) private _claimed;
+    mapping(address account => mapping(address token => uint256)) private _claimed;
+    mapping(address token => TokenRecord) private _tokens;
+    mapping(uint64 postId => bool) private _vetoed;
 
     mapping(uint32 version => OracleSetRecord) private _sets;
     mapping(uint32 version => address[]) private _oracles;
@@ -140,6 +169,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         if (increase > _epochCap) revert RewardDistributorEpochCapExceeded(increase, _epochCap);
         _checkOracleSignatures(message, signatures);
 
+        uint64 postId = ++_postCount;
+        _postTokenTotals(message, postId);
         _pending = PostedRoot({
             root: message.root,
             cumulativeTotal: message.cumulativeTotal,
@@ -166,6 +197,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         if (pending.root != bytes32(0) && pending.epoch == epoch) {
             if (block.timestamp >= pending.validAt) revert RewardDistributorChallengeOver(epoch, pending.validAt);
             delete _pending;
+            _vetoed[_postCount] = true;
             emit RootVetoed(epoch, pending.root, msg.sender);
             return;
         }
@@ -181,17 +213,41 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     /// @inheritdoc IRewardDistributor
     function claim(
         address account,
+        address token_,
         uint256 cumulative,
         bytes32[] calldata proof
     ) external whenNotPaused returns (uint256 amount) {
         if (msg.sender != account) revert RewardDistributorUnauthorizedClaim(msg.sender, account);
-        return _claim(account, cumulative, proof, account);
+        return _claim(account, token_, cumulative, proof, account);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimBatch(
+        address token_,
+        BatchClaim[] calldata claims
+    ) external whenNotPaused onlyRole(BATCH_CLAIMER_ROLE) returns (uint256 paid) {
+        bytes32 root = _currentRootForClaims();
+        for (uint256 i = 0; i < claims.length; ++i) {
+            BatchClaim calldata c = claims[i];
+            address account = c.account;
+            uint256 cumulative = c.cumulative;
+            if (!MerkleProof.verifyCalldata(c.proof, root, rewardLeaf(account, token_, cumulative))) {
+                revert RewardDistributorInvalidProof(account, token_, cumulative);
+            }
+            uint256 already = _claimed[account][token_];
+            if (cumulative <= already) continue;
+            uint256 amount = cumulative - already;
+            _claimed[account][token_] = cumulative;
+            paid += amount;
+            _pay(token_, account, account, amount, cumulative);
+        }
     }
 
     /// @inheritdoc IRewardDistributor
     /// @dev The nonce is consumed before the signature is checked; a failed check reverts and so consumes nothing.
     function claimWithSignature(
         address account,
+        address token_,
         uint256 cumulative,
         bytes32[] calldata proof,
         address recipient,
@@ -199,11 +255,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         bytes calldata signature
     ) external whenNotPaused returns (uint256 amount) {
         if (block.timestamp > deadline) revert RewardDistributorExpiredSignature(deadline);
-        bytes32 digest = claimDigest(account, cumulative, recipient, _useNonce(account), deadline);
-        if (!SignatureChecker.isValidSignatureNowCalldata(account, digest, signature)) {
-            revert RewardDistributorInvalidClaimSignature(account);
-        }
-        return _claim(account, cumulative, proof, recipient);
+        // The digest is {claimDigest}, built in two parts: the whole argument list does not fit the stack.
+        bytes memory head = abi.encode(CLAIM_TYPEHASH, account, token_, cumulative);
+        uint256 nonce = _useNonce(account);
+        bytes32 digest = _hashTypedDataV4(keccak256(bytes.concat(head, abi.encode(recipient, nonce, deadline))));
+        _checkClaimSignature(digest, account, signature);
+        return _claim(account, token_, cumulative, proof, recipient);
     }
 
     // ---------------------------------------------------------------- administration
@@ -237,6 +294,13 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     }
 
     /// @inheritdoc IRewardDistributor
+    function setTokenEpochCap(address token_, uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (token_ == address(0) || token_ == address(_token)) revert RewardDistributorInvalidToken(token_);
+        _tokens[token_].epochCap = cap;
+        emit TokenEpochCapUpdated(token_, cap);
+    }
+
+    /// @inheritdoc IRewardDistributor
     function setChallengePeriod(uint64 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setChallengePeriod(period);
     }
@@ -256,6 +320,30 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
     /// @inheritdoc IRewardDistributor
     function token() external view returns (IRewardToken) {
         return _token;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function tokenState(address token_) external view returns (TokenState memory) {
+        if (token_ == address(_token)) {
+            return TokenState(_lastPosted().cumulativeTotal, _effectiveActive().cumulativeTotal, _totalClaimed, _epochCap);
+        }
+        TokenRecord storage r = _tokens[token_];
+        uint256 posted = _vetoed[r.postId] ? r.previous : r.posted;
+        return TokenState(posted, _tokenActiveTotalView(r), r.claimed, r.epochCap);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function claimedOf(address account, address token_) external view returns (uint256) {
+        return _claimed[account][token_];
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function unallocated(address token_) external view returns (uint256) {
+        if (token_ == address(_token)) return 0;
+        TokenRecord storage r = _tokens[token_];
+        uint256 held = IERC20(token_).balanceOf(address(this)) + r.claimed;
+        uint256 active = _tokenActiveTotalView(r);
+        return held > active ? held - active : 0;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -317,7 +405,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
 
     /// @inheritdoc IRewardDistributor
     function claimed(address account) external view returns (uint256) {
-        return _claimed[account];
+        return _claimed[account][address(_token)];
     }
 
     /// @inheritdoc IRewardDistributor
@@ -338,24 +426,49 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
 
     /// @inheritdoc IRewardDistributor
     function oracleMessageDigest(OracleMessage calldata message) public view returns (bytes32) {
-        // Every field is static, so abi.encode(typehash, message) is exactly typehash ‖ encodeData(message).
-        return _hashTypedDataV4(keccak256(abi.encode(ORACLE_MESSAGE_TYPEHASH, message)));
+        TokenTotal[] calldata totals = message.tokenTotals;
+        bytes32[] memory hashes = new bytes32[](totals.length);
+        for (uint256 i = 0; i < totals.length; ++i) {
+            hashes[i] = keccak256(abi.encode(TOKEN_TOTAL_TYPEHASH, totals[i].token, totals[i].cumulativeTotal));
+        }
+        // encodeData: the ten static fields as abi.encode words, then the array as keccak256 of its struct hashes.
+        bytes memory head = abi.encode(
+            ORACLE_MESSAGE_TYPEHASH,
+            message.sourceChainId,
+            message.destinationChainId,
+            message.distributor,
+            message.epoch,
+            message.root,
+            message.cumulativeTotal
+        );
+        bytes memory tail = abi.encode(
+            message.fromBlock,
+            message.toBlock,
+            message.rulesVersion,
+            message.oracleSetVersion,
+            keccak256(abi.encodePacked(hashes))
+        );
+        return _hashTypedDataV4(keccak256(bytes.concat(head, tail)));
     }
 
     /// @inheritdoc IRewardDistributor
     function claimDigest(
         address account,
+        address token_,
         uint256 cumulative,
         address recipient,
         uint256 nonce,
         uint256 deadline
     ) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(CLAIM_TYPEHASH, account, cumulative, recipient, nonce, deadline)));
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(CLAIM_TYPEHASH, account, token_, cumulative, recipient, nonce, deadline))
+            );
     }
 
     /// @inheritdoc IRewardDistributor
-    function rewardLeaf(address account, uint256 cumulative) public pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
+    function rewardLeaf(address account, address token_, uint256 cumulative) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, token_, cumulative))));
     }
 
     /// @inheritdoc IRewardDistributor
@@ -390,31 +503,107 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces,
         }
     }
 
-    /// @dev Pays `recipient` what `account`'s entitlement in the current root exceeds what it already claimed.
+    /// @dev Reverts unless `signature` is the account's over `digest` (ECDSA for an EOA, ERC-1271 for a contract).
+    function _checkClaimSignature(bytes32 digest, address account, bytes calldata signature) private view {
+        if (!SignatureChecker.isValidSignatureNowCalldata(account, digest, signature)) {
+            revert RewardDistributorInvalidClaimSignature(account);
+        }
+    }
+
+    /// @dev Pays `recipient` what `account`'s entitlement in `token_` in the current root exceeds what it claimed.
     function _claim(
         address account,
+        address token_,
         uint256 cumulative,
         bytes32[] calldata proof,
         address recipient
     ) private returns (uint256 amount) {
         if (recipient == address(0)) revert RewardDistributorZeroRecipient();
-        _activateDueRoot();
-        bytes32 root = _active.root;
-        if (root == bytes32(0)) revert RewardDistributorNoRoot();
-        if (!MerkleProof.verifyCalldata(proof, root, rewardLeaf(account, cumulative))) {
-            revert RewardDistributorInvalidProof(account, cumulative);
+        bytes32 root = _currentRootForClaims();
+        if (!MerkleProof.verifyCalldata(proof, root, rewardLeaf(account, token_, cumulative))) {
+            revert RewardDistributorInvalidProof(account, token_, cumulative);
         }
-        uint256 already = _claimed[account];
-        if (cumulative <= already) revert RewardDistributorNothingToClaim(account, cumulative, already);
+        uint256 already = _claimed[account][token_];
+        if (cumulative <= already) revert RewardDistributorNothingToClaim(account, token_, cumulative, already);
         amount = cumulative - already;
-        uint256 newTotal = _totalClaimed + amount;
-        uint256 posted = _active.cumulativeTotal;
-        if (newTotal > posted) revert RewardDistributorExceedsPostedTotal(newTotal, posted);
+        _claimed[account][token_] = cumulative;
+        _pay(token_, account, recipient, amount, cumulative);
+    }
 
-        _claimed[account] = cumulative;
-        _totalClaimed = newTotal;
-        emit Claimed(account, recipient, amount, cumulative);
-        _token.mint(recipient, amount);
+    /// @dev Activates a due root and returns the root claims are checked against; reverts when there is none.
+    function _currentRootForClaims() private returns (bytes32 root) {
+        _activateDueRoot();
+        root = _active.root;
+        if (root == bytes32(0)) revert RewardDistributorNoRoot();
+    }
+
+    /// @dev Counts `amount` against the token's active total (reverting above it), then pays it: mints the reward
+    /// token, transfers a settlement token. The account's claimed amount is already written.
+    function _pay(address token_, address account, address recipient, uint256 amount, uint256 cumulative) private {
+        uint256 newTotal;
+        uint256 posted;
+        bool isReward = token_ == address(_token);
+        if (isReward) {
+            newTotal = _totalClaimed + amount;
+            posted = _active.cumulativeTotal;
+            _totalClaimed = newTotal;
+        } else {
+            TokenRecord storage r = _tokens[token_];
+            newTotal = r.claimed + amount;
+            posted = _tokenActiveTotal(r);
+            r.claimed = newTotal;
+        }
+        if (newTotal > posted) revert RewardDistributorExceedsPostedTotal(token_, newTotal, posted);
+        emit Claimed(account, token_, recipient, amount, cumulative);
+        if (isReward) _token.mint(recipient, amount);
+        else SafeERC20.safeTransfer(IERC20(token_), recipient, amount);
+    }
+
+    /// @dev Records the message's settlement-token totals as post `postId`: each token strictly after the previous,
+    /// neither zero nor the reward token; not below its active total, raised by at most its epoch cap, and covered by
+    /// what this contract holds plus has paid out of it. Called with no root pending.
+    function _postTokenTotals(OracleMessage calldata message, uint64 postId) private {
+        TokenTotal[] calldata totals = message.tokenTotals;
+        address previousToken = address(0);
+        for (uint256 i = 0; i < totals.length; ++i) {
+            address token_ = totals[i].token;
+            uint256 total = totals[i].cumulativeTotal;
+            if (token_ == address(0) || token_ == address(_token)) revert RewardDistributorInvalidToken(token_);
+            if (token_ <= previousToken) revert RewardDistributorUnsortedTokens(previousToken, token_);
+            previousToken = token_;
+            TokenRecord storage r = _tokens[token_];
+            uint256 active = _tokenActiveTotal(r);
+            if (total < active) revert RewardDistributorDecreasingTokenTotal(token_, total, active);
+            if (total - active > r.epochCap) {
+                revert RewardDistributorTokenEpochCapExceeded(token_, total - active, r.epochCap);
+            }
+            uint256 available = IERC20(token_).balanceOf(address(this)) + r.claimed;
+            if (total > available) revert RewardDistributorUnderfunded(token_, total, available);
+            r.previous = active;
+            r.posted = total;
+            r.postId = postId;
+            emit TokenTotalPosted(message.epoch, token_, total);
+        }
+    }
+
+    /// @dev A settlement token's active total, once a due root was activated: its last posted total unless that
+    /// post is still pending or was vetoed.
+    function _tokenActiveTotal(TokenRecord storage r) private view returns (uint256) {
+        uint64 postId = r.postId;
+        if (_vetoed[postId]) return r.previous;
+        if (postId == _postCount && _pending.root != bytes32(0)) return r.previous;
+        return r.posted;
+    }
+
+    /// @dev {_tokenActiveTotal} for views, counting a pending root whose challenge period is over as active.
+    function _tokenActiveTotalView(TokenRecord storage r) private view returns (uint256) {
+        uint64 postId = r.postId;
+        if (_vetoed[postId]) return r.previous;
+        PostedRoot storage pending = _pending;
+        if (postId == _postCount && pending.root != bytes32(0) && block.timestamp < pending.validAt) {
+            return r.previous;
+        }
+        return r.posted;
     }
 
     /// @dev Reverts unless the message's epoch and first block follow the last posted ones.

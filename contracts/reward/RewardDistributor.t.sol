@@ -114,25 +114,25 @@ contract RewardDistributorTest is RewardFixture {
 
     function test_claimDigest_matchesEip712_succeeds() public view {
         assertEq(
-            distributor.claimDigest(alice, 10, bob, 3, T0 + 1 days),
+            distributor.claimDigest(alice, address(token), 10, bob, 3, T0 + 1 days),
             claimDigestOf(alice, 10, bob, 3, T0 + 1 days),
             "digest"
         );
     }
 
-    function test_rewardLeaf_matchesStandardMerkleTree_succeeds() public view {
-        // Leaf hashes and root from @openzeppelin/merkle-tree's StandardMerkleTree.of(values, ["address","uint256"]).
+    function test_rewardLeaf_matchesStandardMerkleTree_succeeds() public {
+        // Leaf hashes and root from @openzeppelin/merkle-tree's
+        // StandardMerkleTree.of(values, ["address","address","uint256"]) (test/vectors/reward.json).
         address a = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8;
         address b = 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC;
         address c = 0x90F79bf6EB2c4f870365E785982E1f101E93b906;
-        assertEq(
-            distributor.rewardLeaf(a, 1 ether),
-            0x48b89d46ac36bc91cff52fda8f367663966eeb47da22a76a3f52c1ed976504ee
-        );
-        assertEq(distributor.rewardLeaf(b, 2500), 0x271abcbbabeaaf43dfbe794d71c6af110dd6e9cd88c27c85e2bddbf08e4d9a27);
-        assertEq(distributor.rewardLeaf(c, 7), 0x810cb6148d7d27af60693ceff4212a06582e4010e34697f6a2bd02fed65c95d6);
+        address t = 0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512;
+        assertEq(distributor.rewardLeaf(a, t, 1 ether), 0xf6cf95a2b56af3bcba1a09f61c06c6cb9c16ff15ec0131a78bd88e511bc74ed9);
+        assertEq(distributor.rewardLeaf(b, t, 2500), 0x0811eb6177b284fb7a608fde9fee007c389fa5f5b07fb22acc1d1e6fffb5a7f1);
+        assertEq(distributor.rewardLeaf(c, t, 7), 0xb5c554e533ec0d205b0f394bf4d5ca2fb100bfe53f4f95f0ed0c9acf16aae45f);
+        leafToken = t;
         bytes32[] memory tree = rewardTree(addrs3(a, b, c), amounts3(1 ether, 2500, 7));
-        assertEq(tree[0], 0xe3ef7dad8fa355b8e459cf2b4b134c430cce05e0a4a7a1e49f658e9ede3896da, "root");
+        assertEq(tree[0], 0xe8e3eac1c1fe11bb872bb88dcb6ad39fe7ffcb47bc535926e94f824798ad11a0, "root");
     }
 
     // ---------------------------------------------------------------- postRoot: accepted
@@ -302,7 +302,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorInvalidProof.selector,
-                stranger,
+                stranger, address(token),
                 1_000_000 ether
             )
         );
@@ -320,7 +320,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorInvalidProof.selector,
-                stranger,
+                stranger, address(token),
                 1_000_000 ether
             )
         );
@@ -1057,13 +1057,13 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree = postTree(1, addrs3(alice, bob, carol), amounts3(100, 250, 7));
         bytes32[] memory proof = rewardProof(tree, bob, 250);
         vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(bob, bob, 250, 250);
+        emit IRewardDistributor.Claimed(bob, address(token), bob, 250, 250);
         assertEq(claimAs(bob, 250, proof), 250, "amount");
         assertEq(token.balanceOf(bob), 250, "balance");
         assertEq(distributor.claimed(bob), 250, "claimed");
         assertEq(distributor.totalClaimed(), 250, "total claimed");
         assertEq(token.totalSupply(), 250, "supply");
-        assertTrue(MerkleProof.verify(proof, distributor.currentRoot(), distributor.rewardLeaf(bob, 250)), "OZ");
+        assertTrue(MerkleProof.verify(proof, distributor.currentRoot(), distributor.rewardLeaf(bob, address(token), 250)), "OZ");
     }
 
     /// @dev Attack 10: a plain claim by another account used to front-run a relayed claimWithSignature, paying the
@@ -1075,7 +1075,7 @@ contract RewardDistributorTest is RewardFixture {
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorUnauthorizedClaim.selector, stranger, alice)
         );
         vm.prank(stranger);
-        distributor.claim(alice, 100, proof);
+        distributor.claim(alice, address(token), 100, proof);
     }
 
     /// @dev Attack 10: the front-runner can only submit the same relayed claim, which pays the signed recipient.
@@ -1088,9 +1088,9 @@ contract RewardDistributorTest is RewardFixture {
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorUnauthorizedClaim.selector, stranger, carol)
         );
         vm.prank(stranger);
-        distributor.claim(carol, 250, proof);
+        distributor.claim(carol, address(token), 250, proof);
         vm.prank(stranger);
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
         assertEq(token.balanceOf(bob), 250, "signed recipient paid");
         assertEq(token.balanceOf(carol), 0, "account not paid");
     }
@@ -1108,7 +1108,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorNothingToClaim.selector,
-                alice,
+                alice, address(token),
                 100,
                 uint256(100)
             )
@@ -1123,7 +1123,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree2 = postTree(2, addrs2(alice, bob), amounts2(160, 300));
 
         vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(alice, alice, 60, 160);
+        emit IRewardDistributor.Claimed(alice, address(token), alice, 60, 160);
         assertEq(claimAs(alice, 160, rewardProof(tree2, alice, 160)), 60, "pays the difference");
         assertEq(claimAs(bob, 300, rewardProof(tree2, bob, 300)), 300, "unclaimed epochs add up");
         assertEq(token.balanceOf(alice), 160, "alice");
@@ -1135,7 +1135,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree1 = postTree(1, addrs2(alice, bob), amounts2(100, 250));
         postTree(2, addrs2(alice, bob), amounts2(160, 300));
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 100)
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, address(token), 100)
         );
         claimAs(alice, 100, rewardProof(tree1, alice, 100));
     }
@@ -1149,7 +1149,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree = postTree(1, addrs2(alice, bob), amounts2(100, 250));
         bytes32[] memory proof = rewardProof(tree, alice, 100);
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 101)
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, address(token), 101)
         );
         claimAs(alice, 101, proof);
     }
@@ -1158,7 +1158,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree = postTree(1, addrs2(alice, bob), amounts2(100, 250));
         bytes32[] memory proof = rewardProof(tree, bob, 250);
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, 250)
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, alice, address(token), 250)
         );
         claimAs(alice, 250, proof);
     }
@@ -1176,7 +1176,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorNothingToClaim.selector,
-                alice,
+                alice, address(token),
                 90,
                 uint256(100)
             )
@@ -1191,7 +1191,7 @@ contract RewardDistributorTest is RewardFixture {
         claimAs(bob, 250, rewardProof(tree, bob, 250));
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRewardDistributor.RewardDistributorExceedsPostedTotal.selector,
+                IRewardDistributor.RewardDistributorExceedsPostedTotal.selector, address(token),
                 uint256(350),
                 uint256(300)
             )
@@ -1229,9 +1229,9 @@ contract RewardDistributorTest is RewardFixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, bob, 0, deadline));
         vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(carol, bob, 250, 250);
+        emit IRewardDistributor.Claimed(carol, address(token), bob, 250, 250);
         vm.prank(relayer);
-        uint256 amount = distributor.claimWithSignature(carol, 250, rewardProof(tree, carol, 250), bob, deadline, sig);
+        uint256 amount = distributor.claimWithSignature(carol, address(token), 250, rewardProof(tree, carol, 250), bob, deadline, sig);
         assertEq(amount, 250, "amount");
         assertEq(token.balanceOf(bob), 250, "recipient paid");
         assertEq(token.balanceOf(carol), 0, "account not paid");
@@ -1245,7 +1245,7 @@ contract RewardDistributorTest is RewardFixture {
         uint256 deadline = block.timestamp + 60;
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, carol, 0, deadline));
         vm.warp(deadline);
-        distributor.claimWithSignature(carol, 250, rewardProof(tree, carol, 250), carol, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, rewardProof(tree, carol, 250), carol, deadline, sig);
         assertEq(token.balanceOf(carol), 250, "paid");
     }
 
@@ -1257,7 +1257,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidClaimSignature.selector, carol)
         );
-        distributor.claimWithSignature(carol, 250, proof, stranger, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, stranger, deadline, sig);
         assertEq(distributor.nonces(carol), 0, "nonce not consumed");
     }
 
@@ -1270,7 +1270,7 @@ contract RewardDistributorTest is RewardFixture {
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidClaimSignature.selector, carol)
         );
         vm.prank(relayer);
-        distributor.claimWithSignature(carol, 250, proof, relayer, deadline, sig); // the relayer redirects the payout
+        distributor.claimWithSignature(carol, address(token), 250, proof, relayer, deadline, sig); // the relayer redirects the payout
     }
 
     function test_claimWithSignature_expiredDeadline_reverts() public {
@@ -1282,21 +1282,21 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorExpiredSignature.selector, deadline)
         );
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
     }
 
     function test_claimWithSignature_replayedNonce_reverts() public {
         bytes32[] memory tree1 = postTree(1, addrs2(alice, carol), amounts2(100, 250));
         uint256 deadline = block.timestamp + 1 days;
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, bob, 0, deadline));
-        distributor.claimWithSignature(carol, 250, rewardProof(tree1, carol, 250), bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, rewardProof(tree1, carol, 250), bob, deadline, sig);
 
         // The same signed claim again: its nonce is used, so it no longer matches.
         bytes32[] memory proof = rewardProof(tree1, carol, 250);
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidClaimSignature.selector, carol)
         );
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
         assertEq(token.balanceOf(bob), 250, "paid once");
     }
 
@@ -1304,12 +1304,12 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory tree1 = postTree(1, addrs2(alice, carol), amounts2(100, 250));
         uint256 deadline = block.timestamp + 1 days;
         bytes memory sig0 = sign(carolKey, claimDigestOf(carol, 250, bob, 0, deadline));
-        distributor.claimWithSignature(carol, 250, rewardProof(tree1, carol, 250), bob, deadline, sig0);
+        distributor.claimWithSignature(carol, address(token), 250, rewardProof(tree1, carol, 250), bob, deadline, sig0);
 
         bytes32[] memory tree2 = postTree(2, addrs2(alice, carol), amounts2(100, 400));
         bytes memory sig1 = sign(carolKey, claimDigestOf(carol, 400, bob, 1, deadline));
         assertEq(
-            distributor.claimWithSignature(carol, 400, rewardProof(tree2, carol, 400), bob, deadline, sig1),
+            distributor.claimWithSignature(carol, address(token), 400, rewardProof(tree2, carol, 400), bob, deadline, sig1),
             150,
             "second claim pays the difference"
         );
@@ -1329,7 +1329,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidClaimSignature.selector, carol)
         );
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
     }
 
     function test_claimWithSignature_zeroRecipient_reverts() public {
@@ -1338,7 +1338,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory proof = rewardProof(tree, carol, 250);
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 250, address(0), 0, deadline));
         vm.expectRevert(IRewardDistributor.RewardDistributorZeroRecipient.selector);
-        distributor.claimWithSignature(carol, 250, proof, address(0), deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, address(0), deadline, sig);
     }
 
     function test_claimWithSignature_invalidProof_reverts() public {
@@ -1347,9 +1347,9 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory proof = rewardProof(tree, carol, 250);
         bytes memory sig = sign(carolKey, claimDigestOf(carol, 251, bob, 0, deadline));
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, carol, 251)
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, carol, address(token), 251)
         );
-        distributor.claimWithSignature(carol, 251, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 251, proof, bob, deadline, sig);
     }
 
     function test_claimWithSignature_afterDirectClaim_reverts() public {
@@ -1361,12 +1361,12 @@ contract RewardDistributorTest is RewardFixture {
         vm.expectRevert(
             abi.encodeWithSelector(
                 IRewardDistributor.RewardDistributorNothingToClaim.selector,
-                carol,
+                carol, address(token),
                 250,
                 uint256(250)
             )
         );
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
         assertEq(token.balanceOf(carol), 250, "paid to carol once");
     }
 
@@ -1378,7 +1378,7 @@ contract RewardDistributorTest is RewardFixture {
         vm.prank(pauser);
         distributor.pause();
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        distributor.claimWithSignature(carol, 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, bob, deadline, sig);
     }
 
     function test_claimWithSignature_erc1271Wallet_succeeds() public {
@@ -1387,9 +1387,9 @@ contract RewardDistributorTest is RewardFixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = sign(carolKey, claimDigestOf(address(wallet), 250, bob, 0, deadline));
         vm.expectEmit(address(distributor));
-        emit IRewardDistributor.Claimed(address(wallet), bob, 250, 250);
+        emit IRewardDistributor.Claimed(address(wallet), address(token), bob, 250, 250);
         bytes32[] memory proof = rewardProof(tree, address(wallet), 250);
-        distributor.claimWithSignature(address(wallet), 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(address(wallet), address(token), 250, proof, bob, deadline, sig);
         assertEq(token.balanceOf(bob), 250, "recipient paid");
         assertEq(distributor.nonces(address(wallet)), 1, "nonce used");
     }
@@ -1407,7 +1407,7 @@ contract RewardDistributorTest is RewardFixture {
                 address(wallet)
             )
         );
-        distributor.claimWithSignature(address(wallet), 250, proof, bob, deadline, sig);
+        distributor.claimWithSignature(address(wallet), address(token), 250, proof, bob, deadline, sig);
     }
 
     // ---------------------------------------------------------------- fuzz
@@ -1430,7 +1430,7 @@ contract RewardDistributorTest is RewardFixture {
                 vm.expectRevert(
                     abi.encodeWithSelector(
                         IRewardDistributor.RewardDistributorNothingToClaim.selector,
-                        alice,
+                        alice, address(token),
                         amount,
                         claimedSoFar
                     )
@@ -1584,11 +1584,11 @@ contract RewardDistributorTest is RewardFixture {
             );
         } else {
             uint256 before = token.balanceOf(recipient);
-            distributor.claimWithSignature(carol, 250, proof, recipient, deadline, sig);
+            distributor.claimWithSignature(carol, address(token), 250, proof, recipient, deadline, sig);
             assertEq(token.balanceOf(recipient), before + 250, "recipient paid");
             return;
         }
-        distributor.claimWithSignature(carol, 250, proof, recipient, deadline, sig);
+        distributor.claimWithSignature(carol, address(token), 250, proof, recipient, deadline, sig);
         assertEq(distributor.claimed(carol), 0, "nothing claimed");
     }
 
@@ -1600,7 +1600,7 @@ contract RewardDistributorTest is RewardFixture {
         bytes32[] memory proof = new bytes32[](3);
         for (uint256 i = 0; i < 3; ++i) proof[i] = junk[i];
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, account, cumulative)
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, account, address(token), cumulative)
         );
         claimAs(account, cumulative, proof);
     }

@@ -19,11 +19,17 @@ abstract contract RewardKeys is CommonBase {
         keccak256(
             "OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address distributor,uint64 epoch,"
             "bytes32 root,uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,"
-            "uint32 oracleSetVersion)"
+            "uint32 oracleSetVersion,TokenTotal[] tokenTotals)TokenTotal(address token,uint256 cumulativeTotal)"
         );
+    bytes32 internal constant TOKEN_TOTAL_TYPEHASH = keccak256("TokenTotal(address token,uint256 cumulativeTotal)");
     bytes32 internal constant CLAIM_TYPEHASH =
-        keccak256("Claim(address account,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)");
+        keccak256(
+            "Claim(address account,address token,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)"
+        );
     string internal constant DOMAIN_NAME = "SensorSeal Rewards";
+
+    /// @dev The token of the two-argument leaf helpers: the reward token under test.
+    address internal leafToken;
 
     function rewardDomainSeparator(uint256 chainId, address distributor_) internal pure returns (bytes32) {
         return
@@ -54,9 +60,21 @@ abstract contract RewardKeys is CommonBase {
                         m.epoch,
                         m.root
                     ),
-                    abi.encode(m.cumulativeTotal, m.fromBlock, m.toBlock, m.rulesVersion, m.oracleSetVersion)
+                    abi.encode(m.cumulativeTotal, m.fromBlock, m.toBlock, m.rulesVersion, m.oracleSetVersion),
+                    abi.encode(tokenTotalsHash(m.tokenTotals))
                 )
             );
+    }
+
+    function tokenTotalsHash(IRewardDistributor.TokenTotal[] memory totals) internal pure returns (bytes32) {
+        bytes memory hashes;
+        for (uint256 i = 0; i < totals.length; ++i) {
+            hashes = bytes.concat(
+                hashes,
+                keccak256(abi.encode(TOKEN_TOTAL_TYPEHASH, totals[i].token, totals[i].cumulativeTotal))
+            );
+        }
+        return keccak256(hashes);
     }
 
     /// @dev The digest of a message in the domain of `distributor_` on `chainId`.
@@ -76,8 +94,23 @@ abstract contract RewardKeys is CommonBase {
         address recipient,
         uint256 nonce,
         uint256 deadline
+    ) internal view returns (bytes32) {
+        return claimDigestAt(chainId, distributor_, account, leafToken, cumulative, recipient, nonce, deadline);
+    }
+
+    function claimDigestAt(
+        uint256 chainId,
+        address distributor_,
+        address account,
+        address token_,
+        uint256 cumulative,
+        address recipient,
+        uint256 nonce,
+        uint256 deadline
     ) internal pure returns (bytes32) {
-        bytes32 structHash = keccak256(abi.encode(CLAIM_TYPEHASH, account, cumulative, recipient, nonce, deadline));
+        bytes32 structHash = keccak256(
+            abi.encode(CLAIM_TYPEHASH, account, token_, cumulative, recipient, nonce, deadline)
+        );
         return typedDigest(rewardDomainSeparator(chainId, distributor_), structHash);
     }
 
@@ -126,15 +159,19 @@ abstract contract RewardKeys is CommonBase {
         (signer, , ) = ECDSA.tryRecover(digest, sig);
     }
 
-    function rewardLeafOf(address account, uint256 cumulative) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
+    function rewardLeafOf(address account, uint256 cumulative) internal view returns (bytes32) {
+        return rewardLeafOf(account, leafToken, cumulative);
     }
 
-    /// @dev The StandardMerkleTree of the entitlements `(accounts[i], amounts[i])`.
+    function rewardLeafOf(address account, address token_, uint256 cumulative) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, token_, cumulative))));
+    }
+
+    /// @dev The StandardMerkleTree of the entitlements `(accounts[i], leafToken, amounts[i])`.
     function rewardTree(
         address[] memory accounts,
         uint256[] memory amounts
-    ) internal pure returns (bytes32[] memory tree) {
+    ) internal view returns (bytes32[] memory tree) {
         require(accounts.length == amounts.length, "RewardKeys: lengths");
         bytes32[] memory leaves = new bytes32[](accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) leaves[i] = rewardLeafOf(accounts[i], amounts[i]);
@@ -145,7 +182,7 @@ abstract contract RewardKeys is CommonBase {
         bytes32[] memory tree,
         address account,
         uint256 cumulative
-    ) internal pure returns (bytes32[] memory) {
+    ) internal view returns (bytes32[] memory) {
         return StandardMerkleTree.proofOf(tree, rewardLeafOf(account, cumulative));
     }
 }
@@ -203,6 +240,7 @@ abstract contract RewardFixture is Test, RewardKeys {
         for (uint256 i = 0; i < oracleKeys.length; ++i) oracleAddrs.push(vm.addr(oracleKeys[i]));
 
         token = new RewardToken("SensorSeal Reward", "SSR");
+        leafToken = address(token);
         distributor = new RewardDistributor(token, SOURCE_CHAIN_ID, admin, oracleAddrs, 2, EPOCH_CAP, GRACE_PERIOD, 0);
         token.setDistributor(address(distributor));
         bytes32 pauserRole = distributor.PAUSER_ROLE();
@@ -227,7 +265,8 @@ abstract contract RewardFixture is Test, RewardKeys {
                 fromBlock: epoch * 100,
                 toBlock: epoch * 100 + 99,
                 rulesVersion: RULES_VERSION,
-                oracleSetVersion: 1
+                oracleSetVersion: 1,
+                tokenTotals: new IRewardDistributor.TokenTotal[](0)
             });
     }
 
@@ -268,7 +307,7 @@ abstract contract RewardFixture is Test, RewardKeys {
     /// @dev Claims as the account itself, the only caller `claim` accepts.
     function claimAs(address account, uint256 cumulative, bytes32[] memory proof) internal returns (uint256) {
         vm.prank(account);
-        return distributor.claim(account, cumulative, proof);
+        return distributor.claim(account, address(token), cumulative, proof);
     }
 
     function claimDigestOf(

@@ -14,6 +14,8 @@ import { verifyRewardProof } from "../core/reward.js";
 /** What `GET /v1/claims/:account` answers (the web service relays it as `GET /api/claims/:account`). */
 export interface ClaimProof {
   account: Address;
+  /** The token of the leaf (docs/MARKET.md §5): the reward token or a settlement token. */
+  token: Address;
   cumulative: string;
   proof: Hex[];
   epoch: number;
@@ -112,12 +114,14 @@ export function checkClaimTarget(proof: ClaimProof, target: { chainId: number; d
 }
 
 /**
- * What the distributor has already paid to `account`.
+ * What the distributor has already paid to `account` in `token` (the reward token when omitted).
  *
  * @example const claimed = await readClaimed(publicClient, distributor, account); // 0n
  */
-export async function readClaimed(client: PublicClient, distributor: Address, account: Address): Promise<bigint> {
-  return client.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "claimed", args: [account] });
+export async function readClaimed(client: PublicClient, distributor: Address, account: Address, token?: Address): Promise<bigint> {
+  if (token === undefined)
+    return client.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "claimed", args: [account] });
+  return client.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "claimedOf", args: [account, token] });
 }
 
 /**
@@ -136,9 +140,9 @@ export async function checkClaimProof(client: PublicClient, proof: ClaimProof, d
       "STALE_PROOF",
       `the oracle's root (epoch ${proof.epoch}, ${proof.root}) is not the distributor's current root ${current}: the oracle is behind or disagrees; try another oracle`,
     );
-  if (!verifyRewardProof(proof.root, proof.account, cumulative, proof.proof))
+  if (!verifyRewardProof(proof.root, proof.account, proof.token, cumulative, proof.proof))
     throw new ClaimError("INVALID_PROOF", `the oracle's proof for ${proof.account} does not lead to root ${proof.root}`);
-  const claimed = await readClaimed(client, proof.distributor, proof.account);
+  const claimed = await readClaimed(client, proof.distributor, proof.account, proof.token);
   if (claimed >= cumulative)
     throw new ClaimError("NOTHING_TO_CLAIM", `account ${proof.account} already claimed ${claimed} of ${cumulative}: nothing to claim`);
   return cumulative - claimed;

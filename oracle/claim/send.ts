@@ -16,6 +16,8 @@ import { checkClaimProof, ClaimError, type ClaimProof } from "./proof.js";
 /** A relayed claim signed by the beneficiary, ready for anyone to submit. */
 export interface SignedClaim {
   account: Address;
+  /** The token claimed (docs/MARKET.md §5). */
+  token: Address;
   cumulative: string;
   proof: Hex[];
   recipient: Address;
@@ -60,8 +62,8 @@ export function claimFailure(error: unknown, failure = "claim failed"): ClaimErr
 }
 
 type Call =
-  | { functionName: "claim"; args: readonly [Address, bigint, readonly Hex[]] }
-  | { functionName: "claimWithSignature"; args: readonly [Address, bigint, readonly Hex[], Address, bigint, Hex] };
+  | { functionName: "claim"; args: readonly [Address, Address, bigint, readonly Hex[]] }
+  | { functionName: "claimWithSignature"; args: readonly [Address, Address, bigint, readonly Hex[], Address, bigint, Hex] };
 
 /** Simulates (so a revert is named), writes through the wallet, waits for the receipt. */
 async function sendCall(input: {
@@ -120,7 +122,7 @@ export async function sendClaim(input: {
   return sendCall({
     ...input,
     distributor: proof.distributor,
-    call: { functionName: "claim", args: [proof.account, BigInt(proof.cumulative), proof.proof] },
+    call: { functionName: "claim", args: [proof.account, proof.token, BigInt(proof.cumulative), proof.proof] },
     failure: "claim failed",
   });
 }
@@ -144,7 +146,15 @@ export async function sendRelayedClaim(input: {
     distributor: signed.distributor,
     call: {
       functionName: "claimWithSignature",
-      args: [signed.account, BigInt(signed.cumulative), signed.proof, signed.recipient, BigInt(signed.deadline), signed.signature],
+      args: [
+        signed.account,
+        signed.token,
+        BigInt(signed.cumulative),
+        signed.proof,
+        signed.recipient,
+        BigInt(signed.deadline),
+        signed.signature,
+      ],
     },
     failure: "relayed claim failed",
   });
@@ -178,6 +188,7 @@ export async function signRelayedClaim(input: {
   const cumulative = BigInt(proof.cumulative);
   const signature = signClaim(beneficiaryKey, rewardDomain(proof.chainId, proof.distributor), {
     account: proof.account,
+    token: proof.token,
     cumulative,
     recipient,
     nonce,
@@ -185,6 +196,7 @@ export async function signRelayedClaim(input: {
   });
   return {
     account: proof.account,
+    token: proof.token,
     cumulative: proof.cumulative,
     proof: proof.proof,
     recipient,

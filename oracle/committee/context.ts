@@ -80,6 +80,8 @@ export interface CommitteeContext {
   cut: { startBlock: bigint; epochBlocks: bigint };
   anchor: Address;
   distributor: Address;
+  /** The distributor's reward token: the token of the reward leaves this committee builds. */
+  rewardToken: Address;
   account: PrivateKeyAccount;
   address: Address;
   rewardClient: PublicClient;
@@ -113,6 +115,10 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
   const wallet = createWalletClient({ account, chain: rewardChain, transport: http(options.reward.rpcUrl) });
   const actualReward = await rewardClient.getChainId();
   if (actualReward !== options.reward.chainId) throw new ChainMismatchError("reward", actualReward, options.reward.chainId);
+  // The reward token is the token of every reward leaf (docs/MARKET.md §5).
+  const rewardToken = getAddress(
+    await rewardClient.readContract({ address: distributor, abi: rewardDistributorAbi, functionName: "token" }),
+  );
   const actualAudit = await audit.client.getChainId();
   if (actualAudit !== audit.chainId) throw new ChainMismatchError("audit", actualAudit, audit.chainId);
 
@@ -140,6 +146,7 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     cut,
     anchor,
     distributor,
+    rewardToken,
     account,
     address: account.address,
     rewardClient,

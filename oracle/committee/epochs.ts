@@ -51,7 +51,7 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       message: null,
     };
     if (entries.length === 0 || total === before) return { row, ownSignature: undefined };
-    const tree = buildRewardTree(entries.map((b) => ({ account: b.beneficiary, cumulative: b.cumulative })));
+    const tree = buildRewardTree(entries.map((b) => ({ account: b.beneficiary, token: ctx.rewardToken, cumulative: b.cumulative })));
     const set = await ctx.loadOracleSet();
     // The distributor takes only contiguous epochs and block ranges: number the roots, and chain each
     // message's range to the previous root's (empty ranges join the next posted one).
@@ -64,11 +64,13 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       distributor: ctx.distributor,
       epoch: postedEpoch,
       root: tree.root,
-      cumulativeTotal: tree.total,
+      cumulativeTotal: tree.totalOf(ctx.rewardToken),
       fromBlock: messageFrom,
       toBlock,
       rulesVersion: ctx.rules.version,
       oracleSetVersion: set.version,
+      // Settlement-token totals (data sales) join here once the committee follows purchases (docs/MARKET.md §6).
+      tokenTotals: [],
     };
     const ownSignature = signOracleMessage(ctx.options.privateKey, ctx.messageDigester, message);
     ctx.treeCache.set(epoch, tree);

@@ -66,7 +66,7 @@ async function postedTree(ctx: CommitteeContext): Promise<{ row: EpochRow; tree:
   if (tree === undefined) {
     const entries = await ctx.store.epochBalances(row.epoch);
     if (entries.length === 0) return undefined;
-    tree = buildRewardTree(entries);
+    tree = buildRewardTree(entries.map((e) => ({ ...e, token: ctx.rewardToken })));
     ctx.treeCache.clear();
     ctx.treeCache.set(row.epoch, tree);
   }
@@ -84,12 +84,13 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
       const noEntitlement = () =>
         new ServiceError("NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
       const posted = await postedTree(ctx);
-      const entry = posted?.tree.entry(getAddress(account));
+      const entry = posted?.tree.entry(getAddress(account), ctx.rewardToken);
       if (posted === undefined || entry === undefined) throw noEntitlement();
       res.json({
         account: entry.account,
+        token: entry.token,
         cumulative: entry.cumulative.toString(),
-        proof: posted.tree.proof(entry.account),
+        proof: posted.tree.proof(entry.account, entry.token),
         epoch: Number(postedEpochOf(posted.row)),
         root: posted.tree.root,
         distributor: ctx.distributor,

@@ -380,9 +380,10 @@ export class MerkleTree {
    * @example
    * ```ts
    * import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-   * const values = [["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "5"]];
-   * const tree = MerkleTree.fromLeaves([rewardLeaf("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 5n)]);
-   * StandardMerkleTree.load(tree.dump(values, ["address", "uint256"])).root === tree.root; // true
+   * const token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+   * const values = [["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token, "5"]];
+   * const tree = MerkleTree.fromLeaves([rewardLeaf("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token, 5n)]);
+   * StandardMerkleTree.load(tree.dump(values, ["address", "address", "uint256"])).root === tree.root; // true
    * ```
    */
   dump<T>(values: readonly T[], leafEncoding: readonly string[]): StandardMerkleTreeData<T> {
@@ -400,26 +401,29 @@ export class MerkleTree {
   }
 }
 
-const rewardScratch = new Uint8Array(64);
+const rewardScratch = new Uint8Array(96);
 const rewardView = new DataView(rewardScratch.buffer);
 const UINT256_MAX = (1n << 256n) - 1n;
 
 /**
- * Reward leaf: StandardMerkleTree leaf over `["address","uint256"]` =
- * `(beneficiary, cumulative amount)`, i.e. `keccak256(keccak256(abi.encode(account, cumulative)))`.
+ * Reward leaf: StandardMerkleTree leaf over `["address","address","uint256"]` =
+ * `(account, token, cumulative amount)`, i.e. `keccak256(keccak256(abi.encode(account, token, cumulative)))`
+ * (docs/MARKET.md §5: one leaf per account and token; the reward token is a token like any other).
  *
  * @throws {InvalidHexError} on a bad address; {@link InvalidArgumentError} if `cumulative` is not a uint256.
  * @example
  * ```ts
- * rewardLeaf("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 10n ** 18n); // 32 bytes
+ * rewardLeaf("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x5FbDB2315678afecb367f032d93F642f64180aa3", 10n ** 18n); // 32 bytes
  * ```
  */
-export function rewardLeaf(account: Address, cumulative: bigint): Uint8Array {
+export function rewardLeaf(account: Address, token: Address, cumulative: bigint): Uint8Array {
   if (typeof cumulative !== "bigint" || cumulative < 0n || cumulative > UINT256_MAX)
     throw new InvalidArgumentError("cumulative", "must be a uint256 bigint");
   rewardScratch.fill(0, 0, 12);
   rewardScratch.set(hexToBytes(account, 20), 12);
+  rewardScratch.fill(0, 32, 44);
+  rewardScratch.set(hexToBytes(token, 20), 44);
   let x = cumulative;
-  for (let w = 56; w >= 32; w -= 8, x >>= 64n) rewardView.setBigUint64(w, x & 0xffffffffffffffffn);
+  for (let w = 88; w >= 64; w -= 8, x >>= 64n) rewardView.setBigUint64(w, x & 0xffffffffffffffffn);
   return keccak256(keccak256(rewardScratch));
 }

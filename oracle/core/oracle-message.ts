@@ -2,11 +2,14 @@
  * The oracle message: what the oracle committee signs to post a reward root on the reward chain.
  *
  * `OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address distributor,uint64 epoch,bytes32 root,
- * uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,uint32 oracleSetVersion)` in the
- * reward domain `{ name: "SensorSeal Rewards", version: "1", chainId: reward chain, verifyingContract: distributor }`.
+ * uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,uint32 oracleSetVersion,
+ * TokenTotal[] tokenTotals)TokenTotal(address token,uint256 cumulativeTotal)` in the reward domain
+ * `{ name: "SensorSeal Rewards", version: "1", chainId: reward chain, verifyingContract: distributor }`
+ * (docs/MARKET.md §6). `cumulativeTotal` is the reward token's; `tokenTotals` the settlement tokens',
+ * strictly ascending by token address.
  *
- * Every field is static, so the EIP-712 `encodeData` of a message is its 320-byte `abi.encode`; the
- * digest hashes `typehash ‖ those bytes`. Oracles sign with secp256k1 keys (65 bytes `r ‖ s ‖ v`, low-s), and
+ * The EIP-712 `encodeData` of a message is the 320-byte `abi.encode` of its ten static fields followed by
+ * `keccak256(concat(hashStruct(TokenTotal_i)))`; the digest hashes `typehash ‖ those 352 bytes`. Oracles sign with secp256k1 keys (65 bytes `r ‖ s ‖ v`, low-s), and
  * the distributor takes the signatures in strictly ascending order of signer address
  * ({@link sortOracleSignatures}).
  *
@@ -20,7 +23,7 @@ import { InvalidArgumentError, InvalidSignatureError, SensorSealError } from "./
 import { StaticStructEncoder, TypedDataDigester } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { deviceIdFromPublicKey, publicKeyFromPrivate, signDigest } from "./keys.js";
-import { rewardDomain, rewardDomainSeparator, type RewardDomain } from "./reward.js";
+import { rewardDomain, rewardDomainSeparator, type RewardDomain, type TokenTotal } from "./reward.js";
 
 /** An oracle message (uint256 and uint64 fields as bigints, uint32 fields as numbers, as viem types them). */
 export type OracleMessage = {
@@ -44,7 +47,15 @@ export type OracleMessage = {
   rulesVersion: number;
   /** The oracle set version whose members sign. */
   oracleSetVersion: number;
+  /**
+   * Settlement tokens' cumulative totals, strictly ascending by token address, never the reward token;
+   * empty for none (a token left out keeps its last posted total on-chain).
+   */
+  tokenTotals: readonly TokenTotal[];
 };
+
+/** A {@link TokenTotal} in JSON form. */
+export type TokenTotalJson = { token: Address; cumulativeTotal: string };
 
 /** An {@link OracleMessage} in JSON form: bigints as decimal strings. */
 export type OracleMessageJson = {
@@ -58,6 +69,7 @@ export type OracleMessageJson = {
   toBlock: string;
   rulesVersion: number;
   oracleSetVersion: number;
+  tokenTotals: TokenTotalJson[];
 };
 
 /** One oracle's signature over a message, with the oracle's address. */
@@ -77,10 +89,15 @@ export class InvalidOracleMessageError extends SensorSealError {
   }
 }
 
-/** The EIP-712 type string of an oracle message. */
+/** The EIP-712 type string of a token total, referenced by the oracle message. */
+export const TOKEN_TOTAL_TYPE = "TokenTotal(address token,uint256 cumulativeTotal)";
+
+/** The EIP-712 type string of an oracle message (its own type, then the referenced `TokenTotal`). */
 export const ORACLE_MESSAGE_TYPE =
   "OracleMessage(uint256 sourceChainId,uint256 destinationChainId,address distributor,uint64 epoch,bytes32 root," +
-  "uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,uint32 oracleSetVersion)";
+  "uint256 cumulativeTotal,uint64 fromBlock,uint64 toBlock,uint32 rulesVersion,uint32 oracleSetVersion," +
+  "TokenTotal[] tokenTotals)" +
+  TOKEN_TOTAL_TYPE;
 
 /** viem / wallet typed-data types of an oracle message. */
 export const ORACLE_MESSAGE_TYPES = {
@@ -95,18 +112,47 @@ export const ORACLE_MESSAGE_TYPES = {
     { name: "toBlock", type: "uint64" },
     { name: "rulesVersion", type: "uint32" },
     { name: "oracleSetVersion", type: "uint32" },
+    { name: "tokenTotals", type: "TokenTotal[]" },
+  ],
+  TokenTotal: [
+    { name: "token", type: "address" },
+    { name: "cumulativeTotal", type: "uint256" },
   ],
 } as const;
 
 const TYPEHASH = keccak256(new TextEncoder().encode(ORACLE_MESSAGE_TYPE));
+const TOKEN_TOTAL_TYPEHASH = keccak256(new TextEncoder().encode(TOKEN_TOTAL_TYPE));
+
+/** `keccak256(TOKEN_TOTAL_TYPE)`. */
+export const TOKEN_TOTAL_TYPEHASH_HEX: Hex = bytesToHex(TOKEN_TOTAL_TYPEHASH);
 
 /** `keccak256(ORACLE_MESSAGE_TYPE)`. */
 export const ORACLE_MESSAGE_TYPEHASH: Hex = bytesToHex(TYPEHASH);
 
 const SECP256K1_HALF_N = secp256k1.Point.Fn.ORDER >> 1n;
 
-// typehash ‖ abi.encode(message) (11 × 32 bytes), reused: every call is synchronous.
-const scratch = new StaticStructEncoder(TYPEHASH, 10, (field, reason) => new InvalidOracleMessageError(field, reason));
+// typehash ‖ encodeData(message) (12 × 32 bytes), reused: every call is synchronous.
+const scratch = new StaticStructEncoder(TYPEHASH, 11, (field, reason) => new InvalidOracleMessageError(field, reason));
+const totalScratch = new StaticStructEncoder(TOKEN_TOTAL_TYPEHASH, 2, (field, reason) => new InvalidOracleMessageError(field, reason));
+
+/** `keccak256(concat(hashStruct(TokenTotal_i)))`, checking the order (strictly ascending token, none zero). */
+function hashTokenTotals(totals: unknown): Uint8Array {
+  if (totals === undefined) return keccak256(new Uint8Array(0));
+  if (!Array.isArray(totals)) throw new InvalidOracleMessageError("tokenTotals", "must be an array");
+  const hashes = new Uint8Array(32 * totals.length);
+  let previous = 0n;
+  totals.forEach((t: unknown, i) => {
+    if (typeof t !== "object" || t === null) throw new InvalidOracleMessageError(`tokenTotals[${i}]`, "must be an object");
+    const { token, cumulativeTotal } = t as Record<string, unknown>;
+    totalScratch.writeHex(token, 44, 20, `tokenTotals[${i}].token`);
+    totalScratch.writeUint(cumulativeTotal, 64, 256, `tokenTotals[${i}].cumulativeTotal`);
+    const key = BigInt(token as string);
+    if (key <= previous) throw new InvalidOracleMessageError(`tokenTotals[${i}].token`, "tokens must be non-zero and strictly ascending");
+    previous = key;
+    hashes.set(totalScratch.hashStruct(), 32 * i);
+  });
+  return keccak256(hashes);
+}
 
 /** Writes abi.encode(message) into the scratch. */
 function encodeIntoScratch(m: OracleMessage): void {
@@ -121,17 +167,19 @@ function encodeIntoScratch(m: OracleMessage): void {
   scratch.writeUint(m.toBlock, 256, 64, "toBlock");
   scratch.writeUint32(m.rulesVersion, 288, "rulesVersion");
   scratch.writeUint32(m.oracleSetVersion, 320, "oracleSetVersion");
+  scratch.encoded.set(hashTokenTotals(m.tokenTotals), 320);
 }
 
 /**
- * `abi.encode` of the message's ten fields: 320 bytes, also its EIP-712 `encodeData`.
+ * The message's EIP-712 `encodeData`: `abi.encode` of its ten static fields, then the hash of its
+ * token totals (352 bytes).
  *
  * @throws {InvalidOracleMessageError}
  * @example
  * ```ts
  * encodeOracleMessage({ sourceChainId: 31337n, destinationChainId: 31338n,
  *   distributor: "0x5FbDB2315678afecb367f032d93F642f64180aa3", epoch: 1n, root: `0x${"11".repeat(32)}`,
- *   cumulativeTotal: 10n ** 18n, fromBlock: 1n, toBlock: 100n, rulesVersion: 1, oracleSetVersion: 1 }).length; // 320
+ *   cumulativeTotal: 10n ** 18n, fromBlock: 1n, toBlock: 100n, rulesVersion: 1, oracleSetVersion: 1 }).length; // 352
  * ```
  */
 export function encodeOracleMessage(message: OracleMessage): Uint8Array {
@@ -207,7 +255,12 @@ export class OracleMessageDigester extends TypedDataDigester<OracleMessage> {
  * ```
  */
 export function oracleMessageTypedData(domain: RewardDomain, message: OracleMessage) {
-  return { domain, types: ORACLE_MESSAGE_TYPES, primaryType: "OracleMessage", message } as const;
+  return {
+    domain,
+    types: ORACLE_MESSAGE_TYPES,
+    primaryType: "OracleMessage",
+    message: { ...message, tokenTotals: message.tokenTotals ?? [] },
+  } as const;
 }
 
 /**
@@ -341,6 +394,7 @@ export function oracleMessageToJson(message: OracleMessage): OracleMessageJson {
     toBlock: message.toBlock.toString(),
     rulesVersion: message.rulesVersion,
     oracleSetVersion: message.oracleSetVersion,
+    tokenTotals: (message.tokenTotals ?? []).map((t) => ({ token: getAddress(t.token), cumulativeTotal: t.cumulativeTotal.toString() })),
   };
 }
 
@@ -355,6 +409,7 @@ const JSON_KEYS = [
   "toBlock",
   "rulesVersion",
   "oracleSetVersion",
+  "tokenTotals",
 ] as const;
 const DECIMAL_RE = /^(0|[1-9][0-9]{0,77})$/;
 
@@ -362,6 +417,21 @@ function parseDecimal(value: unknown, field: string): bigint {
   if (typeof value !== "string" || !DECIMAL_RE.test(value))
     throw new InvalidOracleMessageError(field, "must be a decimal string without leading zeros");
   return BigInt(value);
+}
+
+/** Parses the JSON token totals (absent: none) with checksummed tokens and canonical decimals. */
+function parseTokenTotals(value: unknown): TokenTotal[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOracleMessageError("tokenTotals", "must be an array");
+  return value.map((t: unknown, i): TokenTotal => {
+    if (typeof t !== "object" || t === null || Array.isArray(t))
+      throw new InvalidOracleMessageError(`tokenTotals[${i}]`, "must be an object");
+    const { token, cumulativeTotal, ...rest } = t as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw new InvalidOracleMessageError(`tokenTotals[${i}]`, "unknown field");
+    if (typeof token !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(token) || getAddress(token) !== token)
+      throw new InvalidOracleMessageError(`tokenTotals[${i}].token`, "must be a checksummed address");
+    return { token: token as Address, cumulativeTotal: parseDecimal(cumulativeTotal, `tokenTotals[${i}].cumulativeTotal`) };
+  });
 }
 
 /**
@@ -397,7 +467,8 @@ export function oracleMessageFromJson(json: unknown): OracleMessage {
     toBlock: parseDecimal(o.toBlock, "toBlock"),
     rulesVersion: o.rulesVersion as number,
     oracleSetVersion: o.oracleSetVersion as number,
+    tokenTotals: parseTokenTotals(o.tokenTotals),
   };
-  encodeIntoScratch(message); // ranges
+  encodeIntoScratch(message); // ranges and token order
   return message;
 }

@@ -3,10 +3,12 @@
  *
  * - the EIP-712 domain of the RewardDistributor,
  *   `{ name: "SensorSeal Rewards", version: "1", chainId: reward chain, verifyingContract: distributor }`;
- * - the reward tree: an OpenZeppelin StandardMerkleTree over `["address","uint256"]` =
- *   (beneficiary, cumulative amount), built from {@link rewardLeaf} and {@link MerkleTree};
+ * - the reward tree: an OpenZeppelin StandardMerkleTree over `["address","address","uint256"]` =
+ *   (account, token, cumulative amount), one leaf per account and token (the reward token, minted, and the
+ *   market's settlement tokens, paid from the distributor's balance; docs/MARKET.md §5), built from
+ *   {@link rewardLeaf} and {@link MerkleTree};
  * - the relayed claim a beneficiary signs,
- *   `Claim(address account,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)`.
+ *   `Claim(address account,address token,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)`.
  *
  * The oracle message, in the same domain, is in `oracle-message.ts`.
  *
@@ -35,15 +37,16 @@ export type RewardDomain = {
 };
 
 /** Leaf encoding of a reward entry for `@openzeppelin/merkle-tree`'s StandardMerkleTree. */
-export const REWARD_LEAF_ENCODING = ["address", "uint256"] as const;
+export const REWARD_LEAF_ENCODING = ["address", "address", "uint256"] as const;
 
 /** The EIP-712 type string of a relayed claim. */
-export const CLAIM_TYPE = "Claim(address account,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)";
+export const CLAIM_TYPE = "Claim(address account,address token,uint256 cumulative,address recipient,uint256 nonce,uint256 deadline)";
 
 /** viem / wallet typed-data types of a relayed claim. */
 export const CLAIM_TYPES = {
   Claim: [
     { name: "account", type: "address" },
+    { name: "token", type: "address" },
     { name: "cumulative", type: "uint256" },
     { name: "recipient", type: "address" },
     { name: "nonce", type: "uint256" },
@@ -55,7 +58,9 @@ export const CLAIM_TYPES = {
 export type Claim = {
   /** The beneficiary whose entitlement is claimed (and who signs). */
   account: Address;
-  /** The beneficiary's cumulative entitlement, as in its leaf. */
+  /** The token claimed: the reward token or a settlement token. */
+  token: Address;
+  /** The beneficiary's cumulative entitlement in that token, as in its leaf. */
   cumulative: bigint;
   /** Who receives the tokens. */
   recipient: Address;
@@ -65,10 +70,17 @@ export type Claim = {
   deadline: bigint;
 };
 
-/** One beneficiary's cumulative entitlement. */
+/** One beneficiary's cumulative entitlement in one token. */
 export type RewardEntry = {
   account: Address;
+  token: Address;
   cumulative: bigint;
+};
+
+/** A token's cumulative total over every account (what the oracle message binds). */
+export type TokenTotal = {
+  token: Address;
+  cumulativeTotal: bigint;
 };
 
 const utf8 = new TextEncoder();
@@ -131,19 +143,20 @@ export function rewardDomainSeparator(chainId: number | bigint, distributor: Add
  * @example
  * ```ts
  * const domain = rewardDomain(31338, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
- * claimDigest(domain, { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", cumulative: 10n ** 18n,
+ * claimDigest(domain, { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", cumulative: 10n ** 18n,
  *   recipient: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", nonce: 0n, deadline: 1_900_000_000n }); // 32 bytes
  * ```
  */
 export function claimDigest(domain: RewardDomain, claim: Claim): Uint8Array {
   if (typeof claim !== "object" || claim === null) throw new InvalidArgumentError("claim", "must be an object");
-  const enc = new Uint8Array(192);
+  const enc = new Uint8Array(224);
   enc.set(CLAIM_TYPEHASH_BYTES, 0);
   writeAddress(enc, 32, claim.account, "account");
-  writeUint256(enc, 64, claim.cumulative, "cumulative");
-  writeAddress(enc, 96, claim.recipient, "recipient");
-  writeUint256(enc, 128, claim.nonce, "nonce");
-  writeUint256(enc, 160, claim.deadline, "deadline");
+  writeAddress(enc, 64, claim.token, "token");
+  writeUint256(enc, 96, claim.cumulative, "cumulative");
+  writeAddress(enc, 128, claim.recipient, "recipient");
+  writeUint256(enc, 160, claim.nonce, "nonce");
+  writeUint256(enc, 192, claim.deadline, "deadline");
   return new TypedDataHasher(rewardDomainSeparator(domain.chainId, domain.verifyingContract)).digest(keccak256(enc));
 }
 
@@ -154,7 +167,7 @@ export function claimDigest(domain: RewardDomain, claim: Claim): Uint8Array {
  * ```ts
  * import { hashTypedData } from "viem";
  * const domain = rewardDomain(31338, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
- * hashTypedData(claimTypedData(domain, { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", cumulative: 5n,
+ * hashTypedData(claimTypedData(domain, { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", cumulative: 5n,
  *   recipient: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", nonce: 0n, deadline: 1_900_000_000n }));
  * ```
  */
@@ -172,7 +185,7 @@ export function claimTypedData(domain: RewardDomain, claim: Claim) {
  * import { generatePrivateKey } from "./keys.js";
  * const domain = rewardDomain(31338, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
  * signClaim(generatePrivateKey("secp256k1"), domain, { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
- *   cumulative: 5n, recipient: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", nonce: 0n, deadline: 1_900_000_000n });
+ *   token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", cumulative: 5n, recipient: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", nonce: 0n, deadline: 1_900_000_000n });
  * // "0x…" (65 bytes)
  * ```
  */
@@ -181,60 +194,75 @@ export function signClaim(privateKey: BytesLike, domain: RewardDomain, claim: Cl
 }
 
 /**
- * Checks a reward proof: `(account, cumulative)`'s leaf leads to `root`. Malformed input gives `false`.
+ * Checks a reward proof: `(account, token, cumulative)`'s leaf leads to `root`. Malformed input gives `false`.
  *
  * @example
  * ```ts
- * const tree = buildRewardTree([{ account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", cumulative: 5n },
- *   { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", cumulative: 7n }]);
- * verifyRewardProof(tree.root, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 5n,
- *   tree.proof("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")); // true
+ * const token = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+ * const tree = buildRewardTree([{ account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token, cumulative: 5n },
+ *   { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", token, cumulative: 7n }]);
+ * verifyRewardProof(tree.root, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token, 5n,
+ *   tree.proof("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token)); // true
  * ```
  */
-export function verifyRewardProof(root: BytesLike, account: Address, cumulative: bigint, proof: readonly BytesLike[]): boolean {
+export function verifyRewardProof(
+  root: BytesLike,
+  account: Address,
+  token: Address,
+  cumulative: bigint,
+  proof: readonly BytesLike[],
+): boolean {
   let leaf: Uint8Array;
   try {
-    leaf = rewardLeaf(account, cumulative);
+    leaf = rewardLeaf(account, token, cumulative);
   } catch {
     return false;
   }
   return verifyMerkleProof(leaf, proof, root);
 }
 
-/** A reward tree: every beneficiary's cumulative entitlement, with its root, total and proofs. */
+/** A reward tree: every (account, token) cumulative entitlement, with its root, per-token totals and proofs. */
 export type RewardTree = {
   /** The Merkle tree (OZ StandardMerkleTree layout). */
   readonly tree: MerkleTree;
   /** The root to post. */
   readonly root: Hex;
-  /** The sum of every entitlement: the oracle message's `cumulativeTotal`. */
-  readonly total: bigint;
-  /** The entries, in input order, accounts checksummed. */
+  /** Every token's cumulative total, strictly ascending by token address (checksummed). */
+  readonly totals: readonly TokenTotal[];
+  /** The entries, in input order, addresses checksummed. */
   readonly entries: readonly RewardEntry[];
-  /** The entry of an account, or undefined. */
-  entry(account: Address): RewardEntry | undefined;
-  /** The proof of an account's entry. @throws {InvalidArgumentError} if the account has no entry. */
-  proof(account: Address): Hex[];
-  /** OZ's `StandardMerkleTree#dump()` (values as `[address, decimal string]`), for `StandardMerkleTree.load`. */
-  dump(): StandardMerkleTreeData<[Address, string]>;
+  /** A token's cumulative total over every account; 0n for a token without entries. */
+  totalOf(token: Address): bigint;
+  /** The entry of an account in a token, or undefined. */
+  entry(account: Address, token: Address): RewardEntry | undefined;
+  /** Every entry of an account, one per token, ascending by token address. */
+  entriesOf(account: Address): RewardEntry[];
+  /** The proof of an account's entry in a token. @throws {InvalidArgumentError} if there is none. */
+  proof(account: Address, token: Address): Hex[];
+  /** OZ's `StandardMerkleTree#dump()` (values as `[account, token, decimal string]`), for `StandardMerkleTree.load`. */
+  dump(): StandardMerkleTreeData<[Address, Address, string]>;
 };
 
+const pairKey = (account: string, token: string) => `${account.toLowerCase()}:${token.toLowerCase()}`;
+const byAddress = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
 /**
- * Builds the reward tree of cumulative entitlements. The root does not depend on the entries'
- * order (leaves are sorted, as StandardMerkleTree does), so oracles that agree on the ledger agree
- * on the root.
+ * Builds the reward tree of cumulative entitlements, one leaf per (account, token). The root does not
+ * depend on the entries' order (leaves are sorted, as StandardMerkleTree does), so oracles that agree on
+ * the ledger agree on the root.
  *
- * @throws {InvalidArgumentError} on no entry, a repeated account, a bad amount or a total above uint256.
+ * @throws {InvalidArgumentError} on no entry, a repeated (account, token), a bad amount or a token total above uint256.
  * @throws {InvalidHexError} on a bad address.
  * @example
  * ```ts
+ * const token = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
  * const tree = buildRewardTree([
- *   { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", cumulative: 10n ** 18n },
- *   { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", cumulative: 2500n },
+ *   { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", token, cumulative: 10n ** 18n },
+ *   { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", token, cumulative: 2500n },
  * ]);
- * tree.root; // the same as StandardMerkleTree.of(values, ["address","uint256"]).root
- * tree.total; // 1000000000000002500n
- * tree.proof("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"); // ["0x…"]
+ * tree.root; // the same as StandardMerkleTree.of(values, ["address","address","uint256"]).root
+ * tree.totalOf(token); // 1000000000000002500n
+ * tree.proof("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", token); // ["0x…"]
  * ```
  */
 export function buildRewardTree(entries: readonly RewardEntry[]): RewardTree {
@@ -242,36 +270,52 @@ export function buildRewardTree(entries: readonly RewardEntry[]): RewardTree {
   const n = entries.length;
   const packed = new Uint8Array(n * 32);
   const index = new Map<string, number>();
+  const byAccount = new Map<string, number[]>();
   const normalized: RewardEntry[] = new Array(n);
-  let total = 0n;
+  const totals = new Map<Address, bigint>();
   for (let i = 0; i < n; i++) {
-    const { account, cumulative } = entries[i];
-    packed.set(rewardLeaf(account, cumulative), i * 32); // validates both
-    const key = account.toLowerCase();
-    if (index.has(key)) throw new InvalidArgumentError("entries", `account ${getAddress(account)} appears twice`);
+    const { account, token, cumulative } = entries[i];
+    packed.set(rewardLeaf(account, token, cumulative), i * 32); // validates all three
+    const key = pairKey(account, token);
+    if (index.has(key))
+      throw new InvalidArgumentError("entries", `account ${getAddress(account)} appears twice for token ${getAddress(token)}`);
     index.set(key, i);
-    normalized[i] = { account: getAddress(account), cumulative };
-    total += cumulative;
+    const e: RewardEntry = { account: getAddress(account), token: getAddress(token), cumulative };
+    normalized[i] = e;
+    const own = byAccount.get(account.toLowerCase()) ?? [];
+    own.push(i);
+    byAccount.set(account.toLowerCase(), own);
+    totals.set(e.token, (totals.get(e.token) ?? 0n) + cumulative);
   }
-  if (total > UINT256_MAX) throw new InvalidArgumentError("entries", "total above uint256");
+  for (const [token, total] of totals)
+    if (total > UINT256_MAX) throw new InvalidArgumentError("entries", `total of token ${token} above uint256`);
+  const sortedTotals = [...totals]
+    .sort(([a], [b]) => byAddress(a, b))
+    .map(([token, cumulativeTotal]): TokenTotal => ({ token, cumulativeTotal }));
   const tree = MerkleTree.fromPackedLeaves(packed);
   return {
     tree,
     root: tree.root,
-    total,
+    totals: sortedTotals,
     entries: normalized,
-    entry(account) {
-      const i = index.get(account.toLowerCase());
+    totalOf(token) {
+      return totals.get(getAddress(token)) ?? 0n;
+    },
+    entry(account, token) {
+      const i = index.get(pairKey(account, token));
       return i === undefined ? undefined : normalized[i];
     },
-    proof(account) {
-      const i = index.get(account.toLowerCase());
-      if (i === undefined) throw new InvalidArgumentError("account", `${account} has no entry`);
+    entriesOf(account) {
+      return (byAccount.get(account.toLowerCase()) ?? []).map((i) => normalized[i]).sort((a, b) => byAddress(a.token, b.token));
+    },
+    proof(account, token) {
+      const i = index.get(pairKey(account, token));
+      if (i === undefined) throw new InvalidArgumentError("account", `${account} has no entry for token ${token}`);
       return tree.getProof(tree.treeIndexOf(i));
     },
     dump() {
       return tree.dump(
-        normalized.map((e): [Address, string] => [e.account, e.cumulative.toString()]),
+        normalized.map((e): [Address, Address, string] => [e.account, e.token, e.cumulative.toString()]),
         REWARD_LEAF_ENCODING,
       );
     },

@@ -7,6 +7,8 @@ export const EXPORTED_CONTRACTS: Record<string, string> = {
   readingAnchorAbi: "audit/ReadingAnchor.sol/ReadingAnchor.json",
   rewardTokenAbi: "reward/RewardToken.sol/RewardToken.json",
   rewardDistributorAbi: "reward/RewardDistributor.sol/RewardDistributor.json",
+  dataMarketAbi: "market/DataMarket.sol/DataMarket.json",
+  settlementTokenAbi: "market/SettlementToken.sol/SettlementToken.json",
 };
 
 /** The text of oracle/chain/abis.ts for the current artifacts. */

@@ -512,7 +512,12 @@ describe("battery: oracle committee crash safety (SIGKILL of oracle processes)",
       const claim = await request(`${urls[n % 3]}/v1/claims/${b.address}`);
       assert.equal(claim.status, 200, claim.text);
       assert.equal(claim.body.cumulative, (expected.get(b.address.toLowerCase()) ?? 0n).toString());
-      const args = [claim.body.account as Address, BigInt(claim.body.cumulative), claim.body.proof as Hex[]] as const;
+      const args = [
+        claim.body.account as Address,
+        claim.body.token as Address,
+        BigInt(claim.body.cumulative),
+        claim.body.proof as Hex[],
+      ] as const;
       // Only the account itself may claim().
       await reward.fund(b.address);
       const payer = createWalletClient({ account: privateKeyToAccount(b.key), chain: walletChain, transport: http(reward.rpcUrl) });

@@ -148,7 +148,7 @@ describe("oracle committee: three oracles, two chains, a real relayer", { timeou
       address: reward.distributor,
       abi: rewardDistributorAbi,
       functionName: "claim",
-      args: [claim.body.account, BigInt(claim.body.cumulative), claim.body.proof as Hex[]],
+      args: [claim.body.account, claim.body.token, BigInt(claim.body.cumulative), claim.body.proof as Hex[]],
     });
     await reward.publicClient.waitForTransactionReceipt({ hash });
     assert.equal(

@@ -159,18 +159,19 @@ describe("MerkleTree API", () => {
     assert.deepEqual(hashPair(a, a), hashPair(bytesToHex(a), bytesToHex(a)));
   });
 
-  it("rewardLeaf equals StandardMerkleTree leaf over [address, uint256]", () => {
-    const values: [string, bigint][] = [];
+  it("rewardLeaf equals StandardMerkleTree leaf over [address, address, uint256]", () => {
+    const values: [string, string, bigint][] = [];
     for (let i = 0; i < 50; i++)
       values.push([
         randomAddress(),
+        randomAddress(),
         i === 0 ? (1n << 256n) - 1n : i === 1 ? 0n : BigInt(`0x${randomBytes(randomInt(1, 33)).toString("hex")}`),
       ]);
-    const oz = StandardMerkleTree.of(values, ["address", "uint256"]);
-    const tree = MerkleTree.fromLeaves(values.map(([a, c]) => rewardLeaf(a as Hex, c)));
+    const oz = StandardMerkleTree.of(values, ["address", "address", "uint256"]);
+    const tree = MerkleTree.fromLeaves(values.map(([a, t, c]) => rewardLeaf(a as Hex, t as Hex, c)));
     assert.equal(tree.root, oz.root);
-    values.forEach((v) => assert.equal(bytesToHex(rewardLeaf(v[0] as Hex, v[1])), oz.leafHash(v)));
-    assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, -1n), "InvalidArgumentError");
-    assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, 1n << 256n), "InvalidArgumentError");
+    values.forEach((v) => assert.equal(bytesToHex(rewardLeaf(v[0] as Hex, v[1] as Hex, v[2])), oz.leafHash(v)));
+    assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, values[0][1] as Hex, -1n), "InvalidArgumentError");
+    assertThrowsTyped(() => rewardLeaf(values[0][0] as Hex, values[0][1] as Hex, 1n << 256n), "InvalidArgumentError");
   });
 });

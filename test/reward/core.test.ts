@@ -8,7 +8,18 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { domainSeparator, encodeAbiParameters, getAddress, hashTypedData, recoverAddress, type Address, type Hex } from "viem";
+import {
+  concat,
+  domainSeparator,
+  encodeAbiParameters,
+  getAddress,
+  hashTypedData,
+  keccak256,
+  recoverAddress,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
@@ -64,6 +75,7 @@ function randomUint(max: bigint): bigint {
 
 function randomMessage(chainId = 31338): OracleMessage {
   return {
+    tokenTotals: [],
     sourceChainId: randomUint(UINT256_MAX),
     destinationChainId: BigInt(chainId),
     distributor: DISTRIBUTOR,
@@ -89,9 +101,32 @@ describe("oracle message (core)", () => {
 
   it("encoding = viem's abi.encode, digest = viem's hashTypedData, for 200 random messages", () => {
     for (let i = 0; i < 200; i++) {
-      const m = randomMessage();
-      const fields = ORACLE_MESSAGE_TYPES.OracleMessage;
-      assert.equal(bytesToHex(encodeOracleMessage(m)), encodeAbiParameters(fields, fields.map((f) => m[f.name]) as never));
+      const tokens = Array.from({ length: i % 4 }, () => BigInt(address())).sort((a, b) => (a < b ? -1 : 1));
+      const m = {
+        ...randomMessage(),
+        tokenTotals: tokens.map((t) => ({
+          token: getAddress(`0x${t.toString(16).padStart(40, "0")}`),
+          cumulativeTotal: randomUint(UINT256_MAX),
+        })),
+      };
+      // encodeData: the ten static fields as abi.encode, then keccak256 of the token totals' struct hashes.
+      const fields = ORACLE_MESSAGE_TYPES.OracleMessage.filter((f) => f.name !== "tokenTotals");
+      const totalsHash = keccak256(
+        concat(
+          m.tokenTotals.map((t) =>
+            keccak256(
+              encodeAbiParameters(
+                [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }],
+                [keccak256(toHex("TokenTotal(address token,uint256 cumulativeTotal)")), t.token, t.cumulativeTotal],
+              ),
+            ),
+          ),
+        ),
+      );
+      assert.equal(
+        bytesToHex(encodeOracleMessage(m)),
+        concat([encodeAbiParameters(fields, fields.map((f) => m[f.name]) as never), totalsHash]),
+      );
       assert.equal(digester.digestHex(m), hashTypedData(oracleMessageTypedData(digester.domain, m)));
     }
   });
@@ -206,48 +241,94 @@ describe("oracle message (core)", () => {
 });
 
 describe("reward tree and claims (core)", () => {
-  it("buildRewardTree = StandardMerkleTree over [address, uint256], for sizes 1…40", () => {
+  it("buildRewardTree = StandardMerkleTree over [address, address, uint256], for sizes 1…40 and two tokens", () => {
+    const tokens = [address(), address()];
     for (const size of [1, 2, 3, 5, 8, 13, 40]) {
-      const entries = Array.from({ length: size }, () => ({ account: address(), cumulative: randomUint(UINT256_MAX / 1000n) }));
+      const entries = Array.from({ length: size }, (_, i) => ({
+        account: address(),
+        token: tokens[i % 2],
+        cumulative: randomUint(UINT256_MAX / 1000n),
+      }));
       const tree = buildRewardTree(entries);
-      const values = entries.map((e) => [e.account, e.cumulative]);
+      const values = entries.map((e) => [e.account, e.token, e.cumulative]);
       const oz = StandardMerkleTree.of(values, [...REWARD_LEAF_ENCODING]);
       assert.equal(tree.root, oz.root);
-      assert.equal(
-        tree.total,
-        entries.reduce((sum, e) => sum + e.cumulative, 0n),
+      for (const token of tokens)
+        assert.equal(
+          tree.totalOf(token),
+          entries.filter((e) => e.token === token).reduce((sum, e) => sum + e.cumulative, 0n),
+        );
+      assert.deepEqual(
+        tree.totals.map((t) => t.token),
+        [...new Set(entries.map((e) => e.token))].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+        "totals ascending by token",
       );
       for (let i = 0; i < size; i++) {
-        assert.deepEqual(tree.proof(entries[i].account), oz.getProof(i));
-        assert.equal(verifyRewardProof(tree.root, entries[i].account, entries[i].cumulative, tree.proof(entries[i].account)), true);
-        assert.equal(verifyRewardProof(tree.root, entries[i].account, entries[i].cumulative + 1n, tree.proof(entries[i].account)), false);
+        const { account, token, cumulative } = entries[i];
+        assert.deepEqual(tree.proof(account, token), oz.getProof(i));
+        assert.equal(verifyRewardProof(tree.root, account, token, cumulative, tree.proof(account, token)), true);
+        assert.equal(verifyRewardProof(tree.root, account, token, cumulative + 1n, tree.proof(account, token)), false);
+        const other = token === tokens[0] ? tokens[1] : tokens[0];
+        assert.equal(verifyRewardProof(tree.root, account, other, cumulative, tree.proof(account, token)), false, "bound to its token");
       }
-      assert.deepEqual(tree.entry(entries[0].account.toLowerCase() as Address), entries[0]);
+      assert.deepEqual(tree.entry(entries[0].account.toLowerCase() as Address, entries[0].token), entries[0]);
       assert.equal(buildRewardTree([...entries].reverse()).root, tree.root, "the root does not depend on the order");
     }
   });
 
-  it("buildRewardTree rejects no entry, a repeated account, a negative amount, a total above uint256", () => {
+  it("one account holds one leaf per token; entriesOf lists them", () => {
+    const [a, t1, t2] = [address(), address(), address()];
+    const tree = buildRewardTree([
+      { account: a, token: t1, cumulative: 5n },
+      { account: a, token: t2, cumulative: 7n },
+    ]);
+    assert.deepEqual(
+      tree.entriesOf(a).map((e) => e.cumulative),
+      BigInt(t1) < BigInt(t2) ? [5n, 7n] : [7n, 5n],
+    );
+    assert.equal(verifyRewardProof(tree.root, a, t2, 7n, tree.proof(a, t2)), true);
+  });
+
+  it("the reward vectors (test/vectors/reward.json) = @openzeppelin/merkle-tree", () => {
+    const v = JSON.parse(readFileSync(new URL("../vectors/reward.json", import.meta.url), "utf8")) as {
+      values: [Address, Address, string][];
+      leaves: Hex[];
+      root: Hex;
+      proofs: Hex[][];
+    };
+    const tree = buildRewardTree(v.values.map(([account, token, c]) => ({ account, token, cumulative: BigInt(c) })));
+    assert.equal(tree.root, v.root);
+    assert.equal(StandardMerkleTree.of(v.values, [...REWARD_LEAF_ENCODING]).root, v.root);
+    v.values.forEach(([account, token], i) => assert.deepEqual(tree.proof(account, token), v.proofs[i]));
+  });
+
+  it("buildRewardTree rejects no entry, a repeated (account, token), a negative amount, a token total above uint256", () => {
     const a = address();
+    const t = address();
     assert.throws(() => buildRewardTree([]), InvalidArgumentError);
     assert.throws(
       () =>
         buildRewardTree([
-          { account: a, cumulative: 1n },
-          { account: a.toLowerCase() as Address, cumulative: 2n },
+          { account: a, token: t, cumulative: 1n },
+          { account: a.toLowerCase() as Address, token: t, cumulative: 2n },
         ]),
       InvalidArgumentError,
     );
-    assert.throws(() => buildRewardTree([{ account: a, cumulative: -1n }]), InvalidArgumentError);
+    assert.throws(() => buildRewardTree([{ account: a, token: t, cumulative: -1n }]), InvalidArgumentError);
     assert.throws(
       () =>
         buildRewardTree([
-          { account: a, cumulative: UINT256_MAX },
-          { account: address(), cumulative: 1n },
+          { account: a, token: t, cumulative: UINT256_MAX },
+          { account: address(), token: t, cumulative: 1n },
         ]),
       InvalidArgumentError,
     );
-    assert.throws(() => buildRewardTree([{ account: a, cumulative: 1n }]).proof(address()), InvalidArgumentError);
+    // The same amounts in two tokens do not overflow: totals are per token.
+    buildRewardTree([
+      { account: a, token: t, cumulative: UINT256_MAX },
+      { account: a, token: address(), cumulative: UINT256_MAX },
+    ]);
+    assert.throws(() => buildRewardTree([{ account: a, token: t, cumulative: 1n }]).proof(address(), t), InvalidArgumentError);
   });
 
   it("claim digest = viem's hashTypedData; signClaim = viem's signTypedData", async () => {
@@ -256,6 +337,7 @@ describe("reward tree and claims (core)", () => {
     for (let i = 0; i < 20; i++) {
       const claim = {
         account: address(),
+        token: address(),
         cumulative: randomUint(UINT256_MAX),
         recipient: address(),
         nonce: randomUint(UINT256_MAX),

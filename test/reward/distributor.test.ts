@@ -73,6 +73,7 @@ describe("reward chain (Ignition deployment)", async () => {
       toBlock: epoch * 100n + 100n,
       rulesVersion: 1,
       oracleSetVersion: 1,
+      tokenTotals: [],
     };
   }
 
@@ -83,9 +84,9 @@ describe("reward chain (Ignition deployment)", async () => {
 
   async function post(entries: RewardEntry[], keys: readonly Hex[] = [ORACLE_KEYS[0], ORACLE_KEYS[2]]) {
     const tree = buildRewardTree(entries);
-    const message = nextMessage(tree.root, tree.total);
+    const message = nextMessage(tree.root, tree.totalOf(token.address));
     await viem.assertions.emitWithArgs(
-      distributor.write.postRoot([message, signBy(keys, message)], { account: relayer.account }),
+      distributor.write.postRoot([message, signBy(keys, message)], { token: token.address, account: relayer.account }),
       distributor,
       "RootPosted",
       [message.epoch, message.root, message.cumulativeTotal, message.fromBlock, message.toBlock, 1, 1],
@@ -121,63 +122,73 @@ describe("reward chain (Ignition deployment)", async () => {
   });
 
   it("claim digest: core = viem = contract", async () => {
-    const claim = { account: carol, cumulative: 77n, recipient, nonce: 3n, deadline: 1_900_000_000n };
+    const claim = { token: token.address, account: carol, cumulative: 77n, recipient, nonce: 3n, deadline: 1_900_000_000n };
     const digest = bytesToHex(claimDigest(digester.domain, claim));
     assert.equal(digest, hashTypedData(claimTypedData(digester.domain, claim)));
     assert.equal(
       digest,
-      await distributor.read.claimDigest([claim.account, claim.cumulative, claim.recipient, claim.nonce, claim.deadline]),
+      await distributor.read.claimDigest([claim.account, token.address, claim.cumulative, claim.recipient, claim.nonce, claim.deadline]),
     );
   });
 
   it("reward tree: core = @openzeppelin/merkle-tree = contract leaf", async () => {
     const entries = Array.from({ length: 9 }, (_, i) => ({
       account: bytesToHex(randomBytes(20)) as Address,
+      token: token.address,
       cumulative: BigInt(i) * 10n ** 17n + 1n,
     }));
     const tree = buildRewardTree(entries);
-    const values = entries.map((e) => [e.account, e.cumulative]);
+    const values = entries.map((e) => [e.account, e.token, e.cumulative]);
     const oz = StandardMerkleTree.of(values, [...REWARD_LEAF_ENCODING]);
     assert.equal(tree.root, oz.root);
     assert.equal(StandardMerkleTree.load(tree.dump()).root, oz.root);
     for (let i = 0; i < entries.length; i++) {
-      assert.deepEqual(tree.proof(entries[i].account), oz.getProof(i));
-      const leaf = bytesToHex(rewardLeaf(entries[i].account, entries[i].cumulative));
+      assert.deepEqual(tree.proof(entries[i].account, token.address), oz.getProof(i));
+      const leaf = bytesToHex(rewardLeaf(entries[i].account, token.address, entries[i].cumulative));
       assert.equal(leaf, oz.leafHash(values[i]));
-      assert.equal(leaf, await distributor.read.rewardLeaf([entries[i].account, entries[i].cumulative]));
+      assert.equal(leaf, await distributor.read.rewardLeaf([entries[i].account, token.address, entries[i].cumulative]));
     }
   });
 
   it("posts a root signed by 2 of the 3 oracles and pays claims with the core's proofs", async () => {
     const entries = [
-      { account: alice.account.address, cumulative: 100n * 10n ** 18n },
-      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
-      { account: carol, cumulative: 7n * 10n ** 18n },
-      { account: dave, cumulative: 1n },
+      { token: token.address, account: alice.account.address, cumulative: 100n * 10n ** 18n },
+      { token: token.address, account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { token: token.address, account: carol, cumulative: 7n * 10n ** 18n },
+      { token: token.address, account: dave, cumulative: 1n },
     ];
     const tree = await post(entries);
     assert.equal(await distributor.read.currentRoot(), tree.root);
-    assert.equal(await distributor.read.totalPosted(), tree.total);
+    assert.equal(await distributor.read.totalPosted(), tree.totalOf(token.address));
 
     // alice and bob claim themselves; nobody else can claim for them (a relayed claim goes through
     // claimWithSignature, which a plain claim would otherwise front-run), so dave's stays unclaimed.
     await viem.assertions.emitWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
-        account: alice.account,
-      }),
+      distributor.write.claim(
+        [alice.account.address, token.address, entries[0].cumulative, tree.proof(alice.account.address, token.address)],
+        {
+          account: alice.account,
+        },
+      ),
       distributor,
       "Claimed",
-      [alice.account.address, alice.account.address, entries[0].cumulative, entries[0].cumulative],
+      [alice.account.address, token.address, alice.account.address, entries[0].cumulative, entries[0].cumulative],
     );
     for (const { account, cumulative } of [entries[1], entries[3]]) {
       await viem.assertions.revertWithCustomErrorWithArgs(
-        distributor.write.claim([account, cumulative, tree.proof(account)], { account: relayer.account }),
+        distributor.write.claim([account, token.address, cumulative, tree.proof(account, token.address)], {
+          token: token.address,
+          account: relayer.account,
+        }),
         distributor,
         "RewardDistributorUnauthorizedClaim",
         [relayer.account.address, account],
       );
     }
-    await distributor.write.claim([bob.account.address, entries[1].cumulative, tree.proof(bob.account.address)], { account: bob.account });
+    await distributor.write.claim(
+      [bob.account.address, token.address, entries[1].cumulative, tree.proof(bob.account.address, token.address)],
+      { token: token.address, account: bob.account },
+    );
     assert.equal(await token.read.balanceOf([alice.account.address]), entries[0].cumulative);
     assert.equal(await token.read.balanceOf([bob.account.address]), entries[1].cumulative);
     assert.equal(await token.read.balanceOf([dave]), 0n);
@@ -186,43 +197,52 @@ describe("reward chain (Ignition deployment)", async () => {
     assert.equal(await distributor.read.totalClaimed(), await token.read.totalSupply());
 
     await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
-        account: alice.account,
-      }),
+      distributor.write.claim(
+        [alice.account.address, token.address, entries[0].cumulative, tree.proof(alice.account.address, token.address)],
+        {
+          account: alice.account,
+        },
+      ),
       distributor,
       "RewardDistributorNothingToClaim",
-      [alice.account.address, entries[0].cumulative, entries[0].cumulative],
+      [alice.account.address, token.address, entries[0].cumulative, entries[0].cumulative],
     );
   });
 
   it("a newer root supersedes the old one: claims pay the rise, old proofs revert", async () => {
     const old = buildRewardTree([
-      { account: alice.account.address, cumulative: 100n * 10n ** 18n },
-      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
-      { account: carol, cumulative: 7n * 10n ** 18n },
-      { account: dave, cumulative: 1n },
+      { token: token.address, account: alice.account.address, cumulative: 100n * 10n ** 18n },
+      { token: token.address, account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { token: token.address, account: carol, cumulative: 7n * 10n ** 18n },
+      { token: token.address, account: dave, cumulative: 1n },
     ]);
     const entries = [
-      { account: alice.account.address, cumulative: 130n * 10n ** 18n },
-      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
-      { account: carol, cumulative: 9n * 10n ** 18n },
-      { account: dave, cumulative: 1n },
+      { token: token.address, account: alice.account.address, cumulative: 130n * 10n ** 18n },
+      { token: token.address, account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { token: token.address, account: carol, cumulative: 9n * 10n ** 18n },
+      { token: token.address, account: dave, cumulative: 1n },
     ];
     const tree = await post(entries, [ORACLE_KEYS[1], ORACLE_KEYS[2]]);
 
     await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.claim([alice.account.address, 100n * 10n ** 18n, old.proof(alice.account.address)], { account: alice.account }),
-      distributor,
-      "RewardDistributorInvalidProof",
-      [alice.account.address, 100n * 10n ** 18n],
-    );
-    await viem.assertions.emitWithArgs(
-      distributor.write.claim([alice.account.address, entries[0].cumulative, tree.proof(alice.account.address)], {
+      distributor.write.claim([alice.account.address, token.address, 100n * 10n ** 18n, old.proof(alice.account.address, token.address)], {
+        token: token.address,
         account: alice.account,
       }),
       distributor,
+      "RewardDistributorInvalidProof",
+      [alice.account.address, token.address, 100n * 10n ** 18n],
+    );
+    await viem.assertions.emitWithArgs(
+      distributor.write.claim(
+        [alice.account.address, token.address, entries[0].cumulative, tree.proof(alice.account.address, token.address)],
+        {
+          account: alice.account,
+        },
+      ),
+      distributor,
       "Claimed",
-      [alice.account.address, alice.account.address, 30n * 10n ** 18n, entries[0].cumulative],
+      [alice.account.address, token.address, alice.account.address, 30n * 10n ** 18n, entries[0].cumulative],
     );
     assert.equal(await token.read.balanceOf([alice.account.address]), entries[0].cumulative);
   });
@@ -230,30 +250,36 @@ describe("reward chain (Ignition deployment)", async () => {
   it("a relayed claim signed by the beneficiary pays the recipient it names; a replay reverts", async () => {
     const cumulative = 9n * 10n ** 18n;
     const proof = buildRewardTree([
-      { account: alice.account.address, cumulative: 130n * 10n ** 18n },
-      { account: bob.account.address, cumulative: 250n * 10n ** 18n },
-      { account: carol, cumulative },
-      { account: dave, cumulative: 1n },
-    ]).proof(carol);
+      { token: token.address, account: alice.account.address, cumulative: 130n * 10n ** 18n },
+      { token: token.address, account: bob.account.address, cumulative: 250n * 10n ** 18n },
+      { token: token.address, account: carol, cumulative },
+      { token: token.address, account: dave, cumulative: 1n },
+    ]).proof(carol, token.address);
     const nonce = await distributor.read.nonces([carol]);
     const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
-    const claim = { account: carol, cumulative, recipient, nonce, deadline };
+    const claim = { token: token.address, account: carol, cumulative, recipient, nonce, deadline };
     // The core's signature equals the one a wallet makes with eth_signTypedData_v4.
     const signature = signClaim(carolKey, digester.domain, claim);
     assert.equal(signature, await privateKeyToAccount(carolKey).signTypedData(claimTypedData(digester.domain, claim)));
 
     await viem.assertions.emitWithArgs(
-      distributor.write.claimWithSignature([carol, cumulative, proof, recipient, deadline, signature], { account: relayer.account }),
+      distributor.write.claimWithSignature([carol, token.address, cumulative, proof, recipient, deadline, signature], {
+        token: token.address,
+        account: relayer.account,
+      }),
       distributor,
       "Claimed",
-      [carol, recipient, cumulative, cumulative],
+      [carol, token.address, recipient, cumulative, cumulative],
     );
     assert.equal(await token.read.balanceOf([recipient]), cumulative);
     assert.equal(await token.read.balanceOf([carol]), 0n);
     assert.equal(await distributor.read.nonces([carol]), nonce + 1n);
 
     await viem.assertions.revertWithCustomErrorWithArgs(
-      distributor.write.claimWithSignature([carol, cumulative, proof, recipient, deadline, signature], { account: relayer.account }),
+      distributor.write.claimWithSignature([carol, token.address, cumulative, proof, recipient, deadline, signature], {
+        token: token.address,
+        account: relayer.account,
+      }),
       distributor,
       "RewardDistributorInvalidClaimSignature",
       [carol],
@@ -261,7 +287,7 @@ describe("reward chain (Ignition deployment)", async () => {
   });
 
   describe("bad oracle messages", () => {
-    const tree = buildRewardTree([{ account: bob.account.address, cumulative: 10n ** 30n }]);
+    const tree = buildRewardTree([{ token: token.address, account: bob.account.address, cumulative: 10n ** 30n }]);
 
     it("one signature of a 2-of-3 set → RewardDistributorInsufficientSignatures", async () => {
       const message = nextMessage(tree.root, total + 1n);
@@ -333,16 +359,19 @@ describe("reward chain (Ignition deployment)", async () => {
 
     it("a root in its challenge period pays nothing and a guardian vetoes it → RootVetoed", async () => {
       await distributor.write.setChallengePeriod([3600n]);
-      const evil = buildRewardTree([{ account: relayer.account.address, cumulative: total }]);
+      const evil = buildRewardTree([{ token: token.address, account: relayer.account.address, cumulative: total }]);
       const message = nextMessage(evil.root, total);
       await distributor.write.postRoot([message, signBy(ORACLE_KEYS, message)]);
       assert.equal((await distributor.read.pendingRoot()).root, evil.root);
       assert.notEqual(await distributor.read.currentRoot(), evil.root);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        distributor.write.claim([relayer.account.address, total, evil.proof(relayer.account.address)], { account: relayer.account }),
+        distributor.write.claim([relayer.account.address, token.address, total, evil.proof(relayer.account.address, token.address)], {
+          token: token.address,
+          account: relayer.account,
+        }),
         distributor,
         "RewardDistributorInvalidProof",
-        [relayer.account.address, total],
+        [relayer.account.address, token.address, total],
       );
       await viem.assertions.emitWithArgs(distributor.write.vetoRoot([message.epoch]), distributor, "RootVetoed", [
         message.epoch,

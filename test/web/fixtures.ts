@@ -85,7 +85,8 @@ export interface RewardChain {
   token: Address;
   publicClient: PublicClient;
   /** Posts the next epoch's root of `entries`, signed by oracle keys #0 and #2 (2 of 3). */
-  postRoot(entries: RewardEntry[]): Promise<{ tree: RewardTree; epoch: bigint }>;
+  /** Posts the tree of the entries in the reward token. */
+  postRoot(entries: Omit<RewardEntry, "token">[]): Promise<{ tree: RewardTree; epoch: bigint }>;
   close(): Promise<void>;
 }
 
@@ -116,18 +117,19 @@ export async function startRewardChain(): Promise<RewardChain> {
     token: token.address,
     publicClient,
     async postRoot(entries) {
-      const tree = buildRewardTree(entries);
+      const tree = buildRewardTree(entries.map((e) => ({ ...e, token: token.address })));
       const message: OracleMessage = {
         sourceChainId: BigInt(AUDIT_CHAIN_ID),
         destinationChainId: BigInt(chainId),
         distributor: distributor.address,
         epoch: epoch + 1n,
         root: tree.root,
-        cumulativeTotal: tree.total,
+        cumulativeTotal: tree.totalOf(token.address),
         fromBlock: epoch * 100n + 1n,
         toBlock: epoch * 100n + 100n,
         rulesVersion: 1,
         oracleSetVersion: 1,
+        tokenTotals: [],
       };
       const signatures = sortOracleSignatures([ORACLE_KEYS[0], ORACLE_KEYS[2]].map((key) => signOracleMessage(key, digester, message)));
       const hash = await poster.writeContract({
@@ -164,12 +166,13 @@ export async function startStubOracle(
     const url = new URL(req.url ?? "/", "http://x");
     const claim = /^\/v1\/claims\/(0x[0-9a-fA-F]{40})$/.exec(url.pathname);
     if (req.method === "GET" && claim !== null) {
-      const entry = current?.tree.entry(claim[1] as Address);
+      const entry = current?.tree.entry(claim[1] as Address, reward.token);
       if (current === undefined || entry === undefined) return send(404, { error: { code: "NO_ENTITLEMENT", message: "no entitlement" } });
       return send(200, {
         account: entry.account,
+        token: entry.token,
         cumulative: entry.cumulative.toString(),
-        proof: current.tree.proof(entry.account),
+        proof: current.tree.proof(entry.account, entry.token),
         epoch: Number(current.epoch),
         root: current.tree.root,
         distributor: reward.distributor,

@@ -90,6 +90,7 @@ contract RewardDistributorHandler is RewardKeys {
     ) {
         distributor = distributor_;
         token = token_;
+        leafToken = address(token_);
         sourceChainId = distributor_.sourceChainId();
         cap = distributor_.epochCap();
         gracePeriod = distributor_.oracleSetGracePeriod();
@@ -157,7 +158,8 @@ contract RewardDistributorHandler is RewardKeys {
             fromBlock: _fromBlock(seed),
             toBlock: _fromBlock(seed) + 19,
             rulesVersion: 1,
-            oracleSetVersion: version
+            oracleSetVersion: version,
+            tokenTotals: new IRewardDistributor.TokenTotal[](0)
         });
         (bytes[] memory sigs, bool unsorted) = _oracleSignatures(m, flags, seed);
 
@@ -191,7 +193,7 @@ contract RewardDistributorHandler is RewardKeys {
         if (!hasRoot) {
             vm.expectRevert(IRewardDistributor.RewardDistributorNoRoot.selector);
             vm.prank(account);
-            distributor.claim(account, 0, new bytes32[](0));
+            distributor.claim(account, address(token), 0, new bytes32[](0));
             ++rejections;
             _afterAction();
             return;
@@ -201,11 +203,11 @@ contract RewardDistributorHandler is RewardKeys {
         bytes32[] memory proof = rewardProof(old ? _prevTree : _tree, account, amount);
         if (_expectClaimRevert(account, amount, proof)) {
             vm.prank(account);
-            distributor.claim(account, amount, proof);
+            distributor.claim(account, address(token), amount, proof);
             ++rejections;
         } else {
             vm.prank(account);
-            uint256 paid = distributor.claim(account, amount, proof);
+            uint256 paid = distributor.claim(account, address(token), amount, proof);
             _acceptClaim(account, amount, paid);
         }
         _afterAction();
@@ -245,10 +247,10 @@ contract RewardDistributorHandler is RewardKeys {
             reverts = _expectClaimRevert(account, amount, proof);
         }
         if (reverts) {
-            distributor.claimWithSignature(account, amount, proof, recipient, deadline, sig);
+            distributor.claimWithSignature(account, address(token), amount, proof, recipient, deadline, sig);
             ++rejections;
         } else {
-            uint256 paid = distributor.claimWithSignature(account, amount, proof, recipient, deadline, sig);
+            uint256 paid = distributor.claimWithSignature(account, address(token), amount, proof, recipient, deadline, sig);
             _acceptClaim(account, amount, paid);
             ++modelNonce[account];
         }
@@ -458,13 +460,13 @@ contract RewardDistributorHandler is RewardKeys {
         uint256 already = modelClaimed[account];
         if (!MerkleProof.verify(proof, modelRoot, rewardLeafOf(account, amount))) {
             vm.expectRevert(
-                abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, account, amount)
+                abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, account, address(token), amount)
             );
         } else if (amount <= already) {
             vm.expectRevert(
                 abi.encodeWithSelector(
                     IRewardDistributor.RewardDistributorNothingToClaim.selector,
-                    account,
+                    account, address(token),
                     amount,
                     already
                 )
@@ -472,7 +474,7 @@ contract RewardDistributorHandler is RewardKeys {
         } else if (modelTotalClaimed + amount - already > modelTotalPosted) {
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    IRewardDistributor.RewardDistributorExceedsPostedTotal.selector,
+                    IRewardDistributor.RewardDistributorExceedsPostedTotal.selector, address(token),
                     modelTotalClaimed + amount - already,
                     modelTotalPosted
                 )

@@ -44,7 +44,7 @@ export async function rewardSection(): Promise<void> {
   const base = accounts.map(() => BigInt(1 + Math.floor(Math.random() * 100)) * 10n ** 18n);
   const treeAt = (epoch: number) => {
     const amounts = base.map((b) => b * BigInt(epoch));
-    const tree = MerkleTree.fromLeaves(accounts.map((a, i) => rewardLeaf(a, amounts[i])));
+    const tree = MerkleTree.fromLeaves(accounts.map((a, i) => rewardLeaf(a, token, amounts[i])));
     return { tree, amounts, total: amounts.reduce((a, b) => a + b, 0n) };
   };
   const digester = new OracleMessageDigester(reward.chainId, distributor);
@@ -62,6 +62,7 @@ export async function rewardSection(): Promise<void> {
       toBlock: BigInt(epoch * 100),
       rulesVersion: 1,
       oracleSetVersion: 1,
+      tokenTotals: [],
     };
     const signatures = sortOracleSignatures(DEV_KEYS.oracles.slice(0, signers).map((k) => signOracleMessage(k, digester, message)));
     const hash = await poster.writeContract({
@@ -96,7 +97,7 @@ export async function rewardSection(): Promise<void> {
       address: distributor,
       abi: rewardDistributorAbi,
       functionName: "claim",
-      args: [accounts[i], amounts[i], proof],
+      args: [accounts[i], token, amounts[i], proof],
       chain: reward.chain,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
