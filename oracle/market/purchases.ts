@@ -51,7 +51,8 @@ export async function readConfirmedPurchases(
   source: PurchaseSourceOptions,
   range: { fromBlock?: bigint; toBlock?: bigint; buyer?: Address } = {},
 ): Promise<{ purchases: ConfirmedPurchase[]; confirmedBlock: bigint }> {
-  const head = await source.client.getBlockNumber();
+  // Never a cached head: a purchase must be K deep now.
+  const head = await source.client.getBlockNumber({ cacheTime: 0 });
   const confirmedBlock = head - source.confirmations;
   const fromBlock = range.fromBlock ?? source.fromBlock;
   const toBlock = range.toBlock === undefined || range.toBlock > confirmedBlock ? confirmedBlock : range.toBlock;
