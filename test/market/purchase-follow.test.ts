@@ -12,9 +12,12 @@ import { network } from "hardhat";
 import { getAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
+import { bundleToJson, parseBundle } from "../../oracle/core/bundle.js";
 import { scopeHash } from "../../oracle/core/scope.js";
 import { MarketCallError, postScope } from "../../oracle/market/client.js";
 import { downloadGrant, readingsCsv, signInToPlatform } from "../../oracle/market/consumer.js";
+import { checkBundleOnChain, exportBundle } from "../../oracle/verifier/bundle.js";
+import { Verifier } from "../../oracle/verifier/verifier.js";
 import { deviceFor, newAccount, nextMinute, startOracleTestbed, type OracleTestbed, type TestOracle } from "../committee/fixtures.js";
 import type { TestDevice } from "../relayer/fixtures.js";
 import {
@@ -129,6 +132,28 @@ describe("market: sales split by the committee and access from purchases, on rea
       headers: { authorization: `Bearer ${session.token}` },
     });
     assert.deepEqual([outside.status, ((await outside.json()) as any).error.code], [403, "OUT_OF_SCOPE"]);
+  });
+
+  it("exports a proof bundle per purchased reading with the purchase token, each checked against the audit chain alone", async () => {
+    const session = await signInToPlatform(platform.url, buyer);
+    const verifier = await Verifier.create({
+      rpc: bed.audit.publicClient,
+      anchor: bed.audit.anchor,
+      deployBlock: bed.audit.deployBlock,
+      platform: { url: platform.url, apiKey: session.token },
+      relayer: bed.relayer.url,
+      manifests: [],
+    });
+    try {
+      for (const [device, seq] of [[d1.address, 1], [d1.address, 2], [d2.address, 1]] as const) {
+        const { bundle } = await exportBundle(verifier, device, seq);
+        // What `npm run verify -- bundle check <file> --rpc <url>` runs on the file the CLI writes.
+        const verdict = await checkBundleOnChain(parseBundle(bundleToJson(bundle)), bed.audit.rpcUrl);
+        assert.deepEqual([verdict.ok, verdict.status], [true, "VERIFIED"], `${device}#${seq}`);
+      }
+    } finally {
+      await verifier.close();
+    }
   });
 
   it("splits each confirmed sale once on every oracle: pro rata to verified readings, the rest to the treasury", async () => {
