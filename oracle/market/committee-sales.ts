@@ -123,7 +123,13 @@ export async function createCommitteeSales(
       const candidates: SaleRow[] = [...(await store.pending()), ...purchases.map(saleOf)];
       const splits: SalesCommit["splits"] = [];
       for (const sale of candidates) {
-        const scope = await o.scopes.scopeOf(sale.scopeHash);
+        const scope = await o.scopes.scopeOf(sale.scopeHash).catch((cause: unknown) => {
+          // Every oracle must split with the scope: without it, wait (it was posted before listing).
+          throw new SalesNotReadyError(`the scope ${sale.scopeHash} of purchase ${sale.purchaseId} is not available`, {
+            purchaseId: sale.purchaseId.toString(),
+            why: String(cause),
+          });
+        });
         const window = scopeWindow(scope, sale.paidAt);
         const dueAt = (window.to > sale.paidAt ? window.to : sale.paidAt) + settleDelay;
         if (dueAt > epochEnd) continue;

@@ -53,7 +53,9 @@ export function chainPurchaseLookup(source: PurchaseSourceOptions, scopes: Scope
       const { purchases } = await readConfirmedPurchases(source, { buyer });
       const grants: PurchaseGrant[] = [];
       for (const p of purchases) {
-        const scope = await scopes.scopeOf(p.scopeHash);
+        // A scope never posted here grants nothing here (listing posts it first: docs/MARKET-SALES.md §1).
+        const scope = await scopes.scopeOf(p.scopeHash).catch(() => undefined);
+        if (scope === undefined) continue;
         const window = scopeWindow(scope, p.paidAt);
         grants.push({
           purchaseId: p.purchaseId.toString(),
