@@ -65,7 +65,8 @@ function marketAddress(): Address {
 
 async function privateKey(): Promise<Hex> {
   const key = opts["key-file"] === undefined ? env.MARKET_PRIVATE_KEY : (await readFile(opts["key-file"], "utf8")).trim();
-  if (key === undefined || !/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError("MARKET_PRIVATE_KEY or --key-file <file> (a 32-byte hex key) is required");
+  if (key === undefined || !/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new UsageError("MARKET_PRIVATE_KEY or --key-file <file> (a 32-byte hex key) is required");
   return key as Hex;
 }
 
@@ -73,12 +74,18 @@ async function clients() {
   const client = createPublicClient({ transport: http(rewardRpc) }) as PublicClient;
   const account = privateKeyToAccount(await privateKey());
   const chainId = await client.getChainId();
-  const chain = { id: chainId, name: "reward", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rewardRpc] } } };
+  const chain = {
+    id: chainId,
+    name: "reward",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rewardRpc] } },
+  };
   return { client, account, wallet: createWalletClient({ account, chain, transport: http(rewardRpc) }) };
 }
 
 async function list(): Promise<void> {
-  if (opts.scope === undefined || opts.token === undefined || !isAddress(opts.token)) throw new UsageError("list needs --scope <file> --token <address>");
+  if (opts.scope === undefined || opts.token === undefined || !isAddress(opts.token))
+    throw new UsageError("list needs --scope <file> --token <address>");
   const adminKey = env.PLATFORM_ADMIN_KEY;
   if (adminKey === undefined) throw new UsageError("PLATFORM_ADMIN_KEY is required (the platform validates and keeps the scope)");
   const scope: unknown = JSON.parse(await readFile(opts.scope, "utf8"));
@@ -91,7 +98,9 @@ async function list(): Promise<void> {
     price: uint(opts.price, "--price"),
     accessPeriod: uint(opts["access-seconds"], "--access-seconds"),
   });
-  console.log(opts.json ? JSON.stringify({ productId: productId.toString(), scopeHash }) : `listed product ${productId} (scope ${scopeHash})`);
+  console.log(
+    opts.json ? JSON.stringify({ productId: productId.toString(), scopeHash }) : `listed product ${productId} (scope ${scopeHash})`,
+  );
 }
 
 async function products(): Promise<void> {
@@ -100,7 +109,10 @@ async function products(): Promise<void> {
   if (opts.json) return void console.log(JSON.stringify(all, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
   for (const p of all) {
     const s = p.scope;
-    const coverage = s === undefined ? "scope unavailable" : `${s.devices.length} devices, ${s.fields.join("/")}, ${s.window ? `${new Date(s.window.from * 1000).toISOString()} → ${new Date(s.window.to * 1000).toISOString()}` : `live ${s.live!.seconds} s`}`;
+    const coverage =
+      s === undefined
+        ? "scope unavailable"
+        : `${s.devices.length} devices, ${s.fields.join("/")}, ${s.window ? `${new Date(s.window.from * 1000).toISOString()} → ${new Date(s.window.to * 1000).toISOString()}` : `live ${s.live!.seconds} s`}`;
     console.log(`#${p.productId} ${p.status} ${formatUnits(p.price, 18)} of ${p.token}, access ${p.accessPeriod} s: ${coverage}`);
   }
 }
@@ -128,7 +140,9 @@ async function download(): Promise<void> {
           console.error(`no bundle for ${r.device} #${r.seq}: ${(error as Error).message}`);
         }
       }
-      console.log(`purchase ${grant.purchaseId}: ${readings.length} readings → ${csv}; ${bundles} proof bundles in ${path.join(dir, "bundles")}`);
+      console.log(
+        `purchase ${grant.purchaseId}: ${readings.length} readings → ${csv}; ${bundles} proof bundles in ${path.join(dir, "bundles")}`,
+      );
     }
   } finally {
     await verifier?.close();

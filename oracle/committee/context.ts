@@ -156,7 +156,10 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     sales:
       options.market === undefined
         ? undefined
-        : await createCommitteeSales({ db: options.store, rewardClient, confirmations: BigInt(options.confirmations), logger: options.logger }, options.market),
+        : await createCommitteeSales(
+            { db: options.store, rewardClient, confirmations: BigInt(options.confirmations), logger: options.logger },
+            options.market,
+          ),
     treeCache: new Map(),
     state,
     async loadOracleSet() {

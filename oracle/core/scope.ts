@@ -76,9 +76,13 @@ export class UnknownScopeDeviceError extends SensorSealError {
   declare readonly code: "UNKNOWN_SCOPE_DEVICE";
   constructor(devices: readonly Address[]) {
     const shown = devices.slice(0, 10);
-    super("UNKNOWN_SCOPE_DEVICE", `The scope names ${devices.length} unknown device(s): ${shown.join(", ")}${devices.length > 10 ? ", …" : ""}.`, {
-      details: { devices: shown, count: devices.length },
-    });
+    super(
+      "UNKNOWN_SCOPE_DEVICE",
+      `The scope names ${devices.length} unknown device(s): ${shown.join(", ")}${devices.length > 10 ? ", …" : ""}.`,
+      {
+        details: { devices: shown, count: devices.length },
+      },
+    );
   }
 }
 
@@ -232,7 +236,8 @@ function normalizeLive(value: unknown): { seconds: number } {
 
 function sortedUnique<T extends string>(values: T[], path: string): T[] {
   const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) throw new InvalidScopeError(path, `"${sorted[i]}" appears twice`);
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i] === sorted[i - 1]) throw new InvalidScopeError(path, `"${sorted[i]}" appears twice`);
   return sorted;
 }
 

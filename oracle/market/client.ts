@@ -40,7 +40,13 @@ export interface MarketProduct {
 
 const erc20PermitAbi = [
   ...erc20Abi,
-  { type: "function", name: "nonces", stateMutability: "view", inputs: [{ name: "owner", type: "address" }], outputs: [{ type: "uint256" }] },
+  {
+    type: "function",
+    name: "nonces",
+    stateMutability: "view",
+    inputs: [{ name: "owner", type: "address" }],
+    outputs: [{ type: "uint256" }],
+  },
   {
     type: "function",
     name: "eip712Domain",
@@ -98,7 +104,12 @@ export async function listProduct(
   market: Address,
   p: { scopeHash: Hex; token: Address; price: bigint; accessPeriod: bigint },
 ): Promise<bigint> {
-  const hash = await wallet.writeContract({ address: market, abi: dataMarketAbi, functionName: "list", args: [p.scopeHash, p.token, p.price, p.accessPeriod] });
+  const hash = await wallet.writeContract({
+    address: market,
+    abi: dataMarketAbi,
+    functionName: "list",
+    args: [p.scopeHash, p.token, p.price, p.accessPeriod],
+  });
   const receipt = await client.waitForTransactionReceipt({ hash });
   const [listed] = parseEventLogs({ abi: dataMarketAbi, logs: receipt.logs, eventName: "ProductListed" });
   if (listed === undefined) throw new MarketCallError("NO_EVENT", "the listing emitted no ProductListed");
@@ -115,7 +126,12 @@ export async function updateProduct(
   const hash =
     "retire" in change
       ? await wallet.writeContract({ address: market, abi: dataMarketAbi, functionName: "retire", args: [change.productId] })
-      : await wallet.writeContract({ address: market, abi: dataMarketAbi, functionName: "reprice", args: [change.productId, change.price] });
+      : await wallet.writeContract({
+          address: market,
+          abi: dataMarketAbi,
+          functionName: "reprice",
+          args: [change.productId, change.price],
+        });
   await client.waitForTransactionReceipt({ hash });
   return hash;
 }

@@ -79,7 +79,12 @@ export async function createCommitteeSales(
   const store = await SalesStore.open(ctx.db);
   const rules = o.rules ?? SALE_RULES_V1;
   const settleDelay = o.settleDelaySeconds === undefined ? DEFAULT_SETTLE_DELAY_SECONDS : BigInt(o.settleDelaySeconds);
-  const source = { client: ctx.rewardClient, market: getAddress(o.market), fromBlock: BigInt(o.fromBlock), confirmations: ctx.confirmations };
+  const source = {
+    client: ctx.rewardClient,
+    market: getAddress(o.market),
+    fromBlock: BigInt(o.fromBlock),
+    confirmations: ctx.confirmations,
+  };
 
   /** Purchases known to the epoch (paidAt ≤ epochEnd) after the cursor, and the new cursor. */
   async function knownPurchases(epochEnd: bigint): Promise<{ purchases: ConfirmedPurchase[]; readTo: bigint }> {
@@ -138,38 +143,35 @@ export async function createCommitteeSales(
           await verifiedReadings(window.from, window.to),
           rules,
         );
-        const block = blocks.get(sale.purchaseId) ?? (await purchaseBlock(sale));
+        const block = blocks.get(sale.purchaseId) ?? (await store.purchaseBlock(sale.purchaseId));
         splits.push({ split, unallocatedTo: await treasuryAt(block) });
         ctx.logger.info(
           { purchaseId: split.saleId, readings: split.readings, shares: split.shares.length, unallocated: split.unallocated.toString() },
           "sale split",
         );
       }
-      const entries = new Map((await store.cumulative()).map((e) => [`${e.account.toLowerCase()}:${e.token.toLowerCase()}`, e]));
-      for (const { split, unallocatedTo } of splits) {
-        const credits = split.shares.map((s) => [s.account, s.amount] as const);
-        if (split.unallocated > 0n) credits.push([unallocatedTo, split.unallocated]);
-        for (const [account, amount] of credits) {
-          const key = `${account.toLowerCase()}:${split.token.toLowerCase()}`;
-          const e = entries.get(key) ?? { account: getAddress(account), token: split.token, cumulative: 0n };
-          entries.set(key, { ...e, cumulative: e.cumulative + amount });
-        }
-      }
       return {
         commit: { purchases, readTo, splits, epoch },
-        entries: [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e),
+        entries: withCredits(await store.cumulative(), splits),
         changed: splits.some(({ split }) => split.paid > split.operatorFee),
       };
     },
   };
+}
 
-  /** A pending sale's purchase block (for the treasury as of then), from its stored row. */
-  async function purchaseBlock(sale: SaleRow): Promise<bigint> {
-    const rows = await ctx.db.query<{ block_number: number }>("SELECT block_number FROM market_sales WHERE purchase_id = ?", [
-      sale.purchaseId.toString(),
-    ]);
-    return BigInt(rows[0]!.block_number);
+/** The cumulatives once `splits` are credited (shares, and each remainder to its account), ascending by account then token. */
+function withCredits(before: readonly SettlementEntry[], splits: SalesCommit["splits"]): SettlementEntry[] {
+  const key = (account: string, token: string) => `${account.toLowerCase()}:${token.toLowerCase()}`;
+  const entries = new Map(before.map((e) => [key(e.account, e.token), e]));
+  for (const { split, unallocatedTo } of splits) {
+    const credits = split.shares.map((s) => [s.account, s.amount] as const);
+    if (split.unallocated > 0n) credits.push([unallocatedTo, split.unallocated]);
+    for (const [account, amount] of credits) {
+      const e = entries.get(key(account, split.token)) ?? { account: getAddress(account), token: split.token, cumulative: 0n };
+      entries.set(key(account, split.token), { ...e, cumulative: e.cumulative + amount });
+    }
   }
+  return [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
 }
 
 function saleOf(p: ConfirmedPurchase): SaleRow {

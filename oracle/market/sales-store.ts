@@ -100,13 +100,27 @@ export class SalesStore {
     return rows.map((r) => ({ account: getAddress(r.account), token: getAddress(r.token), cumulative: BigInt(r.cumulative) }));
   }
 
+  /** The reward-chain block of a stored purchase. */
+  async purchaseBlock(purchaseId: bigint): Promise<bigint> {
+    const rows = await this.db.query<{ block_number: number }>("SELECT block_number FROM market_sales WHERE purchase_id = ?", [
+      purchaseId.toString(),
+    ]);
+    if (rows[0] === undefined) throw new Error(`no stored purchase ${purchaseId}`);
+    return BigInt(rows[0].block_number);
+  }
+
   /** The shares of one sale. */
   async shares(purchaseId: bigint): Promise<{ account: Address; token: Address; amount: bigint; readings: number }[]> {
     const rows = await this.db.query<{ account: string; token: string; amount: string; readings: number }>(
       "SELECT account, token, amount, readings FROM market_shares WHERE purchase_id = ? ORDER BY account",
       [purchaseId.toString()],
     );
-    return rows.map((r) => ({ account: getAddress(r.account), token: getAddress(r.token), amount: BigInt(r.amount), readings: Number(r.readings) }));
+    return rows.map((r) => ({
+      account: getAddress(r.account),
+      token: getAddress(r.token),
+      amount: BigInt(r.amount),
+      readings: Number(r.readings),
+    }));
   }
 
   /** Writes an epoch's sales (call inside the epoch's transaction). */

@@ -45,4 +45,3 @@ export function bytesScopeSource(bytesOf: (hash: Hex) => Promise<Uint8Array | un
     },
   };
 }
-

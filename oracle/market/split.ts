@@ -81,7 +81,8 @@ export interface SaleSplit {
  */
 export function splitSale(sale: Sale, readings: Iterable<VerifiedReading>, rules: SaleRules = SALE_RULES_V1): SaleSplit {
   if (rules.version !== SALE_RULES_V1.version) throw new RangeError(`unknown sale rules version ${rules.version}`);
-  if (sale.operatorFee < 0n || sale.operatorFee > sale.paid) throw new RangeError(`operator fee ${sale.operatorFee} outside [0, ${sale.paid}]`);
+  if (sale.operatorFee < 0n || sale.operatorFee > sale.paid)
+    throw new RangeError(`operator fee ${sale.operatorFee} outside [0, ${sale.paid}]`);
   const window = scopeWindow(sale.scope, sale.purchasedAt);
   const counts = new Map<string, number>();
   let n = 0;

@@ -39,13 +39,30 @@ export interface PlatformMarketOptions {
  */
 export async function mountMarket(
   router: Router,
-  o: { db: SqlDatabase; keyring: ApiKeyring; registry: DeviceDirectory; store: PlatformStore; market?: PlatformMarketOptions; now?: () => number },
+  o: {
+    db: SqlDatabase;
+    keyring: ApiKeyring;
+    registry: DeviceDirectory;
+    store: PlatformStore;
+    market?: PlatformMarketOptions;
+    now?: () => number;
+  },
 ): Promise<(apiKeys: RequestHandler) => RequestHandler> {
   const scopes = await ScopeStore.open(o.db);
-  scopeRoutes(router, { scopes, keyring: o.keyring, isKnownDevice: (d) => o.registry.device(d) !== undefined, sync: () => o.registry.sync() });
+  scopeRoutes(router, {
+    scopes,
+    keyring: o.keyring,
+    isKnownDevice: (d) => o.registry.device(d) !== undefined,
+    sync: () => o.registry.sync(),
+  });
   const m = o.market;
   if (m === undefined) return (apiKeys) => apiKeys;
-  const siwe = new SiweVerifier({ domain: m.siweDomain, chainId: m.chainId, ...(m.verify ? { verify: m.verify } : {}), ...(o.now ? { now: o.now } : {}) });
+  const siwe = new SiweVerifier({
+    domain: m.siweDomain,
+    chainId: m.chainId,
+    ...(m.verify ? { verify: m.verify } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
   const lookup = chainPurchaseLookup(
     { client: m.client, market: m.market, fromBlock: m.fromBlock, confirmations: BigInt(m.confirmations) },
     bytesScopeSource((hash) => scopes.bytes(hash)),

@@ -60,7 +60,12 @@ export class ScopeStore {
  */
 export function scopeRoutes(
   router: Router,
-  o: { scopes: ScopeStore; keyring: ApiKeyring; isKnownDevice: (device: Address) => boolean | Promise<boolean>; sync?: () => Promise<unknown> },
+  o: {
+    scopes: ScopeStore;
+    keyring: ApiKeyring;
+    isKnownDevice: (device: Address) => boolean | Promise<boolean>;
+    sync?: () => Promise<unknown>;
+  },
 ): void {
   router.post(
     "/v1/market/scopes",

@@ -79,7 +79,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, now);
   submitRoute(router, { store, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
-  const wrapReaders = await mountMarket(router, { db: options.store, keyring, registry: options.registry, store, market: options.market, now });
+  const wrapReaders = await mountMarket(router, {
+    db: options.store,
+    keyring,
+    registry: options.registry,
+    store,
+    market: options.market,
+    now,
+  });
   readRoutes(router, { store, keyring, limits, wrapReaders });
 
   const service = createServiceApp({

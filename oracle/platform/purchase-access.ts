@@ -129,7 +129,10 @@ export class PurchaseAccess {
     const now = this.#seconds();
     const grants = session.grants.filter((g) => g.expiresAt > now);
     if (grants.length === 0)
-      throw new ServiceError("NO_PURCHASE", "the purchase's access period has ended", { address: session.address, expiredAt: session.expiresAt });
+      throw new ServiceError("NO_PURCHASE", "the purchase's access period has ended", {
+        address: session.address,
+        expiredAt: session.expiresAt,
+      });
     return { ...session, grants };
   }
 
@@ -137,7 +140,8 @@ export class PurchaseAccess {
   authorize(session: Session, read: ReadRequest): PurchaseGrant {
     const device = read.device.toLowerCase() as Address;
     const forDevice = session.grants.filter((g) => g.devices.includes(device));
-    if (forDevice.length === 0) throw new ServiceError("OUT_OF_SCOPE", "the device is not in any purchase of this wallet", { device: read.device });
+    if (forDevice.length === 0)
+      throw new ServiceError("OUT_OF_SCOPE", "the device is not in any purchase of this wallet", { device: read.device });
     const fitting = forDevice.find(
       (g) =>
         (read.from === undefined || read.from >= g.from) &&
@@ -186,7 +190,12 @@ export class PurchaseAccess {
     if (req.path.endsWith("/readings")) {
       const from = Number(req.query.from);
       const to = Number(req.query.to);
-      if (typeof req.query.from !== "string" || typeof req.query.to !== "string" || !Number.isSafeInteger(from) || !Number.isSafeInteger(to))
+      if (
+        typeof req.query.from !== "string" ||
+        typeof req.query.to !== "string" ||
+        !Number.isSafeInteger(from) ||
+        !Number.isSafeInteger(to)
+      )
         throw new ServiceError("OUT_OF_SCOPE", "a purchase token reads with from and to inside the purchased window", { device });
       this.authorize(session, { device, from, to, ...(fields ? { fields } : {}) });
       return session;

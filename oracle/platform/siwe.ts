@@ -68,14 +68,16 @@ export class SiweVerifier {
    * @example const address = await verifier.verify(message, signature);
    */
   async verify(message: string, signature: Hex): Promise<Address> {
-    if (typeof message !== "string" || message.length > 4096) throw new InvalidSiweError("message must be a string of at most 4096 characters");
+    if (typeof message !== "string" || message.length > 4096)
+      throw new InvalidSiweError("message must be a string of at most 4096 characters");
     if (typeof signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new InvalidSiweError("signature must be hex");
     const parsed = parseSiweMessage(message);
     if (parsed.address === undefined || parsed.nonce === undefined) throw new InvalidSiweError("not an EIP-4361 message");
     const issued = this.#nonces.get(parsed.nonce);
     this.#nonces.delete(parsed.nonce);
     if (issued === undefined || this.#now() - issued > NONCE_TTL_MS) throw new InvalidSiweError("unknown or expired nonce");
-    if (parsed.chainId !== this.expect.chainId) throw new InvalidSiweError(`chain ${parsed.chainId} is not the reward chain ${this.expect.chainId}`);
+    if (parsed.chainId !== this.expect.chainId)
+      throw new InvalidSiweError(`chain ${parsed.chainId} is not the reward chain ${this.expect.chainId}`);
     const valid = validateSiweMessage({
       message: parsed,
       domain: this.expect.domain,

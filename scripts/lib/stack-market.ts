@@ -52,7 +52,12 @@ export async function startMarketDemo(o: MarketDemoOptions): Promise<{ productId
     window: { from, to: from + 3600 },
   });
   const price = 10n * 10n ** 18n;
-  const productId = await listProduct(client, wallet(o.operatorKey), o.market, { scopeHash, token: o.token, price, accessPeriod: 7n * 86_400n });
+  const productId = await listProduct(client, wallet(o.operatorKey), o.market, {
+    scopeHash,
+    token: o.token,
+    price,
+    accessPeriod: 7n * 86_400n,
+  });
   o.log(`market: product ${productId} listed (${o.devices.length} devices, this hour, 10 tokens), scope ${scopeHash}`);
   const buyer = wallet(o.buyerKey);
   await o.fundBuyer(buyer.account.address, price);

@@ -62,7 +62,12 @@ export async function startMarketPlatform(
   market: TestMarket,
   o: { dir: string; confirmations: number },
 ): Promise<TestPlatform> {
-  const registry = await RegistryIndex.start({ client: bed.audit.publicClient, registry: bed.audit.registry, deployBlock: bed.audit.deployBlock, pollMs: 0 });
+  const registry = await RegistryIndex.start({
+    client: bed.audit.publicClient,
+    registry: bed.audit.registry,
+    deployBlock: bed.audit.deployBlock,
+    pollMs: 0,
+  });
   const { key: adminKey, entry } = generateApiKey("operator", "admin");
   const platform = await createPlatform({
     store: await openDatabase(path.join(o.dir, "platform.sqlite")),
@@ -96,16 +101,20 @@ export async function startMarketPlatform(
 }
 
 /** Signs a payload of `device` at `ts` and sends it to the platform (raw data) and the relayer (hash); waits until anchored. */
-export async function sendReading(
-  bed: OracleTestbed,
-  platform: TestPlatform,
-  device: TestDevice,
-  seq: number,
-  ts: number,
-): Promise<void> {
-  const text = buildPayload({ device: device.address, seq, ts, temperature_c: 20 + seq, humidity_pct: 40, pm2_5_ugm3: 8.5, pm10_ugm3: 12 }).text;
+export async function sendReading(bed: OracleTestbed, platform: TestPlatform, device: TestDevice, seq: number, ts: number): Promise<void> {
+  const text = buildPayload({
+    device: device.address,
+    seq,
+    ts,
+    temperature_c: 20 + seq,
+    humidity_pct: 40,
+    pm2_5_ugm3: 8.5,
+    pm10_ugm3: 12,
+  }).text;
   const reading = { device: device.address, seq: BigInt(seq), timestamp: BigInt(ts), dataHash: dataHash(new TextEncoder().encode(text)) };
-  const signature = bytesToHex(signDigest(device.scheme, device.privateKey, new ReadingDigester(bed.audit.chainId, bed.audit.anchor).digest(reading)));
+  const signature = bytesToHex(
+    signDigest(device.scheme, device.privateKey, new ReadingDigester(bed.audit.chainId, bed.audit.anchor).digest(reading)),
+  );
   await platform.registry.sync();
   const stored = await postJson(`${platform.url}/v1/readings`, { payload: text, signature });
   assert.equal(stored.status, 201, stored.text);

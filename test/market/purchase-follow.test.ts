@@ -14,7 +14,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { bundleToJson, parseBundle } from "../../oracle/core/bundle.js";
 import { scopeHash } from "../../oracle/core/scope.js";
-import { MarketCallError, postScope } from "../../oracle/market/client.js";
+import { type MarketCallError, postScope } from "../../oracle/market/client.js";
 import { downloadGrant, readingsCsv, signInToPlatform } from "../../oracle/market/consumer.js";
 import { checkBundleOnChain, exportBundle } from "../../oracle/verifier/bundle.js";
 import { Verifier } from "../../oracle/verifier/verifier.js";
@@ -70,7 +70,12 @@ describe("market: sales split by the committee and access from purchases, on rea
   async function record(key: Hex, productId: bigint, price: bigint, fee: bigint, hash: Hex): Promise<void> {
     const wallet = rewardWallet(bed.reward, key);
     await bed.reward.fund(wallet.account.address);
-    const tx = await wallet.writeContract({ address: market.market, abi: harnessAbi, functionName: "record", args: [productId, TOKEN, price, fee, hash, 86_400n] });
+    const tx = await wallet.writeContract({
+      address: market.market,
+      abi: harnessAbi,
+      functionName: "record",
+      args: [productId, TOKEN, price, fee, hash, 86_400n],
+    });
     await bed.reward.publicClient.waitForTransactionReceipt({ hash: tx });
   }
 
@@ -96,14 +101,27 @@ describe("market: sales split by the committee and access from purchases, on rea
   it("refuses a scope naming an unknown device or malformed at listing time, keeps valid ones by hash", async () => {
     const unknown = getAddress("0x00000000000000000000000000000000000000aa");
     await assert.rejects(
-      postScope(platform.url, platform.adminKey, { v: 1, devices: [d1.address, unknown], fields: ["pm2_5_ugm3"], window: { from: t0, to: t0 + 120 } }),
+      postScope(platform.url, platform.adminKey, {
+        v: 1,
+        devices: [d1.address, unknown],
+        fields: ["pm2_5_ugm3"],
+        window: { from: t0, to: t0 + 120 },
+      }),
       (e: MarketCallError) => e.code === "UNKNOWN_SCOPE_DEVICE",
     );
-    await assert.rejects(postScope(platform.url, platform.adminKey, { v: 1, devices: [d1.address], fields: [] }), (e: MarketCallError) => e.code === "INVALID_SCOPE");
+    await assert.rejects(
+      postScope(platform.url, platform.adminKey, { v: 1, devices: [d1.address], fields: [] }),
+      (e: MarketCallError) => e.code === "INVALID_SCOPE",
+    );
     const scope = { v: 1, devices: [d2.address, d1.address], fields: ["pm2_5_ugm3"], window: { from: t0, to: t0 + 120 } };
     withReadings = await postScope(platform.url, platform.adminKey, scope);
     assert.equal(withReadings, scopeHash(scope));
-    withoutReadings = await postScope(platform.url, platform.adminKey, { v: 1, devices: [d1.address], fields: ["pm10_ugm3"], window: { from: t0 - 9000, to: t0 - 6000 } });
+    withoutReadings = await postScope(platform.url, platform.adminKey, {
+      v: 1,
+      devices: [d1.address],
+      fields: ["pm10_ugm3"],
+      window: { from: t0 - 9000, to: t0 - 6000 },
+    });
   });
 
   it("grants access only after K confirmations, and never for a purchase reorged out before", async () => {
@@ -116,7 +134,10 @@ describe("market: sales split by the committee and access from purchases, on rea
     await revert();
     await mineReward(bed.reward, K + 1);
     const session = await signInToPlatform(platform.url, buyer);
-    assert.deepEqual(session.grants.map((g) => g.purchaseId), ["1", "2"]);
+    assert.deepEqual(
+      session.grants.map((g) => g.purchaseId),
+      ["1", "2"],
+    );
     await assert.rejects(signInToPlatform(platform.url, privateKeyToAccount(reorgedKey)), (e: MarketCallError) => e.code === "NO_PURCHASE");
   });
 
@@ -145,7 +166,11 @@ describe("market: sales split by the committee and access from purchases, on rea
       manifests: [],
     });
     try {
-      for (const [device, seq] of [[d1.address, 1], [d1.address, 2], [d2.address, 1]] as const) {
+      for (const [device, seq] of [
+        [d1.address, 1],
+        [d1.address, 2],
+        [d2.address, 1],
+      ] as const) {
         const { bundle } = await exportBundle(verifier, device, seq);
         // What `npm run verify -- bundle check <file> --rpc <url>` runs on the file the CLI writes.
         const verdict = await checkBundleOnChain(parseBundle(bundleToJson(bundle)), bed.audit.rpcUrl);
@@ -159,7 +184,11 @@ describe("market: sales split by the committee and access from purchases, on rea
   it("splits each confirmed sale once on every oracle: pro rata to verified readings, the rest to the treasury", async () => {
     const peers: string[][] = [[], [], []];
     for (let i = 0; i < 3; i++) {
-      const o = await startMarketOracle(bed, market, platform.url, i, peers[i]!, { confirmations: K, epochBlocks: 5, settleDelaySeconds: 0 });
+      const o = await startMarketOracle(bed, market, platform.url, i, peers[i]!, {
+        confirmations: K,
+        epochBlocks: 5,
+        settleDelaySeconds: 0,
+      });
       oracles.push(o);
     }
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) peers[i]!.push(oracles[j]!.url);
@@ -186,15 +215,24 @@ describe("market: sales split by the committee and access from purchases, on rea
       const sales = await o.db.query<{ purchase_id: string; unallocated: string; readings: number }>(
         "SELECT purchase_id, unallocated, readings FROM market_sales ORDER BY purchase_id",
       );
-      assert.deepEqual(sales.map((s) => [s.purchase_id, s.unallocated, Number(s.readings)]), [["1", "0", 3], ["2", "450", 0]]);
+      assert.deepEqual(
+        sales.map((s) => [s.purchase_id, s.unallocated, Number(s.readings)]),
+        [
+          ["1", "0", 3],
+          ["2", "450", 0],
+        ],
+      );
     }
     // A few more epochs: nothing is split or credited twice.
     await bed.audit.mine(10, 15);
     await mineReward(bed.reward, 6, 15);
-    const cumulative = await oracles[0]!.db.query<{ account: string; cumulative: string }>("SELECT account, cumulative FROM market_cumulative ORDER BY account");
-    assert.deepEqual(
-      Object.fromEntries(cumulative.map((c) => [getAddress(c.account), c.cumulative])),
-      { [benA.address]: "600", [benB.address]: "300", [treasury]: "450" },
+    const cumulative = await oracles[0]!.db.query<{ account: string; cumulative: string }>(
+      "SELECT account, cumulative FROM market_cumulative ORDER BY account",
     );
+    assert.deepEqual(Object.fromEntries(cumulative.map((c) => [getAddress(c.account), c.cumulative])), {
+      [benA.address]: "600",
+      [benB.address]: "300",
+      [treasury]: "450",
+    });
   });
 });

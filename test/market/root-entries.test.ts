@@ -10,12 +10,19 @@ const REWARD = a(0x100);
 
 describe("multi-token root entries (oracle/market/root-entries.ts)", () => {
   it("puts reward balances and settlement cumulatives in one leaf list, totals per token ascending", () => {
-    const leaves = epochLeaves(REWARD, [{ beneficiary: a(1), cumulative: 5n }, { beneficiary: a(2), cumulative: 0n }], [
-      { account: a(1), token: a(0x300), cumulative: 7n },
-      { account: a(3), token: a(0x200), cumulative: 2n },
-      { account: a(4), token: a(0x300), cumulative: 1n },
-      { account: a(5), token: a(0x200), cumulative: 0n },
-    ]);
+    const leaves = epochLeaves(
+      REWARD,
+      [
+        { beneficiary: a(1), cumulative: 5n },
+        { beneficiary: a(2), cumulative: 0n },
+      ],
+      [
+        { account: a(1), token: a(0x300), cumulative: 7n },
+        { account: a(3), token: a(0x200), cumulative: 2n },
+        { account: a(4), token: a(0x300), cumulative: 1n },
+        { account: a(5), token: a(0x200), cumulative: 0n },
+      ],
+    );
     assert.equal(leaves.rewardTotal, 5n);
     assert.deepEqual(leaves.tokenTotals, [
       { token: a(0x200), cumulativeTotal: 2n },

@@ -31,7 +31,12 @@ describe("market scope (oracle/core/scope.ts)", () => {
   it("normalizes to one canonical form whatever the order and case, and hashes it with keccak256", () => {
     const text = new TextDecoder().decode(scopeBytes(base));
     assert.equal(text, `{"devices":["${A}","${B}"],"fields":["pm10_ugm3","pm2_5_ugm3"],"v":1,"window":{"from":100,"to":200}}`);
-    const reordered = { window: { to: 200, from: 100 }, fields: ["pm10_ugm3", "pm2_5_ugm3"], devices: [A.toUpperCase().replace("0X", "0x"), B], v: 1 };
+    const reordered = {
+      window: { to: 200, from: 100 },
+      fields: ["pm10_ugm3", "pm2_5_ugm3"],
+      devices: [A.toUpperCase().replace("0X", "0x"), B],
+      v: 1,
+    };
     assert.equal(scopeHash(reordered), scopeHash(base));
     assert.equal(scopeHash(base), keccak256(toBytes(text)));
   });
@@ -46,10 +51,19 @@ describe("market scope (oracle/core/scope.ts)", () => {
   it("reads stored bytes back only in normalized form and against the expected hash", () => {
     const bytes = scopeBytes(base);
     assert.deepEqual(parseScopeBytes(bytes, scopeHash(base)).devices, [A, B]);
-    assert.equal(code(() => parseScopeBytes(bytes, `0x${"00".repeat(32)}`)), "INVALID_SCOPE");
+    assert.equal(
+      code(() => parseScopeBytes(bytes, `0x${"00".repeat(32)}`)),
+      "INVALID_SCOPE",
+    );
     const unsorted = toBytes(`{"devices":["${B}","${A}"],"fields":["pm10_ugm3"],"v":1,"window":{"from":100,"to":200}}`);
-    assert.equal(code(() => parseScopeBytes(unsorted)), "INVALID_SCOPE");
-    assert.equal(code(() => parseScopeBytes(toBytes("{ \"v\": 1 }"))), "INVALID_SCOPE");
+    assert.equal(
+      code(() => parseScopeBytes(unsorted)),
+      "INVALID_SCOPE",
+    );
+    assert.equal(
+      code(() => parseScopeBytes(toBytes('{ "v": 1 }'))),
+      "INVALID_SCOPE",
+    );
   });
 
   it("refuses malformed scopes with INVALID_SCOPE naming the path", () => {

@@ -32,7 +32,15 @@ describe("market: Sign-In with Ethereum and purchase tokens (oracle/platform/siw
 
   before(async () => {
     grants.set(buyer.address, [
-      { purchaseId: "1", productId: "1", devices: [DEVICE.toLowerCase() as Address], fields: ["pm10_ugm3"], from: 1000, to: 2000, expiresAt: 1_800_000_600 },
+      {
+        purchaseId: "1",
+        productId: "1",
+        devices: [DEVICE.toLowerCase() as Address],
+        fields: ["pm10_ugm3"],
+        from: 1000,
+        to: 2000,
+        expiresAt: 1_800_000_600,
+      },
     ]);
     const now = () => clock;
     const siwe = new SiweVerifier({ domain: DOMAIN, chainId: CHAIN_ID, now });
@@ -81,7 +89,10 @@ describe("market: Sign-In with Ethereum and purchase tokens (oracle/platform/siw
     assert.match(body.token, /^ssa_/);
     assert.equal(body.address, buyer.address);
     assert.equal(body.expiresAt, 1_800_000_600);
-    assert.deepEqual(body.grants.map((g: PurchaseGrant) => g.purchaseId), ["1"]);
+    assert.deepEqual(
+      body.grants.map((g: PurchaseGrant) => g.purchaseId),
+      ["1"],
+    );
     assert.equal((await get("/v1/market/access", body.token)).body.address, buyer.address);
   });
 
@@ -118,7 +129,14 @@ describe("market: Sign-In with Ethereum and purchase tokens (oracle/platform/siw
     }
     // Signed by another key for the buyer's address.
     const { body: n } = await get("/v1/market/siwe/nonce");
-    const message = createSiweMessage({ address: buyer.address, chainId: CHAIN_ID, domain: DOMAIN, nonce: n.nonce, uri: `https://${DOMAIN}`, version: "1" });
+    const message = createSiweMessage({
+      address: buyer.address,
+      chainId: CHAIN_ID,
+      domain: DOMAIN,
+      nonce: n.nonce,
+      uri: `https://${DOMAIN}`,
+      version: "1",
+    });
     const forged = await fetch(`${server.url}/v1/market/siwe`, {
       method: "POST",
       headers: { "content-type": "application/json" },

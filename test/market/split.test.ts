@@ -49,7 +49,10 @@ describe("sale split rules v1 (oracle/market/split.ts)", () => {
 
   it("puts rounding dust into the unallocated remainder", () => {
     const s = splitSale(sale({ paid: 1000n, operatorFee: 0n }), [reading(1, 100, 1), reading(2, 100, 2), reading(3, 100, 3)]);
-    assert.deepEqual(s.shares.map((x) => x.amount), [333n, 333n, 333n]);
+    assert.deepEqual(
+      s.shares.map((x) => x.amount),
+      [333n, 333n, 333n],
+    );
     assert.equal(s.unallocated, 1n);
     assert.equal(conserved(s), true);
   });
@@ -69,7 +72,9 @@ describe("sale split rules v1 (oracle/market/split.ts)", () => {
 
   it("is deterministic whatever the reading order and conserves value for random sales", () => {
     for (let round = 0; round < 200; round++) {
-      const readings = Array.from({ length: 1 + (round % 37) }, (_, i) => reading(1 + ((i * 7 + round) % 4), 90 + ((i * 13 + round) % 130), (i * 5 + round) % 6));
+      const readings = Array.from({ length: 1 + (round % 37) }, (_, i) =>
+        reading(1 + ((i * 7 + round) % 4), 90 + ((i * 13 + round) % 130), (i * 5 + round) % 6),
+      );
       const paid = BigInt(round * 7919 + 1);
       const fee = (paid * BigInt(round % 10_001)) / 10_000n;
       const a = splitSale(sale({ paid, operatorFee: fee }), readings);

@@ -28,7 +28,8 @@ export interface SaleSplitBenchResult {
   repeats: number;
 }
 
-const address = (prefix: number, n: number): Address => getAddress(`0x${prefix.toString(16).padStart(8, "0")}${n.toString(16).padStart(32, "0")}`);
+const address = (prefix: number, n: number): Address =>
+  getAddress(`0x${prefix.toString(16).padStart(8, "0")}${n.toString(16).padStart(32, "0")}`);
 
 /**
  * Measures the split over `readings` readings spread evenly over `devices` devices (one beneficiary per
@@ -55,7 +56,12 @@ export async function measureSaleSplit(o: { readings: number; devices: number; r
   await db.transaction(async (tx) => {
     let i = 0;
     for (const r of readings)
-      await tx.run("INSERT INTO oracle_ledger VALUES (?, ?, '1', 1, ?, ?, '1')", [r.device, String(++i), Number(r.timestamp), r.beneficiary]);
+      await tx.run("INSERT INTO oracle_ledger VALUES (?, ?, '1', 1, ?, ?, '1')", [
+        r.device,
+        String(++i),
+        Number(r.timestamp),
+        r.beneficiary,
+      ]);
   });
 
   const pure: number[] = [];
@@ -72,7 +78,10 @@ export async function measureSaleSplit(o: { readings: number; devices: number; r
       "SELECT device, timestamp, beneficiary FROM oracle_ledger WHERE timestamp >= ? AND timestamp < ?",
       [t0, t0 + 86_400],
     );
-    splitSale(sale, rows.map((r) => ({ device: r.device as Address, timestamp: BigInt(r.timestamp), beneficiary: r.beneficiary as Address })));
+    splitSale(
+      sale,
+      rows.map((r) => ({ device: r.device as Address, timestamp: BigInt(r.timestamp), beneficiary: r.beneficiary as Address })),
+    );
     ledger.push(performance.now() - t);
   }
   await db.close();
@@ -80,10 +89,14 @@ export async function measureSaleSplit(o: { readings: number; devices: number; r
 }
 
 /** The bench section (same shape as the others: a log line and the result). */
-export async function marketSplitSection(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<SaleSplitBenchResult> {
+export async function marketSplitSection(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<SaleSplitBenchResult> {
   log("market: split one sale over 10,000 readings of 1,000 devices…");
   const r = await measureSaleSplit({ readings: 10_000, devices: 1_000 });
-  log(`   pure split ${r.splitMs.toFixed(1)} ms; ledger query + split ${r.ledgerSplitMs.toFixed(1)} ms (${r.beneficiaries} beneficiaries, median of ${r.repeats})`);
+  log(
+    `   pure split ${r.splitMs.toFixed(1)} ms; ledger query + split ${r.ledgerSplitMs.toFixed(1)} ms (${r.beneficiaries} beneficiaries, median of ${r.repeats})`,
+  );
   return r;
 }
 
