@@ -26,6 +26,7 @@ import { rpcChain } from "../chain/rpc.js";
 import { OracleMessageDigester } from "../core/oracle-message.js";
 import { ReadingDigester } from "../core/reading.js";
 import type { RewardTree } from "../core/reward.js";
+import { createCommitteeSales, type CommitteeMarketOptions, type CommitteeSales } from "../market/committee-sales.js";
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import { ChainMismatchError, CommitteeConfigError } from "./errors.js";
@@ -53,6 +54,8 @@ export interface OracleOptions {
   startBlock: number;
   logger: Logger;
   rules?: RewardRules;
+  /** The reward chain's DataMarket: sales are split into the same roots (oracle/market/committee-sales.ts). */
+  market?: CommitteeMarketOptions;
   /** Worker period (default 1000 ms). */
   pollMs?: number;
   /** Wait `rank × postDelayMs` once the threshold is reached before posting (rank in the oracle set), so one oracle posts. */
@@ -90,6 +93,8 @@ export interface CommitteeContext {
   metrics: OracleMetrics;
   readingDigester: ReadingDigester;
   messageDigester: OracleMessageDigester;
+  /** The member's sales when a market is configured. */
+  sales: CommitteeSales | undefined;
   /** Reward trees of signed epochs, by epoch (claim proofs). */
   treeCache: Map<number, RewardTree>;
   /** Mutable: a deep reorg's report, the last oracle set read, the newest head watched. */
@@ -155,6 +160,13 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     metrics,
     readingDigester: new ReadingDigester(audit.chainId, anchor),
     messageDigester: new OracleMessageDigester(options.reward.chainId, distributor),
+    sales:
+      options.market === undefined
+        ? undefined
+        : await createCommitteeSales(
+            { db: options.store, rewardClient, confirmations: BigInt(options.confirmations), logger: options.logger },
+            options.market,
+          ),
     treeCache: new Map(),
     state,
     async loadOracleSet() {

@@ -9,6 +9,7 @@ import type { Hex } from "viem";
 
 import { oracleMessageToJson, signOracleMessage, type OracleMessage } from "../core/oracle-message.js";
 import { buildRewardTree } from "../core/reward.js";
+import { SalesNotReadyError } from "../market/committee-sales.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError, ReorgDuringReadError } from "./errors.js";
 import type { Follower } from "./follower.js";
@@ -110,6 +111,8 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     const balances = await store.balances();
     const before = [...balances.values()].reduce((sum, b) => sum + b.cumulative, 0n);
     const { records, direct } = await folder.fold(read, toBlock, head, balances);
+    // Sales due by the epoch's end, split over readings verified in earlier epochs (oracle/market/committee-sales.ts).
+    const sales = await ctx.sales?.prepare(epoch, (await ctx.options.audit.client.getBlock({ blockNumber: toBlock })).timestamp);
     // The chain must still be the one read.
     await follower.confirmUnchanged(toBlock, read.toHash);
     const entries = [...balances.values()].filter((b) => b.cumulative > 0n);
@@ -121,6 +124,7 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       balances,
       blocks: [...read.blocks].map(([number, hash]) => ({ number, hash })),
       ...(ownSignature === undefined ? {} : { ownSignature }),
+      ...(sales === undefined ? {} : { extra: (tx) => ctx.sales!.store.commit(tx, sales.commit) }),
     });
     countBatches(records);
     metrics.epochs.inc({ status: row.status });
@@ -151,6 +155,10 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
           if (error instanceof ReorgDuringReadError) {
             metrics.reorgs.inc({ depth: "shallow" });
             logger.warn({ epoch: next, err: error.message }, "chain changed while reading an epoch; re-reading");
+            return false;
+          }
+          if (error instanceof SalesNotReadyError) {
+            logger.info({ epoch: next, details: error.details }, "waiting for the reward chain (market sales)");
             return false;
           }
           if (error instanceof ManifestUnavailableError) {

@@ -12,6 +12,7 @@ import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
 import { ensureStoreFolder, openDatabase, redactDatabaseUrl } from "../store/sql.js";
 import type { OracleConfig } from "./config.js";
+import { committeeMarketFromEnv } from "../market/market-env.js";
 import { createOracle, type Oracle } from "./oracle.js";
 
 export interface RunningOracle {
@@ -72,6 +73,8 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
       pollMs: config.pollMs,
       postDelayMs: config.postDelayMs,
       bodyLimit: config.bodyLimit,
+      // The data market (MARKET_ADDRESS): sales are split into the same roots (oracle/market/market-env.ts).
+      market: committeeMarketFromEnv(process.env),
       logger,
     });
   } catch (error) {

@@ -88,6 +88,8 @@ export interface EpochCommit {
   /** Block hashes to remember (the epoch's last block, blocks holding events). */
   blocks: { number: bigint; hash: Hex }[];
   ownSignature?: { signer: Address; signature: Hex };
+  /** More writes in the epoch's transaction (the market's sale book). */
+  extra?: (tx: SqlExecutor) => Promise<void>;
 }
 
 /**
@@ -320,6 +322,7 @@ export class OracleStore {
           block.hash,
         ]);
       }
+      await c.extra?.(tx);
       await this.setMeta("last_epoch", String(e.epoch), tx);
       await this.setMeta("last_block", String(e.toBlock), tx);
     });

@@ -110,6 +110,18 @@ export const ERROR_STATUS = {
 
   // --- the service's own fault ---
   INTERNAL: 500,
+
+  // --- market (sales: scopes, purchase access) ---
+  /** A market scope is malformed (oracle/core/scope.ts). */
+  INVALID_SCOPE: 400,
+  /** A market scope names devices the registry does not know (refused at listing time). */
+  UNKNOWN_SCOPE_DEVICE: 400,
+  /** A Sign-In with Ethereum message or signature is invalid, expired, or for another domain or nonce. */
+  INVALID_SIWE: 401,
+  /** The signed-in wallet has no confirmed purchase (K confirmations) of this product, or its access ended. */
+  NO_PURCHASE: 403,
+  /** The request asks for data outside what the purchase covers (device, field or time). */
+  OUT_OF_SCOPE: 403,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */

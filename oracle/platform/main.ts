@@ -5,6 +5,7 @@ import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
 import { ensureStoreFolder, openDatabase, redactDatabaseUrl } from "../store/sql.js";
 import { readApiKeysFile, type PlatformConfig } from "./config.js";
+import { platformMarketFromEnv } from "../market/market-env.js";
 import { createPlatform, type Platform } from "./platform.js";
 
 export interface RunningPlatform {
@@ -46,6 +47,8 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       logger,
       limits: config.limits,
       ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+      // The data market (MARKET_ADDRESS): buyers sign in with their wallet (oracle/market/market-env.ts).
+      market: await platformMarketFromEnv(process.env, `${config.host}:${config.port}`),
     });
   } catch (cause) {
     registry.stop();

@@ -7,6 +7,7 @@ import type { Address } from "viem";
 
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
+import type { PlatformMarketOptions } from "./access-market.js";
 import type { ApiKeyEntry, ApiKeyring } from "./auth.js";
 import type { DeviceDirectory } from "./ingest.js";
 
@@ -84,4 +85,6 @@ export interface PlatformOptions {
   trustProxy?: false | number | string;
   /** The clock in ms (tests may pin it). */
   now?: () => number;
+  /** The reward chain's DataMarket: buyers sign in with their wallet (SIWE) and read what they bought. */
+  market?: PlatformMarketOptions;
 }

@@ -11,6 +11,7 @@ import express, { type Express, type Router } from "express";
 import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import { LoadShedder } from "../service/load-shedding.js";
+import { mountMarket } from "./access-market.js";
 import { ApiKeyring } from "./auth.js";
 import { ReadingVerifier } from "./ingest.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
@@ -78,7 +79,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, now);
   submitRoute(router, { store, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
-  readRoutes(router, { store, keyring, limits });
+  const wrapReaders = await mountMarket(router, {
+    db: options.store,
+    keyring,
+    registry: options.registry,
+    store,
+    market: options.market,
+    now,
+  });
+  readRoutes(router, { store, keyring, limits, wrapReaders });
 
   const service = createServiceApp({
     name: "platform",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Request, Router } from "express";
+import type { Request, RequestHandler, Router } from "express";
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 
@@ -33,9 +33,15 @@ const SEQ_RE = /^[1-9][0-9]{0,15}$/;
 /** Adds the consumer read routes (`consumer` or `admin` key) and the admin routes to `router`. */
 export function readRoutes(
   router: Router,
-  { store, keyring, limits }: { store: PlatformStore; keyring: ApiKeyring; limits: PlatformLimits },
+  {
+    store,
+    keyring,
+    limits,
+    wrapReaders = (apiKeys) => apiKeys,
+  }: { store: PlatformStore; keyring: ApiKeyring; limits: PlatformLimits; wrapReaders?: (apiKeys: RequestHandler) => RequestHandler },
 ): void {
-  const readers = requireRole(keyring, READ_ROLES);
+  // Purchase tokens (market SIWE, access-market.ts) are checked in front of the API keys.
+  const readers = wrapReaders(requireRole(keyring, READ_ROLES));
 
   router.get(
     "/v1/devices/:device/readings",
