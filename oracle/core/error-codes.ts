@@ -110,6 +110,17 @@ export const ERROR_STATUS = {
 
   // --- the service's own fault ---
   INTERNAL: 500,
+
+  // --- device secure element in a PKCS#11 token (issue 14) ---
+  INVALID_PKCS11_URI: 400,
+  PKCS11_MODULE_UNAVAILABLE: 503,
+  TOKEN_NOT_FOUND: 404,
+  TOKEN_OBJECT_NOT_FOUND: 404,
+  TOKEN_OBJECT_EXISTS: 409,
+  TOKEN_PIN_INCORRECT: 401,
+  TOKEN_PIN_MISSING: 401,
+  TOKEN_UNAVAILABLE: 503,
+  TOKEN_KEY_INVALID: 500,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */
