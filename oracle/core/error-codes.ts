@@ -121,6 +121,14 @@ export const ERROR_STATUS = {
   TOKEN_PIN_MISSING: 401,
   TOKEN_UNAVAILABLE: 503,
   TOKEN_KEY_INVALID: 500,
+
+  // --- operator-attested provisioning (issue 14; docs/PROVISIONING.md) ---
+  ATTESTATION_MALFORMED: 400,
+  ATTESTATION_UNKNOWN_ISSUER: 403,
+  ATTESTATION_ISSUER_REVOKED: 403,
+  ATTESTATION_INVALID_SIGNATURE: 400,
+  ATTESTATION_NOT_VALID: 400,
+  ATTESTATION_INVALID_PROOF: 400,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */
