@@ -248,25 +248,31 @@ export class RegistryIndex {
         if (entry !== undefined) entry.metadataHash = event.args.metadataHash;
         return;
       }
-      case "IssuerAdded": {
-        this.#issuers.set(event.args.issuer, { issuer: event.args.issuer, addedAt: since, revokedAt: 0 });
-        return;
-      }
-      case "IssuerRevoked": {
-        const { issuer, at } = event.args;
-        const record = this.#issuers.get(issuer);
-        if (record !== undefined) record.revokedAt = Number(at);
-        for (const entry of this.#devices.values()) if (entry.issuer === issuer) entry.status = DeviceStatus.Revoked;
-        return;
-      }
-      case "DeviceAttested": {
-        const entry = this.#devices.get(event.args.device);
-        if (entry !== undefined) entry.issuer = event.args.issuer;
-        return;
-      }
+      case "IssuerAdded":
+        return this.#addIssuer(event.args.issuer, since);
+      case "IssuerRevoked":
+        return this.#revokeIssuer(event.args.issuer, Number(event.args.at));
+      case "DeviceAttested":
+        return this.#attest(event.args.device, event.args.issuer);
       default:
         return; // role events and others carry no device state
     }
+  }
+
+  #attest(device: Address, issuer: Address): void {
+    const entry = this.#devices.get(device);
+    if (entry !== undefined) entry.issuer = issuer;
+  }
+
+  #addIssuer(issuer: Address, since: number): void {
+    this.#issuers.set(issuer, { issuer, addedAt: since, revokedAt: 0 });
+  }
+
+  /** As `DeviceRegistry.revokeIssuer`: every device the issuer attested is Revoked from `at` on. */
+  #revokeIssuer(issuer: Address, at: number): void {
+    const record = this.#issuers.get(issuer);
+    if (record !== undefined) record.revokedAt = at;
+    for (const entry of this.#devices.values()) if (entry.issuer === issuer) entry.status = DeviceStatus.Revoked;
   }
 
   #change(device: Address, status: DeviceStatus, since: number, blockNumber: number): void {
