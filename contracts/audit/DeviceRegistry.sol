@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
@@ -23,6 +24,9 @@ import {DeviceSignature} from "./DeviceSignature.sol";
 ///   changes in the same second keep the last one for that second.
 /// - A rotation does not prove possession of the new key: a device can only hurt itself (and whoever owns the new
 ///   key's id, which it then blocks), since the new device keeps its beneficiary and metadata.
+/// - Issuers (added and revoked by the admin) are trusted to attest only keys generated in the tokens of eSIMs they
+///   issued; {registerWithAttestation} needs no registrar. Revoking an issuer revokes its devices from that time on,
+///   through {statusOf} and {statusAt}, without touching each device.
 /// - Device-signed messages are replay-protected by a per-device nonce ({Nonces}) and a deadline; a message signed
 ///   over a used nonce no longer matches and fails as an invalid signature, as ERC-2612 permits do.
 contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
@@ -41,6 +45,17 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     mapping(address device => Checkpoints.Trace208) private _statusHistory;
     mapping(address device => uint64 since) private _compromisedSince;
 
+    bytes32 private constant ATTESTATION_TYPEHASH =
+        keccak256(
+            "DeviceAttestation(address issuer,uint8 scheme,bytes publicKey,bytes32 esimHash,address beneficiary,bytes32 metadataHash,uint64 validAfter,uint64 validUntil)"
+        );
+
+    bytes32 private constant PROOF_OF_POSSESSION_TYPEHASH = keccak256("ProofOfPossession(bytes32 attestationHash)");
+
+    mapping(address issuer => Issuer) private _issuers;
+    mapping(address device => address issuer) private _issuerOf;
+    mapping(bytes32 esimHash => bool) private _esimUsed;
+
     /// @param admin The account granted DEFAULT_ADMIN_ROLE, which grants REGISTRAR_ROLE.
     constructor(address admin) EIP712("SensorSeal Registry", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -54,6 +69,89 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         bytes32 metadataHash
     ) external onlyRole(REGISTRAR_ROLE) returns (address device) {
         return _register(scheme, publicKey, beneficiary, metadataHash, address(0));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function addIssuer(address issuer) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (issuer == address(0) || _issuers[issuer].addedAt != 0) revert DeviceRegistryInvalidIssuer(issuer);
+        _issuers[issuer].addedAt = Time.timestamp();
+        emit IssuerAdded(issuer);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revokeIssuer(address issuer) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Issuer storage record = _issuers[issuer];
+        if (record.addedAt == 0) revert DeviceRegistryUnknownIssuer(issuer);
+        if (record.revokedAt != 0) revert DeviceRegistryIssuerRevoked(issuer, record.revokedAt);
+        record.revokedAt = Time.timestamp();
+        emit IssuerRevoked(issuer, record.revokedAt);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function getIssuer(address issuer) external view returns (Issuer memory) {
+        return _issuers[issuer];
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function issuerOf(address device) external view returns (address) {
+        return _issuerOf[device];
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function isEsimUsed(bytes32 esimHash) external view returns (bool) {
+        return _esimUsed[esimHash];
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function attestationDigest(DeviceAttestation calldata attestation) public view returns (bytes32) {
+        return _hashTypedDataV4(_attestationHash(attestation));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function proofOfPossessionDigest(DeviceAttestation calldata attestation) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(PROOF_OF_POSSESSION_TYPEHASH, _attestationHash(attestation))));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    /// @dev The eSIM hash is marked used and the key registered in the same call, so a replayed attestation or proof
+    /// fails as {DeviceRegistryEsimAlreadyUsed}.
+    function registerWithAttestation(
+        DeviceAttestation calldata attestation,
+        bytes calldata issuerSignature,
+        bytes calldata proofOfPossession
+    ) external returns (address device) {
+        address issuer = attestation.issuer;
+        Issuer storage record = _issuers[issuer];
+        if (record.addedAt == 0) revert DeviceRegistryUnknownIssuer(issuer);
+        if (record.revokedAt != 0) revert DeviceRegistryIssuerRevoked(issuer, record.revokedAt);
+        if (block.timestamp < attestation.validAfter || block.timestamp > attestation.validUntil) {
+            revert DeviceRegistryAttestationNotValid(attestation.validAfter, attestation.validUntil);
+        }
+        if (!SignatureChecker.isValidSignatureNow(issuer, attestationDigest(attestation), issuerSignature)) {
+            revert DeviceRegistryInvalidAttestationSignature(issuer);
+        }
+        if (_esimUsed[attestation.esimHash]) revert DeviceRegistryEsimAlreadyUsed(attestation.esimHash);
+        _esimUsed[attestation.esimHash] = true;
+
+        device = _register(
+            attestation.scheme,
+            attestation.publicKey,
+            attestation.beneficiary,
+            attestation.metadataHash,
+            address(0)
+        );
+        Device storage d = _devices[device];
+        bool possessed = DeviceSignature.verify(
+            attestation.scheme,
+            device,
+            d.keyX,
+            d.keyY,
+            proofOfPossessionDigest(attestation),
+            proofOfPossession
+        );
+        if (!possessed) revert DeviceRegistryInvalidProofOfPossession(device);
+        _issuerOf[device] = issuer;
+        emit DeviceAttested(device, issuer, attestation.esimHash);
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -126,6 +224,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _checkDeviceSignature(device, _hashTypedDataV4(structHash), signature);
 
         newDevice = _register(newScheme, newPublicKey, old.beneficiary, old.metadataHash, device);
+        _issuerOf[newDevice] = _issuerOf[device];
         old.rotatedTo = newDevice;
         _setStatus(device, DeviceStatus.Rotated);
         emit DeviceKeyRotated(device, newDevice, newScheme);
@@ -144,19 +243,27 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function getDevice(address device) external view returns (Device memory) {
-        return _devices[device];
+    /// @dev `status` is {statusOf}: `Revoked` once the device's issuer is revoked.
+    function getDevice(address device) external view returns (Device memory d) {
+        d = _devices[device];
+        d.status = statusOf(device);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function statusOf(address device) external view returns (DeviceStatus) {
-        return _devices[device].status;
+    function statusOf(address device) public view returns (DeviceStatus) {
+        DeviceStatus status = _devices[device].status;
+        if (status != DeviceStatus.Unknown && _issuerRevokedAt(device) != 0) return DeviceStatus.Revoked;
+        return status;
     }
 
     /// @inheritdoc IDeviceRegistry
     function statusAt(address device, uint64 timestamp) public view returns (DeviceStatus) {
         uint64 since = _compromisedSince[device];
         if (since != 0 && timestamp >= since) return DeviceStatus.Revoked;
+        uint64 issuerRevokedAt = _issuerRevokedAt(device);
+        if (issuerRevokedAt != 0 && timestamp >= issuerRevokedAt && _devices[device].status != DeviceStatus.Unknown) {
+            return DeviceStatus.Revoked;
+        }
         uint48 key = timestamp > type(uint48).max ? type(uint48).max : uint48(timestamp);
         return DeviceStatus(uint8(_statusHistory[device].upperLookupRecent(key)));
     }
@@ -185,6 +292,30 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     /// @inheritdoc AccessControl
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
         return interfaceId == type(IDeviceRegistry).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    /// @dev The struct hash of an attestation.
+    function _attestationHash(DeviceAttestation calldata a) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    a.issuer,
+                    uint8(a.scheme),
+                    keccak256(a.publicKey),
+                    a.esimHash,
+                    a.beneficiary,
+                    a.metadataHash,
+                    a.validAfter,
+                    a.validUntil
+                )
+            );
+    }
+
+    /// @dev The revocation time of the issuer of `device`, or zero.
+    function _issuerRevokedAt(address device) private view returns (uint64) {
+        address issuer = _issuerOf[device];
+        return issuer == address(0) ? 0 : _issuers[issuer].revokedAt;
     }
 
     /// @dev Registers `publicKey` as a new active device, linked to `rotatedFrom` (zero for a fresh registration).
@@ -233,7 +364,8 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     /// @dev Checks that a device-signed message is within its deadline and that its device is active now.
     function _checkDeviceAction(address device, uint256 deadline) private view {
         if (block.timestamp > deadline) revert DeviceRegistryExpiredSignature(deadline);
-        if (_statusOfKnown(device) != DeviceStatus.Active) {
+        _statusOfKnown(device);
+        if (statusOf(device) != DeviceStatus.Active) {
             revert DeviceRegistryNotActive(device, uint64(block.timestamp));
         }
     }

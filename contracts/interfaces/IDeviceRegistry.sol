@@ -47,6 +47,37 @@ interface IDeviceRegistry {
         address rotatedTo;
     }
 
+    /// @notice An issuer's statement that a key was generated in the token of an eSIM it issued (see docs/PROVISIONING.md).
+    /// @dev Signed by the issuer as EIP-712 `DeviceAttestation(address issuer,uint8 scheme,bytes publicKey,
+    /// bytes32 esimHash,address beneficiary,bytes32 metadataHash,uint64 validAfter,uint64 validUntil)` on this
+    /// registry's domain.
+    /// @param issuer The issuer, as recorded by {addIssuer}.
+    /// @param scheme The scheme of the device key.
+    /// @param publicKey The 64-byte public key `x ‖ y`.
+    /// @param esimHash `keccak256("SensorSeal eSIM v1:" ‖ eSIM id)`; the id itself never goes on-chain.
+    /// @param beneficiary The account credited with the device's rewards.
+    /// @param metadataHash The hash of the device's metadata document.
+    /// @param validAfter The first timestamp at which the attestation may be used.
+    /// @param validUntil The last timestamp at which the attestation may be used.
+    struct DeviceAttestation {
+        address issuer;
+        KeyScheme scheme;
+        bytes publicKey;
+        bytes32 esimHash;
+        address beneficiary;
+        bytes32 metadataHash;
+        uint64 validAfter;
+        uint64 validUntil;
+    }
+
+    /// @notice A recorded issuer: when it was added and, if so, revoked.
+    /// @param addedAt The block timestamp of {addIssuer}, zero for an unknown issuer.
+    /// @param revokedAt The block timestamp of {revokeIssuer}, zero while the issuer is in force.
+    struct Issuer {
+        uint48 addedAt;
+        uint48 revokedAt;
+    }
+
     /// @notice Thrown when a public key is not 64 bytes or not a point of the scheme's curve.
     /// @param scheme The scheme the key was given for.
     error DeviceRegistryInvalidPublicKey(KeyScheme scheme);
@@ -85,6 +116,51 @@ interface IDeviceRegistry {
     /// @param device The device id.
     /// @param status The current status of the device.
     error DeviceRegistryInvalidStatus(address device, DeviceStatus status);
+
+    /// @notice Thrown when adding an issuer that is zero or already recorded (in force or revoked).
+    /// @param issuer The issuer.
+    error DeviceRegistryInvalidIssuer(address issuer);
+
+    /// @notice Thrown when an attestation names an issuer that was never added.
+    /// @param issuer The issuer.
+    error DeviceRegistryUnknownIssuer(address issuer);
+
+    /// @notice Thrown when an attestation names, or an action targets, a revoked issuer.
+    /// @param issuer The issuer.
+    /// @param revokedAt The time of the revocation.
+    error DeviceRegistryIssuerRevoked(address issuer, uint64 revokedAt);
+
+    /// @notice Thrown when the issuer's signature over an attestation is not valid.
+    /// @param issuer The issuer the attestation names.
+    error DeviceRegistryInvalidAttestationSignature(address issuer);
+
+    /// @notice Thrown when an attestation is used outside its validity window.
+    /// @param validAfter The first timestamp of the window.
+    /// @param validUntil The last timestamp of the window.
+    error DeviceRegistryAttestationNotValid(uint64 validAfter, uint64 validUntil);
+
+    /// @notice Thrown when the proof of possession is not a signature of the attested key over the attestation.
+    /// @param device The device id of the attested key.
+    error DeviceRegistryInvalidProofOfPossession(address device);
+
+    /// @notice Thrown when an eSIM identity hash was already used by a registration.
+    /// @param esimHash The eSIM identity hash.
+    error DeviceRegistryEsimAlreadyUsed(bytes32 esimHash);
+
+    /// @notice Emitted when an issuer is recorded.
+    /// @param issuer The issuer.
+    event IssuerAdded(address indexed issuer);
+
+    /// @notice Emitted when an issuer is revoked: every device it attested is `Revoked` from `at` on.
+    /// @param issuer The issuer.
+    /// @param at The time of the revocation.
+    event IssuerRevoked(address indexed issuer, uint64 at);
+
+    /// @notice Emitted with {DeviceRegistered} when a device is registered on an issuer's attestation.
+    /// @param device The device id.
+    /// @param issuer The issuer.
+    /// @param esimHash The eSIM identity hash.
+    event DeviceAttested(address indexed device, address indexed issuer, bytes32 esimHash);
 
     /// @notice Emitted when a device is registered, by the registrar or by a key rotation.
     /// @param device The device id.
@@ -143,6 +219,53 @@ interface IDeviceRegistry {
         bytes calldata publicKey,
         address beneficiary,
         bytes32 metadataHash
+    ) external returns (address device);
+
+    /// @notice Records an issuer of eSIMs whose attestations register devices.
+    /// @dev Only the admin. An issuer once revoked cannot be added again.
+    /// @param issuer The issuer's account (an EOA, or a contract answering ERC-1271).
+    function addIssuer(address issuer) external;
+
+    /// @notice Revokes an issuer for good: its attestations are refused and every device it attested is `Revoked`
+    /// from now on ({statusOf}, {statusAt}).
+    /// @dev Only the admin.
+    /// @param issuer The issuer.
+    function revokeIssuer(address issuer) external;
+
+    /// @notice Returns an issuer's record; zero for an unknown issuer.
+    /// @param issuer The issuer.
+    function getIssuer(address issuer) external view returns (Issuer memory);
+
+    /// @notice Returns the issuer that attested a device, or zero for a device registered by the registrar or a rotation
+    /// of such a device. A rotated key keeps its issuer.
+    /// @param device The device id.
+    function issuerOf(address device) external view returns (address);
+
+    /// @notice Returns whether an eSIM identity hash was used by a registration.
+    /// @param esimHash The eSIM identity hash.
+    function isEsimUsed(bytes32 esimHash) external view returns (bool);
+
+    /// @notice Returns the EIP-712 digest an issuer signs for an attestation.
+    /// @param attestation The attestation.
+    function attestationDigest(DeviceAttestation calldata attestation) external view returns (bytes32);
+
+    /// @notice Returns the EIP-712 digest the device key signs as its proof of possession:
+    /// `ProofOfPossession(bytes32 attestationHash)` where `attestationHash` is the attestation's struct hash.
+    /// @param attestation The attestation.
+    function proofOfPossessionDigest(DeviceAttestation calldata attestation) external view returns (bytes32);
+
+    /// @notice Registers a device on an issuer's attestation and a proof of possession of its key; anyone may submit.
+    /// @dev Refuses an unknown or revoked issuer, a bad issuer signature, an attestation outside its window, a proof
+    /// not made by the attested key, an eSIM hash already used and a key already registered; so an attestation and
+    /// its proof register at most one device, once.
+    /// @param attestation The attestation.
+    /// @param issuerSignature The issuer's signature over {attestationDigest}.
+    /// @param proofOfPossession The device key's signature over {proofOfPossessionDigest}, in the scheme's format.
+    /// @return device The device id of the key.
+    function registerWithAttestation(
+        DeviceAttestation calldata attestation,
+        bytes calldata issuerSignature,
+        bytes calldata proofOfPossession
     ) external returns (address device);
 
     /// @notice Suspends an active device: its readings from now on do not verify until it is resumed.

@@ -52,12 +52,50 @@ export const deviceRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "validAfter",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "validUntil",
+        "type": "uint64"
+      }
+    ],
+    "name": "DeviceRegistryAttestationNotValid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "esimHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DeviceRegistryEsimAlreadyUsed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "deadline",
         "type": "uint256"
       }
     ],
     "name": "DeviceRegistryExpiredSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceRegistryInvalidAttestationSignature",
     "type": "error"
   },
   {
@@ -79,6 +117,28 @@ export const deviceRegistryAbi = [
       }
     ],
     "name": "DeviceRegistryInvalidCompromiseTime",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceRegistryInvalidIssuer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceRegistryInvalidProofOfPossession",
     "type": "error"
   },
   {
@@ -123,6 +183,22 @@ export const deviceRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "revokedAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "DeviceRegistryIssuerRevoked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "device",
         "type": "address"
       },
@@ -144,6 +220,17 @@ export const deviceRegistryAbi = [
       }
     ],
     "name": "DeviceRegistryUnknownDevice",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceRegistryUnknownIssuer",
     "type": "error"
   },
   {
@@ -198,6 +285,31 @@ export const deviceRegistryAbi = [
     ],
     "name": "StringTooLong",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "esimHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DeviceAttested",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -349,6 +461,38 @@ export const deviceRegistryAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "IssuerAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "at",
+        "type": "uint64"
+      }
+    ],
+    "name": "IssuerRevoked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "bytes32",
         "name": "role",
         "type": "bytes32"
@@ -435,6 +579,80 @@ export const deviceRegistryAbi = [
   {
     "inputs": [],
     "name": "REGISTRAR_ROLE",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "addIssuer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "issuer",
+            "type": "address"
+          },
+          {
+            "internalType": "enum KeyScheme",
+            "name": "scheme",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes",
+            "name": "publicKey",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "esimHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "beneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "metadataHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validAfter",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validUntil",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IDeviceRegistry.DeviceAttestation",
+        "name": "attestation",
+        "type": "tuple"
+      }
+    ],
+    "name": "attestationDigest",
     "outputs": [
       {
         "internalType": "bytes32",
@@ -566,6 +784,37 @@ export const deviceRegistryAbi = [
           }
         ],
         "internalType": "struct IDeviceRegistry.Device",
+        "name": "d",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "getIssuer",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint48",
+            "name": "addedAt",
+            "type": "uint48"
+          },
+          {
+            "internalType": "uint48",
+            "name": "revokedAt",
+            "type": "uint48"
+          }
+        ],
+        "internalType": "struct IDeviceRegistry.Issuer",
         "name": "",
         "type": "tuple"
       }
@@ -661,6 +910,25 @@ export const deviceRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "esimHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "isEsimUsed",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "device",
         "type": "address"
@@ -695,12 +963,92 @@ export const deviceRegistryAbi = [
         "type": "address"
       }
     ],
+    "name": "issuerOf",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
     "name": "nonces",
     "outputs": [
       {
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "issuer",
+            "type": "address"
+          },
+          {
+            "internalType": "enum KeyScheme",
+            "name": "scheme",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes",
+            "name": "publicKey",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "esimHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "beneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "metadataHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validAfter",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validUntil",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IDeviceRegistry.DeviceAttestation",
+        "name": "attestation",
+        "type": "tuple"
+      }
+    ],
+    "name": "proofOfPossessionDigest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -730,6 +1078,77 @@ export const deviceRegistryAbi = [
       }
     ],
     "name": "registerDevice",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "issuer",
+            "type": "address"
+          },
+          {
+            "internalType": "enum KeyScheme",
+            "name": "scheme",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bytes",
+            "name": "publicKey",
+            "type": "bytes"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "esimHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "beneficiary",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "metadataHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validAfter",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "validUntil",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IDeviceRegistry.DeviceAttestation",
+        "name": "attestation",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes",
+        "name": "issuerSignature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "proofOfPossession",
+        "type": "bytes"
+      }
+    ],
+    "name": "registerWithAttestation",
     "outputs": [
       {
         "internalType": "address",
@@ -798,6 +1217,19 @@ export const deviceRegistryAbi = [
       }
     ],
     "name": "revokeDeviceCompromised",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "issuer",
+        "type": "address"
+      }
+    ],
+    "name": "revokeIssuer",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -18,6 +18,15 @@ export interface IndexedDevice {
   compromises: CompromiseRecord[];
   rotatedFrom?: Address;
   rotatedTo?: Address;
+  /** The eSIM issuer that attested the device (kept across rotations), if it was registered on an attestation. */
+  issuer?: Address;
+}
+
+/** An eSIM issuer recorded in the registry (times in seconds; `revokedAt` 0 while in force). */
+export interface IndexedIssuer {
+  issuer: Address;
+  addedAt: number;
+  revokedAt: number;
 }
 
 export interface RegistryIndexOptions {
@@ -49,6 +58,7 @@ const SCHEMES: readonly KeyScheme[] = ["secp256k1", "p256"];
 export class RegistryIndex {
   readonly #options: Required<Omit<RegistryIndexOptions, "deployBlock">> & { deployBlock: bigint };
   readonly #devices = new Map<Address, IndexedDevice>();
+  readonly #issuers = new Map<Address, IndexedIssuer>();
   #nextBlock: bigint;
   #syncing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -111,6 +121,11 @@ export class RegistryIndex {
     return this.#devices.get(normalize(device));
   }
 
+  /** An issuer's record, or undefined when it was never added (as `DeviceRegistry.getIssuer`). */
+  issuer(issuer: Address): IndexedIssuer | undefined {
+    return this.#issuers.get(normalize(issuer));
+  }
+
   /** Every device, in registration order. */
   devices(): IndexedDevice[] {
     return [...this.#devices.values()];
@@ -124,6 +139,9 @@ export class RegistryIndex {
     const t = Number(timestamp);
     // A compromise makes every time from its `since` on Revoked, as DeviceRegistry.statusAt answers.
     if (compromises.some((c) => c.since <= t)) return DeviceStatus.Revoked;
+    // A revoked issuer revokes every device it attested from its revocation on, as DeviceRegistry.statusAt.
+    const revokedAt = entry.issuer === undefined ? 0 : (this.#issuers.get(entry.issuer)?.revokedAt ?? 0);
+    if (revokedAt !== 0 && revokedAt <= t && history.length > 0 && history[0].since <= t) return DeviceStatus.Revoked;
     let low = 0;
     let high = history.length;
     while (low < high) {
@@ -217,6 +235,7 @@ export class RegistryIndex {
           this.#devices.set(newDevice, fresh);
         }
         fresh.rotatedFrom = oldDevice;
+        if (old?.issuer !== undefined) fresh.issuer = old.issuer;
         return;
       }
       case "DeviceCompromised": {
@@ -229,9 +248,31 @@ export class RegistryIndex {
         if (entry !== undefined) entry.metadataHash = event.args.metadataHash;
         return;
       }
+      case "IssuerAdded":
+        return this.#addIssuer(event.args.issuer, since);
+      case "IssuerRevoked":
+        return this.#revokeIssuer(event.args.issuer, Number(event.args.at));
+      case "DeviceAttested":
+        return this.#attest(event.args.device, event.args.issuer);
       default:
         return; // role events and others carry no device state
     }
+  }
+
+  #attest(device: Address, issuer: Address): void {
+    const entry = this.#devices.get(device);
+    if (entry !== undefined) entry.issuer = issuer;
+  }
+
+  #addIssuer(issuer: Address, since: number): void {
+    this.#issuers.set(issuer, { issuer, addedAt: since, revokedAt: 0 });
+  }
+
+  /** As `DeviceRegistry.revokeIssuer`: every device the issuer attested is Revoked from `at` on. */
+  #revokeIssuer(issuer: Address, at: number): void {
+    const record = this.#issuers.get(issuer);
+    if (record !== undefined) record.revokedAt = at;
+    for (const entry of this.#devices.values()) if (entry.issuer === issuer) entry.status = DeviceStatus.Revoked;
   }
 
   #change(device: Address, status: DeviceStatus, since: number, blockNumber: number): void {
@@ -240,7 +281,8 @@ export class RegistryIndex {
   }
 
   #setStatus(entry: IndexedDevice, status: DeviceStatus, since: number, blockNumber: number): void {
-    entry.status = status;
+    const issuerRevoked = entry.issuer !== undefined && (this.#issuers.get(entry.issuer)?.revokedAt ?? 0) !== 0;
+    entry.status = issuerRevoked ? DeviceStatus.Revoked : status;
     const last = entry.history.at(-1);
     // Same timestamp: the contract's checkpoint is overwritten, so is ours.
     if (last !== undefined && last.since === since) {

@@ -122,6 +122,24 @@ export const ERROR_STATUS = {
   NO_PURCHASE: 403,
   /** The request asks for data outside what the purchase covers (device, field or time). */
   OUT_OF_SCOPE: 403,
+  // --- device secure element in a PKCS#11 token (issue 14) ---
+  INVALID_PKCS11_URI: 400,
+  PKCS11_MODULE_UNAVAILABLE: 503,
+  TOKEN_NOT_FOUND: 404,
+  TOKEN_OBJECT_NOT_FOUND: 404,
+  TOKEN_OBJECT_EXISTS: 409,
+  TOKEN_PIN_INCORRECT: 401,
+  TOKEN_PIN_MISSING: 401,
+  TOKEN_UNAVAILABLE: 503,
+  TOKEN_KEY_INVALID: 500,
+
+  // --- operator-attested provisioning (issue 14; docs/PROVISIONING.md) ---
+  ATTESTATION_MALFORMED: 400,
+  ATTESTATION_UNKNOWN_ISSUER: 403,
+  ATTESTATION_ISSUER_REVOKED: 403,
+  ATTESTATION_INVALID_SIGNATURE: 400,
+  ATTESTATION_NOT_VALID: 400,
+  ATTESTATION_INVALID_PROOF: 400,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+
+import {DeviceStatus, IDeviceRegistry, KeyScheme} from "../interfaces/IDeviceRegistry.sol";
+import {AuditFixture, DeviceKey} from "./AuditFixture.t.sol";
+
+/// @dev Operator-attested provisioning: issuers, attestations and proofs of possession (docs/PROVISIONING.md).
+contract DeviceRegistryAttestationTest is AuditFixture {
+    bytes32 internal constant ATTESTATION_TYPEHASH =
+        keccak256(
+            "DeviceAttestation(address issuer,uint8 scheme,bytes publicKey,bytes32 esimHash,address beneficiary,bytes32 metadataHash,uint64 validAfter,uint64 validUntil)"
+        );
+    bytes32 internal constant POP_TYPEHASH = keccak256("ProofOfPossession(bytes32 attestationHash)");
+
+    uint256 internal issuerKey = 0x155E;
+    address internal issuer;
+    DeviceKey internal secp;
+    DeviceKey internal p256;
+
+    function setUp() public override {
+        super.setUp();
+        issuer = vm.addr(issuerKey);
+        secp = secpKey(0xA11CE);
+        p256 = p256Key(0xB0B);
+        vm.prank(admin);
+        registry.addIssuer(issuer);
+    }
+
+    function attestationFor(
+        DeviceKey memory key,
+        string memory esimId
+    ) internal view returns (IDeviceRegistry.DeviceAttestation memory a) {
+        a = IDeviceRegistry.DeviceAttestation({
+            issuer: issuer,
+            scheme: key.scheme,
+            publicKey: key.publicKey,
+            esimHash: keccak256(abi.encodePacked("SensorSeal eSIM v1:", esimId)),
+            beneficiary: beneficiary,
+            metadataHash: keccak256("metadata"),
+            validAfter: uint64(block.timestamp),
+            validUntil: uint64(block.timestamp + 1 days)
+        });
+    }
+
+    function structHash(IDeviceRegistry.DeviceAttestation memory a) internal pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    a.issuer,
+                    uint8(a.scheme),
+                    keccak256(a.publicKey),
+                    a.esimHash,
+                    a.beneficiary,
+                    a.metadataHash,
+                    a.validAfter,
+                    a.validUntil
+                )
+            );
+    }
+
+    function separator() internal view returns (bytes32) {
+        return domainSeparator("SensorSeal Registry", block.chainid, address(registry));
+    }
+
+    function issuerSign(uint256 key, IDeviceRegistry.DeviceAttestation memory a) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, typedDigest(separator(), structHash(a)));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function pop(DeviceKey memory key, IDeviceRegistry.DeviceAttestation memory a) internal view returns (bytes memory) {
+        return signDigest(key, typedDigest(separator(), keccak256(abi.encode(POP_TYPEHASH, structHash(a)))));
+    }
+
+    function registerAttested(DeviceKey memory key, string memory esimId) internal returns (address) {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, esimId);
+        vm.prank(stranger);
+        return registry.registerWithAttestation(a, issuerSign(issuerKey, a), pop(key, a));
+    }
+
+    // ---------------------------------------------------------------- issuers
+
+    function test_addIssuer_succeeds() public {
+        address other = makeAddr("other issuer");
+        vm.expectEmit(address(registry));
+        emit IDeviceRegistry.IssuerAdded(other);
+        vm.prank(admin);
+        registry.addIssuer(other);
+        assertEq(registry.getIssuer(other).addedAt, T0, "addedAt");
+        assertEq(registry.getIssuer(other).revokedAt, 0, "revokedAt");
+    }
+
+    function test_addIssuer_twiceOrZero_reverts() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidIssuer.selector, issuer));
+        registry.addIssuer(issuer);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidIssuer.selector, address(0)));
+        registry.addIssuer(address(0));
+        registry.revokeIssuer(issuer);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidIssuer.selector, issuer));
+        registry.addIssuer(issuer);
+        vm.stopPrank();
+    }
+
+    function test_addIssuer_notAdmin_reverts() public {
+        bytes32 role = registry.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, registrar, role));
+        vm.prank(registrar);
+        registry.addIssuer(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, registrar, role));
+        vm.prank(registrar);
+        registry.revokeIssuer(issuer);
+    }
+
+    function test_revokeIssuer_unknownOrRevoked_reverts() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryUnknownIssuer.selector, stranger));
+        registry.revokeIssuer(stranger);
+        registry.revokeIssuer(issuer);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryIssuerRevoked.selector, issuer, T0));
+        registry.revokeIssuer(issuer);
+        vm.stopPrank();
+    }
+
+    function test_revokeIssuer_revokesItsDevicesFromThatTime_succeeds() public {
+        address device = registerAttested(secp, "8944-1");
+        address other = register(p256); // registered by the registrar: not the issuer's
+        vm.warp(T0 + 100);
+        vm.expectEmit(address(registry));
+        emit IDeviceRegistry.IssuerRevoked(issuer, uint64(T0 + 100));
+        vm.prank(admin);
+        registry.revokeIssuer(issuer);
+
+        assertEq(uint256(registry.statusOf(device)), uint256(DeviceStatus.Revoked), "statusOf");
+        assertEq(uint256(registry.getDevice(device).status), uint256(DeviceStatus.Revoked), "getDevice");
+        assertTrue(registry.isActiveAt(device, uint64(T0 + 99)), "active before the revocation");
+        assertFalse(registry.isActiveAt(device, uint64(T0 + 100)), "revoked from the revocation");
+        assertTrue(registry.isActiveAt(other, uint64(T0 + 100)), "other devices untouched");
+        assertEq(uint256(registry.statusAt(stranger, uint64(T0 + 100))), uint256(DeviceStatus.Unknown), "unknown");
+
+        // Its devices can no longer act.
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotActive.selector, device, uint64(T0 + 100))
+        );
+        registry.updateMetadata(device, bytes32(0), block.timestamp, "");
+    }
+
+    function test_revokeIssuer_rotatedKeyKeepsIssuer_succeeds() public {
+        address device = registerAttested(secp, "8944-1");
+        bytes memory sig = signDigest(secp, rotateDigest(device, p256, registry.nonces(device), block.timestamp));
+        address newDevice = registry.rotateKey(device, KeyScheme.P256, p256.publicKey, block.timestamp, sig);
+        assertEq(registry.issuerOf(newDevice), issuer, "issuer carried over");
+        vm.prank(admin);
+        registry.revokeIssuer(issuer);
+        assertEq(uint256(registry.statusOf(newDevice)), uint256(DeviceStatus.Revoked), "rotated key revoked too");
+    }
+
+    // ---------------------------------------------------------------- registerWithAttestation
+
+    function test_registerWithAttestation_bothSchemes_succeeds() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(p256, "8944-2");
+        assertEq(registry.attestationDigest(a), typedDigest(separator(), structHash(a)), "attestation digest");
+        vm.expectEmit(address(registry));
+        emit IDeviceRegistry.DeviceRegistered(p256.id, KeyScheme.P256, beneficiary, a.metadataHash, p256.publicKey);
+        vm.expectEmit(address(registry));
+        emit IDeviceRegistry.DeviceAttested(p256.id, issuer, a.esimHash);
+        vm.prank(stranger);
+        address device = registry.registerWithAttestation(a, issuerSign(issuerKey, a), pop(p256, a));
+        assertEq(device, p256.id, "p256 id");
+        assertEq(registerAttested(secp, "8944-3"), secp.id, "secp256k1 id");
+        assertEq(registry.issuerOf(device), issuer, "issuerOf");
+        assertTrue(registry.isEsimUsed(a.esimHash), "eSIM used");
+        assertEq(uint256(registry.statusOf(device)), uint256(DeviceStatus.Active), "active");
+    }
+
+    function test_registerWithAttestation_forgedAttestation_reverts() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory forged = issuerSign(0xBAD, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector, issuer)
+        );
+        registry.registerWithAttestation(a, forged, pop(secp, a));
+
+        // A field changed after signing.
+        bytes memory sig = issuerSign(issuerKey, a);
+        a.beneficiary = stranger;
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector, issuer)
+        );
+        registry.registerWithAttestation(a, sig, pop(secp, a));
+    }
+
+    function test_registerWithAttestation_outsideWindow_reverts() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(secp, a);
+        vm.warp(a.validUntil + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDeviceRegistry.DeviceRegistryAttestationNotValid.selector,
+                a.validAfter,
+                a.validUntil
+            )
+        );
+        registry.registerWithAttestation(a, sig, proof);
+        vm.warp(a.validAfter - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDeviceRegistry.DeviceRegistryAttestationNotValid.selector,
+                a.validAfter,
+                a.validUntil
+            )
+        );
+        registry.registerWithAttestation(a, sig, proof);
+        vm.warp(a.validUntil);
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function test_registerWithAttestation_attestationForAnotherKey_reverts() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory wrongProof = pop(secpKey(0xCAFE), a);
+        bytes memory sig = issuerSign(issuerKey, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, secp.id)
+        );
+        registry.registerWithAttestation(a, sig, wrongProof);
+        // P-256: a proof over another attestation.
+        IDeviceRegistry.DeviceAttestation memory b = attestationFor(p256, "8944-2");
+        IDeviceRegistry.DeviceAttestation memory c = attestationFor(p256, "8944-9");
+        bytes memory sigB = issuerSign(issuerKey, b);
+        bytes memory proofC = pop(p256, c);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, p256.id)
+        );
+        registry.registerWithAttestation(b, sigB, proofC);
+    }
+
+    function test_registerWithAttestation_replayedProof_reverts() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(secp, a);
+        registry.registerWithAttestation(a, sig, proof);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryEsimAlreadyUsed.selector, a.esimHash));
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function test_registerWithAttestation_esimReusedForAnotherKey_reverts() public {
+        registerAttested(secp, "8944-1");
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(p256, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(p256, a);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryEsimAlreadyUsed.selector, a.esimHash));
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function test_registerWithAttestation_keyAlreadyRegistered_reverts() public {
+        register(secp);
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(secp, a);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryAlreadyRegistered.selector, secp.id));
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function test_registerWithAttestation_revokedOrUnknownIssuer_reverts() public {
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(secp, a);
+        vm.prank(admin);
+        registry.revokeIssuer(issuer);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryIssuerRevoked.selector, issuer, T0));
+        registry.registerWithAttestation(a, sig, proof);
+
+        a.issuer = stranger;
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryUnknownIssuer.selector, stranger));
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function testFuzz_registerWithAttestation_anyKeyOnce(uint256 privateKey, string calldata esimId) public {
+        privateKey = bound(privateKey, 1, P256_N - 1);
+        DeviceKey memory key = privateKey % 2 == 0 ? p256Key(privateKey) : secpKey(bound(privateKey, 1, SECP256K1_N - 1));
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, esimId);
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(key, a);
+        assertEq(registry.registerWithAttestation(a, sig, proof), key.id, "device id");
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryEsimAlreadyUsed.selector, a.esimHash));
+        registry.registerWithAttestation(a, sig, proof);
+    }
+
+    function testFuzz_registerWithAttestation_tamperedField_reverts(uint8 field, bytes32 noise) public {
+        vm.assume(noise != bytes32(0));
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        field = field % 3;
+        if (field == 0) a.esimHash ^= noise;
+        else if (field == 1) a.metadataHash ^= noise;
+        else a.beneficiary = address(uint160(uint256(noise)) | 1);
+        vm.assume(a.beneficiary != beneficiary || field != 2);
+        bytes memory proof = pop(secp, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector, issuer)
+        );
+        registry.registerWithAttestation(a, sig, proof);
+    }
+}
