@@ -110,6 +110,10 @@ export const ERROR_STATUS = {
 
   // --- the service's own fault ---
   INTERNAL: 500,
+
+  // --- MQTT transport (docs/MQTT.md) ---
+  /** A reading published on one device's topic names another device. */
+  TOPIC_DEVICE_MISMATCH: 403,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */
