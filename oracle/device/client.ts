@@ -11,7 +11,14 @@ import type { Address, Hex } from "viem";
 import { bytesToHex } from "../core/bytes.js";
 import { buildPayload, dataHash as payloadDataHash, type BuildPayloadParameters } from "../core/payload.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
-import { DeliveryWorker, type DeliveryEndpoints, type DeliveryEvent, type DeliveryTransport, type DeliveryWorkerOptions, type RetryPolicy } from "./delivery.js";
+import {
+  DeliveryWorker,
+  type DeliveryEndpoints,
+  type DeliveryEvent,
+  type DeliveryTransport,
+  type DeliveryWorkerOptions,
+  type RetryPolicy,
+} from "./delivery.js";
 import { DeviceConfigError } from "./errors.js";
 import { Outbox, type DeliveryTarget, type OutboxEntry } from "./outbox.js";
 import type { SecureElement } from "./secure-element.js";

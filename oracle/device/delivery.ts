@@ -484,15 +484,13 @@ export class DeliveryWorker {
 
   #attempt(head: DeliveryHead): Promise<DeliveryOutcome> {
     // A transport must not reject; if one does, its error is a retry of the target, never a lost reading.
-    return this.transport.attempt(head, this.#retryCodes.codes).catch(
-      (error: unknown): DeliveryOutcome => ({
-        kind: "retry",
-        scope: "target",
-        status: null,
-        code: "TRANSPORT_ERROR",
-        message: (error as Error)?.message ?? String(error),
-        retryAfterMs: undefined,
-      }),
-    );
+    return this.transport.attempt(head, this.#retryCodes.codes).catch((error: unknown): DeliveryOutcome => ({
+      kind: "retry",
+      scope: "target",
+      status: null,
+      code: "TRANSPORT_ERROR",
+      message: (error as Error)?.message ?? String(error),
+      retryAfterMs: undefined,
+    }));
   }
 }

@@ -50,8 +50,16 @@ export async function startMosquitto(secret: string, usernames: readonly string[
   await chmod(passwords, 0o644);
   await writeFile(
     path.join(dir, "mosquitto.conf"),
-    [`listener ${port} 127.0.0.1`, "allow_anonymous false", `password_file ${passwords}`, `acl_file ${path.join(dir, "acl")}`,
-      "persistence false", "max_packet_size 65536", "log_dest none", ""].join("\n"),
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous false",
+      `password_file ${passwords}`,
+      `acl_file ${path.join(dir, "acl")}`,
+      "persistence false",
+      "max_packet_size 65536",
+      "log_dest none",
+      "",
+    ].join("\n"),
   );
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {

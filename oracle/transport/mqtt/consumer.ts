@@ -136,10 +136,13 @@ export class MqttIntakeConsumer {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const to = { target: this.target, device: from.device, seq: null as number | null };
     if (payload.length > this.#o.maxMessageBytes) {
-      this.#reply(errorReply(to, "PAYLOAD_TOO_LARGE", `a message is at most ${this.#o.maxMessageBytes} bytes`, {
-        bytes: payload.length,
-        maxBytes: this.#o.maxMessageBytes,
-      }), correlation);
+      this.#reply(
+        errorReply(to, "PAYLOAD_TOO_LARGE", `a message is at most ${this.#o.maxMessageBytes} bytes`, {
+          bytes: payload.length,
+          maxBytes: this.#o.maxMessageBytes,
+        }),
+        correlation,
+      );
       return;
     }
     let item: unknown;
@@ -156,7 +159,10 @@ export class MqttIntakeConsumer {
     to.seq = claimed.seq;
     if (claimed.device !== undefined && claimed.device !== from.device) {
       this.#reply(
-        errorReply(to, "TOPIC_DEVICE_MISMATCH", "the reading names another device than its topic", { topic: from.device, reading: claimed.device }),
+        errorReply(to, "TOPIC_DEVICE_MISMATCH", "the reading names another device than its topic", {
+          topic: from.device,
+          reading: claimed.device,
+        }),
         correlation,
       );
       return;
@@ -225,7 +231,13 @@ export class MqttIntakeConsumer {
       const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN);
       answers = splitBulkAnswer(this.target, response.status, body, batch.length, Number.isFinite(retryAfter) ? retryAfter : undefined);
     } catch (error) {
-      const down = errorReply({ target: this.target, device: "", seq: null }, "SERVICE_UNAVAILABLE", `the ${this.target} is unreachable: ${(error as Error).message}`, undefined, 1);
+      const down = errorReply(
+        { target: this.target, device: "", seq: null },
+        "SERVICE_UNAVAILABLE",
+        `the ${this.target} is unreachable: ${(error as Error).message}`,
+        undefined,
+        1,
+      );
       answers = batch.map(() => ({ status: down.status, body: down.body, retryAfterSeconds: 1 }));
     }
     batch.forEach((t, i) => {
