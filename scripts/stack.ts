@@ -37,6 +37,7 @@ import {
   type RewardDeployment,
 } from "../oracle/chain/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
+import { startStackMqtt } from "./lib/stack-mqtt.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
 import { dashboardOrigins } from "./lib/rpc-server.js";
@@ -254,6 +255,11 @@ startProcess("relayer", "scripts/relayer.ts", {
 });
 await Promise.all([waitForHttp(`${platformUrl}/readyz`, "platform"), waitForHttp(`${relayerUrl}/readyz`, "relayer")]);
 log(`platform ${platformUrl}   relayer ${relayerUrl}`);
+
+// --- MQTT: the embedded broker and the services' consumers (docs/MQTT.md) ---------------------------
+const mqtt = await startStackMqtt({ data, platformUrl, relayerUrl });
+closers.push(() => mqtt.close());
+log(`mqtt ${mqtt.url} (device passwords: HMAC of ${mqtt.secretFile})`);
 
 // --- the oracle committee: 2 of 3 -----------------------------------------------------------------
 const oracleUrls = DEV_KEYS.oracles.map((_, i) => `http://127.0.0.1:${PORTS.oracle + i}`);

@@ -140,6 +140,9 @@ export const ERROR_STATUS = {
   ATTESTATION_INVALID_SIGNATURE: 400,
   ATTESTATION_NOT_VALID: 400,
   ATTESTATION_INVALID_PROOF: 400,
+  // --- MQTT transport (docs/MQTT.md) ---
+  /** A reading published on one device's topic names another device. */
+  TOPIC_DEVICE_MISMATCH: 403,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */

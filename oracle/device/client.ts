@@ -11,7 +11,14 @@ import type { Address, Hex } from "viem";
 import { bytesToHex } from "../core/bytes.js";
 import { buildPayload, dataHash as payloadDataHash, type BuildPayloadParameters } from "../core/payload.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
-import { DeliveryWorker, type DeliveryEndpoints, type DeliveryEvent, type DeliveryWorkerOptions, type RetryPolicy } from "./delivery.js";
+import {
+  DeliveryWorker,
+  type DeliveryEndpoints,
+  type DeliveryEvent,
+  type DeliveryTransport,
+  type DeliveryWorkerOptions,
+  type RetryPolicy,
+} from "./delivery.js";
 import { DeviceConfigError } from "./errors.js";
 import { Outbox, type DeliveryTarget, type OutboxEntry } from "./outbox.js";
 import type { SecureElement } from "./secure-element.js";
@@ -81,10 +88,15 @@ export type DeviceClientOptions = {
   chainId: number;
   /** ReadingAnchor address (EIP-712 verifying contract). */
   anchor: Address;
-  /** Data platform base URL (`POST {platformUrl}/v1/readings`). */
-  platformUrl: string;
-  /** Relayer base URL (`POST {relayerUrl}/v1/readings`). */
-  relayerUrl: string;
+  /** Data platform base URL (`POST {platformUrl}/v1/readings`); not needed with `transport`. */
+  platformUrl?: string;
+  /** Relayer base URL (`POST {relayerUrl}/v1/readings`); not needed with `transport`. */
+  relayerUrl?: string;
+  /**
+   * For the client's own worker: how readings reach the services (default HTTP to the two URLs),
+   * e.g. an `MqttDeliveryTransport` (docs/MQTT.md). Owned by the caller: the client does not close it.
+   */
+  transport?: DeliveryTransport;
   /** Outbox file path (opened and owned by the client) or an open outbox (shared, not closed by the client). */
   outbox: string | Outbox;
   /** A worker to share (e.g. one per simulator); when omitted the client runs its own. */
@@ -161,10 +173,10 @@ export class DeviceClient {
         this.worker = options.worker;
         this.#ownsWorker = false;
       } else {
-        const endpoints: DeliveryEndpoints = { platform: options.platformUrl, relayer: options.relayerUrl };
+        const endpoints: DeliveryEndpoints = { platform: options.platformUrl ?? "", relayer: options.relayerUrl ?? "" };
         this.worker = new DeliveryWorker({
           outbox: this.outbox,
-          endpoints,
+          ...(options.transport === undefined ? { endpoints } : { transport: options.transport }),
           concurrency: options.concurrency ?? 4,
           ...(options.retry === undefined ? {} : { retry: options.retry }),
           ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),

@@ -3,7 +3,8 @@
  * signed header to the relayer, at the same time, in seq order per device and target, retrying
  * with backoff until each target has it or rejects it.
  *
- * The parts: `delivery-request.ts` (the wire format and one attempt), `answers.ts` (what an
+ * The parts: `delivery-transport.ts` (the seam: one attempt on the wire, HTTP by default or MQTT,
+ * docs/MQTT.md), `delivery-request.ts` (the HTTP wire format and one attempt), `answers.ts` (what an
  * answer means, by exact code of `oracle/core/error-codes.ts`), `retry-policy.ts` (backoff), and
  * here the worker that schedules attempts and records their outcomes in the outbox:
  * - delivered (2xx, duplicates included): the body, e.g. the relayer's signed receipt, is kept.
@@ -21,7 +22,7 @@
 import type { Address } from "viem";
 
 import { DEFAULT_RETRY_CODES, type DeliveryOutcome, type RetryCodes } from "./answers.js";
-import { attemptDelivery } from "./delivery-request.js";
+import { HttpDeliveryTransport, type DeliveryTransport } from "./delivery-transport.js";
 import { DeliveryTimeoutError, DeviceConfigError } from "./errors.js";
 import { FairScan } from "./fair-scan.js";
 import { DELIVERY_TARGETS, type DeliveryHead, type DeliveryTarget, type Outbox } from "./outbox.js";
@@ -30,6 +31,7 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-po
 export { classifyResponse, DEFAULT_RETRY_CODES, parseRetryAfter, type DeliveryOutcome, type RetryCodes } from "./answers.js";
 export { attemptDelivery, deliveryBody, type AttemptOptions } from "./delivery-request.js";
 export { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
+export { HttpDeliveryTransport, type DeliveryAttempt, type DeliveryTransport, type HttpTransportOptions } from "./delivery-transport.js";
 
 /** Base URLs of the two services (`POST {url}/v1/readings`). */
 export type DeliveryEndpoints = Record<DeliveryTarget, string>;
@@ -37,13 +39,19 @@ export type DeliveryEndpoints = Record<DeliveryTarget, string>;
 /** Options of {@link DeliveryWorker}. */
 export type DeliveryWorkerOptions = {
   outbox: Outbox;
-  endpoints: DeliveryEndpoints;
+  /** The services' base URLs, for the default HTTP transport (not needed with `transport`). */
+  endpoints?: DeliveryEndpoints;
+  /**
+   * How attempts reach the services (default: HTTP to `endpoints`). The worker never closes it.
+   * E.g. `MqttDeliveryTransport` (oracle/transport/mqtt) for the same outbox semantics over MQTT.
+   */
+  transport?: DeliveryTransport;
   /** Readings in flight at once, each to one or both targets (default 16). */
   concurrency?: number;
   retry?: Partial<RetryPolicy>;
-  /** Per-request timeout, ms (default 10 000). */
+  /** Per-request timeout of the default HTTP transport, ms (default 10 000). */
   requestTimeoutMs?: number;
-  /** `fetch` to use (default the global one). */
+  /** `fetch` of the default HTTP transport (default the global one). */
   fetch?: typeof fetch;
   /** Clock, epoch ms (default `Date.now`). */
   now?: () => number;
@@ -105,11 +113,11 @@ const zero = (): Record<DeliveryTarget, number> => ({ platform: 0, relayer: 0 })
  */
 export class DeliveryWorker {
   readonly outbox: Outbox;
+  /** The HTTP endpoints (empty strings when the worker was given another transport). */
   readonly endpoints: DeliveryEndpoints;
+  readonly transport: DeliveryTransport;
   readonly #concurrency: number;
   readonly #retry: RetryPolicy;
-  readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
   readonly #now: () => number;
   readonly #onEvent: ((event: DeliveryEvent) => void) | undefined;
   readonly #retryCodes: RetryCodes;
@@ -134,23 +142,25 @@ export class DeliveryWorker {
 
   constructor(options: DeliveryWorkerOptions) {
     this.outbox = options.outbox;
-    for (const t of this.outbox.targets) {
-      const url = options.endpoints?.[t];
-      if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
-        throw new DeviceConfigError(`endpoints.${t}`, "must be an http(s) URL");
-      }
+    if (options.transport !== undefined) {
+      this.transport = options.transport;
+      this.endpoints = { platform: "", relayer: "" };
+    } else {
+      const http = new HttpDeliveryTransport({
+        endpoints: options.endpoints ?? { platform: "", relayer: "" },
+        targets: this.outbox.targets,
+        ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
+        ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
+      this.transport = http;
+      this.endpoints = http.endpoints;
     }
-    this.endpoints = {
-      platform: (options.endpoints.platform ?? "").replace(/\/+$/, ""),
-      relayer: (options.endpoints.relayer ?? "").replace(/\/+$/, ""),
-    };
     this.#concurrency = options.concurrency ?? 16;
     if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) {
       throw new DeviceConfigError("concurrency", "must be a positive integer");
     }
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
     this.#onEvent = options.onEvent;
     this.#retryCodes = options.retryCodes ?? DEFAULT_RETRY_CODES;
@@ -473,12 +483,14 @@ export class DeliveryWorker {
   }
 
   #attempt(head: DeliveryHead): Promise<DeliveryOutcome> {
-    return attemptDelivery(head, {
-      baseUrl: this.endpoints[head.target],
-      fetch: this.#fetch,
-      timeoutMs: this.#timeoutMs,
-      now: this.#now,
-      retryCodes: this.#retryCodes.codes,
-    });
+    // A transport must not reject; if one does, its error is a retry of the target, never a lost reading.
+    return this.transport.attempt(head, this.#retryCodes.codes).catch((error: unknown): DeliveryOutcome => ({
+      kind: "retry",
+      scope: "target",
+      status: null,
+      code: "TRANSPORT_ERROR",
+      message: (error as Error)?.message ?? String(error),
+      retryAfterMs: undefined,
+    }));
   }
 }
