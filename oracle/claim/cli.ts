@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, getAddress, http, isAddress, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
+import { currentFees, detectFeeModel, type TxFees } from "../chain/fee-model.js";
 import { rpcChain } from "../chain/rpc.js";
 import { checkClaimProof, ClaimError, fetchClaimProof, type ClaimProof } from "./proof.js";
 import { checkSignedClaim, sendClaim, sendRelayedClaim, signRelayedClaim, type SignedClaim } from "./send.js";
@@ -21,6 +22,17 @@ function rewardClients(chainId: number, rpcUrl: string, senderKey: Hex) {
   const client = createPublicClient({ chain: rpcChain(chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
   const wallet = createWalletClient({ account: privateKeyToAccount(senderKey), chain: client.chain, transport: http(rpcUrl) });
   return { client, wallet, account: wallet.account };
+}
+
+/** The reward chain's fees for a claim sent now (REWARD_FEE_MODEL: auto, eip1559 or legacy); nothing is sent. */
+async function claimFees(client: PublicClient, from: `0x${string}`): Promise<TxFees> {
+  const setting = process.env.REWARD_FEE_MODEL as "auto" | "eip1559" | "legacy" | undefined;
+  const model = await detectFeeModel(client, {
+    from,
+    setting,
+    settingNames: { feeModel: "REWARD_FEE_MODEL", chainId: "REWARD_CHAIN_ID", rpcUrl: "REWARD_RPC_URL" },
+  });
+  return currentFees(client, model);
 }
 
 /**
@@ -33,7 +45,8 @@ function rewardClients(chainId: number, rpcUrl: string, senderKey: Hex) {
 export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof: ClaimProof }): Promise<{ txHash: Hex; amount: bigint }> {
   const { client, wallet, account } = rewardClients(input.proof.chainId, input.rpcUrl, input.senderKey);
   const amount = await checkClaimProof(client, input.proof);
-  const { txHash } = await sendClaim({ client, wallet, account, proof: input.proof });
+  const fees = await claimFees(client, account.address);
+  const { txHash } = await sendClaim({ client, wallet, account, proof: input.proof, fees });
   return { txHash, amount };
 }
 
@@ -50,7 +63,8 @@ export async function submitRelayedClaim(input: {
 }): Promise<{ txHash: Hex; amount: bigint }> {
   const { client, wallet, account } = rewardClients(input.signed.chainId, input.rpcUrl, input.senderKey);
   const amount = await checkSignedClaim(client, input.signed);
-  const { txHash } = await sendRelayedClaim({ client, wallet, account, signed: input.signed });
+  const fees = await claimFees(client, account.address);
+  const { txHash } = await sendRelayedClaim({ client, wallet, account, signed: input.signed, fees });
   return { txHash, amount };
 }
 

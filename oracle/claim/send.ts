@@ -9,6 +9,7 @@ import { parseEventLogs, type Account, type Address, type Hex, type PublicClient
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
+import type { TxFees } from "../chain/fee-model.js";
 import { revertName } from "../chain/rpc.js";
 import { rewardDomain, signClaim } from "../core/reward.js";
 import { checkClaimProof, ClaimError, type ClaimProof } from "./proof.js";
@@ -74,6 +75,8 @@ async function sendCall(input: {
   call: Call;
   failure: string;
   onSent?: (txHash: Hex) => void;
+  /** The fee fields from the chain's fee model (`currentFees`); default: the wallet's own pricing. */
+  fees?: TxFees;
 }): Promise<SentClaim> {
   const { client, wallet, account, distributor, call } = input;
   try {
@@ -81,9 +84,13 @@ async function sendCall(input: {
       PublicClient["simulateContract"]
     >[0]);
     // The full ABI, not the simulation's one-function one: a revert at gas estimation decodes to its name.
-    const txHash = await wallet.writeContract({ ...request, abi: rewardDistributorAbi, account, chain: wallet.chain ?? null } as Parameters<
-      WalletClient["writeContract"]
-    >[0]);
+    const txHash = await wallet.writeContract({
+      ...request,
+      abi: rewardDistributorAbi,
+      account,
+      chain: wallet.chain ?? null,
+      ...input.fees,
+    } as Parameters<WalletClient["writeContract"]>[0]);
     input.onSent?.(txHash);
     const receipt = await client.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`, { txHash });
@@ -107,6 +114,7 @@ export async function sendClaim(input: {
   account: Account | Address;
   proof: ClaimProof;
   onSent?: (txHash: Hex) => void;
+  fees?: TxFees;
 }): Promise<SentClaim> {
   const { proof } = input;
   const sender = typeof input.account === "string" ? input.account : input.account.address;
@@ -139,6 +147,7 @@ export async function sendRelayedClaim(input: {
   account: Account | Address;
   signed: SignedClaim;
   onSent?: (txHash: Hex) => void;
+  fees?: TxFees;
 }): Promise<SentClaim> {
   const { signed } = input;
   return sendCall({

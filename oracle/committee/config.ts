@@ -20,7 +20,13 @@ import {
 
 /** The oracle's configuration (see {@link parseOracleConfig}). */
 export interface OracleConfig extends AuditServiceConfig {
-  reward: { rpcUrl: string; expectedChainId?: number; distributor?: Address; deployBlock?: number };
+  reward: {
+    rpcUrl: string;
+    expectedChainId?: number;
+    distributor?: Address;
+    deployBlock?: number;
+    feeModel: "auto" | "eip1559" | "legacy";
+  };
   privateKey: Hex;
   peers: string[];
   confirmations: number;
@@ -51,6 +57,7 @@ const envSchema = z.object({
   REWARD_CHAIN_ID: int(1).optional(),
   DISTRIBUTOR_ADDRESS: addressSchema.optional(),
   REWARD_DEPLOY_BLOCK: int(0).optional(),
+  REWARD_FEE_MODEL: z.enum(["auto", "eip1559", "legacy"]).default("auto"),
   ORACLE_PEERS: urlList.default([]),
   CONFIRMATIONS: int(1).default(6),
   EPOCH_BLOCKS: int(1).default(100),
@@ -69,7 +76,7 @@ const envSchema = z.object({
  * AUDIT_CHAIN_ID, ANCHOR_ADDRESS + REGISTRY_ADDRESS + REGISTRY_DEPLOY_BLOCK (else the audit deployment
  * record), REGISTRY_POLL_MS, REGISTRY_CONFIRMATIONS, ORACLE_PRIVATE_KEY (required), REWARD_RPC_URL
  * (http://127.0.0.1:8546), REWARD_CHAIN_ID, DISTRIBUTOR_ADDRESS + REWARD_DEPLOY_BLOCK (else the reward
- * deployment record), ORACLE_PEERS (comma-separated
+ * deployment record), REWARD_FEE_MODEL (auto | eip1559 | legacy), ORACLE_PEERS (comma-separated
  * oracle URLs), CONFIRMATIONS (6), EPOCH_BLOCKS (100), EPOCH_START_BLOCK (the audit deploy block),
  * ORACLE_POLL_MS (1000), ORACLE_POST_DELAY_MS (2000), ORACLE_BODY_LIMIT (64kb), ORACLE_SHUTDOWN_TIMEOUT_MS
  * (30000), LOG_LEVEL (info).
@@ -85,6 +92,7 @@ export function parseOracleConfig(env: NodeJS.ProcessEnv = process.env): OracleC
     ...auditServiceFromEnv(e, env, "oracle"),
     reward: {
       rpcUrl: e.REWARD_RPC_URL,
+      feeModel: e.REWARD_FEE_MODEL,
       ...(e.REWARD_CHAIN_ID === undefined ? {} : { expectedChainId: e.REWARD_CHAIN_ID }),
       ...(e.DISTRIBUTOR_ADDRESS === undefined ? {} : { distributor: e.DISTRIBUTOR_ADDRESS }),
       ...(e.REWARD_DEPLOY_BLOCK === undefined ? {} : { deployBlock: e.REWARD_DEPLOY_BLOCK }),

@@ -21,6 +21,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
+import { detectFeeModel, type FeeModel, type FeeModelSetting } from "../chain/fee-model.js";
 import type { RegistryIndex } from "../chain/registry-index.js";
 import { rpcChain } from "../chain/rpc.js";
 import { OracleMessageDigester } from "../core/oracle-message.js";
@@ -41,7 +42,15 @@ export interface OracleOptions {
   /** Device keys and status history (a started RegistryIndex on the audit chain). */
   registry: RegistryIndex;
   audit: { client: PublicClient; chainId: number; anchor: Address };
-  reward: { rpcUrl: string; chainId: number; distributor: Address; /** First block to look for RootPosted in. */ deployBlock: number };
+  reward: {
+    rpcUrl: string;
+    chainId: number;
+    distributor: Address;
+    /** First block to look for RootPosted in. */
+    deployBlock: number;
+    /** How postRoot is typed and priced (default "auto": detected at start-up). */
+    feeModel?: FeeModelSetting;
+  };
   /** The oracle's secp256k1 key: signs oracle messages and pays for postRoot. */
   privateKey: Hex;
   /** Base URLs of the other oracles (read at every push: a caller may fill the array later). */
@@ -89,6 +98,8 @@ export interface CommitteeContext {
   address: Address;
   rewardClient: PublicClient;
   wallet: WalletClient<Transport, Chain, PrivateKeyAccount>;
+  /** The reward chain's fee model (EIP-1559, legacy or free gas), detected at start-up. */
+  feeModel: FeeModel;
   store: OracleStore;
   metrics: OracleMetrics;
   readingDigester: ReadingDigester;
@@ -126,6 +137,12 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
   );
   const actualAudit = await audit.client.getChainId();
   if (actualAudit !== audit.chainId) throw new ChainMismatchError("audit", actualAudit, audit.chainId);
+  const feeModel = await detectFeeModel(rewardClient, {
+    from: account.address,
+    setting: options.reward.feeModel,
+    settingNames: { feeModel: "REWARD_FEE_MODEL", chainId: "REWARD_CHAIN_ID", rpcUrl: "REWARD_RPC_URL" },
+  });
+  options.logger.info({ feeModel: feeModel.kind, txType: feeModel.txType }, `reward chain fee model: ${feeModel.description}`);
 
   const store = await OracleStore.open(options.store);
   await store.bind({
@@ -156,6 +173,7 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     address: account.address,
     rewardClient,
     wallet,
+    feeModel,
     store,
     metrics,
     readingDigester: new ReadingDigester(audit.chainId, anchor),

@@ -9,6 +9,7 @@
 import { getAddress, type Address, type Hex } from "viem";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
+import { currentFees } from "../chain/fee-model.js";
 import { revertName } from "../chain/rpc.js";
 import { oracleMessageFromJson, sortOracleSignatures } from "../core/oracle-message.js";
 import type { CommitteeContext } from "./context.js";
@@ -96,7 +97,11 @@ export function createPoster(ctx: CommitteeContext): Poster {
       });
       // The full ABI, not the simulation's one-function request ABI: a revert at gas estimation (e.g.
       // another oracle's postRoot for this epoch waiting in the mempool) must decode to its error name.
-      const hash = await ctx.wallet.writeContract({ ...request, abi: rewardDistributorAbi });
+      // Typed and priced by the chain's fee model: zero fees when gas is free, legacy where type 2 is refused.
+      const fees = await currentFees(rewardClient, ctx.feeModel);
+      const hash = await ctx.wallet.writeContract({ ...request, abi: rewardDistributorAbi, ...fees } as Parameters<
+        typeof ctx.wallet.writeContract
+      >[0]);
       const receipt = await rewardClient.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new PostRevertedError(hash, row.epoch);
       await store.setEpochOutcome(row.epoch, "posted", row.root, hash, true);

@@ -6,6 +6,7 @@
  */
 import type { Address, LocalAccount, PublicClient } from "viem";
 
+import type { FeeModel } from "../chain/fee-model.js";
 import type { Logger } from "../service/logger.js";
 import type { RelayerMetrics } from "./metrics.js";
 import type { BuiltBatchRecord, Candidate, RelayerStore } from "./store.js";
@@ -29,8 +30,10 @@ export interface AnchorerOptions {
   maxInFlight: number;
   /** Worker period. */
   pollMs: number;
-  /** Never sign a maxFeePerGas above this (wei). */
+  /** Never sign a maxFeePerGas (or legacy gasPrice) above this (wei). */
   maxFeePerGasCap?: bigint;
+  /** How transactions are typed and priced (detected at start-up by `detectFeeModel`). */
+  feeModel: FeeModel;
   /**
    * Confirmed batches whose block is at most this many blocks below the head are rechecked for a
    * reorg deeper than `confirmations` (0: confirmed is final). Default 256.

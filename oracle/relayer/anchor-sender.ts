@@ -1,7 +1,8 @@
 /**
  * Sending anchoring transactions: a queued batch is simulated, signed, persisted (nonce, hash, raw
  * bytes, fees) and only then broadcast; a stuck one is replaced by the same nonce with fees raised by
- * at least 12.5 %; node answers that settle themselves ("already known", "nonce too low",
+ * at least 12.5 % (sent again as it is when gas is free: 12.5 % of 0 is 0); transactions are typed
+ * and priced by the chain's fee model (../chain/fee-model.ts: EIP-1559, legacy or free); node answers that settle themselves ("already known", "nonce too low",
  * underpriced) are not errors; a root found anchored already is settled by `batchIdOfRoot`,
  * `getBatch` and its `BatchAnchored` event.
  *
@@ -11,8 +12,9 @@ import { BaseError, encodeFunctionData, getAddress, keccak256, type Hex } from "
 
 import { readAnchorLogs } from "../chain/anchor-log.js";
 import { readingAnchorAbi } from "../chain/abis.js";
+import { currentFees, maxPricePerGas, nextFees, type TxFees } from "../chain/fee-model.js";
 import { revertName } from "../chain/rpc.js";
-import { AnchorEventMissingError, NoBaseFeeError } from "./anchor-errors.js";
+import { AnchorEventMissingError } from "./anchor-errors.js";
 import type { AnchorContext } from "./anchor-options.js";
 import type { BatchRow, MinedInfo, TxKind, TxRow } from "./store.js";
 
@@ -37,18 +39,14 @@ export function shortError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * The fee of a replacement transaction: ceil(x × 1.125), and at least x + 1 (nodes want ≥ 10 %).
- *
- * @example
- * bumpFee(1_000_000_000n); // 1_125_000_000n
- */
-export function bumpFee(x: bigint): bigint {
-  const bumped = x + (x + 7n) / 8n;
-  return bumped > x ? bumped : x + 1n;
-}
+export { bumpFee } from "../chain/fee-model.js";
 
-const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+/** The fees a recorded transaction was signed with (a legacy one stores its gas price in both fields). */
+function recordedFees(tx: TxRow, txType: "eip1559" | "legacy"): TxFees {
+  return txType === "legacy"
+    ? { type: "legacy", gasPrice: tx.maxFeePerGas }
+    : { type: "eip1559", maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas };
+}
 
 /** Where a batch's root stands on chain: anchored by this batch (ours), or under another manifest (foreign). */
 export type Anchored = { kind: "ours"; info: MinedInfo } | { kind: "foreign"; anchorBatchId: number; reason: string };
@@ -94,35 +92,47 @@ export class AnchorSender {
     }
     const estimate = await publicClient.estimateGas({ account, to: anchor, data: this.#calldata(batch) });
     const gas = (estimate * 5n) / 4n + 10_000n;
-    const fees = await this.#fees();
+    const fees = await currentFees(publicClient, this.#o.feeModel, this.#o.maxFeePerGasCap);
     const nonce = await this.#nextNonce();
     const kind: TxKind = batch.attempts > 0 ? "resign" : "initial";
-    const tx = await this.#signAndRecord(batch, kind, { nonce, gas, ...fees });
+    const tx = await this.#signAndRecord(batch, kind, { nonce, gas }, fees);
     this.#failures.delete(batch.id);
     await this.broadcast(batch, tx, kind);
     return true;
   }
 
-  /** Same nonce, same gas, fees raised by ≥ 12.5 % (and to at least the current estimate). */
+  /**
+   * Same nonce, same gas, fees raised by ≥ 12.5 % (and to at least the current estimate). When gas is
+   * free nothing can be raised: the same signed transaction is sent again (a node that dropped it
+   * takes it back; one that holds it answers "already known").
+   */
   async bump(batch: BatchRow, old: TxRow): Promise<void> {
-    const { logger, maxFeePerGasCap } = this.#o;
-    const fees = await this.#fees();
-    const maxPriorityFeePerGas = maxBig(bumpFee(old.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
-    const maxFeePerGas = maxBig(maxBig(bumpFee(old.maxFeePerGas), fees.maxFeePerGas), maxPriorityFeePerGas);
-    if (maxFeePerGasCap !== undefined && maxFeePerGas > maxFeePerGasCap) {
+    const { logger, maxFeePerGasCap, feeModel, publicClient } = this.#o;
+    const now = await currentFees(publicClient, feeModel);
+    const fees = nextFees(feeModel, recordedFees(old, feeModel.txType), now);
+    if (fees === undefined) {
+      logger.warn(
+        { batch: batch.id, tx: old.hash, nonce: old.nonce, feeModel: feeModel.kind },
+        "transaction stuck on a free-gas chain: sending it again",
+      );
+      await this.#o.store.touchTx(old.id, this.#o.now());
+      await this.broadcast(batch, old, "rebroadcast");
+      return;
+    }
+    if (maxFeePerGasCap !== undefined && maxPricePerGas(fees) > maxFeePerGasCap) {
       logger.warn({ batch: batch.id, tx: old.hash, cap: maxFeePerGasCap.toString() }, "fee cap reached: not bumping");
       await this.#o.store.touchTx(old.id, this.#o.now());
       return;
     }
-    const tx = await this.#signAndRecord(batch, "bump", { nonce: old.nonce, gas: old.gas, maxFeePerGas, maxPriorityFeePerGas });
+    const tx = await this.#signAndRecord(batch, "bump", { nonce: old.nonce, gas: old.gas }, fees);
     logger.warn(
       {
         batch: batch.id,
         old: old.hash,
         tx: tx.hash,
         nonce: tx.nonce,
-        maxFeePerGas: maxFeePerGas.toString(),
-        maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+        maxFeePerGas: tx.maxFeePerGas.toString(),
+        maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
       },
       "transaction stuck: fee bump",
     );
@@ -190,24 +200,6 @@ export class AnchorSender {
     await this.#o.store.deferBatch(batch.id, error, this.#o.now() + delay);
   }
 
-  async #fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
-    const { publicClient } = this.#o;
-    const [block, priority] = await Promise.all([
-      publicClient.getBlock({ blockTag: "latest" }),
-      publicClient.estimateMaxPriorityFeePerGas(),
-    ]);
-    if (block.baseFeePerGas === null) throw new NoBaseFeeError(this.#o.chainId);
-    // Room for the base fee to double before the transaction is priced out.
-    let maxPriorityFeePerGas = priority;
-    let maxFeePerGas = block.baseFeePerGas * 2n + priority;
-    const cap = this.#o.maxFeePerGasCap;
-    if (cap !== undefined && maxFeePerGas > cap) {
-      maxFeePerGas = cap;
-      if (maxPriorityFeePerGas > cap) maxPriorityFeePerGas = cap;
-    }
-    return { maxFeePerGas, maxPriorityFeePerGas };
-  }
-
   async #nextNonce(): Promise<number> {
     const { publicClient, account, store } = this.#o;
     const chainNonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
@@ -215,24 +207,16 @@ export class AnchorSender {
     return pending === undefined ? chainNonce : Math.max(chainNonce, pending + 1);
   }
 
-  async #signAndRecord(
-    batch: BatchRow,
-    kind: TxKind,
-    tx: { nonce: number; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
-  ): Promise<TxRow> {
-    const raw = await this.#o.account.signTransaction({
-      type: "eip1559",
-      chainId: this.#o.chainId,
-      to: this.#o.anchor,
-      data: this.#calldata(batch),
-      value: 0n,
-      nonce: tx.nonce,
-      gas: tx.gas,
-      maxFeePerGas: tx.maxFeePerGas,
-      maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
-    });
+  async #signAndRecord(batch: BatchRow, kind: TxKind, tx: { nonce: number; gas: bigint }, fees: TxFees): Promise<TxRow> {
+    const base = { chainId: this.#o.chainId, to: this.#o.anchor, data: this.#calldata(batch), value: 0n, nonce: tx.nonce, gas: tx.gas };
+    const raw = await this.#o.account.signTransaction({ ...base, ...fees });
+    // A legacy transaction's gas price is its max fee and its priority fee at once.
+    const priced =
+      fees.type === "legacy"
+        ? { maxFeePerGas: fees.gasPrice, maxPriorityFeePerGas: fees.gasPrice }
+        : { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
     // Persisted before it leaves the process.
-    return this.#o.store.recordTx(batch.id, { kind, ...tx, hash: keccak256(raw), raw }, this.#o.now());
+    return this.#o.store.recordTx(batch.id, { kind, ...tx, ...priced, hash: keccak256(raw), raw }, this.#o.now());
   }
 
   /** Broadcasts a persisted transaction. Node answers that settle themselves are not errors. */

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Hex } from "viem";
+
+import type { FeeModelSetting } from "../chain/fee-model.js";
 import { z } from "zod";
 
 import {
@@ -23,6 +25,8 @@ import { DEFAULT_LIMITS, type RelayerLimits } from "./relayer.js";
 export interface RelayerConfig extends AuditServiceConfig {
   relayerPrivateKey: Hex;
   receiptPrivateKey: Hex;
+  /** AUDIT_FEE_MODEL: how anchoring transactions are typed and priced (auto-detected by default). */
+  feeModel: FeeModelSetting;
   /** The base URL registered on the anchor for this relayer (`relayerInfo(relayer).manifestUrl`). */
   publicUrl: string;
   batch: { maxSize: number; maxAgeMs: number };
@@ -46,6 +50,7 @@ const envSchema = z.object({
   RELAYER_PRIVATE_KEY: privateKeySchema,
   RECEIPT_PRIVATE_KEY: privateKeySchema,
   RELAYER_PUBLIC_URL: z.string().url().optional(),
+  AUDIT_FEE_MODEL: z.enum(["auto", "eip1559", "legacy"]).default("auto"),
   // ReadingAnchor.MAX_LEAF_COUNT: a larger batch could not be anchored.
   BATCH_MAX_SIZE: int(1, 65_536).default(1000),
   BATCH_MAX_AGE_MS: int(1).default(10_000),
@@ -88,7 +93,8 @@ const envSchema = z.object({
  * (10000), CONFIRMATIONS (2), RECEIPT_MARGIN_SECONDS (600), STUCK_TX_TIMEOUT_MS (60000),
  * MAX_IN_FLIGHT (4), ANCHOR_POLL_MS (1000), CONFIRMED_RECHECK_BLOCKS (256: confirmed batches within
  * that many blocks of the head are rechecked for reorgs deeper than CONFIRMATIONS; 0 off),
- * MAX_FEE_PER_GAS_WEI, RELAYER_BODY_LIMIT (1mb), RELAYER_MAX_BULK (1000), RELAYER_MAX_QUEUE_DEPTH
+ * MAX_FEE_PER_GAS_WEI, AUDIT_FEE_MODEL (auto: EIP-1559, legacy or free gas detected at start-up; eip1559; legacy),
+ * RELAYER_BODY_LIMIT (1mb), RELAYER_MAX_BULK (1000), RELAYER_MAX_QUEUE_DEPTH
  * (200000, a hard bound), RELAYER_MAX_CONCURRENT_SUBMISSIONS (64: submissions handled at once above
  * which new ones get 429 OVERLOADED; 0 off), RELAYER_MAX_EVENT_LOOP_LAG_MS (500: p99 event-loop delay
  * over the last 0.5 s above which new submissions get 429 OVERLOADED while one is being handled; 0 off),
@@ -109,6 +115,7 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
     ...service,
     relayerPrivateKey: e.RELAYER_PRIVATE_KEY,
     receiptPrivateKey: e.RECEIPT_PRIVATE_KEY,
+    feeModel: e.AUDIT_FEE_MODEL,
     publicUrl: e.RELAYER_PUBLIC_URL ?? `http://127.0.0.1:${service.port}`,
     batch: { maxSize: e.BATCH_MAX_SIZE, maxAgeMs: e.BATCH_MAX_AGE_MS },
     confirmations: e.CONFIRMATIONS,

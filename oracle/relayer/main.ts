@@ -40,7 +40,7 @@ export async function startRelayer(config: RelayerConfig, logger: Logger): Promi
     relayer = await createRelayer({
       store: db,
       registry,
-      chain: { publicClient: client, privateKey: config.relayerPrivateKey, anchor: deployment.anchor, chainId },
+      chain: { publicClient: client, privateKey: config.relayerPrivateKey, anchor: deployment.anchor, chainId, feeModel: config.feeModel },
       receiptKey: config.receiptPrivateKey,
       publicUrl: config.publicUrl,
       batch: config.batch,

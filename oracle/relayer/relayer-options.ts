@@ -6,6 +6,7 @@
  */
 import type { Account, Address, Hex, LocalAccount, PublicClient } from "viem";
 
+import type { FeeModelSetting } from "../chain/fee-model.js";
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import type { RegistryView } from "./intake.js";
@@ -72,6 +73,11 @@ export interface RelayerOptions {
     walletClient?: { account?: Account | undefined };
     anchor: Address;
     chainId: number;
+    /**
+     * How anchoring transactions are typed and priced: "auto" (default) detects EIP-1559, legacy or
+     * free gas at start-up; "legacy" forces legacy transactions (a node that refuses type 2).
+     */
+    feeModel?: FeeModelSetting;
   };
   /**
    * The base URL clients and oracles reach this relayer at (manifests are `<publicUrl>/v1/batches/<id>/manifest`).

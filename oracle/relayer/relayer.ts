@@ -22,6 +22,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { buildBatch } from "../core/manifest.js";
 import { ReadingDigester } from "../core/reading.js";
 import { readingAnchorAbi } from "../chain/abis.js";
+import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
@@ -97,7 +98,7 @@ async function warnWithoutRole(chain: RelayerOptions["chain"], anchor: Address, 
 /** The anchoring worker over `store`, building batches with the core's buildBatch. */
 function newAnchorer(
   options: RelayerOptions,
-  o: { store: RelayerStore; account: LocalAccount; anchor: Address; metrics: RelayerMetrics; now: () => number },
+  o: { store: RelayerStore; account: LocalAccount; anchor: Address; metrics: RelayerMetrics; now: () => number; feeModel: FeeModel },
 ): Anchorer {
   const { chain } = options;
   const anchoring = { stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000, ...options.anchoring };
@@ -123,6 +124,7 @@ function newAnchorer(
     maxInFlight: anchoring.maxInFlight,
     pollMs: anchoring.pollMs,
     maxFeePerGasCap: anchoring.maxFeePerGasCap,
+    feeModel: o.feeModel,
     recheckBlocks: anchoring.recheckBlocks,
     logger: options.logger,
     metrics: o.metrics,
@@ -164,6 +166,13 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const account = localAccount(chain);
   const actualChainId = await chain.publicClient.getChainId();
   if (actualChainId !== chain.chainId) throw new ChainMismatchError(chain.chainId, actualChainId);
+  // Before anything is sent: a node that lacks what the pricing needs or refuses the type stops start-up.
+  const feeModel = await detectFeeModel(chain.publicClient, {
+    from: account.address,
+    setting: chain.feeModel,
+    settingNames: { feeModel: "AUDIT_FEE_MODEL", chainId: "AUDIT_CHAIN_ID", rpcUrl: "AUDIT_RPC_URL" },
+  });
+  logger.info({ feeModel: feeModel.kind, txType: feeModel.txType }, `fee model: ${feeModel.description}`);
 
   const store = await RelayerStore.open(options.store);
   await store.bindChain(chain.chainId, anchor);
@@ -200,7 +209,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     now,
   });
   const writer = new IntakeWriter(store, receipts.sign);
-  const anchorer = newAnchorer(options, { store, account, anchor, metrics, now });
+  const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel });
   await warnWithoutRole(chain, anchor, account.address, logger);
 
   const submissions = new Submissions({

@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+
+import { network } from "hardhat";
+import { createPublicClient, createWalletClient, http, keccak256, toHex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import AuditChainModule from "../../ignition/modules/AuditChain.js";
+import { readingAnchorAbi } from "../../oracle/chain/abis.js";
+import { currentFees, detectFeeModel, FeeModelError, nextFees } from "../../oracle/chain/fee-model.js";
+import { rpcChain } from "../../oracle/chain/rpc.js";
+import { AUDIT_CHAIN_ID } from "../../oracle/core/chains.js";
+import { startAnvil, type AnvilNode } from "../../scripts/lib/anvil.js";
+import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+
+const relayer = privateKeyToAccount(DEV_KEYS.relayer);
+const names = { feeModel: "AUDIT_FEE_MODEL", chainId: "AUDIT_CHAIN_ID", rpcUrl: "AUDIT_RPC_URL" };
+const clientOf = (url: string) => createPublicClient({ transport: http(url) }) as PublicClient;
+
+/**
+ * (fake RPC) A proxy in front of a real anvil that answers `missing` as a node without the method
+ * does: JSON-RPC error -32601 "the method … does not exist/is not available" (geth's words).
+ */
+async function proxyWithout(target: string, missing: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const call = JSON.parse(body) as { id: unknown; method: string };
+      res.setHeader("content-type", "application/json");
+      if (call.method === missing) {
+        res.end(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            id: call.id,
+            error: { code: -32601, message: `the method ${missing} does not exist/is not available` },
+          }),
+        );
+        return;
+      }
+      void fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body }).then(async (r) =>
+        res.end(await r.text()),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe("fee model detection on anvil", () => {
+  let paid: AnvilNode;
+  let permissioned: AnvilNode;
+  let legacyOnly: AnvilNode;
+  before(async () => {
+    [paid, permissioned, legacyOnly] = await Promise.all([
+      startAnvil({ chainId: AUDIT_CHAIN_ID }),
+      startAnvil({ chainId: AUDIT_CHAIN_ID, profile: "permissioned" }),
+      // anvil refuses EIP-1559 transactions only before London: such a node cannot hold our (Prague) contracts.
+      startAnvil({ chainId: AUDIT_CHAIN_ID, hardfork: "berlin" }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([paid?.stop(), permissioned?.stop(), legacyOnly?.stop()]);
+  });
+
+  it("detects EIP-1559 with a base fee, free gas (permissioned profile) and legacy-only", async () => {
+    const detect = (node: AnvilNode, setting?: "auto" | "eip1559" | "legacy") =>
+      detectFeeModel(clientOf(node.rpcUrl), { from: relayer.address, setting, expectedChainId: AUDIT_CHAIN_ID, settingNames: names });
+    assert.deepEqual(
+      [(await detect(paid)).kind, (await detect(permissioned)).kind, (await detect(legacyOnly)).kind, (await detect(paid, "legacy")).kind],
+      ["eip1559", "free", "legacy", "legacy"],
+    );
+    assert.equal((await detect(permissioned, "legacy")).txType, "legacy");
+    const free = await detect(permissioned);
+    assert.deepEqual(await currentFees(clientOf(permissioned.rpcUrl), free), {
+      type: "eip1559",
+      maxFeePerGas: 0n,
+      maxPriorityFeePerGas: 0n,
+    });
+    // 12.5 % of 0 is 0: no bump, the same transaction is sent again.
+    assert.equal(
+      nextFees(
+        free,
+        { type: "eip1559", maxFeePerGas: 0n, maxPriorityFeePerGas: 0n },
+        await currentFees(clientOf(permissioned.rpcUrl), free),
+      ),
+      undefined,
+    );
+    const legacy = await detect(paid, "legacy");
+    assert.deepEqual(nextFees(legacy, { type: "legacy", gasPrice: 8n }, { type: "legacy", gasPrice: 1n }), {
+      type: "legacy",
+      gasPrice: 9n,
+    });
+  });
+
+  it("refuses, naming the setting, a forced EIP-1559 model on a legacy-only node and a wrong chain id", async () => {
+    await assert.rejects(
+      detectFeeModel(clientOf(legacyOnly.rpcUrl), { from: relayer.address, setting: "eip1559", settingNames: names }),
+      (e: unknown) => e instanceof FeeModelError && /AUDIT_FEE_MODEL=legacy/.test(e.message),
+    );
+    await assert.rejects(
+      detectFeeModel(clientOf(paid.rpcUrl), { from: relayer.address, expectedChainId: 1, settingNames: names }),
+      (e: unknown) => e instanceof FeeModelError && /AUDIT_CHAIN_ID=1 but AUDIT_RPC_URL serves chain 31337/.test(e.message),
+    );
+  });
+
+  for (const missing of ["eth_feeHistory", "eth_maxPriorityFeePerGas"]) {
+    it(`refuses an EIP-1559 node without ${missing}, naming AUDIT_FEE_MODEL=legacy (fake RPC)`, async () => {
+      const proxy = await proxyWithout(paid.rpcUrl, missing);
+      try {
+        await assert.rejects(
+          detectFeeModel(clientOf(proxy.url), { from: relayer.address, settingNames: names }),
+          (e: unknown) => e instanceof FeeModelError && e.message.includes(missing) && /AUDIT_FEE_MODEL=legacy/.test(e.message),
+        );
+        // The legacy model needs neither.
+        assert.equal((await detectFeeModel(clientOf(proxy.url), { from: relayer.address, setting: "legacy" })).kind, "legacy");
+      } finally {
+        proxy.server.close();
+      }
+    });
+  }
+
+  it("deploys the audit chain with Ignition on the permissioned profile and anchors a batch at zero fees", async () => {
+    const connection = await network.create({ network: "auditLocal", override: { url: permissioned.rpcUrl } });
+    try {
+      const { anchor } = await connection.ignition.deploy(AuditChainModule, {
+        parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
+        deploymentId: `test-anvil-${permissioned.port}-${Date.now()}`,
+      });
+      const client = clientOf(permissioned.rpcUrl);
+      const model = await detectFeeModel(client, { from: relayer.address });
+      const wallet = createWalletClient({
+        account: relayer,
+        chain: rpcChain(AUDIT_CHAIN_ID, "audit", permissioned.rpcUrl),
+        transport: http(permissioned.rpcUrl),
+      });
+      const root = keccak256(toHex("anvil root"));
+      const hash = await wallet.writeContract({
+        address: anchor.address,
+        abi: readingAnchorAbi,
+        functionName: "anchorBatch",
+        args: [root, 1, keccak256(toHex("manifest"))],
+        ...(await currentFees(client, model)),
+      });
+      const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+      assert.equal(receipt.status, "success");
+      assert.equal(receipt.effectiveGasPrice, 0n);
+      assert.equal(
+        await client.readContract({ address: anchor.address, abi: readingAnchorAbi, functionName: "batchIdOfRoot", args: [root] }),
+        1n,
+      );
+    } finally {
+      await connection.provider.close();
+    }
+  });
+});
