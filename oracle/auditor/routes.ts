@@ -29,7 +29,11 @@ const devices = z
   .max(43 * 200)
   .transform((s, ctx) => {
     const list = s.split(",").filter((d) => d !== "");
-    for (const d of list) if (!isAddress(d, { strict: false })) ctx.addIssue({ code: "custom", message: `${d} is not an address` });
+    const bad = list.find((d) => !isAddress(d, { strict: false }));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: `${bad.slice(0, 50)} is not an address` });
+      return z.NEVER;
+    }
     return list.map((d) => getAddress(d).toLowerCase());
   });
 const bbox = z
@@ -37,7 +41,10 @@ const bbox = z
   .transform((s, ctx) => {
     const n = s.split(",").map(Number);
     if (n.length !== 4 || n.some((x) => !Number.isFinite(x)) || n[0] > n[2] || n[1] > n[3] || Math.abs(n[0]) > 90 || Math.abs(n[2]) > 90)
+    {
       ctx.addIssue({ code: "custom", message: "bbox is minLat,minLon,maxLat,maxLon" });
+      return z.NEVER;
+    }
     return { minLat: n[0], minLon: n[1], maxLat: n[2], maxLon: n[3] };
   });
 const range = { from: uint.optional(), to: uint.optional() };
@@ -157,7 +164,7 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (req, res) => {
       const q = parse(readingsQuery, req);
-      const rows = await d.store.verdicts({ ...q, status: "VERIFIED" });
+      const rows = await d.store.verdicts({ ...q, ...(q.device === undefined ? {} : { devices: q.device }), status: "VERIFIED" });
       res.json({ qualityRules: QUALITY_RULES_VERSION, readings: withQuality(rows).map(({ row, flags }) => readingJson(row, flags)) });
     }),
   );
@@ -167,7 +174,7 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (req, res) => {
       const q = parse(verdictsQuery, req);
-      const rows = await d.store.verdicts(q);
+      const rows = await d.store.verdicts({ ...q, ...(q.device === undefined ? {} : { devices: q.device }) });
       res.json({ verdicts: rows.map((v) => ({ device: getAddress(v.device), seq: v.seq, source: v.source, ts: v.ts, status: v.status, problems: v.problems === null ? [] : JSON.parse(v.problems), batchId: v.batchId })) });
     }),
   );
@@ -177,7 +184,7 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (req, res) => {
       const q = parse(aggregatesQuery, req);
-      const rows = await d.store.aggregates({ ...q, bucket: q.bucket === "day" ? 86400 : 3600 });
+      const rows = await d.store.aggregates({ ...q, ...(q.device === undefined ? {} : { devices: q.device }), bucket: q.bucket === "day" ? 86400 : 3600 });
       res.json(q.grid === undefined ? { bucket: q.bucket, devices: rows.map(withAqi) } : { bucket: q.bucket, grid: q.grid, cells: gridCells(rows, q.grid) });
     }),
   );
