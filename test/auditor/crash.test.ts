@@ -4,7 +4,8 @@
  * duplicated. Also measures the restart-to-resume time.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -98,11 +99,22 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
     child = spawnAuditor();
     await waitFor(async () => count().n > afterKill.n && true, "first verdict after restart", 120_000, 5);
     const resumeMs = Date.now() - restartedAt;
+    const firstAt = Date.now();
+    const fromCount = count().n;
     const done = await waitFor(async () => {
       const c = count();
       return c.n >= total ? c : undefined;
     }, "every verdict", 120_000, 50);
     assert.deepEqual(done, { n: total, uniq: total, verified: total });
+    const rate = ((total - fromCount) / ((Date.now() - firstAt) / 1000)).toFixed(0);
+    const keyFile = path.join(stack.dir, "consumer.key");
+    await writeFile(keyFile, stack.apiKey);
+    const cliStart = Date.now();
+    const cli = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/verify.ts"), "all", "--rpc", stack.chain.rpcUrl, "--anchor", stack.chain.anchor, "--platform", stack.platformUrl, "--api-key-file", keyFile, "--quiet"], { cwd: ROOT });
+    const cliMs = Date.now() - cliStart;
+    const sizes = [dbPath, `${dbPath}-wal`].map((f) => (existsSync(f) ? statSync(f).size : 0)).reduce((x, y) => x + y, 0);
+    console.log(`# auditor ≈ ${rate} readings/s incremental (lower bound: includes 50 ms polls); verify all (exit ${cli.status}): ${total} readings in ${cliMs} ms incl. process start`);
+    console.log(`# verdict store ${sizes} bytes for ${total} verdicts → ≈ ${((sizes / total) * 1e6 / 2 ** 20).toFixed(0)} MiB per million (extrapolated)`);
     console.log(`# killed at ${atKill.n}/${total} verdicts; restart → first new verdict in ${resumeMs} ms (process start included)`);
     child.kill("SIGTERM");
     await new Promise((resolve) => child!.once("exit", resolve));
