@@ -45,6 +45,6 @@ const seconds = (Date.now() - started) / 1000;
 await store.close();
 const bytes = (await stat(file)).size;
 console.log(
-  `${n} verdicts: ${bytes} bytes (${(bytes / n).toFixed(0)} B/verdict) → ${((bytes / n) * 1e6 / 2 ** 20).toFixed(0)} MiB per million (extrapolated); written at ${(n / seconds).toFixed(0)} verdicts/s`,
+  `${n} verdicts: ${bytes} bytes (${(bytes / n).toFixed(0)} B/verdict) → ${(((bytes / n) * 1e6) / 2 ** 20).toFixed(0)} MiB per million (extrapolated); written at ${(n / seconds).toFixed(0)} verdicts/s`,
 );
 await rm(dir, { recursive: true, force: true });

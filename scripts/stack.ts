@@ -301,7 +301,14 @@ const auditorStack = auditorEnv({ platformUrl, consumerKey: secrets.consumerKey,
 startProcess("auditor", "scripts/auditor.ts", auditorStack.env);
 log(`auditor ${auditorStack.url} (/v1/status, /metrics; API with the consumer key)`);
 const stopStatus = startStatusLine(
-  { relayerUrl, auditorUrl: auditorStack.url, oracleUrl: oracleUrls[0], rewardRpcUrl: reward.chain.url, distributor: rewardDeployment.distributor, distributorDeployBlock: rewardDeployment.deployBlock },
+  {
+    relayerUrl,
+    auditorUrl: auditorStack.url,
+    oracleUrl: oracleUrls[0],
+    rewardRpcUrl: reward.chain.url,
+    distributor: rewardDeployment.distributor,
+    distributorDeployBlock: rewardDeployment.deployBlock,
+  },
   Number(env.STACK_STATUS_MS ?? 5000),
   console.log,
 );

@@ -54,7 +54,10 @@ export async function deliverAlerts(store: AuditorStore, options: WebhookOptions
     } catch (error) {
       const delay = Math.min(options.maxBackoffMs, options.backoffMs * 2 ** alert.attempts);
       await store.alertFailed(alert.id, Date.now() + delay, (error as Error).message.slice(0, 300));
-      logger.warn({ alert: alert.alertKey, attempt: alert.attempts + 1, retryInMs: delay, err: (error as Error).message }, "alert delivery failed");
+      logger.warn(
+        { alert: alert.alertKey, attempt: alert.attempts + 1, retryInMs: delay, err: (error as Error).message },
+        "alert delivery failed",
+      );
     }
   }
   return delivered;

@@ -156,7 +156,9 @@ export class Auditor {
       item,
       verdicts,
       outcome.alerts,
-      waiting ? { nextAt: Date.now() + backoff, reason: `${outcome.transient[0].status}: ${outcome.transient.length} reading(s) not final yet` } : undefined,
+      waiting
+        ? { nextAt: Date.now() + backoff, reason: `${outcome.transient[0].status}: ${outcome.transient.length} reading(s) not final yet` }
+        : undefined,
     );
     for (const kind of raised) metrics.alerts.inc({ kind });
     for (const v of verdicts) metrics.verdicts.inc({ status: v.status });

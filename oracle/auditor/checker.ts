@@ -37,7 +37,12 @@ export type CheckOutcome =
   | { kind: "unchecked"; reason: string; alerts: NewAlert[]; staleVerifier: boolean };
 
 /** Checks a work item; never throws (a failure is an `unchecked` outcome). */
-export async function checkItem(verifier: Verifier, platform: PrefetchingPlatform, item: WorkItem, concurrency: number): Promise<CheckOutcome> {
+export async function checkItem(
+  verifier: Verifier,
+  platform: PrefetchingPlatform,
+  item: WorkItem,
+  concurrency: number,
+): Promise<CheckOutcome> {
   platform.clear();
   try {
     await verifier.registry.sync();

@@ -70,7 +70,9 @@ export function parseAuditorConfig(env: NodeJS.ProcessEnv): AuditorConfig {
     }
   }
   if (key === undefined || key === "")
-    throw new ConfigError("Invalid auditor configuration", ["PLATFORM_API_KEY (or PLATFORM_API_KEY_FILE): a consumer key of the platform is required"]);
+    throw new ConfigError("Invalid auditor configuration", [
+      "PLATFORM_API_KEY (or PLATFORM_API_KEY_FILE): a consumer key of the platform is required",
+    ]);
   return {
     ...auditServiceFromEnv(e, env, "auditor"),
     platformUrl: e.PLATFORM_URL,

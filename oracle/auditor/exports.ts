@@ -6,7 +6,20 @@
  * @module
  */
 
-const COLUMNS = ["device", "seq", "ts", "pm2_5_ugm3", "pm10_ugm3", "temperature_c", "humidity_pct", "lat", "lon", "batchId", "dataHash", "quality"] as const;
+const COLUMNS = [
+  "device",
+  "seq",
+  "ts",
+  "pm2_5_ugm3",
+  "pm10_ugm3",
+  "temperature_c",
+  "humidity_pct",
+  "lat",
+  "lon",
+  "batchId",
+  "dataHash",
+  "quality",
+] as const;
 
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? "" : String(value);
@@ -21,7 +34,12 @@ export function exportRows(rows: readonly Record<string, unknown>[], format: "cs
   const line = (r: Record<string, unknown>) => {
     const loc = r.loc as { lat?: number; lon?: number } | null;
     const quality = r.quality as { version: string; flags: string[] } | undefined;
-    const flat: Record<string, unknown> = { ...r, lat: loc?.lat, lon: loc?.lon, quality: quality === undefined ? "" : `${quality.version}:${quality.flags.join("|")}` };
+    const flat: Record<string, unknown> = {
+      ...r,
+      lat: loc?.lat,
+      lon: loc?.lon,
+      quality: quality === undefined ? "" : `${quality.version}:${quality.flags.join("|")}`,
+    };
     return COLUMNS.map((c) => csvCell(flat[c])).join(",");
   };
   return `${COLUMNS.join(",")}\n${rows.map((r) => `${line(r)}\n`).join("")}`;

@@ -106,6 +106,15 @@ export async function startAuditor(config: AuditorConfig, logger: Logger): Promi
     host: config.host,
     port: config.port,
   });
-  logger.info({ url: running.url, anchor: audit.anchor, chainId: audit.chainId, store: redactDatabaseUrl(config.databaseUrl), confirmations: config.confirmations }, "auditor listening");
+  logger.info(
+    {
+      url: running.url,
+      anchor: audit.anchor,
+      chainId: audit.chainId,
+      store: redactDatabaseUrl(config.databaseUrl),
+      confirmations: config.confirmations,
+    },
+    "auditor listening",
+  );
   return running;
 }

@@ -42,7 +42,8 @@ export class PrefetchingPlatform extends PlatformClient {
         if (reading.seq > after && reading.seq <= toSeq) this.#readings.set(key(device, reading.seq), reading);
       }
       const last = list.length === limit ? checkReading(list.at(-1), device).seq : toSeq;
-      for (let seq = after + 1; seq <= Math.min(last, toSeq); seq++) if (!this.#readings.has(key(device, seq))) this.#readings.set(key(device, seq), null);
+      for (let seq = after + 1; seq <= Math.min(last, toSeq); seq++)
+        if (!this.#readings.has(key(device, seq))) this.#readings.set(key(device, seq), null);
       if (last <= after) break;
       after = last;
     }
@@ -82,7 +83,8 @@ export class PrefetchingPlatform extends PlatformClient {
     }
     const text = await res.text().catch(() => "");
     if (res.status === 404) return undefined;
-    if (res.status === 401 || res.status === 403) throw new VerifierError("UNAUTHORIZED", `platform refused the auditor's key (${res.status})`);
+    if (res.status === 401 || res.status === 403)
+      throw new VerifierError("UNAUTHORIZED", `platform refused the auditor's key (${res.status})`);
     if (res.status !== 200) throw new VerifierError("SERVICE_ERROR", `platform answered ${res.status}`);
     try {
       return JSON.parse(text);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Router, type Request } from "express";
+import { Router, type Request, type RequestHandler } from "express";
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 
@@ -36,21 +36,26 @@ const devices = z
     }
     return list.map((d) => getAddress(d).toLowerCase());
   });
-const bbox = z
-  .string()
-  .transform((s, ctx) => {
-    const n = s.split(",").map(Number);
-    if (n.length !== 4 || n.some((x) => !Number.isFinite(x)) || n[0] > n[2] || n[1] > n[3] || Math.abs(n[0]) > 90 || Math.abs(n[2]) > 90)
-    {
-      ctx.addIssue({ code: "custom", message: "bbox is minLat,minLon,maxLat,maxLon" });
-      return z.NEVER;
-    }
-    return { minLat: n[0], minLon: n[1], maxLat: n[2], maxLon: n[3] };
-  });
+const bbox = z.string().transform((s, ctx) => {
+  const n = s.split(",").map(Number);
+  if (n.length !== 4 || n.some((x) => !Number.isFinite(x)) || n[0] > n[2] || n[1] > n[3] || Math.abs(n[0]) > 90 || Math.abs(n[2]) > 90) {
+    ctx.addIssue({ code: "custom", message: "bbox is minLat,minLon,maxLat,maxLon" });
+    return z.NEVER;
+  }
+  return { minLat: n[0], minLon: n[1], maxLat: n[2], maxLon: n[3] };
+});
 const range = { from: uint.optional(), to: uint.optional() };
 const limit = (max: number, fallback: number) => uint.pipe(z.number().int().min(1).max(max)).default(fallback);
 const readingsQuery = z.strictObject({ device: devices.optional(), ...range, bbox: bbox.optional(), limit: limit(5000, 1000) });
-const verdictsQuery = z.strictObject({ device: devices.optional(), ...range, status: z.string().regex(/^[A-Z_]{3,32}$/).optional(), limit: limit(5000, 1000) });
+const verdictsQuery = z.strictObject({
+  device: devices.optional(),
+  ...range,
+  status: z
+    .string()
+    .regex(/^[A-Z_]{3,32}$/)
+    .optional(),
+  limit: limit(5000, 1000),
+});
 const aggregatesQuery = z.strictObject({
   device: devices.optional(),
   ...range,
@@ -58,7 +63,12 @@ const aggregatesQuery = z.strictObject({
   grid: z.coerce.number().positive().max(10).optional(),
   limit: limit(10_000, 2000),
 });
-const exportQuery = z.strictObject({ device: devices, ...range, format: z.enum(["csv", "jsonl"]).default("jsonl"), limit: limit(100_000, 10_000) });
+const exportQuery = z.strictObject({
+  device: devices,
+  ...range,
+  format: z.enum(["csv", "jsonl"]).default("jsonl"),
+  limit: limit(100_000, 10_000),
+});
 
 function parse<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   const parsed = schema.safeParse(req.query);
@@ -68,7 +78,8 @@ function parse<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
     throw new ServiceError(field === "device" ? "INVALID_ADDRESS" : "INVALID_QUERY", `${field || "query"}: ${issue.message}`, { field });
   }
   const q = parsed.data as { from?: number; to?: number };
-  if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw new ServiceError("INVALID_QUERY", "from must not be after to", { field: "from" });
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+    throw new ServiceError("INVALID_QUERY", "from must not be after to", { field: "from" });
   return parsed.data;
 }
 
@@ -92,11 +103,14 @@ function readingJson(v: VerdictRow, flags: string[]) {
 /** Quality flags over a device-ordered page: the device's previous rows and other devices' PM2.5 in the same hour. */
 export function withQuality(rows: readonly VerdictRow[]): { row: VerdictRow; flags: string[] }[] {
   const byHour = new Map<number, { device: string; pm25: number }[]>();
-  for (const r of rows) if (r.ts !== null && r.pm25 !== null) byHour.set(Math.floor(r.ts / 3600), [...(byHour.get(Math.floor(r.ts / 3600)) ?? []), { device: r.device, pm25: r.pm25 }]);
+  for (const r of rows)
+    if (r.ts !== null && r.pm25 !== null)
+      byHour.set(Math.floor(r.ts / 3600), [...(byHour.get(Math.floor(r.ts / 3600)) ?? []), { device: r.device, pm25: r.pm25 }]);
   const previous: QualityInput[] = [];
   return rows.map((r, i) => {
     if (i > 0 && rows[i - 1].device !== r.device) previous.length = 0;
-    const neighbours = r.ts === null ? [] : (byHour.get(Math.floor(r.ts / 3600)) ?? []).filter((n) => n.device !== r.device).map((n) => n.pm25);
+    const neighbours =
+      r.ts === null ? [] : (byHour.get(Math.floor(r.ts / 3600)) ?? []).filter((n) => n.device !== r.device).map((n) => n.pm25);
     const flags = qualityFlags(r, previous, neighbours);
     previous.push(r);
     return { row: r, flags };
@@ -109,7 +123,10 @@ function withAqi(a: AggregateRow | (Omit<AggregateRow, "device"> & { cell: strin
 
 /** Averages per grid cell (cell = floor(lat/size), floor(lon/size)) from per-device averages, weighted by count. */
 function gridCells(rows: readonly AggregateRow[], size: number) {
-  const cells = new Map<string, { cell: string; bucket: number; n: number; sums: Record<string, number>; counts: Record<string, number> }>();
+  const cells = new Map<
+    string,
+    { cell: string; bucket: number; n: number; sums: Record<string, number>; counts: Record<string, number> }
+  >();
   for (const r of rows) {
     if (r.lat === null || r.lon === null) continue;
     const cell = `${Math.floor(r.lat / size)}:${Math.floor(r.lon / size)}`;
@@ -117,19 +134,40 @@ function gridCells(rows: readonly AggregateRow[], size: number) {
     const c = cells.get(k) ?? { cell, bucket: r.bucket, n: 0, sums: {}, counts: {} };
     c.n += r.n;
     for (const f of ["pm25", "pm10", "temperature", "humidity", "lat", "lon"] as const)
-      if (r[f] !== null) (c.sums[f] = (c.sums[f] ?? 0) + r[f]! * r.n), (c.counts[f] = (c.counts[f] ?? 0) + r.n);
+      if (r[f] !== null) {
+        c.sums[f] = (c.sums[f] ?? 0) + r[f]! * r.n;
+        c.counts[f] = (c.counts[f] ?? 0) + r.n;
+      }
     cells.set(k, c);
   }
-  const avg = (c: { sums: Record<string, number>; counts: Record<string, number> }, f: string) => (c.counts[f] ? c.sums[f] / c.counts[f] : null);
+  const avg = (c: { sums: Record<string, number>; counts: Record<string, number> }, f: string) =>
+    c.counts[f] ? c.sums[f] / c.counts[f] : null;
   return [...cells.values()].map((c) =>
-    withAqi({ cell: c.cell, bucket: c.bucket, n: c.n, pm25: avg(c, "pm25"), pm10: avg(c, "pm10"), temperature: avg(c, "temperature"), humidity: avg(c, "humidity"), pm25Max: null, lat: avg(c, "lat"), lon: avg(c, "lon") }),
+    withAqi({
+      cell: c.cell,
+      bucket: c.bucket,
+      n: c.n,
+      pm25: avg(c, "pm25"),
+      pm10: avg(c, "pm10"),
+      temperature: avg(c, "temperature"),
+      humidity: avg(c, "humidity"),
+      pm25Max: null,
+      lat: avg(c, "lat"),
+      lon: avg(c, "lon"),
+    }),
   );
 }
 
 /**
  * @example app.use(auditorRouter({ store, auditor, keyring, metrics }));
  */
-export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyring: ApiKeyring; metrics: AuditorMetrics; staleAfterMs: number }): Router {
+export function auditorRouter(d: {
+  store: AuditorStore;
+  auditor: Auditor;
+  keyring: ApiKeyring;
+  metrics: AuditorMetrics;
+  staleAfterMs: number;
+}): Router {
   const router = Router();
   const readers = requireRole(d.keyring, ["consumer", "admin"]);
 
@@ -159,6 +197,26 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     }),
   );
 
+  dataRoutes(router, d.store, readers);
+
+  router.post(
+    "/v1/reverify",
+    requireRole(d.keyring, ["admin"]),
+    handle(async (req, res) => {
+      const body = z
+        .strictObject({ kind: z.enum(["batch", "direct"]).optional(), ref: z.string().max(100).optional() })
+        .safeParse(req.body ?? {});
+      if (!body.success) throw new ServiceError("INVALID_BODY", body.error.issues[0]!.message);
+      res.json({ requeued: await d.store.requeue(body.data) });
+    }),
+  );
+  return router;
+}
+
+/** The verified-data routes (readings, verdicts, aggregates, map, alerts, exports). */
+// eslint-disable-next-line max-lines-per-function -- one route table, each handler a few lines
+function dataRoutes(router: Router, store: AuditorStore, readers: RequestHandler): void {
+  const d = { store };
   router.get(
     "/v1/readings",
     readers,
@@ -175,7 +233,17 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     handle(async (req, res) => {
       const q = parse(verdictsQuery, req);
       const rows = await d.store.verdicts({ ...q, ...(q.device === undefined ? {} : { devices: q.device }) });
-      res.json({ verdicts: rows.map((v) => ({ device: getAddress(v.device), seq: v.seq, source: v.source, ts: v.ts, status: v.status, problems: v.problems === null ? [] : JSON.parse(v.problems), batchId: v.batchId })) });
+      res.json({
+        verdicts: rows.map((v) => ({
+          device: getAddress(v.device),
+          seq: v.seq,
+          source: v.source,
+          ts: v.ts,
+          status: v.status,
+          problems: v.problems === null ? [] : JSON.parse(v.problems),
+          batchId: v.batchId,
+        })),
+      });
     }),
   );
 
@@ -184,8 +252,16 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (req, res) => {
       const q = parse(aggregatesQuery, req);
-      const rows = await d.store.aggregates({ ...q, ...(q.device === undefined ? {} : { devices: q.device }), bucket: q.bucket === "day" ? 86400 : 3600 });
-      res.json(q.grid === undefined ? { bucket: q.bucket, devices: rows.map(withAqi) } : { bucket: q.bucket, grid: q.grid, cells: gridCells(rows, q.grid) });
+      const rows = await d.store.aggregates({
+        ...q,
+        ...(q.device === undefined ? {} : { devices: q.device }),
+        bucket: q.bucket === "day" ? 86400 : 3600,
+      });
+      res.json(
+        q.grid === undefined
+          ? { bucket: q.bucket, devices: rows.map(withAqi) }
+          : { bucket: q.bucket, grid: q.grid, cells: gridCells(rows, q.grid) },
+      );
     }),
   );
 
@@ -194,7 +270,14 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (_req, res) => {
       const latest = await d.store.latestByDevice();
-      res.json({ devices: latest.map((l) => ({ ...l, device: getAddress(l.device), health: Number(l.bad) === 0 ? "ok" : "problems", aqi: { china: aqi("china", l) ?? null, us: aqi("us", l) ?? null } })) });
+      res.json({
+        devices: latest.map((l) => ({
+          ...l,
+          device: getAddress(l.device),
+          health: Number(l.bad) === 0 ? "ok" : "problems",
+          aqi: { china: aqi("china", l) ?? null, us: aqi("us", l) ?? null },
+        })),
+      });
     }),
   );
 
@@ -213,19 +296,19 @@ export function auditorRouter(d: { store: AuditorStore; auditor: Auditor; keyrin
     readers,
     handle(async (req, res) => {
       const q = parse(exportQuery, req);
-      const rows = await d.store.verdicts({ devices: q.device, ...(q.from === undefined ? {} : { from: q.from }), ...(q.to === undefined ? {} : { to: q.to }), status: "VERIFIED", limit: q.limit });
-      res.type(q.format === "csv" ? "text/csv" : "application/x-ndjson").send(exportRows(withQuality(rows).map(({ row, flags }) => readingJson(row, flags)), q.format));
+      const rows = await d.store.verdicts({
+        devices: q.device,
+        ...(q.from === undefined ? {} : { from: q.from }),
+        ...(q.to === undefined ? {} : { to: q.to }),
+        status: "VERIFIED",
+        limit: q.limit,
+      });
+      res.type(q.format === "csv" ? "text/csv" : "application/x-ndjson").send(
+        exportRows(
+          withQuality(rows).map(({ row, flags }) => readingJson(row, flags)),
+          q.format,
+        ),
+      );
     }),
   );
-
-  router.post(
-    "/v1/reverify",
-    requireRole(d.keyring, ["admin"]),
-    handle(async (req, res) => {
-      const body = z.strictObject({ kind: z.enum(["batch", "direct"]).optional(), ref: z.string().max(100).optional() }).safeParse(req.body ?? {});
-      if (!body.success) throw new ServiceError("INVALID_BODY", body.error.issues[0]!.message);
-      res.json({ requeued: await d.store.requeue(body.data) });
-    }),
-  );
-  return router;
 }

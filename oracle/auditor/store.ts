@@ -144,7 +144,7 @@ export interface NewAlert {
 }
 
 const VERDICT_COLUMNS =
-  "device, seq, source, ts, status, problems, batch_id AS \"batchId\", block_number AS \"blockNumber\", data_hash AS \"dataHash\", pm25, pm10, temperature, humidity, lat, lon, checked_at AS \"checkedAt\"";
+  'device, seq, source, ts, status, problems, batch_id AS "batchId", block_number AS "blockNumber", data_hash AS "dataHash", pm25, pm10, temperature, humidity, lat, lon, checked_at AS "checkedAt"';
 const ALERT_COLUMNS =
   'id, alert_key AS "alertKey", kind, device, seq, batch_id AS "batchId", message, details, created_at AS "createdAt", delivered_at AS "deliveredAt", attempts, next_at AS "nextAt", last_error AS "lastError"';
 const WORK_COLUMNS =
@@ -222,18 +222,15 @@ export class AuditorStore {
       for (const v of verdicts) await upsertVerdict(tx, v);
       const raised = await insertAlerts(tx, alerts);
       if (retry === undefined)
-        await tx.run("UPDATE auditor_work SET state = 'done', reason = NULL, done_at = ?, attempts = attempts + 1 WHERE kind = ? AND ref = ?", [
-          Date.now(),
-          item.kind,
-          item.ref,
-        ]);
+        await tx.run(
+          "UPDATE auditor_work SET state = 'done', reason = NULL, done_at = ?, attempts = attempts + 1 WHERE kind = ? AND ref = ?",
+          [Date.now(), item.kind, item.ref],
+        );
       else
-        await tx.run("UPDATE auditor_work SET state = 'unchecked', reason = ?, next_at = ?, attempts = attempts + 1 WHERE kind = ? AND ref = ?", [
-          retry.reason,
-          retry.nextAt,
-          item.kind,
-          item.ref,
-        ]);
+        await tx.run(
+          "UPDATE auditor_work SET state = 'unchecked', reason = ?, next_at = ?, attempts = attempts + 1 WHERE kind = ? AND ref = ?",
+          [retry.reason, retry.nextAt, item.kind, item.ref],
+        );
       return raised;
     });
   }
@@ -242,8 +239,14 @@ export class AuditorStore {
   async requeue(filter: { kind?: WorkKind; ref?: string } = {}): Promise<number> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.kind !== undefined) (where.push("kind = ?"), params.push(filter.kind));
-    if (filter.ref !== undefined) (where.push("ref = ?"), params.push(filter.ref));
+    if (filter.kind !== undefined) {
+      where.push("kind = ?");
+      params.push(filter.kind);
+    }
+    if (filter.ref !== undefined) {
+      where.push("ref = ?");
+      params.push(filter.ref);
+    }
     const sql = `UPDATE auditor_work SET state = 'pending', next_at = 0 ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}`;
     return (await this.db.run(sql, params)).changes;
   }
@@ -257,7 +260,10 @@ export class AuditorStore {
   }
 
   async alertDelivered(id: number): Promise<void> {
-    await this.db.run("UPDATE auditor_alerts SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", [Date.now(), id]);
+    await this.db.run("UPDATE auditor_alerts SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", [
+      Date.now(),
+      id,
+    ]);
   }
 
   async alertFailed(id: number, nextAt: number, error: string): Promise<void> {
@@ -273,10 +279,10 @@ export class AuditorStore {
   async alerts(options: { limit: number; undeliveredOnly?: boolean; afterId?: number }): Promise<AlertRow[]> {
     const where = ["id > ?"];
     if (options.undeliveredOnly) where.push("delivered_at IS NULL");
-    return this.db.query<AlertRow>(
-      `SELECT ${ALERT_COLUMNS} FROM auditor_alerts WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
-      [options.afterId ?? 0, options.limit],
-    );
+    return this.db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM auditor_alerts WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, [
+      options.afterId ?? 0,
+      options.limit,
+    ]);
   }
 
   /** Verdicts of a device (or all devices) in a time range, by device then seq. */
@@ -295,14 +301,26 @@ export class AuditorStore {
       where.push(`device IN (${q.devices.map(() => "?").join(", ")})`);
       params.push(...q.devices.map((d) => d.toLowerCase()));
     }
-    if (q.from !== undefined) (where.push("ts >= ?"), params.push(q.from));
-    if (q.to !== undefined) (where.push("ts <= ?"), params.push(q.to));
-    if (q.status !== undefined) (where.push("status = ?"), params.push(q.status));
+    if (q.from !== undefined) {
+      where.push("ts >= ?");
+      params.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push("ts <= ?");
+      params.push(q.to);
+    }
+    if (q.status !== undefined) {
+      where.push("status = ?");
+      params.push(q.status);
+    }
     if (q.bbox !== undefined) {
       where.push("lat >= ? AND lat <= ? AND lon >= ? AND lon <= ?");
       params.push(q.bbox.minLat, q.bbox.maxLat, q.bbox.minLon, q.bbox.maxLon);
     }
-    if (q.after !== undefined) (where.push("(device > ? OR (device = ? AND seq > ?))"), params.push(q.after.device, q.after.device, q.after.seq));
+    if (q.after !== undefined) {
+      where.push("(device > ? OR (device = ? AND seq > ?))");
+      params.push(q.after.device, q.after.device, q.after.seq);
+    }
     return this.db.query<VerdictRow>(
       `SELECT ${VERDICT_COLUMNS} FROM auditor_verdicts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY device, seq LIMIT ?`,
       [...params, q.limit],
@@ -317,10 +335,9 @@ export class AuditorStore {
     unchecked: { kind: string; ref: string; reason: string | null; attempts: number }[];
   }> {
     const verdicts = Object.fromEntries(
-      (await this.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM auditor_verdicts GROUP BY status")).map((r) => [
-        r.status,
-        Number(r.n),
-      ]),
+      (await this.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM auditor_verdicts GROUP BY status")).map(
+        (r) => [r.status, Number(r.n)],
+      ),
     );
     const work = Object.fromEntries(
       (await this.db.query<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM auditor_work GROUP BY state")).map((r) => [
@@ -339,7 +356,17 @@ export class AuditorStore {
 
   /** Each device's latest verified reading time and values (silence detection, the map). */
   async latestByDevice(): Promise<
-    { device: string; ts: number; seq: number; pm25: number | null; pm10: number | null; lat: number | null; lon: number | null; bad: number; total: number }[]
+    {
+      device: string;
+      ts: number;
+      seq: number;
+      pm25: number | null;
+      pm10: number | null;
+      lat: number | null;
+      lon: number | null;
+      bad: number;
+      total: number;
+    }[]
   > {
     return this.db.query(
       `SELECT v.device, v.ts, v.seq, v.pm25, v.pm10, v.lat, v.lon, s.bad, s.total FROM auditor_verdicts v
@@ -359,8 +386,14 @@ export class AuditorStore {
       where.push(`device IN (${q.devices.map(() => "?").join(", ")})`);
       params.push(...q.devices.map((d) => d.toLowerCase()));
     }
-    if (q.from !== undefined) (where.push("ts >= ?"), params.push(q.from));
-    if (q.to !== undefined) (where.push("ts <= ?"), params.push(q.to));
+    if (q.from !== undefined) {
+      where.push("ts >= ?");
+      params.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push("ts <= ?");
+      params.push(q.to);
+    }
     return this.db.query<AggregateRow>(
       `SELECT device, (ts - (ts % ${bucket})) AS bucket, COUNT(*) AS n, AVG(pm25) AS pm25, AVG(pm10) AS pm10,
               AVG(temperature) AS temperature, AVG(humidity) AS humidity, MAX(pm25) AS "pm25Max", AVG(lat) AS lat, AVG(lon) AS lon

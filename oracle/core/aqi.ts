@@ -86,7 +86,14 @@ export interface AqiResult {
   parts: { pm25?: number; pm10?: number };
 }
 
-const CHINA_CATEGORIES = ["优 excellent", "良 good", "轻度污染 lightly polluted", "中度污染 moderately polluted", "重度污染 heavily polluted", "严重污染 severely polluted"];
+const CHINA_CATEGORIES = [
+  "优 excellent",
+  "良 good",
+  "轻度污染 lightly polluted",
+  "中度污染 moderately polluted",
+  "重度污染 heavily polluted",
+  "严重污染 severely polluted",
+];
 const US_CATEGORIES = ["Good", "Moderate", "Unhealthy for Sensitive Groups", "Unhealthy", "Very Unhealthy", "Hazardous"];
 const categoryIndex = (aqi: number) => (aqi <= 50 ? 0 : aqi <= 100 ? 1 : aqi <= 150 ? 2 : aqi <= 200 ? 3 : aqi <= 300 ? 4 : 5);
 

@@ -31,7 +31,10 @@ async function json(url: string): Promise<Record<string, unknown> | undefined> {
 async function metric(url: string, name: string): Promise<number | undefined> {
   try {
     const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
-    const values = text.split("\n").filter((l) => l.startsWith(name) && !l.startsWith("#")).map((l) => Number(l.split(" ").at(-1)));
+    const values = text
+      .split("\n")
+      .filter((l) => l.startsWith(name) && !l.startsWith("#"))
+      .map((l) => Number(l.split(" ").at(-1)));
     return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
   } catch {
     return undefined;

@@ -66,17 +66,27 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
   const verdictRows = () => {
     const db = new Database(dbPath, { readonly: true });
     try {
-      return db.prepare("SELECT device, seq, source, status FROM auditor_verdicts ORDER BY device, seq").all() as { device: string; seq: number; source: string; status: string }[];
+      return db.prepare("SELECT device, seq, source, status FROM auditor_verdicts ORDER BY device, seq").all() as {
+        device: string;
+        seq: number;
+        source: string;
+        status: string;
+      }[];
     } finally {
       db.close();
     }
   };
   const waitVerdicts = (what: string, check: (s: { verdicts: Record<string, number>; unchecked: { reason: string }[] }) => boolean) =>
-    waitFor(async () => {
-      await stack.chain.mine(1);
-      const s = await status();
-      return check(s) ? s : undefined;
-    }, what, 60_000, 100);
+    waitFor(
+      async () => {
+        await stack.chain.mine(1);
+        const s = await status();
+        return check(s) ? s : undefined;
+      },
+      what,
+      60_000,
+      100,
+    );
 
   before(async () => {
     stack = await startStack();
@@ -105,7 +115,10 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
     assert.equal(s.verifiedPercent, 100);
     const res = await request(`${running!.url}/v1/readings?device=${a.address}`, { headers: auth });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.readings.map((r: { seq: number }) => r.seq), [1, 2, 3]);
+    assert.deepEqual(
+      res.body.readings.map((r: { seq: number }) => r.seq),
+      [1, 2, 3],
+    );
     assert.equal(res.body.readings[0].pm2_5_ugm3, 8.5);
     assert.equal(res.body.readings[0].quality.version, "quality-v1");
     assert.equal(verdictRows().length, 6);
@@ -117,14 +130,21 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
     await stack.send(a, 4, t);
     await stack.waitAnchored(a.address, [4]);
     const db = stack.platformDb();
-    db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 4").run(Buffer.from('{"v":1,"forged":true}'), a.address.toLowerCase());
+    db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 4").run(
+      Buffer.from('{"v":1,"forged":true}'),
+      a.address.toLowerCase(),
+    );
     db.close();
     const before = verdictRows();
     await start();
     await waitVerdicts("TAMPERED recorded", (x) => x.verdicts.TAMPERED === 1);
     const afterRows = verdictRows();
     assert.equal(afterRows.length, before.length + 1, "one new verdict; nothing re-verified or duplicated");
-    const delivered = await waitFor(async () => receiver.received.find((r) => r.status === 204 && r.body.kind === "TAMPERED"), "TAMPERED delivered", 30_000);
+    const delivered = await waitFor(
+      async () => receiver.received.find((r) => r.status === 204 && r.body.kind === "TAMPERED"),
+      "TAMPERED delivered",
+      30_000,
+    );
     assert.equal(delivered.body.seq, 4);
     assert.ok(receiver.received.filter((r) => r.status === 503).length === 2, "the first two posts failed and were retried");
     const metrics = (await request(`${running!.url}/metrics`)).text;
@@ -136,7 +156,9 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
     const t = await chainTime(stack.chain);
     await stack.send(b, 4, t);
     await stack.waitAnchored(b.address, [4]);
-    const s = await waitVerdicts("unchecked with MANIFEST_MISSING", (x) => x.unchecked.some((u) => u.reason.startsWith("MANIFEST_MISSING")));
+    const s = await waitVerdicts("unchecked with MANIFEST_MISSING", (x) =>
+      x.unchecked.some((u) => u.reason.startsWith("MANIFEST_MISSING")),
+    );
     assert.equal(s.verdicts.VERIFIED, 6);
     assert.equal(verdictRows().filter((r) => r.device === b.address.toLowerCase() && r.seq === 4).length, 0);
     stack.serveManifests = true;

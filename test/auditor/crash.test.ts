@@ -31,7 +31,9 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
       const db = new Database(dbPath, { readonly: true, fileMustExist: true });
       try {
         return db
-          .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT device || ':' || seq) AS uniq, SUM(CASE WHEN status = 'VERIFIED' THEN 1 ELSE 0 END) AS verified FROM auditor_verdicts")
+          .prepare(
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT device || ':' || seq) AS uniq, SUM(CASE WHEN status = 'VERIFIED' THEN 1 ELSE 0 END) AS verified FROM auditor_verdicts",
+          )
           .get() as { n: number; uniq: number; verified: number };
       } finally {
         db.close();
@@ -41,7 +43,11 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
     }
   };
   const spawnAuditor = () => {
-    const p = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/auditor.ts")], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/auditor.ts")], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     p.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     p.stdout?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     return p;
@@ -56,7 +62,11 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
     for (let i = 0; i < DEVICES; i++) devices.push(await registeredDevice(stack.chain, i % 2 === 0 ? "secp256k1" : "p256"));
     const t0 = await chainTime(stack.chain);
     for (let seq = 1; seq <= PER_DEVICE; seq++) for (const d of devices) await stack.send(d, seq, t0 + seq);
-    for (const d of devices) await stack.waitAnchored(d.address, Array.from({ length: PER_DEVICE }, (_, i) => i + 1));
+    for (const d of devices)
+      await stack.waitAnchored(
+        d.address,
+        Array.from({ length: PER_DEVICE }, (_, i) => i + 1),
+      );
     env = {
       ...process.env,
       AUDIT_RPC_URL: stack.chain.rpcUrl,
@@ -83,10 +93,15 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
   it("ends with exactly one VERIFIED verdict per reading after a SIGKILL mid-way", async () => {
     const total = DEVICES * PER_DEVICE;
     child = spawnAuditor();
-    const atKill = await waitFor(async () => {
-      const c = count();
-      return c.n > 0 ? c : undefined;
-    }, "first verdicts", 40_000, 5).catch(async (error: Error) => {
+    const atKill = await waitFor(
+      async () => {
+        const c = count();
+        return c.n > 0 ? c : undefined;
+      },
+      "first verdicts",
+      40_000,
+      5,
+    ).catch(async (error: Error) => {
       const url = /"url":"([^"]+)"/.exec(stderr)?.[1];
       const status = url === undefined ? "" : await (await fetch(`${url}/v1/status`)).text();
       throw new Error(`${error.message}; auditor status ${status}; output: ${stderr.slice(-1000)}`);
@@ -101,20 +116,47 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
     const resumeMs = Date.now() - restartedAt;
     const firstAt = Date.now();
     const fromCount = count().n;
-    const done = await waitFor(async () => {
-      const c = count();
-      return c.n >= total ? c : undefined;
-    }, "every verdict", 120_000, 50);
+    const done = await waitFor(
+      async () => {
+        const c = count();
+        return c.n >= total ? c : undefined;
+      },
+      "every verdict",
+      120_000,
+      50,
+    );
     assert.deepEqual(done, { n: total, uniq: total, verified: total });
     const rate = ((total - fromCount) / ((Date.now() - firstAt) / 1000)).toFixed(0);
     const keyFile = path.join(stack.dir, "consumer.key");
     await writeFile(keyFile, stack.apiKey);
     const cliStart = Date.now();
-    const cli = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/verify.ts"), "all", "--rpc", stack.chain.rpcUrl, "--anchor", stack.chain.anchor, "--platform", stack.platformUrl, "--api-key-file", keyFile, "--quiet"], { cwd: ROOT });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(ROOT, "scripts/verify.ts"),
+        "all",
+        "--rpc",
+        stack.chain.rpcUrl,
+        "--anchor",
+        stack.chain.anchor,
+        "--platform",
+        stack.platformUrl,
+        "--api-key-file",
+        keyFile,
+        "--quiet",
+      ],
+      { cwd: ROOT },
+    );
     const cliMs = Date.now() - cliStart;
     const sizes = [dbPath, `${dbPath}-wal`].map((f) => (existsSync(f) ? statSync(f).size : 0)).reduce((x, y) => x + y, 0);
-    console.log(`# auditor ≈ ${rate} readings/s incremental (lower bound: includes 50 ms polls); verify all (exit ${cli.status}): ${total} readings in ${cliMs} ms incl. process start`);
-    console.log(`# verdict store ${sizes} bytes for ${total} verdicts → ≈ ${((sizes / total) * 1e6 / 2 ** 20).toFixed(0)} MiB per million (extrapolated)`);
+    console.log(
+      `# auditor ≈ ${rate} readings/s incremental (lower bound: includes 50 ms polls); verify all (exit ${cli.status}): ${total} readings in ${cliMs} ms incl. process start`,
+    );
+    console.log(
+      `# verdict store ${sizes} bytes for ${total} verdicts → ≈ ${(((sizes / total) * 1e6) / 2 ** 20).toFixed(0)} MiB per million (extrapolated)`,
+    );
     console.log(`# killed at ${atKill.n}/${total} verdicts; restart → first new verdict in ${resumeMs} ms (process start included)`);
     child.kill("SIGTERM");
     await new Promise((resolve) => child!.once("exit", resolve));

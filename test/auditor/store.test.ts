@@ -40,8 +40,14 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
       const target = await open();
       const store = await AuditorStore.open(await openDatabase(target.url));
       try {
-        await store.advance([{ kind: "batch", ref: "1", blockNumber: 10, blockHash: "0x01", detail: null }], { block: 12, blockHash: "0x12" });
-        await store.advance([{ kind: "batch", ref: "1", blockNumber: 10, blockHash: "0x01", detail: null }], { block: 12, blockHash: "0x12" });
+        await store.advance([{ kind: "batch", ref: "1", blockNumber: 10, blockHash: "0x01", detail: null }], {
+          block: 12,
+          blockHash: "0x12",
+        });
+        await store.advance([{ kind: "batch", ref: "1", blockNumber: 10, blockHash: "0x01", detail: null }], {
+          block: 12,
+          blockHash: "0x12",
+        });
         assert.deepEqual(await store.cursor(), { block: 12, blockHash: "0x12" });
         const [item] = await store.dueWork(Date.now(), 10);
         assert.equal(item.ref, "1");
