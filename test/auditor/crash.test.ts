@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -150,7 +149,6 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
       { cwd: ROOT },
     );
     const cliMs = Date.now() - cliStart;
-    const sizes = [dbPath, `${dbPath}-wal`].map((f) => (existsSync(f) ? statSync(f).size : 0)).reduce((x, y) => x + y, 0);
     console.log(
       `# auditor ≈ ${rate} readings/s incremental (lower bound: includes 50 ms polls); verify all (exit ${cli.status}): ${total} readings in ${cliMs} ms incl. process start`,
     );
