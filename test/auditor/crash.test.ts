@@ -152,9 +152,6 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
     console.log(
       `# auditor ≈ ${rate} readings/s incremental (lower bound: includes 50 ms polls); verify all (exit ${cli.status}): ${total} readings in ${cliMs} ms incl. process start`,
     );
-    console.log(
-      `# verdict store ${sizes} bytes for ${total} verdicts → ≈ ${(((sizes / total) * 1e6) / 2 ** 20).toFixed(0)} MiB per million (extrapolated)`,
-    );
     console.log(`# killed at ${atKill.n}/${total} verdicts; restart → first new verdict in ${resumeMs} ms (process start included)`);
     child.kill("SIGTERM");
     await new Promise((resolve) => child!.once("exit", resolve));
