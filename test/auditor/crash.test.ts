@@ -98,7 +98,7 @@ describe("auditor: kill -9 and resume", { timeout: 300_000 }, () => {
         return c.n > 0 ? c : undefined;
       },
       "first verdicts",
-      40_000,
+      120_000,
       5,
     ).catch(async (error: Error) => {
       const url = /"url":"([^"]+)"/.exec(stderr)?.[1];
