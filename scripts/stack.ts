@@ -39,6 +39,8 @@ import {
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
+import { auditorEnv } from "./lib/stack-auditor.js";
+import { startStatusLine } from "./lib/stack-status.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
 import { dashboardOrigins } from "./lib/rpc-server.js";
 
@@ -300,6 +302,24 @@ startProcess("web", "scripts/web.ts", {
 await waitForHttp(`${webUrl}/healthz`, "web");
 log(`dashboard ${webUrl} (sign in with the consumer API key in ${secretsFile}, field consumerKey)`);
 
+// --- the auditor (issue 15) and the live status line ------------------------------------------------
+const auditorStack = auditorEnv({ platformUrl, consumerKey: secrets.consumerKey, keysFile, env });
+startProcess("auditor", "scripts/auditor.ts", auditorStack.env);
+log(`auditor ${auditorStack.url} (/v1/status, /metrics; API with the consumer key)`);
+const stopStatus = startStatusLine(
+  {
+    relayerUrl,
+    auditorUrl: auditorStack.url,
+    oracleUrl: oracleUrls[0],
+    rewardRpcUrl: reward.chain.url,
+    distributor: rewardDeployment.distributor,
+    distributorDeployBlock: rewardDeployment.deployBlock,
+  },
+  Number(env.STACK_STATUS_MS ?? 5000),
+  console.log,
+);
+closers.push(async () => stopStatus());
+
 // --- simulated devices: their rewards go to five contributors (dev accounts #10–#14) ---------------
 const contributors = DEV_KEYS.contributors.map((key) => privateKeyToAccount(key).address);
 // ------------------------------------------------------------------------------
@@ -348,7 +368,7 @@ async function stopAll(): Promise<void> {
   stopping = true;
   log("stopping…");
   // Devices first (their outbox keeps what is unsent), then the services, then the chains.
-  for (const group of [["simulator"], ["web", "oracle-0", "oracle-1", "oracle-2"], ["relayer", "platform"]]) {
+  for (const group of [["simulator"], ["web", "auditor", "oracle-0", "oracle-1", "oracle-2"], ["relayer", "platform"]]) {
     await Promise.all(
       group.map((name) => {
         const child = children.get(name);

@@ -20,6 +20,7 @@ const PORTS = {
   PLATFORM_PORT: BASE + 2,
   RELAYER_PORT: BASE + 3,
   WEB_PORT: BASE + 4,
+  AUDITOR_PORT: BASE + 5,
   ORACLE_BASE_PORT: BASE + 10,
 };
 const relayerUrl = `http://127.0.0.1:${PORTS.RELAYER_PORT}`;

@@ -1,0 +1,120 @@
+/**
+ * A platform client for the auditor: the verifier's `PlatformClient`, answering from a per-batch cache
+ * filled with one ranged request per device (instead of one request per reading), and refusing
+ * answers whose shape is wrong (wrong bytes are "could not check", never a verdict).
+ *
+ * @module
+ */
+import { getAddress, isHex, type Address } from "viem";
+
+import { PlatformClient, VerifierError, type PlatformEquivocation, type PlatformReading } from "../verifier/index.js";
+
+const key = (device: Address, seq: number) => `${device.toLowerCase()}:${seq}`;
+
+/**
+ * @example
+ * const platform = new PrefetchingPlatform(url, apiKey);
+ * await platform.prefetch(device, 10, 17); // one request
+ * await platform.reading(device, 12);       // from the cache
+ * platform.clear();
+ */
+export class PrefetchingPlatform extends PlatformClient {
+  readonly #headers: Record<string, string>;
+  readonly #readings = new Map<string, PlatformReading | null>();
+  readonly #equivocations = new Map<string, Promise<PlatformEquivocation[]>>();
+  readonly #timeoutMs: number;
+
+  constructor(url: string, apiKey: string, options: { pageSize?: number; timeoutMs?: number } = {}) {
+    super(url, apiKey, options.pageSize ?? 1000);
+    this.#headers = { authorization: `Bearer ${apiKey}` };
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  /** Loads (device, fromSeq…toSeq) with as few requests as the page size allows; absent seqs are cached as absent. */
+  async prefetch(device: Address, fromSeq: number, toSeq: number): Promise<void> {
+    let after = fromSeq - 1;
+    while (after < toSeq) {
+      const limit = Math.min(toSeq - after, this.pageSize);
+      const body = await this.#get(`/v1/devices/${device}/readings?afterSeq=${after}&limit=${limit}`);
+      const list: unknown[] = body === undefined ? [] : Array.isArray(body.readings) ? body.readings : invalid("readings list");
+      for (const r of list) {
+        const reading = checkReading(r, device);
+        if (reading.seq > after && reading.seq <= toSeq) this.#readings.set(key(device, reading.seq), reading);
+      }
+      const last = list.length === limit ? checkReading(list.at(-1), device).seq : toSeq;
+      for (let seq = after + 1; seq <= Math.min(last, toSeq); seq++)
+        if (!this.#readings.has(key(device, seq))) this.#readings.set(key(device, seq), null);
+      if (last <= after) break;
+      after = last;
+    }
+  }
+
+  override async reading(device: Address, seq: number): Promise<PlatformReading | undefined> {
+    const cached = this.#readings.get(key(device, seq));
+    if (cached !== undefined) return cached ?? undefined;
+    const body = await this.#get(`/v1/devices/${device}/readings/${seq}`);
+    return body === undefined ? undefined : checkReading(body, device);
+  }
+
+  override equivocations(device: Address): Promise<PlatformEquivocation[]> {
+    const k = device.toLowerCase();
+    let list = this.#equivocations.get(k);
+    if (list === undefined) {
+      list = super.equivocations(device);
+      this.#equivocations.set(k, list);
+      list.catch(() => this.#equivocations.delete(k));
+    }
+    return list;
+  }
+
+  /** Forgets everything cached (between work items: the platform may change). */
+  clear(): void {
+    this.#readings.clear();
+    this.#equivocations.clear();
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the platform, checked by checkReading
+  async #get(path: string): Promise<any> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, { headers: this.#headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (cause) {
+      throw new VerifierError("SERVICE_UNREACHABLE", `platform unreachable at ${this.url}`, { cause });
+    }
+    const text = await res.text().catch(() => "");
+    if (res.status === 404) return undefined;
+    if (res.status === 401 || res.status === 403)
+      throw new VerifierError("UNAUTHORIZED", `platform refused the auditor's key (${res.status})`);
+    if (res.status !== 200) throw new VerifierError("SERVICE_ERROR", `platform answered ${res.status}`);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return invalid("JSON body");
+    }
+  }
+}
+
+function invalid(what: string): never {
+  throw new VerifierError("SERVICE_ERROR", `platform served a malformed ${what}`);
+}
+
+/** A platform reading with the expected shape, for the expected device; anything else is wrong bytes. */
+function checkReading(value: unknown, device: Address): PlatformReading {
+  const r = value as Partial<PlatformReading> | undefined;
+  if (
+    r === undefined ||
+    r === null ||
+    typeof r.payload !== "string" ||
+    typeof r.seq !== "number" ||
+    !Number.isSafeInteger(r.seq) ||
+    typeof r.ts !== "number" ||
+    typeof r.device !== "string" ||
+    typeof r.signature !== "string" ||
+    !isHex(r.signature) ||
+    typeof r.dataHash !== "string" ||
+    !isHex(r.dataHash)
+  )
+    return invalid("reading");
+  if (getAddress(r.device) !== getAddress(device)) return invalid("reading (another device)");
+  return r as PlatformReading;
+}
