@@ -84,4 +84,6 @@ export interface PlatformOptions {
   trustProxy?: false | number | string;
   /** The clock in ms (tests may pin it). */
   now?: () => number;
+  /** Worker threads checking device signatures off the event loop (default: one per core; 0: on the event loop). */
+  signatureThreads?: number;
 }

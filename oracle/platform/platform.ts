@@ -11,6 +11,7 @@ import express, { type Express, type Router } from "express";
 import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import { LoadShedder } from "../service/load-shedding.js";
+import { servicePool } from "../service/signature-pool.js";
 import { ApiKeyring } from "./auth.js";
 import { ReadingVerifier } from "./ingest.js";
 import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
@@ -20,6 +21,7 @@ import { RequestTracker } from "./requests.js";
 import { SignatureBudget } from "./signature-budget.js";
 import { PlatformStore } from "./store.js";
 import { submitRoute } from "./submit-route.js";
+import { GroupWriter } from "./submit-writer.js";
 
 export { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
 export { readingResponse, type ReadingResponse } from "./read-routes.js";
@@ -62,7 +64,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const now = options.now ?? Date.now;
   const store = await PlatformStore.open(options.store);
   const keyring = options.apiKeys instanceof ApiKeyring ? options.apiKeys : new ApiKeyring(options.apiKeys);
+  const signatures = servicePool(options.signatureThreads);
   const verifier = new ReadingVerifier({
+    signatures: signatures.pool,
     domain: options.domain,
     registry: options.registry,
     maxPayloadBytes: limits.maxPayloadBytes,
@@ -77,7 +81,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const router = express.Router();
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, now);
-  submitRoute(router, { store, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
+  const writer = new GroupWriter(store);
+  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
   readRoutes(router, { store, keyring, limits });
 
   const service = createServiceApp({
@@ -107,7 +112,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     close() {
       closing ??= (async () => {
         await requests.drain(limits.shutdownTimeoutMs);
+        await writer.idle();
         shedder.stop();
+        await signatures.close();
         await store.close();
         logger.info("platform closed");
       })();

@@ -25,6 +25,7 @@ import { readingAnchorAbi } from "../chain/abis.js";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
+import { servicePool } from "../service/signature-pool.js";
 import { RelayerAccountError } from "./anchor-errors.js";
 import { AnchorDelayWatch } from "./anchor-delay.js";
 import { Anchorer } from "./anchorer.js";
@@ -192,8 +193,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       receiptSigner,
       publicUrl: options.publicUrl,
     });
+  const signatures = servicePool(options.signatureThreads);
   const checker = new ReadingChecker({
     registry: options.registry,
+    signatures: signatures.pool,
     digester: new ReadingDigester(chain.chainId, anchor),
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
     intakeWindow: { maxAnchorDelay: () => anchorDelay.seconds, marginSeconds: 2 * deadlineSlack },
@@ -261,6 +264,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       await anchorer.stop();
       anchorDelay.stop();
       shedder.stop();
+      await signatures.close();
       started = false;
       logger.info({ queueDepth: store.queueDepth }, "relayer stopped");
     },
