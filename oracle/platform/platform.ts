@@ -91,6 +91,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     router,
     bodyLimit: limits.bodyLimit,
     rateLimit: { ratePerSecond: limits.ipRatePerSecond, burst: limits.ipBurst },
+    // Carrier NAT: reading submissions are charged per address only for what is refused (the signature
+    // budget) and per device for what is stored (the device quota), never per address when honest.
+    rateLimitExempt: (req) => req.method === "POST" && req.path === "/v1/readings",
     ready: async () => !requests.draining && (await store.ping()),
   });
   const shedder = new LoadShedder({
