@@ -72,6 +72,11 @@ export interface AdmitReadingParameters<D extends AdmissionDevice> {
   nowMs: number;
   /** Largest accepted `timestamp − now`, seconds (the anchor's MAX_CLOCK_SKEW is 300). */
   maxClockSkewSeconds: number;
+  /**
+   * Checks the signature elsewhere (e.g. a worker-thread pool, oracle/service/signature-pool.ts), true
+   * when it verifies; by default it is checked on the calling thread.
+   */
+  verifySignature?: (device: D, digest: Uint8Array, signature: Uint8Array | Hex) => boolean | Promise<boolean>;
 }
 
 /**
@@ -93,7 +98,10 @@ export async function admitReading<D extends AdmissionDevice>(p: AdmitReadingPar
     });
   const device = await p.registry.lookUp(reading.device);
   if (device === undefined) return refuse("UNKNOWN_DEVICE", "device is not in the registry", false, { device: reading.device });
-  if (!signatureValid(device, p.digester.digest(reading), p.signature))
+  const digest = p.digester.digest(reading);
+  const valid =
+    p.verifySignature === undefined ? signatureValid(device, digest, p.signature) : await p.verifySignature(device, digest, p.signature);
+  if (!valid)
     return refuse("INVALID_SIGNATURE", `signature does not verify for the device's ${device.scheme} key on this chain and anchor`, false, {
       device: reading.device,
       scheme: device.scheme,

@@ -7,6 +7,7 @@ import { ReadingDigester, readingFromPayload, type Reading } from "../core/readi
 import { RegistryCatchUp, RegistryUnavailableError } from "../chain/registry-catch-up.js";
 import type { RegistryIndex } from "../chain/registry-index.js";
 import { ServiceError } from "../service/errors.js";
+import type { SignaturePool } from "../service/signature-pool.js";
 
 /** What the platform needs of the registry index (a {@link RegistryIndex} has it). */
 export type DeviceDirectory = Pick<RegistryIndex, "device" | "statusAt" | "sync">;
@@ -36,6 +37,8 @@ export interface VerifierOptions {
   registryResyncMs: number;
   /** The clock, in ms (tests may pin it). */
   now?: () => number;
+  /** Checks signatures on worker threads; without it they are checked on the event loop. */
+  signatures?: SignaturePool;
 }
 
 const utf8 = new TextEncoder();
@@ -77,9 +80,15 @@ export class ReadingVerifier {
     }
     const reading = parseReading(text, payload);
     const signature = hexToBytes(signatureHex);
+    const pool = this.#options.signatures;
     let verdict;
     try {
       verdict = await admitReading({
+        ...(pool === undefined
+          ? {}
+          : {
+              verifySignature: (device, digest) => pool.verify({ scheme: device.scheme, publicKey: device.publicKey, digest, signature }),
+            }),
         reading,
         signature,
         registry: this.#registry,

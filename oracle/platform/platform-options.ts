@@ -87,4 +87,6 @@ export interface PlatformOptions {
   now?: () => number;
   /** The reward chain's DataMarket: buyers sign in with their wallet (SIWE) and read what they bought. */
   market?: PlatformMarketOptions;
+  /** Worker threads checking device signatures off the event loop (default: one per core; 0: on the event loop). */
+  signatureThreads?: number;
 }

@@ -11,6 +11,7 @@ import express, { type Express, type Router } from "express";
 import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import { LoadShedder } from "../service/load-shedding.js";
+import { servicePool } from "../service/signature-pool.js";
 import { mountMarket } from "./access-market.js";
 import { ApiKeyring } from "./auth.js";
 import { ReadingVerifier } from "./ingest.js";
@@ -21,6 +22,7 @@ import { RequestTracker } from "./requests.js";
 import { SignatureBudget } from "./signature-budget.js";
 import { PlatformStore } from "./store.js";
 import { submitRoute } from "./submit-route.js";
+import { GroupWriter } from "./submit-writer.js";
 
 export { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
 export { readingResponse, type ReadingResponse } from "./read-routes.js";
@@ -63,7 +65,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const now = options.now ?? Date.now;
   const store = await PlatformStore.open(options.store);
   const keyring = options.apiKeys instanceof ApiKeyring ? options.apiKeys : new ApiKeyring(options.apiKeys);
+  const signatures = servicePool(options.signatureThreads);
   const verifier = new ReadingVerifier({
+    signatures: signatures.pool,
     domain: options.domain,
     registry: options.registry,
     maxPayloadBytes: limits.maxPayloadBytes,
@@ -78,7 +82,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const router = express.Router();
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, now);
-  submitRoute(router, { store, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
+  const writer = new GroupWriter(store);
+  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,
     keyring,
@@ -95,6 +100,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     router,
     bodyLimit: limits.bodyLimit,
     rateLimit: { ratePerSecond: limits.ipRatePerSecond, burst: limits.ipBurst },
+    // Carrier NAT: reading submissions are charged per address only for what is refused (the signature
+    // budget) and per device for what is stored (the device quota), never per address when honest.
+    rateLimitExempt: (req) => req.method === "POST" && req.path === "/v1/readings",
     ready: async () => !requests.draining && (await store.ping()),
   });
   const shedder = new LoadShedder({
@@ -116,7 +124,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     close() {
       closing ??= (async () => {
         await requests.drain(limits.shutdownTimeoutMs);
+        await writer.idle();
         shedder.stop();
+        await signatures.close();
         await store.close();
         logger.info("platform closed");
       })();

@@ -44,35 +44,54 @@ export class SignatureBudget {
   }
 
   /**
-   * Checks `items` one after the other at `client`'s expense. Each takes a token first (none left:
-   * that item is refused with 429 RATE_LIMITED, its check not run), then runs `check`; the token is
-   * given back unless the item was refused for something the client sent (a 4xx). A fault of the
-   * platform's own (5xx) costs the client nothing. Answers each item's value or error, in order.
+   * Checks `items` at `client`'s expense. Each takes a token first (none left: that item is refused
+   * with 429 RATE_LIMITED, its check not run), then runs `check`; the token is given back unless the
+   * item was refused for something the client sent (a 4xx). A fault of the platform's own (5xx) costs
+   * the client nothing. The items holding a token are checked together (the signature pool runs them
+   * on its worker threads); items that found no token try again once those refunds are in, so an
+   * honest bulk larger than the burst is not refused. Answers each item's value or error, in order.
    */
   async checkEach<I, T>(client: string, items: readonly I[], check: (item: I) => Promise<T>): Promise<Checked<T>[]> {
     const bucket = this.#bucket;
-    const results: Checked<T>[] = [];
-    let waiting = items.length;
-    this.#checksInFlight += waiting;
+    const results = new Array<Checked<T>>(items.length);
+    let waiting = items.map((_, i) => i);
+    this.#checksInFlight += items.length;
     try {
-      for (const item of items) {
-        const wait = bucket?.take(client, 1, this.#now()) ?? 0;
-        if (wait > 0) {
-          results.push({ ok: false, error: rateLimited(wait) });
-        } else {
-          try {
-            results.push({ ok: true, value: await check(item) });
-            bucket?.refund(client, 1, this.#now());
-          } catch (error) {
-            if (error instanceof ServiceError && error.status >= 500) bucket?.refund(client, 1, this.#now());
-            results.push({ ok: false, error });
+      while (waiting.length > 0) {
+        const wave: number[] = [];
+        const later: number[] = [];
+        let lastWait = 0;
+        for (const i of waiting) {
+          const wait = bucket?.take(client, 1, this.#now()) ?? 0;
+          if (wait === 0) wave.push(i);
+          else {
+            later.push(i);
+            lastWait = wait;
           }
         }
-        waiting--;
-        this.#checksInFlight--;
+        if (wave.length === 0) {
+          for (const i of later) results[i] = { ok: false, error: rateLimited(lastWait) };
+          this.#checksInFlight -= later.length;
+          waiting = [];
+          break;
+        }
+        await Promise.all(
+          wave.map(async (i) => {
+            try {
+              results[i] = { ok: true, value: await check(items[i] as I) };
+              bucket?.refund(client, 1, this.#now());
+            } catch (error) {
+              if (error instanceof ServiceError && error.status >= 500) bucket?.refund(client, 1, this.#now());
+              results[i] = { ok: false, error };
+            }
+          }),
+        );
+        // A request's readings count as in flight until its whole wave is checked (what load shedding watches).
+        this.#checksInFlight -= wave.length;
+        waiting = later;
       }
     } finally {
-      this.#checksInFlight -= waiting;
+      this.#checksInFlight -= waiting.length;
     }
     return results;
   }

@@ -17,6 +17,7 @@ import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
 import type { DeviceQuota } from "./quota.js";
 import type { SignatureBudget } from "./signature-budget.js";
 import type { PlatformStore, PutOutcome, StoredReading } from "./store.js";
+import type { GroupWriter } from "./submit-writer.js";
 
 /** Per-item answer of a bulk submission. */
 export type BulkItemResult =
@@ -26,6 +27,8 @@ export type BulkItemResult =
 /** What the intake route works with. */
 export interface SubmitOptions {
   store: PlatformStore;
+  /** Group-commits accepted readings (shared transactions across concurrent requests). */
+  writer: GroupWriter;
   verifier: ReadingVerifier;
   quota: DeviceQuota;
   /** Charges each reading to its client address before its check (refunded when it verifies). */
@@ -54,7 +57,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
       if (!checked!.ok) throw checked!.error;
       const verified = checked!.value;
       o.quota.charge(verified);
-      const [outcome] = await o.store.putReadings([toStored(verified, o.now())]);
+      const [outcome] = await o.writer.put([toStored(verified, o.now())]);
       const { status, body: answer } = single(o, outcome!);
       res.status(status).json(answer);
     }),
@@ -112,7 +115,7 @@ async function submitBulk(o: SubmitOptions, client: string, items: unknown[]): P
       results[index] = rejected;
     }
   }
-  const outcomes = accepted.length > 0 ? await o.store.putReadings(accepted.map((a) => a.reading)) : [];
+  const outcomes = accepted.length > 0 ? await o.writer.put(accepted.map((a) => a.reading)) : [];
   for (const [i, outcome] of outcomes.entries()) {
     const { index } = accepted[i]!;
     try {

@@ -8,11 +8,13 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { admitReading } from "../core/admission.js";
+import { hexToBytes } from "../core/bytes.js";
 import { checkIntakeTime } from "../core/reading-time.js";
 import type { DeviceStatus } from "../core/device-status.js";
 import { SensorSealError } from "../core/errors.js";
 import { readingFromJson, type Reading, type ReadingDigester } from "../core/reading.js";
 import { RegistryCatchUp } from "../chain/registry-catch-up.js";
+import type { SignaturePool } from "../service/signature-pool.js";
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { RejectionError } from "./errors.js";
 import type { AcceptOutcome, Candidate, RelayerStore, StoredReceipt } from "./store.js";
@@ -91,6 +93,8 @@ export interface ReadingCheckerOptions {
   intakeWindow?: { maxAnchorDelay(): bigint; marginSeconds: number };
   /** At most one forced registry sync per this many ms for unknown devices. */
   unknownDeviceSyncMs?: number;
+  /** Checks signatures on worker threads; without it they are checked on the event loop. */
+  signatures?: SignaturePool;
   now?: () => number;
 }
 
@@ -104,7 +108,8 @@ export interface ReadingCheckerOptions {
  * const candidate = await checker.check(body); // throws RejectionError with a code
  */
 export class ReadingChecker {
-  readonly #options: Required<Omit<ReadingCheckerOptions, "intakeWindow">> & Pick<ReadingCheckerOptions, "intakeWindow">;
+  readonly #options: Required<Omit<ReadingCheckerOptions, "intakeWindow" | "signatures">> &
+    Pick<ReadingCheckerOptions, "intakeWindow" | "signatures">;
   readonly #registry: RegistryCatchUp<IndexedDevice>;
 
   constructor(options: ReadingCheckerOptions) {
@@ -145,7 +150,21 @@ export class ReadingChecker {
       });
       if (!time.ok) throw new RejectionError(time.code, time.message, time.details);
     }
-    const verdict = await admitReading({ reading, signature, registry: this.#registry, digester, nowMs: now(), maxClockSkewSeconds });
+    const pool = this.#options.signatures;
+    const verdict = await admitReading({
+      reading,
+      signature,
+      registry: this.#registry,
+      digester,
+      nowMs: now(),
+      maxClockSkewSeconds,
+      ...(pool === undefined
+        ? {}
+        : {
+            verifySignature: (device: IndexedDevice, digest: Uint8Array, sig: Uint8Array | Hex) =>
+              pool.verify({ scheme: device.scheme, publicKey: device.publicKey, digest, signature: hexOrBytes(sig) }),
+          }),
+    });
     const candidate: Candidate = {
       device: reading.device,
       seq: Number(reading.seq),
@@ -159,6 +178,8 @@ export class ReadingChecker {
     return { candidate, refusal };
   }
 }
+
+const hexOrBytes = (value: Uint8Array | Hex): Uint8Array => (typeof value === "string" ? hexToBytes(value) : value);
 
 /** The outcome of one candidate after the sequence check. */
 export type IntakeResult = AcceptOutcome;

@@ -97,6 +97,8 @@ export interface RelayerOptions {
   limits?: Partial<RelayerLimits>;
   /** express "trust proxy" (client addresses for rate limits behind a reverse proxy). */
   trustProxy?: boolean | number | string;
+  /** Worker threads checking device signatures off the event loop (default: one per core; 0: on the event loop). */
+  signatureThreads?: number;
   anchoring?: {
     /** Added to maxAge in every receipt deadline: the time allowed to get a batch mined (default 600 s). */
     marginSeconds?: number;

@@ -26,6 +26,7 @@ import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
+import { servicePool } from "../service/signature-pool.js";
 import { RelayerAccountError } from "./anchor-errors.js";
 import { AnchorDelayWatch } from "./anchor-delay.js";
 import { Anchorer } from "./anchorer.js";
@@ -201,8 +202,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       receiptSigner,
       publicUrl: options.publicUrl,
     });
+  const signatures = servicePool(options.signatureThreads);
   const checker = new ReadingChecker({
     registry: options.registry,
+    signatures: signatures.pool,
     digester: new ReadingDigester(chain.chainId, anchor),
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
     intakeWindow: { maxAnchorDelay: () => anchorDelay.seconds, marginSeconds: 2 * deadlineSlack },
@@ -270,6 +273,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       await anchorer.stop();
       anchorDelay.stop();
       shedder.stop();
+      await signatures.close();
       started = false;
       logger.info({ queueDepth: store.queueDepth }, "relayer stopped");
     },

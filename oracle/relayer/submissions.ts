@@ -107,9 +107,20 @@ export class Submissions {
     const candidates: Candidate[] = [];
     const slots: number[] = [];
     let accepted = 0;
+    // Every reading's check at once: the signature pool checks them together on its worker threads.
+    const verdicts = await Promise.all(
+      items.map((item) =>
+        o.checker.verify(item).then(
+          (verdict) => ({ verdict }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
     for (let i = 0; i < items.length; i++) {
       try {
-        const { candidate, refusal } = await o.checker.verify(items[i]);
+        const checked = verdicts[i];
+        if ("error" in checked) throw checked.error;
+        const { candidate, refusal } = checked.verdict;
         let blocked = refusal;
         if (blocked === undefined && o.deviceQuota !== undefined) {
           const wait = o.deviceQuota.take(candidate.device);

@@ -18,6 +18,8 @@ export interface ServiceAppOptions {
   bodyLimit?: string;
   /** Requests per second per client address; `undefined` turns the limit off. */
   rateLimit?: { ratePerSecond: number; burst: number };
+  /** Requests the per-address limit does not charge (limited elsewhere, e.g. per device). */
+  rateLimitExempt?: (req: express.Request) => boolean;
   /** Answers `/readyz`: false while the service cannot take work (store or chain down, draining). */
   ready?: () => boolean | Promise<boolean>;
 }
@@ -36,7 +38,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable("x-powered-by");
   app.set("query parser", "simple");
 
-  if (options.rateLimit) app.use(rateLimitMiddleware(new RateLimiter(options.rateLimit), (req) => req.ip ?? "unknown"));
+  if (options.rateLimit) {
+    const limit = rateLimitMiddleware(new RateLimiter(options.rateLimit), (req) => req.ip ?? "unknown");
+    const exempt = options.rateLimitExempt;
+    app.use(exempt === undefined ? limit : (req, res, next) => (exempt(req) ? next() : limit(req, res, next)));
+  }
   app.use(express.json({ limit: options.bodyLimit ?? "64kb", strict: true }));
 
   app.get("/healthz", (_req, res) => {

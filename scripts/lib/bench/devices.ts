@@ -32,6 +32,8 @@ export function newDevice(scheme: KeyScheme): { scheme: KeyScheme; priv: Uint8Ar
 export interface SignedReading {
   reading: Reading;
   signature: Uint8Array;
+  /** The payload's canonical JSON text (what the platform stores verbatim). */
+  payload: string;
 }
 /** A device's reading as its SDK makes it: a canonical air-quality payload, its hash, the EIP-712 signature. */
 export function signReading(digester: ReadingDigester, device: Device, seq: number, ts: number): SignedReading {
@@ -45,8 +47,10 @@ export function signReading(digester: ReadingDigester, device: Device, seq: numb
     pm10_ugm3: Math.round(20 + 500 * Math.random()) / 10,
   });
   const reading: Reading = { device: device.address, seq: BigInt(seq), timestamp: BigInt(ts), dataHash: dataHash(payload.bytes) };
-  return { reading, signature: signDigest(device.scheme, device.priv, digester.digest(reading)) };
+  return { reading, signature: signDigest(device.scheme, device.priv, digester.digest(reading)), payload: payload.text };
 }
+/** A signed reading as the platform takes it: `{ payload, signature }`. */
+export const platformWire = ({ payload, signature }: SignedReading) => ({ payload, signature: bytesToHex(signature) });
 export const wire = ({ reading, signature }: SignedReading) => ({
   device: reading.device,
   seq: reading.seq.toString(),

@@ -4,66 +4,56 @@
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
 import { type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { readingAnchorAbi } from "../../../oracle/chain/abis.js";
 
 import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
-import { CFG, ROOT } from "./run.js";
-import { type HttpClient } from "./util.js";
+import { CFG, OUT_DIR, ROOT } from "./run.js";
+import { sleep, type HttpClient } from "./util.js";
 
-// ---- the relayer as a child process ------------------------------------------------------------------
-export interface RelayerProcess {
+// ---- services as child processes ----------------------------------------------------------------
+/** A service (scripts/<name>.ts) running in its own process. */
+export interface ServiceProcess {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
-export async function startRelayerProcess(
-  audit: BenchChain & { registry: Address; anchor: Address },
-  databaseFile: string,
+
+/**
+ * Starts `scripts/<script>` (`node --import tsx`) with `env`, resolving with its URL once it logs
+ * `<name> listening`. BENCH_CPU_PROF=1 starts it with `--cpu-prof` (profiles in <data>/bench/prof).
+ */
+export async function startServiceProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
   logFile: string,
-): Promise<RelayerProcess> {
-  const relayerEnv: Record<string, string> = {
-    HOST: "127.0.0.1",
-    PORT: "0",
-    DATABASE_URL: databaseFile,
-    AUDIT_RPC_URL: audit.rpcUrl,
-    AUDIT_CHAIN_ID: String(audit.chainId),
-    ANCHOR_ADDRESS: audit.anchor,
-    REGISTRY_ADDRESS: audit.registry,
-    REGISTRY_DEPLOY_BLOCK: "0",
-    REGISTRY_POLL_MS: "1000",
-    RELAYER_PRIVATE_KEY: DEV_KEYS.relayer,
-    RECEIPT_PRIVATE_KEY: DEV_KEYS.receipt,
-    ...CFG.relayer,
-    // Abuse limits out of the way: the benchmark is one client sending for many devices.
-    RELAYER_IP_REQUESTS_PER_SECOND: "1000000000",
-    RELAYER_IP_REQUEST_BURST: "1000000000",
-    RELAYER_IP_READINGS_PER_SECOND: "1000000000",
-    RELAYER_IP_READING_BURST: "1000000000",
-    RELAYER_DEVICE_READINGS_PER_MINUTE: "1000000000",
-    RELAYER_DEVICE_BURST: "1000000000",
-    RELAYER_MAX_QUEUE_DEPTH: "10000000",
-    LOG_LEVEL: "info",
-  };
+): Promise<ServiceProcess> {
   const out = createWriteStream(logFile, { flags: "w" });
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/relayer.ts")], {
+  const profile = process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", "--cpu-prof-dir", path.join(OUT_DIR, "prof")] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", path.join(ROOT, script)], {
     cwd: ROOT,
-    env: { ...process.env, ...relayerEnv },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stderr?.pipe(out);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the relayer did not start within 60 s (see ${logFile})`)), 60_000);
-    child.once("exit", (code) => reject(new Error(`the relayer exited (${code}) at start (see ${logFile})`)));
+    const timer = setTimeout(() => reject(new Error(`the ${name} did not start within 60 s (see ${logFile})`)), 60_000);
+    child.once("exit", (code) => reject(new Error(`the ${name} exited (${code}) at start (see ${logFile})`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       out.write(`${line}\n`);
-      if (!line.includes("relayer listening")) return;
+      if (!line.includes(`${name} listening`)) return;
       try {
         const { url } = JSON.parse(line) as { url?: string };
         if (url !== undefined) {
@@ -89,18 +79,143 @@ export async function startRelayerProcess(
   };
 }
 
-/** Sends each worker's bodies in order, workers concurrently; every answer must be 202. */
-export async function drive(client: HttpClient, queues: string[][]): Promise<number> {
+/** The audit-chain part of a service's environment. */
+function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): Record<string, string> {
+  return {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    AUDIT_RPC_URL: audit.rpcUrl,
+    AUDIT_CHAIN_ID: String(audit.chainId),
+    ANCHOR_ADDRESS: audit.anchor,
+    REGISTRY_ADDRESS: audit.registry,
+    REGISTRY_DEPLOY_BLOCK: "0",
+    REGISTRY_POLL_MS: "1000",
+    LOG_LEVEL: "info",
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (the relayer must know its public URL before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The relayer on a free port, its URL and receipt signer first recorded on-chain (`registerRelayer` by
+ * the admin, as scripts/stack.ts does): the relayer refuses to start when its registration differs.
+ */
+export async function startRelayerProcess(
+  audit: BenchChain & { registry: Address; anchor: Address },
+  databaseFile: string,
+  logFile: string,
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const admin = audit.wallet(DEV_KEYS.admin);
+  const hash = await admin.writeContract({
+    address: audit.anchor,
+    abi: readingAnchorAbi,
+    functionName: "registerRelayer",
+    args: [privateKeyToAccount(DEV_KEYS.relayer).address, publicUrl, privateKeyToAccount(DEV_KEYS.receipt).address],
+    chain: audit.chain,
+  });
+  await audit.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+  return startServiceProcess(
+    "relayer",
+    "scripts/relayer.ts",
+    {
+      ...chainEnv(audit),
+      PORT: String(port),
+      RELAYER_PUBLIC_URL: publicUrl,
+      DATABASE_URL: databaseFile,
+      RELAYER_PRIVATE_KEY: DEV_KEYS.relayer,
+      RECEIPT_PRIVATE_KEY: DEV_KEYS.receipt,
+      ...CFG.relayer,
+      // Per-address limits out of the way: the benchmark is one client sending for many devices. The
+      // load shedder stays on as deployed: the client honours its 429 + Retry-After.
+      RELAYER_IP_REQUESTS_PER_SECOND: "1000000000",
+      RELAYER_IP_REQUEST_BURST: "1000000000",
+      RELAYER_IP_READINGS_PER_SECOND: "1000000000",
+      RELAYER_IP_READING_BURST: "1000000000",
+      RELAYER_DEVICE_READINGS_PER_MINUTE: "1000000000",
+      RELAYER_DEVICE_BURST: "1000000000",
+      RELAYER_MAX_QUEUE_DEPTH: "10000000",
+    },
+    logFile,
+  );
+}
+
+/** The platform (scripts/platform.ts) on its own SQLite file, per-address and per-device limits out of the way. */
+export async function startPlatformProcess(
+  audit: BenchChain & { registry: Address; anchor: Address },
+  databaseFile: string,
+  apiKeysFile: string,
+  logFile: string,
+): Promise<ServiceProcess> {
+  return startServiceProcess(
+    "platform",
+    "scripts/platform.ts",
+    {
+      ...chainEnv(audit),
+      DATABASE_URL: databaseFile,
+      PLATFORM_API_KEYS_FILE: apiKeysFile,
+      PLATFORM_IP_RATE_PER_SECOND: "1000000000",
+      PLATFORM_IP_BURST: "1000000000",
+      PLATFORM_DEVICE_READINGS_PER_MINUTE: "1000000000",
+      PLATFORM_DEVICE_BURST: "1000000000",
+      PLATFORM_MAX_BULK_ITEMS: String(Math.max(200, CFG.bulkSize)),
+    },
+    logFile,
+  );
+}
+
+/** What {@link drive} measured: wall time and the 429s it waited out. */
+export interface DriveResult {
+  ms: number;
+  /** Requests answered 429 and sent again after their Retry-After. */
+  retries: number;
+  /** Seconds spent waiting on Retry-After, summed over workers. */
+  retryWaitSeconds: number;
+}
+
+/**
+ * Sends each worker's bodies in order, workers concurrently, the way a real client does: a 429 is
+ * waited out for its Retry-After (1 s when absent) and the same body sent again; every other answer
+ * must be `okStatus` (default 202), and pass `validate` when given.
+ */
+export async function drive(
+  client: HttpClient,
+  queues: string[][],
+  okStatus: readonly number[] = [202],
+  validate?: (text: string) => void,
+): Promise<DriveResult> {
   const t0 = performance.now();
+  let retries = 0;
+  let retryWaitSeconds = 0;
   await Promise.all(
     queues.map(async (queue) => {
       for (const body of queue) {
-        const answer = await client.post("/v1/readings", body);
-        if (answer.status !== 202) throw new Error(`relayer answered ${answer.status}: ${answer.text.slice(0, 400)}`);
+        for (;;) {
+          const answer = await client.post("/v1/readings", body);
+          if (answer.status === 429) {
+            const wait = answer.retryAfterSeconds ?? 1;
+            retries++;
+            retryWaitSeconds += wait;
+            await sleep(wait * 1000);
+            continue;
+          }
+          if (!okStatus.includes(answer.status)) throw new Error(`service answered ${answer.status}: ${answer.text.slice(0, 400)}`);
+          validate?.(answer.text);
+          break;
+        }
       }
     }),
   );
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, retries, retryWaitSeconds };
 }
 
 export interface ReadingStatusAnswer {

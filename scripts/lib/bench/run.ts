@@ -16,6 +16,9 @@ const num = (name: string, fallback: number) => {
   return value;
 };
 export const FULL = env.BENCH_FULL === "1";
+/** BENCH_ONLY=ingestion: the signature limit and sections 1 (relayer) and 1b (platform) only. */
+export const ONLY = env.BENCH_ONLY === undefined || env.BENCH_ONLY === "" ? undefined : env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== "ingestion") throw new Error("BENCH_ONLY must be ingestion (or unset)");
 export const CFG = {
   devices: 2 * Math.ceil(num("BENCH_DEVICES", 64) / 2),
   singleConcurrency: num("BENCH_SINGLE_CONCURRENCY", 32),

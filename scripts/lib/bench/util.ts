@@ -62,6 +62,8 @@ export function seededRandom(seed: number): () => number {
 export interface HttpAnswer {
   status: number;
   text: string;
+  /** The Retry-After header in seconds, when the answer has one. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -87,7 +89,14 @@ export class HttpClient {
       const req = http.request({ host: this.#host, port: this.#port, path, method, agent: this.#agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () => {
+          const retryAfter = Number(res.headers["retry-after"]);
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString("utf8"),
+            ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
+          });
+        });
         res.on("error", reject);
       });
       req.on("error", reject);

@@ -1,0 +1,236 @@
+/**
+ * Device signature checks off the event loop: a pool of worker threads running core's
+ * `verifyDeviceSignature` (native libsecp256k1 recovery, OpenSSL P-256). Checks asked for in the same
+ * turn of the event loop travel together, one message per worker, so a bulk request of 100 readings
+ * costs the services' event loop two messages, not 100 recoveries.
+ *
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+
+import { verifyDeviceSignature, type KeyScheme } from "../core/keys.js";
+
+/** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */
+export interface SignatureCheck {
+  scheme: KeyScheme;
+  /** 64 bytes x‖y. */
+  publicKey: Uint8Array;
+  digest: Uint8Array;
+  /** 65 bytes r‖s‖v (secp256k1) or 64 bytes r‖s (P-256). */
+  signature: Uint8Array;
+}
+
+/** Bytes of one packed check: scheme (1), public key (64), digest (32), signature length (1), signature slot (65). */
+export const PACKED_CHECK_BYTES = 163;
+const SCHEME_IDS: Record<KeyScheme, number> = { secp256k1: 0, p256: 1 };
+const SCHEMES: readonly KeyScheme[] = ["secp256k1", "p256"];
+
+/** Packs `checks` into one transferable buffer (see {@link PACKED_CHECK_BYTES}); a malformed check packs as a sure failure. */
+export function packChecks(checks: readonly SignatureCheck[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(checks.length * PACKED_CHECK_BYTES);
+  checks.forEach((c, i) => {
+    const at = i * PACKED_CHECK_BYTES;
+    const wellFormed = c.publicKey.length === 64 && c.digest.length === 32 && c.signature.length <= 65;
+    out[at] = wellFormed ? SCHEME_IDS[c.scheme] : 255;
+    if (!wellFormed) return;
+    out.set(c.publicKey, at + 1);
+    out.set(c.digest, at + 65);
+    out[at + 97] = c.signature.length;
+    out.set(c.signature, at + 98);
+  });
+  return out;
+}
+
+/** Checks packed signatures on the calling thread: 1 where valid, 0 where not (malformed included). */
+export function verifyPacked(packed: Uint8Array): Uint8Array<ArrayBuffer> {
+  const n = Math.floor(packed.length / PACKED_CHECK_BYTES);
+  const ok = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = i * PACKED_CHECK_BYTES;
+    const scheme = SCHEMES[packed[at]];
+    if (scheme === undefined) continue;
+    try {
+      ok[i] = verifyDeviceSignature({
+        scheme,
+        publicKey: packed.subarray(at + 1, at + 65),
+        digest: packed.subarray(at + 65, at + 97),
+        signature: packed.subarray(at + 98, at + 98 + packed[at + 97]),
+      })
+        ? 1
+        : 0;
+    } catch {
+      ok[i] = 0; // malformed for its scheme (length, high s, not on the curve): it does not verify
+    }
+  }
+  return ok;
+}
+
+/** Options of {@link SignaturePool}. */
+export interface SignaturePoolOptions {
+  /** Worker threads; 0 checks on the calling thread (tests, tiny deployments). Default: one per core. */
+  threads?: number;
+  /** Most checks in one message to a worker. */
+  maxBatch?: number;
+}
+
+interface PendingCheck {
+  check: SignatureCheck;
+  resolve(ok: boolean): void;
+  reject(error: unknown): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** Checks sent to it and not yet answered. */
+  load: number;
+  waiting: Map<number, PendingCheck[]>;
+}
+
+/**
+ * A pool of worker threads checking device signatures for the services (relayer, platform).
+ *
+ * @example
+ * const pool = new SignaturePool({ threads: 2 });
+ * const ok = await pool.verify({ scheme: "secp256k1", publicKey, digest, signature }); // true / false
+ * await pool.close();
+ */
+export class SignaturePool {
+  readonly threads: number;
+  readonly #maxBatch: number;
+  #workers: PoolWorker[] | undefined;
+  #queue: PendingCheck[] = [];
+  #flushScheduled = false;
+  #nextId = 1;
+  #closed = false;
+  /** Checks answered so far (all threads). */
+  checked = 0;
+
+  constructor(options: SignaturePoolOptions = {}) {
+    this.threads = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
+  }
+
+  /** Checks one signature; resolves true when it verifies (never rejects for a bad signature). */
+  verify(check: SignatureCheck): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error("the signature pool is closed"));
+    if (this.threads === 0) {
+      this.checked++;
+      return Promise.resolve(verifyPacked(packChecks([check]))[0] === 1);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ check, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // Checks asked for in this turn (a whole bulk request, concurrent requests) go together.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Starts the workers now, so their start-up does not delay the first checks. */
+  warm(): void {
+    if (this.threads > 0 && !this.#closed) this.#start();
+  }
+
+  /** Checks waiting or in a worker. */
+  get pending(): number {
+    return this.#queue.length + (this.#workers ?? []).reduce((sum, w) => sum + w.load, 0);
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const workers = this.#start();
+    while (this.#queue.length > 0) {
+      // Least loaded worker first; split the turn's checks so every worker gets a share.
+      const share = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / workers.length));
+      const target = workers.reduce((a, b) => (b.load < a.load ? b : a));
+      const group = this.#queue.splice(0, share);
+      const id = this.#nextId++;
+      target.waiting.set(id, group);
+      target.load += group.length;
+      const packed = packChecks(group.map((p) => p.check));
+      target.worker.ref();
+      target.worker.postMessage({ id, packed }, [packed.buffer]);
+    }
+  }
+
+  #start(): PoolWorker[] {
+    if (this.#workers !== undefined) return this.#workers;
+    const ts = import.meta.url.endsWith(".ts");
+    const url = new URL(`./signature-pool-worker${ts ? ".ts" : ".js"}`, import.meta.url);
+    // From TypeScript sources the worker needs a loader: tsx's unless the process was started with one.
+    const execArgv = ts && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
+    this.#workers = Array.from({ length: this.threads }, () => {
+      const entry: PoolWorker = { worker: new Worker(url, { execArgv }), load: 0, waiting: new Map() };
+      entry.worker.unref();
+      entry.worker.on("message", (message: { id: number; ok: Uint8Array }) => this.#answer(entry, message));
+      entry.worker.on("error", (error) => this.#fail(entry, error));
+      return entry;
+    });
+    return this.#workers;
+  }
+
+  #answer(entry: PoolWorker, { id, ok }: { id: number; ok: Uint8Array }): void {
+    const group = entry.waiting.get(id);
+    if (group === undefined) return;
+    entry.waiting.delete(id);
+    entry.load -= group.length;
+    this.checked += group.length;
+    if (entry.load === 0) entry.worker.unref();
+    group.forEach((p, i) => p.resolve(ok[i] === 1));
+  }
+
+  /** A worker died: its checks are run again on this thread (slower, never lost), and it is replaced on the next flush. */
+  #fail(entry: PoolWorker, error: unknown): void {
+    const groups = [...entry.waiting.values()];
+    entry.waiting.clear();
+    entry.load = 0;
+    this.#workers = this.#workers?.filter((w) => w !== entry);
+    if (this.#workers?.length === 0) this.#workers = undefined;
+    void entry.worker.terminate();
+    for (const group of groups) {
+      try {
+        const ok = verifyPacked(packChecks(group.map((p) => p.check)));
+        group.forEach((p, i) => p.resolve(ok[i] === 1));
+      } catch {
+        for (const p of group) p.reject(error);
+      }
+    }
+  }
+
+  /** Ends the workers; checks still waiting are rejected. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const workers = this.#workers ?? [];
+    this.#workers = undefined;
+    for (const w of workers)
+      for (const group of w.waiting.values()) for (const p of group) p.reject(new Error("the signature pool closed"));
+    for (const p of this.#queue.splice(0)) p.reject(new Error("the signature pool closed"));
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+}
+
+let shared: SignaturePool | undefined;
+
+/**
+ * The process's shared pool (one worker per core), for services that run side by side in one process
+ * (`npm start`, tests): workers are stateless, so sharing them keeps one per core whatever the number of
+ * services. Idle workers do not keep the process alive; the shared pool is never closed.
+ *
+ * @example
+ * const ok = await sharedSignaturePool().verify({ scheme: "p256", publicKey, digest, signature });
+ */
+export function sharedSignaturePool(): SignaturePool {
+  shared ??= new SignaturePool();
+  shared.warm();
+  return shared;
+}
+
+/** The pool a service uses: its own when `threads` is given (closed with the service), else the shared one. */
+export function servicePool(threads: number | undefined): { pool: SignaturePool; close(): Promise<void> } {
+  if (threads === undefined) return { pool: sharedSignaturePool(), close: async () => {} };
+  const pool = new SignaturePool({ threads });
+  pool.warm();
+  return { pool, close: () => pool.close() };
+}
