@@ -11,7 +11,7 @@ import {DataMarket} from "./DataMarket.sol";
 import {SettlementToken} from "./SettlementToken.sol";
 
 contract DataMarketTest is Test {
-    bytes32 internal constant SCOPE = keccak256('{"devices":["0x01"],"fields":["pm2_5_ugm3"]}');
+    bytes32 internal constant SCOPE = keccak256("{\"devices\":[\"0x01\"],\"fields\":[\"pm2_5_ugm3\"]}");
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 

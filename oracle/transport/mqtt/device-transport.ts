@@ -59,7 +59,7 @@ class DeviceSession {
     });
     this.client.on("connect", () => {
       this.client.subscribe(replyTopic(device), { qos: 1 }, (error, granted) => {
-        const ok = error == null && (granted ?? []).every((g) => g.qos <= 2);
+        const ok = !error && (granted ?? []).every((g) => g.qos <= 2);
         this.#markReady(ok);
         if (ok) o.onConnect?.(device);
       });
