@@ -21,6 +21,7 @@ const PORTS = {
   RELAYER_PORT: BASE + 3,
   WEB_PORT: BASE + 4,
   AUDITOR_PORT: BASE + 5,
+  MQTT_PORT: BASE + 6,
   ORACLE_BASE_PORT: BASE + 10,
 };
 const relayerUrl = `http://127.0.0.1:${PORTS.RELAYER_PORT}`;
