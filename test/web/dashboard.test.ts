@@ -182,6 +182,8 @@ describe(title, { timeout: 300_000 }, () => {
       leaves += Number(await page.textContent(`#batches tr[data-batch="${b.id}"] td:nth-child(2)`));
     }
     assert.equal(leaves, 9);
+    // This fixture submits nothing directly on-chain: the direct-submissions list says so (not "Loading…").
+    assert.equal((await page.textContent("#submissions"))?.trim(), "No reading submitted directly on-chain.");
   });
 
   it("verify in the browser: VERIFIED for an anchored reading, TAMPERED for changed payload bytes", async () => {

@@ -259,9 +259,10 @@ async function verify(r: Reading, cell: HTMLElement, button: HTMLButtonElement):
 
 async function renderBatches(): Promise<void> {
   const body = $("batches");
-  const answer = await api<{ batches: Batch[]; total: number }>("/api/batches");
+  const answer = await api<{ batches: Batch[]; total: number; submissions?: Submission[]; submissionsTotal?: number }>("/api/batches");
   if (!answer.ok) return notice(body, "error", `Batches unavailable: ${answer.message}`, answer.code);
   const list = answer.body.batches;
+  renderSubmissions(answer.body.submissions ?? [], answer.body.submissionsTotal ?? 0);
   if (list.length === 0) return notice(body, "info", "No batch anchored yet.");
   body.replaceChildren(
     el(
@@ -377,6 +378,38 @@ async function main(): Promise<void> {
 void main();
 
 /** A table with one header row over `rows`. */
+/** A reading submitted directly on-chain (`ReadingSubmitted`: the censorship escape), listed beside the batches. */
+interface Submission {
+  device: string;
+  seq: number;
+  timestamp: number;
+  dataHash: string;
+  txHash: string;
+  blockNumber: number;
+}
+
+/** Direct submissions count like anchored readings (TRUST-MODEL §5), so the dashboard lists them too. */
+function renderSubmissions(list: readonly Submission[], total: number): void {
+  const body = $("submissions");
+  if (list.length === 0) return notice(body, "info", "No reading submitted directly on-chain.");
+  const rows = list.map((s) =>
+    el(
+      "tr",
+      { "data-device": s.device, "data-seq": String(s.seq) },
+      el("td", { class: "mono", title: s.device }, short(s.device, 8, 4)),
+      el("td", {}, s.seq),
+      el("td", {}, new Date(s.timestamp * 1000).toISOString()),
+      el("td", { class: "mono", title: s.dataHash }, short(s.dataHash, 10, 6)),
+      el("td", { class: "mono tx", title: s.txHash, "data-tx": s.txHash }, short(s.txHash, 10, 6)),
+      el("td", {}, s.blockNumber),
+    ),
+  );
+  body.replaceChildren(
+    el("p", {}, `${total} direct submission(s); newest first.`),
+    tableOf(["device", "seq", "time", "dataHash", "tx", "block"], rows),
+  );
+}
+
 function tableOf(headers: readonly string[], rows: HTMLElement[]): HTMLElement {
   return el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h)))), el("tbody", {}, ...rows));
 }
