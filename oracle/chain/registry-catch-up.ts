@@ -52,6 +52,7 @@ export class RegistryCatchUp<D extends AdmissionDevice> implements AdmissionRegi
   readonly #registry: SyncableRegistry<D>;
   readonly #options: Required<RegistryCatchUpOptions>;
   #lastForcedSync = Number.NEGATIVE_INFINITY;
+  #forcedSync: Promise<void> | undefined;
 
   constructor(registry: SyncableRegistry<D>, options: RegistryCatchUpOptions) {
     this.#registry = registry;
@@ -62,15 +63,28 @@ export class RegistryCatchUp<D extends AdmissionDevice> implements AdmissionRegi
   async lookUp(device: Address): Promise<D | undefined> {
     const known = this.#registry.device(device);
     if (known !== undefined) return known;
+    // A sync already under way may bring this device too: wait for it rather than answer "unknown"
+    // (readings of one request are admitted concurrently).
+    if (this.#forcedSync !== undefined) {
+      await this.#forcedSync;
+      return this.#registry.device(device);
+    }
     const nowMs = this.#options.now();
     if (nowMs - this.#lastForcedSync < this.#options.minIntervalMs) return undefined;
     this.#lastForcedSync = nowMs;
+    this.#forcedSync = this.#sync().finally(() => {
+      this.#forcedSync = undefined;
+    });
+    await this.#forcedSync;
+    return this.#registry.device(device);
+  }
+
+  async #sync(): Promise<void> {
     try {
       await this.#registry.sync();
     } catch (cause) {
       if (!this.#options.ignoreSyncErrors) throw new RegistryUnavailableError({ cause });
     }
-    return this.#registry.device(device);
   }
 
   statusAt(device: Address, timestamp: number | bigint): DeviceStatus {
