@@ -301,7 +301,23 @@ export type AnyBundle = ProofBundle | DirectProofBundle | CensoredEvidenceBundle
 /**
  * The canonical JSON text of any bundle (a batch proof is {@link bundleToJson}'s text, unchanged).
  *
- * @example anyBundleToJson(directBundle); // '{"anchor":"0x…",…,"kind":"direct",…,"v":1}'
+ * @example
+ * ```ts
+ * import { bytesToHex } from "./bytes.js";
+ * import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest } from "./keys.js";
+ * import { buildPayload } from "./payload.js";
+ * import { ReadingDigester, readingFromPayload } from "./reading.js";
+ * const anchor = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+ * const privateKey = generatePrivateKey("p256");
+ * const publicKey = publicKeyFromPrivate("p256", privateKey);
+ * const payload = buildPayload({ device: deviceIdFromPublicKey(publicKey), seq: 7, ts: 1_700_000_000, temperature_c: 7.5 });
+ * const reading = readingFromPayload(payload.bytes);
+ * const signature = bytesToHex(signDigest("p256", privateKey, new ReadingDigester(31337, anchor).digest(reading)));
+ * const direct = { v: 1, kind: "direct", payload: payload.text, signature, reading, tx: `0x${"ab".repeat(32)}`,
+ *   block: 5n, logIndex: 0, chainId: 31337, anchor, registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+ *   device: { scheme: "p256", publicKey: bytesToHex(publicKey) } } as const;
+ * anyBundleToJson(direct); // '{"anchor":"0x…",…,"kind":"direct",…,"v":1}'
+ * ```
  */
 export function anyBundleToJson(bundle: AnyBundle): string {
   if (!("kind" in bundle)) return bundleToJson(bundle);
@@ -334,7 +350,14 @@ export function anyBundleToJson(bundle: AnyBundle): string {
  * Parses any bundle strictly: `kind` "direct" or "censored", else a batch proof ({@link parseBundle}).
  *
  * @throws {InvalidBundleError} with `details.field`.
- * @example parseAnyBundle(text).reading.seq; // 7n
+ * @example
+ * ```ts
+ * try {
+ *   parseAnyBundle('{"kind":"elsewhere","v":1}');
+ * } catch (error) {
+ *   error instanceof InvalidBundleError; // true: neither "direct", "censored" nor a batch proof
+ * }
+ * ```
  */
 export function parseAnyBundle(input: string | Uint8Array): AnyBundle {
   let value: unknown;
@@ -395,7 +418,23 @@ const ZERO32 = `0x${"00".repeat(32)}`;
  * The chain-free checks of a direct or CENSORED bundle's reading: payload hash and fields, device
  * id = key, signature by the key on the anchor's domain (as {@link checkBundle} without leaf and proof).
  *
- * @example checkReadingEvidence(directBundle).every((c) => c.ok); // true when consistent
+ * @example
+ * ```ts
+ * import { bytesToHex } from "./bytes.js";
+ * import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest } from "./keys.js";
+ * import { buildPayload } from "./payload.js";
+ * import { ReadingDigester, readingFromPayload } from "./reading.js";
+ * const anchor = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+ * const privateKey = generatePrivateKey("p256");
+ * const publicKey = publicKeyFromPrivate("p256", privateKey);
+ * const payload = buildPayload({ device: deviceIdFromPublicKey(publicKey), seq: 7, ts: 1_700_000_000, temperature_c: 7.5 });
+ * const reading = readingFromPayload(payload.bytes);
+ * const signature = bytesToHex(signDigest("p256", privateKey, new ReadingDigester(31337, anchor).digest(reading)));
+ * const direct = { v: 1, kind: "direct", payload: payload.text, signature, reading, tx: `0x${"ab".repeat(32)}`,
+ *   block: 5n, logIndex: 0, chainId: 31337, anchor, registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+ *   device: { scheme: "p256", publicKey: bytesToHex(publicKey) } } as const;
+ * checkReadingEvidence(direct).every((c) => c.ok); // true
+ * ```
  */
 export function checkReadingEvidence(bundle: DirectProofBundle | CensoredEvidenceBundle): BundleCheck[] {
   const standIn = {
