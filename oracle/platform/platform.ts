@@ -10,6 +10,7 @@ import express, { type Express, type Router } from "express";
 
 import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
+import { GroupCommit } from "../service/group-commit.js";
 import { LoadShedder } from "../service/load-shedding.js";
 import { servicePool } from "../service/signature-pool.js";
 import { mountMarket } from "./access-market.js";
@@ -20,9 +21,8 @@ import { DeviceQuota } from "./quota.js";
 import { readRoutes } from "./read-routes.js";
 import { RequestTracker } from "./requests.js";
 import { SignatureBudget } from "./signature-budget.js";
-import { PlatformStore } from "./store.js";
+import { PlatformStore, type StoredReading } from "./store.js";
 import { submitRoute } from "./submit-route.js";
-import { GroupWriter } from "./submit-writer.js";
 
 export { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } from "./platform-options.js";
 export { readingResponse, type ReadingResponse } from "./read-routes.js";
@@ -82,7 +82,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const router = express.Router();
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, now);
-  const writer = new GroupWriter(store);
+  const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
   submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,

@@ -12,12 +12,12 @@ import { getAddress, type Address } from "viem";
 import { bytesToHex } from "../core/bytes.js";
 import { handle } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
+import type { GroupCommit } from "../service/group-commit.js";
 import type { Logger } from "../service/logger.js";
 import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
 import type { DeviceQuota } from "./quota.js";
 import type { SignatureBudget } from "./signature-budget.js";
 import type { PlatformStore, PutOutcome, StoredReading } from "./store.js";
-import type { GroupWriter } from "./submit-writer.js";
 
 /** Per-item answer of a bulk submission. */
 export type BulkItemResult =
@@ -28,7 +28,7 @@ export type BulkItemResult =
 export interface SubmitOptions {
   store: PlatformStore;
   /** Group-commits accepted readings (shared transactions across concurrent requests). */
-  writer: GroupWriter;
+  writer: GroupCommit<StoredReading, PutOutcome>;
   verifier: ReadingVerifier;
   quota: DeviceQuota;
   /** Charges each reading to its client address before its check (refunded when it verifies). */
@@ -57,7 +57,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
       if (!checked!.ok) throw checked!.error;
       const verified = checked!.value;
       o.quota.charge(verified);
-      const [outcome] = await o.writer.put([toStored(verified, o.now())]);
+      const [outcome] = await o.writer.submit([toStored(verified, o.now())]);
       const { status, body: answer } = single(o, outcome!);
       res.status(status).json(answer);
     }),
@@ -115,7 +115,7 @@ async function submitBulk(o: SubmitOptions, client: string, items: unknown[]): P
       results[index] = rejected;
     }
   }
-  const outcomes = accepted.length > 0 ? await o.writer.put(accepted.map((a) => a.reading)) : [];
+  const outcomes = accepted.length > 0 ? await o.writer.submit(accepted.map((a) => a.reading)) : [];
   for (const [i, outcome] of outcomes.entries()) {
     const { index } = accepted[i]!;
     try {

@@ -48,3 +48,12 @@ export class BatchClaimError extends SensorSealError {
     });
   }
 }
+
+/** The anchoring lease went to another relayer instance (this one stalled past its expiry): nothing is recorded or sent. */
+export class LeaseLostError extends SensorSealError {
+  override name = "LeaseLostError" as const;
+  declare readonly code: "ANCHOR_LEASE_LOST";
+  constructor(lease: string, holder: string) {
+    super("ANCHOR_LEASE_LOST", `the anchoring lease ${lease} is no longer held by ${holder}`, { details: { lease, holder } });
+  }
+}

@@ -39,9 +39,25 @@ export interface AnchorerOptions {
    * reorg deeper than `confirmations` (0: confirmed is final). Default 256.
    */
   recheckBlocks?: number;
+  /**
+   * Several instances on one store: only the holder of this lease anchors (cuts batches, sends and
+   * follows transactions); the others stand by and take over once it expires (a process killed -9).
+   * Without it this process anchors alone.
+   */
+  lease?: AnchorLease;
   logger: Logger;
   metrics: RelayerMetrics;
   now?: () => number;
+}
+
+/** The anchoring lease of {@link AnchorerOptions.lease}. */
+export interface AnchorLease {
+  /** One lease per relayer key (e.g. `anchorer:<relayer address>`). */
+  name: string;
+  /** This process (unique among the instances). */
+  holder: string;
+  /** How long a lease lasts without renewal, ms (renewed every tick and with every recorded transaction). */
+  ttlMs: number;
 }
 
 /** The options with their defaults filled in, as every part of the worker reads them. */

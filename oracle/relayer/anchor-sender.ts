@@ -216,7 +216,7 @@ export class AnchorSender {
         ? { maxFeePerGas: fees.gasPrice, maxPriorityFeePerGas: fees.gasPrice }
         : { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
     // Persisted before it leaves the process.
-    return this.#o.store.recordTx(batch.id, { kind, ...tx, ...priced, hash: keccak256(raw), raw }, this.#o.now());
+    return this.#o.store.recordTx(batch.id, { kind, ...tx, ...priced, hash: keccak256(raw), raw }, this.#o.now(), this.#o.lease);
   }
 
   /** Broadcasts a persisted transaction. Node answers that settle themselves are not errors. */

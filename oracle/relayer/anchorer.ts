@@ -52,6 +52,7 @@ export class Anchorer {
   #kicked = false;
   #healthy = true;
   #lastTickAt = 0;
+  #leader = false;
 
   constructor(options: AnchorerOptions) {
     this.#o = { now: Date.now, ...options, recheckBlocks: options.recheckBlocks ?? 256 };
@@ -69,6 +70,11 @@ export class Anchorer {
     return this.#lastTickAt;
   }
 
+  /** True while this process anchors (always without a lease; with one, while it holds it). */
+  get leader(): boolean {
+    return this.#o.lease === undefined || this.#leader;
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -81,6 +87,11 @@ export class Anchorer {
     this.#wake?.();
     await this.#loop;
     this.#loop = undefined;
+    const lease = this.#o.lease;
+    if (lease !== undefined && this.#leader) {
+      this.#leader = false;
+      await this.#o.store.releaseLease(lease.name, lease.holder).catch(() => undefined);
+    }
   }
 
   /** Runs a tick soon (the queue reached a full batch). */
@@ -112,6 +123,16 @@ export class Anchorer {
     let ok = true;
     let head: number | undefined;
     const headNow = async () => (head ??= Number(await this.#o.publicClient.getBlockNumber()));
+    const held = await this.#holdLease().catch((error: unknown) => {
+      logger.error({ err: error }, "renewing the anchoring lease failed");
+      return undefined;
+    });
+    if (held !== true) {
+      // Standing by is healthy; a store that cannot be reached is not.
+      this.#healthy = held === false;
+      this.#lastTickAt = this.#o.now();
+      return;
+    }
     try {
       await this.#cutBatches();
     } catch (error) {
@@ -152,8 +173,27 @@ export class Anchorer {
     this.#lastTickAt = this.#o.now();
   }
 
+  /** Takes or renews the lease (true without one); logs when this process starts or stops anchoring. */
+  async #holdLease(): Promise<boolean> {
+    const { lease, store, logger } = this.#o;
+    if (lease === undefined) return true;
+    let held: boolean;
+    try {
+      held = await store.acquireLease(lease.name, lease.holder, lease.ttlMs, this.#o.now());
+    } catch (error) {
+      this.#leader = false;
+      throw error;
+    }
+    if (held !== this.#leader)
+      logger.info({ lease: lease.name, holder: lease.holder }, held ? "anchoring lease taken" : "anchoring lease lost");
+    this.#leader = held;
+    return held;
+  }
+
   async #cutBatches(): Promise<void> {
     const { store, batch: limits, logger } = this.#o;
+    // Readings other instances accepted count too.
+    if (this.#o.lease !== undefined) await store.countQueued();
     for (;;) {
       const depth = store.queueDepth;
       if (depth === 0) return;

@@ -38,6 +38,7 @@ export interface RelayerConfig extends AuditServiceConfig {
     pollMs: number;
     maxFeePerGasCap?: bigint;
     recheckBlocks: number;
+    leaseMs?: number;
   };
   limits: RelayerLimits;
   trustProxy?: boolean | number | string;
@@ -60,6 +61,7 @@ const envSchema = z.object({
   MAX_IN_FLIGHT: int(1, 64).default(4),
   ANCHOR_POLL_MS: int(50).default(1000),
   CONFIRMED_RECHECK_BLOCKS: int(0).default(256),
+  RELAYER_ANCHOR_LEASE_MS: int(0).optional(),
   MAX_FEE_PER_GAS_WEI: z
     .string()
     .regex(/^[0-9]+$/, "must be a decimal number of wei")
@@ -93,6 +95,7 @@ const envSchema = z.object({
  * (10000), CONFIRMATIONS (2), RECEIPT_MARGIN_SECONDS (600), STUCK_TX_TIMEOUT_MS (60000),
  * MAX_IN_FLIGHT (4), ANCHOR_POLL_MS (1000), CONFIRMED_RECHECK_BLOCKS (256: confirmed batches within
  * that many blocks of the head are rechecked for reorgs deeper than CONFIRMATIONS; 0 off),
+ * RELAYER_ANCHOR_LEASE_MS (15000 on PostgreSQL, 0 = off on SQLite: several instances on one store, one anchoring at a time),
  * MAX_FEE_PER_GAS_WEI, AUDIT_FEE_MODEL (auto: EIP-1559, legacy or free gas detected at start-up; eip1559; legacy),
  * RELAYER_BODY_LIMIT (1mb), RELAYER_MAX_BULK (1000), RELAYER_MAX_QUEUE_DEPTH
  * (200000, a hard bound), RELAYER_MAX_CONCURRENT_SUBMISSIONS (64: submissions handled at once above
@@ -125,6 +128,7 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
       maxInFlight: e.MAX_IN_FLIGHT,
       pollMs: e.ANCHOR_POLL_MS,
       recheckBlocks: e.CONFIRMED_RECHECK_BLOCKS,
+      ...(e.RELAYER_ANCHOR_LEASE_MS === undefined ? {} : { leaseMs: e.RELAYER_ANCHOR_LEASE_MS }),
       ...(e.MAX_FEE_PER_GAS_WEI === undefined ? {} : { maxFeePerGasCap: e.MAX_FEE_PER_GAS_WEI }),
     },
     limits: {

@@ -14,6 +14,7 @@ import type { DeviceStatus } from "../core/device-status.js";
 import { SensorSealError } from "../core/errors.js";
 import { readingFromJson, type Reading, type ReadingDigester } from "../core/reading.js";
 import { RegistryCatchUp } from "../chain/registry-catch-up.js";
+import { GroupCommit } from "../service/group-commit.js";
 import type { SignaturePool } from "../service/signature-pool.js";
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { RejectionError } from "./errors.js";
@@ -184,73 +185,20 @@ const hexOrBytes = (value: Uint8Array | Hex): Uint8Array => (typeof value === "s
 /** The outcome of one candidate after the sequence check. */
 export type IntakeResult = AcceptOutcome;
 
-interface PendingGroup {
-  candidates: Candidate[];
-  resolve(outcomes: AcceptOutcome[]): void;
-  reject(error: unknown): void;
-}
+/** Makes the receipts of newly accepted readings, all of a commit's at once (see receipts.ts). */
+export type SignReceipts = (fresh: readonly Candidate[]) => StoredReceipt[] | Promise<StoredReceipt[]>;
 
 /**
- * Queues candidates durably with group commit: concurrent requests share one store transaction
- * (one fsync), run one after the other, so sequence checks never race. A promise resolves only after
- * its transaction committed.
+ * Queues candidates durably with group commit (oracle/service/group-commit.ts): concurrent requests
+ * share one store transaction (one fsync), run one after the other, so sequence checks never race.
+ * A promise resolves only after its transaction committed.
  *
  * @example
- * const writer = new IntakeWriter(store, sign);
+ * const writer = new IntakeWriter(store, receipts.signAll);
  * const [outcome] = await writer.submit([candidate]); // { kind: "accepted", receipt }
  */
-export class IntakeWriter {
-  readonly #store: RelayerStore;
-  readonly #sign: (candidate: Candidate) => StoredReceipt;
-  readonly #maxGroup: number;
-  #pending: PendingGroup[] = [];
-  #running: Promise<void> | undefined;
-
-  constructor(store: RelayerStore, sign: (candidate: Candidate) => StoredReceipt, maxGroup = 5000) {
-    this.#store = store;
-    this.#sign = sign;
-    this.#maxGroup = maxGroup;
-  }
-
-  submit(candidates: Candidate[]): Promise<AcceptOutcome[]> {
-    if (candidates.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ candidates, resolve, reject });
-      this.#running ??= this.#drain().finally(() => {
-        this.#running = undefined;
-      });
-    });
-  }
-
-  /** Resolves when nothing is being written. */
-  async idle(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      // Let requests already on the wire reach the queue, so they share this commit.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const groups: PendingGroup[] = [];
-      let size = 0;
-      while (this.#pending.length > 0 && (groups.length === 0 || size + this.#pending[0].candidates.length <= this.#maxGroup)) {
-        const group = this.#pending.shift() as PendingGroup;
-        groups.push(group);
-        size += group.candidates.length;
-      }
-      try {
-        const outcomes = await this.#store.acceptReadings(
-          groups.flatMap((g) => g.candidates),
-          this.#sign,
-        );
-        let offset = 0;
-        for (const group of groups) {
-          group.resolve(outcomes.slice(offset, offset + group.candidates.length));
-          offset += group.candidates.length;
-        }
-      } catch (error) {
-        for (const group of groups) group.reject(error);
-      }
-    }
+export class IntakeWriter extends GroupCommit<Candidate, AcceptOutcome> {
+  constructor(store: RelayerStore, sign: SignReceipts, maxGroup = 5000) {
+    super((candidates) => store.acceptReadings(candidates, sign), { maxGroup });
   }
 }

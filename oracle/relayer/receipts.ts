@@ -7,8 +7,9 @@
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { hexToBytes } from "../core/bytes.js";
+import { bytesToHex, hexToBytes } from "../core/bytes.js";
 import { ReceiptDigester, signReceipt, type SignedReceiptJson } from "../core/receipt.js";
+import type { SignaturePool } from "../service/signature-pool.js";
 import type { Candidate, StoredReceipt } from "./store.js";
 
 /** A stored receipt as answered to clients. */
@@ -35,6 +36,11 @@ export interface ReceiptSigner {
   /** Address of the receipt key (what verifiers check receipts against). */
   address: Address;
   sign(candidate: Candidate): StoredReceipt;
+  /**
+   * The receipts of a group commit's new readings: digests here, the signatures in one message to a
+   * worker thread of `pool` when one was given (off the event loop), else here.
+   */
+  signAll(fresh: readonly Candidate[]): Promise<StoredReceipt[]>;
 }
 
 /**
@@ -51,18 +57,36 @@ export function receiptSigner(o: {
   deadlineSlack: number;
   now: () => number;
   latestDeadline?: (candidate: Candidate) => number;
+  /** Signs on its worker threads (the relayer's signature pool). */
+  pool?: Pick<SignaturePool, "signAll">;
 }): ReceiptSigner {
   const digester = new ReceiptDigester(o.chainId, o.anchor);
   const key = hexToBytes(o.receiptKey, 32);
+  const deadlineOf = (c: Candidate, nowMs: number) => {
+    const byClock = Math.floor(nowMs / 1000) + o.deadlineSlack;
+    return o.latestDeadline === undefined ? byClock : Math.min(byClock, o.latestDeadline(c));
+  };
+  const receiptOf = (c: Candidate, deadline: number) => ({
+    device: c.device,
+    seq: BigInt(c.seq),
+    dataHash: c.dataHash,
+    deadline: BigInt(deadline),
+  });
   return {
     address: privateKeyToAccount(o.receiptKey).address,
     sign(c: Candidate): StoredReceipt {
-      const byClock = Math.floor(o.now() / 1000) + o.deadlineSlack;
-      const deadline = o.latestDeadline === undefined ? byClock : Math.min(byClock, o.latestDeadline(c));
-      return {
-        deadline,
-        signature: signReceipt(digester, key, { device: c.device, seq: BigInt(c.seq), dataHash: c.dataHash, deadline: BigInt(deadline) }),
-      };
+      const deadline = deadlineOf(c, o.now());
+      return { deadline, signature: signReceipt(digester, key, receiptOf(c, deadline)) };
+    },
+    async signAll(fresh: readonly Candidate[]): Promise<StoredReceipt[]> {
+      if (o.pool === undefined) return fresh.map((c) => this.sign(c));
+      const nowMs = o.now();
+      const deadlines = fresh.map((c) => deadlineOf(c, nowMs));
+      const signatures = await o.pool.signAll(
+        key,
+        fresh.map((c, i) => digester.digest(receiptOf(c, deadlines[i]))),
+      );
+      return deadlines.map((deadline, i) => ({ deadline, signature: bytesToHex(signatures[i]) }));
     },
   };
 }

@@ -115,6 +115,12 @@ export interface RelayerOptions {
      * `confirmations` and re-anchored if orphaned (default 256; 0: confirmed is final).
      */
     recheckBlocks?: number;
+    /**
+     * Several relayer instances on one PostgreSQL store: the anchoring lease's lifetime, ms (default
+     * 15 000 on PostgreSQL, 0 = no lease on SQLite, where one process writes a store). Only the holder
+     * anchors; when it is killed another instance takes over after at most this long.
+     */
+    leaseMs?: number;
   };
   now?: () => number;
 }

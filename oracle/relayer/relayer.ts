@@ -15,6 +15,9 @@
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+
 import express, { type Express } from "express";
 import { getAddress, type Address, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -96,6 +99,12 @@ async function warnWithoutRole(chain: RelayerOptions["chain"], anchor: Address, 
   }
 }
 
+/** Default anchoring lease on PostgreSQL (several instances may share the store). */
+const DEFAULT_LEASE_MS = 15_000;
+
+/** This process among relayer instances (host, pid and a random part: a restarted pid is another holder). */
+const instanceId = () => `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+
 /** The anchoring worker over `store`, building batches with the core's buildBatch. */
 function newAnchorer(
   options: RelayerOptions,
@@ -103,6 +112,7 @@ function newAnchorer(
 ): Anchorer {
   const { chain } = options;
   const anchoring = { stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000, ...options.anchoring };
+  const leaseMs = anchoring.leaseMs ?? (options.store.dialect === "postgres" ? DEFAULT_LEASE_MS : 0);
   const build = (readings: Candidate[]) =>
     buildBatch({
       chainId: chain.chainId,
@@ -127,6 +137,7 @@ function newAnchorer(
     maxFeePerGasCap: anchoring.maxFeePerGasCap,
     feeModel: o.feeModel,
     recheckBlocks: anchoring.recheckBlocks,
+    ...(leaseMs > 0 ? { lease: { name: `anchorer:${o.account.address.toLowerCase()}`, holder: instanceId(), ttlMs: leaseMs } } : {}),
     logger: options.logger,
     metrics: o.metrics,
     now: o.now,
@@ -185,7 +196,9 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   // while that bound is still a full margin away, so every deadline is kept by an honest relayer.
   const deadlineSlack = Math.ceil(options.batch.maxAgeMs / 1000) + (options.anchoring?.marginSeconds ?? 600);
   const anchorDelay = await AnchorDelayWatch.open(chain.publicClient, anchor, logger);
+  const signatures = servicePool(options.signatureThreads);
   const receipts = newReceiptSigner({
+    pool: signatures.pool,
     chainId: chain.chainId,
     anchor,
     receiptKey: options.receiptKey,
@@ -202,7 +215,6 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       receiptSigner,
       publicUrl: options.publicUrl,
     });
-  const signatures = servicePool(options.signatureThreads);
   const checker = new ReadingChecker({
     registry: options.registry,
     signatures: signatures.pool,
@@ -211,7 +223,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     intakeWindow: { maxAnchorDelay: () => anchorDelay.seconds, marginSeconds: 2 * deadlineSlack },
     now,
   });
-  const writer = new IntakeWriter(store, receipts.sign);
+  const writer = new IntakeWriter(store, (fresh) => receipts.signAll(fresh));
   const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel });
   await warnWithoutRole(chain, anchor, account.address, logger);
 

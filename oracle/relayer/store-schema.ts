@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS relayer_txs (
   sent_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS relayer_txs_batch ON relayer_txs (batch_id, id);
+CREATE TABLE IF NOT EXISTS relayer_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 `;
 
 /** A reading that passed every stateless check, ready for the sequence check and the queue. */

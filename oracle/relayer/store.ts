@@ -3,15 +3,18 @@
  * with their receipts, batches with their manifests and lifecycle, and every anchoring transaction
  * (signed raw bytes, nonce, fees) persisted before it is broadcast.
  *
- * One relayer process writes a store (the per-device sequence cache and the queue depth live in
- * memory); any number of readers may share it.
+ * Several relayer processes may share one PostgreSQL store: each (device, seq) is unique in the
+ * database (the sequence check is the insert), batches are cut under `FOR UPDATE SKIP LOCKED`, and
+ * one process at a time anchors, holding a lease row (`relayer_leases`) that fences every
+ * transaction it records. The queue depth each process keeps is its own count, made exact again from
+ * the database by {@link RelayerStore.countQueued} (the anchoring process does so every tick).
  *
  * @module
  */
 import type { Address, Hex } from "viem";
 
-import type { SqlDatabase } from "../store/sql.js";
-import { BatchClaimError } from "./anchor-errors.js";
+import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import { BatchClaimError, LeaseLostError } from "./anchor-errors.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 import {
   type Row,
@@ -97,7 +100,10 @@ export class RelayerStore {
     });
   }
 
-  /** Accepted readings not yet in a batch (kept in memory, exact for a single writer). */
+  /**
+   * Accepted readings not yet in a batch: counted in memory by this process, made exact again by
+   * {@link countQueued} (other instances on the same store add to it).
+   */
   get queueDepth(): number {
     return this.#queueDepth;
   }
@@ -105,38 +111,80 @@ export class RelayerStore {
   /**
    * Checks each candidate's sequence against the accepted readings and queues the new ones, in one
    * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
-   * receipt of a new reading (called inside the transaction, synchronously).
+   * receipts of the new readings, all of them in one call (it may sign them off the event loop).
+   *
+   * A group costs a few statements whatever its size: one lookup of the readings already there, one
+   * multi-row insert per {@link ID_CHUNK}. The insert skips a (device, seq) another relayer instance on
+   * the same PostgreSQL store committed meanwhile; such a reading is then answered from that row.
    */
   async acceptReadings(
     candidates: readonly Candidate[],
-    sign: (candidate: Candidate) => StoredReceipt,
+    sign: (fresh: readonly Candidate[]) => StoredReceipt[] | Promise<StoredReceipt[]>,
     now = Date.now(),
   ): Promise<AcceptOutcome[]> {
     let accepted = 0;
     const outcomes = await this.db.transaction(async (tx) => {
-      const out: AcceptOutcome[] = [];
-      for (const c of candidates) {
-        // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
-        const [existing] = await tx.query<Row>(
-          "SELECT timestamp, data_hash, deadline, receipt_signature FROM relayer_readings WHERE device = ? AND seq = ?",
-          [c.device, c.seq],
-        );
-        if (existing === undefined) {
-          const receipt = sign(c);
-          await tx.run(
-            "INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [c.device, c.seq, c.timestamp, c.dataHash, c.signature, now, receipt.deadline, receipt.signature],
-          );
+      const known = await existingReadings(tx, candidates);
+      // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
+      const fresh: Candidate[] = [];
+      const firstOf = new Map<string, number>();
+      candidates.forEach((c, i) => {
+        const key = readingKey(c.device, c.seq);
+        if (known.has(key) || firstOf.has(key)) return;
+        firstOf.set(key, i);
+        fresh.push(c);
+      });
+      const receipts = fresh.length === 0 ? [] : await sign(fresh);
+      const inserted = await insertReadings(tx, fresh, receipts, now);
+      // Lost a race to another instance: answer from the row it committed.
+      const raced = fresh.filter((c) => !inserted.has(readingKey(c.device, c.seq)));
+      if (raced.length > 0) for (const [key, row] of await existingReadings(tx, raced)) known.set(key, row);
+      fresh.forEach((c, k) => {
+        const key = readingKey(c.device, c.seq);
+        if (inserted.has(key)) known.set(key, { timestamp: c.timestamp, dataHash: c.dataHash, receipt: receipts[k], mine: true });
+      });
+      return candidates.map((c, i): AcceptOutcome => {
+        const existing = known.get(readingKey(c.device, c.seq)) as KnownReading;
+        if (existing.mine === true && firstOf.get(readingKey(c.device, c.seq)) === i) {
           accepted++;
-          out.push({ kind: "accepted", receipt });
-        } else if (Number(existing.timestamp) === c.timestamp && existing.data_hash === c.dataHash)
-          out.push({ kind: "duplicate", receipt: { deadline: Number(existing.deadline), signature: existing.receipt_signature as Hex } });
-        else out.push({ kind: "conflict", existing: { timestamp: Number(existing.timestamp), dataHash: existing.data_hash as Hex } });
-      }
-      return out;
+          return { kind: "accepted", receipt: existing.receipt };
+        }
+        if (existing.timestamp === c.timestamp && existing.dataHash === c.dataHash) return { kind: "duplicate", receipt: existing.receipt };
+        return { kind: "conflict", existing: { timestamp: existing.timestamp, dataHash: existing.dataHash } };
+      });
     });
     this.#queueDepth += accepted;
     return outcomes;
+  }
+
+  /** Counts the queued readings in the database (all instances) and makes {@link queueDepth} exact. */
+  async countQueued(): Promise<number> {
+    const [row] = await this.db.query<Row>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id IS NULL");
+    this.#queueDepth = Number(row.n);
+    return this.#queueDepth;
+  }
+
+  /**
+   * Takes or renews the lease `name` for `holder` until `now + ttlMs`; answers whether `holder` holds
+   * it now. A lease another holder let expire (a process killed -9) is taken over.
+   */
+  async acquireLease(name: string, holder: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    const { changes } = await this.db.run(
+      "INSERT INTO relayer_leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE relayer_leases.holder = excluded.holder OR relayer_leases.expires_at < ?",
+      [name, holder, now + ttlMs, now],
+    );
+    return changes > 0;
+  }
+
+  /** Gives the lease up (a graceful stop: another instance takes over at once). */
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.run("DELETE FROM relayer_leases WHERE name = ? AND holder = ?", [name, holder]);
+  }
+
+  /** The lease's holder and expiry, if anyone took it (operators, tests). */
+  async lease(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
+    const [row] = await this.db.query<Row>("SELECT holder, expires_at FROM relayer_leases WHERE name = ?", [name]);
+    return row === undefined ? undefined : { holder: row.holder as string, expiresAt: Number(row.expires_at) };
   }
 
   /** The oldest queued reading's arrival time (ms), if any. */
@@ -151,9 +199,12 @@ export class RelayerStore {
    */
   async createBatch(maxSize: number, build: (readings: Candidate[]) => BuiltBatchRecord, now = Date.now()): Promise<BatchRow | undefined> {
     const result = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<Row>(`SELECT ${READING_COLUMNS} FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT ?`, [
-        maxSize,
-      ]);
+      // PostgreSQL: rows another instance is cutting right now are skipped, not waited for.
+      const lock = this.db.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
+      const rows = await tx.query<Row>(
+        `SELECT ${READING_COLUMNS} FROM relayer_readings WHERE batch_id IS NULL ORDER BY id LIMIT ?${lock}`,
+        [maxSize],
+      );
       if (rows.length === 0) return undefined;
       const readings = rows.map(toReading);
       const built = build(readings);
@@ -245,8 +296,19 @@ export class RelayerStore {
     batchId: number,
     tx: { kind: TxKind; nonce: number; hash: Hex; raw: Hex; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
     now = Date.now(),
+    fence?: { name: string; holder: string; ttlMs: number },
   ): Promise<TxRow> {
     return this.db.transaction(async (db) => {
+      if (fence !== undefined) {
+        // Only while the lease is ours (renewed with the record): a process that lost it never records, so never broadcasts.
+        const { changes } = await db.run("UPDATE relayer_leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at >= ?", [
+          now + fence.ttlMs,
+          fence.name,
+          fence.holder,
+          now,
+        ]);
+        if (changes !== 1) throw new LeaseLostError(fence.name, fence.holder);
+      }
       const [row] = await db.query<Row>(
         "INSERT INTO relayer_txs (batch_id, kind, status, nonce, tx_hash, raw_tx, gas, max_fee_per_gas, max_priority_fee_per_gas, created_at, sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         [
@@ -362,4 +424,63 @@ export class RelayerStore {
     );
     return { readings: Number(r.readings), batches: Number(r.batches), txs: Number(r.txs) };
   }
+}
+
+/** A reading already in the store (or inserted by this transaction: `mine`). */
+interface KnownReading {
+  timestamp: number;
+  dataHash: Hex;
+  receipt: StoredReceipt;
+  mine?: boolean;
+}
+
+const readingKey = (device: Address, seq: number) => `${device}/${seq}`;
+
+/** The stored readings among `candidates`' (device, seq) pairs, by {@link readingKey}. */
+async function existingReadings(tx: SqlExecutor, candidates: readonly Candidate[]): Promise<Map<string, KnownReading>> {
+  const found = new Map<string, KnownReading>();
+  for (let i = 0; i < candidates.length; i += ID_CHUNK) {
+    const chunk = candidates.slice(i, i + ID_CHUNK);
+    const rows = await tx.query<Row>(
+      `SELECT device, seq, timestamp, data_hash, deadline, receipt_signature FROM relayer_readings WHERE (device, seq) IN (VALUES ${chunk.map(() => "(?, CAST(? AS BIGINT))").join(", ")})`,
+      chunk.flatMap((c) => [c.device, c.seq]),
+    );
+    for (const r of rows)
+      found.set(readingKey(r.device as Address, Number(r.seq)), {
+        timestamp: Number(r.timestamp),
+        dataHash: r.data_hash as Hex,
+        receipt: { deadline: Number(r.deadline), signature: r.receipt_signature as Hex },
+      });
+  }
+  return found;
+}
+
+/** Inserts `fresh` with their receipts, skipping pairs already committed; answers the keys inserted. */
+async function insertReadings(
+  tx: SqlExecutor,
+  fresh: readonly Candidate[],
+  receipts: readonly StoredReceipt[],
+  now: number,
+): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < fresh.length; i += ID_CHUNK) {
+    const chunk = fresh.slice(i, i + ID_CHUNK);
+    const rows = await tx.query<Row>(
+      `INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES ${chunk
+        .map(() => "(?, ?, ?, ?, ?, ?, ?, ?)")
+        .join(", ")} ON CONFLICT (device, seq) DO NOTHING RETURNING device, seq`,
+      chunk.flatMap((c, k) => [
+        c.device,
+        c.seq,
+        c.timestamp,
+        c.dataHash,
+        c.signature,
+        now,
+        receipts[i + k].deadline,
+        receipts[i + k].signature,
+      ]),
+    );
+    for (const r of rows) inserted.add(readingKey(r.device as Address, Number(r.seq)));
+  }
+  return inserted;
 }

@@ -1,14 +1,21 @@
 /**
  * worker_threads entry of {@link SignaturePool}: checks a packed group of device signatures and answers
- * one byte per check (1 valid, 0 not).
+ * one byte per check (1 valid, 0 not), or signs a packed group of receipt digests (65 bytes each).
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
 
-import { verifyPacked } from "./signature-pool.js";
+import { signPacked, verifyPacked } from "./signature-pool.js";
 
-parentPort?.on("message", ({ id, packed }: { id: number; packed: Uint8Array }) => {
-  const ok = verifyPacked(packed);
-  parentPort!.postMessage({ id, ok }, [ok.buffer]);
+type Job = { id: number; packed: Uint8Array } | { id: number; sign: { privateKey: Uint8Array; digests: Uint8Array } };
+
+parentPort?.on("message", (job: Job) => {
+  if ("sign" in job) {
+    const signatures = signPacked(job.sign.privateKey, job.sign.digests);
+    parentPort!.postMessage({ id: job.id, signatures }, [signatures.buffer]);
+    return;
+  }
+  const ok = verifyPacked(job.packed);
+  parentPort!.postMessage({ id: job.id, ok }, [ok.buffer]);
 });

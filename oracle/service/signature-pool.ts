@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
-import { verifyDeviceSignature, type KeyScheme } from "../core/keys.js";
+import { signDigest, verifyDeviceSignature, type KeyScheme } from "../core/keys.js";
 
 /** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */
 export interface SignatureCheck {
@@ -66,6 +66,14 @@ export function verifyPacked(packed: Uint8Array): Uint8Array<ArrayBuffer> {
   return ok;
 }
 
+/** Signs packed 32-byte digests with one secp256k1 key on the calling thread: 65 bytes r‖s‖v each. */
+export function signPacked(privateKey: Uint8Array, digests: Uint8Array): Uint8Array<ArrayBuffer> {
+  const n = Math.floor(digests.length / 32);
+  const out = new Uint8Array(n * 65);
+  for (let i = 0; i < n; i++) out.set(signDigest("secp256k1", privateKey, digests.subarray(i * 32, i * 32 + 32)), i * 65);
+  return out;
+}
+
 /** Options of {@link SignaturePool}. */
 export interface SignaturePoolOptions {
   /** Worker threads; 0 checks on the calling thread (tests, tiny deployments). Default: one per core. */
@@ -80,15 +88,24 @@ interface PendingCheck {
   reject(error: unknown): void;
 }
 
+interface PendingSigning {
+  privateKey: Uint8Array;
+  digests: Uint8Array;
+  resolve(signatures: Uint8Array): void;
+  reject(error: unknown): void;
+}
+
 interface PoolWorker {
   worker: Worker;
-  /** Checks sent to it and not yet answered. */
+  /** Checks and signatures sent to it and not yet answered. */
   load: number;
   waiting: Map<number, PendingCheck[]>;
+  signing: Map<number, PendingSigning>;
 }
 
 /**
- * A pool of worker threads checking device signatures for the services (relayer, platform).
+ * A pool of worker threads checking device signatures for the services (relayer, platform), and
+ * signing the relayer's receipts (a whole group commit's in one message).
  *
  * @example
  * const pool = new SignaturePool({ threads: 2 });
@@ -128,6 +145,28 @@ export class SignaturePool {
     });
   }
 
+  /**
+   * Signs `digests` (32 bytes each) with one secp256k1 key on a worker, all in one message: answers
+   * the 65-byte r‖s‖v signatures, in order (libsecp256k1, RFC 6979, low s: as `signDigest`).
+   */
+  async signAll(privateKey: Uint8Array, digests: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    if (this.#closed) throw new Error("the signature pool is closed");
+    const packed = new Uint8Array(digests.length * 32);
+    digests.forEach((d, i) => packed.set(d, i * 32));
+    const signed =
+      this.threads === 0 || digests.length === 0
+        ? signPacked(privateKey, packed)
+        : await new Promise<Uint8Array>((resolve, reject) => {
+            const target = this.#start().reduce((a, b) => (b.load < a.load ? b : a));
+            const id = this.#nextId++;
+            target.signing.set(id, { privateKey, digests: packed.slice(), resolve, reject });
+            target.load += digests.length;
+            target.worker.ref();
+            target.worker.postMessage({ id, sign: { privateKey, digests: packed } }, [packed.buffer]);
+          });
+    return digests.map((_, i) => signed.subarray(i * 65, i * 65 + 65));
+  }
+
   /** Starts the workers now, so their start-up does not delay the first checks. */
   warm(): void {
     if (this.threads > 0 && !this.#closed) this.#start();
@@ -162,18 +201,26 @@ export class SignaturePool {
     // From TypeScript sources the worker needs a loader: tsx's unless the process was started with one.
     const execArgv = ts && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
     this.#workers = Array.from({ length: this.threads }, () => {
-      const entry: PoolWorker = { worker: new Worker(url, { execArgv }), load: 0, waiting: new Map() };
+      const entry: PoolWorker = { worker: new Worker(url, { execArgv }), load: 0, waiting: new Map(), signing: new Map() };
       entry.worker.unref();
-      entry.worker.on("message", (message: { id: number; ok: Uint8Array }) => this.#answer(entry, message));
+      entry.worker.on("message", (message: { id: number; ok?: Uint8Array; signatures?: Uint8Array }) => this.#answer(entry, message));
       entry.worker.on("error", (error) => this.#fail(entry, error));
       return entry;
     });
     return this.#workers;
   }
 
-  #answer(entry: PoolWorker, { id, ok }: { id: number; ok: Uint8Array }): void {
+  #answer(entry: PoolWorker, { id, ok, signatures }: { id: number; ok?: Uint8Array; signatures?: Uint8Array }): void {
+    const signing = entry.signing.get(id);
+    if (signing !== undefined && signatures !== undefined) {
+      entry.signing.delete(id);
+      entry.load -= signatures.length / 65;
+      if (entry.load === 0) entry.worker.unref();
+      signing.resolve(signatures);
+      return;
+    }
     const group = entry.waiting.get(id);
-    if (group === undefined) return;
+    if (group === undefined || ok === undefined) return;
     entry.waiting.delete(id);
     entry.load -= group.length;
     this.checked += group.length;
@@ -184,7 +231,9 @@ export class SignaturePool {
   /** A worker died: its checks are run again on this thread (slower, never lost), and it is replaced on the next flush. */
   #fail(entry: PoolWorker, error: unknown): void {
     const groups = [...entry.waiting.values()];
+    const signings = [...entry.signing.values()];
     entry.waiting.clear();
+    entry.signing.clear();
     entry.load = 0;
     this.#workers = this.#workers?.filter((w) => w !== entry);
     if (this.#workers?.length === 0) this.#workers = undefined;
@@ -197,6 +246,13 @@ export class SignaturePool {
         for (const p of group) p.reject(error);
       }
     }
+    for (const p of signings) {
+      try {
+        p.resolve(signPacked(p.privateKey, p.digests));
+      } catch {
+        p.reject(error);
+      }
+    }
   }
 
   /** Ends the workers; checks still waiting are rejected. */
@@ -204,8 +260,10 @@ export class SignaturePool {
     this.#closed = true;
     const workers = this.#workers ?? [];
     this.#workers = undefined;
-    for (const w of workers)
+    for (const w of workers) {
       for (const group of w.waiting.values()) for (const p of group) p.reject(new Error("the signature pool closed"));
+      for (const p of w.signing.values()) p.reject(new Error("the signature pool closed"));
+    }
     for (const p of this.#queue.splice(0)) p.reject(new Error("the signature pool closed"));
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }

@@ -9,7 +9,7 @@ import type { Address, Hex } from "viem";
 
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { IntakeWriter } from "../../oracle/relayer/intake.js";
-import { RelayerStore, type Candidate, type StoredReceipt } from "../../oracle/relayer/store.js";
+import { RelayerStore, type BatchRow, type Candidate, type StoredReceipt } from "../../oracle/relayer/store.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
 
 export interface StoreBackend {
@@ -35,10 +35,11 @@ const candidate = (device: Address, seq: number, content = seq): Candidate => ({
 
 function signer() {
   let calls = 0;
-  const sign = (c: Candidate): StoredReceipt => {
+  const one = (c: Candidate): StoredReceipt => {
     calls++;
     return { deadline: 1_800_000_000 + c.seq, signature: sig(1000 + calls) };
   };
+  const sign = (fresh: readonly Candidate[]): StoredReceipt[] => fresh.map(one);
   return { sign, calls: () => calls };
 }
 
@@ -321,6 +322,77 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       const bytes = await reopened.manifest(1);
       assert.ok(bytes && bytes.length > 0);
       assert.equal(bytesToHex(bytes).length > 2, true);
+    });
+
+    it(
+      "two instances on one store: each (device, seq) accepted once, the loser answered from the winner's row; no reading in two batches",
+      {
+        skip: backend.name === "sqlite" ? "one process writes a SQLite store; several instances share PostgreSQL" : false,
+      },
+      async () => {
+        const { store: a, url } = await fresh();
+        const db2 = await openDatabase(url);
+        cleanups.push(async () => {
+          await db2.close().catch(() => undefined);
+        });
+        const b = await RelayerStore.open(db2);
+        const devices = Array.from({ length: 6 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address);
+        const all = devices.flatMap((d) => Array.from({ length: 40 }, (_, k) => candidate(d, k + 1)));
+        const sa = signer();
+        const sb = signer();
+        // The same readings through both instances at once, in chunks so their transactions interleave.
+        const chunks = (list: Candidate[]) => Array.from({ length: 8 }, (_, i) => list.slice(i * 30, i * 30 + 30));
+        const [fromA, fromB] = await Promise.all([
+          Promise.all(chunks(all).map((c) => a.acceptReadings(c, sa.sign))),
+          Promise.all(chunks([...all].reverse()).map((c) => b.acceptReadings(c, sb.sign))),
+        ]);
+        const outA = fromA.flat();
+        const outB = fromB.flat().reverse();
+        for (let i = 0; i < all.length; i++) {
+          const kinds = [outA[i].kind, outB[i].kind].sort();
+          assert.deepEqual(kinds, ["accepted", "duplicate"], `reading ${i} accepted exactly once`);
+          const receiptA = (outA[i] as { receipt: StoredReceipt }).receipt;
+          const receiptB = (outB[i] as { receipt: StoredReceipt }).receipt;
+          assert.deepEqual(receiptA, receiptB, "the duplicate carries the winner's receipt");
+        }
+        assert.deepEqual(await a.rowCounts(), { readings: all.length, batches: 0, txs: 0 });
+        assert.equal(await b.countQueued(), all.length);
+
+        const cut = await Promise.all([a, b, a, b].map((s) => s.createBatch(50, build).catch((e: unknown) => e)));
+        const batches = cut.filter((x): x is BatchRow => x !== undefined && !(x instanceof Error));
+        const leaves = batches.reduce((n, x) => n + x.leafCount, 0);
+        const taken = await a.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM relayer_readings WHERE batch_id IS NOT NULL");
+        assert.equal(Number(taken[0].n), leaves, "every batched reading in exactly one batch");
+        assert.ok(leaves >= 50 && leaves <= 200);
+      },
+    );
+
+    it("anchoring lease: one holder at a time, renewed by its holder, taken over once expired, released on stop; a lost lease fences recordTx", async () => {
+      const { store } = await fresh();
+      assert.equal(await store.acquireLease("anchorer:x", "p1", 1000, 10_000), true);
+      assert.equal(await store.acquireLease("anchorer:x", "p2", 1000, 10_500), false, "held by p1");
+      assert.equal(await store.acquireLease("anchorer:x", "p1", 1000, 10_900), true, "renewed");
+      assert.deepEqual(await store.lease("anchorer:x"), { holder: "p1", expiresAt: 11_900 });
+      assert.equal(await store.acquireLease("anchorer:x", "p2", 1000, 12_000), true, "expired: taken over");
+      await store.acceptReadings([candidate(DEV_A, 1)], signer().sign);
+      const batch = (await store.createBatch(10, build))!;
+      const tx = {
+        kind: "initial" as const,
+        nonce: 1,
+        hash: hash(0x91),
+        raw: "0x02" as Hex,
+        gas: 1n,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+      };
+      await assert.rejects(store.recordTx(batch.id, tx, 12_100, { name: "anchorer:x", holder: "p1", ttlMs: 1000 }), {
+        code: "ANCHOR_LEASE_LOST",
+      });
+      assert.deepEqual(await store.txs(batch.id), [], "nothing recorded by the old holder");
+      await store.recordTx(batch.id, tx, 12_100, { name: "anchorer:x", holder: "p2", ttlMs: 1000 });
+      assert.deepEqual(await store.lease("anchorer:x"), { holder: "p2", expiresAt: 13_100 }, "recording renews the lease");
+      await store.releaseLease("anchorer:x", "p2");
+      assert.equal(await store.acquireLease("anchorer:x", "p1", 1000, 12_200), true, "released: taken at once");
     });
   });
 }

@@ -1,0 +1,76 @@
+/**
+ * The services' shared group commit (oracle/service/group-commit.ts) and the signature pool's receipt
+ * signing on worker threads (oracle/service/signature-pool.ts).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { recoverAddress } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
+import { signDigest } from "../../oracle/core/keys.js";
+import { GroupCommit } from "../../oracle/service/group-commit.js";
+import { SignaturePool } from "../../oracle/service/signature-pool.js";
+
+describe("group commit", () => {
+  it("commits concurrent callers together, in arrival order, each answered with its own items' outcomes", async () => {
+    const commits: number[][] = [];
+    const writer = new GroupCommit(async (items: number[]) => {
+      commits.push([...items]);
+      return items.map((n) => n * 10);
+    });
+    const answers = await Promise.all([writer.submit([1, 2]), writer.submit([3]), writer.submit([4, 5, 6])]);
+    assert.deepEqual(answers, [[10, 20], [30], [40, 50, 60]]);
+    assert.deepEqual(commits, [[1, 2, 3, 4, 5, 6]], "one transaction for the three callers");
+    assert.equal(writer.commits, 1);
+    assert.deepEqual(await writer.submit([]), []);
+  });
+
+  it("keeps groups under maxGroup without splitting a caller, and rejects only the callers of a failed transaction", async () => {
+    const commits: string[][] = [];
+    const writer = new GroupCommit(
+      async (items: string[]) => {
+        commits.push([...items]);
+        if (items.includes("bad")) throw new Error("store down");
+        return items.map((s) => s.toUpperCase());
+      },
+      { maxGroup: 3 },
+    );
+    const results = await Promise.allSettled([
+      writer.submit(["a", "b"]),
+      writer.submit(["c", "d"]),
+      writer.submit(["bad"]),
+      writer.submit(["e"]),
+    ]);
+    await writer.idle();
+    assert.deepEqual(commits, [["a", "b"], ["c", "d", "bad"], ["e"]]);
+    assert.deepEqual(
+      results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+      [["A", "B"], "store down", "store down", ["E"]],
+    );
+  });
+});
+
+describe("signature pool: receipt signing on worker threads", () => {
+  const key = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+  const digests = Array.from({ length: 40 }, (_, i) => new Uint8Array(32).fill(i + 1));
+
+  for (const threads of [0, 2]) {
+    it(`signs a group of digests exactly as signDigest does, recovering to the key (${threads} threads)`, async () => {
+      const pool = new SignaturePool({ threads });
+      try {
+        const signed = await pool.signAll(hexToBytes(key), digests);
+        assert.equal(signed.length, digests.length);
+        for (const [i, digest] of digests.entries()) {
+          assert.deepEqual(signed[i], signDigest("secp256k1", key, digest));
+        }
+        const signer = await recoverAddress({ hash: bytesToHex(digests[7]), signature: bytesToHex(signed[7]) });
+        assert.equal(signer, privateKeyToAccount(key).address);
+        assert.deepEqual(await pool.signAll(hexToBytes(key), []), []);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
