@@ -39,7 +39,7 @@ import {
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
-import { auditorEnv } from "./lib/stack-auditor.js";
+import { auditorEnv, auditorUrl } from "./lib/stack-auditor.js";
 import { startStatusLine } from "./lib/stack-status.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
 import { dashboardOrigins } from "./lib/rpc-server.js";
@@ -293,6 +293,7 @@ startProcess("web", "scripts/web.ts", {
   PLATFORM_URL: platformUrl,
   PLATFORM_API_KEY: "",
   RELAYER_URL: relayerUrl,
+  AUDITOR_URL: auditorUrl(env),
   ORACLE_URL: oracleUrls[0]!,
   REWARD_RPC_URL: reward.chain.url,
   REWARD_CHAIN_ID: String(REWARD_CHAIN_ID),

@@ -31,7 +31,7 @@ export interface AuditorOptions {
   /** A device with no verified reading for this long is flagged (alert DEVICE_SILENT). */
   silenceSeconds: number;
   webhook?: WebhookOptions;
-  /** Readings judged at once within a batch. */
+  /** Platform requests in flight while a batch's payloads are fetched. */
   concurrency?: number;
   /** Signature worker threads of the verifier. */
   threads?: number;
@@ -132,7 +132,7 @@ export class Auditor {
   async #checkOne(item: WorkItem): Promise<void> {
     const { store, metrics, retry } = this.#o;
     const verifier = await this.#currentVerifier();
-    const outcome = await checkItem(verifier, this.#platform, item, this.#o.concurrency ?? 16);
+    const outcome = await checkItem(verifier, this.#platform, item, this.#o.concurrency ?? 8);
     this.#itemsOnVerifier++;
     const backoff = Math.min(retry.maxMs, retry.baseMs * 2 ** item.attempts);
     if (outcome.kind === "unchecked") {

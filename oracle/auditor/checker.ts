@@ -45,7 +45,6 @@ export async function checkItem(
 ): Promise<CheckOutcome> {
   platform.clear();
   try {
-    await verifier.registry.sync();
     return item.kind === "batch" ? await checkBatch(verifier, platform, item, concurrency) : await checkDirect(verifier, item);
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -57,7 +56,8 @@ export async function checkItem(
 
 async function checkBatch(verifier: Verifier, platform: PrefetchingPlatform, item: WorkItem, concurrency: number): Promise<CheckOutcome> {
   const batchId = Number(item.ref);
-  const batch = await verifier.auditBatch(batchId);
+  // One registry sync, one chain clock, payloads per device and signatures in the pool for the whole batch.
+  const { batch, readings } = await verifier.verifyBatchReadings(batchId, { concurrency });
   const missing = batch.issues.find((i) => i.issue === BatchIssue.MANIFEST_MISSING);
   if (missing !== undefined)
     return {
@@ -74,26 +74,20 @@ async function checkBatch(verifier: Verifier, platform: PrefetchingPlatform, ite
         },
       ],
     };
-  let results: ReadingResult[];
+  // Not authentic: the batch's own verdicts (MANIFEST_MISMATCH on each reading, if it parsed) are the finding.
   const batchAlerts: NewAlert[] = batch.issues.map((i) => ({
     key: `batch:${batchId}:${i.issue}`,
     kind: ReadingVerdict.MANIFEST_MISMATCH,
     batchId,
     message: `batch ${batchId}: ${i.issue}: ${i.message}`,
   }));
-  if (batch.issues.length > 0) {
-    // Not authentic: the batch's own verdicts (MANIFEST_MISMATCH on each reading, if it parsed) are the finding.
-    results = batch.readings;
-  } else {
-    await prefetchBatch(platform, batch.readings);
-    results = await mapLimit(batch.readings, concurrency, (r) => verifier.verifyReading(r.device, r.seq));
-  }
-  const rows = await Promise.all(results.map((r) => verdictRow(r, `batch:${batchId}`, item.blockNumber, batchId, platform)));
+  const rows = await Promise.all(readings.map((r) => verdictRow(r, `batch:${batchId}`, item.blockNumber, batchId, platform)));
   return finishCheck(rows, batchAlerts);
 }
 
 async function checkDirect(verifier: Verifier, item: WorkItem): Promise<CheckOutcome> {
   const { device, seq } = JSON.parse(item.detail ?? "{}") as { device: Address; seq: number };
+  await verifier.registry.sync();
   const result = await verifier.verifyReading(device, seq);
   const row = await verdictRow(result, `direct:${item.ref}`, item.blockNumber, null, verifier.platform as PrefetchingPlatform | undefined);
   return finishCheck([row], []);
@@ -117,17 +111,6 @@ function finishCheck(rows: VerdictRow[], extra: NewAlert[]): CheckOutcome {
         });
   }
   return { kind: "checked", verdicts, alerts, readings: rows.length, transient };
-}
-
-/** One ranged platform request per device of the batch. */
-async function prefetchBatch(platform: PrefetchingPlatform, readings: readonly ReadingResult[]): Promise<void> {
-  const span = new Map<Address, { min: number; max: number }>();
-  for (const r of readings) {
-    const s = span.get(r.device);
-    span.set(r.device, s === undefined ? { min: r.seq, max: r.seq } : { min: Math.min(s.min, r.seq), max: Math.max(s.max, r.seq) });
-  }
-  // A device's readings in one batch are near each other; a wide span (a replayed seq) is fetched one by one.
-  await mapLimit([...span], 8, ([device, s]) => (s.max - s.min < 2000 ? platform.prefetch(device, s.min, s.max) : Promise.resolve()));
 }
 
 /** A verdict row with the reading's sensor values and location (from the platform's payload). */
@@ -183,19 +166,5 @@ export function sensorValues(payload: string): Partial<Record<"pm25" | "pm10" | 
     set("lat", loc.lat);
     set("lon", loc.lon);
   }
-  return out;
-}
-
-/** Maps with at most `limit` calls in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }

@@ -6,7 +6,8 @@
  * PLATFORM_API_KEY (a consumer key; or PLATFORM_API_KEY_FILE), AUDITOR_API_KEYS_FILE (who may read the
  * API; default: the platform's key file), CONFIRMATIONS (2), POLL_MS (1000), WEBHOOK_URL,
  * WEBHOOK_BACKOFF_MS (500), SILENCE_SECONDS (600), RETRY_BASE_MS (1000), RETRY_MAX_MS (60000),
- * RETRY_MAX_ATTEMPTS (10), CONCURRENCY (16), THREADS (1).
+ * RETRY_MAX_ATTEMPTS (10), CONCURRENCY (8: platform requests in flight per batch), THREADS (1:
+ * signature worker threads; batches under 2,048 signatures are checked on the main thread anyway).
  *
  * @module
  */
@@ -50,7 +51,7 @@ const schema = z.object({
   RETRY_BASE_MS: int(10, 600_000).default(1000),
   RETRY_MAX_MS: int(10, 3_600_000).default(60_000),
   RETRY_MAX_ATTEMPTS: int(1, 1000).default(10),
-  CONCURRENCY: int(1, 256).default(16),
+  CONCURRENCY: int(1, 256).default(8),
   THREADS: int(1, 64).default(1),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
 });

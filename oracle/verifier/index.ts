@@ -55,3 +55,4 @@ export { inFlightUntil, pendingProblem, type ChainClock } from "./in-flight.js";
 export { judgeReading, type JudgeInput } from "./judge.js";
 export { Sightings, readingKey, type AnchoredOccurrence, type UnavailableBatch } from "./sightings.js";
 export { DeviceSignatures, type PayloadInfo } from "./device-signatures.js";
+export { fetchBatchPayloads, precheckPayloads, PrecheckedSignatures, type BatchVerdicts } from "./batch-verdicts.js";

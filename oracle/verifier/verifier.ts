@@ -15,6 +15,7 @@ import { RegistryIndex } from "../chain/registry-index.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
 import type { DeviceDirectory, ManifestAudit } from "./audit.js";
 import { BatchLoader, type Progress } from "./batch-loader.js";
+import { eachLimit, fetchBatchPayloads, precheckPayloads, type BatchVerdicts } from "./batch-verdicts.js";
 import { Censor } from "./censor.js";
 import type { ReceiptEvidence } from "./censorship.js";
 import { DeviceSignatures } from "./device-signatures.js";
@@ -23,7 +24,7 @@ import type { ChainClock } from "./in-flight.js";
 import { judgeReading } from "./judge.js";
 import { SignaturePool } from "./pool.js";
 import { report } from "./report.js";
-import { Sightings } from "./sightings.js";
+import { readingKey, Sightings } from "./sightings.js";
 import { ChainReader, PlatformClient, RelayerClient, type PlatformEquivocation, type PlatformReading } from "./sources.js";
 import { finish, ReadingVerdict, VerifierError, type BatchResult, type ReadingResult, type Report } from "./types.js";
 
@@ -159,6 +160,60 @@ export class Verifier {
     const raw = await this.#platform?.reading(device, seq);
     const equivocations = (await this.#platform?.equivocations(device)) ?? [];
     return this.#verdict(device, seq, raw, equivocations, await this.#clock());
+  }
+
+  /**
+   * Verifies every reading of one anchored batch, each exactly as {@link Verifier.verifyReading} would,
+   * at batch cost: one registry sync, one chain clock, the platform's payloads per device, every
+   * signature in the pool (./batch-verdicts.ts). A batch whose manifest is missing or not authentic
+   * answers its audit's own verdicts. `concurrency`: platform requests in flight (default 8).
+   */
+  async verifyBatchReadings(batchId: number, options: { concurrency?: number } = {}): Promise<BatchVerdicts> {
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isSafeInteger(batchId) || batchId < 1) throw new VerifierError("INVALID_ARGUMENT", "batchId must be a positive integer");
+    await this.registry.sync();
+    const audit = await this.#loader.audit(batchId);
+    const payloads = new Map<string, PlatformReading | undefined>();
+    if (!audit.authentic || audit.manifest === undefined) return { batch: audit.result, readings: audit.result.readings, payloads };
+    const items = audit.manifest.items.map((i) => i.reading);
+    if (this.#platform !== undefined) for (const [k, v] of await fetchBatchPayloads(this.#platform, items, concurrency)) payloads.set(k, v);
+    const equivocations = new Map<Address, PlatformEquivocation[]>();
+    const devices = [...new Set(items.map((r) => r.device))];
+    await eachLimit(devices, concurrency, async (d) => void equivocations.set(d, (await this.#platform?.equivocations(d)) ?? []));
+    const clock = await this.#clock();
+    const present = [...payloads.values()].filter((r): r is PlatformReading => r !== undefined);
+    const signatures = await precheckPayloads({
+      payloads: present,
+      audit,
+      directory: this.registry,
+      digester: this.digester,
+      pool: this.pool,
+    });
+    const judged = new Map<string, ReadingResult>();
+    const readings: ReadingResult[] = [];
+    for (const r of items) {
+      const k = readingKey(r.device, r.seq);
+      let result = judged.get(k);
+      if (result === undefined) {
+        const seq = Number(r.seq);
+        const raw = payloads.get(k);
+        const judgedNow = judgeReading({
+          device: r.device,
+          seq,
+          raw,
+          equivocations: equivocations.get(r.device) ?? [],
+          sightings: this.#sightings,
+          signatures,
+          directory: this.registry,
+          receipts: this.#censor.receiptsOf(r.device, seq),
+          clock,
+        });
+        result = await this.#censor.censor(judgedNow, raw);
+        judged.set(k, result);
+      }
+      readings.push(result);
+    }
+    return { batch: audit.result, readings, payloads };
   }
 
   /** Verifies a device's readings with from ≤ timestamp ≤ to, gaps included. */

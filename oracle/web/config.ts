@@ -28,6 +28,7 @@ export interface WebConfig {
   session: { idleMs: number; maxAgeMs: number };
   publicOrigin?: string;
   relayer?: { url: string };
+  auditor?: { url: string };
   oracle?: { url: string };
   reward?: { rpcUrl: string; publicRpcUrl: string; chainId: number; distributor: Address; token?: Address };
   trustProxy?: boolean | number | string;
@@ -53,6 +54,7 @@ const envSchema = z.object({
   WEB_SESSION_IDLE_MS: int(1000).default(30 * 60_000),
   WEB_SESSION_MAX_AGE_MS: int(1000).default(12 * 3600_000),
   RELAYER_URL: optionalUrl,
+  AUDITOR_URL: optionalUrl,
   ORACLE_URL: optionalUrl,
   REWARD_RPC_URL: optionalUrl,
   REWARD_RPC_PUBLIC_URL: optionalUrl,
@@ -72,7 +74,7 @@ const envSchema = z.object({
  * REGISTRY_DEPLOY_BLOCK, REGISTRY_POLL_MS (2000); PLATFORM_URL (no key: each consumer signs in
  * with their own); WEB_PUBLIC_ORIGIN (the origin sign-in requests must come from; default the one
  * each request reached), WEB_SESSION_IDLE_MS (30 min), WEB_SESSION_MAX_AGE_MS (12 h); RELAYER_URL;
- * ORACLE_URL; REWARD_RPC_URL + DISTRIBUTOR_ADDRESS, REWARD_RPC_PUBLIC_URL, REWARD_CHAIN_ID (31338),
+ * AUDITOR_URL (alert banner and map); ORACLE_URL; REWARD_RPC_URL + DISTRIBUTOR_ADDRESS, REWARD_RPC_PUBLIC_URL, REWARD_CHAIN_ID (31338),
  * REWARD_TOKEN_ADDRESS (else read from the distributor); WEB_SHUTDOWN_TIMEOUT_MS (10000).
  *
  * A non-empty PLATFORM_API_KEY is refused (ConfigError), not ignored: a key of the web service's own would be
@@ -114,6 +116,7 @@ export function parseWebConfig(env: NodeJS.ProcessEnv): WebConfig {
     },
     ...(e.PLATFORM_URL === undefined ? {} : { platform: { url: e.PLATFORM_URL } }),
     ...(e.RELAYER_URL === undefined ? {} : { relayer: { url: e.RELAYER_URL } }),
+    ...(e.AUDITOR_URL === undefined ? {} : { auditor: { url: e.AUDITOR_URL } }),
     ...(e.ORACLE_URL === undefined ? {} : { oracle: { url: e.ORACLE_URL } }),
     ...(e.REWARD_RPC_URL === undefined
       ? {}

@@ -32,6 +32,7 @@ import type { Address } from "viem";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { buildAssets, type Asset } from "./assets.js";
+import { auditorRoutes } from "./routes/auditor.js";
 import { batchRoutes } from "./routes/batches.js";
 import { configRoutes } from "./routes/config.js";
 import { deviceRoutes } from "./routes/devices.js";
@@ -67,6 +68,8 @@ export interface WebServerOptions {
    */
   publicOrigin?: string;
   relayer?: { url: string };
+  /** The agency's auditor API (alert banner, map); read with each signed-in consumer's key. */
+  auditor?: { url: string };
   /** The oracle committee's HTTP API (claims, ledger). */
   oracle?: { url: string };
   reward?: { rpcUrl: string; publicRpcUrl?: string; chainId: number; distributor: Address; token?: Address };
@@ -114,6 +117,7 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   deviceRoutes(router, upstreams);
   batchRoutes(router, upstreams);
   rewardRoutes(router, upstreams);
+  auditorRoutes(router, upstreams);
   assetRoute(router, assets);
 
   const app = createServiceApp({

@@ -5,6 +5,11 @@
  * @module
  */
 
+/** The auditor's URL in the stack (the dashboard's AUDITOR_URL). @example auditorUrl(process.env); // "http://127.0.0.1:8610" */
+export function auditorUrl(env: NodeJS.ProcessEnv): string {
+  return `http://127.0.0.1:${Number(env.AUDITOR_PORT ?? 8610)}`;
+}
+
 /**
  * @example startProcess("auditor", "scripts/auditor.ts", auditorEnv({ … }).env);
  */
@@ -14,7 +19,7 @@ export function auditorEnv(p: { platformUrl: string; consumerKey: string; keysFi
 } {
   const port = Number(p.env.AUDITOR_PORT ?? 8610);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: auditorUrl(p.env),
     env: {
       PORT: String(port),
       PLATFORM_URL: p.platformUrl,

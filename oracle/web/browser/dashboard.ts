@@ -21,6 +21,7 @@ import { parseBundle } from "../../core/bundle.js";
 import { checkBundleOnChain } from "../../verifier/bundle.js";
 import { lineChart, type ChartPoint } from "./chart.js";
 import { api, el, formatAmount, formatTime, notice, short } from "./common.js";
+import { refreshAuditorViews } from "./auditor-map.js";
 import { sessionPanel, type SessionPanel } from "./session.js";
 
 interface Config {
@@ -361,7 +362,10 @@ async function renderRewards(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  session = sessionPanel(() => void loadReadings());
+  session = sessionPanel((signedIn) => {
+    void loadReadings();
+    void refreshAuditorViews(signedIn);
+  });
   await renderServices();
   await session.refresh();
   $("device").addEventListener("change", (e) => void select((e.target as HTMLSelectElement).value as Address));
@@ -370,8 +374,10 @@ async function main(): Promise<void> {
     e.preventDefault();
     void loadReadings();
   });
-  $("refresh").addEventListener("click", () => void Promise.all([renderDevices(), renderBatches(), renderRewards()]));
-  await Promise.all([renderDevices(), renderBatches(), renderRewards()]);
+  $("aqi-standard").addEventListener("change", () => void refreshAuditorViews(session.signedIn));
+  const auditor = () => refreshAuditorViews(session.signedIn);
+  $("refresh").addEventListener("click", () => void Promise.all([renderDevices(), renderBatches(), renderRewards(), auditor()]));
+  await Promise.all([renderDevices(), renderBatches(), renderRewards(), auditor()]);
   document.body.dataset.ready = "true";
 }
 
