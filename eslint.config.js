@@ -4,7 +4,17 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "artifacts/", "cache/", "coverage/", "types/", "data/", "ignition/deployments/", "oracle/chain/abis.ts"],
+    ignores: [
+      "node_modules/",
+      "artifacts/",
+      "cache/",
+      "coverage/",
+      "types/",
+      "data/",
+      "ignition/deployments/",
+      "oracle/chain/abis.ts",
+      "oracle/*/dist/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

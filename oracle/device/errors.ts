@@ -61,12 +61,15 @@ export class KeyFileNotFoundError extends SensorSealError {
   }
 }
 
-/** The outbox refused a write: the reading's seq is not the device's next seq, or the outbox is closed. */
+/** Why the outbox refused: a seq that is not the device's next one, a closed outbox, a storage it cannot open, a damaged journal. */
+export type OutboxErrorCode = "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED" | "OUTBOX_STORAGE_UNAVAILABLE" | "OUTBOX_CORRUPT";
+
+/** The outbox refused a write or could not open its storage (see {@link OutboxErrorCode}). */
 export class OutboxError extends SensorSealError {
   override name = "OutboxError" as const;
-  declare readonly code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED";
-  constructor(code: "OUTBOX_SEQUENCE_CONFLICT" | "OUTBOX_CLOSED", message: string, details?: Record<string, unknown>) {
-    super(code, message, { details });
+  declare readonly code: OutboxErrorCode;
+  constructor(code: OutboxErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown) {
+    super(code, message, { details, cause });
   }
 }
 

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
+
+import { inImmediateTransaction, type SqlDatabase } from "./outbox-sql-driver.js";
 
 import type { DeliveryRecord, DeliveryState, DeliveryTarget, OutboxCounts, OutboxItem } from "./outbox-types.js";
 
@@ -35,7 +36,7 @@ type DeliveryRow = {
  * db.close();
  * ```
  */
-export function countDeliveries(db: Database.Database): OutboxCounts {
+export function countDeliveries(db: SqlDatabase): OutboxCounts {
   const counts: OutboxCounts = {
     platform: { pending: 0, delivered: 0, rejected: 0 },
     relayer: { pending: 0, delivered: 0, rejected: 0 },
@@ -75,7 +76,7 @@ function deliveryRecord(d: DeliveryRow): DeliveryRecord {
  * db.close();
  * ```
  */
-export function listReadings(db: Database.Database, device: Address, options: { fromSeq?: number; limit?: number } = {}): OutboxItem[] {
+export function listReadings(db: SqlDatabase, device: Address, options: { fromSeq?: number; limit?: number } = {}): OutboxItem[] {
   const rows = db
     .prepare(
       "SELECT device, seq, ts, payload, data_hash, signature, created_at FROM readings WHERE device = ? AND seq >= ? ORDER BY seq LIMIT ?",
@@ -108,16 +109,14 @@ export function listReadings(db: Database.Database, device: Address, options: { 
  * db.close();
  * ```
  */
-export function pruneDelivered(db: Database.Database, beforeMs: number): number {
-  return db
-    .transaction(() => {
-      const done = `SELECT device, seq FROM deliveries GROUP BY device, seq
-                     HAVING SUM(state <> 'delivered') = 0 AND MAX(updated_at) < ?`;
-      const removed = db.prepare(`DELETE FROM readings WHERE (device, seq) IN (${done})`).run(beforeMs).changes;
-      db.prepare(
-        "DELETE FROM deliveries WHERE state = 'delivered' AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.device = deliveries.device AND r.seq = deliveries.seq)",
-      ).run();
-      return removed;
-    })
-    .immediate();
+export function pruneDelivered(db: SqlDatabase, beforeMs: number): number {
+  return inImmediateTransaction(db, () => {
+    const done = `SELECT device, seq FROM deliveries GROUP BY device, seq
+                   HAVING SUM(state <> 'delivered') = 0 AND MAX(updated_at) < ?`;
+    const removed = Number(db.prepare(`DELETE FROM readings WHERE (device, seq) IN (${done})`).run(beforeMs).changes);
+    db.prepare(
+      "DELETE FROM deliveries WHERE state = 'delivered' AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.device = deliveries.device AND r.seq = deliveries.seq)",
+    ).run();
+    return removed;
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * The outbox file: its SQLite schema, pragmas (WAL; fsync per commit unless `durability:
+ * The outbox file: its SQLite schema (the same on both drivers), pragmas (WAL; fsync per commit unless `durability:
  * "normal"`), and the prepared statements of the hot paths (append, head, mark).
  *
  * @module
@@ -7,8 +7,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 
-import Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
+
+import { openSqlDatabase, type SqlDatabase, type SqlDriverName, type SqlStatement } from "./outbox-sql-driver.js";
 
 export const OUTBOX_SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,20 +58,21 @@ export type HeadRow = {
 
 /** The prepared statements of the outbox's hot paths. */
 export type OutboxStatements = {
-  nextSeq: Database.Statement<[string], { next_seq: number }>;
-  setNextSeq: Database.Statement<[string, number]>;
-  insertReading: Database.Statement<[string, number, number, string, string, string, number]>;
-  insertDelivery: Database.Statement<[string, string, number, number]>;
-  head: Database.Statement<[string, string], HeadRow>;
-  finish: Database.Statement<[string, number | null, string | null, string | null, string | null, number, string, string, number]>;
-  retry: Database.Statement<[number, number | null, string | null, string | null, number, string, string, number]>;
-  deleteDelivery: Database.Statement<[string, string, number]>;
-  remaining: Database.Statement<[string, number], { n: number }>;
-  deleteReading: Database.Statement<[string, number]>;
+  nextSeq: SqlStatement<[string], { next_seq: number }>;
+  setNextSeq: SqlStatement<[string, number], never>;
+  insertReading: SqlStatement<[string, number, number, string, string, string, number], never>;
+  insertDelivery: SqlStatement<[string, string, number, number], never>;
+  head: SqlStatement<[string, string], HeadRow>;
+  finish: SqlStatement<[string, number | null, string | null, string | null, string | null, number, string, string, number], never>;
+  retry: SqlStatement<[number, number | null, string | null, string | null, number, string, string, number], never>;
+  deleteDelivery: SqlStatement<[string, string, number], never>;
+  remaining: SqlStatement<[string, number], { n: number }>;
+  deleteReading: SqlStatement<[string, number], never>;
 };
 
 /**
- * Opens (creating if needed) an outbox file with its schema; `":memory:"` gives a throw-away one.
+ * Opens (creating if needed) an outbox file with its schema, on the given SQLite driver
+ * (default `node:sqlite`); `":memory:"` gives a throw-away one.
  *
  * @example
  * ```ts
@@ -79,12 +81,12 @@ export type OutboxStatements = {
  * db.close();
  * ```
  */
-export function openOutboxDatabase(file: string, durability: "full" | "normal"): Database.Database {
+export function openOutboxDatabase(file: string, durability: "full" | "normal", driver: SqlDriverName = "node:sqlite"): SqlDatabase {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${durability === "normal" ? "NORMAL" : "FULL"}`);
-  db.pragma("busy_timeout = 5000");
+  const db = openSqlDatabase(file, driver);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(`PRAGMA synchronous = ${durability === "normal" ? "NORMAL" : "FULL"}`);
+  db.exec("PRAGMA busy_timeout = 5000");
   db.exec(OUTBOX_SCHEMA);
   return db;
 }
@@ -99,36 +101,37 @@ export function openOutboxDatabase(file: string, durability: "full" | "normal"):
  * db.close();
  * ```
  */
-export function prepareOutboxStatements(db: Database.Database): OutboxStatements {
+export function prepareOutboxStatements(db: SqlDatabase): OutboxStatements {
+  const prepare = <P extends unknown[], R>(sql: string) => db.prepare(sql) as unknown as SqlStatement<P, R>;
   return {
-    nextSeq: db.prepare("SELECT next_seq FROM devices WHERE device = ?"),
-    setNextSeq: db.prepare(
+    nextSeq: prepare("SELECT next_seq FROM devices WHERE device = ?"),
+    setNextSeq: prepare(
       "INSERT INTO devices (device, next_seq) VALUES (?, ?) ON CONFLICT (device) DO UPDATE SET next_seq = excluded.next_seq",
     ),
-    insertReading: db.prepare(
+    insertReading: prepare(
       "INSERT INTO readings (device, seq, ts, payload, data_hash, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ),
-    insertDelivery: db.prepare(
+    insertDelivery: prepare(
       "INSERT INTO deliveries (device, target, seq, state, attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?)",
     ),
-    head: db.prepare(
+    head: prepare(
       `SELECT d.device, d.seq, d.attempts, d.next_attempt_at, r.ts, r.payload, r.data_hash, r.signature
          FROM deliveries d JOIN readings r ON r.device = d.device AND r.seq = d.seq
         WHERE d.state = 'pending' AND d.target = ? AND d.device > ?
         ORDER BY d.target, d.device, d.seq LIMIT 1`,
     ),
-    finish: db.prepare(
+    finish: prepare(
       `UPDATE deliveries SET state = ?, attempts = attempts + 1, http_status = ?, error_code = ?, error_message = ?,
               response = ?, updated_at = ?
         WHERE device = ? AND target = ? AND seq = ? AND state = 'pending'`,
     ),
-    retry: db.prepare(
+    retry: prepare(
       `UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, http_status = ?, error_code = ?,
               error_message = ?, updated_at = ?
         WHERE device = ? AND target = ? AND seq = ? AND state = 'pending'`,
     ),
-    deleteDelivery: db.prepare("DELETE FROM deliveries WHERE device = ? AND target = ? AND seq = ?"),
-    remaining: db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE device = ? AND seq = ?"),
-    deleteReading: db.prepare("DELETE FROM readings WHERE device = ? AND seq = ?"),
+    deleteDelivery: prepare("DELETE FROM deliveries WHERE device = ? AND target = ? AND seq = ?"),
+    remaining: prepare("SELECT COUNT(*) AS n FROM deliveries WHERE device = ? AND seq = ?"),
+    deleteReading: prepare("DELETE FROM readings WHERE device = ? AND seq = ?"),
   };
 }

@@ -6,6 +6,8 @@
  */
 import type { Address, Hex } from "viem";
 
+import type { OutboxStore } from "./outbox-store.js";
+
 /** Where a reading goes: the raw payload to the platform, the signed header to the relayer. */
 export type DeliveryTarget = "platform" | "relayer";
 
@@ -75,6 +77,11 @@ export type OutboxOptions = {
   durability?: "full" | "normal";
   /** Clock (epoch ms); tests replace it. */
   now?: () => number;
+  /**
+   * Where the records live (see `OutboxStorage` in outbox.ts; the same union): `"auto"` (default), `"node:sqlite"`,
+   * `"better-sqlite3"`, `"journal"`, or an `OutboxStore` object.
+   */
+  storage?: "auto" | "node:sqlite" | "better-sqlite3" | "journal" | OutboxStore;
 };
 
 /** Counts of deliveries by target and state. */

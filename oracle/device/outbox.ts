@@ -1,12 +1,18 @@
 /**
- * The device's durable outbox (SQLite, better-sqlite3): every signed reading is written here,
+ * The device's durable outbox: every signed reading is written here,
  * with its seq, before anything is sent; each delivery target (platform, relayer) has its own
  * delivery state per reading; the next seq of each device is persisted with the reading that
  * used the previous one, so a restart continues where the last run stopped.
  *
  * One file holds any number of devices (one device client, or a whole simulator process).
  *
- * Tables:
+ * Storage ({@link OutboxStorage}, option `storage`): by default SQLite through Node's built-in
+ * `node:sqlite` (Node ≥ 22.13), else an append-only journal file ({@link JournalOutboxStore}) —
+ * neither pins a Node ABI. `better-sqlite3` (a native addon built for one Node version) is an
+ * option; it reads and writes the same SQLite file as `node:sqlite`. Or pass your own
+ * {@link OutboxStore}.
+ *
+ * SQLite tables:
  * - `devices(device, next_seq)`: the next seq of each device.
  * - `readings(device, seq, ts, payload, data_hash, signature, created_at)`: the signed readings
  *   (payload is the canonical JSON text, verbatim).
@@ -15,12 +21,14 @@
  *
  * @module
  */
-import type Database from "better-sqlite3";
+import { existsSync, readFileSync } from "node:fs";
+
 import type { Address } from "viem";
 
 import { DeviceConfigError, OutboxError } from "./errors.js";
-import { countDeliveries, listReadings, pruneDelivered } from "./outbox-queries.js";
-import { openOutboxDatabase, prepareOutboxStatements, type OutboxStatements } from "./outbox-schema.js";
+import { isJournalFile, JournalOutboxStore } from "./outbox-journal.js";
+import { sqlDriverAvailable } from "./outbox-sql-driver.js";
+import { SqliteOutboxStore, type OutboxStore } from "./outbox-store.js";
 import {
   DELIVERY_TARGETS,
   DeliveryState,
@@ -33,11 +41,39 @@ import {
 } from "./outbox-types.js";
 
 export * from "./outbox-types.js";
+export { JournalOutboxStore } from "./outbox-journal.js";
+export { SqliteOutboxStore, type FinishUpdate, type OutboxStore, type RetryUpdate } from "./outbox-store.js";
+
+/**
+ * Where an outbox keeps its records: `"auto"` (default: `node:sqlite` where Node has it, else the
+ * journal; an existing file keeps the format it has), `"node:sqlite"`, `"better-sqlite3"`,
+ * `"journal"`, or an {@link OutboxStore} of your own.
+ */
+export type OutboxStorage = "auto" | "node:sqlite" | "better-sqlite3" | "journal" | OutboxStore;
+
+const SQLITE_MAGIC = "SQLite format 3\0";
+
+function isSqliteFile(file: string): boolean {
+  return existsSync(file) && readFileSync(file).subarray(0, SQLITE_MAGIC.length).toString("latin1") === SQLITE_MAGIC;
+}
+
+function openStore(file: string, storage: OutboxStorage, durability: "full" | "normal"): OutboxStore {
+  if (typeof storage === "object") return storage;
+  let kind = storage;
+  if (kind === "auto") {
+    const sqlite = sqlDriverAvailable("node:sqlite") ? "node:sqlite" : "better-sqlite3";
+    if (isSqliteFile(file)) kind = sqlite;
+    else if (isJournalFile(file)) kind = "journal";
+    else kind = sqlite === "node:sqlite" ? "node:sqlite" : "journal";
+  }
+  if (kind === "journal") return JournalOutboxStore.open(file, { durability });
+  return SqliteOutboxStore.open(file, { durability, driver: kind });
+}
 
 const RESPONSE_LIMIT = 16 * 1024;
 
 /**
- * The durable outbox. Synchronous (better-sqlite3): every method returns once the change is committed.
+ * The durable outbox. Synchronous: every method returns once the change is committed.
  *
  * @example
  * ```ts
@@ -58,11 +94,10 @@ export class Outbox {
   readonly file: string;
   readonly targets: readonly DeliveryTarget[];
   readonly retention: "keep" | "delete";
-  readonly #db: Database.Database;
+  readonly #store: OutboxStore;
   readonly #now: () => number;
-  readonly #pending: Record<DeliveryTarget, number> = { platform: 0, relayer: 0 };
+  readonly #pending: Record<DeliveryTarget, number>;
   #closed = false;
-  readonly #stmt: OutboxStatements;
 
   private constructor(file: string, options: OutboxOptions) {
     const targets = options.targets ?? DELIVERY_TARGETS;
@@ -73,15 +108,13 @@ export class Outbox {
     this.targets = [...targets];
     this.retention = options.retention ?? "keep";
     this.#now = options.now ?? Date.now;
-    this.#db = openOutboxDatabase(file, options.durability ?? "full");
-    const db = this.#db;
-    this.#stmt = prepareOutboxStatements(db);
-    for (const row of db.prepare("SELECT target, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY target").all() as {
-      target: DeliveryTarget;
-      n: number;
-    }[]) {
-      this.#pending[row.target] = row.n;
-    }
+    this.#store = openStore(file, options.storage ?? "auto", options.durability ?? "full");
+    this.#pending = this.#store.pendingByTarget();
+  }
+
+  /** What the records live in: `"node:sqlite"`, `"better-sqlite3"`, `"journal"` or a custom store's kind. */
+  get storage(): string {
+    return this.#store.kind;
   }
 
   /**
@@ -115,7 +148,7 @@ export class Outbox {
    */
   nextSeq(device: Address): number {
     this.#check();
-    return this.#stmt.nextSeq.get(device)?.next_seq ?? 1;
+    return this.#store.nextSeq(device) ?? 1;
   }
 
   /**
@@ -128,8 +161,7 @@ export class Outbox {
    */
   nextSeqs(): Map<Address, number> {
     this.#check();
-    const rows = this.#db.prepare("SELECT device, next_seq FROM devices").all() as { device: Address; next_seq: number }[];
-    return new Map(rows.map((r) => [r.device, r.next_seq]));
+    return this.#store.nextSeqs();
   }
 
   /**
@@ -169,28 +201,8 @@ export class Outbox {
   appendMany(entries: readonly OutboxEntry[]): void {
     this.#check();
     if (entries.length === 0) return;
-    const now = this.#now();
-    const s = this.#stmt;
-    const targets = this.targets;
-    const run = this.#db.transaction((items: readonly OutboxEntry[]) => {
-      const next = new Map<string, number>();
-      for (const e of items) {
-        const expected = next.get(e.device) ?? s.nextSeq.get(e.device)?.next_seq ?? 1;
-        if (e.seq !== expected) {
-          throw new OutboxError("OUTBOX_SEQUENCE_CONFLICT", `Reading seq ${e.seq} of ${e.device} is not the next seq ${expected}.`, {
-            device: e.device,
-            seq: e.seq,
-            expected,
-          });
-        }
-        s.insertReading.run(e.device, e.seq, e.ts, e.payload, e.dataHash, e.signature, now);
-        for (const t of targets) s.insertDelivery.run(e.device, t, e.seq, now);
-        next.set(e.device, e.seq + 1);
-      }
-      for (const [device, seq] of next) s.setNextSeq.run(device, seq);
-    });
-    run.immediate(entries);
-    for (const t of targets) this.#pending[t] += entries.length;
+    this.#store.appendMany(entries, this.targets, this.#now());
+    for (const t of this.targets) this.#pending[t] += entries.length;
   }
 
   /**
@@ -209,7 +221,7 @@ export class Outbox {
    */
   headAfter(target: DeliveryTarget, afterDevice: string): DeliveryHead | undefined {
     this.#check();
-    const row = this.#stmt.head.get(target, afterDevice);
+    const row = this.#store.head(target, afterDevice);
     if (row === undefined) return undefined;
     return {
       target,
@@ -232,29 +244,16 @@ export class Outbox {
     info: { httpStatus?: number | null; code?: string | null; message?: string | null; response?: string | null },
   ): boolean {
     this.#check();
-    const s = this.#stmt;
     const response = info.response === null || info.response === undefined ? null : info.response.slice(0, RESPONSE_LIMIT);
-    const changed = this.#db
-      .transaction(() => {
-        const { changes } = s.finish.run(
-          state,
-          info.httpStatus ?? null,
-          info.code ?? null,
-          info.message ?? null,
-          response,
-          this.#now(),
-          device,
-          target,
-          seq,
-        );
-        if (changes === 0) return false;
-        if (state === DeliveryState.Delivered && this.retention === "delete") {
-          s.deleteDelivery.run(device, target, seq);
-          if (s.remaining.get(device, seq)?.n === 0) s.deleteReading.run(device, seq);
-        }
-        return true;
-      })
-      .immediate();
+    const changed = this.#store.finish(device, target, seq, {
+      state,
+      httpStatus: info.httpStatus ?? null,
+      code: info.code ?? null,
+      message: info.message ?? null,
+      response,
+      at: this.#now(),
+      drop: state === DeliveryState.Delivered && this.retention === "delete",
+    });
     if (changed) this.#pending[target]--;
     return changed;
   }
@@ -326,17 +325,13 @@ export class Outbox {
     info: { nextAttemptAt: number; httpStatus?: number | null; code: string; message?: string | null },
   ): boolean {
     this.#check();
-    const { changes } = this.#stmt.retry.run(
-      info.nextAttemptAt,
-      info.httpStatus ?? null,
-      info.code,
-      info.message ?? null,
-      this.#now(),
-      device,
-      target,
-      seq,
-    );
-    return changes > 0;
+    return this.#store.retry(device, target, seq, {
+      nextAttemptAt: info.nextAttemptAt,
+      httpStatus: info.httpStatus ?? null,
+      code: info.code,
+      message: info.message ?? null,
+      at: this.#now(),
+    });
   }
 
   /**
@@ -355,7 +350,7 @@ export class Outbox {
    */
   retryNow(): number {
     this.#check();
-    return this.#db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0").run().changes;
+    return this.#store.retryNow();
   }
 
   /**
@@ -392,7 +387,7 @@ export class Outbox {
    */
   counts(): OutboxCounts {
     this.#check();
-    return countDeliveries(this.#db);
+    return this.#store.counts();
   }
 
   /**
@@ -410,7 +405,7 @@ export class Outbox {
    */
   list(device: Address, options: { fromSeq?: number; limit?: number } = {}): OutboxItem[] {
     this.#check();
-    return listReadings(this.#db, device, options);
+    return this.#store.list(device, options);
   }
 
   /**
@@ -431,7 +426,7 @@ export class Outbox {
    */
   prune(beforeMs: number): number {
     this.#check();
-    return pruneDelivered(this.#db, beforeMs);
+    return this.#store.prune(beforeMs);
   }
 
   /** Whether {@link Outbox.close} was called. */
@@ -455,6 +450,6 @@ export class Outbox {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    this.#store.close();
   }
 }

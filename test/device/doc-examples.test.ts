@@ -8,7 +8,10 @@ describeDocExamples(
   [
     "errors",
     "secure-element",
+    "outbox-sql-driver",
     "outbox-schema",
+    "outbox-store",
+    "outbox-journal",
     "outbox-queries",
     "outbox",
     "answers",
