@@ -120,6 +120,7 @@ contract RewardTokenTest is Test {
     function testFuzz_mint_onlyDistributor(address caller, address to, uint256 amount) public {
         _bind();
         vm.assume(to != address(0));
+        amount = bound(amount, 0, type(uint128).max);
         if (caller == distributor) {
             vm.prank(caller);
             token.mint(to, amount);
@@ -130,6 +131,88 @@ contract RewardTokenTest is Test {
             token.mint(to, amount);
             assertEq(token.totalSupply(), 0, "nothing minted");
         }
+    }
+
+    // ---------------------------------------------------------------- supply cap and mintClaim
+
+    function test_mint_aboveUint128Supply_reverts() public {
+        _bind();
+        vm.startPrank(distributor);
+        token.mint(holder, type(uint128).max);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardToken.RewardTokenSupplyOverflow.selector,
+                uint256(type(uint128).max) + 1,
+                type(uint128).max
+            )
+        );
+        token.mint(stranger, 1);
+        vm.stopPrank();
+    }
+
+    function test_mintClaim_recordsAndMints_succeeds() public {
+        _bind();
+        vm.startPrank(distributor);
+        vm.expectEmit(address(token));
+        emit IERC20.Transfer(address(0), holder, 70);
+        (uint256 previous, uint256 supply) = token.mintClaim(holder, holder, 70);
+        assertEq(previous, 0, "nothing claimed before");
+        assertEq(supply, 70, "supply");
+        (previous, supply) = token.mintClaim(holder, stranger, 100);
+        vm.stopPrank();
+        assertEq(previous, 70, "previous");
+        assertEq(supply, 100, "supply after");
+        assertEq(token.balanceOf(holder), 70, "claimant paid first");
+        assertEq(token.balanceOf(stranger), 30, "recipient paid the rest");
+        assertEq(token.claimedOf(holder), 100, "claimed recorded for the claimant");
+        assertEq(token.claimedOf(stranger), 0, "recipient has no claim record");
+    }
+
+    function test_mintClaim_notAbovePrevious_paysNothing() public {
+        _bind();
+        vm.startPrank(distributor);
+        token.mintClaim(holder, holder, 50);
+        (uint256 previous, uint256 supply) = token.mintClaim(holder, holder, 50);
+        vm.stopPrank();
+        assertEq(previous, 50, "previous");
+        assertEq(supply, 50, "nothing minted");
+        assertEq(token.balanceOf(holder), 50, "balance unchanged");
+    }
+
+    function test_mintClaim_notDistributor_reverts() public {
+        _bind();
+        vm.expectRevert(abi.encodeWithSelector(IRewardToken.RewardTokenUnauthorizedMinter.selector, stranger));
+        vm.prank(stranger);
+        token.mintClaim(stranger, stranger, 1);
+    }
+
+    function test_mintClaim_cumulativeAboveUint128_reverts() public {
+        _bind();
+        uint256 cumulative = uint256(type(uint128).max) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardToken.RewardTokenSupplyOverflow.selector, cumulative, type(uint128).max)
+        );
+        vm.prank(distributor);
+        token.mintClaim(holder, holder, cumulative);
+    }
+
+    /// hardhat-config: fuzz.runs = 1024
+    function testFuzz_transfer_packedBalancesConserveSupply(uint128 minted, uint128 sent, address to) public {
+        vm.assume(to != address(0) && to != holder);
+        _bind();
+        vm.prank(distributor);
+        token.mintClaim(holder, holder, minted);
+        sent = uint128(bound(sent, 0, minted));
+        vm.prank(holder);
+        token.transfer(to, sent);
+        assertEq(token.balanceOf(holder) + token.balanceOf(to), minted, "conserved");
+        assertEq(token.totalSupply(), minted, "supply");
+        assertEq(token.claimedOf(holder), minted, "claim record untouched by transfers");
+        vm.prank(holder);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, holder, minted - sent, uint256(minted) - sent + 1)
+        );
+        token.transfer(to, uint256(minted) - sent + 1);
     }
 
     // ---------------------------------------------------------------- permit (ERC-2612)
