@@ -21,7 +21,7 @@ export interface PlatformLimits {
   maxBulkItems: number;
   /**
    * Refused readings per second a client address may cost after its burst: each reading is charged one
-   * token before its signature is checked and refunded when it verifies (signature-budget.ts; 0: off).
+   * token before its signature is checked and refunded when it verifies (oracle/service/signature-budget.ts; 0: off).
    */
   readingChecksPerSecond: number;
   /** Readings a client address may have checked before refunds (its bucket's capacity). */

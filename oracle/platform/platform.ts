@@ -12,6 +12,8 @@ import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import { GroupCommit } from "../service/group-commit.js";
 import { LoadShedder } from "../service/load-shedding.js";
+import type { Logger } from "../service/logger.js";
+import { processMetrics, refusalRecorder, type ProcessMetrics } from "../service/process-metrics.js";
 import { servicePool } from "../service/signature-pool.js";
 import { mountMarket } from "./access-market.js";
 import { ApiKeyring } from "./auth.js";
@@ -20,7 +22,7 @@ import { DEFAULT_PLATFORM_LIMITS, type PlatformLimits, type PlatformOptions } fr
 import { DeviceQuota } from "./quota.js";
 import { readRoutes } from "./read-routes.js";
 import { RequestTracker } from "./requests.js";
-import { SignatureBudget } from "./signature-budget.js";
+import { SignatureBudget } from "../service/signature-budget.js";
 import { PlatformStore, type StoredReading } from "./store.js";
 import { submitRoute } from "./submit-route.js";
 
@@ -113,7 +115,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     limitName: "maxReadingChecksInFlight",
     message: "the platform is overloaded; retry later",
   });
-  const app = outerApp(service, { shedder, budget, trustProxy: options.trustProxy });
+  const app = outerApp(service, { shedder, budget, metrics: processMetrics("platform"), logger, trustProxy: options.trustProxy });
 
   let closing: Promise<void> | undefined;
   return {
@@ -136,16 +138,24 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 }
 
 /**
- * The outer app, in front of the body parser: `trust proxy`, load shedding (429 OVERLOADED), then the
+ * The outer app, in front of the body parser: `trust proxy`, every refusal counted and logged,
+ * `/metrics` (process metrics and refusals by code), load shedding (429 OVERLOADED), then the
  * per-address check budget (429 RATE_LIMITED once spent), then the service.
  */
 function outerApp(
   service: Express,
-  o: { shedder: LoadShedder; budget: SignatureBudget; trustProxy: PlatformOptions["trustProxy"] },
+  o: { shedder: LoadShedder; budget: SignatureBudget; metrics: ProcessMetrics; logger: Logger; trustProxy: PlatformOptions["trustProxy"] },
 ): Express {
   const app = express();
   app.disable("x-powered-by");
   if (o.trustProxy !== undefined) app.set("trust proxy", o.trustProxy);
+  app.use(refusalRecorder(o.metrics, o.logger));
+  app.get("/metrics", (_req, res, next) => {
+    o.metrics
+      .text()
+      .then((text) => res.setHeader("Content-Type", o.metrics.registry.contentType).send(text))
+      .catch(next);
+  });
   app.use(o.shedder.middleware());
   app.use(o.budget.middleware((req) => req.ip ?? req.socket.remoteAddress ?? "unknown"));
   app.use(service);

@@ -16,7 +16,7 @@ import type { GroupCommit } from "../service/group-commit.js";
 import type { Logger } from "../service/logger.js";
 import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
 import type { DeviceQuota } from "./quota.js";
-import type { SignatureBudget } from "./signature-budget.js";
+import type { SignatureBudget } from "../service/signature-budget.js";
 import type { PlatformStore, PutOutcome, StoredReading } from "./store.js";
 
 /** Per-item answer of a bulk submission. */

@@ -128,7 +128,9 @@ export class Anchorer {
       return undefined;
     });
     if (held !== true) {
-      // Standing by is healthy; a store that cannot be reached is not.
+      // Standing by is healthy; a store that cannot be reached is not. The queue depth this process
+      // answers its hard bound from is made exact again (the anchoring instance takes readings out).
+      if (held === false) await store.countQueued().catch(() => undefined);
       this.#healthy = held === false;
       this.#lastTickAt = this.#o.now();
       return;

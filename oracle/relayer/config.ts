@@ -74,8 +74,10 @@ const envSchema = z.object({
   RELAYER_MAX_EVENT_LOOP_LAG_MS: int(0).default(DEFAULT_LIMITS.maxEventLoopLagMs),
   RELAYER_IP_REQUESTS_PER_SECOND: positive.default(200),
   RELAYER_IP_REQUEST_BURST: int(1).default(400),
-  RELAYER_IP_READINGS_PER_SECOND: positive.default(5000),
-  RELAYER_IP_READING_BURST: int(1).default(10_000),
+  RELAYER_IP_READINGS_PER_SECOND: positive.optional(),
+  RELAYER_IP_READING_BURST: int(1).optional(),
+  RELAYER_IP_REFUSED_READINGS_PER_SECOND: z.coerce.number().min(0).default(DEFAULT_LIMITS.refusedReadingRate.ratePerSecond),
+  RELAYER_IP_REFUSED_READING_BURST: int(1).default(DEFAULT_LIMITS.refusedReadingRate.burst),
   RELAYER_DEVICE_READINGS_PER_MINUTE: positive.default(120),
   RELAYER_DEVICE_BURST: int(1).default(120),
   RELAYER_MAX_CLOCK_SKEW_SECONDS: int(0).default(DEFAULT_LIMITS.maxClockSkewSeconds),
@@ -102,8 +104,11 @@ const envSchema = z.object({
  * which new ones get 429 OVERLOADED; 0 off), RELAYER_MAX_EVENT_LOOP_LAG_MS (500: p99 event-loop delay
  * over the last 0.5 s above which new submissions get 429 OVERLOADED while one is being handled; 0 off),
  * RELAYER_IP_REQUESTS_PER_SECOND (200),
- * RELAYER_IP_REQUEST_BURST (400), RELAYER_IP_READINGS_PER_SECOND (5000), RELAYER_IP_READING_BURST
- * (10000), RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
+ * RELAYER_IP_REQUEST_BURST (400), RELAYER_IP_READINGS_PER_SECOND and RELAYER_IP_READING_BURST (unset: off;
+ * a per-address limit on valid readings would throttle every device behind a carrier NAT),
+ * RELAYER_IP_REFUSED_READINGS_PER_SECOND (20) and RELAYER_IP_REFUSED_READING_BURST (400: each reading is
+ * charged to its address before its check and refunded when authentic; 0 off),
+ * RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
  * RELAYER_MAX_CLOCK_SKEW_SECONDS (300), RELAYER_SHUTDOWN_TIMEOUT_MS (30000), TRUST_PROXY, LOG_LEVEL (info).
  *
  * @throws {ConfigError}
@@ -138,7 +143,15 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
       maxConcurrentSubmissions: e.RELAYER_MAX_CONCURRENT_SUBMISSIONS,
       maxEventLoopLagMs: e.RELAYER_MAX_EVENT_LOOP_LAG_MS,
       requestRate: { ratePerSecond: e.RELAYER_IP_REQUESTS_PER_SECOND, burst: e.RELAYER_IP_REQUEST_BURST },
-      readingRate: { ratePerSecond: e.RELAYER_IP_READINGS_PER_SECOND, burst: e.RELAYER_IP_READING_BURST },
+      ...(e.RELAYER_IP_READINGS_PER_SECOND === undefined
+        ? {}
+        : {
+            readingRate: {
+              ratePerSecond: e.RELAYER_IP_READINGS_PER_SECOND,
+              burst: e.RELAYER_IP_READING_BURST ?? Math.ceil(2 * e.RELAYER_IP_READINGS_PER_SECOND),
+            },
+          }),
+      refusedReadingRate: { ratePerSecond: e.RELAYER_IP_REFUSED_READINGS_PER_SECOND, burst: e.RELAYER_IP_REFUSED_READING_BURST },
       deviceQuota: { ratePerSecond: e.RELAYER_DEVICE_READINGS_PER_MINUTE / 60, burst: e.RELAYER_DEVICE_BURST },
       maxClockSkewSeconds: e.RELAYER_MAX_CLOCK_SKEW_SECONDS,
     },

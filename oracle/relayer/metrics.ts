@@ -1,8 +1,11 @@
 import { Counter, Gauge, Histogram, MetricsRegistry } from "../service/metrics.js";
+import { processMetrics, type ProcessMetrics } from "../service/process-metrics.js";
 
 /** The relayer's metrics. */
 export interface RelayerMetrics {
   registry: MetricsRegistry;
+  /** prom-client: RSS, CPU, event-loop lag, GC, and every refusal (all routes) by code. */
+  process: ProcessMetrics;
   readingsAccepted: Counter;
   readingsDuplicate: Counter;
   readingsRejected: Counter;
@@ -30,6 +33,7 @@ export function createRelayerMetrics(): RelayerMetrics {
   const p = "sensorseal_relayer";
   return {
     registry,
+    process: processMetrics("relayer"),
     readingsAccepted: registry.add(new Counter(`${p}_readings_accepted_total`, "Readings accepted and queued (new ones)")),
     readingsDuplicate: registry.add(
       new Counter(`${p}_readings_duplicate_total`, "Resends of an already accepted reading (answered with the same receipt)"),

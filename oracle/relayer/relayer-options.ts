@@ -35,8 +35,18 @@ export interface RelayerLimits {
   maxEventLoopLagMs: number;
   /** Requests per client address, all routes; undefined: off. */
   requestRate?: { ratePerSecond: number; burst: number };
-  /** Readings per client address (a bulk request costs its length); undefined: off. */
+  /**
+   * Readings per client address, valid ones included (a bulk request costs its length); undefined: off
+   * (the default: devices behind one carrier NAT share an address, so honest traffic is limited per
+   * device, and per address only what is refused — `refusedReadingRate`).
+   */
   readingRate?: { ratePerSecond: number; burst: number };
+  /**
+   * Charge before check (oracle/service/signature-budget.ts): each reading takes a token of its client
+   * address before its check and gets it back when it is authentic; refused ones (bad signature,
+   * unknown device, malformed) keep it spent. Rate 0: off.
+   */
+  refusedReadingRate: { ratePerSecond: number; burst: number };
   /** Readings per device; undefined: off. */
   deviceQuota?: { ratePerSecond: number; burst: number };
   /** Largest accepted `timestamp − now`, seconds. */
@@ -50,7 +60,7 @@ export const DEFAULT_LIMITS: RelayerLimits = {
   maxConcurrentSubmissions: 64,
   maxEventLoopLagMs: 500,
   requestRate: { ratePerSecond: 200, burst: 400 },
-  readingRate: { ratePerSecond: 5000, burst: 10_000 },
+  refusedReadingRate: { ratePerSecond: 20, burst: 400 },
   deviceQuota: { ratePerSecond: 2, burst: 120 },
   maxClockSkewSeconds: 300,
 };

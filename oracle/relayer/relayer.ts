@@ -29,6 +29,8 @@ import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
 import { RateLimiter } from "../service/rate-limit.js";
+import { refusalRecorder } from "../service/process-metrics.js";
+import { SignatureBudget } from "../service/signature-budget.js";
 import { servicePool } from "../service/signature-pool.js";
 import { RelayerAccountError } from "./anchor-errors.js";
 import { AnchorDelayWatch } from "./anchor-delay.js";
@@ -43,7 +45,7 @@ import { checkRelayerRegistration } from "./registration.js";
 import { DEFAULT_LIMITS, type RelayerLimits, type RelayerOptions } from "./relayer-options.js";
 import { relayerRouter } from "./routes.js";
 import { RelayerStore, type Candidate } from "./store.js";
-import { Submissions } from "./submissions.js";
+import { clientAddress, Submissions } from "./submissions.js";
 
 export { DEFAULT_LIMITS, type RelayerLimits, type RelayerOptions } from "./relayer-options.js";
 export { EVENT_LOOP_WINDOW_MS } from "./load-shedding.js";
@@ -146,14 +148,24 @@ function newAnchorer(
 
 /**
  * The outer app: rejected submissions counted by code (also those the service kit answers before the
- * router), then load shedding before the body is read, then the service.
+ * router), then load shedding and the per-address budget of refused readings before the body is
+ * read, then the service.
  */
-function outerApp(service: Express, metrics: RelayerMetrics, shedder: LoadShedder, trustProxy: RelayerOptions["trustProxy"]): Express {
+function outerApp(
+  service: Express,
+  metrics: RelayerMetrics,
+  shedder: LoadShedder,
+  budget: SignatureBudget,
+  trustProxy: RelayerOptions["trustProxy"],
+  logger: Logger,
+): Express {
   const app = express();
   app.disable("x-powered-by");
   if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
   app.use(countRejections(metrics));
+  app.use(refusalRecorder(metrics.process, logger));
   app.use(shedder.middleware());
+  app.use(budget.middleware(clientAddress));
   app.use(service);
   return app;
 }
@@ -227,11 +239,16 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel });
   await warnWithoutRole(chain, anchor, account.address, logger);
 
+  const budget = new SignatureBudget(
+    { readingChecksPerSecond: limits.refusedReadingRate.ratePerSecond, readingCheckBurst: limits.refusedReadingRate.burst },
+    now,
+  );
   const submissions = new Submissions({
     store,
     checker,
     writer,
     deviceQuota: limits.deviceQuota ? new RateLimiter(limits.deviceQuota) : undefined,
+    budget,
     metrics,
     anchorer,
     limits,
@@ -260,7 +277,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   });
 
   const shedder = new LoadShedder(limits, metrics);
-  const app = outerApp(service, metrics, shedder, options.trustProxy);
+  const app = outerApp(service, metrics, shedder, budget, options.trustProxy, logger);
 
   return {
     app,

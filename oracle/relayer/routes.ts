@@ -43,7 +43,7 @@ export function relayerRouter(o: RelayerRoutesOptions): Router {
       o.metrics.queueDepth.set(o.store.queueDepth);
       for (const [status, n] of Object.entries(await o.store.batchCounts())) o.metrics.batches.set(n, { status });
       res.setHeader("Content-Type", PROMETHEUS_CONTENT_TYPE);
-      res.send(o.metrics.registry.render());
+      res.send(`${o.metrics.registry.render()}${await o.metrics.process.text()}`);
     }),
   );
   return router;

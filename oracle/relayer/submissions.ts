@@ -10,6 +10,7 @@ import type { Address } from "viem";
 
 import type { SignedReceiptJson } from "../core/receipt.js";
 import type { RateLimiter } from "../service/rate-limit.js";
+import type { SignatureBudget } from "../service/signature-budget.js";
 import type { Anchorer } from "./anchorer.js";
 import { RejectionError } from "./errors.js";
 import type { IntakeWriter, ReadingChecker } from "./intake.js";
@@ -24,12 +25,17 @@ export interface SubmissionsOptions {
   checker: ReadingChecker;
   writer: IntakeWriter;
   deviceQuota: RateLimiter | undefined;
+  /** Charges each reading to its client address before its check, refunded when authentic. */
+  budget: SignatureBudget;
   metrics: RelayerMetrics;
   anchorer: Anchorer;
   limits: RelayerLimits;
   batch: { maxSize: number; maxAgeMs: number };
   receiptSigner: Address;
 }
+
+/** The client address a submission is charged to (behind a trusted proxy, the forwarded one). */
+export const clientAddress = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? "unknown";
 
 /** Handles reading submissions; `drain()` refuses new ones (503) and waits for those in flight. */
 export class Submissions {
@@ -90,7 +96,7 @@ export class Submissions {
     let held = items.length;
     this.#reserved += held;
     try {
-      await this.#admit(res, bulk, items, (keep) => {
+      await this.#admit(clientAddress(req), res, bulk, items, (keep) => {
         this.#reserved -= held - keep;
         held = keep;
       });
@@ -100,21 +106,17 @@ export class Submissions {
   }
 
   /** The rest of a submission, once it holds room for its readings in the queue (`hold` shrinks it). */
-  async #admit(res: Response, bulk: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
+  async #admit(client: string, res: Response, bulk: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
     const o = this.#o;
     const errors = new Array<RejectionError | undefined>(items.length);
     const results = new Array<{ status: number; body: { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } }>(items.length);
     const candidates: Candidate[] = [];
     const slots: number[] = [];
     let accepted = 0;
-    // Every reading's check at once: the signature pool checks them together on its worker threads.
-    const verdicts = await Promise.all(
-      items.map((item) =>
-        o.checker.verify(item).then(
-          (verdict) => ({ verdict }),
-          (error: unknown) => ({ error }),
-        ),
-      ),
+    // Every reading's check at once (the signature pool checks them together on its worker threads),
+    // each charged to the client address first and refunded when authentic (carrier NAT).
+    const verdicts = (await o.budget.checkEach(client, items, (item) => o.checker.verify(item))).map((c) =>
+      c.ok ? { verdict: c.value } : { error: c.error },
     );
     for (let i = 0; i < items.length; i++) {
       try {

@@ -791,6 +791,10 @@ export function platformSuite(backend: Backend): void {
         // Spent: every submission from this address is refused before its body is read, with Retry-After.
         await expectLimited(limited, forged(200), "RATE_LIMITED", 1);
         await expectLimited(limited, honestBulk(1)[0], "RATE_LIMITED", 1);
+        // Both refusals counted by code on /metrics (prom-client), beside the process metrics.
+        const metrics = await (await fetch(`${limited.server.url}/metrics`)).text();
+        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="RATE_LIMITED"\} 2$/m);
+        assert.match(metrics, /^sensorseal_platform_process_resident_memory_bytes \d+/m);
         // The bucket refills at readingChecksPerSecond; honest readings then flow again without end,
         // and bad ones get only what refilled.
         clock += 2000;

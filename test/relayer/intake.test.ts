@@ -432,6 +432,46 @@ describe("relayer limits, backpressure and shutdown", () => {
     }
   });
 
+  it("carrier NAT: valid readings from one address are not limited per address; refused ones are (per reading, then before the body is read)", async () => {
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "carrier-nat.sqlite"),
+      start: false,
+      limits: { refusedReadingRate: { ratePerSecond: 0.01, burst: 4 }, deviceQuota: undefined },
+    });
+    try {
+      // Far more valid readings than the burst, from one address (many devices behind one NAT do this).
+      const valid = Array.from({ length: 30 }, (_, i) => signedReading(device, domain, { seq: 100 + i, timestamp: ts }));
+      const honest = await postJson(`${t.url}/v1/readings`, valid);
+      assert.equal(honest.status, 202, honest.text);
+      assert.equal(honest.body.accepted, 30);
+      // Forged readings (another key signed them) spend the address's budget: 4 are checked, the rest refused unchecked.
+      const forged = Array.from({ length: 6 }, (_, i) => ({
+        ...signedReading(newDevice("secp256k1"), domain, { seq: 200 + i, timestamp: ts }),
+        device: device.address,
+      }));
+      const abusive = await postJson(`${t.url}/v1/readings`, forged);
+      assert.equal(abusive.status, 207);
+      assert.deepEqual(
+        abusive.body.results.map((r: { error: { code: string } }) => r.error.code),
+        ["INVALID_SIGNATURE", "INVALID_SIGNATURE", "INVALID_SIGNATURE", "INVALID_SIGNATURE", "RATE_LIMITED", "RATE_LIMITED"],
+      );
+      const next = await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 300, timestamp: ts }));
+      assert.equal(next.status, 429, "spent: refused before the body is read");
+      assert.equal(next.body.error.code, "RATE_LIMITED");
+      assert.ok(Number(next.headers.get("retry-after")) >= 1);
+      const metrics = (await request(`${t.url}/metrics`)).text;
+      assert.match(metrics, /^sensorseal_relayer_readings_rejected_total\{code="RATE_LIMITED"\} 3$/m);
+      assert.match(metrics, /^sensorseal_relayer_readings_rejected_total\{code="INVALID_SIGNATURE"\} 4$/m);
+      // prom-client: every refused request by code (the 207 is not a refusal), and the process metrics a soak reads.
+      assert.match(metrics, /^sensorseal_relayer_refusals_total\{code="RATE_LIMITED"\} 1$/m);
+      assert.match(metrics, /^sensorseal_relayer_process_resident_memory_bytes \d+/m);
+      assert.match(metrics, /^sensorseal_relayer_nodejs_eventloop_lag_p99_seconds /m);
+      assert.deepEqual(await t.relayer.store.rowCounts(), { readings: 30, batches: 0, txs: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it("answers 429 QUEUE_FULL with Retry-After when the queue is at its bound", async () => {
     const t = await startTestRelayer(chain, {
       databaseUrl: path.join(tmp.dir, "backpressure.sqlite"),

@@ -112,6 +112,7 @@ export async function startRelayerProcess(
   audit: BenchChain & { registry: Address; anchor: Address },
   databaseFile: string,
   logFile: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -144,6 +145,7 @@ export async function startRelayerProcess(
       RELAYER_DEVICE_READINGS_PER_MINUTE: "1000000000",
       RELAYER_DEVICE_BURST: "1000000000",
       RELAYER_MAX_QUEUE_DEPTH: "10000000",
+      ...extraEnv,
     },
     logFile,
   );

@@ -1,5 +1,5 @@
 /**
- * Charge before check: the signature-check work one client address can cause is bounded. Each reading
+ * Charge before check (platform and relayer): the signature-check work one client address can cause is bounded. Each reading
  * costs one token of its client address's bucket *before* it is checked; a reading that verifies gets
  * its token back, a refused one keeps it spent. Honest devices behind one carrier address therefore
  * never run the bucket down (each holds a token only while its own reading is checked), while a
@@ -10,8 +10,8 @@
  */
 import type { Request, RequestHandler } from "express";
 
-import { ServiceError } from "../service/errors.js";
-import { RateLimiter } from "../service/rate-limit.js";
+import { ServiceError } from "./errors.js";
+import { RateLimiter } from "./rate-limit.js";
 
 /** Sizes of the per-address check budget; a rate of 0 turns charging off. */
 export interface SignatureBudgetLimits {
@@ -38,7 +38,7 @@ export class SignatureBudget {
     this.#now = now;
   }
 
-  /** Readings of admitted requests waiting for or in their check, all addresses together (what the load shedder watches). */
+  /** Readings of admitted requests waiting for or in their check, all addresses together (what the platform's load shedder watches). */
   get checksInFlight(): number {
     return this.#checksInFlight;
   }
@@ -46,7 +46,7 @@ export class SignatureBudget {
   /**
    * Checks `items` at `client`'s expense. Each takes a token first (none left: that item is refused
    * with 429 RATE_LIMITED, its check not run), then runs `check`; the token is given back unless the
-   * item was refused for something the client sent (a 4xx). A fault of the platform's own (5xx) costs
+   * item was refused for something the client sent (a 4xx). A fault of the service's own (5xx) costs
    * the client nothing. The items holding a token are checked together (the signature pool runs them
    * on its worker threads); items that found no token try again once those refunds are in, so an
    * honest bulk larger than the burst is not refused. Answers each item's value or error, in order.
@@ -99,7 +99,7 @@ export class SignatureBudget {
   /**
    * Refuses a submission before its body is read when its address has no token left (cheap 429
    * RATE_LIMITED with Retry-After), so an address that spent its budget cannot even make the
-   * platform parse megabytes of readings it would refuse.
+   * service parse megabytes of readings it would refuse.
    */
   middleware(client: (req: Request) => string): RequestHandler {
     return (req, res, next) => {

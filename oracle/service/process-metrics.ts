@@ -1,0 +1,62 @@
+/**
+ * Process metrics and refusals of a service, through prom-client: its default process metrics (RSS,
+ * CPU seconds, event-loop lag, GC, handles — what a soak run reads) and a count of every refused
+ * request by error code, each refusal also logged (a refusal nobody sees cannot be told from an outage).
+ *
+ * @module
+ */
+import type { RequestHandler } from "express";
+import { collectDefaultMetrics, Counter, Registry } from "prom-client";
+
+import type { Logger } from "./logger.js";
+
+/** A service's prom-client registry with its process metrics and its refusals counter. */
+export interface ProcessMetrics {
+  registry: Registry;
+  /** Refused requests (4xx/5xx answers with an error code), by code. */
+  refusals: Counter<"code">;
+  /** The registry in the Prometheus text format. */
+  text(): Promise<string>;
+}
+
+/**
+ * Metrics named `sensorseal_<service>_…`: prom-client's default process metrics and `refusals_total{code}`.
+ *
+ * @example
+ * const metrics = processMetrics("platform");
+ * metrics.refusals.inc({ code: "RATE_LIMITED" });
+ * await metrics.text(); // "# HELP sensorseal_platform_process_resident_memory_bytes …"
+ */
+export function processMetrics(service: string): ProcessMetrics {
+  const registry = new Registry();
+  const prefix = `sensorseal_${service}_`;
+  collectDefaultMetrics({ register: registry, prefix });
+  const refusals = new Counter({
+    name: `${prefix}refusals_total`,
+    help: "Requests refused (answered 4xx or 5xx with an error code), by code",
+    labelNames: ["code"] as const,
+    registers: [registry],
+  });
+  return { registry, refusals, text: () => registry.metrics() };
+}
+
+/**
+ * Counts and logs every refused request (wraps `res.json`): mount it first, so refusals answered
+ * before the router (load shedding, per-address budget, body parser) are seen too.
+ *
+ * @example app.use(refusalRecorder(metrics, logger));
+ */
+export function refusalRecorder(metrics: Pick<ProcessMetrics, "refusals">, logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+      if (res.statusCode >= 400 && typeof code === "string") {
+        metrics.refusals.inc({ code });
+        logger.info({ code, status: res.statusCode, method: req.method, path: req.path, ip: req.ip }, "request refused");
+      }
+      return json(body);
+    };
+    next();
+  };
+}
