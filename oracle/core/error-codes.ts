@@ -140,6 +140,18 @@ export const ERROR_STATUS = {
   ATTESTATION_INVALID_SIGNATURE: 400,
   ATTESTATION_NOT_VALID: 400,
   ATTESTATION_INVALID_PROOF: 400,
+  /** The eSIM's attestation was already used (a replayed attestation or proof of possession). */
+  ATTESTATION_ESIM_USED: 409,
+  /** The attested key is already in the registry. */
+  DEVICE_ALREADY_REGISTERED: 409,
+  /** The relayer has no registration account configured. */
+  REGISTRATION_DISABLED: 501,
+  /** The registration transaction was not accepted or reverted after its checks passed (a race); retry. */
+  REGISTRATION_FAILED: 502,
+  /** The provisioning service did not issue this eSIM id. */
+  ESIM_UNKNOWN: 404,
+  /** The eSIM id was already provisioned for another key. */
+  ESIM_ALREADY_USED: 409,
   // --- MQTT transport (docs/MQTT.md) ---
   /** A reading published on one device's topic names another device. */
   TOPIC_DEVICE_MISMATCH: 403,

@@ -38,6 +38,7 @@ import { Anchorer } from "./anchorer.js";
 import { BatchViews } from "./batch-views.js";
 import { ChainMismatchError } from "./errors.js";
 import { IntakeWriter, ReadingChecker } from "./intake.js";
+import { withDeviceRegistrations } from "./device-registrations.js";
 import { countRejections, LoadShedder } from "./load-shedding.js";
 import { createRelayerMetrics, type RelayerMetrics } from "./metrics.js";
 import { receiptSigner as newReceiptSigner } from "./receipts.js";
@@ -270,7 +271,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const service = createServiceApp({
     name: "relayer",
     logger,
-    router: relayerRouter({ store, metrics, submissions, views, limits, info }),
+    router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, info }), options),
     bodyLimit: limits.bodyLimit,
     rateLimit: limits.requestRate,
     ready: () => started && !submissions.draining && anchorer.healthy,
