@@ -41,13 +41,9 @@ async function systemNode(): Promise<string> {
   return process.execPath;
 }
 
-/** Runs a script of the temp project with `node`, answering the JSON of its last stdout line. */
-async function runScript(node: string, cwd: string, script: string, env: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const { stdout } = await run(node, [script], {
-    cwd,
-    env: { ...process.env, NODE_OPTIONS: "", SENSORSEAL_PACK_CHECK: JSON.stringify(env) },
-    timeout: 180_000,
-  });
+/** Runs a script of the temp project with `node` and `env`, answering the JSON of its last stdout line. */
+async function runScript(node: string, cwd: string, script: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+  const { stdout } = await run(node, [script], { cwd, env: { ...process.env, NODE_OPTIONS: "", ...env }, timeout: 180_000 });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
 }
 
@@ -91,15 +87,15 @@ describe("packages: npm pack → fresh project → sign, send, verify with the s
     const { chain, platformServer, relayer } = services;
     const node = await systemNode();
     const env = {
-      rpc: chain.rpcUrl,
-      registry: chain.registry,
-      anchor: chain.anchor,
-      chainId: chain.chainId,
-      registrarKey: chain.keys.registrar,
-      platformUrl: platformServer.url,
-      relayerUrl: relayer.url,
-      apiKey,
-      dir: project,
+      RPC_URL: chain.rpcUrl,
+      REGISTRY: chain.registry,
+      ANCHOR: chain.anchor,
+      CHAIN_ID: String(chain.chainId),
+      REGISTRAR_PRIVATE_KEY: chain.keys.registrar,
+      PLATFORM_URL: platformServer.url,
+      RELAYER_URL: relayer.url,
+      PLATFORM_API_KEY: apiKey,
+      DATA_DIR: project,
     };
     const sent = await runScript(node, project, "device-send.mjs", env);
     const [major, minor] = String(sent.node).slice(1).split(".").map(Number) as [number, number];
@@ -123,7 +119,7 @@ describe("packages: npm pack → fresh project → sign, send, verify with the s
     const until = Date.now() + 60_000;
     while ((await anchoredLeaves()) < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
 
-    const verified = await runScript(node, project, "verify.mjs", { ...env, device: sent.device });
+    const verified = await runScript(node, project, "verify.mjs", { ...env, DEVICE: String(sent.device) });
     assert.deepEqual(verified, { node: sent.node, statuses: ["VERIFIED", "VERIFIED", "VERIFIED"], bundleVerdict: "VERIFIED", no2: 21.4 });
   });
 
