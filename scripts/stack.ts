@@ -38,6 +38,7 @@ import {
 } from "../oracle/chain/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
+import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { auditorEnv, auditorUrl } from "./lib/stack-auditor.js";
 import { startStatusLine } from "./lib/stack-status.js";
@@ -362,6 +363,18 @@ SensorSeal local stack
   verify         PLATFORM_API_KEY=$(node -p "require('${secretsFile}').consumerKey") npm run verify -- all --platform ${platformUrl} --relayer ${relayerUrl}
 Ctrl-C stops everything; \`npm start\` again resumes from ${data}.
 `);
+console.log(
+  ownDeviceLines({
+    rpcUrl: audit.chain.url,
+    chainId: AUDIT_CHAIN_ID,
+    registry: auditDeployment.registry,
+    anchor: auditDeployment.anchor,
+    platformUrl,
+    relayerUrl,
+    registrarKey: DEV_KEYS.registrar,
+    secretsFile,
+  }),
+);
 
 // --- shutdown ---------------------------------------------------------------------------------------
 async function stopAll(): Promise<void> {

@@ -10,6 +10,7 @@ export * from "./bytes.js";
 export * from "./keccak.js";
 export * from "./canonical.js";
 export * from "./payload.js";
+export * from "./vocabulary.js";
 export * from "./reading.js";
 export * from "./merkle.js";
 export * from "./keys.js";

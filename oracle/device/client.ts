@@ -19,6 +19,7 @@ import {
   type DeliveryWorkerOptions,
   type RetryPolicy,
 } from "./delivery.js";
+import { BacklogMeter, type Backlog } from "./backlog.js";
 import { DeviceConfigError } from "./errors.js";
 import { Outbox, type DeliveryTarget, type OutboxEntry } from "./outbox.js";
 import type { SecureElement } from "./secure-element.js";
@@ -115,6 +116,8 @@ export type DeviceClientOptions = {
   retryCodes?: DeliveryWorkerOptions["retryCodes"];
   /** Clock, epoch ms: a reading's `ts` is `floor(now() / 1000)` unless given. */
   now?: () => number;
+  /** The services' per-device quota, readings per minute (default 120, their default; see backlog.ts). */
+  quotaPerMinute?: number;
 };
 
 /**
@@ -149,6 +152,7 @@ export class DeviceClient {
   readonly #ownsOutbox: boolean;
   readonly #ownsWorker: boolean;
   readonly #now: () => number;
+  readonly #meter: BacklogMeter;
   /** Serializes `record` so seqs are taken and written in order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -167,6 +171,7 @@ export class DeviceClient {
       this.outbox = options.outbox;
       this.#ownsOutbox = false;
     }
+    this.#meter = new BacklogMeter(this.outbox, options.quotaPerMinute);
     try {
       if (options.worker !== undefined) {
         if (options.worker.outbox !== this.outbox) throw new DeviceConfigError("worker", "must deliver the client's outbox");
@@ -181,7 +186,7 @@ export class DeviceClient {
           ...(options.retry === undefined ? {} : { retry: options.retry }),
           ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
           ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-          ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+          onEvent: this.#meter.listener(options.onEvent),
           ...(options.retryCodes === undefined ? {} : { retryCodes: options.retryCodes }),
         });
         this.#ownsWorker = true;
@@ -238,8 +243,9 @@ export class DeviceClient {
 
   /**
    * Takes one reading: signs it, writes it to the outbox (durably) and starts sending it to the
-   * platform and the relayer at once. Resolves once it is in the outbox; delivery goes on in
-   * the background (see {@link DeviceClient.drain}).
+   * platform and the relayer at once. Resolves once it is in the outbox, with the client's
+   * {@link Backlog} (what is still to send, quota back-offs, seconds the quota needs to drain it);
+   * delivery goes on in the background (see {@link DeviceClient.flush}).
    *
    * @throws {DeviceConfigError} after {@link DeviceClient.close}.
    * @example
@@ -256,8 +262,11 @@ export class DeviceClient {
    * await client.close();
    * ```
    */
-  record(fields: ReadingFields = {}, options: { ts?: number; salt?: Hex | Uint8Array } = {}): Promise<SignedReading> {
-    const run = async (): Promise<SignedReading> => {
+  record(
+    fields: ReadingFields = {},
+    options: { ts?: number; salt?: Hex | Uint8Array } = {},
+  ): Promise<SignedReading & { backlog: Backlog }> {
+    const run = async (): Promise<SignedReading & { backlog: Backlog }> => {
       if (this.#closed) throw new DeviceConfigError("client", "is closed");
       const seq = this.outbox.nextSeq(this.element.address);
       const ts = options.ts ?? Math.floor(this.#now() / 1000);
@@ -269,7 +278,7 @@ export class DeviceClient {
       });
       this.outbox.append(signed);
       this.worker.kick();
-      return signed;
+      return { ...signed, backlog: this.#meter.backlog() };
     };
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => undefined);
@@ -314,6 +323,58 @@ export class DeviceClient {
   async drain(timeoutMs = 60_000): Promise<void> {
     await this.#queue;
     await this.worker.drain(timeoutMs);
+  }
+
+  /**
+   * What is still to send and what holds it back (see {@link Backlog}).
+   *
+   * @example
+   * ```ts
+   * import { SoftwareSecureElement } from "./secure-element.js";
+   * const client = DeviceClient.open({
+   *   element: SoftwareSecureElement.fromPrivateKey("p256", new Uint8Array(32).fill(7)),
+   *   chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:9", relayerUrl: "http://127.0.0.1:9", outbox: ":memory:",
+   * });
+   * client.backlog(); // { pending: { platform: 0, relayer: 0 }, retries: …, quotaBackoffs: …, quotaPerMinute: 120, drainSeconds: 0 }
+   * await client.close();
+   * ```
+   */
+  backlog(): Backlog {
+    return this.#meter.backlog();
+  }
+
+  /**
+   * {@link DeviceClient.drain} that reports: calls `onProgress` with the {@link Backlog} every
+   * `everyMs` (default 1000) until the outbox is empty, then answers the final backlog. For
+   * catching up after an outage: the quota's pace is in `drainSeconds`, back-offs in `quotaBackoffs`.
+   *
+   * @throws {DeliveryTimeoutError} after `timeoutMs` (default: the backlog's `drainSeconds` plus a minute).
+   * @example
+   * ```ts
+   * import { SoftwareSecureElement } from "./secure-element.js";
+   * const client = DeviceClient.open({
+   *   element: SoftwareSecureElement.fromPrivateKey("p256", new Uint8Array(32).fill(7)),
+   *   chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+   *   platformUrl: "http://127.0.0.1:9", relayerUrl: "http://127.0.0.1:9", outbox: ":memory:",
+   * });
+   * (await client.flush({ onProgress: (b) => console.log(b.pending, b.drainSeconds) })).drainSeconds; // 0
+   * await client.close();
+   * ```
+   */
+  async flush(options: { timeoutMs?: number; onProgress?: (backlog: Backlog) => void; everyMs?: number } = {}): Promise<Backlog> {
+    await this.#queue;
+    const timeoutMs = options.timeoutMs ?? (this.backlog().drainSeconds + 60) * 1000;
+    const timer =
+      options.onProgress === undefined ? undefined : setInterval(() => options.onProgress!(this.backlog()), options.everyMs ?? 1000);
+    try {
+      await this.worker.drain(timeoutMs);
+    } finally {
+      if (timer !== undefined) clearInterval(timer);
+    }
+    const final = this.backlog();
+    options.onProgress?.(final);
+    return final;
   }
 
   /**

@@ -1,14 +1,15 @@
 /**
- * The device SDK: secure element, client with durable outbox, delivery, Sensor.Community replay,
- * synthetic data and the fleet simulator. (The chain registrar, which pulls in the contract ABIs,
- * is imported from `./registrar.js` directly.)
+ * The device SDK: secure element, client with durable outbox, delivery, the chain registrar,
+ * Sensor.Community replay, synthetic data and the fleet simulator.
  *
  * @module
  */
+export * from "./backlog.js";
 export * from "./client.js";
 export * from "./delivery.js";
 export * from "./errors.js";
 export * from "./outbox.js";
+export * from "./registrar.js";
 export * from "./secure-element.js";
 export * from "./sensor-community.js";
 export * from "./simulator.js";

@@ -244,7 +244,9 @@ export class JournalOutboxStore implements OutboxStore {
 
   appendMany(entries: readonly OutboxEntry[], targets: readonly DeliveryTarget[], at: number): void {
     checkNextSeqs(entries, (device) => this.nextSeq(device));
-    this.#write({ op: "append", at, targets: [...targets], entries: entries.map((e) => ({ ...e })) });
+    // Only the entry's own fields: a client's signed reading also carries its bytes and bigints.
+    const own = entries.map(({ device, seq, ts, payload, dataHash, signature }) => ({ device, seq, ts, payload, dataHash, signature }));
+    this.#write({ op: "append", at, targets: [...targets], entries: own });
   }
 
   head(target: DeliveryTarget, afterDevice: string): HeadRow | undefined {

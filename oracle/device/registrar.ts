@@ -26,8 +26,13 @@ import { privateKeyToAccount } from "viem/accounts";
 import { deviceRegistryAbi } from "../chain/abis.js";
 import { rpcChain } from "../chain/rpc.js";
 import { SensorSealError } from "../core/errors.js";
-import { keySchemeId } from "../core/keys.js";
-import type { DeviceIdentity } from "./simulator.js";
+import { keySchemeId, type KeyScheme } from "../core/keys.js";
+
+/**
+ * What registering needs of a device: a {@link SecureElement} has these, so does a simulated
+ * device's identity. `index` picks the beneficiary from a list (default: the position in the call).
+ */
+export type RegistrableDevice = { scheme: KeyScheme; address: Address; publicKey: Uint8Array; index?: number };
 
 /** A registration transaction failed or reverted. */
 export class RegistrationError extends SensorSealError {
@@ -60,10 +65,21 @@ export type ChainRegistrarOptions = {
    * devices does not push the chain's clock ahead of the wall clock by a second per device.
    */
   mining?: "auto" | "manual";
+  /**
+   * Whether a registering call also waits until the wall clock is past the block that registered
+   * its devices (default true), so a reading stamped right after the call is not refused as
+   * signed before its device was active. Costs at most about a second per call on a chain that
+   * keeps time; set false to call {@link ChainRegistrar.settle} yourself once after many calls.
+   */
+  awaitClock?: boolean;
 };
 
-/** A `register` callback plus its counters. */
-export type ChainRegistrar = ((devices: DeviceIdentity[]) => Promise<void>) & {
+/**
+ * Registers devices (skipping registered ones) and, unless `awaitClock: false`, returns once a
+ * reading stamped now is after their registration. Also a callback for {@link Simulator}'s
+ * `register` option, with its counters.
+ */
+export type ChainRegistrar = ((devices: readonly RegistrableDevice[]) => Promise<void>) & {
   readonly registered: number;
   readonly skipped: number;
   /**
@@ -77,7 +93,8 @@ export type ChainRegistrar = ((devices: DeviceIdentity[]) => Promise<void>) & {
 };
 
 /**
- * A registrar for {@link Simulator}'s `register` option.
+ * A registrar: registers devices on the audit chain's DeviceRegistry with the registrar key
+ * (`npm start` prints the local one). A key-file device registers as it is.
  *
  * @throws {RegistrationError} (from the callback) when a registration reverts.
  * @example
@@ -85,7 +102,8 @@ export type ChainRegistrar = ((devices: DeviceIdentity[]) => Promise<void>) & {
  * const register = await createChainRegistrar({
  *   rpcUrl: "http://127.0.0.1:8545", registry, privateKey: process.env.REGISTRAR_PRIVATE_KEY as `0x${string}`,
  * });
- * const sim = await Simulator.create({ ...options, register });
+ * await register([element]); // a SecureElement; returns once a reading stamped now is accepted
+ * const sim = await Simulator.create({ ...options, register }); // or a simulated fleet
  * ```
  */
 export async function createChainRegistrar(options: ChainRegistrarOptions): Promise<ChainRegistrar> {
@@ -108,7 +126,7 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
   const clientVersion = String(await rpc("web3_clientVersion", []).catch(() => ""));
   const manual = (options.mining ?? (/hardhat|anvil/i.test(clientVersion) ? "manual" : "auto")) === "manual";
 
-  const register = async (devices: DeviceIdentity[]): Promise<void> => {
+  const register = async (devices: readonly RegistrableDevice[]): Promise<void> => {
     const statuses = await Promise.all(
       devices.map((d) =>
         publicClient.readContract({ address: options.registry, abi: deviceRegistryAbi, functionName: "statusOf", args: [d.address] }),
@@ -132,17 +150,18 @@ export async function createChainRegistrar(options: ChainRegistrarOptions): Prom
         if (receipt.status !== "success") throw new RegistrationError(sent[i]!.device.address, "transaction reverted");
       });
       registered += fresh.length;
+      if (options.awaitClock ?? true) await settle();
     }
     options.onProgress?.({ registered, skipped });
   };
-  const settle = async (maxWaitMs = 600_000): Promise<number> => {
+  async function settle(maxWaitMs = 600_000): Promise<number> {
     const latest = Number((await publicClient.getBlock({ blockTag: "latest" })).timestamp);
     const started = Date.now();
     while (Math.floor(Date.now() / 1000) <= latest && Date.now() - started < maxWaitMs) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return (Date.now() - started) / 1000;
-  };
+  }
   return Object.defineProperties(register, {
     registered: { get: () => registered },
     skipped: { get: () => skipped },
@@ -159,20 +178,20 @@ interface SendContext {
 }
 
 interface SentRegistration {
-  device: DeviceIdentity;
+  device: RegistrableDevice;
   hash: Hex;
 }
 
 /** Signs and sends one `registerDevice` per device with consecutive nonces, without waiting for blocks. */
-async function sendRegistrations(ctx: SendContext, devices: readonly DeviceIdentity[]): Promise<SentRegistration[]> {
+async function sendRegistrations(ctx: SendContext, devices: readonly RegistrableDevice[]): Promise<SentRegistration[]> {
   const { publicClient, wallet, registry } = ctx;
   const account = wallet.account;
   let nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
   const fees = await publicClient.estimateFeesPerGas();
   const gasByScheme = new Map<number, bigint>();
   const sent: SentRegistration[] = [];
-  for (const device of devices) {
-    const beneficiary = ctx.beneficiaries[device.index % ctx.beneficiaries.length]!;
+  for (const [position, device] of devices.entries()) {
+    const beneficiary = ctx.beneficiaries[(device.index ?? position) % ctx.beneficiaries.length]!;
     const args = [keySchemeId(device.scheme), toHex(device.publicKey), beneficiary, ctx.metadataHash] as const;
     try {
       // One gas estimate per scheme and batch (the cost does not depend on the key), with headroom.

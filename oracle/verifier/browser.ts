@@ -11,7 +11,7 @@
  * @example
  * import { checkAnyBundleOnChain, parseAnyBundle } from "@sensorseal/verifier/browser";
  * const verdict = await checkAnyBundleOnChain(parseAnyBundle(text), "https://rpc.example");
- * verdict.verdict; // "verified"
+ * verdict.status; // "VERIFIED"
  *
  * @module
  */

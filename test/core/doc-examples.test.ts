@@ -7,6 +7,7 @@ describeDocExamples("oracle/core", new URL("../../oracle/core/", import.meta.url
   "canonical",
   "eip712",
   "payload",
+  "vocabulary",
   "reading",
   "merkle",
   "keys",

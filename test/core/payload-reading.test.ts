@@ -72,7 +72,7 @@ describe("payload", () => {
   it("rejects bad fields when building", () => {
     const ok = { device: DEVICE, seq: 1, ts: 0, salt: SALT } as const;
     const bad: [string, Record<string, unknown>][] = [
-      ["v", { v: 2 }],
+      ["v", { v: 3 }], // 2 is the vocabulary schema (test/core/vocabulary.test.ts)
       ["device", { device: "0x1234" }],
       ["seq", { seq: 0 }],
       ["seq", { seq: 1.5 }],
@@ -113,7 +113,7 @@ describe("payload", () => {
     const base: Record<string, unknown> = { v: 1, device: DEVICE, seq: 1, ts: 5, salt: SALT };
     const cases: [string, Record<string, unknown>][] = [
       ["v", { v: undefined }],
-      ["v", { v: 2 }],
+      ["v", { v: 3 }], // 2 is the vocabulary schema (test/core/vocabulary.test.ts)
       ["v", { v: "1" }],
       ["device", { device: undefined }],
       ["device", { device: "0x70997970C51812dc3A010C7d01b50e0d17dc79c8" }], // bad checksum

@@ -19,6 +19,7 @@ describeDocExamples(
     "delivery-request",
     "fair-scan",
     "delivery",
+    "backlog",
     "client",
     "sensor-community-csv",
     "sensor-community",

@@ -7,6 +7,7 @@ import path from "node:path";
 import { pino } from "pino";
 
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
+import type { ApiKeyEntry } from "../../oracle/platform/auth.js";
 import { createPlatform, type Platform, type PlatformLimits } from "../../oracle/platform/platform.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { openDatabase } from "../../oracle/store/sql.js";
@@ -35,7 +36,7 @@ export interface RealServices {
  */
 export async function startRealServices(
   prefix: string,
-  limits: { platform?: Partial<PlatformLimits>; relayer?: TestRelayerOptions["limits"] } = {},
+  limits: { platform?: Partial<PlatformLimits>; relayer?: TestRelayerOptions["limits"]; apiKeys?: ApiKeyEntry[] } = {},
 ): Promise<RealServices> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   const chain = await startAuditChain();
@@ -49,7 +50,7 @@ export async function startRealServices(
     store: await openDatabase(path.join(dir, "platform.sqlite")),
     registry: platformIndex,
     domain: { chainId: chain.chainId, anchor: chain.anchor },
-    apiKeys: [],
+    apiKeys: limits.apiKeys ?? [],
     logger: pino({ level: "silent" }),
     limits: { deviceReadingsPerMinute: 6000, deviceBurst: 1000, ipRatePerSecond: 10_000, ipBurst: 10_000, ...limits.platform },
   });
