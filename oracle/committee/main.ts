@@ -7,6 +7,7 @@ import { createPublicClient, http, type PublicClient } from "viem";
 
 import { connectAuditChain } from "../chain/audit-connection.js";
 import { readAuditDeployment, readRewardDeployment } from "../chain/deployments.js";
+import { FeeModelError } from "../chain/fee-model.js";
 import { listen } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
@@ -86,7 +87,8 @@ export async function startOracle(config: OracleConfig, logger: Logger): Promise
   } catch (error) {
     audit.registryIndex.stop();
     await db.close();
-    throw error;
+    // A reward chain whose fee model cannot be used is a start-up error naming the setting (exit 2).
+    throw error instanceof FeeModelError ? new ConfigError("Cannot start the oracle", [error.message], { cause: error }) : error;
   }
   const server = await listen(oracle.app, config.port, config.host);
   oracle.start();

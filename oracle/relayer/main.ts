@@ -4,8 +4,10 @@
  * @module
  */
 import { connectAuditChain } from "../chain/audit-connection.js";
+import { FeeModelError } from "../chain/fee-model.js";
 import type { RegistryIndex } from "../chain/registry-index.js";
 import { listen } from "../service/app.js";
+import { ConfigError } from "../service/errors.js";
 import type { Logger } from "../service/logger.js";
 import { ensureStoreFolder, openDatabase, redactDatabaseUrl } from "../store/sql.js";
 import type { RelayerConfig } from "./config.js";
@@ -53,7 +55,8 @@ export async function startRelayer(config: RelayerConfig, logger: Logger): Promi
   } catch (error) {
     registry.stop();
     await db.close();
-    throw error;
+    // A chain whose fee model cannot be used is a start-up error naming the setting (exit 2), not a crash.
+    throw error instanceof FeeModelError ? new ConfigError("Cannot start the relayer", [error.message], { cause: error }) : error;
   }
   if (config.relayerPrivateKey === config.receiptPrivateKey)
     logger.warn("RECEIPT_PRIVATE_KEY equals RELAYER_PRIVATE_KEY: use a separate receipt key");

@@ -10,6 +10,7 @@ import { createPublicClient, createWalletClient, http, keccak256, type Address, 
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
+import type { FeeModelSetting } from "../../oracle/chain/fee-model.js";
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
@@ -22,6 +23,7 @@ import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import { ORACLE_KEYS, startRewardChain, type RewardChain } from "../helpers/reward-chain.js";
+import type { TestNode } from "../helpers/test-node.js";
 import {
   chainTime,
   newDevice,
@@ -34,6 +36,7 @@ import {
   type ReadingBody,
   type TestDevice,
   type TestRelayer,
+  type TestRelayerOptions,
 } from "../relayer/fixtures.js";
 
 export const WEI = 10n ** 18n;
@@ -133,6 +136,8 @@ export async function startTestOracle(input: {
   confirmations?: number;
   epochBlocks?: number;
   rules?: RewardRules;
+  /** REWARD_FEE_MODEL (default "auto"). */
+  feeModel?: FeeModelSetting;
 }): Promise<TestOracle> {
   const { audit, reward } = input;
   // Short RPC timeouts: a request lost around evm_revert is retried soon.
@@ -143,7 +148,13 @@ export async function startTestOracle(input: {
     store: db,
     registry,
     audit: { client, chainId: audit.chainId, anchor: audit.anchor },
-    reward: { rpcUrl: reward.rpcUrl, chainId: reward.chainId, distributor: reward.distributor, deployBlock: reward.deployBlock },
+    reward: {
+      rpcUrl: reward.rpcUrl,
+      chainId: reward.chainId,
+      distributor: reward.distributor,
+      deployBlock: reward.deployBlock,
+      ...(input.feeModel === undefined ? {} : { feeModel: input.feeModel }),
+    },
     privateKey: input.key,
     peers: input.peers,
     confirmations: input.confirmations ?? 2,
@@ -212,9 +223,13 @@ export interface OracleTestbed {
 
 /**
  * Starts an {@link OracleTestbed}; its `close` also closes `oracles` (the test's own, filled later).
- * If a part fails to start, what was started is closed again.
+ * If a part fails to start, what was started is closed again. `options.node` puts both chains on
+ * another client (anvil, see ../helpers/test-node.ts); `options.relayer` adds relayer options.
  */
-export async function startOracleTestbed(oracles: readonly TestOracle[]): Promise<OracleTestbed> {
+export async function startOracleTestbed(
+  oracles: readonly TestOracle[],
+  options: { node?: TestNode; relayer?: Partial<TestRelayerOptions> } = {},
+): Promise<OracleTestbed> {
   let tmp: Awaited<ReturnType<typeof tempDir>> | undefined;
   let audit: AuditChain | undefined;
   let reward: RewardChain | undefined;
@@ -230,8 +245,8 @@ export async function startOracleTestbed(oracles: readonly TestOracle[]): Promis
   };
   try {
     tmp = await tempDir();
-    [audit, reward] = await Promise.all([startAuditChain(), startRewardChain()]);
-    relayer = await startTestRelayer(audit, { databaseUrl: `${tmp.dir}/relayer.sqlite` });
+    [audit, reward] = await Promise.all([startAuditChain({ node: options.node }), startRewardChain({ node: options.node })]);
+    relayer = await startTestRelayer(audit, { ...options.relayer, databaseUrl: `${tmp.dir}/relayer.sqlite` });
     // The committee fetches manifests only from the anchoring relayer's registered URL.
     await audit.registerRelayer({ manifestUrl: relayer.url });
     mirror = await startManifestMirror();
@@ -250,7 +265,7 @@ export async function startOracleMesh(
   bed: OracleTestbed,
   oracles: TestOracle[],
   count: number,
-  options: { confirmations?: number } = {},
+  options: { confirmations?: number; feeModel?: FeeModelSetting } = {},
 ): Promise<void> {
   const peers: string[][] = Array.from({ length: count }, () => []);
   const started: TestOracle[] = [];

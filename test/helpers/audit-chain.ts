@@ -8,12 +8,16 @@ import { deviceRegistryAbi, readingAnchorAbi } from "../../oracle/chain/abis.js"
 import { rpcChain } from "../../oracle/chain/rpc.js";
 import { keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
+import { AUDIT_CHAIN_ID } from "../../oracle/core/chains.js";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { serveTestNode, type TestNode } from "./test-node.js";
 
 export { DEV_KEYS };
 
 export interface AuditChain {
   rpcUrl: string;
+  /** Which client serves it, e.g. "EDR" or "anvil (permissioned)". */
+  label: string;
   chainId: number;
   registry: Address;
   anchor: Address;
@@ -39,32 +43,40 @@ export interface AuditChain {
 }
 
 /**
- * A real audit chain for a test: Hardhat's EDR served over JSON-RPC on 127.0.0.1 (ephemeral port),
- * the AuditChain Ignition module deployed with ignition/parameters/local.json.
+ * A real audit chain for a test: Hardhat's EDR (default) or anvil (`node`, see ./test-node.ts) served
+ * over JSON-RPC on 127.0.0.1 (ephemeral port), the AuditChain Ignition module deployed with
+ * ignition/parameters/local.json.
  *
  * @example
  * const chain = await startAuditChain();
  * const device = await chain.registerDevice({ scheme: "p256", publicKey });
  * await chain.close();
+ * const onAnvil = await startAuditChain({ node: { client: "anvil", anvil: { profile: "permissioned" } } });
  */
-export async function startAuditChain(): Promise<AuditChain> {
-  const server = await network.createServer("audit", "127.0.0.1", 0);
-  const { address, port } = await server.listen();
-  const rpcUrl = `http://${address}:${port}`;
+export async function startAuditChain(options: { node?: TestNode } = {}): Promise<AuditChain> {
+  const served = await serveTestNode("audit", AUDIT_CHAIN_ID, options.node);
+  const { rpcUrl, port } = served;
 
   const connection = await network.create({ network: "auditLocal", override: { url: rpcUrl } });
-  const { registry, anchor } = await connection.ignition.deploy(AuditChainModule, {
-    parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
-    // Ignition keeps journals of http deployments on disk: one fresh id per test chain.
-    deploymentId: `test-audit-${port}-${Date.now()}`,
-  });
+  const { registry, anchor } = await connection.ignition
+    .deploy(AuditChainModule, {
+      parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
+      // Ignition keeps journals of http deployments on disk: one fresh id per test chain.
+      deploymentId: `test-audit-${port}-${Date.now()}`,
+    })
+    .catch(async (error: unknown) => {
+      await connection.provider.close();
+      await served.stop();
+      throw error;
+    });
 
   const transport = http(rpcUrl);
-  const publicClient = createPublicClient({ transport }) as PublicClient;
+  const pollingInterval = served.pollingInterval;
+  const publicClient = createPublicClient({ transport, pollingInterval }) as PublicClient;
   const chainId = await publicClient.getChainId();
   const chain = rpcChain(chainId, "audit", rpcUrl);
-  const registrar = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.registrar), chain, transport });
-  const testClient = createTestClient({ mode: "hardhat", chain, transport });
+  const registrar = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.registrar), chain, transport, pollingInterval });
+  const testClient = createTestClient({ mode: served.testMode, chain, transport, pollingInterval });
 
   async function registrarCall(functionName: "suspendDevice" | "resumeDevice" | "revokeDevice", device: Address): Promise<void> {
     const hash = await registrar.writeContract({ address: registry.address, abi: deviceRegistryAbi, functionName, args: [device] });
@@ -73,6 +85,7 @@ export async function startAuditChain(): Promise<AuditChain> {
 
   return {
     rpcUrl,
+    label: served.label,
     chainId,
     registry: registry.address,
     anchor: anchor.address,
@@ -105,7 +118,7 @@ export async function startAuditChain(): Promise<AuditChain> {
       await publicClient.waitForTransactionReceipt({ hash });
     },
     async registerRelayer({ manifestUrl, relayer, receiptSigner }) {
-      const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), chain, transport });
+      const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), chain, transport, pollingInterval });
       const hash = await admin.writeContract({
         address: anchor.address,
         abi: readingAnchorAbi,
@@ -116,7 +129,8 @@ export async function startAuditChain(): Promise<AuditChain> {
           receiptSigner ?? privateKeyToAccount(DEV_KEYS.receipt).address,
         ],
       });
-      // A test may have turned automine off (to hold an anchoring in the mempool): mine the registration.
+      // A test may have turned automine off (to hold an anchoring in the mempool), or the node mines at
+      // intervals (anvil's permissioned profile): mine the registration now.
       if (!(await testClient.getAutomine())) await testClient.mine({ blocks: 1 });
       await publicClient.waitForTransactionReceipt({ hash });
     },
@@ -125,7 +139,7 @@ export async function startAuditChain(): Promise<AuditChain> {
     },
     async close() {
       await connection.provider.close();
-      await server.close();
+      await served.stop();
     },
   };
 }

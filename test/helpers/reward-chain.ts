@@ -4,6 +4,8 @@ import { network } from "hardhat";
 import { createPublicClient, createTestClient, http, type Address, type Hex, type PublicClient } from "viem";
 
 import RewardChainModule from "../../ignition/modules/RewardChain.js";
+import { REWARD_CHAIN_ID } from "../../oracle/core/chains.js";
+import { serveTestNode, type TestNode } from "./test-node.js";
 
 /** Hardhat's dev keys #5, #6, #7: the oracle set of ignition/parameters/local.json (threshold 2). */
 export const ORACLE_KEYS = [
@@ -20,6 +22,8 @@ export const REWARD_PAYER_KEYS = [
 
 export interface RewardChain {
   rpcUrl: string;
+  /** Which client serves it, e.g. "EDR" or "anvil (permissioned)". */
+  label: string;
   chainId: number;
   token: Address;
   distributor: Address;
@@ -33,32 +37,39 @@ export interface RewardChain {
 }
 
 /**
- * A real reward chain for a test: Hardhat's EDR (network "reward", chain 31338) served over JSON-RPC
- * on 127.0.0.1 (ephemeral port), the RewardChain Ignition module deployed with
- * ignition/parameters/local.json (oracles = dev accounts #5, #6, #7, threshold 2).
+ * A real reward chain for a test: Hardhat's EDR (network "reward", chain 31338; default) or anvil
+ * (`node`, see ./test-node.ts) served over JSON-RPC on 127.0.0.1 (ephemeral port), the RewardChain
+ * Ignition module deployed with ignition/parameters/local.json (oracles = dev accounts #5, #6, #7,
+ * threshold 2).
  *
  * @example
  * const chain = await startRewardChain();
  * await chain.publicClient.readContract({ address: chain.distributor, abi: rewardDistributorAbi, functionName: "lastEpoch" });
  * await chain.close();
  */
-export async function startRewardChain(): Promise<RewardChain> {
-  const server = await network.createServer("reward", "127.0.0.1", 0);
-  const { address, port } = await server.listen();
-  const rpcUrl = `http://${address}:${port}`;
+export async function startRewardChain(options: { node?: TestNode } = {}): Promise<RewardChain> {
+  const served = await serveTestNode("reward", REWARD_CHAIN_ID, options.node);
+  const { rpcUrl, port } = served;
 
   const connection = await network.create({ network: "rewardLocal", override: { url: rpcUrl } });
-  const { token, distributor } = await connection.ignition.deploy(RewardChainModule, {
-    parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
-    deploymentId: `test-reward-${port}-${Date.now()}`,
-  });
+  const { token, distributor } = await connection.ignition
+    .deploy(RewardChainModule, {
+      parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
+      deploymentId: `test-reward-${port}-${Date.now()}`,
+    })
+    .catch(async (error: unknown) => {
+      await connection.provider.close();
+      await served.stop();
+      throw error;
+    });
 
   const transport = http(rpcUrl);
-  const publicClient = createPublicClient({ transport }) as PublicClient;
+  const publicClient = createPublicClient({ transport, pollingInterval: served.pollingInterval }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const testClient = createTestClient({ mode: "hardhat", transport });
+  const testClient = createTestClient({ mode: served.testMode, transport, pollingInterval: served.pollingInterval });
   return {
     rpcUrl,
+    label: served.label,
     chainId,
     token: token.address,
     distributor: distributor.address,
@@ -72,7 +83,7 @@ export async function startRewardChain(): Promise<RewardChain> {
     },
     async close() {
       await connection.provider.close();
-      await server.close();
+      await served.stop();
     },
   };
 }

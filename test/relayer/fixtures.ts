@@ -11,6 +11,7 @@ import { after, afterEach, before } from "node:test";
 
 import { createPublicClient, createTestClient, http, type Address, type Hex, type PublicClient, type TestClient } from "viem";
 
+import type { FeeModelSetting } from "../../oracle/chain/fee-model.js";
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
 import { bytesToHex } from "../../oracle/core/bytes.js";
 import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDigest, type KeyScheme } from "../../oracle/core/keys.js";
@@ -145,6 +146,8 @@ export type TestRelayerOptions = Partial<Omit<RelayerOptions, "store" | "registr
   relayerKey?: Hex;
   /** Register the relayer's URL and receipt signer on the anchor after listening (default true). */
   register?: boolean;
+  /** AUDIT_FEE_MODEL (default "auto"). */
+  feeModel?: FeeModelSetting;
 };
 
 export const RECEIPT_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
@@ -153,7 +156,7 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
   const client = options.client ?? (createPublicClient({ transport: http(chain.rpcUrl) }) as PublicClient);
   const registry = await RegistryIndex.start({ client, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 200 });
   const db = await openDatabase(options.databaseUrl);
-  const { databaseUrl: _url, client: _client, start = true, register: _register, relayerKey, ...rest } = options;
+  const { databaseUrl: _url, client: _client, start = true, register: _register, relayerKey, feeModel, ...rest } = options;
   const relayer = await createRelayer({
     receiptKey: RECEIPT_KEY,
     batch: { maxSize: 100, maxAgeMs: 200 },
@@ -165,7 +168,7 @@ export async function startTestRelayer(chain: AuditChain, options: TestRelayerOp
     anchoring: { pollMs: 50, ...rest.anchoring },
     store: db,
     registry,
-    chain: { publicClient: client, privateKey: relayerKey ?? chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId },
+    chain: { publicClient: client, privateKey: relayerKey ?? chain.keys.relayer, anchor: chain.anchor, chainId: chain.chainId, feeModel },
     logger: createLogger("relayer-test", process.env.TEST_LOG_LEVEL ?? "silent"),
   }).catch(async (error: unknown) => {
     registry.stop();

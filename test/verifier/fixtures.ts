@@ -24,6 +24,7 @@ import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase } from "../../oracle/store/sql.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
+import type { TestNode } from "../helpers/test-node.js";
 import {
   chainTime,
   postJson,
@@ -34,6 +35,7 @@ import {
   waitFor,
   type TestDevice,
   type TestRelayer,
+  type TestRelayerOptions,
 } from "../relayer/fixtures.js";
 
 export { chainTime, registeredDevice, request, waitFor, type TestDevice };
@@ -79,8 +81,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
-  const chain = await startAuditChain();
+/** A stack on EDR (default) or another client (`options.node`, see ../helpers/test-node.ts). */
+export async function startStack(options: { node?: TestNode; relayer?: Partial<TestRelayerOptions> } = {}): Promise<Stack> {
+  const chain = await startAuditChain({ node: options.node });
   const tmp = await tempDir();
   const platformDbPath = path.join(tmp.dir, "platform.sqlite");
   const registry = await RegistryIndex.start({ client: chain.publicClient, registry: chain.registry, deployBlock: 0, pollMs: 100 });
@@ -95,8 +98,9 @@ export async function startStack(): Promise<Stack> {
   });
   const platformServer = await listen(platform.app, 0);
   const relayer = await startTestRelayer(chain, {
-    databaseUrl: path.join(tmp.dir, "relayer.sqlite"),
     batch: { maxSize: 8, maxAgeMs: 200 },
+    ...options.relayer,
+    databaseUrl: path.join(tmp.dir, "relayer.sqlite"),
   });
   const front = await startFront(() => stack);
   await chain.registerRelayer({ manifestUrl: front.url });
