@@ -27,5 +27,6 @@ for (const temperature_c of [9.1, 9.3, 9.5]) {
 }
 const backlog = await client.flush({ onProgress: (b) => console.error(`pending ${JSON.stringify(b.pending)}, ~${b.drainSeconds} s`) });
 const storage = client.outbox.storage;
+const counts = client.outbox.counts(); // per service: delivered, rejected (with the code), pending
 await client.close();
-console.log(JSON.stringify({ node: process.version, storage, device: element.address, seqs: sent.map((r) => r.seq), backlog }));
+console.log(JSON.stringify({ node: process.version, storage, device: element.address, seqs: sent.map((r) => r.seq), counts, backlog }));

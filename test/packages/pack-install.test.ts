@@ -105,6 +105,8 @@ describe("packages: npm pack → fresh project → sign, send, verify with the s
       platform: { pending: 0, delivered: 3, rejected: 0 },
       relayer: { pending: 0, delivered: 3, rejected: 0 },
     });
+    const backlog = sent.backlog as { pending: unknown; drainSeconds: number; quotaPerMinute: number };
+    assert.deepEqual([backlog.pending, backlog.drainSeconds, backlog.quotaPerMinute], [{ platform: 0, relayer: 0 }, 0, 120]);
 
     // The relayer anchors by age: wait until its BatchAnchored events count all three.
     const anchoredLeaves = async () => {
