@@ -164,4 +164,64 @@ contract DataMarketTest is Test {
         vm.prank(buyer);
         market.purchaseWithPermit(id, address(usd), 500, deadline, v, r, s);
     }
+
+    // ---------------------------------------------------------------- listing and administration: bad input
+
+    function test_constructor_zeroDistributor_reverts() public {
+        vm.expectRevert(IDataMarket.DataMarketZeroAddress.selector);
+        new DataMarket(admin, operator, address(0), treasury, 1_000, address(usd));
+    }
+
+    function test_list_badInput_reverts() public {
+        vm.startPrank(operator);
+        vm.expectRevert(IDataMarket.DataMarketZeroScope.selector);
+        market.list(bytes32(0), address(usd), 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDataMarket.DataMarketTokenNotAccepted.selector, address(0xBAD)));
+        market.list(SCOPE, address(0xBAD), 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDataMarket.DataMarketInvalidPrice.selector, 0));
+        market.list(SCOPE, address(usd), 0, 1);
+        uint256 tooHigh = uint256(type(uint128).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(IDataMarket.DataMarketInvalidPrice.selector, tooHigh));
+        market.list(SCOPE, address(usd), tooHigh, 1);
+        vm.expectRevert(IDataMarket.DataMarketZeroAccessPeriod.selector);
+        market.list(SCOPE, address(usd), 1, 0);
+        vm.stopPrank();
+        assertEq(market.productCount(), 0, "nothing listed");
+    }
+
+    function test_adminSetters_succeedAndCheckInput() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDataMarket.DataMarketFeeTooHigh.selector, 5_001, 5_000));
+        market.setFee(5_001);
+        vm.expectRevert(IDataMarket.DataMarketZeroAddress.selector);
+        market.setTreasury(address(0));
+        vm.expectRevert(IDataMarket.DataMarketZeroAddress.selector);
+        market.setTokenAccepted(address(0), true);
+        vm.expectEmit(address(market));
+        emit IDataMarket.TreasuryUpdated(address(0x7F));
+        market.setTreasury(address(0x7F));
+        vm.expectEmit(address(market));
+        emit IDataMarket.TokenAcceptanceUpdated(address(usd), false);
+        market.setTokenAccepted(address(usd), false);
+        vm.stopPrank();
+        assertEq(market.treasury(), address(0x7F), "treasury");
+        assertEq(market.distributor(), distributor, "distributor");
+        assertFalse(market.isTokenAccepted(address(usd)), "no longer accepted");
+        assertEq(market.feeBps(), 1_000, "fee unchanged by the refused update");
+        vm.expectRevert(abi.encodeWithSelector(IDataMarket.DataMarketTokenNotAccepted.selector, address(usd)));
+        vm.prank(operator);
+        market.list(SCOPE, address(usd), 1, 1);
+    }
+
+    function test_setFee_notAdmin_reverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                operator,
+                market.DEFAULT_ADMIN_ROLE()
+            )
+        );
+        vm.prank(operator);
+        market.setFee(0);
+    }
 }

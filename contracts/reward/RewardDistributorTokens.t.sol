@@ -296,21 +296,33 @@ contract RewardDistributorTokensTest is RewardFixture {
     }
 
     function test_claim_vetoedTokenTotal_paysOnlyThePrevious() public {
-        postBoth(1, [uint256(10), 20, 30], [uint256(100), 200, 50]);
+        bytes32[] memory tree1 = postBoth(1, [uint256(10), 20, 30], [uint256(100), 200, 50]);
         bytes32 guardianRole = distributor.GUARDIAN_ROLE();
         vm.startPrank(admin);
         distributor.grantRole(guardianRole, admin);
         distributor.setChallengePeriod(1 hours);
         vm.stopPrank();
-        postBoth(2, [uint256(10), 20, 30], [uint256(150), 250, 100]);
+        bytes32[] memory pending = postBoth(2, [uint256(10), 20, 30], [uint256(150), 250, 100]);
         IRewardDistributor.TokenState memory s = distributor.tokenState(address(usd));
         assertEq(s.totalPosted, 500, "pending total posted");
         assertEq(s.activeTotal, 350, "active total unchanged while pending");
+        // Claims still pay against the active root (epoch 1) while epoch 2 is pending, counted against its total.
+        assertEq(claimToken(tree1, alice, address(usd), 100), 100, "paid from the active root");
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardDistributorInvalidProof.selector, bob, address(usd), 250)
+        );
+        vm.prank(bob);
+        distributor.claim(bob, address(usd), 250, proofOf(pending, bob, address(usd), 250));
         vm.prank(admin);
         distributor.vetoRoot(2);
         s = distributor.tokenState(address(usd));
         assertEq(s.totalPosted, 350, "vetoed total forgotten");
         assertEq(s.activeTotal, 350, "active total unchanged");
         assertEq(distributor.unallocated(address(usd)), 500 ether - 350, "remainder back");
+        // The next post starts from the active total, not the vetoed one.
+        vm.prank(admin);
+        distributor.setChallengePeriod(0);
+        postBoth(2, [uint256(10), 20, 30], [uint256(100), 200, 60]);
+        assertEq(distributor.tokenState(address(usd)).activeTotal, 360, "re-posted over the active total");
     }
 }

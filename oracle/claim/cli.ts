@@ -15,8 +15,8 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { currentFees, detectFeeModel, type TxFees } from "../chain/fee-model.js";
 import { rpcChain } from "../chain/rpc.js";
-import { checkClaimProof, ClaimError, fetchClaimProof, type ClaimProof } from "./proof.js";
-import { checkSignedClaim, sendClaim, sendRelayedClaim, signRelayedClaim, type SignedClaim } from "./send.js";
+import { checkClaimProof, ClaimError, fetchClaimProof, fetchClaimProofs, type ClaimProof } from "./proof.js";
+import { checkSignedClaim, sendClaim, sendClaims, sendRelayedClaim, signRelayedClaim, type SignedClaim } from "./send.js";
 
 function rewardClients(chainId: number, rpcUrl: string, senderKey: Hex) {
   const client = createPublicClient({ chain: rpcChain(chainId, "reward", rpcUrl), transport: http(rpcUrl) }) as PublicClient;
@@ -51,6 +51,25 @@ export async function claimDirect(input: { rpcUrl: string; senderKey: Hex; proof
 }
 
 /**
+ * Claims every token of an account's proofs (reward token and settlement tokens) in one transaction (the
+ * distributor's multicall), sent by the account's own key.
+ *
+ * @throws {ClaimError}
+ * @example const { txHash, claimed } = await claimAllTokens({ rpcUrl, senderKey, proofs });
+ */
+export async function claimAllTokens(input: {
+  rpcUrl: string;
+  senderKey: Hex;
+  proofs: readonly ClaimProof[];
+}): Promise<{ txHash: Hex; claimed: { token: Hex; amount: bigint }[] }> {
+  if (input.proofs.length === 0) throw new ClaimError("NO_ENTITLEMENT", "no proof to claim");
+  const { client, wallet, account } = rewardClients(input.proofs[0].chainId, input.rpcUrl, input.senderKey);
+  const fees = await claimFees(client, account.address);
+  const { txHash, claimed } = await sendClaims({ client, wallet, account, proofs: input.proofs, fees });
+  return { txHash, claimed };
+}
+
+/**
  * Checks a signed relayed claim and submits it from `senderKey`: `claimWithSignature`, the recipient is paid.
  *
  * @throws {ClaimError}
@@ -68,11 +87,12 @@ export async function submitRelayedClaim(input: {
   return { txHash, amount };
 }
 
-const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--relayed [--recipient 0x…]] [--sign-only] [--submit FILE]
+const USAGE = `usage: claim [--oracle URL]... [--rpc URL] [--account 0x…] [--all-tokens | --relayed [--recipient 0x…]] [--sign-only] [--submit FILE]
   --oracle URL       an oracle's base URL (repeat, or ORACLE_URLS=comma list; default http://127.0.0.1:8548)
   --rpc URL          the reward chain (REWARD_RPC_URL; default http://127.0.0.1:8546)
   --account 0x…      whose entitlement (default: the address of BENEFICIARY_PRIVATE_KEY)
   (default)          claim(account, …) sent by the account itself (BENEFICIARY_PRIVATE_KEY); the account is paid
+  --all-tokens       claim the reward token and every settlement token (data-sale shares) in one transaction
   --relayed          BENEFICIARY_PRIVATE_KEY signs, CLAIM_SENDER_PRIVATE_KEY submits claimWithSignature; --recipient is paid (default the account)
   --sign-only        with --relayed: print the signed claim JSON instead of submitting it
   --submit FILE      submit a signed claim JSON (from --sign-only) with CLAIM_SENDER_PRIVATE_KEY
@@ -109,6 +129,17 @@ async function runClaim(
   if (accountText === undefined) return usage("give --account or BENEFICIARY_PRIVATE_KEY");
   if (!isAddress(accountText, { strict: false })) return usage(`--account ${accountText} is not an address`);
   const account = getAddress(accountText);
+  if (values["all-tokens"]) {
+    if (values.relayed) return usage("--all-tokens claims directly, in one transaction; relay one token at a time with --relayed");
+    if (beneficiaryKey === undefined) return usage("--all-tokens needs BENEFICIARY_PRIVATE_KEY (only the account may claim directly)");
+    if (getAddress(privateKeyToAccount(beneficiaryKey as Hex).address) !== account)
+      return usage(`BENEFICIARY_PRIVATE_KEY is not ${account}'s key: only the account may claim directly`);
+    const proofs = await fetchClaimProofs(oracles, account);
+    const { txHash, claimed } = await claimAllTokens({ rpcUrl, senderKey: beneficiaryKey as Hex, proofs });
+    const claims = claimed.map((c) => ({ token: c.token, amount: c.amount.toString() }));
+    out(JSON.stringify({ status: "claimed", account, recipient: account, claims, epoch: proofs[0].epoch, txHash }));
+    return 0;
+  }
   const proof = await fetchClaimProof(oracles, account);
   if (values.relayed) {
     if (beneficiaryKey === undefined) return usage("--relayed needs BENEFICIARY_PRIVATE_KEY (the account signs its claim)");
@@ -162,6 +193,7 @@ export async function claimCli(
         account: { type: "string" },
         recipient: { type: "string" },
         relayed: { type: "boolean" },
+        "all-tokens": { type: "boolean" },
         "sign-only": { type: "boolean" },
         submit: { type: "string" },
         "deadline-seconds": { type: "string" },

@@ -100,6 +100,55 @@ export async function fetchClaimProof(
   });
 }
 
+/** What `GET /v1/claims/:account/tokens` answers: the account's proof in every token of the newest posted root. */
+export interface ClaimProofs {
+  account: Address;
+  epoch: number;
+  root: Hex;
+  distributor: Address;
+  chainId: number;
+  claims: ClaimProof[];
+}
+
+/**
+ * Asks each oracle in turn for the account's proofs in every token (reward token and settlement tokens); the first
+ * answer wins. An oracle without the per-token route (HTTP 404 without NO_ENTITLEMENT) is asked for its single
+ * reward-token proof instead.
+ *
+ * @throws {ClaimError} NO_ENTITLEMENT, ORACLE_UNREACHABLE (as {@link fetchClaimProof})
+ * @example const proofs = await fetchClaimProofs(["http://127.0.0.1:8548"], "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+ */
+export async function fetchClaimProofs(
+  oracleUrls: readonly string[],
+  account: Address,
+  options: { timeoutMs?: number } = {},
+): Promise<ClaimProof[]> {
+  let noEntitlement = false;
+  const failures: ClaimSourceFailure[] = [];
+  for (const base of oracleUrls) {
+    const root = base.replace(/\/+$/, "");
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const answer = await askSource(base, `${root}/v1/claims/${account}/tokens`, timeoutMs);
+    if (answer === "none") noEntitlement = true;
+    else if ("claims" in answer) {
+      const all = answer as unknown as ClaimProofs;
+      if (all.claims.length === 0) noEntitlement = true;
+      else return all.claims;
+    } else if ("proof" in answer) return [answer];
+    else if (answer.status === 404) {
+      const single = await askSource(base, `${root}/v1/claims/${account}`, timeoutMs);
+      if (single === "none") noEntitlement = true;
+      else if ("proof" in single) return [single];
+      else failures.push(single);
+    } else failures.push(answer);
+  }
+  if (noEntitlement)
+    throw new ClaimError("NO_ENTITLEMENT", `account ${account} has no reward entitlement (no posted root includes it)`, { account });
+  throw new ClaimError("ORACLE_UNREACHABLE", `no oracle answered: ${failures.map((f) => `${f.source}: ${f.message}`).join("; ")}`, {
+    failures,
+  });
+}
+
 /**
  * Checks that a proof is for the given chain and distributor.
  *

@@ -5,7 +5,17 @@
  *
  * @module
  */
-import { parseEventLogs, type Account, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import {
+  encodeFunctionData,
+  getAddress,
+  parseEventLogs,
+  type Account,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type WalletClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { rewardDistributorAbi } from "../chain/abis.js";
@@ -33,7 +43,10 @@ export interface SignedClaim {
 export interface SentClaim {
   txHash: Hex;
   receipt: TransactionReceipt;
+  /** What the first `Claimed` event paid (the only one of a single-token claim). */
   paid: bigint;
+  /** What the `Claimed` events paid, per token (checksummed address). */
+  paidByToken: Record<Address, bigint>;
 }
 
 /** Whether an error (anywhere in its cause chain) is the user rejecting a wallet request (EIP-1193 4001). */
@@ -64,7 +77,8 @@ export function claimFailure(error: unknown, failure = "claim failed"): ClaimErr
 
 type Call =
   | { functionName: "claim"; args: readonly [Address, Address, bigint, readonly Hex[]] }
-  | { functionName: "claimWithSignature"; args: readonly [Address, Address, bigint, readonly Hex[], Address, bigint, Hex] };
+  | { functionName: "claimWithSignature"; args: readonly [Address, Address, bigint, readonly Hex[], Address, bigint, Hex] }
+  | { functionName: "multicall"; args: readonly [readonly Hex[]] };
 
 /** Simulates (so a revert is named), writes through the wallet, waits for the receipt. */
 async function sendCall(input: {
@@ -94,8 +108,10 @@ async function sendCall(input: {
     input.onSent?.(txHash);
     const receipt = await client.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status !== "success") throw new ClaimError("CLAIM_REVERTED", `claim transaction ${txHash} reverted`, { txHash });
-    const [event] = parseEventLogs({ abi: rewardDistributorAbi, logs: receipt.logs, eventName: "Claimed" });
-    return { txHash, receipt, paid: event?.args.amount ?? 0n };
+    const events = parseEventLogs({ abi: rewardDistributorAbi, logs: receipt.logs, eventName: "Claimed" });
+    const paidByToken: Record<Address, bigint> = {};
+    for (const e of events) paidByToken[e.args.token] = (paidByToken[e.args.token] ?? 0n) + e.args.amount;
+    return { txHash, receipt, paid: events[0]?.args.amount ?? 0n, paidByToken };
   } catch (error) {
     throw claimFailure(error, input.failure);
   }
@@ -133,6 +149,70 @@ export async function sendClaim(input: {
     call: { functionName: "claim", args: [proof.account, proof.token, BigInt(proof.cumulative), proof.proof] },
     failure: "claim failed",
   });
+}
+
+/**
+ * Claims every token of `proofs` (one account's, e.g. the reward token and a settlement token, from
+ * `fetchClaimProofs`) in one transaction: the distributor's `multicall` of one `claim` per token that has
+ * something to pay; a single `claim` when only one has. Each proof is checked first (chain, distributor, current
+ * root, Merkle path); tokens already fully claimed are left out.
+ *
+ * @throws {ClaimError} NO_ENTITLEMENT (no proof), MIXED_ACCOUNTS / WRONG_DISTRIBUTOR (proofs of different accounts or
+ *   distributors), WRONG_ACCOUNT, NOTHING_TO_CLAIM (in every token), any of {@link checkClaimProof}'s, REJECTED,
+ *   CLAIM_REVERTED, CLAIM_FAILED
+ * @example const { txHash, paidByToken } = await sendClaims({ client, wallet, account: wallet.account!, proofs });
+ */
+export async function sendClaims(input: {
+  client: PublicClient;
+  wallet: WalletClient;
+  account: Account | Address;
+  proofs: readonly ClaimProof[];
+  onSent?: (txHash: Hex) => void;
+  fees?: TxFees;
+}): Promise<SentClaim & { claimed: { token: Address; amount: bigint }[] }> {
+  const { proofs } = input;
+  if (proofs.length === 0) throw new ClaimError("NO_ENTITLEMENT", "no proof to claim");
+  const [first] = proofs;
+  for (const p of proofs) {
+    if (getAddress(p.account) !== getAddress(first.account))
+      throw new ClaimError("MIXED_ACCOUNTS", `the proofs are for ${first.account} and ${p.account}: claim one account at a time`);
+    if (getAddress(p.distributor) !== getAddress(first.distributor) || p.chainId !== first.chainId)
+      throw new ClaimError("WRONG_DISTRIBUTOR", `the proofs name distributors ${first.distributor} and ${p.distributor}`);
+  }
+  const due: { proof: ClaimProof; amount: bigint }[] = [];
+  for (const proof of proofs) {
+    try {
+      due.push({ proof, amount: await checkClaimProof(input.client, proof) });
+    } catch (error) {
+      if (!(error instanceof ClaimError && error.code === "NOTHING_TO_CLAIM")) throw error;
+    }
+  }
+  if (due.length === 0)
+    throw new ClaimError("NOTHING_TO_CLAIM", `account ${first.account} already claimed everything in every token`, {
+      tokens: proofs.map((p) => p.token),
+    });
+  const claimed = due.map(({ proof, amount }) => ({ token: getAddress(proof.token), amount }));
+  if (due.length === 1) return { ...(await sendClaim({ ...input, proof: due[0].proof })), claimed };
+  const sender = typeof input.account === "string" ? input.account : input.account.address;
+  if (getAddress(sender) !== getAddress(first.account))
+    throw new ClaimError("WRONG_ACCOUNT", `only ${first.account} can claim its rewards directly (the sender is ${sender})`, {
+      account: first.account,
+      sender,
+    });
+  const calls = due.map(({ proof }) =>
+    encodeFunctionData({
+      abi: rewardDistributorAbi,
+      functionName: "claim",
+      args: [proof.account, proof.token, BigInt(proof.cumulative), proof.proof],
+    }),
+  );
+  const sent = await sendCall({
+    ...input,
+    distributor: first.distributor,
+    call: { functionName: "multicall", args: [calls] },
+    failure: "claim of several tokens failed",
+  });
+  return { ...sent, claimed };
 }
 
 /**
