@@ -18,7 +18,18 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { createPublicClient, createWalletClient, formatUnits, http, isAddress, type Address, type Hex, type PublicClient } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  formatUnits,
+  http,
+  isAddress,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { readAuditDeployment } from "../oracle/chain/deployments.js";
@@ -195,9 +206,20 @@ async function main(): Promise<number> {
   }
 }
 
+/** One line: a contract refusal by its error name and arguments, an RPC failure by its short message. */
+function reason(error: unknown): string {
+  if (!(error instanceof BaseError)) return (error as Error).message;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data !== undefined) {
+    const args = (reverted.data.args ?? []).map((a) => String(a)).join(", ");
+    return `refused by the chain: ${reverted.data.errorName}(${args})`;
+  }
+  return error.shortMessage;
+}
+
 try {
   process.exitCode = await main();
 } catch (error) {
-  console.error(`market: ${(error as Error).message}`);
+  console.error(`market: ${reason(error)}`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 }

@@ -37,6 +37,7 @@ import {
   type RewardDeployment,
 } from "../oracle/chain/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
+import { startStackMarket } from "./lib/stack-market.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
 import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
@@ -201,7 +202,7 @@ if (existsSync(secretsFile)) {
 }
 
 // --- services as processes ---------------------------------------------------------------------------
-const common = {
+const common: Record<string, string> = {
   SENSORSEAL_DATA_DIR: data,
   AUDIT_RPC_URL: audit.chain.url,
   AUDIT_CHAIN_ID: String(AUDIT_CHAIN_ID),
@@ -211,6 +212,22 @@ const common = {
   REGISTRY_POLL_MS: "1000",
   LOG_LEVEL: env.LOG_LEVEL ?? "info",
 };
+
+// --- the data market (issue 12): deployed once, given to every service; the demo sale runs in the background ---
+const market = await startStackMarket({
+  data,
+  connection: reward.connection,
+  rewardRpcUrl: reward.chain.url,
+  rewardChainId: REWARD_CHAIN_ID,
+  distributor: rewardDeployment.distributor,
+  audit: { rpcUrl: audit.chain.url, registry: auditDeployment.registry, deployBlock: auditDeployment.deployBlock },
+  platformUrl: `http://127.0.0.1:${PORTS.platform}`,
+  oracleUrl: `http://127.0.0.1:${PORTS.oracle}`,
+  keysFile,
+  serviceEnv: common,
+  log,
+});
+closers.push(() => market.close());
 
 function startProcess(name: string, script: string, extraEnv: Record<string, string>, args: string[] = []): ChildProcess | undefined {
   if (stopping) return undefined; // Ctrl-C during start-up: start nothing more
@@ -360,6 +377,7 @@ SensorSeal local stack
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
   logs           ${path.join(data, "logs")}
   claim          CLAIM_SENDER_PRIVATE_KEY=${DEV_KEYS.contributors[0]} npm run claim -- --oracle ${oracleUrls[0]} --rpc ${reward.chain.url} --account ${contributors[0]}
+${market.banner}
   verify         PLATFORM_API_KEY=$(node -p "require('${secretsFile}').consumerKey") npm run verify -- all --platform ${platformUrl} --relayer ${relayerUrl}
 Ctrl-C stops everything; \`npm start\` again resumes from ${data}.
 `);

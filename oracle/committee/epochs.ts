@@ -1,7 +1,9 @@
 /**
  * Epochs: cut the audit chain into block ranges, recheck each anchored batch of a range from its
  * manifest with the reward rules, fold the rewards into the cumulative ledger, and sign the epoch's
- * oracle message when the ledger changed. One epoch is committed to the store at once, or not at all.
+ * oracle message when the ledger changed. With a market, the epoch's sale splits join the same root
+ * (settlement-token leaves and `tokenTotals`, docs/MARKET.md §5–6). One epoch is committed to the store
+ * at once, or not at all.
  *
  * @module
  */
@@ -9,7 +11,8 @@ import type { Hex } from "viem";
 
 import { oracleMessageToJson, signOracleMessage, type OracleMessage } from "../core/oracle-message.js";
 import { buildRewardTree } from "../core/reward.js";
-import { SalesNotReadyError } from "../market/committee-sales.js";
+import { SalesNotReadyError, type EpochSales } from "../market/committee-sales.js";
+import { epochLeaves } from "../market/root-entries.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError, ReorgDuringReadError } from "./errors.js";
 import type { Follower } from "./follower.js";
@@ -35,24 +38,36 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
   const { store, metrics, logger } = ctx;
   const folder = createFolder(ctx);
 
-  /** The epoch's row: signed (with our signature) when the ledger changed, else empty. */
-  async function signEpoch(epoch: number, fromBlock: bigint, toBlock: bigint, entries: Balance[], before: bigint) {
-    const total = entries.reduce((sum, b) => sum + b.cumulative, 0n);
+  /**
+   * The epoch's row: signed (with our signature) when the reward ledger or the sale book changed, else
+   * empty. The root holds the reward leaves and the settlement cumulatives (`sales.entries`).
+   */
+  async function signEpoch(
+    epoch: number,
+    range: { fromBlock: bigint; toBlock: bigint },
+    rewards: Balance[],
+    before: bigint,
+    sales: EpochSales | undefined,
+  ) {
+    const { toBlock } = range;
+    const leaves = epochLeaves(ctx.rewardToken, rewards, sales?.entries ?? []);
     const row: EpochCommit["epoch"] = {
       epoch,
-      fromBlock: Number(fromBlock),
+      fromBlock: Number(range.fromBlock),
       toBlock: Number(toBlock),
       status: "empty",
       root: null,
-      cumulativeTotal: total,
-      entries: entries.length,
+      cumulativeTotal: leaves.rewardTotal,
+      entries: leaves.entries.length,
       rulesVersion: ctx.rules.version,
       oracleSetVersion: null,
       digest: null,
       message: null,
     };
-    if (entries.length === 0 || total === before) return { row, ownSignature: undefined };
-    const tree = buildRewardTree(entries.map((b) => ({ account: b.beneficiary, token: ctx.rewardToken, cumulative: b.cumulative })));
+    // A sale split changes the root even in an epoch with no new readings.
+    const changed = leaves.rewardTotal !== before || sales?.changed === true;
+    if (leaves.entries.length === 0 || !changed) return { row, ownSignature: undefined };
+    const tree = buildRewardTree(leaves.entries);
     const set = await ctx.loadOracleSet();
     // The distributor takes only contiguous epochs and block ranges: number the roots, and chain each
     // message's range to the previous root's (empty ranges join the next posted one).
@@ -65,13 +80,13 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
       distributor: ctx.distributor,
       epoch: postedEpoch,
       root: tree.root,
-      cumulativeTotal: tree.totalOf(ctx.rewardToken),
+      cumulativeTotal: leaves.rewardTotal,
       fromBlock: messageFrom,
       toBlock,
       rulesVersion: ctx.rules.version,
       oracleSetVersion: set.version,
-      // Settlement-token totals (data sales) join here once the committee follows purchases (docs/MARKET.md §6).
-      tokenTotals: [],
+      // Every settlement token with a non-zero total, ascending (docs/MARKET.md §6): oracles agree on the list.
+      tokenTotals: leaves.tokenTotals,
     };
     const ownSignature = signOracleMessage(ctx.options.privateKey, ctx.messageDigester, message);
     ctx.treeCache.set(epoch, tree);
@@ -116,7 +131,7 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     // The chain must still be the one read.
     await follower.confirmUnchanged(toBlock, read.toHash);
     const entries = [...balances.values()].filter((b) => b.cumulative > 0n);
-    const { row, ownSignature } = await signEpoch(epoch, fromBlock, toBlock, entries, before);
+    const { row, ownSignature } = await signEpoch(epoch, { fromBlock, toBlock }, entries, before, sales);
     await store.commitEpoch({
       epoch: row,
       batches: records,

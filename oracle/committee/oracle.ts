@@ -11,7 +11,9 @@
  * postRoot), ./routes.ts (HTTP). This file composes them and runs the worker.
  *
  * Endpoints:
- * - `GET /v1/claims/:account` → `{ account, cumulative, proof, epoch, root, distributor, chainId }` (404 NO_ENTITLEMENT)
+ * - `GET /v1/claims/:account[?token=0x…]` → `{ account, token, cumulative, proof, epoch, root, distributor, chainId }` (404 NO_ENTITLEMENT);
+ *   the reward token's leaf by default, a settlement token's with `token` (data sales, docs/MARKET.md §5)
+ * - `GET /v1/claims/:account/tokens` → `{ account, epoch, root, distributor, chainId, claims: [<the above>, one per token] }`
  * - `GET /v1/epochs/latest`, `GET /v1/epochs/:epoch` (the distributor's epoch number: empty block ranges are not numbered) → `{ epoch, range, status, root, cumulativeTotal, fromBlock, toBlock,
  *   rulesVersion, oracleSetVersion, digest, message, signatures, signaturesCollected, threshold, posted, postedRoot, txHash, postedByUs }`
  * - `POST /v1/epochs/:epoch/signatures` `{ message, signature }` → 202 `{ status: "accepted" | "pending", signaturesCollected? }`;

@@ -8,6 +8,7 @@ import express from "express";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { buildRewardTree, type RewardTree } from "../core/reward.js";
+import { epochLeaves } from "../market/root-entries.js";
 import { handle } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
@@ -64,9 +65,11 @@ async function postedTree(ctx: CommitteeContext): Promise<{ row: EpochRow; tree:
   if (row === undefined || row.root === null) return undefined;
   let tree = ctx.treeCache.get(row.epoch);
   if (tree === undefined) {
-    const entries = await ctx.store.epochBalances(row.epoch);
+    const rewards = (await ctx.store.epochBalances(row.epoch)).map((e) => ({ beneficiary: e.account, cumulative: e.cumulative }));
+    // The root also holds the settlement cumulatives of the sales split by then (docs/MARKET.md §5).
+    const { entries } = epochLeaves(ctx.rewardToken, rewards, (await ctx.sales?.store.cumulativeAt(row.epoch)) ?? []);
     if (entries.length === 0) return undefined;
-    tree = buildRewardTree(entries.map((e) => ({ ...e, token: ctx.rewardToken })));
+    tree = buildRewardTree(entries);
     ctx.treeCache.clear();
     ctx.treeCache.set(row.epoch, tree);
   }
@@ -81,10 +84,16 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
     handle(async (req, res) => {
       const account = String(req.params.account);
       if (!isAddress(account, { strict: false })) throw new ServiceError("INVALID_ACCOUNT", "account must be a 0x address");
+      // `?token=` asks for a settlement token's leaf (data sales); the reward token's by default.
+      const token = req.query.token === undefined ? ctx.rewardToken : String(req.query.token);
+      if (!isAddress(token, { strict: false })) throw new ServiceError("INVALID_ADDRESS", "token must be a 0x address");
       const noEntitlement = () =>
-        new ServiceError("NO_ENTITLEMENT", `no posted reward entitlement for ${getAddress(account)}`, { account: getAddress(account) });
+        new ServiceError("NO_ENTITLEMENT", `no posted entitlement for ${getAddress(account)} in ${getAddress(token)}`, {
+          account: getAddress(account),
+          token: getAddress(token),
+        });
       const posted = await postedTree(ctx);
-      const entry = posted?.tree.entry(getAddress(account), ctx.rewardToken);
+      const entry = posted?.tree.entry(getAddress(account), getAddress(token));
       if (posted === undefined || entry === undefined) throw noEntitlement();
       res.json({
         account: entry.account,
@@ -95,6 +104,36 @@ function claimAndEpochRoutes(router: express.Router, ctx: CommitteeContext, exch
         root: posted.tree.root,
         distributor: ctx.distributor,
         chainId: ctx.options.reward.chainId,
+      });
+    }),
+  );
+
+  // Every token the account has a leaf in (reward and settlement tokens): the contributor's earnings page.
+  router.get(
+    "/v1/claims/:account/tokens",
+    handle(async (req, res) => {
+      const account = String(req.params.account);
+      if (!isAddress(account, { strict: false })) throw new ServiceError("INVALID_ACCOUNT", "account must be a 0x address");
+      const posted = await postedTree(ctx);
+      const mine = posted?.tree.entries.filter((e) => e.account === getAddress(account)) ?? [];
+      if (posted === undefined || mine.length === 0)
+        throw new ServiceError("NO_ENTITLEMENT", `no posted entitlement for ${getAddress(account)}`, { account: getAddress(account) });
+      const at = {
+        epoch: Number(postedEpochOf(posted.row)),
+        root: posted.tree.root,
+        distributor: ctx.distributor,
+        chainId: ctx.options.reward.chainId,
+      };
+      res.json({
+        account: getAddress(account),
+        ...at,
+        claims: mine.map((e) => ({
+          account: e.account,
+          token: e.token,
+          cumulative: e.cumulative.toString(),
+          proof: posted.tree.proof(e.account, e.token),
+          ...at,
+        })),
       });
     }),
   );

@@ -100,6 +100,25 @@ export class SalesStore {
     return rows.map((r) => ({ account: getAddress(r.account), token: getAddress(r.token), cumulative: BigInt(r.cumulative) }));
   }
 
+  /**
+   * The (account, token) cumulatives as they stood after epoch `epoch` (sales split in it or before):
+   * the settlement leaves of that epoch's root, rebuilt after a restart. Ascending by account then token.
+   */
+  async cumulativeAt(epoch: number): Promise<SettlementEntry[]> {
+    const rows = await this.db.query<{ account: string; token: string; amount: string }>(
+      `SELECT sh.account, sh.token, sh.amount FROM market_shares sh JOIN market_sales s ON s.purchase_id = sh.purchase_id
+       WHERE s.status = 'split' AND s.split_epoch <= ?`,
+      [epoch],
+    );
+    const sums = new Map<string, SettlementEntry>();
+    for (const r of rows) {
+      const key = `${r.account}:${r.token}`;
+      const e = sums.get(key) ?? { account: getAddress(r.account), token: getAddress(r.token), cumulative: 0n };
+      sums.set(key, { ...e, cumulative: e.cumulative + BigInt(r.amount) });
+    }
+    return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  }
+
   /** The reward-chain block of a stored purchase. */
   async purchaseBlock(purchaseId: bigint): Promise<bigint> {
     const rows = await this.db.query<{ block_number: number }>("SELECT block_number FROM market_sales WHERE purchase_id = ?", [

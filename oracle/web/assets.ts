@@ -21,6 +21,7 @@ const SHIMS = path.join(HERE, "browser", "shims");
 export const BROWSER_ENTRIES = {
   dashboard: path.join(HERE, "browser", "dashboard.ts"),
   claim: path.join(HERE, "browser", "claim.ts"),
+  market: path.join(HERE, "browser", "market.ts"),
 } as const;
 
 /** One served file. */
@@ -91,7 +92,7 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Every asset of the site by URL path: /, /claim, /claim.html, /style.css, /assets/*.js.
+ * Every asset of the site by URL path: /, /claim, /claim.html, /market, /market.html, /style.css, /assets/*.js.
  *
  * @example
  * const assets = await buildAssets();
@@ -109,6 +110,8 @@ export async function buildAssets(): Promise<Map<string, Asset>> {
   if (index !== undefined) assets.set("/", index);
   const claim = assets.get("/claim.html");
   if (claim !== undefined) assets.set("/claim", claim);
+  const market = assets.get("/market.html");
+  if (market !== undefined) assets.set("/market", market);
   for (const [name, text] of await bundleBrowser(BROWSER_ENTRIES)) {
     assets.set(`/assets/${name}`, { contentType: TYPES[".js"], body: Buffer.from(text) });
   }

@@ -31,6 +31,7 @@ export interface WebConfig {
   auditor?: { url: string };
   oracle?: { url: string };
   reward?: { rpcUrl: string; publicRpcUrl: string; chainId: number; distributor: Address; token?: Address };
+  market?: { address: Address };
   trustProxy?: boolean | number | string;
   shutdownTimeoutMs: number;
 }
@@ -61,6 +62,8 @@ const envSchema = z.object({
   REWARD_CHAIN_ID: int(1).default(REWARD_CHAIN_ID),
   DISTRIBUTOR_ADDRESS: addressSchema.optional(),
   REWARD_TOKEN_ADDRESS: addressSchema.optional(),
+  /** The DataMarket (the market page; with REWARD_RPC_URL). */
+  MARKET_ADDRESS: addressSchema.optional(),
   WEB_SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
 });
 
@@ -129,5 +132,6 @@ export function parseWebConfig(env: NodeJS.ProcessEnv): WebConfig {
             ...(e.REWARD_TOKEN_ADDRESS === undefined ? {} : { token: e.REWARD_TOKEN_ADDRESS }),
           },
         }),
+    ...(e.MARKET_ADDRESS === undefined || e.REWARD_RPC_URL === undefined ? {} : { market: { address: e.MARKET_ADDRESS } }),
   };
 }

@@ -25,6 +25,7 @@ export async function startWeb(config: WebConfig, logger: Logger): Promise<{ url
     ...(config.relayer === undefined ? {} : { relayer: config.relayer }),
     ...(config.oracle === undefined ? {} : { oracle: config.oracle }),
     ...(config.reward === undefined ? {} : { reward: config.reward }),
+    ...(config.market === undefined ? {} : { market: config.market }),
   });
   if (config.trustProxy !== undefined) web.app.set("trust proxy", config.trustProxy);
   const server = await listen(web.app, config.port, config.host);

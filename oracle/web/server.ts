@@ -36,6 +36,7 @@ import { auditorRoutes } from "./routes/auditor.js";
 import { batchRoutes } from "./routes/batches.js";
 import { configRoutes } from "./routes/config.js";
 import { deviceRoutes } from "./routes/devices.js";
+import { marketRoutes } from "./routes/market.js";
 import { rewardRoutes } from "./routes/rewards.js";
 import { sessionRoutes } from "./routes/session.js";
 import type { SessionOptions } from "./session.js";
@@ -73,6 +74,8 @@ export interface WebServerOptions {
   /** The oracle committee's HTTP API (claims, ledger). */
   oracle?: { url: string };
   reward?: { rpcUrl: string; publicRpcUrl?: string; chainId: number; distributor: Address; token?: Address };
+  /** The reward chain's DataMarket: the market page (./routes/market.ts; needs `reward`). */
+  market?: { address: Address };
   /** Prebuilt assets (default: built now). */
   assets?: Map<string, Asset>;
   /** Timeout of each call to another service. */
@@ -118,6 +121,7 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   batchRoutes(router, upstreams);
   rewardRoutes(router, upstreams);
   auditorRoutes(router, upstreams);
+  marketRoutes(router, upstreams);
   assetRoute(router, assets);
 
   const app = createServiceApp({

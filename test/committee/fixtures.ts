@@ -18,6 +18,7 @@ import { generatePrivateKey, type KeyScheme } from "../../oracle/core/keys.js";
 import { buildBatch, type BatchItem } from "../../oracle/core/manifest.js";
 import { createOracle, type Oracle } from "../../oracle/committee/oracle.js";
 import type { RewardRules } from "../../oracle/committee/rules.js";
+import type { CommitteeMarketOptions } from "../../oracle/market/committee-sales.js";
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
@@ -138,6 +139,8 @@ export async function startTestOracle(input: {
   rules?: RewardRules;
   /** REWARD_FEE_MODEL (default "auto"). */
   feeModel?: FeeModelSetting;
+  /** The reward chain's DataMarket: the oracle also splits its sales into the roots. */
+  market?: CommitteeMarketOptions;
 }): Promise<TestOracle> {
   const { audit, reward } = input;
   // Short RPC timeouts: a request lost around evm_revert is retried soon.
@@ -164,6 +167,7 @@ export async function startTestOracle(input: {
     postDelayMs: 400,
     httpTimeoutMs: 2000,
     ...(input.rules === undefined ? {} : { rules: input.rules }),
+    ...(input.market === undefined ? {} : { market: input.market }),
     logger: createLogger(`oracle-${input.name}`, process.env.TEST_LOG_LEVEL ?? "silent"),
   });
   const server = await listen(oracle.app, 0);

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 
-import { createPublicClient, createTestClient, createWalletClient, http, type Address, type Hex, type PublicClient } from "viem";
+import { network } from "hardhat";
+import { createTestClient, createWalletClient, erc20Abi, getAddress, http, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { RegistryIndex } from "../../oracle/chain/registry-index.js";
@@ -15,7 +16,7 @@ import { bytesToHex } from "../../oracle/core/bytes.js";
 import { signDigest } from "../../oracle/core/keys.js";
 import { buildPayload, dataHash } from "../../oracle/core/payload.js";
 import { ReadingDigester } from "../../oracle/core/reading.js";
-import { createOracle } from "../../oracle/committee/oracle.js";
+import { rewardDistributorAbi } from "../../oracle/chain/abis.js";
 import type { MarketWallet } from "../../oracle/market/client.js";
 import { httpScopeSource } from "../../oracle/market/scopes.js";
 import { generateApiKey } from "../../oracle/platform/auth.js";
@@ -23,7 +24,8 @@ import { createPlatform, type Platform } from "../../oracle/platform/platform.js
 import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase } from "../../oracle/store/sql.js";
-import type { TestOracle, OracleTestbed } from "../committee/fixtures.js";
+import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { startTestOracle, type OracleTestbed, type TestOracle } from "../committee/fixtures.js";
 import { ORACLE_KEYS, type RewardChain } from "../helpers/reward-chain.js";
 import { postJson, request, waitFor, type TestDevice } from "../relayer/fixtures.js";
 
@@ -133,7 +135,7 @@ export async function sendReading(bed: OracleTestbed, platform: TestPlatform, de
 }
 
 /** An oracle (key `ORACLE_KEYS[i]`) that also splits the market's sales, scopes read from the platform. */
-export async function startMarketOracle(
+export function startMarketOracle(
   bed: OracleTestbed,
   market: TestMarket,
   platformUrl: string,
@@ -141,43 +143,83 @@ export async function startMarketOracle(
   peers: string[],
   o: { confirmations: number; epochBlocks: number; settleDelaySeconds: number },
 ): Promise<TestOracle> {
-  const client = createPublicClient({ transport: http(bed.audit.rpcUrl, { timeout: 3000, retryCount: 1 }) }) as PublicClient;
-  const registry = await RegistryIndex.start({ client, registry: bed.audit.registry, deployBlock: bed.audit.deployBlock, pollMs: 0 });
-  const db = await openDatabase(path.join(bed.dir, `market-o${i}.sqlite`));
-  const oracle = await createOracle({
-    store: db,
-    registry,
-    audit: { client, chainId: bed.audit.chainId, anchor: bed.audit.anchor },
-    reward: { rpcUrl: bed.reward.rpcUrl, chainId: bed.reward.chainId, distributor: bed.reward.distributor, deployBlock: 0 },
-    privateKey: ORACLE_KEYS[i],
+  return startTestOracle({
+    audit: bed.audit,
+    reward: bed.reward,
+    key: ORACLE_KEYS[i],
+    dir: bed.dir,
+    name: `market-o${i}`,
+    sources: [bed.relayer.url, bed.mirror.url],
     peers,
     confirmations: o.confirmations,
     epochBlocks: o.epochBlocks,
-    startBlock: 0,
-    pollMs: 100,
-    postDelayMs: 400,
-    httpTimeoutMs: 2000,
     market: { market: market.market, fromBlock: 0, scopes: httpScopeSource(platformUrl), settleDelaySeconds: o.settleDelaySeconds },
-    logger: createLogger(`oracle-${i}`, process.env.TEST_LOG_LEVEL ?? "silent"),
   });
-  const server = await listen(oracle.app, 0);
-  oracle.start();
-  let closed: Promise<void> | undefined;
-  return {
-    oracle,
-    server,
-    url: server.url,
-    db,
-    close() {
-      closed ??= (async () => {
-        await oracle.stop();
-        await server.close();
-        registry.stop();
-        await db.close();
-      })();
-      return closed;
-    },
-  };
+}
+
+/** `count` market oracles, each the peer of every other (pushed to `oracles`, closed by the testbed). */
+export async function startMarketOracleMesh(
+  bed: OracleTestbed,
+  market: TestMarket,
+  platformUrl: string,
+  oracles: TestOracle[],
+  count: number,
+  o: { confirmations: number; epochBlocks: number; settleDelaySeconds: number },
+): Promise<void> {
+  const peers: string[][] = Array.from({ length: count }, () => []);
+  const started: TestOracle[] = [];
+  for (let i = 0; i < count; i++) {
+    const oracle = await startMarketOracle(bed, market, platformUrl, i, peers[i]!, o);
+    started.push(oracle);
+    oracles.push(oracle);
+  }
+  for (let i = 0; i < count; i++) for (let j = 0; j < count; j++) if (i !== j) peers[i]!.push(started[j]!.url);
+}
+
+/**
+ * Deploys the real DataMarket and a SettlementToken (supply to the deployer, Hardhat's account #0, which
+ * is also the distributor's admin) on the test reward chain, paying pools to its distributor; sets the
+ * token's epoch cap on the distributor as the DataMarket Ignition module does.
+ */
+export async function deployTestMarket(reward: RewardChain, o: { treasury: Address; feeBps: number }): Promise<TestMarket> {
+  const connection = await network.create({ network: "rewardLocal", override: { url: reward.rpcUrl } });
+  try {
+    const operator = rewardWallet(reward, DEV_KEYS.admin);
+    const token = await connection.viem.deployContract("SettlementToken", ["SensorSeal USD", "sUSD", 10n ** 30n]);
+    const market = await connection.viem.deployContract("DataMarket", [
+      operator.account.address,
+      operator.account.address,
+      reward.distributor,
+      o.treasury,
+      o.feeBps,
+      token.address,
+    ]);
+    const cap = await operator.writeContract({
+      address: reward.distributor,
+      abi: rewardDistributorAbi,
+      functionName: "setTokenEpochCap",
+      args: [token.address, 10n ** 30n],
+    });
+    await reward.publicClient.waitForTransactionReceipt({ hash: cap });
+    return {
+      market: getAddress(market.address),
+      token: getAddress(token.address),
+      treasury: o.treasury,
+      operator,
+      async fund(account, amount) {
+        await reward.fund(account);
+        const hash = await operator.writeContract({
+          address: token.address,
+          abi: erc20Abi,
+          functionName: "transfer",
+          args: [account, amount],
+        });
+        await reward.publicClient.waitForTransactionReceipt({ hash });
+      },
+    };
+  } finally {
+    await connection.provider.close();
+  }
 }
 
 /** Mines `blocks` on the reward chain, `seconds` apart. */

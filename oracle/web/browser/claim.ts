@@ -31,6 +31,7 @@ import { rewardTokenAbi } from "../../chain/abis.js";
 import { checkClaimTarget, ClaimError, fetchClaimProof, readClaimed, type ClaimProof, type ClaimSourceFailure } from "../../claim/proof.js";
 import { claimFailure, isUserRejection, sendClaim } from "../../claim/send.js";
 import { api, formatAmount, short } from "./common.js";
+import { showEarnings } from "./earnings.js";
 
 declare global {
   interface Window {
@@ -189,6 +190,8 @@ async function refresh(): Promise<void> {
     say("READY", `${amount(claimable)} to claim.`, "ok");
   }
   buttons();
+  // Every token of the account (data-sale shares next to the reward token).
+  await showEarnings({ client: publicClient, wallet: wallet!, account, chainId: chain.id }).catch(() => undefined);
 }
 
 async function connect(): Promise<void> {
