@@ -9,7 +9,8 @@
  * Environment: SENSORSEAL_DATA_DIR, STACK_DEVICES (simulated devices, default 20; replay uses one
  * per Sensor.Community location), STACK_SPEEDUP (simulated seconds per second, default 60),
  * STACK_RUN_SECONDS (stop by itself after this long; for smoke tests), AUDIT_PORT, REWARD_PORT,
- * PLATFORM_PORT, RELAYER_PORT, WEB_PORT, ORACLE_BASE_PORT.
+ * PLATFORM_PORT, RELAYER_PORT, WEB_PORT, ORACLE_BASE_PORT; AUDIT_RPC_URL and REWARD_RPC_URL (both):
+ * run on those chains instead of starting two (./lib/stack-external.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, createWriteStream } from "node:fs";
@@ -38,6 +39,7 @@ import {
 } from "../oracle/chain/deployments.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMarket } from "./lib/stack-market.js";
+import { externalChain } from "./lib/stack-external.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
 import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
@@ -85,6 +87,9 @@ async function startChain(
   name: "audit" | "reward",
   chainPort: number,
 ): Promise<{ chain: LocalChain; connection: Awaited<ReturnType<typeof network.create>> }> {
+  // AUDIT_RPC_URL and REWARD_RPC_URL: external chains (e.g. Besu), deployed with Ignition where absent.
+  const external = await externalChain(name, env, data, log);
+  if (external !== undefined) return external;
   const journal = path.join(data, "chains", `${name}.jsonl`);
   const genesis = await journalGenesis(journal);
   const connection = await network.create(genesis === undefined ? name : { network: name, override: { initialDate: genesis } });

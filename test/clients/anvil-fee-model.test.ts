@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -15,41 +13,11 @@ import { rpcChain } from "../../oracle/chain/rpc.js";
 import { AUDIT_CHAIN_ID } from "../../oracle/core/chains.js";
 import { startAnvil, type AnvilNode } from "../../scripts/lib/anvil.js";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { startNodeWithout } from "../helpers/fake-rpc.js";
 
 const relayer = privateKeyToAccount(DEV_KEYS.relayer);
 const names = { feeModel: "AUDIT_FEE_MODEL", chainId: "AUDIT_CHAIN_ID", rpcUrl: "AUDIT_RPC_URL" };
 const clientOf = (url: string) => createPublicClient({ transport: http(url) }) as PublicClient;
-
-/**
- * (fake RPC) A proxy in front of a real anvil that answers `missing` as a node without the method
- * does: JSON-RPC error -32601 "the method … does not exist/is not available" (geth's words).
- */
-async function proxyWithout(target: string, missing: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      const call = JSON.parse(body) as { id: unknown; method: string };
-      res.setHeader("content-type", "application/json");
-      if (call.method === missing) {
-        res.end(
-          JSON.stringify({
-            jsonrpc: "2.0",
-            id: call.id,
-            error: { code: -32601, message: `the method ${missing} does not exist/is not available` },
-          }),
-        );
-        return;
-      }
-      void fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body }).then(async (r) =>
-        res.end(await r.text()),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
 
 describe("fee model detection on anvil", () => {
   let paid: AnvilNode;
@@ -110,7 +78,7 @@ describe("fee model detection on anvil", () => {
 
   for (const missing of ["eth_feeHistory", "eth_maxPriorityFeePerGas"]) {
     it(`refuses an EIP-1559 node without ${missing}, naming AUDIT_FEE_MODEL=legacy (fake RPC)`, async () => {
-      const proxy = await proxyWithout(paid.rpcUrl, missing);
+      const proxy = await startNodeWithout(paid.rpcUrl, [missing]);
       try {
         await assert.rejects(
           detectFeeModel(clientOf(proxy.url), { from: relayer.address, settingNames: names }),
@@ -119,7 +87,7 @@ describe("fee model detection on anvil", () => {
         // The legacy model needs neither.
         assert.equal((await detectFeeModel(clientOf(proxy.url), { from: relayer.address, setting: "legacy" })).kind, "legacy");
       } finally {
-        proxy.server.close();
+        await proxy.close();
       }
     });
   }
