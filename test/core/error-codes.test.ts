@@ -13,7 +13,7 @@ describe("the one table of error codes", () => {
   it("gives every code an HTTP error status", () => {
     for (const code of CODES) {
       assert.match(code, /^[A-Z][A-Z0-9_]*$/);
-      assert.ok([400, 401, 403, 404, 409, 413, 415, 429, 500, 503].includes(ERROR_STATUS[code]), code);
+      assert.ok([400, 401, 403, 404, 409, 413, 415, 429, 500, 501, 502, 503].includes(ERROR_STATUS[code]), code);
       assert.equal(isErrorCode(code), true);
     }
     assert.equal(isErrorCode("NO_SUCH_CODE"), false);
