@@ -199,16 +199,28 @@ export async function buyProduct(
       message: { owner, spender: market, value: p.price, nonce, deadline },
     });
     const { r, s, v } = hexToSignature(signature);
-    hash = await wallet.writeContract({
+    const { request } = await client.simulateContract({
+      account: wallet.account,
       address: market,
       abi: dataMarketAbi,
       functionName: "purchaseWithPermit",
       args: [productId, token, p.price, deadline, Number(v), r, s],
     });
+    hash = await wallet.writeContract(request);
   } else {
+    const purchase = {
+      account: wallet.account,
+      address: market,
+      abi: dataMarketAbi,
+      functionName: "purchase",
+      args: [productId, token, p.price],
+    } as const;
+    // A product that cannot be bought is refused by the contract's own error before any approval is sent.
+    if (p.status !== ProductStatus.Active) await client.simulateContract(purchase);
     const approval = await wallet.writeContract({ address: token, abi: erc20Abi, functionName: "approve", args: [market, p.price] });
     await client.waitForTransactionReceipt({ hash: approval });
-    hash = await wallet.writeContract({ address: market, abi: dataMarketAbi, functionName: "purchase", args: [productId, token, p.price] });
+    const { request } = await client.simulateContract(purchase);
+    hash = await wallet.writeContract(request);
   }
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new MarketCallError("REVERTED", `purchase ${hash} reverted`);
