@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -124,18 +127,79 @@ describe("the provisioning service and the `provision` CLI, as a user runs them 
     assert.equal((await request(`${relayer.url}/v1/devices/${device}`)).body.status, "active");
   });
 
+  it("`provision serve`: a bad configuration exits 2 naming the variable; a good one serves its eSIM ids and stops on SIGTERM (exit 0)", async () => {
+    const bad = await new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "scripts/provision.ts", "serve"],
+        { cwd: ROOT, env: { ...process.env, ISSUER_PRIVATE_KEY: "0x12" } },
+        (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      );
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /ISSUER_PRIVATE_KEY must be 0x \+ 64 hex digits/);
+
+    const esimsFile = path.join(tmp.dir, "esims.txt");
+    await writeFile(esimsFile, "# issued today\n89440000000000000901\n\n89440000000000000902\n");
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/provision.ts", "serve"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ISSUER_PRIVATE_KEY: issuerKey,
+        REGISTRY_ADDRESS: chain.registry,
+        AUDIT_CHAIN_ID: String(chain.chainId),
+        PORT: "0",
+        DATABASE_URL: path.join(tmp.dir, "serve.sqlite"),
+        PROVISIONING_ESIMS_FILE: esimsFile,
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = once(child, "exit");
+    try {
+      let url: string | undefined;
+      for await (const line of createInterface({ input: child.stdout })) {
+        const log = JSON.parse(line) as { msg?: string; url?: string };
+        if (log.msg === "provisioning service listening") {
+          url = log.url;
+          break;
+        }
+      }
+      assert.ok(url, "the service logged no listening line");
+      const info = await request(`${url}/v1/info`);
+      assert.equal(info.status, 200);
+      assert.deepEqual(
+        [info.body.issuer, info.body.registry, info.body.esims],
+        [privateKeyToAccount(issuerKey).address, chain.registry, { issued: 2, used: 0 }],
+      );
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const [code] = await exited;
+    assert.equal(code, 0);
+  });
+
   it("the service: bad requests are 400 with a code and change nothing; the same request answers the same attestation", async () => {
+    const used = async () => ((await request(`${server.url}/v1/info`)).body as { esims: { used: number } }).esims.used;
+    const before = await used();
     const bad = await postJson(`${server.url}/v1/attestations`, { esimId: ids[3], scheme: "rsa", publicKey: "0x", beneficiary });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, "INVALID_BODY");
+    assert.equal(await used(), before);
     const body = { esimId: ids[3], scheme: "p256", publicKey: `0x${"11".repeat(64)}`, beneficiary };
     const first = await postJson(`${server.url}/v1/attestations`, body);
     assert.equal(first.status, 201, first.text);
     const again = await postJson(`${server.url}/v1/attestations`, body);
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, first.body);
-    const info = await request(`${server.url}/v1/info`);
-    assert.equal(info.body.issuer, privateKeyToAccount(issuerKey).address);
-    assert.ok(info.body.esims.used >= 2);
+    assert.equal(await used(), before + 1);
+    const bulk = await postJson(`${server.url}/v1/attestations`, [body, { ...body, publicKey: `0x${"22".repeat(64)}` }]);
+    assert.equal(bulk.status, 207);
+    assert.deepEqual(
+      (bulk.body.results as { status: string; error?: { code: string } }[]).map((r) => r.error?.code ?? r.status),
+      ["issued", "ESIM_ALREADY_USED"],
+    );
+    assert.equal(await used(), before + 1);
+    assert.equal((await request(`${server.url}/v1/info`)).body.issuer, privateKeyToAccount(issuerKey).address);
   });
 });
