@@ -32,7 +32,12 @@ export type SimulatorKeys =
    * Encrypted key files `device-<index>.json` in `dir` (made on first use, opened after).
    * Each costs one scrypt at start: meant for tens to hundreds of devices.
    */
-  | { kind: "files"; dir: string; password: string; scrypt?: Partial<ScryptParams> };
+  | { kind: "files"; dir: string; password: string; scrypt?: Partial<ScryptParams> }
+  /**
+   * Keys generated inside a PKCS#11 token (SoftHSM2 in `npm start`), labelled `sim-device-<index>`
+   * (made on first use, opened after); the PIN from `pin` or SENSORSEAL_PKCS11_PIN.
+   */
+  | { kind: "pkcs11"; token: string; modulePath?: string; pin?: string };
 
 /** What the devices measure. */
 export type SimulatorSource =

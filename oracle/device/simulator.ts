@@ -27,11 +27,20 @@ import { DeliveryWorker } from "./delivery.js";
 import { DeviceConfigError, KeyFileNotFoundError } from "./errors.js";
 import { DueHeap } from "./due-heap.js";
 import { Outbox } from "./outbox.js";
+import { TokenError } from "./pkcs11-errors.js";
+import { Pkcs11SecureElement } from "./pkcs11-secure-element.js";
+import { formatPkcs11Uri } from "./pkcs11-uri.js";
 import { ProgressReporter } from "./simulation-progress.js";
 import { replayFields } from "./sensor-community.js";
 import { SoftwareSecureElement, type SecureElement } from "./secure-element.js";
 import { SeededSecureElement } from "./simulated-keys.js";
-import { MAX_SIMULATED_DEVICES, type DeviceIdentity, type SimulationSummary, type SimulatorOptions } from "./simulator-options.js";
+import {
+  MAX_SIMULATED_DEVICES,
+  type DeviceIdentity,
+  type SimulationSummary,
+  type SimulatorKeys,
+  type SimulatorOptions,
+} from "./simulator-options.js";
 import { SyntheticWeather } from "./synthetic.js";
 
 export { deriveSimulatedDeviceKey, SeededSecureElement } from "./simulated-keys.js";
@@ -190,8 +199,15 @@ export class Simulator {
           );
         }
       }
+    } else if (keys.kind === "pkcs11") {
+      try {
+        for (let i = 0; i < n; i++) elements.push(await tokenElement(keys, schemeOf(scheme, i), i));
+      } catch (error) {
+        await closeTokenElements(elements);
+        throw error;
+      }
     } else if (keys.kind !== "seed" || typeof keys.seed !== "string" || keys.seed.length === 0) {
-      throw new DeviceConfigError("keys", 'must be { kind: "seed", seed } or { kind: "files", dir, password }');
+      throw new DeviceConfigError("keys", 'must be { kind: "seed", seed }, { kind: "files", dir, password } or { kind: "pkcs11", token }');
     }
     return new Simulator({ ...options, scheme }, elements);
   }
@@ -345,7 +361,8 @@ export class Simulator {
   /**
    * Registers the devices (if asked), then makes and sends readings until the duration, the
    * reading limit or the data runs out, or {@link Simulator.stop}; then waits for the outbox to
-   * drain (up to `drainTimeoutMs`), stops the worker and closes the outbox.
+   * drain (up to `drainTimeoutMs`), stops the worker and closes the outbox (and the token sessions of
+   * `pkcs11` keys).
    *
    * @example
    * ```ts
@@ -441,6 +458,7 @@ export class Simulator {
     }
     const delivery = this.worker?.stats();
     this.outbox.close();
+    await closeTokenElements(this.#elements);
     const elapsedMs = Date.now() - wallStart;
     return {
       devices: this.#devices,
@@ -456,4 +474,25 @@ export class Simulator {
 function schemeOf(scheme: KeyScheme | "mixed", index: number): KeyScheme {
   if (scheme !== "mixed") return scheme;
   return index % 2 === 0 ? "p256" : "secp256k1";
+}
+
+/** Device `index`'s key in the token: opened, or generated there on first use. */
+async function tokenElement(keys: Extract<SimulatorKeys, { kind: "pkcs11" }>, scheme: KeyScheme, index: number): Promise<SecureElement> {
+  const uri = formatPkcs11Uri({
+    token: keys.token,
+    object: `sim-device-${index}`,
+    ...(keys.modulePath ? { modulePath: keys.modulePath } : {}),
+  });
+  const options = { uri, ...(keys.pin ? { pin: keys.pin } : {}) };
+  try {
+    return await Pkcs11SecureElement.open(options);
+  } catch (error) {
+    if (!(error instanceof TokenError && error.code === "TOKEN_OBJECT_NOT_FOUND")) throw error;
+    return Pkcs11SecureElement.generate(scheme, options);
+  }
+}
+
+/** Ends the token sessions (the last one finalizes the PKCS#11 module); other elements hold nothing. */
+async function closeTokenElements(elements: readonly (SecureElement | undefined)[]): Promise<void> {
+  await Promise.all(elements.map((e) => (e instanceof Pkcs11SecureElement ? e.close() : undefined)));
 }

@@ -207,6 +207,9 @@ export class SignaturePool {
       entry.worker.on("error", (error) => this.#fail(entry, error));
       return entry;
     });
+    // Again once the listeners are on: on Node 20 a "message" listener refs the worker's port, and an
+    // idle pool then kept the process (a test file, a CLI) from ever exiting.
+    for (const { worker } of this.#workers) worker.unref();
     return this.#workers;
   }
 

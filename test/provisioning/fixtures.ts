@@ -18,7 +18,13 @@ import {
 } from "../../oracle/core/attestation.js";
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
 import type { SecureElement } from "../../oracle/device/secure-element.js";
+import { createProvisioningService } from "../../oracle/provisioning/service.js";
+import { EsimStore } from "../../oracle/provisioning/store.js";
+import { listen } from "../../oracle/service/app.js";
+import { createLogger } from "../../oracle/service/logger.js";
+import { openDatabase } from "../../oracle/store/sql.js";
 import type { AuditChain } from "../helpers/audit-chain.js";
+import { startTestRelayer, tempDir, type TestRelayer } from "../relayer/fixtures.js";
 
 /** As the admin: `addIssuer` or `revokeIssuer`, mined. */
 export async function setIssuer(chain: AuditChain, functionName: "addIssuer" | "revokeIssuer", issuer: Address): Promise<void> {
@@ -29,6 +35,49 @@ export async function setIssuer(chain: AuditChain, functionName: "addIssuer" | "
   });
   const hash = await admin.writeContract({ address: chain.registry, abi: deviceRegistryAbi, functionName, args: [issuer] });
   await chain.publicClient.waitForTransactionReceipt({ hash });
+}
+
+/** A relayer that registers devices gas-free (paid by the chain's `stranger` key), its store in a temp dir of its own. */
+export async function startRegistrationRelayer(
+  chain: AuditChain,
+): Promise<{ relayer: TestRelayer; tmp: Awaited<ReturnType<typeof tempDir>> }> {
+  const tmp = await tempDir();
+  const relayer = await startTestRelayer(chain, {
+    databaseUrl: `${tmp.dir}/relayer.sqlite`,
+    deviceRegistration: { registry: chain.registry, account: chain.keys.stranger as Hex },
+  });
+  return { relayer, tmp };
+}
+
+/**
+ * The operator's provisioning service on port 0 for `issuerKey` (recorded on the chain with `addIssuer`),
+ * having issued `esimIds`, its store in `dir`.
+ */
+export async function startTestProvisioning(
+  chain: AuditChain,
+  issuerKey: Hex,
+  esimIds: readonly string[],
+  dir: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  await setIssuer(chain, "addIssuer", privateKeyToAccount(issuerKey).address);
+  const db = await openDatabase(`${dir}/provisioning.sqlite`);
+  const store = await EsimStore.open(db);
+  await store.add(esimIds, 0);
+  const service = createProvisioningService({
+    store,
+    issuerKey,
+    chainId: chain.chainId,
+    registry: chain.registry,
+    logger: createLogger("provisioning-test", process.env.TEST_LOG_LEVEL ?? "silent"),
+  });
+  const server = await listen(service.app, 0);
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      await db.close();
+    },
+  };
 }
 
 /** A registration body as the relayer takes it. */

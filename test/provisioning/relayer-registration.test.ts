@@ -10,8 +10,8 @@ import { attestationFromJson } from "../../oracle/core/attestation.js";
 import { generatePrivateKey, keySchemeId, type KeyScheme } from "../../oracle/core/keys.js";
 import { SoftwareSecureElement } from "../../oracle/device/secure-element.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
-import { postJson, request, startTestRelayer, tempDir, type TestRelayer } from "../relayer/fixtures.js";
-import { chainNow, registration, setIssuer, type RegistrationBody } from "./fixtures.js";
+import { postJson, request, startTestRelayer, type tempDir, type TestRelayer } from "../relayer/fixtures.js";
+import { chainNow, registration, setIssuer, startRegistrationRelayer, type RegistrationBody } from "./fixtures.js";
 
 const element = (scheme: KeyScheme) => SoftwareSecureElement.fromPrivateKey(scheme, generatePrivateKey(scheme));
 
@@ -28,11 +28,7 @@ describe("gas-free registration through the relayer (POST /v1/devices/register),
 
   before(async () => {
     chain = await startAuditChain();
-    tmp = await tempDir();
-    relayer = await startTestRelayer(chain, {
-      databaseUrl: `${tmp.dir}/relayer.sqlite`,
-      deviceRegistration: { registry: chain.registry, account: chain.keys.stranger as Hex },
-    });
+    ({ relayer, tmp } = await startRegistrationRelayer(chain));
     sender = privateKeyToAccount(chain.keys.stranger as Hex).address;
     await setIssuer(chain, "addIssuer", issuer.address);
     await setIssuer(chain, "addIssuer", revoked.address);
