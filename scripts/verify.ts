@@ -42,6 +42,7 @@ import { SensorSealError } from "../oracle/core/errors.js";
 import { readAuditDeployment } from "../oracle/chain/deployments.js";
 import { parseReceipts, type ReceiptEvidence } from "../oracle/verifier/censorship.js";
 import { checkAnyBundleOnChain, exportAnyBundle } from "../oracle/verifier/evidence-bundle.js";
+import { checkBundleSet, readExportFile } from "./lib/verify-bundle-set.js";
 import { OK_STATUSES, VerifierError, type BatchResult, type ReadingResult, type Report } from "../oracle/verifier/types.js";
 import { Verifier, type Progress } from "../oracle/verifier/verifier.js";
 
@@ -52,6 +53,7 @@ const USAGE = `usage: verify.ts <command> [options]
   batch <batchId>                        full-batch audit (rebuild, compare root and manifest hash, all signatures)
   bundle export <device> <seq> [-o file] export a portable proof bundle
   bundle check <file> --rpc <url>        check a bundle with only an RPC endpoint
+         [--export <csv|jsonl>]          (a file of bundles, one per line: each checked; every export row must match one)
 options: --rpc --anchor --deploy-block --platform --api-key-file (or PLATFORM_API_KEY) --relayer --manifest <file>… --receipts <file> --threads --json --quiet`;
 
 class UsageError extends Error {}
@@ -74,6 +76,7 @@ const { values: opts, positionals } = (() => {
         from: { type: "string" },
         to: { type: "string" },
         output: { type: "string", short: "o" },
+        export: { type: "string" },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -266,6 +269,7 @@ async function bundleCheck(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(`cannot read ${args[1]}: ${(error as Error).message}`);
   }
+  if (opts.export !== undefined || text.trim().includes("\n")) return bundleSetCheck(text, rpc, opts.export);
   let bundle;
   try {
     bundle = parseAnyBundle(text);
@@ -282,6 +286,25 @@ async function bundleCheck(args: string[]): Promise<number> {
     console.log(`${verdict.status}\n${verdict.ok ? "OK" : "FAILED"}`);
   }
   return verdict.ok ? 0 : 1;
+}
+
+/** Several bundles (one per line), and optionally the export they back (scripts/lib/verify-bundle-set.ts). */
+async function bundleSetCheck(text: string, rpc: string, exportFile: string | undefined): Promise<number> {
+  let exportText: string | undefined;
+  if (exportFile !== undefined)
+    exportText = await readExportFile(exportFile).catch((error: Error) => {
+      throw new UsageError(`cannot read ${exportFile}: ${error.message}`);
+    });
+  const report = await checkBundleSet(text, rpcClient(rpc), exportText);
+  if (json) console.log(stringify(report));
+  else {
+    for (const f of report.failed) console.log(`FAIL  line ${f.line}: ${f.status} ${f.message}`);
+    for (const p of report.exportRows?.problems ?? []) console.log(`FAIL  export line ${p.line}: ${p.message}`);
+    const rows =
+      report.exportRows === undefined ? "" : `, export rows ${report.exportRows.problems.length === 0 ? "all backed" : "NOT all backed"}`;
+    console.log(`${report.bundles} bundle(s) VERIFIED, ${report.failed.length} failed${rows}\n${report.ok ? "OK" : "FAILED"}`);
+  }
+  return report.ok ? 0 : 1;
 }
 
 async function main(): Promise<number> {

@@ -9,7 +9,7 @@
 import type { Address, PublicClient } from "viem";
 
 import type { Logger } from "../service/logger.js";
-import { Verifier } from "../verifier/index.js";
+import { exportBundleSet, Verifier, type BundleRef } from "../verifier/index.js";
 import { deliverAlerts, type WebhookOptions } from "./alerts.js";
 import { checkItem } from "./checker.js";
 import { followChain } from "./follower.js";
@@ -113,6 +113,11 @@ export class Auditor {
     if (this.#o.webhook !== undefined) await deliverAlerts(store, this.#o.webhook, logger).catch(() => 0);
     const summary = await store.summary().catch(() => undefined);
     if (summary !== undefined) metrics.backlog.set((summary.work.pending ?? 0) + (summary.work.unchecked ?? 0));
+  }
+
+  /** The proof bundles of `refs` (JSON Lines, oracle/core/bundle.ts formats), from the auditor's verifier. */
+  async exportBundles(refs: readonly BundleRef[]): Promise<string> {
+    return exportBundleSet(await this.#currentVerifier(), refs);
   }
 
   /** Resolves when nothing is due (tests, the benchmark). */

@@ -15,6 +15,7 @@ import { handle } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
 import type { Auditor } from "./auditor.js";
+import { bundleRoutes } from "./bundle-routes.js";
 import { exportRows } from "./exports.js";
 import type { AuditorMetrics } from "./metrics.js";
 import { QUALITY_RULES_VERSION, qualityFlags, type QualityInput } from "./quality.js";
@@ -63,6 +64,7 @@ const aggregatesQuery = z.strictObject({
   grid: z.coerce.number().positive().max(10).optional(),
   limit: limit(10_000, 2000),
 });
+/** `/v1/export` and `/v1/export/bundles`: a device set, a time range, a format. */
 const exportQuery = z.strictObject({
   device: devices,
   ...range,
@@ -70,6 +72,18 @@ const exportQuery = z.strictObject({
   limit: limit(100_000, 10_000),
 });
 
+/** The verified rows an export selects (`/v1/export` and its bundles: the same rows). */
+function exportedVerdicts(store: AuditorStore, q: z.output<typeof exportQuery>): Promise<VerdictRow[]> {
+  return store.verdicts({
+    devices: q.device,
+    ...(q.from === undefined ? {} : { from: q.from }),
+    ...(q.to === undefined ? {} : { to: q.to }),
+    status: "VERIFIED",
+    limit: q.limit,
+  });
+}
+
+/** Validates a query (400 INVALID_QUERY naming the field). */
 function parse<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   const parsed = schema.safeParse(req.query);
   if (!parsed.success) {
@@ -198,6 +212,7 @@ export function auditorRouter(d: {
   );
 
   dataRoutes(router, d.store, readers);
+  bundleRoutes(router, d.auditor, readers, (req) => exportedVerdicts(d.store, parse(exportQuery, req)));
 
   router.post(
     "/v1/reverify",
@@ -296,13 +311,7 @@ function dataRoutes(router: Router, store: AuditorStore, readers: RequestHandler
     readers,
     handle(async (req, res) => {
       const q = parse(exportQuery, req);
-      const rows = await d.store.verdicts({
-        devices: q.device,
-        ...(q.from === undefined ? {} : { from: q.from }),
-        ...(q.to === undefined ? {} : { to: q.to }),
-        status: "VERIFIED",
-        limit: q.limit,
-      });
+      const rows = await exportedVerdicts(d.store, q);
       res.type(q.format === "csv" ? "text/csv" : "application/x-ndjson").send(
         exportRows(
           withQuality(rows).map(({ row, flags }) => readingJson(row, flags)),

@@ -295,20 +295,7 @@ export class AuditorStore {
     limit: number;
     after?: { device: string; seq: number };
   }): Promise<VerdictRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.devices !== undefined && q.devices.length > 0) {
-      where.push(`device IN (${q.devices.map(() => "?").join(", ")})`);
-      params.push(...q.devices.map((d) => d.toLowerCase()));
-    }
-    if (q.from !== undefined) {
-      where.push("ts >= ?");
-      params.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push("ts <= ?");
-      params.push(q.to);
-    }
+    const { where, params } = deviceTimeFilter(q, []);
     if (q.status !== undefined) {
       where.push("status = ?");
       params.push(q.status);
@@ -380,20 +367,7 @@ export class AuditorStore {
   /** Hourly (3600) or daily (86400) averages of verified readings per device. */
   async aggregates(q: { bucket: 3600 | 86400; devices?: readonly string[]; from?: number; to?: number; limit: number }) {
     const bucket = q.bucket === 86400 ? 86400 : 3600; // inlined: PostgreSQL needs the same expression in SELECT and GROUP BY
-    const where = ["status = 'VERIFIED'", "ts IS NOT NULL"];
-    const params: unknown[] = [];
-    if (q.devices !== undefined && q.devices.length > 0) {
-      where.push(`device IN (${q.devices.map(() => "?").join(", ")})`);
-      params.push(...q.devices.map((d) => d.toLowerCase()));
-    }
-    if (q.from !== undefined) {
-      where.push("ts >= ?");
-      params.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push("ts <= ?");
-      params.push(q.to);
-    }
+    const { where, params } = deviceTimeFilter(q, ["status = 'VERIFIED'", "ts IS NOT NULL"]);
     return this.db.query<AggregateRow>(
       `SELECT device, (ts - (ts % ${bucket})) AS bucket, COUNT(*) AS n, AVG(pm25) AS pm25, AVG(pm10) AS pm10,
               AVG(temperature) AS temperature, AVG(humidity) AS humidity, MAX(pm25) AS "pm25Max", AVG(lat) AS lat, AVG(lon) AS lon
@@ -468,4 +442,25 @@ async function insertAlerts(tx: SqlExecutor, alerts: readonly NewAlert[]): Promi
     if (changes > 0) raised.push(a.kind);
   }
   return raised;
+}
+
+/** WHERE terms and parameters for a device set and a time range, after `where` (the same in every verdict query). */
+function deviceTimeFilter(
+  q: { devices?: readonly string[]; from?: number; to?: number },
+  where: string[],
+): { where: string[]; params: unknown[] } {
+  const params: unknown[] = [];
+  if (q.devices !== undefined && q.devices.length > 0) {
+    where.push(`device IN (${q.devices.map(() => "?").join(", ")})`);
+    params.push(...q.devices.map((d) => d.toLowerCase()));
+  }
+  if (q.from !== undefined) {
+    where.push("ts >= ?");
+    params.push(q.from);
+  }
+  if (q.to !== undefined) {
+    where.push("ts <= ?");
+    params.push(q.to);
+  }
+  return { where, params };
 }

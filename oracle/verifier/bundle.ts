@@ -7,12 +7,12 @@
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../chain/abis.js";
-import { readAnchorLogs } from "../chain/anchor-log.js";
+import { readAnchorLogs, type AnchoredBatchLog } from "../chain/anchor-log.js";
 import { checkBundle, type ProofBundle } from "../core/bundle.js";
 import { bytesToHex } from "../core/bytes.js";
 import type { DeviceStatus } from "../core/device-status.js";
 import { judgeReadingTime } from "../core/reading-time.js";
-import { TIME_VERDICTS } from "./audit.js";
+import { TIME_VERDICTS, type ManifestAudit } from "./audit.js";
 import { verifyReadingOnChain } from "./contract-verdict.js";
 import { ReadingVerdict, STATUS_PRIORITY, VerifierError, type ReadingResult } from "./types.js";
 import type { Verifier } from "./verifier.js";
@@ -38,29 +38,49 @@ export async function exportBundle(
     throw new VerifierError("NOT_ANCHORED", `reading ${device} #${seq} is not in any anchored manifest`);
   const raw = await verifier.platform?.reading(result.device, seq);
   if (raw === undefined) throw new VerifierError("RAW_MISSING", `the platform has no payload for ${device} #${seq}`);
-  const key = verifier.registry.device(result.device);
-  if (key === undefined) throw new VerifierError("UNKNOWN_DEVICE", `device ${device} is not in the registry`);
-  const batch = entry.audit.result;
-  const log = await verifier.chain.anchoredLog(batch.batchId);
-  if (log === undefined) throw new VerifierError("NOT_ANCHORED", `no BatchAnchored log for batch ${batch.batchId}`);
-  const bundle: ProofBundle = {
+  const log = await verifier.chain.anchoredLog(entry.audit.result.batchId);
+  if (log === undefined) throw new VerifierError("NOT_ANCHORED", `no BatchAnchored log for batch ${entry.audit.result.batchId}`);
+  return { bundle: batchProofBundle(verifier, { audit: entry.audit, index: entry.index, payload: raw.payload, log }), result };
+}
+
+/**
+ * The proof bundle of the `index`-th reading of an audited batch: payload as the platform serves it,
+ * reading and signature as anchored, leaf and proof from the rebuilt tree, root and manifest hash
+ * from the chain, anchoring tx from its log, device key from the registry (as last synced).
+ *
+ * @throws {VerifierError} NOT_ANCHORED when the batch was not rebuilt; UNKNOWN_DEVICE when the key is unknown.
+ * @example
+ * const audit = await verifier.loadBatch(3);
+ * const bundle = batchProofBundle(verifier, { audit, index: 0, payload, log: (await verifier.chain.anchoredLog(3))! });
+ */
+export function batchProofBundle(
+  verifier: Verifier,
+  p: { audit: ManifestAudit; index: number; payload: string; log: AnchoredBatchLog },
+): ProofBundle {
+  const { audit, index } = p;
+  const batch = audit.result;
+  const item = audit.manifest?.items[index];
+  if (audit.built === undefined || item === undefined)
+    throw new VerifierError("NOT_ANCHORED", `batch ${batch.batchId} has no rebuilt reading #${index}`);
+  const key = verifier.registry.device(item.reading.device);
+  if (key === undefined) throw new VerifierError("UNKNOWN_DEVICE", `device ${item.reading.device} is not in the registry`);
+  return {
     v: 1,
-    payload: raw.payload,
-    signature: entry.signature,
-    reading: entry.reading,
-    leaf: entry.audit.built.leaves[entry.index],
-    proof: entry.audit.built.proofs[entry.index],
+    payload: p.payload,
+    signature: item.signature,
+    reading: item.reading,
+    leaf: audit.built.leaves[index],
+    proof: audit.built.proofs[index],
     batchId: BigInt(batch.batchId),
     root: batch.root,
     manifestHash: batch.manifestHash,
-    tx: log.txHash,
-    block: BigInt(log.blockNumber),
+    tx: p.log.txHash,
+    block: BigInt(p.log.blockNumber),
     chainId: verifier.chain.chainId,
     anchor: verifier.chain.anchor,
     registry: verifier.chain.registry,
     device: { scheme: key.scheme, publicKey: bytesToHex(key.publicKey) },
   };
-  return { bundle, result };
 }
 
 /** One check of {@link checkBundleOnChain}, with the status its failure means. */

@@ -55,4 +55,5 @@ export { inFlightUntil, pendingProblem, type ChainClock } from "./in-flight.js";
 export { judgeReading, type JudgeInput } from "./judge.js";
 export { Sightings, readingKey, type AnchoredOccurrence, type UnavailableBatch } from "./sightings.js";
 export { DeviceSignatures, type PayloadInfo } from "./device-signatures.js";
+export { exportBundleSet, type BundleRef } from "./bundle-set.js";
 export { fetchBatchPayloads, precheckPayloads, PrecheckedSignatures, type BatchVerdicts } from "./batch-verdicts.js";

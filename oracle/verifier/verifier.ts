@@ -119,6 +119,11 @@ export class Verifier {
     return (await this.#loader.audit(batchId)).result;
   }
 
+  /** The audit of one anchored batch with its parsed manifest and rebuilt tree (audited once, then cached). */
+  loadBatch(batchId: number): Promise<ManifestAudit> {
+    return this.#loader.audit(batchId);
+  }
+
   /** The direct submissions of the chain, as last loaded (for the dashboard and reports). */
   get directSubmissions(): DirectEntry[] {
     return this.#sightings.directSubmissions();

@@ -9,12 +9,10 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import Database from "better-sqlite3";
-import type { PublicClient } from "viem";
-
-import { createAuditorService, type RunningAuditor } from "../../oracle/auditor/main.js";
+import type { RunningAuditor } from "../../oracle/auditor/main.js";
 import { generateApiKey } from "../../oracle/platform/auth.js";
-import { createLogger } from "../../oracle/service/logger.js";
 import { chainTime, registeredDevice, request, startStack, waitFor, type Stack, type TestDevice } from "../verifier/fixtures.js";
+import { startStackAuditor } from "./helpers.js";
 
 /** A webhook receiver answering 503 to its first `failFirst` requests. */
 export async function startReceiver(failFirst: number) {
@@ -45,20 +43,11 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
   const auth = { authorization: `Bearer ${reader.key}` };
 
   const start = async () => {
-    running = await createAuditorService({
+    running = await startStackAuditor(stack, {
       databaseUrl: dbPath,
       apiKeys: [reader.entry],
-      port: 0,
-      client: stack.chain.publicClient as PublicClient,
-      anchor: stack.chain.anchor,
-      deployBlock: 0,
-      platform: { url: stack.platformUrl, apiKey: stack.apiKey },
-      confirmations: 1,
-      pollMs: 50,
-      retry: { baseMs: 50, maxMs: 400, maxAttempts: 50 },
       silenceSeconds: 3600,
       webhook: { url: receiver.url, backoffMs: 20, maxBackoffMs: 200, timeoutMs: 2000 },
-      logger: createLogger("auditor-test", process.env.TEST_LOG_LEVEL ?? "silent"),
     });
     return running;
   };

@@ -11,13 +11,11 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it as test } from "node:test";
 
-import type { PublicClient } from "viem";
 import type { Page } from "playwright-core";
 
-import { createAuditorService, type RunningAuditor } from "../../oracle/auditor/main.js";
-import { hashApiKey } from "../../oracle/platform/auth.js";
-import { createLogger } from "../../oracle/service/logger.js";
-import { chainTime, registeredDevice, request, startStack, waitFor, type Stack, type TestDevice } from "../verifier/fixtures.js";
+import type { RunningAuditor } from "../../oracle/auditor/main.js";
+import { startStackAuditor, waitVerdicts } from "../auditor/helpers.js";
+import { chainTime, registeredDevice, startStack, waitFor, type Stack, type TestDevice } from "../verifier/fixtures.js";
 import { browserUnavailable, launchBrowser, startWeb } from "./fixtures.js";
 
 const skip = await browserUnavailable();
@@ -76,29 +74,12 @@ describe(title, { timeout: 300_000 }, () => {
     db.prepare("UPDATE readings SET payload = ? WHERE device = ? AND seq = 2").run(Buffer.from(text), dev.a.address.toLowerCase());
     db.close();
 
-    auditor = await createAuditorService({
-      databaseUrl: path.join(stack.dir, "auditor.sqlite"),
-      apiKeys: [{ id: "agency", role: "consumer", sha256: hashApiKey(stack.apiKey) }],
-      port: 0,
-      client: stack.chain.publicClient as PublicClient,
-      anchor: stack.chain.anchor,
-      deployBlock: 0,
-      platform: { url: stack.platformUrl, apiKey: stack.apiKey },
-      confirmations: 1,
-      pollMs: 50,
-      retry: { baseMs: 50, maxMs: 400, maxAttempts: 50 },
-      silenceSeconds: 1e9,
-      logger: createLogger("auditor-test", process.env.TEST_LOG_LEVEL ?? "silent"),
-    });
-    await waitFor(
-      async () => {
-        await stack.chain.mine(1);
-        const s = (await request(`${auditor.url}/v1/status`)).body;
-        return (s.verdicts.VERIFIED ?? 0) === 5 && (s.verdicts.TAMPERED ?? 0) === 1;
-      },
+    auditor = await startStackAuditor(stack, { silenceSeconds: 600 });
+    await waitVerdicts(
+      stack,
+      auditor,
       "the auditor's verdicts (5 VERIFIED, 1 TAMPERED)",
-      120_000,
-      100,
+      (v) => (v.VERIFIED ?? 0) === 5 && (v.TAMPERED ?? 0) === 1,
     );
     web = await startWeb({
       audit: {
@@ -192,5 +173,17 @@ describe(title, { timeout: 300_000 }, () => {
     const distinct = new Set(inflateSync(Buffer.concat(idat))).size;
     assert.ok(distinct > 30, `only ${distinct} distinct byte values: blank?`);
     await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-auditor.png"), fullPage: true });
+  });
+
+  it("a sensor that stops reporting is flagged after the configured silence (DEVICE_SILENT, 600 s here)", async () => {
+    const silent = async () => {
+      const res = await fetch(`${auditor.url}/v1/alerts`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+      const { alerts } = (await res.json()) as { alerts: { kind: string; device: string }[] };
+      return alerts.filter((a) => a.kind === "DEVICE_SILENT").map((a) => a.device.toLowerCase());
+    };
+    assert.deepEqual(await silent(), [], "not silent yet");
+    await stack.chain.mine(3, 400); // 1,200 s of chain time without a reading
+    await waitFor(async () => (await silent()).length === 2, "DEVICE_SILENT for both sensors", 60_000, 100);
+    assert.deepEqual((await silent()).sort(), [dev.a.address.toLowerCase(), dev.b.address.toLowerCase()].sort());
   });
 });
