@@ -31,6 +31,7 @@ import { createCommitteeSales, type CommitteeMarketOptions, type CommitteeSales 
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import { ChainMismatchError, CommitteeConfigError } from "./errors.js";
+import { ManifestCopies } from "./manifest-copies.js";
 import { createOracleMetrics, type OracleMetrics } from "./metrics.js";
 import { RULES_V2, type RewardRules } from "./rules.js";
 import { OracleStore, type HaltReport } from "./store.js";
@@ -101,6 +102,8 @@ export interface CommitteeContext {
   /** The reward chain's fee model (EIP-1559, legacy or free gas), detected at start-up. */
   feeModel: FeeModel;
   store: OracleStore;
+  /** The manifests this member fetched, served to its peers (./manifest-copies.ts). */
+  manifestCopies: ManifestCopies;
   metrics: OracleMetrics;
   readingDigester: ReadingDigester;
   messageDigester: OracleMessageDigester;
@@ -175,6 +178,7 @@ export async function openCommittee(options: OracleOptions): Promise<CommitteeCo
     wallet,
     feeModel,
     store,
+    manifestCopies: await ManifestCopies.open(options.store),
     metrics,
     readingDigester: new ReadingDigester(audit.chainId, anchor),
     messageDigester: new OracleMessageDigester(options.reward.chainId, distributor),

@@ -1,6 +1,6 @@
 /**
  * Folding one epoch's anchored readings into the ledger with the reward rules: batches (manifest from
- * the anchoring relayer's registered URL, by the data-availability rule of ./manifests.ts) and direct
+ * the anchoring relayer's registered URL or a peer's copy, by the data-availability rule of ./manifests.ts) and direct
  * submissions (`ReadingSubmitted`, signature from the transaction's calldata), merged in chain order
  * (block, log index), judged with the registry as of the epoch's last block.
  *
@@ -13,7 +13,7 @@ import type { AnchoredBatchLog, DirectSubmission } from "../chain/anchor-log.js"
 import { parseManifest, type BatchItem } from "../core/manifest.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError } from "./errors.js";
-import { createManifestSourcing, fetchManifestOnce } from "./manifests.js";
+import { createManifestSourcing, fetchManifestFromPeers, fetchManifestOnce } from "./manifests.js";
 import { evaluateBatch, evaluateReadings, excludedBatch, type BatchEvaluation, type JudgeContext } from "./rules.js";
 import type { BatchRecord, DirectRecord } from "./store.js";
 
@@ -59,24 +59,37 @@ export function createFolder(ctx: CommitteeContext) {
     return t;
   }
 
-  /** A batch's manifest bytes, or undefined once it is EXCLUDED; throws while it may still come. */
+  /**
+   * A batch's manifest bytes, or undefined once it is EXCLUDED; throws while it may still come. Sources:
+   * our own copy, the relayer's registered URL, then the peers' copies (all checked against the anchored hash).
+   */
   async function manifestOf(batch: AnchoredBatchLog, head: bigint): Promise<Uint8Array | undefined> {
+    const copy = await ctx.manifestCopies.get(batch.manifestHash);
+    if (copy !== undefined) return copy;
     const source = await sourcing.sourceOf(batch.relayer, batch.blockNumber);
-    const attempt = await fetchManifestOnce(batch, source, (url) => ctx.fetch(url));
-    if (attempt.ok) return attempt.bytes;
+    const fetcher = (url: string) => ctx.fetch(url);
+    let attempt = await fetchManifestOnce(batch, source, fetcher);
+    let why = "";
+    if (!attempt.ok) {
+      why = `relayer: ${attempt.why}`;
+      attempt = await fetchManifestFromPeers(batch, ctx.options.peers, fetcher);
+      if (attempt.ok) ctx.logger.info({ batchId: batch.batchId.toString(), source, why }, "manifest copied from a peer");
+      else why += `; peers: ${attempt.why}`;
+    }
+    if (attempt.ok) {
+      await ctx.manifestCopies.put(batch.manifestHash, batch.blockNumber, attempt.bytes);
+      return attempt.bytes;
+    }
     const window = await sourcing.availabilityBlocks(batch.blockNumber);
     if (head < batch.blockNumber + window) {
       ctx.metrics.manifestFailures.inc();
-      throw new ManifestUnavailableError(`the manifest of batch ${batch.batchId} is not available yet (${attempt.why})`, {
+      throw new ManifestUnavailableError(`the manifest of batch ${batch.batchId} is not available yet (${why})`, {
         batchId: batch.batchId.toString(),
         source,
         excludedAtBlock: (batch.blockNumber + window).toString(),
       });
     }
-    ctx.logger.warn(
-      { batchId: batch.batchId.toString(), source, why: attempt.why },
-      "batch EXCLUDED: manifest not available within D blocks",
-    );
+    ctx.logger.warn({ batchId: batch.batchId.toString(), source, why }, "batch EXCLUDED: manifest not available within D blocks");
     return undefined;
   }
 

@@ -1,9 +1,10 @@
 /**
- * Fetching a batch's manifest by the data-availability rule of docs/TRUST-MODEL.md §1: the only source
- * is the `manifestUrl` that the batch's relayer had registered at the anchoring block; the body is
- * streamed and dropped as soon as it exceeds `maxManifestBytes(leafCount)`; a batch whose manifest is
- * not retrievable once the audit head reached `anchoring block + D` (`manifestAvailabilityBlocks()` at
- * that block) is EXCLUDED — by every honest oracle alike, so one unavailable batch fails only itself.
+ * Fetching a batch's manifest by the data-availability rule of docs/TRUST-MODEL.md §1: the source is
+ * the `manifestUrl` that the batch's relayer had registered at the anchoring block, and, when it does
+ * not serve, the copies of the peer oracles (any copy is checked against the anchored hash); the body
+ * is streamed and dropped as soon as it exceeds `maxManifestBytes(leafCount)`; a batch whose manifest
+ * is not retrievable once the audit head reached `anchoring block + D` (`manifestAvailabilityBlocks()`
+ * at that block) is EXCLUDED — by every honest oracle alike, so one unavailable batch fails only itself.
  *
  * @module
  */
@@ -100,18 +101,10 @@ export function createManifestSourcing(client: PublicClient, anchor: Address) {
   };
 }
 
-/**
- * One attempt at a batch's manifest from its relayer's registered URL: `GET <url>/v1/batches/<root>/manifest`,
- * size-capped and hash-checked. Throws nothing.
- */
-export async function fetchManifestOnce(
-  target: ManifestTarget,
-  sourceUrl: string,
-  fetcher: (url: string) => Promise<Response>,
-): Promise<ManifestAttempt> {
-  if (sourceUrl === "") return { ok: false, why: "the relayer had no registered manifest URL at the anchoring block" };
+/** Fetches `url`, size-capped by the batch's leaf count and hash-checked against its anchored `manifestHash`. Throws nothing. */
+async function fetchChecked(url: string, target: ManifestTarget, fetcher: (url: string) => Promise<Response>): Promise<ManifestAttempt> {
   try {
-    const res = await fetcher(`${sourceUrl}/v1/batches/${target.root}/manifest`);
+    const res = await fetcher(url);
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
       return { ok: false, why: `HTTP ${res.status}` };
@@ -124,4 +117,38 @@ export async function fetchManifestOnce(
   } catch (error) {
     return { ok: false, why: (error as Error).message };
   }
+}
+
+/**
+ * One attempt at a batch's manifest from its relayer's registered URL: `GET <url>/v1/batches/<root>/manifest`,
+ * size-capped and hash-checked. Throws nothing.
+ */
+export async function fetchManifestOnce(
+  target: ManifestTarget,
+  sourceUrl: string,
+  fetcher: (url: string) => Promise<Response>,
+): Promise<ManifestAttempt> {
+  if (sourceUrl === "") return { ok: false, why: "the relayer had no registered manifest URL at the anchoring block" };
+  return fetchChecked(`${sourceUrl}/v1/batches/${target.root}/manifest`, target, fetcher);
+}
+
+/**
+ * Asks each peer oracle in turn for its copy (`GET <peer>/v1/manifests/<manifestHash>`) until one
+ * serves bytes that hash to the anchored `manifestHash` within the size cap: a peer is not trusted,
+ * the hash on-chain is, so the copy is the anchored manifest itself and is judged as if the relayer
+ * had served it. Throws nothing; `why` lists every peer's failure.
+ */
+export async function fetchManifestFromPeers(
+  target: ManifestTarget,
+  peers: readonly string[],
+  fetcher: (url: string) => Promise<Response>,
+): Promise<ManifestAttempt> {
+  const failures: string[] = [];
+  for (const peer of peers) {
+    const base = peer.replace(/\/+$/, "");
+    const attempt = await fetchChecked(`${base}/v1/manifests/${target.manifestHash.toLowerCase()}`, target, fetcher);
+    if (attempt.ok) return attempt;
+    failures.push(`${base}: ${attempt.why}`);
+  }
+  return { ok: false, why: failures.length === 0 ? "no peers" : failures.join("; ") };
 }

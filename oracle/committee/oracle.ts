@@ -18,6 +18,8 @@
  *   rulesVersion, oracleSetVersion, digest, message, signatures, signaturesCollected, threshold, posted, postedRoot, txHash, postedByUs }`
  * - `POST /v1/epochs/:epoch/signatures` `{ message, signature }` → 202 `{ status: "accepted" | "pending", signaturesCollected? }`;
  *   409 CONFLICTING_MESSAGE (we computed another message), 403 UNKNOWN_SIGNER, 400 INVALID_SIGNATURE / INVALID_ORACLE_MESSAGE
+ * - `GET /v1/manifests/:manifestHash` → the bytes of an anchored manifest this oracle fetched (for peers: ./manifest-copies.ts);
+ *   400 INVALID_MANIFEST_HASH, 404 MANIFEST_NOT_FOUND
  * - `GET /v1/ledger` (per beneficiary totals), `GET /v1/status`, `/healthz`, `/readyz` (503 while halted), `/metrics`
  *
 /**

@@ -1,6 +1,6 @@
 /**
- * The committee member's HTTP routes: claim proofs, epochs, the signature exchange's intake, the
- * ledger, status and metrics (the endpoints are listed in ./oracle.ts).
+ * The committee member's HTTP routes: claim proofs, epochs, the signature exchange's intake, manifest
+ * copies for peers, the ledger, status and metrics (the endpoints are listed in ./oracle.ts).
  *
  * @module
  */
@@ -17,6 +17,7 @@ import type { SignatureExchange } from "./signatures.js";
 import { postedEpochOf, postedFromBlockOf, type EpochRow } from "./store.js";
 
 const UINT_PARAM = /^[1-9][0-9]{0,15}$/;
+const BYTES32_PARAM = /^0x[0-9a-fA-F]{64}$/;
 
 /** `GET /v1/ledger`: the oracle's reward ledger (amounts in token wei, decimal strings). */
 export interface LedgerJson {
@@ -212,10 +213,28 @@ function ledgerAndStatusRoutes(router: express.Router, ctx: CommitteeContext): v
   });
 }
 
+/**
+ * `GET /v1/manifests/:manifestHash`: our copy of an anchored manifest, for a peer whose relayer source
+ * failed (the peer checks the bytes against the anchored hash itself). 400 INVALID_MANIFEST_HASH, 404 MANIFEST_NOT_FOUND.
+ */
+function manifestCopyRoute(router: express.Router, ctx: CommitteeContext): void {
+  router.get(
+    "/v1/manifests/:manifestHash",
+    handle(async (req, res) => {
+      const hash = String(req.params.manifestHash);
+      if (!BYTES32_PARAM.test(hash)) throw new ServiceError("INVALID_MANIFEST_HASH", "manifestHash must be 0x and 64 hex digits");
+      const bytes = await ctx.manifestCopies.get(hash as Hex);
+      if (bytes === undefined) throw new ServiceError("MANIFEST_NOT_FOUND", `no manifest with hash ${hash.toLowerCase()} here`);
+      res.type("application/octet-stream").send(Buffer.from(bytes));
+    }),
+  );
+}
+
 /** The member's router (the service app adds /healthz, /readyz, JSON 404s and errors). */
 export function committeeRouter(ctx: CommitteeContext, exchange: SignatureExchange): express.Router {
   const router = express.Router();
   claimAndEpochRoutes(router, ctx, exchange);
+  manifestCopyRoute(router, ctx);
   ledgerAndStatusRoutes(router, ctx);
   return router;
 }

@@ -155,6 +155,11 @@ export const ERROR_STATUS = {
   // --- MQTT transport (docs/MQTT.md) ---
   /** A reading published on one device's topic names another device. */
   TOPIC_DEVICE_MISMATCH: 403,
+  // --- oracle committee: manifest copies for peers (docs/TRUST-MODEL.md §1) ---
+  /** The path names no 32-byte 0x hash. */
+  INVALID_MANIFEST_HASH: 400,
+  /** This oracle holds no manifest with that anchored hash (yet). */
+  MANIFEST_NOT_FOUND: 404,
 } as const;
 
 /** A machine-readable error code of a SensorSeal service. */

@@ -202,14 +202,13 @@ export class SignaturePool {
     const execArgv = ts && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
     this.#workers = Array.from({ length: this.threads }, () => {
       const entry: PoolWorker = { worker: new Worker(url, { execArgv }), load: 0, waiting: new Map(), signing: new Map() };
-      entry.worker.unref();
       entry.worker.on("message", (message: { id: number; ok?: Uint8Array; signatures?: Uint8Array }) => this.#answer(entry, message));
       entry.worker.on("error", (error) => this.#fail(entry, error));
+      // After the listeners: Node refs a worker's port again when its first "message" listener is added,
+      // and an idle worker that was never given work would then keep the process alive.
+      entry.worker.unref();
       return entry;
     });
-    // Again once the listeners are on: on Node 20 a "message" listener refs the worker's port, and an
-    // idle pool then kept the process (a test file, a CLI) from ever exiting.
-    for (const { worker } of this.#workers) worker.unref();
     return this.#workers;
   }
 

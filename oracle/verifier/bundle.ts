@@ -107,12 +107,25 @@ const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
   signature: ReadingVerdict.BAD_SIGNATURE,
 };
 
+/** Records one on-chain check. */
+type AddCheck = (name: string, ok: boolean, message: string, status: BundleCheckResult["status"]) => void;
+
+/** A contract read, or undefined when it reverts or the RPC fails (the check that needs it fails). */
+async function tryRead<T>(f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Checks a bundle with only an RPC endpoint: the pure checks (payload hash and fields, leaf, proof,
  * key, signature), then on chain: chain id, the anchor's registry, `getBatch` root and manifest
  * hash, the tx receipt's BatchAnchored log, the registry's key, `statusAt` the reading's time and the
  * anchoring time, the 300 s skew, and `ReadingAnchor.verifyReading`.
  *
+ * @throws {VerifierError} SERVICE_UNREACHABLE when the RPC does not answer its chain id.
  * @example
  * const verdict = await checkBundleOnChain(parseBundle(text), "http://127.0.0.1:8545");
  * verdict.status; // "VERIFIED" or what is wrong
@@ -120,9 +133,7 @@ const OFFLINE_STATUS: Record<string, BundleCheckResult["status"]> = {
 export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | PublicClient): Promise<BundleVerdict> {
   const client = typeof rpc === "string" ? (createPublicClient({ transport: http(rpc, { retryCount: 1 }) }) as PublicClient) : rpc;
   const checks: BundleCheckResult[] = checkBundle(bundle).map((c) => ({ ...c, status: OFFLINE_STATUS[c.name] }));
-  const add = (name: string, ok: boolean, message: string, status: BundleCheckResult["status"]) =>
-    checks.push({ name, ok, message, status });
-  const { reading } = bundle;
+  const add: AddCheck = (name, ok, message, status) => checks.push({ name, ok, message, status });
 
   let chainId: number;
   try {
@@ -133,14 +144,31 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
   add("chainId", chainId === bundle.chainId, `RPC chain id ${chainId}, bundle ${bundle.chainId}`, ReadingVerdict.NOT_ANCHORED);
   if (chainId !== bundle.chainId) return verdict(checks);
 
-  const read = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await f();
-    } catch {
-      return undefined;
-    }
-  };
-  const registry = await read(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "registry" }));
+  const anchoredAt = await checkAnchoring(client, bundle, add);
+  await checkRegistryKey(client, bundle, add);
+  await checkReadingTime(client, bundle, anchoredAt, add);
+  const onChain = await verifyReadingOnChain(client, bundle.anchor, {
+    batchId: bundle.batchId,
+    reading: bundle.reading,
+    signature: bundle.signature,
+    proof: bundle.proof,
+    ...(anchoredAt === undefined ? {} : { anchoredAt }),
+  });
+  add(
+    "verifyReading",
+    onChain.status === ReadingVerdict.VERIFIED,
+    onChain.error === undefined ? "ReadingAnchor.verifyReading returned true" : `ReadingAnchor.verifyReading reverted: ${onChain.error}`,
+    onChain.status === ReadingVerdict.VERIFIED ? ReadingVerdict.NOT_ANCHORED : onChain.status,
+  );
+  return verdict(checks);
+}
+
+/**
+ * The anchor's registry, `getBatch` root and manifest hash, and the anchoring tx's BatchAnchored log
+ * in the bundle's block. Answers the batch's `anchoredAt` (undefined when `getBatch` is unreadable).
+ */
+async function checkAnchoring(client: PublicClient, bundle: ProofBundle, add: AddCheck): Promise<bigint | undefined> {
+  const registry = await tryRead(() => client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "registry" }));
   add(
     "registry",
     registry === bundle.registry,
@@ -148,7 +176,7 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     ReadingVerdict.NOT_ANCHORED,
   );
 
-  const batch = await read(() =>
+  const batch = await tryRead(() =>
     client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "getBatch", args: [bundle.batchId] }),
   );
   const rootOk = batch !== undefined && batch.root.toLowerCase() === bundle.root;
@@ -167,7 +195,7 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
   );
 
   // The anchor's BatchAnchored logs of the bundle's block: only a successful tx in that block has one.
-  const anchored = await read(() =>
+  const anchored = await tryRead(() =>
     readAnchorLogs({ client, anchor: bundle.anchor, fromBlock: bundle.block, toBlock: bundle.block, events: ["BatchAnchored"] }),
   );
   const log = anchored?.batches.find((l) => l.txHash.toLowerCase() === bundle.tx.toLowerCase() && l.batchId === bundle.batchId);
@@ -180,9 +208,13 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
       : "the tx receipt has no matching BatchAnchored log in that block",
     ReadingVerdict.NOT_ANCHORED,
   );
+  return batch?.anchoredAt;
+}
 
-  const device = await read(() =>
-    client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [reading.device] }),
+/** The registry's key and scheme for the device are the bundle's. */
+async function checkRegistryKey(client: PublicClient, bundle: ProofBundle, add: AddCheck): Promise<void> {
+  const device = await tryRead(() =>
+    client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "getDevice", args: [bundle.reading.device] }),
   );
   const chainKey = device === undefined ? undefined : `${device.keyX}${device.keyY.slice(2)}`.toLowerCase();
   const keyOk = chainKey === bundle.device.publicKey && (device!.scheme === 0 ? "secp256k1" : "p256") === bundle.device.scheme;
@@ -192,55 +224,42 @@ export async function checkBundleOnChain(bundle: ProofBundle, rpc: string | Publ
     keyOk ? "registry key and scheme = bundle's" : "the registry holds another key for this device",
     ReadingVerdict.BAD_SIGNATURE,
   );
+}
 
-  // The one timestamp rule (oracle/core/reading-time.ts) on the chain's own statuses and delay.
-  const anchoredAt = batch === undefined ? undefined : batch.anchoredAt;
-  const statusAt = async (t: bigint) =>
-    read(() =>
+/** The one timestamp rule (oracle/core/reading-time.ts) on the chain's own statuses and delay. */
+async function checkReadingTime(client: PublicClient, bundle: ProofBundle, anchoredAt: bigint | undefined, add: AddCheck): Promise<void> {
+  const { reading } = bundle;
+  const statusAt = (t: bigint) =>
+    tryRead(() =>
       client.readContract({ address: bundle.registry, abi: deviceRegistryAbi, functionName: "statusAt", args: [reading.device, t] }),
     );
   const atReading = await statusAt(reading.timestamp);
-  if (anchoredAt !== undefined && anchoredAt > 0n) {
-    const atAnchor = await statusAt(anchoredAt);
-    const maxAnchorDelay = await read(() =>
-      client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "maxAnchorDelayAt", args: [anchoredAt] }),
-    );
-    if (atReading === undefined || atAnchor === undefined || maxAnchorDelay === undefined) {
-      add("readingTime", false, "registry statusAt or maxAnchorDelayAt unreadable", ReadingVerdict.DEVICE_NOT_ACTIVE);
-    } else {
-      const time = judgeReadingTime({
-        timestamp: reading.timestamp,
-        anchoredAt,
-        maxAnchorDelay: BigInt(maxAnchorDelay),
-        statusAt: (t) => (t === reading.timestamp ? atReading : atAnchor) as DeviceStatus,
-      });
-      add(
-        "readingTime",
-        time.ok,
-        time.ok
-          ? `timestamp within [anchoredAt − ${maxAnchorDelay} s, anchoredAt + 300 s], device Active then, not Revoked at anchoring`
-          : `${time.code}: ${time.message}`,
-        time.ok ? ReadingVerdict.DEVICE_NOT_ACTIVE : TIME_VERDICTS[time.code],
-      );
-    }
-  } else {
+  if (anchoredAt === undefined || anchoredAt === 0n) {
     add("statusAtReading", atReading === 1, `statusAt(reading time) = ${atReading ?? "unreadable"}`, ReadingVerdict.DEVICE_NOT_ACTIVE);
+    return;
   }
-
-  const onChain = await verifyReadingOnChain(client, bundle.anchor, {
-    batchId: bundle.batchId,
-    reading,
-    signature: bundle.signature,
-    proof: bundle.proof,
-    ...(anchoredAt === undefined ? {} : { anchoredAt }),
+  const atAnchor = await statusAt(anchoredAt);
+  const maxAnchorDelay = await tryRead(() =>
+    client.readContract({ address: bundle.anchor, abi: readingAnchorAbi, functionName: "maxAnchorDelayAt", args: [anchoredAt] }),
+  );
+  if (atReading === undefined || atAnchor === undefined || maxAnchorDelay === undefined) {
+    add("readingTime", false, "registry statusAt or maxAnchorDelayAt unreadable", ReadingVerdict.DEVICE_NOT_ACTIVE);
+    return;
+  }
+  const time = judgeReadingTime({
+    timestamp: reading.timestamp,
+    anchoredAt,
+    maxAnchorDelay: BigInt(maxAnchorDelay),
+    statusAt: (t) => (t === reading.timestamp ? atReading : atAnchor) as DeviceStatus,
   });
   add(
-    "verifyReading",
-    onChain.status === ReadingVerdict.VERIFIED,
-    onChain.error === undefined ? "ReadingAnchor.verifyReading returned true" : `ReadingAnchor.verifyReading reverted: ${onChain.error}`,
-    onChain.status === ReadingVerdict.VERIFIED ? ReadingVerdict.NOT_ANCHORED : onChain.status,
+    "readingTime",
+    time.ok,
+    time.ok
+      ? `timestamp within [anchoredAt − ${maxAnchorDelay} s, anchoredAt + 300 s], device Active then, not Revoked at anchoring`
+      : `${time.code}: ${time.message}`,
+    time.ok ? ReadingVerdict.DEVICE_NOT_ACTIVE : TIME_VERDICTS[time.code],
   );
-  return verdict(checks);
 }
 
 function verdict(checks: BundleCheckResult[]): BundleVerdict {

@@ -135,7 +135,16 @@ export async function startAuditChain(options: { node?: TestNode } = {}): Promis
       await publicClient.waitForTransactionReceipt({ hash });
     },
     async mine(blocks = 1, secondsApart = 1) {
-      await testClient.mine({ blocks, interval: secondsApart });
+      // One real block per call, timed as hardhat_mine times them (the first as any next block, then
+      // `secondsApart` apart): its many-block form only reserves the blocks between its first and last,
+      // and eth_call at a reserved block answers "0x" (an oracle judging there would fail).
+      if (blocks < 1) return;
+      await testClient.mine({ blocks: 1 });
+      let { timestamp } = await publicClient.getBlock({ blockTag: "latest" });
+      for (let i = 1; i < blocks; i++) {
+        timestamp += BigInt(secondsApart);
+        await testClient.request({ method: "evm_mine", params: [Number(timestamp)] } as never);
+      }
     },
     async close() {
       await connection.provider.close();
