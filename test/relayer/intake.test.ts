@@ -231,7 +231,8 @@ describe("relayer intake over HTTP", () => {
     await rejected(() => post(signedReading(device, domain, { seq: 1, timestamp: now + 3600 })), 400, "FUTURE_TIMESTAMP");
     // The oldest reading accepted gets a receipt deadline of at most t + maxAnchorDelay − margin: a relayer
     // whose clock is near the end of the window of a reading made now (the device is registered just now).
-    const t0 = Math.floor(Date.now() / 1000);
+    // Dated when the device is registered: the chain's clock, which earlier mined blocks may have put ahead of the wall clock.
+    const t0 = Math.max(Math.floor(Date.now() / 1000), await chainTime(chain));
     const skewMs = (maxAnchorDelay - 2 * margin - 60) * 1000;
     const late = await startTestRelayer(chain, {
       databaseUrl: path.join(tmp.dir, "intake-window.sqlite"),
