@@ -23,6 +23,7 @@ import {
 import { buildBatch } from "../../oracle/core/manifest.js";
 import { READING_LEAF_ENCODING, ReadingDigester, readingLeaf, readingTypedData, type Reading } from "../../oracle/core/reading.js";
 import AuditChainModule from "../../ignition/modules/AuditChain.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -35,7 +36,7 @@ interface TestDevice {
 }
 
 describe("audit chain (Ignition deployment)", async () => {
-  const { viem, ignition, networkHelpers } = await network.create("audit");
+  const { viem, ignition, networkHelpers } = await network.create(edrNetworkNow("audit"));
   const publicClient = await viem.getPublicClient();
   const [, registrar, relayer, stranger] = await viem.getWalletClients();
   const { registry, anchor } = await ignition.deploy(AuditChainModule, {

@@ -35,6 +35,7 @@ import {
   type TestRelayer,
 } from "../relayer/fixtures.js";
 import { platformReading, startTestPlatform, type TestPlatform } from "./harness.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 /** The custom error name and arguments of a reverted call. */
 async function revertOf(call: Promise<unknown>): Promise<{ name: string; args: readonly unknown[] }> {
@@ -214,7 +215,7 @@ describe("battery: access control", { timeout: 300_000 }, () => {
   });
 
   it("only the distributor mints reward tokens; the minter cannot be rebound", async () => {
-    const { viem, ignition } = await network.create("reward");
+    const { viem, ignition } = await network.create(edrNetworkNow("reward"));
     const { token, distributor } = await ignition.deploy(RewardChainModule, {
       parameters: path.resolve(import.meta.dirname, "../../ignition/parameters/local.json"),
     });

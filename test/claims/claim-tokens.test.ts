@@ -18,11 +18,12 @@ import { OracleMessageDigester, signOracleMessage, sortOracleSignatures } from "
 import { buildRewardTree } from "../../oracle/core/reward.js";
 import DataMarketModule from "../../ignition/modules/DataMarket.js";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 const PARAMETERS = path.resolve(import.meta.dirname, "../../ignition/parameters/local.json");
 
 describe("claim both tokens in one transaction (sendClaims / claim --all-tokens)", async () => {
-  const { viem, ignition } = await network.create("reward");
+  const { viem, ignition } = await network.create(edrNetworkNow("reward"));
   const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
   const [deployer, , , relayer, , , , , alice, bob] = await viem.getWalletClients();
   const { settlementToken, distributor, token } = await ignition.deploy(DataMarketModule, { parameters: PARAMETERS });

@@ -21,6 +21,7 @@ import { OracleMessageDigester, signOracleMessage, sortOracleSignatures, type Or
 import { buildRewardTree, type RewardEntry } from "../../oracle/core/reward.js";
 import DataMarketModule from "../../ignition/modules/DataMarket.js";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 const PARAMETERS = path.resolve(import.meta.dirname, "../../ignition/parameters/local.json");
 /** Hardhat's development keys #5, #6, #7: the oracles of ignition/parameters/local.json. */
@@ -33,7 +34,7 @@ const E18 = 10n ** 18n;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe("claim gas (issue 13 targets, whole-transaction gas)", async () => {
-  const { viem, ignition, provider, networkHelpers } = await network.create("reward");
+  const { viem, ignition, provider, networkHelpers } = await network.create(edrNetworkNow("reward"));
   const publicClient = await viem.getPublicClient();
   const [deployer, , , relayer] = await viem.getWalletClients();
   const { settlementToken, distributor, token } = await ignition.deploy(DataMarketModule, { parameters: PARAMETERS });

@@ -33,6 +33,18 @@ export interface ServedNode {
   stop(): Promise<void>;
 }
 
+/**
+ * One of hardhat.config.ts's simulated networks, its clock starting now. Hardhat resolves a simulated
+ * network's `initialDate` once per process, so a chain created later runs behind the wall clock by
+ * the process's age: minutes into the suite, readings dated now look future and attestations not
+ * yet valid.
+ *
+ * @example const server = await network.createServer(edrNetworkNow("audit"), "127.0.0.1", 0);
+ */
+export function edrNetworkNow(name: "audit" | "reward") {
+  return { network: name, override: { initialDate: new Date() } };
+}
+
 /** Short label of a node choice, e.g. "EDR", "anvil (default)", "anvil (permissioned, prague)". */
 export function nodeLabel(node: TestNode = { client: "edr" }): string {
   if (node.client === "edr") return "EDR";
@@ -68,7 +80,7 @@ export async function serveTestNode(
       },
     };
   }
-  const server = await network.createServer(edrNetwork, "127.0.0.1", 0);
+  const server = await network.createServer(edrNetworkNow(edrNetwork), "127.0.0.1", 0);
   const { address, port } = await server.listen();
   return {
     rpcUrl: `http://${address}:${port}`,

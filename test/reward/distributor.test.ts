@@ -33,6 +33,7 @@ import {
   type RewardEntry,
 } from "../../oracle/core/reward.js";
 import RewardChainModule from "../../ignition/modules/RewardChain.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 const PARAMETERS = path.resolve(import.meta.dirname, "../../ignition/parameters/local.json");
 
@@ -44,7 +45,7 @@ const ORACLE_KEYS = [
 ] as const satisfies readonly Hex[];
 
 describe("reward chain (Ignition deployment)", async () => {
-  const { viem, ignition, networkHelpers } = await network.create("reward");
+  const { viem, ignition, networkHelpers } = await network.create(edrNetworkNow("reward"));
   const publicClient = await viem.getPublicClient();
   const [deployer, , , relayer, , , , , alice, bob] = await viem.getWalletClients();
   const { token, distributor } = await ignition.deploy(RewardChainModule, { parameters: PARAMETERS });

@@ -15,6 +15,7 @@ import { AUDIT_CHAIN_ID } from "../../oracle/core/chains.js";
 import { OracleMessageDigester, signOracleMessage, sortOracleSignatures, type OracleMessage } from "../../oracle/core/oracle-message.js";
 import { buildRewardTree } from "../../oracle/core/reward.js";
 import DataMarketModule from "../../ignition/modules/DataMarket.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 const PARAMETERS = path.resolve(import.meta.dirname, "../../ignition/parameters/local.json");
 const ORACLE_KEYS = [
@@ -23,7 +24,7 @@ const ORACLE_KEYS = [
 ] as const satisfies readonly Hex[];
 
 describe("data market (Ignition deployment)", async () => {
-  const { viem, ignition } = await network.create("reward");
+  const { viem, ignition } = await network.create(edrNetworkNow("reward"));
   const publicClient = await viem.getPublicClient();
   const [deployer, , , relayer, , , , , alice, bob, consumer] = await viem.getWalletClients();
   const { market, settlementToken, distributor, token } = await ignition.deploy(DataMarketModule, { parameters: PARAMETERS });

@@ -15,6 +15,7 @@ import { network } from "hardhat";
 import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
 import { dashboardOrigins } from "../../scripts/lib/rpc-server.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 import { privateKeyToAccount } from "viem/accounts";
 
 const DASHBOARD = dashboardOrigins(18090)[0];
@@ -27,7 +28,7 @@ describe("local chain RPC and web pages", () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "sensorseal-chain-"));
-    const connection = await network.create("audit");
+    const connection = await network.create(edrNetworkNow("audit"));
     chain = await startLocalChain(connection.provider, path.join(dir, "audit.jsonl"), 0, "127.0.0.1", undefined, [DASHBOARD]);
     close = () => connection.provider.close();
   });

@@ -25,6 +25,7 @@ import { listen, type RunningServer } from "../../oracle/service/app.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { createWebServer, type WebServer, type WebServerOptions } from "../../oracle/web/server.js";
 import RewardChainModule from "../../ignition/modules/RewardChain.js";
+import { edrNetworkNow } from "../helpers/test-node.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -91,7 +92,7 @@ export interface RewardChain {
 }
 
 export async function startRewardChain(): Promise<RewardChain> {
-  const server = await network.createServer("reward", "127.0.0.1", 0);
+  const server = await network.createServer(edrNetworkNow("reward"), "127.0.0.1", 0);
   const { address, port } = await server.listen();
   const rpcUrl = `http://${address}:${port}`;
   const connection = await network.create({ network: "rewardLocal", override: { url: rpcUrl } });

@@ -50,7 +50,11 @@ async function serve(
   name: "audit" | "reward",
   httpNetwork: "auditLocal" | "rewardLocal",
 ): Promise<{ base: BenchChain; connection: Connection; deploymentId: string }> {
-  const server = await network.createServer({ network: name, override: { allowBlocksWithSameTimestamp: true } }, "127.0.0.1", 0);
+  const server = await network.createServer(
+    { network: name, override: { allowBlocksWithSameTimestamp: true, initialDate: new Date() } },
+    "127.0.0.1",
+    0,
+  );
   const { address, port } = await server.listen();
   const rpcUrl = `http://${address}:${port}`;
   const connection = await network.create({ network: httpNetwork, override: { url: rpcUrl } });
