@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
-import { createPublicClient, createWalletClient, http } from "viem";
+import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -37,6 +37,7 @@ import {
   type AuditDeployment,
   type RewardDeployment,
 } from "../oracle/chain/deployments.js";
+import { currentFees, detectFeeModel } from "../oracle/chain/fee-model.js";
 import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMarket } from "./lib/stack-market.js";
 import { externalChain } from "./lib/stack-external.js";
@@ -158,12 +159,15 @@ async function registerStackRelayer(anchor: `0x${string}`): Promise<void> {
   const info = await client.readContract({ address: anchor, abi: readingAnchorAbi, functionName: "relayerInfo", args: [relayer] });
   if (info.manifestUrl === url && info.receiptSigner === receiptSigner) return;
   const admin = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.admin), transport: http(audit.chain.url) });
+  // Priced by the chain's fee model, as the services price theirs (an external chain may have free gas or legacy only).
+  const fees = await currentFees(client as PublicClient, await detectFeeModel(client as PublicClient, { from: admin.account.address }));
   const hash = await admin.writeContract({
     chain: null,
     address: anchor,
     abi: readingAnchorAbi,
     functionName: "registerRelayer",
     args: [relayer, url, receiptSigner],
+    ...fees,
   });
   await client.waitForTransactionReceipt({ hash });
   log(`relayer ${relayer} registered at ${url}`);

@@ -24,6 +24,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi } from "../chain/abis.js";
+import { currentFees, detectFeeModel } from "../chain/fee-model.js";
 import { rpcChain } from "../chain/rpc.js";
 import { SensorSealError } from "../core/errors.js";
 import { keySchemeId, type KeyScheme } from "../core/keys.js";
@@ -187,7 +188,8 @@ async function sendRegistrations(ctx: SendContext, devices: readonly Registrable
   const { publicClient, wallet, registry } = ctx;
   const account = wallet.account;
   let nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
-  const fees = await publicClient.estimateFeesPerGas();
+  // Priced by the chain's fee model (EIP-1559, free gas or legacy-only), as the services price theirs.
+  const fees = await currentFees(publicClient, await detectFeeModel(publicClient, { from: account.address }));
   const gasByScheme = new Map<number, bigint>();
   const sent: SentRegistration[] = [];
   for (const [position, device] of devices.entries()) {
@@ -214,8 +216,7 @@ async function sendRegistrations(ctx: SendContext, devices: readonly Registrable
         args,
         nonce: nonce++,
         gas,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        ...fees,
       });
       sent.push({ device, hash });
     } catch (cause) {
