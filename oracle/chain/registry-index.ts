@@ -61,6 +61,7 @@ export class RegistryIndex {
   readonly #issuers = new Map<Address, IndexedIssuer>();
   #nextBlock: bigint;
   #syncing: Promise<void> | undefined;
+  #nextSync: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastError: unknown;
   #syncedTimestamp = 0;
@@ -104,12 +105,25 @@ export class RegistryIndex {
     return this.#syncedTimestamp;
   }
 
-  /** Catches up with the chain now (concurrent callers share one run). */
+  /**
+   * Catches up with the chain as it is now: when it returns, every block mined before the call has
+   * been read. Concurrent callers share runs; a caller arriving during a run waits for one more, since
+   * the run under way may have read the head before the caller's block was mined.
+   */
   sync(): Promise<void> {
-    this.#syncing ??= this.#syncOnce().finally(() => {
-      this.#syncing = undefined;
-    });
-    return this.#syncing;
+    if (this.#syncing === undefined) {
+      this.#syncing = this.#syncOnce().finally(() => {
+        this.#syncing = undefined;
+      });
+      return this.#syncing;
+    }
+    this.#nextSync ??= this.#syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextSync = undefined;
+        return this.sync();
+      });
+    return this.#nextSync;
   }
 
   stop(): void {

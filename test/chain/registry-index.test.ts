@@ -29,6 +29,11 @@ describe("RegistryIndex", () => {
     await chain.close();
   });
 
+  /** Yields to the event loop until `condition` holds. */
+  async function waitUntil(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+  }
+
   async function blockTime(): Promise<number> {
     return Number((await chain.publicClient.getBlock()).timestamp);
   }
@@ -146,5 +151,38 @@ describe("RegistryIndex", () => {
         },
       );
     }
+  });
+
+  it("a sync() called while an earlier run is under way reads the blocks mined since that run read the head", async () => {
+    // The earlier run reads the head, then is held: its answer predates the suspension below.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let hold = false;
+    const client = new Proxy(chain.publicClient, {
+      get(target, key, receiver) {
+        if (key !== "getBlockNumber") return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<typeof target.getBlockNumber>) => {
+          const head = await target.getBlockNumber(...args);
+          if (hold) {
+            hold = false;
+            await gate;
+          }
+          return head;
+        };
+      },
+    });
+    const held = await RegistryIndex.start({ client, registry: chain.registry, deployBlock: chain.deployBlock, pollMs: 0 });
+    const device = await chain.registerDevice({ scheme: "p256", publicKey: publicKeyFromPrivate("p256", generatePrivateKey("p256")) });
+    await held.sync();
+    hold = true;
+    const earlier = held.sync();
+    await waitUntil(() => !hold);
+    await chain.suspend(device);
+    const suspendedAt = await blockTime();
+    const later = held.sync();
+    release();
+    await Promise.all([earlier, later]);
+    assert.equal(held.statusAt(device, suspendedAt), DeviceStatus.Suspended);
+    assert.equal(held.device(device)?.status, DeviceStatus.Suspended);
   });
 });

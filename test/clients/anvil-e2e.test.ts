@@ -135,7 +135,12 @@ for (const profile of PROFILES) {
       const batches = await stack.relayer.db.query<{ id: number }>("SELECT id FROM relayer_batches ORDER BY id");
       assert.ok(batches.length >= 1);
       for (const { id } of batches) {
-        const batch = await request(`${stack.relayerUrl}/v1/batches/${id}`);
+        // The relayer confirms a batch `confirmations` blocks after it is mined, on its own poll.
+        let batch = await request(`${stack.relayerUrl}/v1/batches/${id}`);
+        await waitFor(async () => {
+          batch = await request(`${stack.relayerUrl}/v1/batches/${id}`);
+          return batch.body.status === "confirmed";
+        }, `batch ${id} confirmed`);
         assert.equal(batch.body.status, "confirmed", batch.text);
         await assertPriced(chain.publicClient, batch.body.txHash as Hex, profile, `anchoring of batch ${id}`);
       }
