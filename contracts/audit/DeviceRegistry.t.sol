@@ -102,6 +102,17 @@ contract DeviceRegistryTest is AuditFixture {
         );
         vm.prank(registrar);
         registry.registerDevice(KeyScheme.Secp256k1, new bytes(64), beneficiary, METADATA);
+
+        // A coordinate at or above the field prime is not canonical: x = p would alias x = 0.
+        bytes memory aliased = abi.encodePacked(
+            bytes32(0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f),
+            _y(secp)
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidPublicKey.selector, KeyScheme.Secp256k1)
+        );
+        vm.prank(registrar);
+        registry.registerDevice(KeyScheme.Secp256k1, aliased, beneficiary, METADATA);
     }
 
     function test_registerDevice_zeroBeneficiary_reverts() public {
