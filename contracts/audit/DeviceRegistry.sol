@@ -355,17 +355,17 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _statusHistory[device].push(Time.timestamp(), uint208(uint8(status)));
     }
 
-    /// @dev Returns the status of `device`, reverting if it was never registered.
+    /// @dev Returns the current status of `device` ({statusOf}: `Revoked` once its issuer is revoked), reverting if it
+    /// was never registered. The registrar's status changes read it, so none undoes an issuer's revocation.
     function _statusOfKnown(address device) private view returns (DeviceStatus status) {
-        status = _devices[device].status;
+        status = statusOf(device);
         if (status == DeviceStatus.Unknown) revert DeviceRegistryUnknownDevice(device);
     }
 
     /// @dev Checks that a device-signed message is within its deadline and that its device is active now.
     function _checkDeviceAction(address device, uint256 deadline) private view {
         if (block.timestamp > deadline) revert DeviceRegistryExpiredSignature(deadline);
-        _statusOfKnown(device);
-        if (statusOf(device) != DeviceStatus.Active) {
+        if (_statusOfKnown(device) != DeviceStatus.Active) {
             revert DeviceRegistryNotActive(device, uint64(block.timestamp));
         }
     }

@@ -147,6 +147,42 @@ contract DeviceRegistryAttestationTest is AuditFixture {
         registry.updateMetadata(device, bytes32(0), block.timestamp, "");
     }
 
+    /// @dev Revoked is final ({DeviceStatus}): once the issuer is revoked, the registrar's status changes see the
+    /// device as `Revoked` too, so none of them succeeds (nor emits DeviceSuspended/DeviceResumed for a device whose
+    /// status stays `Revoked`).
+    function test_statusChanges_issuerRevoked_reverts() public {
+        address device = registerAttested(secp, "8944-1");
+        address suspended = registerAttested(p256, "8944-2");
+        vm.prank(registrar);
+        registry.suspendDevice(suspended);
+        vm.prank(admin);
+        registry.revokeIssuer(issuer);
+
+        vm.startPrank(registrar);
+        bytes memory revoked = abi.encodeWithSelector(
+            IDeviceRegistry.DeviceRegistryInvalidStatus.selector,
+            device,
+            DeviceStatus.Revoked
+        );
+        vm.expectRevert(revoked);
+        registry.suspendDevice(device);
+        vm.expectRevert(revoked);
+        registry.revokeDevice(device);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDeviceRegistry.DeviceRegistryInvalidStatus.selector,
+                suspended,
+                DeviceStatus.Revoked
+            )
+        );
+        registry.resumeDevice(suspended);
+        // A compromise may still be declared: it moves the history back, which the issuer's revocation does not.
+        registry.revokeDeviceCompromised(device, uint64(T0));
+        vm.stopPrank();
+        assertEq(registry.compromisedSince(device), T0, "compromise recorded");
+        assertEq(uint256(registry.statusOf(suspended)), uint256(DeviceStatus.Revoked), "still revoked");
+    }
+
     function test_revokeIssuer_rotatedKeyKeepsIssuer_succeeds() public {
         address device = registerAttested(secp, "8944-1");
         bytes memory sig = signDigest(secp, rotateDigest(device, p256, registry.nonces(device), block.timestamp));

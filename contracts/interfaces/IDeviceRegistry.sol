@@ -227,7 +227,8 @@ interface IDeviceRegistry {
     function addIssuer(address issuer) external;
 
     /// @notice Revokes an issuer for good: its attestations are refused and every device it attested is `Revoked`
-    /// from now on ({statusOf}, {statusAt}).
+    /// from now on ({statusOf}, {statusAt}), for good: {suspendDevice}, {resumeDevice} and {revokeDevice} refuse them
+    /// as `Revoked` ({revokeDeviceCompromised} may still date their compromise earlier).
     /// @dev Only the admin.
     /// @param issuer The issuer.
     function revokeIssuer(address issuer) external;
