@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {CommonBase, Test} from "../test/Test.t.sol";
 import {Secp256k1Keys} from "../test/Secp256k1Keys.t.sol";
-import {KeyScheme} from "../interfaces/IDeviceRegistry.sol";
+import {IDeviceRegistry, KeyScheme} from "../interfaces/IDeviceRegistry.sol";
 import {IReadingAnchor} from "../interfaces/IReadingAnchor.sol";
 import {DeviceRegistry} from "./DeviceRegistry.sol";
 import {ReadingAnchor} from "./ReadingAnchor.sol";
@@ -27,6 +27,11 @@ abstract contract AuditKeys is CommonBase {
         keccak256("UpdateMetadata(address device,bytes32 metadataHash,uint256 nonce,uint256 deadline)");
     bytes32 internal constant READING_TYPEHASH =
         keccak256("Reading(address device,uint64 seq,uint64 timestamp,bytes32 dataHash)");
+    bytes32 internal constant ATTESTATION_TYPEHASH =
+        keccak256(
+            "DeviceAttestation(address issuer,uint8 scheme,bytes publicKey,bytes32 esimHash,address beneficiary,bytes32 metadataHash,uint64 validAfter,uint64 validUntil)"
+        );
+    bytes32 internal constant PROOF_OF_POSSESSION_TYPEHASH = keccak256("ProofOfPossession(bytes32 attestationHash)");
 
     /// @dev A secp256k1 device; the public key is derived in Solidity and checked against `vm.addr`.
     function secpKey(uint256 privateKey) internal view returns (DeviceKey memory key) {
@@ -118,6 +123,52 @@ abstract contract AuditKeys is CommonBase {
     ) internal view returns (bytes32) {
         bytes32 structHash = keccak256(abi.encode(UPDATE_METADATA_TYPEHASH, device, metadataHash, nonce, deadline));
         return typedDigest(domainSeparator("SensorSeal Registry", block.chainid, registry_), structHash);
+    }
+
+    /// @dev `keccak256("SensorSeal eSIM v1:" ‖ id)`, the only form in which an eSIM id reaches the chain.
+    function esimHashOf(bytes memory esimId) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("SensorSeal eSIM v1:", esimId));
+    }
+
+    function attestationStructHash(IDeviceRegistry.DeviceAttestation memory a) internal pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    a.issuer,
+                    uint8(a.scheme),
+                    keccak256(a.publicKey),
+                    a.esimHash,
+                    a.beneficiary,
+                    a.metadataHash,
+                    a.validAfter,
+                    a.validUntil
+                )
+            );
+    }
+
+    /// @dev An issuer's signature (65 bytes `r ‖ s ‖ v`) over an attestation, by `signerKey`.
+    function signAttestationAt(
+        address registry_,
+        uint256 signerKey,
+        IDeviceRegistry.DeviceAttestation memory a
+    ) internal view returns (bytes memory) {
+        bytes32 digest = typedDigest(
+            domainSeparator("SensorSeal Registry", block.chainid, registry_),
+            attestationStructHash(a)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(signerKey, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev A proof of possession of `key` over an attestation, in the key's scheme.
+    function proveAt(
+        address registry_,
+        DeviceKey memory key,
+        IDeviceRegistry.DeviceAttestation memory a
+    ) internal view returns (bytes memory) {
+        bytes32 structHash = keccak256(abi.encode(PROOF_OF_POSSESSION_TYPEHASH, attestationStructHash(a)));
+        return signDigest(key, typedDigest(domainSeparator("SensorSeal Registry", block.chainid, registry_), structHash));
     }
 
     function readingDigestAt(address anchor_, IReadingAnchor.Reading memory r) internal view returns (bytes32) {

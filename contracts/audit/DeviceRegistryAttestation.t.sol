@@ -8,12 +8,6 @@ import {AuditFixture, DeviceKey} from "./AuditFixture.t.sol";
 
 /// @dev Operator-attested provisioning: issuers, attestations and proofs of possession (docs/PROVISIONING.md).
 contract DeviceRegistryAttestationTest is AuditFixture {
-    bytes32 internal constant ATTESTATION_TYPEHASH =
-        keccak256(
-            "DeviceAttestation(address issuer,uint8 scheme,bytes publicKey,bytes32 esimHash,address beneficiary,bytes32 metadataHash,uint64 validAfter,uint64 validUntil)"
-        );
-    bytes32 internal constant POP_TYPEHASH = keccak256("ProofOfPossession(bytes32 attestationHash)");
-
     uint256 internal issuerKey = 0x155E;
     address internal issuer;
     DeviceKey internal secp;
@@ -36,7 +30,7 @@ contract DeviceRegistryAttestationTest is AuditFixture {
             issuer: issuer,
             scheme: key.scheme,
             publicKey: key.publicKey,
-            esimHash: keccak256(abi.encodePacked("SensorSeal eSIM v1:", esimId)),
+            esimHash: esimHashOf(bytes(esimId)),
             beneficiary: beneficiary,
             metadataHash: keccak256("metadata"),
             validAfter: uint64(block.timestamp),
@@ -45,20 +39,7 @@ contract DeviceRegistryAttestationTest is AuditFixture {
     }
 
     function structHash(IDeviceRegistry.DeviceAttestation memory a) internal pure returns (bytes32) {
-        return
-            keccak256(
-                abi.encode(
-                    ATTESTATION_TYPEHASH,
-                    a.issuer,
-                    uint8(a.scheme),
-                    keccak256(a.publicKey),
-                    a.esimHash,
-                    a.beneficiary,
-                    a.metadataHash,
-                    a.validAfter,
-                    a.validUntil
-                )
-            );
+        return attestationStructHash(a);
     }
 
     function separator() internal view returns (bytes32) {
@@ -66,12 +47,11 @@ contract DeviceRegistryAttestationTest is AuditFixture {
     }
 
     function issuerSign(uint256 key, IDeviceRegistry.DeviceAttestation memory a) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, typedDigest(separator(), structHash(a)));
-        return abi.encodePacked(r, s, v);
+        return signAttestationAt(address(registry), key, a);
     }
 
     function pop(DeviceKey memory key, IDeviceRegistry.DeviceAttestation memory a) internal view returns (bytes memory) {
-        return signDigest(key, typedDigest(separator(), keccak256(abi.encode(POP_TYPEHASH, structHash(a)))));
+        return proveAt(address(registry), key, a);
     }
 
     function registerAttested(DeviceKey memory key, string memory esimId) internal returns (address) {

@@ -45,6 +45,11 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
+    // Storage
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
+
     // Assertions (they revert with a message that the runner reports)
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
