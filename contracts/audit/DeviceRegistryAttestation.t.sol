@@ -5,6 +5,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 
 import {DeviceStatus, IDeviceRegistry, KeyScheme} from "../interfaces/IDeviceRegistry.sol";
 import {AuditFixture, DeviceKey} from "./AuditFixture.t.sol";
+import {MockERC1271Wallet} from "../reward/RewardFixture.t.sol";
 
 /// @dev Operator-attested provisioning: issuers, attestations and proofs of possession (docs/PROVISIONING.md).
 contract DeviceRegistryAttestationTest is AuditFixture {
@@ -319,5 +320,225 @@ contract DeviceRegistryAttestationTest is AuditFixture {
             abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector, issuer)
         );
         registry.registerWithAttestation(a, sig, proof);
+    }
+
+    // ---------------------------------------------------------------- fuzzed paths
+
+    /// @dev A key of either scheme from a fuzzed private key.
+    function anyKey(uint256 privateKey, bool isP256) internal view returns (DeviceKey memory) {
+        return isP256 ? p256Key(bound(privateKey, 1, P256_N - 1)) : secpKey(bound(privateKey, 1, SECP256K1_N - 1));
+    }
+
+    /// @dev The window is inclusive at both ends: accepted exactly when validAfter <= now <= validUntil, for either
+    /// scheme, including empty windows (validAfter > validUntil), which are never accepted.
+    function testFuzz_registerWithAttestation_validityWindow(
+        uint32 afterOffset,
+        uint32 untilOffset,
+        uint32 submitOffset,
+        bool isP256
+    ) public {
+        DeviceKey memory key = isP256 ? p256 : secp;
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        // Window ends and submission time all fuzzed from T0 on, so that they fall on both sides of each other.
+        uint64 base = uint64(T0);
+        a.validAfter = base + afterOffset;
+        a.validUntil = base + untilOffset;
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(key, a);
+        uint64 at = base + submitOffset;
+        vm.warp(at);
+        if (at < a.validAfter || at > a.validUntil) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IDeviceRegistry.DeviceRegistryAttestationNotValid.selector,
+                    a.validAfter,
+                    a.validUntil
+                )
+            );
+            registry.registerWithAttestation(a, sig, proof);
+            assertFalse(registry.isEsimUsed(a.esimHash), "nothing used");
+            return;
+        }
+        assertEq(registry.registerWithAttestation(a, sig, proof), key.id, "registered");
+        assertEq(registry.getDevice(key.id).registeredAt, at, "at the submission time");
+    }
+
+    /// @dev The exact edges of the window, for both schemes: one second outside either end is refused, the ends
+    /// themselves are accepted.
+    function testFuzz_registerWithAttestation_windowEdges(uint32 start, uint32 length, bool atEnd, bool isP256) public {
+        DeviceKey memory key = isP256 ? p256 : secp;
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        a.validAfter = uint64(T0) + 1 + start;
+        a.validUntil = a.validAfter + length;
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(key, a);
+        bytes memory notValid = abi.encodeWithSelector(
+            IDeviceRegistry.DeviceRegistryAttestationNotValid.selector,
+            a.validAfter,
+            a.validUntil
+        );
+        vm.warp(atEnd ? a.validUntil + 1 : a.validAfter - 1);
+        vm.expectRevert(notValid);
+        registry.registerWithAttestation(a, sig, proof);
+        vm.warp(atEnd ? a.validUntil : a.validAfter);
+        assertEq(registry.registerWithAttestation(a, sig, proof), key.id, "accepted at the edge");
+    }
+
+    /// @dev An issuer signature made by any other key, or any bytes at all, is refused, and nothing is used.
+    function testFuzz_registerWithAttestation_forgedIssuerSignature_reverts(
+        uint256 forgerKey,
+        bytes calldata junk,
+        bool useJunk
+    ) public {
+        forgerKey = bound(forgerKey, 1, SECP256K1_N - 1);
+        vm.assume(forgerKey != issuerKey);
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(p256, "8944-1");
+        bytes memory forged = useJunk ? junk : issuerSign(forgerKey, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector, issuer)
+        );
+        registry.registerWithAttestation(a, forged, pop(p256, a));
+        assertFalse(registry.isEsimUsed(a.esimHash), "nothing used");
+    }
+
+    /// @dev A proof of possession by any other key, of either scheme, or any bytes, is refused for a key of either
+    /// scheme: an attestation for a key is useless to whoever does not hold that key.
+    function testFuzz_registerWithAttestation_proofByOtherKey_reverts(
+        uint256 attestedKey,
+        bool attestedP256,
+        uint256 otherKey,
+        bool otherP256,
+        bytes calldata junk,
+        bool useJunk
+    ) public {
+        DeviceKey memory key = anyKey(attestedKey, attestedP256);
+        DeviceKey memory other = anyKey(otherKey, otherP256);
+        vm.assume(other.id != key.id);
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        bytes memory proof = useJunk ? junk : pop(other, a);
+        bytes memory sig = issuerSign(issuerKey, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, key.id)
+        );
+        registry.registerWithAttestation(a, sig, proof);
+        assertEq(uint256(registry.statusOf(key.id)), uint256(DeviceStatus.Unknown), "not registered");
+    }
+
+    /// @dev A key attested under the other scheme than its own is refused as an invalid key (a P-256 point is not on
+    /// secp256k1 and the other way round), and a proof in the other scheme's format is refused for a right scheme.
+    function testFuzz_registerWithAttestation_wrongScheme_reverts(uint256 privateKey, bool isP256) public {
+        DeviceKey memory key = anyKey(privateKey, isP256);
+        KeyScheme wrong = isP256 ? KeyScheme.Secp256k1 : KeyScheme.P256;
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        a.scheme = wrong;
+        bytes memory sig = issuerSign(issuerKey, a);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidPublicKey.selector, wrong));
+        registry.registerWithAttestation(a, sig, pop(key, a));
+
+        // Right scheme, proof made by the same private key on the other curve (the other scheme's format).
+        a.scheme = key.scheme;
+        sig = issuerSign(issuerKey, a);
+        DeviceKey memory twin = isP256
+            ? secpKey(key.privateKey % (SECP256K1_N - 1) + 1)
+            : p256Key(bound(key.privateKey, 1, P256_N - 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, key.id)
+        );
+        registry.registerWithAttestation(a, sig, pop(twin, a));
+    }
+
+    /// @dev A valid proof malleated to high s is refused for both schemes, so a proof has one valid encoding.
+    function testFuzz_registerWithAttestation_malleatedProof_reverts(uint256 privateKey, bool isP256) public {
+        DeviceKey memory key = anyKey(privateKey, isP256);
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes memory proof = pop(key, a);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, key.id)
+        );
+        registry.registerWithAttestation(a, sig, highS(key, proof));
+        assertEq(registry.registerWithAttestation(a, sig, proof), key.id, "the low-s proof works");
+    }
+
+    /// @dev A proof of possession made on another registry (another verifying contract) or another chain is refused.
+    function testFuzz_registerWithAttestation_proofForOtherDomain_reverts(address otherRegistry, uint64 chainId) public {
+        vm.assume(otherRegistry != address(registry));
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(secp, "8944-1");
+        bytes memory sig = issuerSign(issuerKey, a);
+        bytes32 popStruct = keccak256(abi.encode(PROOF_OF_POSSESSION_TYPEHASH, structHash(a)));
+        bytes memory foreign = signDigest(
+            secp,
+            typedDigest(domainSeparator("SensorSeal Registry", block.chainid, otherRegistry), popStruct)
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, secp.id)
+        );
+        registry.registerWithAttestation(a, sig, foreign);
+        vm.assume(chainId != block.chainid);
+        bytes memory otherChain = signDigest(
+            secp,
+            typedDigest(domainSeparator("SensorSeal Registry", chainId, address(registry)), popStruct)
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidProofOfPossession.selector, secp.id)
+        );
+        registry.registerWithAttestation(a, sig, otherChain);
+    }
+
+    /// @dev A device of an issuer revoked at any time after its registration is active exactly from its registration
+    /// until just before the revocation, at every probed time; and a registrar's device is untouched.
+    function testFuzz_revokeIssuer_devicesNotActiveFromRevocation(
+        uint32 registerDelay,
+        uint32 revokeDelay,
+        uint64 probe,
+        bool isP256
+    ) public {
+        DeviceKey memory key = isP256 ? p256 : secp;
+        DeviceKey memory other = isP256 ? secp : p256;
+        uint64 registeredAt = uint64(T0) + registerDelay;
+        vm.warp(registeredAt);
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(key, "8944-1");
+        vm.prank(stranger);
+        registry.registerWithAttestation(a, issuerSign(issuerKey, a), pop(key, a));
+        register(other);
+        uint64 revokedAt = registeredAt + revokeDelay;
+        vm.warp(revokedAt);
+        vm.prank(admin);
+        registry.revokeIssuer(issuer);
+
+        bool expected = probe >= registeredAt && probe < revokedAt;
+        assertEq(registry.isActiveAt(key.id, probe), expected, "active exactly before the revocation");
+        assertEq(registry.isActiveAt(other.id, probe), probe >= registeredAt, "registrar's device untouched");
+        // The revocation cannot be undone: the issuer cannot be added again.
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidIssuer.selector, issuer));
+        vm.prank(admin);
+        registry.addIssuer(issuer);
+    }
+
+    /// @dev A contract issuer (ERC-1271) attests through its owner's signatures; its other signatures, and every one
+    /// once it is switched off, are refused.
+    function testFuzz_registerWithAttestation_contractIssuer(uint256 ownerKey, uint256 strangerKey) public {
+        ownerKey = bound(ownerKey, 1, SECP256K1_N - 1);
+        strangerKey = bound(strangerKey, 1, SECP256K1_N - 1);
+        vm.assume(ownerKey != strangerKey);
+        MockERC1271Wallet wallet = new MockERC1271Wallet(vm.addr(ownerKey));
+        vm.prank(admin);
+        registry.addIssuer(address(wallet));
+
+        IDeviceRegistry.DeviceAttestation memory a = attestationFor(p256, "8944-1");
+        a.issuer = address(wallet);
+        bytes memory proof = pop(p256, a);
+        bytes memory invalid = abi.encodeWithSelector(
+            IDeviceRegistry.DeviceRegistryInvalidAttestationSignature.selector,
+            address(wallet)
+        );
+        vm.expectRevert(invalid);
+        registry.registerWithAttestation(a, issuerSign(strangerKey, a), proof);
+        wallet.setRejectAll(true);
+        vm.expectRevert(invalid);
+        registry.registerWithAttestation(a, issuerSign(ownerKey, a), proof);
+        wallet.setRejectAll(false);
+        assertEq(registry.registerWithAttestation(a, issuerSign(ownerKey, a), proof), p256.id, "registered");
+        assertEq(registry.issuerOf(p256.id), address(wallet), "issuerOf");
     }
 }
