@@ -331,13 +331,13 @@ interface IDeviceRegistry {
     /// @param device The device id.
     function getDevice(address device) external view returns (Device memory);
 
-    /// @notice Returns the current status of a device.
+    /// @notice Returns the current status of a device: `Revoked` once its issuer is revoked.
     /// @param device The device id.
     function statusOf(address device) external view returns (DeviceStatus);
 
     /// @notice Returns the status of a device in force at a timestamp: `Revoked` from its compromise time on (see
-    /// {revokeDeviceCompromised}), otherwise the last status set at or before it, or `Unknown` before the
-    /// registration.
+    /// {revokeDeviceCompromised}) and from its issuer's revocation on (see {revokeIssuer}), otherwise the last status
+    /// set at or before it, or `Unknown` before the registration.
     /// @param device The device id.
     /// @param timestamp The timestamp, in seconds.
     function statusAt(address device, uint64 timestamp) external view returns (DeviceStatus);
