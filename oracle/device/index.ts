@@ -15,4 +15,5 @@ export * from "./registrar.js";
 export * from "./secure-element.js";
 export * from "./sensor-community.js";
 export * from "./simulator.js";
+export * from "./station-import.js";
 export * from "./synthetic.js";

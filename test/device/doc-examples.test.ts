@@ -24,6 +24,7 @@ describeDocExamples(
     "csv-rows",
     "sensor-community-csv",
     "sensor-community",
+    "station-import",
     "openaq",
     "synthetic",
     "simulated-keys",

@@ -14,9 +14,9 @@ const ANNEX = path.join(FIXTURES, "openaq_location_1612333_measurments.csv");
 const DEL_NORTE = path.join(FIXTURES, "location-2178-20230222.csv");
 const utc = (iso: string): number => Date.parse(iso) / 1000;
 
-function only(series: StationSeries[], locationId: number): StationSeries {
-  const s = series.find((x) => x.locationId === locationId);
-  assert.ok(s, `series ${locationId}`);
+function only(series: StationSeries[], id: string): StationSeries {
+  const s = series.find((x) => x.id === id);
+  assert.ok(s, `series ${id}`);
   return s;
 }
 
@@ -37,7 +37,7 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
       [report!.lines, report!.imported, report!.duplicates, report!.converted, report!.unmapped],
       [77, 54, 0, 43, { no: 10, nox: 12 }],
     );
-    const s = only(series, 1274950);
+    const s = only(series, "1274950");
     assert.equal(s.name, "Toronto West");
     // The file is ordered by parameter, then time: the series is by time, one reading per hour.
     assert.equal(s.readings.length, 13);
@@ -55,7 +55,7 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
     assert.deepEqual(reports[0]!.rejected, [
       { file: TORONTO_WEST, line: 55, reason: "o3_ugm3 -1.996547 (-0.001 ppm) is outside [0, 10000] ug/m3" },
     ]);
-    const last = only(series, 1274950).readings.at(-1)!;
+    const last = only(series, "1274950").readings.at(-1)!;
     assert.equal(last.ts, utc("2025-09-18T11:00:00Z"));
     assert.equal("o3_ugm3" in last.values, false);
     assert.deepEqual(last.values, { co_mgm3: 0, no2_ugm3: 42.101539, pm2_5_ugm3: 15, so2_ugm3: 0 });
@@ -64,7 +64,7 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
   it('reads the AirGradient export: temperature in "c", relativehumidity, pm1; um003 is not in the vocabulary', async () => {
     const { series, reports } = await loadOpenAq([ANNEX]);
     assert.deepEqual([reports[0]!.lines, reports[0]!.imported, reports[0]!.unmapped, reports[0]!.rejected], [30, 24, { um003: 6 }, []]);
-    const s = only(series, 1612333);
+    const s = only(series, "1612333");
     assert.equal(s.readings.length, 6);
     assert.deepEqual(s.readings[0], {
       ts: utc("2025-09-01T01:00:00Z"),
@@ -84,7 +84,7 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
       rejected.slice(0, 2).map((r) => r.line),
       [2, 3],
     );
-    const s = only(series, 1274950);
+    const s = only(series, "1274950");
     assert.ok(s.readings.every((r) => Object.keys(r.values).join() === "pm2_5_ugm3"));
   });
 
@@ -103,8 +103,8 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
 
   it("builds payload fields that keep the station's time in source, not as the reading time", async () => {
     const { series } = await loadOpenAq([TORONTO_WEST]);
-    const first = only(series, 1274950).readings[0]!;
-    assert.deepEqual(stationFields(first, 1274950), {
+    const station = only(series, "1274950");
+    assert.deepEqual(stationFields(station.readings[0]!, station), {
       co_mgm3: 0,
       no2_ugm3: 17.223357,
       o3_ugm3: 39.930948,
@@ -113,7 +113,7 @@ describe("OpenAQ import (export layout, real AirNow and AirGradient files)", () 
       loc: { lat: 43.709444, lon: -79.5435 },
       source: {
         archive: "openaq",
-        location: 1274950,
+        station: "1274950",
         ts: utc("2025-09-01T01:00:00Z"),
         converted: { co_mgm3: "ppm", no2_ugm3: "ppm", o3_ugm3: "ppm", so2_ugm3: "ppm" },
       },
@@ -125,7 +125,7 @@ describe("OpenAQ import (archive layout, local time with offset)", () => {
   it("converts UTC−7 local times to UTC (OpenAQ's documented example, location 2178)", async () => {
     const { series, reports } = await loadOpenAq(DEL_NORTE);
     assert.deepEqual([reports[0]!.layout, reports[0]!.lines, reports[0]!.imported, reports[0]!.rejected], ["archive", 14, 14, []]);
-    const s = only(series, 2178);
+    const s = only(series, "2178");
     assert.equal(s.name, "Del Norte-2178");
     assert.deepEqual(
       s.readings.slice(0, 3).map((r) => [r.ts, r.values.pm10_ugm3]),
@@ -142,11 +142,11 @@ describe("OpenAQ import (archive layout, local time with offset)", () => {
   it("merges an export and an archive file of different stations, each series by its own id", async () => {
     const { series } = await loadOpenAq(FIXTURES);
     assert.deepEqual(
-      series.map((s) => [s.locationId, s.readings.length]),
+      series.map((s) => [s.archive, s.id, s.readings.length]),
       [
-        [2178, 14],
-        [1274950, 13],
-        [1612333, 6],
+        ["openaq", "2178", 14],
+        ["openaq", "1274950", 13],
+        ["openaq", "1612333", 6],
       ],
     );
   });
