@@ -8,6 +8,7 @@ export * from "./backlog.js";
 export * from "./client.js";
 export * from "./csv-rows.js";
 export * from "./delivery.js";
+export * from "./epa-aqs.js";
 export * from "./errors.js";
 export * from "./openaq.js";
 export * from "./outbox.js";

@@ -26,6 +26,7 @@ describeDocExamples(
     "sensor-community",
     "station-import",
     "openaq",
+    "epa-aqs",
     "synthetic",
     "simulated-keys",
     "due-heap",

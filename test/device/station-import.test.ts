@@ -3,7 +3,16 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 
-import { importOpenAq, loadOpenAq, ReplayDataError, stationFields, type StationSeries } from "../../oracle/device/index.js";
+import {
+  AQS_HOURLY_COLUMNS,
+  importEpaAqsHourly,
+  importOpenAq,
+  loadEpaAqsHourly,
+  loadOpenAq,
+  ReplayDataError,
+  stationFields,
+  type StationSeries,
+} from "../../oracle/device/index.js";
 
 const FIXTURES = path.join(import.meta.dirname, "..", "fixtures", "air-quality", "openaq");
 /** OpenAQ export (explore.openaq.org) of AirNow station 1274950 "Toronto West": gases in ppm. */
@@ -12,6 +21,8 @@ const TORONTO_WEST = path.join(FIXTURES, "openaq_location_1274950_measurments.cs
 const ANNEX = path.join(FIXTURES, "openaq_location_1612333_measurments.csv");
 /** OpenAQ S3 archive rows of location 2178 "Del Norte" (OpenAQ's documented example file), UTC−7. */
 const DEL_NORTE = path.join(FIXTURES, "location-2178-20230222.csv");
+/** EPA AQS hourly ozone of two Dallas monitors around 1994-04-03 (U.S. DST start), header-less as re-shared. */
+const DALLAS = path.join(FIXTURES, "..", "epa-aqs", "hourly_44201_dallas_19940403.csv");
 const utc = (iso: string): number => Date.parse(iso) / 1000;
 
 function only(series: StationSeries[], id: string): StationSeries {
@@ -256,5 +267,127 @@ describe("OpenAQ import: malformed rows (real rows, edited as named)", () => {
       () => importOpenAq([{ file: "y.csv", text: "location_id,sensors_id,location,datetime\n" }]),
       (e: unknown) => e instanceof ReplayDataError && /header lacks parameter, value, units, lat, lon/.test(e.message),
     );
+  });
+});
+
+describe("EPA AQS hourly import (real Dallas ozone file, header-less)", () => {
+  it("reads the documented 24 columns without a header, one series per monitor, ppm to µg/m³", async () => {
+    const { series, reports } = await loadEpaAqsHourly(DALLAS);
+    assert.deepEqual(
+      [reports[0]!.layout, reports[0]!.lines, reports[0]!.imported, reports[0]!.converted, reports[0]!.rejected],
+      ["hourly-headerless", 49, 49, 49, []],
+    );
+    assert.deepEqual(
+      series.map((s) => [s.archive, s.id, s.name, s.readings.length]),
+      [
+        ["epa-aqs", "48-113-0045-2", "Dallas, Texas", 25],
+        ["epa-aqs", "48-113-0055-1", "Dallas, Texas", 24],
+      ],
+    );
+    // 0.05 ppm × 47.997 g/mol / 24.04 L/mol = 99.827 µg/m³ (EU reference conditions).
+    assert.deepEqual(series[0]!.readings[0], {
+      ts: utc("1994-04-02T18:00:00Z"),
+      values: { o3_ugm3: 99.827371 },
+      converted: { o3_ugm3: "ppm" },
+      lat: 32.919722,
+      lon: -96.808056,
+    });
+  });
+
+  it("uses GMT: local standard time runs through the DST change of 1994-04-03 without a gap or a repeat", async () => {
+    const { series } = await loadEpaAqsHourly(DALLAS);
+    const ts = series[0]!.readings.map((r) => r.ts);
+    assert.deepEqual(
+      ts.slice(1).map((t, i) => t - ts[i]!),
+      Array(24).fill(3600),
+    );
+    assert.deepEqual([ts[0], ts.at(-1)], [utc("1994-04-02T18:00:00Z"), utc("1994-04-03T18:00:00Z")]);
+    // The file's 02:00 local on 1994-04-03 (an hour clocks skipped) is 08:00 GMT: standard time, UTC−6.
+    assert.ok(ts.includes(utc("1994-04-03T08:00:00Z")));
+    // Monitor 0055 has no value at 06:00 GMT: the gap stays a gap.
+    const other = series[1]!.readings.map((r) => r.ts);
+    assert.equal(other.includes(utc("1994-04-03T06:00:00Z")), false);
+    assert.equal(other.length, 24);
+  });
+
+  it("reads the same rows under the documented header alike", async () => {
+    const text = await readFile(DALLAS, "utf8");
+    const header = AQS_HOURLY_COLUMNS.map((c) => `"${c}"`).join(",");
+    const headed = importEpaAqsHourly([{ file: "with-header.csv", text: `${header}\n${text}` }]);
+    const bare = await loadEpaAqsHourly(DALLAS);
+    assert.equal(headed.reports[0]!.layout, "hourly");
+    assert.deepEqual(headed.series, bare.series);
+  });
+
+  describe("malformed rows (real rows, edited as named)", () => {
+    async function rows(): Promise<string[]> {
+      return (await readFile(DALLAS, "utf8")).split("\n").filter((l) => l !== "");
+    }
+    const rejectedOf = (lines: string[], options = {}) =>
+      importEpaAqsHourly([{ file: "edited.csv", text: lines.join("\n") + "\n" }], options).reports[0]!.rejected.map(({ line, reason }) => ({
+        line,
+        reason,
+      }));
+
+    it("a negative ozone, a local time not a whole hour from GMT, a bad GMT date: refused with their lines", async () => {
+      const [a, b, c, d] = await rows();
+      assert.deepEqual(
+        rejectedOf([
+          a!,
+          b!.replace(",0.055,", ",-0.001,"),
+          c!.replace('"1994-04-02","14:00"', '"1994-04-02","14:30"'),
+          d!.replace('"1994-04-02","21:00"', '"1994-04-31","21:00"'),
+        ]),
+        [
+          { line: 2, reason: "o3_ugm3 -1.996547 (-0.001 ppm) is outside [0, 10000] ug/m3" },
+          { line: 3, reason: 'local time "1994-04-02 14:30" is not a whole-hour zone offset from GMT' },
+          { line: 4, reason: 'GMT date-time "1994-04-31 21:00" is not valid' },
+        ],
+      );
+    });
+
+    it("PM10 at standard conditions (25 C) has no conversion: refused; an unknown code is counted, not refused", async () => {
+      const [a, b] = await rows();
+      const pm10 = a!
+        .replace('"44201"', '"81102"')
+        .replace('"Ozone"', '"PM10 Total 0-10um STP"')
+        .replace("Parts per million", "Micrograms/cubic meter (25 C)");
+      const { reports } = importEpaAqsHourly([{ file: "x.csv", text: `${pm10}\n${b!.replace('"44201"', '"42603"')}\n` }]);
+      assert.deepEqual(reports[0]!.rejected, [
+        { file: "x.csv", line: 1, reason: '81102 (PM10 Total 0-10um STP) in "Micrograms/cubic meter (25 C)": no conversion to ug/m3' },
+      ]);
+      assert.deepEqual(reports[0]!.unmapped, { "42603": 1 });
+    });
+
+    it("two POCs at one site are two monitors; the same monitor and hour twice with another value is a conflict", async () => {
+      const [a, b] = await rows();
+      const { series, reports } = importEpaAqsHourly([
+        { file: "y.csv", text: [a!, a!.replace('"44201",2,', '"44201",3,'), a!.replace(",0.05,", ",0.051,"), b!].join("\n") },
+      ]);
+      assert.deepEqual(
+        series.map((s) => [s.id, s.readings.length]),
+        [
+          ["48-113-0045-2", 2],
+          ["48-113-0045-3", 1],
+        ],
+      );
+      assert.deepEqual(reports[0]!.rejected, [
+        { file: "y.csv", line: 3, reason: "o3_ugm3 at 1994-04-02T18:00:00.000Z is 101.823918 here but 99.827371 at y.csv:1" },
+      ]);
+    });
+
+    it("refuses every ppm row when gas conversion is off", async () => {
+      const lines = await rows();
+      const rejected = rejectedOf(lines, { gasUnits: "refuse" });
+      assert.equal(rejected.length, 49);
+      assert.deepEqual(rejected[0], { line: 1, reason: '44201 (Ozone) in ppm: a volume ratio, refused (gasUnits: "refuse")' });
+    });
+
+    it("a file of another layout is refused as a whole", () => {
+      assert.throws(
+        () => importEpaAqsHourly([{ file: "z.csv", text: "location_id,sensors_id,location,datetime\n" }]),
+        (e: unknown) => e instanceof ReplayDataError && /not an AQS hourly file: header lacks State Code/.test(e.message),
+      );
+    });
   });
 });
