@@ -150,6 +150,25 @@ describe("OpenAQ import (archive layout, local time with offset)", () => {
     assert.equal(Math.max(...s.readings.map((r) => r.values.pm10_ugm3!)), 318);
   });
 
+  it("reads µg/m³ (micro sign), μg/m³ (Greek mu) and ug/m3 as one unit (a real row, unit respelled)", () => {
+    const header = "location_id,sensors_id,location,datetime,lat,lon,parameter,units,value";
+    const row = "2178,3919,Del Norte-2178,2023-02-22T01:00:00-07:00,35.1353,-106.584702,pm10,µg/m³,14.0";
+    const spellings = ["µg/m³", "\u03bcg/m\u00b3", "ug/m3", "UG/M3"];
+    const { series, reports } = importOpenAq(
+      spellings.map((unit, i) => ({ file: `${i}.csv`, text: `${header}\n${row.replace("µg/m³", unit)}\n` })),
+    );
+    assert.deepEqual(
+      reports.map((r) => [r.imported, r.duplicates, r.rejected.length]),
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 1, 0],
+        [0, 1, 0],
+      ],
+    );
+    assert.deepEqual(series[0]!.readings[0]!.values, { pm10_ugm3: 14 });
+  });
+
   it("merges an export and an archive file of different stations, each series by its own id", async () => {
     const { series } = await loadOpenAq(FIXTURES);
     assert.deepEqual(
@@ -357,6 +376,18 @@ describe("EPA AQS hourly import (real Dallas ozone file, header-less)", () => {
         { file: "x.csv", line: 1, reason: '81102 (PM10 Total 0-10um STP) in "Micrograms/cubic meter (25 C)": no conversion to ug/m3' },
       ]);
       assert.deepEqual(reports[0]!.unmapped, { "42603": 1 });
+    });
+
+    it("temperature in °F and wind in knots are converted (rows re-coded as 62101 and 61103)", async () => {
+      const [a, b] = await rows();
+      const temp = a!.replace('"44201"', '"62101"').replace(",0.05,", ",50,").replace("Parts per million", "Degrees Fahrenheit");
+      const wind = b!.replace('"44201"', '"61103"').replace(",0.055,", ",10,").replace("Parts per million", "Knots");
+      const { series, reports } = importEpaAqsHourly([{ file: "w.csv", text: `${temp}\n${wind}\n` }]);
+      assert.deepEqual([reports[0]!.rejected, reports[0]!.converted], [[], 0]);
+      assert.deepEqual(
+        series[0]!.readings.map((r) => r.values),
+        [{ temperature_c: 10 }, { wind_speed_ms: 5.14444 }],
+      );
     });
 
     it("two POCs at one site are two monitors; the same monitor and hour twice with another value is a conflict", async () => {
