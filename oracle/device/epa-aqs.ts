@@ -13,7 +13,8 @@
  *   24 documented columns with a 5-digit parameter code, and read in the documented order
  *   (layout `hourly-headerless` in the report).
  * - time: "Local" is local *standard* time (no daylight saving), so the GMT columns are used; a
- *   local time that is not a whole number of hours (−12 … +14) from GMT is refused.
+ *   local time that is not a whole number of hours (−12 … +14) from GMT is refused. The time is
+ *   the start of the hour the value averages, kept as is.
  * - a station is a monitor: `state-county-site-POC` (two instruments at one site are two series).
  * - parameters by AQS code (44201 ozone, 42602 NO2, 42401 SO2, 42101 CO, 88101 / 88502 PM2.5,
  *   81102 PM10, 62101 temperature, 62201 humidity, 64101 pressure, 61103 / 61104 wind, 62103 dew

@@ -16,7 +16,7 @@
  *   without offset is ambiguous and refused.
  * - units: mapped to the vocabulary's unit (`µg/m³`, `μg/m³`, `ug/m3` are one unit; `c` is °C);
  *   gases in ppm / ppb are converted to µg/m³ (CO to mg/m³) at the EU reference conditions (20 °C,
- *   1013.25 hPa, Directive 2008/50/EC) by {@link toVocabularyUnit}, and the reading's `source`
+ *   1013.25 hPa, Directive 2008/50/EC) by `toVocabularyUnit` (oracle/core), and the reading's `source`
  *   names the converted fields; with `gasUnits: "refuse"` such rows are refused instead.
  * - parameters outside the vocabulary (`no`, `nox`, `um003`, …): not imported, counted per
  *   parameter in the report (`unmapped`).
