@@ -10,10 +10,12 @@
  *   --devices N            1 to 100000 [10]
  *   --scheme S             p256 | secp256k1 | mixed [p256]
  *   --source S             synthetic | replay [synthetic]
- *   --data PATH            replay: a folder of Sensor.Community CSVs, or a file (repeatable)
+ *   --data PATH            replay: a folder of CSVs, or a file (repeatable)
+ *   --format F             replay: sensor-community | openaq | epa-aqs [sensor-community]
+ *   --gas-units M          replay openaq / epa-aqs: ppm, ppb gases: eu-reference | refuse [eu-reference]
  *   --loop                 replay: start a series over when it ends
- *   --saturation M         replay: PM ≥ 999 µg/m³: flag | drop [flag]
- *   --humidity-pinned M    replay: humidity ≥ 99.9 %: flag | drop [flag]
+ *   --saturation M         replay sensor-community: PM ≥ 999 µg/m³: flag | drop [flag]
+ *   --humidity-pinned M    replay sensor-community: humidity ≥ 99.9 %: flag | drop [flag]
  *   --interval S           synthetic: simulated seconds between readings of a device [60]
  *   --speedup X            simulated seconds per second [1]
  *   --duration S           simulated seconds to run [until Ctrl-C / end of data]
@@ -46,6 +48,8 @@ import { AUDIT_CHAIN_ID } from "../oracle/core/chains.js";
 import { dataDir, readAuditDeployment } from "../oracle/chain/deployments.js";
 import { SensorSealError } from "../oracle/core/errors.js";
 import type { KeyScheme } from "../oracle/core/keys.js";
+import { loadEpaAqsHourly } from "../oracle/device/epa-aqs.js";
+import { loadOpenAq } from "../oracle/device/openaq.js";
 import { createChainRegistrar } from "../oracle/device/registrar.js";
 import { loadSensorCommunity } from "../oracle/device/sensor-community.js";
 import { Simulator, type SimulatorKeys, type SimulatorSource } from "../oracle/device/simulator.js";
@@ -61,6 +65,8 @@ const { values } = parseArgs({
     scheme: { type: "string", default: "p256" },
     source: { type: "string", default: "synthetic" },
     data: { type: "string", multiple: true },
+    format: { type: "string", default: "sensor-community" },
+    "gas-units": { type: "string", default: "eu-reference" },
     loop: { type: "boolean", default: false },
     saturation: { type: "string", default: "flag" },
     "humidity-pinned": { type: "string", default: "flag" },
@@ -127,18 +133,38 @@ if (values.anchor !== undefined) {
 let source: SimulatorSource;
 if (oneOf("source", values.source, ["synthetic", "replay"] as const) === "replay") {
   if (!values.data?.length) fail("--source replay needs --data <folder or file>");
-  const { series, reports } = await loadSensorCommunity(values.data, {
-    saturation: oneOf("saturation", values.saturation, ["flag", "drop"] as const),
-    humidityPinned: oneOf("humidity-pinned", values["humidity-pinned"], ["flag", "drop"] as const),
-  });
-  const sum = (k: "rows" | "emptyRows" | "duplicateTimestamps" | "midnightWraps" | "outOfOrder" | "badLines") =>
-    reports.reduce((n, r) => n + r[k], 0);
-  console.error(
-    `simulate: replay of ${reports.length} files: ${series.length} particulate series, ${sum("rows")} rows kept ` +
-      `(dropped: ${sum("emptyRows")} empty, ${sum("outOfOrder")} out of order, ${sum("badLines")} bad; ` +
-      `${sum("duplicateTimestamps")} duplicate timestamps merged, ${sum("midnightWraps")} midnight wraps fixed)`,
-  );
-  source = { kind: "replay", series, loop: values.loop };
+  const format = oneOf("format", values.format, ["sensor-community", "openaq", "epa-aqs"] as const);
+  if (format !== "sensor-community") {
+    const gasUnits = oneOf("gas-units", values["gas-units"], ["eu-reference", "refuse"] as const);
+    const load = format === "openaq" ? loadOpenAq : loadEpaAqsHourly;
+    const { series, reports } = await load(values.data, { gasUnits });
+    const rejected = reports.flatMap((r) => r.rejected);
+    const count = (k: "imported" | "duplicates" | "converted") => reports.reduce((n, r) => n + r[k], 0);
+    console.error(
+      `simulate: replay of ${reports.length} ${format} files: ${series.length} stations, ${count("imported")} values ` +
+        `(${count("converted")} converted from ppm/ppb, ${count("duplicates")} duplicates dropped, ${rejected.length} rows refused)`,
+    );
+    // Refused rows are never signed; say which.
+    for (const r of rejected.slice(0, 20)) console.error(`simulate: refused ${r.file}:${r.line}: ${r.reason}`);
+    if (rejected.length > 20) console.error(`simulate: … and ${rejected.length - 20} more refused rows`);
+    if (series.length === 0) fail(`no ${format} readings in --data`);
+    source = { kind: "stations", series, loop: values.loop };
+  } else {
+    const { series, reports } = await loadSensorCommunity(values.data, {
+      saturation: oneOf("saturation", values.saturation, ["flag", "drop"] as const),
+      humidityPinned: oneOf("humidity-pinned", values["humidity-pinned"], ["flag", "drop"] as const),
+    });
+    const sum = (k: "rows" | "emptyRows" | "duplicateTimestamps" | "midnightWraps" | "outOfOrder" | "badLines") =>
+      reports.reduce((n, r) => n + r[k], 0);
+    console.error(
+      `simulate: replay of ${reports.length} files: ${series.length} particulate series, ${sum("rows")} rows kept ` +
+        `(dropped: ${sum("emptyRows")} empty, ${sum("outOfOrder")} out of order, ${sum("badLines")} bad; ` +
+        `${sum("duplicateTimestamps")} duplicate timestamps merged, ${sum("midnightWraps")} midnight wraps fixed)`,
+    );
+    const bad = reports.flatMap((r) => r.rejected.map(({ line, reason }) => `${r.file}:${line}: ${reason}`));
+    for (const b of bad.slice(0, 20)) console.error(`simulate: bad line ${b}`);
+    source = { kind: "replay", series, loop: values.loop };
+  }
 } else {
   source = { kind: "synthetic", seed: env.SIM_SEED ?? "sensorseal-sim" };
 }

@@ -93,11 +93,24 @@ export class DeviceConfigError extends SensorSealError {
   }
 }
 
-/** A Sensor.Community CSV file cannot be used for replay (unknown layout, no usable rows). */
+/**
+ * An archive file (Sensor.Community, OpenAQ) cannot be imported: unknown layout, no usable rows,
+ * or, with `line`, one malformed row (the importers collect these in their report, or throw on
+ * the first in strict mode).
+ */
 export class ReplayDataError extends SensorSealError {
   override name = "ReplayDataError" as const;
   declare readonly code: "INVALID_REPLAY_DATA";
-  constructor(file: string, reason: string) {
-    super("INVALID_REPLAY_DATA", `Cannot replay ${file}: ${reason}.`, { details: { file, reason } });
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly reason: string;
+  constructor(file: string, reason: string, line?: number) {
+    const where = line === undefined ? file : `${file}:${line}`;
+    super("INVALID_REPLAY_DATA", `Cannot replay ${where}: ${reason}.`, {
+      details: line === undefined ? { file, reason } : { file, line, reason },
+    });
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
   }
 }

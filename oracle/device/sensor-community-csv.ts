@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readCsv } from "./csv-rows.js";
 import { ReplayDataError } from "./errors.js";
 
 /** What a CSV file measures. */
@@ -41,7 +42,12 @@ export type ParseReport = {
   midnightWraps: number;
   outOfOrder: number;
   badLines: number;
+  /** Each bad line (no timestamp, sensor id, location or coordinates; broken quoting), with why. */
+  rejected: RowRejection[];
 };
+
+/** A data row an importer refused, with its 1-based line number. */
+export type RowRejection = { line: number; reason: string };
 
 /** A parsed file. */
 export type ParsedSensorFile = { kind: SensorKind; rows: SensorRow[]; report: ParseReport };
@@ -70,11 +76,7 @@ function num(text: string | undefined): number | undefined {
 const VALUE_FIELDS = ["pm10", "pm2_5", "temperature", "humidity", "pressure"] as const;
 
 /** The column of each field (−1: absent) and the file's kind, from its header line. */
-function readHeader(line: string, file: string): { c: Record<(typeof COLUMNS)[number], number>; kind: SensorKind } {
-  const header = line
-    .replace(/^\uFEFF/, "")
-    .split(";")
-    .map((h) => h.trim());
+function readHeader(header: readonly string[], file: string): { c: Record<(typeof COLUMNS)[number], number>; kind: SensorKind } {
   const c = Object.fromEntries(COLUMNS.map((name) => [name, header.indexOf(COLUMN_NAMES[name])])) as Record<
     (typeof COLUMNS)[number],
     number
@@ -106,6 +108,9 @@ const COLUMNS = Object.keys(COLUMN_NAMES) as (keyof typeof COLUMN_NAMES)[];
  * Parses one Sensor.Community CSV file (SDS011, DHT22 or BME280 layout, told apart by the
  * header) and cleans the quirks listed in this module's documentation.
  *
+ * A row without timestamp, sensor id, location or coordinates is not kept: it is counted in
+ * `badLines` and listed with its line number in `report.rejected`.
+ *
  * @throws {ReplayDataError} on an unknown header layout.
  * @example
  * ```ts
@@ -115,8 +120,8 @@ const COLUMNS = Object.keys(COLUMN_NAMES) as (keyof typeof COLUMN_NAMES)[];
  * ```
  */
 export function parseSensorCommunityCsv(text: string, file = "(text)"): ParsedSensorFile {
-  const lines = text.split(/\r?\n/);
-  const { c, kind } = readHeader(lines[0] ?? "", file);
+  const table = readCsv(text, ";");
+  const { c, kind } = readHeader(table.header, file);
 
   const report: ParseReport = {
     file,
@@ -127,16 +132,15 @@ export function parseSensorCommunityCsv(text: string, file = "(text)"): ParsedSe
     duplicateTimestamps: 0,
     midnightWraps: 0,
     outOfOrder: 0,
-    badLines: 0,
+    badLines: table.malformed.length,
+    rejected: [...table.malformed],
   };
+  report.lines = table.malformed.length;
   const rows: SensorRow[] = [];
   let dayOffset = 0;
   let lastRawTs = -Infinity;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === "") continue;
+  for (const { line, fields: f } of table.rows) {
     report.lines++;
-    const f = line.split(";");
     const get = (k: number): string | undefined => (k >= 0 ? f[k] : undefined);
     const rawTs = parseTimestamp(get(c.timestamp) ?? "");
     const sensorId = num(get(c.sensorId));
@@ -145,6 +149,9 @@ export function parseSensorCommunityCsv(text: string, file = "(text)"): ParsedSe
     const lon = num(get(c.lon));
     if (rawTs === undefined || sensorId === undefined || location === undefined || lat === undefined || lon === undefined) {
       report.badLines++;
+      const missing = { timestamp: rawTs, sensor_id: sensorId, location, lat, lon };
+      const absent = Object.keys(missing).filter((k) => missing[k as keyof typeof missing] === undefined);
+      report.rejected.push({ line, reason: `no valid ${absent.join(", ")}` });
       continue;
     }
     // Midnight wrap: the clock went back by hours on the same date: the rest is the next day.
@@ -188,5 +195,6 @@ export function parseSensorCommunityCsv(text: string, file = "(text)"): ParsedSe
     rows.push(row);
   }
   report.rows = rows.length;
+  report.rejected.sort((x, y) => x.line - y.line);
   return { kind, rows, report };
 }

@@ -11,6 +11,7 @@ import type { SignedReading } from "./client.js";
 import type { DeliveryStats, DeliveryWorkerOptions, RetryPolicy } from "./delivery.js";
 import type { ScryptParams } from "./secure-element.js";
 import type { ReplaySeries } from "./sensor-community.js";
+import type { StationSeries } from "./station-import.js";
 
 /** Most devices one simulator runs. */
 export const MAX_SIMULATED_DEVICES = 100_000;
@@ -43,7 +44,9 @@ export type SimulatorKeys =
 export type SimulatorSource =
   | { kind: "synthetic"; seed?: string }
   /** Device `i` replays series `i mod series.length`; `loop` restarts a finished series. */
-  | { kind: "replay"; series: readonly ReplaySeries[]; loop?: boolean };
+  | { kind: "replay"; series: readonly ReplaySeries[]; loop?: boolean }
+  /** The same for station archives (OpenAQ, EPA AQS: `loadOpenAq`, `loadEpaAqsHourly`); fields by `stationFields`. */
+  | { kind: "stations"; series: readonly StationSeries[]; loop?: boolean };
 
 /** Options of {@link Simulator.create}. */
 export type SimulatorOptions = {

@@ -1,7 +1,8 @@
 /**
  * A fleet simulator: N devices (1 to 100,000) taking air-quality readings on a simulated clock
- * (with a speed-up), from synthetic data or a Sensor.Community replay, each reading signed by
- * its device key and delivered through one shared outbox and delivery worker.
+ * (with a speed-up), from synthetic data or an archive replay (Sensor.Community, or OpenAQ and EPA
+ * AQS stations), each reading signed by its device key and delivered through one shared outbox and
+ * delivery worker.
  *
  * Memory stays bounded for 100,000 devices: no key file is held open (seeded keys are derived
  * on demand, key files are read once), and per-device state is a few numbers in typed arrays
@@ -31,7 +32,8 @@ import { TokenError } from "./pkcs11-errors.js";
 import { Pkcs11SecureElement } from "./pkcs11-secure-element.js";
 import { formatPkcs11Uri } from "./pkcs11-uri.js";
 import { ProgressReporter } from "./simulation-progress.js";
-import { replayFields } from "./sensor-community.js";
+import { replayFields, type ReplaySeries } from "./sensor-community.js";
+import { stationFields, type StationSeries } from "./station-import.js";
 import { SoftwareSecureElement, type SecureElement } from "./secure-element.js";
 import { SeededSecureElement } from "./simulated-keys.js";
 import {
@@ -100,7 +102,7 @@ export class Simulator {
     this.digester = new ReadingDigester(options.chainId, options.anchor);
     const source = options.source ?? { kind: "synthetic" };
     this.#heap = new DueHeap(options.devices);
-    if (source.kind === "replay") {
+    if (source.kind === "replay" || source.kind === "stations") {
       this.#cursor = new Uint32Array(options.devices);
       this.#loopShift = new Float64Array(options.devices);
       let earliest = Infinity;
@@ -178,7 +180,7 @@ export class Simulator {
       throw new DeviceConfigError("maxReadings", "must be a positive integer");
     }
     const source = options.source ?? { kind: "synthetic" };
-    if (source.kind === "replay" && (source.series.length === 0 || source.series.some((s) => s.readings.length === 0))) {
+    if (source.kind !== "synthetic" && (source.series.length === 0 || source.series.some((s) => s.readings.length === 0))) {
       throw new DeviceConfigError("source.series", "must hold at least one series, each with readings");
     }
     const scheme = options.scheme ?? "p256";
@@ -344,7 +346,10 @@ export class Simulator {
     const cursor = this.#cursor!;
     const shift = this.#loopShift!;
     const reading = series.readings[cursor[index]!]!;
-    const fields = replayFields(reading, series.sensorId);
+    const fields =
+      source.kind === "replay"
+        ? replayFields(reading as ReplaySeries["readings"][number], (series as ReplaySeries).sensorId)
+        : stationFields(reading as StationSeries["readings"][number], series as StationSeries);
     cursor[index]!++;
     if (cursor[index]! >= series.readings.length) {
       if (source.loop !== true) return { fields, next: undefined };

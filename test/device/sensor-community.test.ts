@@ -193,6 +193,22 @@ describe("Sensor.Community replay", () => {
     assert.ok(only(series, 22068).readings.every((r) => r.temperature === undefined && r.pm10 !== undefined));
   });
 
+  it("lists a malformed row with its line (real SDS011 rows, one timestamp and one sensor id cut) and keeps the others", async () => {
+    const lines = (await readFile(path.join(DATA, "2019-03-10_sds011_sensor_15092.csv"), "utf8")).split("\n").slice(0, 5);
+    lines[2] = lines[2]!.replace("2019-03-10T00:04:16", "");
+    lines[4] = lines[4]!.replace(/^15092;/, ";");
+    const f = parseSensorCommunityCsv(lines.join("\n") + "\n", "edited.csv");
+    assert.deepEqual([f.report.lines, f.report.rows, f.report.badLines], [4, 2, 2]);
+    assert.deepEqual(f.report.rejected, [
+      { line: 3, reason: "no valid timestamp" },
+      { line: 5, reason: "no valid sensor_id" },
+    ]);
+    assert.deepEqual(
+      f.rows.map((r) => r.ts),
+      [utc("2019-03-10T00:01:48"), utc("2019-03-10T00:06:43")],
+    );
+  });
+
   it("rejects a file of unknown layout with INVALID_REPLAY_DATA", () => {
     assert.throws(() => parseSensorCommunityCsv("a;b;c\n1;2;3\n", "x.csv"), { code: "INVALID_REPLAY_DATA" });
     assert.throws(() => parseSensorCommunityCsv("sensor_id;sensor_type;location;lat;lon;timestamp;P0\n", "y.csv"), {

@@ -13,6 +13,7 @@ import { parsePayload } from "../../oracle/core/payload.js";
 import { ReadingDigester, readingFromPayload } from "../../oracle/core/reading.js";
 import type { SignedReading } from "../../oracle/device/client.js";
 import { loadSensorCommunity } from "../../oracle/device/sensor-community.js";
+import { loadOpenAq } from "../../oracle/device/openaq.js";
 import {
   deriveSimulatedDeviceKey,
   SeededSecureElement,
@@ -153,6 +154,53 @@ describe("Simulator", () => {
       dataHash: readingFromPayload(toBytes(payloads[0]!)).dataHash,
       signature: platform.accepted[0]!.signature,
     });
+  });
+
+  it("replays a real OpenAQ export as a station: signed now (v2 payload), the station's hour kept in source", async () => {
+    await up();
+    const { series } = await loadOpenAq(
+      path.join(import.meta.dirname, "..", "fixtures", "air-quality", "openaq", "openaq_location_1274950_measurments.csv"),
+    );
+    const before = Math.floor(Date.now() / 1000);
+    const sim = await Simulator.create({
+      ...base("stations"),
+      devices: 1,
+      keys: { kind: "seed", seed: "stations-test" },
+      source: { kind: "stations", series },
+      speedup: 1e9, // 13 hourly readings, then the jump to 2025-09-18, at once
+    });
+    const summary = await sim.run();
+    assert.deepEqual([summary.reason, summary.readings, summary.delivery?.delivered.platform], ["endOfData", 13, 13]);
+    const device = new SeededSecureElement("stations-test", "p256", 0);
+    const values = platform.accepted.map((b) => parsePayload(toBytes(String(b.payload))));
+    const first = values[0]!;
+    assert.deepEqual(
+      { ...first, ts: undefined, salt: undefined },
+      {
+        v: 2,
+        device: device.address,
+        seq: 1,
+        ts: undefined,
+        salt: undefined,
+        co_mgm3: 0,
+        no2_ugm3: 17.223357,
+        o3_ugm3: 39.930948,
+        pm2_5_ugm3: 5,
+        so2_ugm3: 0,
+        loc: { lat: 43.709444, lon: -79.5435 },
+        source: {
+          archive: "openaq",
+          station: "1274950",
+          ts: Date.parse("2025-09-01T01:00:00Z") / 1000,
+          converted: { co_mgm3: "ppm", no2_ugm3: "ppm", o3_ugm3: "ppm", so2_ugm3: "ppm" },
+        },
+      },
+    );
+    // Signed at replay time, not back then.
+    assert.ok(values.every((v) => v.ts >= before && v.ts <= Math.floor(Date.now() / 1000)));
+    assert.equal(verify("p256", device.publicKey, String(platform.accepted[0]!.payload), platform.accepted[0]!.signature as Hex), true);
+    // The hour with the refused negative ozone is replayed without it.
+    assert.equal("o3_ugm3" in values.at(-1)!, false);
   });
 
   it("replays the quirk files with flags in the payload", async () => {
