@@ -30,6 +30,7 @@ import { splitBulkAnswer } from "../../../oracle/transport/mqtt/bulk-answers.js"
 import { MqttIntakeConsumer } from "../../../oracle/transport/mqtt/consumer.js";
 import { mqttPassword } from "../../../oracle/transport/mqtt/credentials.js";
 import { MqttDeliveryTransport } from "../../../oracle/transport/mqtt/device-transport.js";
+import { readingMessage } from "../../../oracle/transport/mqtt/messages.js";
 import { deviceSegment, SERVICE_USERNAMES } from "../../../oracle/transport/mqtt/topics.js";
 import { hasMosquitto, startMosquitto } from "../mosquitto.js";
 import { startBenchAuditChain } from "./chains.js";
@@ -48,6 +49,8 @@ type Audit = Awaited<ReturnType<typeof startBenchAuditChain>>;
 interface Sender {
   /** Bytes on the device side so far. */
   bytes(): WireBytes;
+  /** Of the bytes sent, the reading bodies (HTTP request bodies, MQTT message payloads) so far. */
+  bodyBytes(): number;
   close(): Promise<void>;
 }
 interface ItemSender extends Sender {
@@ -68,6 +71,8 @@ export interface TransportRun {
   /** Device-side bytes of the measured readings (both services, both directions). */
   bytes: WireBytes;
   bytesPerReading: number;
+  /** Of `bytes.sent`, the reading bodies; the rest is HTTP or MQTT framing (headers, topics, properties, acks). */
+  bodyBytesSent: number;
   /** Device-side bytes of the warm-up (one reading per device; MQTT: its sessions' set-up too). */
   warmupBytes: WireBytes;
   /** Answers waited out and sent again (429, 503, a registry index catching up). */
@@ -109,14 +114,18 @@ function next(outcome: DeliveryOutcome, what: string): "done" | number {
 /** HTTP, one reading per request, on a keep-alive client per service (node:http, no extra headers). */
 function httpItemSender(urls: Record<DeliveryTarget, string>, sockets: number): ItemSender {
   const clients = { platform: new HttpClient(urls.platform, sockets), relayer: new HttpClient(urls.relayer, sockets) };
+  let bodies = 0;
   return {
     kind: "item",
     async send(a) {
-      const answer = await clients[a.target].post("/v1/readings", JSON.stringify(deliveryBody(a.target, a)));
+      const body = JSON.stringify(deliveryBody(a.target, a));
+      bodies += Buffer.byteLength(body);
+      const answer = await clients[a.target].post("/v1/readings", body);
       const retryMs = answer.retryAfterSeconds === undefined ? undefined : answer.retryAfterSeconds * 1000;
       return classifyResponse(answer.status, parseJson(answer.text), retryMs, answer.text);
     },
     bytes: () => addWireBytes(clients.platform.bytesOnWire(), clients.relayer.bytesOnWire()),
+    bodyBytes: () => bodies,
     close: async () => (clients.platform.close(), clients.relayer.close()),
   };
 }
@@ -124,15 +133,19 @@ function httpItemSender(urls: Record<DeliveryTarget, string>, sockets: number): 
 /** HTTP bulk: an array of readings per request; each item's answer as it would be alone. */
 function httpBulkSender(urls: Record<DeliveryTarget, string>, sockets: number): BulkSender {
   const clients = { platform: new HttpClient(urls.platform, sockets), relayer: new HttpClient(urls.relayer, sockets) };
+  let bodies = 0;
   return {
     kind: "bulk",
     async send(target, attempts) {
-      const answer = await clients[target].post("/v1/readings", JSON.stringify(attempts.map((a) => deliveryBody(target, a))));
+      const body = JSON.stringify(attempts.map((a) => deliveryBody(target, a)));
+      bodies += Buffer.byteLength(body);
+      const answer = await clients[target].post("/v1/readings", body);
       return splitBulkAnswer(target, answer.status, parseJson(answer.text), attempts.length, answer.retryAfterSeconds).map((item) =>
         classifyResponse(item.status, item.body, item.retryAfterSeconds === undefined ? undefined : item.retryAfterSeconds * 1000),
       );
     },
     bytes: () => addWireBytes(clients.platform.bytesOnWire(), clients.relayer.bytesOnWire()),
+    bodyBytes: () => bodies,
     close: async () => (clients.platform.close(), clients.relayer.close()),
   };
 }
@@ -145,10 +158,15 @@ function mqttSender(brokerUrl: string, secret: string, protocolVersion: 4 | 5): 
     password: (device) => mqttPassword(secret, device),
     timeoutMs: 60_000,
   });
+  let bodies = 0;
   return {
     kind: "item",
-    send: (a) => transport.attempt(a, DEFAULT_RETRY_CODES.codes),
+    send: (a) => {
+      bodies += readingMessage(a.target, a).length; // the bytes the transport publishes
+      return transport.attempt(a, DEFAULT_RETRY_CODES.codes);
+    },
     bytes: () => transport.bytesOnWire(),
+    bodyBytes: () => bodies,
     close: () => transport.close(),
   };
 }
@@ -299,6 +317,7 @@ async function runTransport(
   try {
     const warmRetries = await drive(warmup);
     const warmupBytes = sender.bytes();
+    const warmupBodies = sender.bodyBytes();
     const count = measured.reduce((a, r) => a + r.length, 0);
     log(`7. ${name}: ${fmtNum(count)} readings to both services (warm-up answers waited out: ${warmRetries})…`);
     const t0 = performance.now();
@@ -312,11 +331,12 @@ async function runTransport(
       readingsPerSecond: (count / ms) * 1000,
       bytes,
       bytesPerReading: (bytes.sent + bytes.received) / count,
+      bodyBytesSent: sender.bodyBytes() - warmupBodies,
       warmupBytes,
       retries,
     };
     log(
-      `   ${fmtNum(run.readingsPerSecond)} readings/s (${fmtMs(ms)}), ${fmtNum(run.bytesPerReading)} B/reading (${fmtNum(bytes.sent / count)} up, ${fmtNum(bytes.received / count)} down), ${retries} answers waited out`,
+      `   ${fmtNum(run.readingsPerSecond)} readings/s (${fmtMs(ms)}), ${fmtNum(run.bytesPerReading)} B/reading (${fmtNum(bytes.sent / count)} up, ${fmtNum(run.bodyBytesSent / count)} of it reading bodies; ${fmtNum(bytes.received / count)} down), ${retries} answers waited out`,
     );
     return run;
   } finally {
@@ -327,7 +347,7 @@ async function runTransport(
 }
 
 const bytesText = (r: TransportRun) =>
-  `${fmtNum(r.bytesPerReading)} B (${fmtNum(r.bytes.sent / r.readings)} up, ${fmtNum(r.bytes.received / r.readings)} down)`;
+  `${fmtNum(r.bytesPerReading)} B (${fmtNum(r.bytes.sent / r.readings)} up, of which ${fmtNum(r.bodyBytesSent / r.readings)} reading bodies; ${fmtNum(r.bytes.received / r.readings)} down)`;
 
 // ================================================================================================
 export async function transportSection(): Promise<void> {
