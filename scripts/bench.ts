@@ -19,6 +19,9 @@
  * 5. Verifier readings/s vs a naive verifier (scripts/lib/bench/verifier.ts).
  * 6. Reward chain (RewardChain Ignition module): claim gas vs an ERC-20 transfer of the same token;
  *    postRoot with 2 vs 3 oracle signatures.
+ * 7. Transports (scripts/lib/bench/transport.ts): the same signed readings to the platform and the relayer
+ *    over MQTT 5 through a real Mosquitto, HTTP one reading per request, HTTP bulk (and the embedded aedes
+ *    broker): readings/s acknowledged by both services, device-side bytes on the wire per reading.
  *
  * Output: progress on stderr; a markdown table on stdout; JSON in <data dir>/bench/latest.json
  * (SENSORSEAL_DATA_DIR, default ./data) and a copy in docs/bench/latest.json.
@@ -27,7 +30,9 @@
  * BENCH_SINGLE_PER_DEVICE (160), BENCH_BULK_SIZE (100), BENCH_BULK_CONCURRENCY (8),
  * BENCH_BULK_PER_DEVICE (800), BENCH_LATENCY_N (300), BENCH_LATENCY_RATE (5 readings/s),
  * BENCH_DIRECT_PER_SCHEME (50), BENCH_VERIFIER_N (1e5; 1e6 with BENCH_FULL), BENCH_NAIVE_N (2000),
- * BENCH_ONLY (unset; `ingestion`: the signature-check limit and the relayer and platform ingestion only),
+ * BENCH_TRANSPORT_DEVICES (32), BENCH_TRANSPORT_PER_DEVICE (100),
+ * BENCH_ONLY (unset; `ingestion`: the signature-check limit and the relayer and platform ingestion only;
+ * `transport`: section 7 only),
  * BENCH_CPU_PROF (0; 1: the relayer and platform processes write V8 CPU profiles to <data dir>/bench/prof).
  *
  * The load generator behaves as a real client: a 429 (load shedding) is waited out for its Retry-After
@@ -42,6 +47,7 @@ import path from "node:path";
 import { auditSections } from "./lib/bench/audit.js";
 import { merkleSection, verifierSection } from "./lib/bench/cpu.js";
 import { rewardSection } from "./lib/bench/reward.js";
+import { transportSection } from "./lib/bench/transport.js";
 import { CFG, FULL, ONLY, ROOT, OUT_DIR, started, log, loadAvg, rows, results, cleanup } from "./lib/bench/run.js";
 import { fmtMs } from "./lib/bench/util.js";
 
@@ -85,10 +91,14 @@ log(
 );
 
 try {
-  await auditSections();
+  if (ONLY !== "transport") await auditSections();
+  if (ONLY !== "ingestion") {
+    if (ONLY === undefined) await rewardSection();
+    await cleanup(); // the audit chain and the relayer's store: the transports start their own
+    await transportSection();
+  }
   if (ONLY === undefined) {
-    await rewardSection();
-    await cleanup(); // the audit chain and the relayer's store: nothing runs beside the CPU sections
+    await cleanup(); // nothing runs beside the CPU sections
     merkleSection();
     await verifierSection();
   }
@@ -104,6 +114,7 @@ const notes = [
   `Measured in one run on ${meta.cores} cores (${meta.cpu}), Node ${meta.node}, ${meta.date.slice(0, 10)}; load average ${meta.loadAverageAtStart.join("/")} at start and ${loadAvg().join("/")} at the end: the machine is shared, so figures are noisy.`,
   "1–2: the relayer (its own process), the audit chain (EDR, in the bench process) and the load generator share those cores; the chain mines a block per transaction (blocks may share a timestamp). Latency is measured on such a chain, where the direct path waits for no block time; on a chain with block time B both sides wait up to B more.",
   "3, 6: whole-transaction gasUsed (21,000 base included). anchorBatch costs the same at any batch size; submitReading is the median over a device's readings 2..n.",
+  "7: device-side socket bytes (HTTP request + response with headers, from a minimal node:http client; MQTT frames of the device connections), no TCP/IP headers, no TLS; fresh platform and relayer processes per transport; the MQTT consumers run in the bench process, as in npm start.",
   FULL
     ? "4–5: BENCH_FULL=1: OZ at 1e6 leaves and the verifier at 1e6 readings measured."
     : "4: OZ at 1,000,000 leaves not measured (BENCH_FULL=1 measures it; it takes minutes); no extrapolation.",

@@ -22,7 +22,7 @@ import { MqttDeliveryTransport } from "../../oracle/transport/mqtt/device-transp
 import { decodeReply, readingMessage, type MqttReply } from "../../oracle/transport/mqtt/messages.js";
 import { readingTopic, replyTopic, SERVICE_USERNAMES } from "../../oracle/transport/mqtt/topics.js";
 import { startRealServices, type RealServices } from "../device/real-services.js";
-import { hasMosquitto, startMosquitto, type TestMosquitto } from "./mosquitto.js";
+import { hasMosquitto, startMosquitto, type RunningMosquitto } from "../../scripts/lib/mosquitto.js";
 
 const SECRET = `test-${randomBytes(8).toString("hex")}`;
 
@@ -41,7 +41,7 @@ for (const kind of ["mosquitto", "embedded"] as const) {
     () => {
       const version = kind === "mosquitto" ? 5 : 4;
       let services: RealServices;
-      let mosquitto: TestMosquitto | undefined;
+      let mosquitto: RunningMosquitto | undefined;
       let embedded: EmbeddedBroker | undefined;
       let brokerUrl: string;
       const consumers: MqttIntakeConsumer[] = [];

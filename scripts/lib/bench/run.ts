@@ -16,9 +16,13 @@ const num = (name: string, fallback: number) => {
   return value;
 };
 export const FULL = env.BENCH_FULL === "1";
-/** BENCH_ONLY=ingestion: the signature limit and sections 1 (relayer) and 1b (platform) only. */
+/**
+ * BENCH_ONLY=ingestion: the signature limit and sections 1 (relayer) and 1b (platform) only;
+ * BENCH_ONLY=transport: section 7 (MQTT vs HTTP) only.
+ */
 export const ONLY = env.BENCH_ONLY === undefined || env.BENCH_ONLY === "" ? undefined : env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== "ingestion") throw new Error("BENCH_ONLY must be ingestion (or unset)");
+if (ONLY !== undefined && ONLY !== "ingestion" && ONLY !== "transport")
+  throw new Error("BENCH_ONLY must be ingestion or transport (or unset)");
 export const CFG = {
   devices: 2 * Math.ceil(num("BENCH_DEVICES", 64) / 2),
   singleConcurrency: num("BENCH_SINGLE_CONCURRENCY", 32),
@@ -37,6 +41,8 @@ export const CFG = {
   merkleOzSizes: FULL ? [100_000, 1_000_000] : [100_000],
   verifierN: num("BENCH_VERIFIER_N", FULL ? 1_000_000 : 100_000),
   naiveN: num("BENCH_NAIVE_N", 2_000),
+  transportDevices: 2 * Math.ceil(num("BENCH_TRANSPORT_DEVICES", 32) / 2),
+  transportPerDevice: num("BENCH_TRANSPORT_PER_DEVICE", 100),
   rewardEntries: 1_000,
   rewardClaims: 5,
   relayer: {

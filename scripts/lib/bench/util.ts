@@ -6,6 +6,8 @@
  */
 import http from "node:http";
 
+import { SocketTally, type WireBytes } from "./wire-bytes.js";
+
 /** The nearest-rank percentile `p` (0..1] of `values` (unsorted). */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -74,6 +76,7 @@ export class HttpClient {
   readonly #agent: http.Agent;
   readonly #host: string;
   readonly #port: number;
+  readonly #tally = new SocketTally();
 
   constructor(baseUrl: string, maxSockets: number) {
     const url = new URL(baseUrl);
@@ -99,6 +102,7 @@ export class HttpClient {
         });
         res.on("error", reject);
       });
+      req.on("socket", (socket) => this.#tally.add(socket));
       req.on("error", reject);
       req.end(body);
     });
@@ -110,6 +114,11 @@ export class HttpClient {
 
   get(path: string): Promise<HttpAnswer> {
     return this.request("GET", path);
+  }
+
+  /** Bytes this client's sockets sent and received so far (request and response, headers included). */
+  bytesOnWire(): WireBytes {
+    return this.#tally.bytes();
   }
 
   close(): void {

@@ -1,5 +1,10 @@
-// Test helper (no side effects on import): a real Mosquitto (Debian's /usr/sbin/mosquitto) on a
-// port from the OS, with a password file made by mosquitto_passwd and the ACL of docs/MQTT.md.
+/**
+ * A real Mosquitto (Debian's /usr/sbin/mosquitto) on a port from the OS, with a password file made by
+ * mosquitto_passwd and the ACL of docs/MQTT.md, for the MQTT tests and the bench's transport section.
+ * No side effects on import.
+ *
+ * @module
+ */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,7 +18,7 @@ export const MOSQUITTO = "/usr/sbin/mosquitto";
 export const hasMosquitto = existsSync(MOSQUITTO) && existsSync("/usr/bin/mosquitto_passwd");
 
 /** A running Mosquitto that can be stopped and started again on the same port. */
-export interface TestMosquitto {
+export interface RunningMosquitto {
   url: string;
   port: number;
   stop(): Promise<void>;
@@ -38,7 +43,7 @@ async function listening(port: number): Promise<boolean> {
 }
 
 /** Starts Mosquitto with users (devices and services) whose passwords derive from `secret`. */
-export async function startMosquitto(secret: string, usernames: readonly string[]): Promise<TestMosquitto> {
+export async function startMosquitto(secret: string, usernames: readonly string[]): Promise<RunningMosquitto> {
   const dir = await mkdtemp(path.join(tmpdir(), "sensorseal-mosquitto-"));
   // Mosquitto started as root drops to the `mosquitto` user: it must be able to read these files.
   await chmod(dir, 0o755);
