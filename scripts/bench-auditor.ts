@@ -10,11 +10,13 @@
  *
  *   npm run bench:auditor
  *   BENCH_N=20000 BENCH_BATCH=1000 BENCH_DEVICES=50 BENCH_SAMPLE=200 BENCH_THREADS=1 npm run bench:auditor
+ *   BENCH_CPU_PROFILE=auditor.cpuprofile npm run bench:auditor   # main-thread profile of the auditor phase only
  *
  * Speeds are printed, never asserted. Set-up (signing, storing, anchoring) is not timed.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -48,6 +50,7 @@ const BATCH = Number(env.BENCH_BATCH ?? 1_000);
 const DEVICES = Number(env.BENCH_DEVICES ?? 50);
 const SAMPLE = Math.min(N, Number(env.BENCH_SAMPLE ?? 200));
 const THREADS = Number(env.BENCH_THREADS ?? 1);
+const CPU_PROFILE = env.BENCH_CPU_PROFILE;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -160,15 +163,29 @@ try {
     metrics: auditorMetrics(),
     logger: createLogger("bench-auditor", "silent"),
   });
+  const profiler = CPU_PROFILE === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+  }
   let t0 = performance.now();
   auditor.start();
-  let summary = await store.summary();
-  while ((summary.work.done ?? 0) < Math.ceil(N / BATCH) && summary.unchecked.length === 0) {
+  // Polls the work counts only (counting every verdict each time would be timed too).
+  let work = await store.workCounts();
+  while ((work.done ?? 0) < Math.ceil(N / BATCH) && (work.unchecked ?? 0) === 0) {
     await new Promise((r) => setTimeout(r, 10));
-    summary = await store.summary();
+    work = await store.workCounts();
   }
   const auditorMs = performance.now() - t0;
+  if (profiler !== undefined) {
+    const { profile } = await profiler.post("Profiler.stop");
+    await writeFile(CPU_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+    log(`auditor phase profile (main thread): ${CPU_PROFILE}`);
+  }
   await auditor.stop();
+  const summary = await store.summary();
   const verified = summary.verdicts.VERIFIED ?? 0;
   if (verified !== N) throw new Error(`auditor: ${verified} of ${N} VERIFIED: ${JSON.stringify(summary)}`);
 

@@ -111,8 +111,9 @@ export class Auditor {
       logger.warn({ err: (error as Error).message }, "auditor poll failed; retrying");
     }
     if (this.#o.webhook !== undefined) await deliverAlerts(store, this.#o.webhook, logger).catch(() => 0);
-    const summary = await store.summary().catch(() => undefined);
-    if (summary !== undefined) metrics.backlog.set((summary.work.pending ?? 0) + (summary.work.unchecked ?? 0));
+    // Work counts only: counting every verdict on each poll would grow with the store.
+    const work = await store.workCounts().catch(() => undefined);
+    if (work !== undefined) metrics.backlog.set((work.pending ?? 0) + (work.unchecked ?? 0));
   }
 
   /** The proof bundles of `refs` (JSON Lines, oracle/core/bundle.ts formats), from the auditor's verifier. */

@@ -1,7 +1,9 @@
 /**
  * A platform client for the auditor: the verifier's `PlatformClient`, answering from a per-batch cache
- * filled with one ranged request per device (instead of one request per reading), and refusing
- * answers whose shape is wrong (wrong bytes are "could not check", never a verdict).
+ * filled by the platform's bulk lookup (a batch's (device, seq) pairs and their equivocations, one
+ * request per 1,000 pairs whatever the number of devices), or, from a platform without that route,
+ * one ranged request per device; it refuses answers whose shape is wrong (wrong bytes are "could not
+ * check", never a verdict).
  *
  * @module
  */
@@ -10,6 +12,12 @@ import { getAddress, isHex, type Address } from "viem";
 import { PlatformClient, VerifierError, type PlatformEquivocation, type PlatformReading } from "../verifier/index.js";
 
 const key = (device: Address, seq: number) => `${device.toLowerCase()}:${seq}`;
+
+/** A (device, seq) to look up. */
+export interface ReadingPair {
+  device: Address;
+  seq: number;
+}
 
 /**
  * @example
@@ -23,6 +31,8 @@ export class PrefetchingPlatform extends PlatformClient {
   readonly #readings = new Map<string, PlatformReading | null>();
   readonly #equivocations = new Map<string, Promise<PlatformEquivocation[]>>();
   readonly #timeoutMs: number;
+  /** False once the platform answered 404 to the bulk lookup (an older platform): per-device requests then. */
+  #lookupRoute = true;
 
   constructor(url: string, apiKey: string, options: { pageSize?: number; timeoutMs?: number } = {}) {
     super(url, apiKey, options.pageSize ?? 1000);
@@ -47,6 +57,53 @@ export class PrefetchingPlatform extends PlatformClient {
       if (last <= after) break;
       after = last;
     }
+  }
+
+  /**
+   * Loads the listed pairs and their equivocations with the platform's bulk lookup (absent pairs are
+   * cached as absent). Afterwards a looked-up device's `equivocations()` are those of its looked-up
+   * seqs (the judge reads only its own seq's). Answers false, caching nothing, when the platform has
+   * no lookup route.
+   */
+  async prefetchPairs(pairs: readonly ReadingPair[]): Promise<boolean> {
+    if (!this.#lookupRoute) return false;
+    const equivocations = new Map<string, PlatformEquivocation[]>();
+    for (let start = 0; start < pairs.length; start += this.pageSize) {
+      const chunk = pairs.slice(start, start + this.pageSize);
+      const asked = new Map(chunk.map((p) => [key(p.device, p.seq), p.device]));
+      const body = await this.#request("/v1/readings/lookup", {
+        items: chunk.map((p) => ({ device: p.device, seq: p.seq })),
+      });
+      if (body === undefined) {
+        this.#lookupRoute = false;
+        return false;
+      }
+      if (!Array.isArray(body.readings) || !Array.isArray(body.equivocations)) invalid("lookup answer");
+      for (const r of body.readings as unknown[]) {
+        const device = asked.get(key((r as PlatformReading)?.device ?? "0x", (r as PlatformReading)?.seq));
+        if (device === undefined) invalid("lookup answer (a reading not asked for)");
+        const reading = checkReading(r, device);
+        this.#readings.set(key(device, reading.seq), reading);
+      }
+      for (const e of body.equivocations as Partial<PlatformEquivocation>[]) {
+        const device = asked.get(key((e?.conflicting as PlatformReading)?.device ?? "0x", e?.seq ?? 0));
+        if (device === undefined || typeof e.id !== "number") return invalid("lookup answer (an equivocation not asked for)");
+        const item: PlatformEquivocation = {
+          id: e.id,
+          seq: e.seq!,
+          stored: checkReading(e.stored, device),
+          conflicting: checkReading(e.conflicting, device),
+        };
+        const k = device.toLowerCase();
+        equivocations.set(k, [...(equivocations.get(k) ?? []), item]);
+      }
+      for (const [k] of asked) if (!this.#readings.has(k)) this.#readings.set(k, null);
+    }
+    for (const p of pairs) {
+      const k = p.device.toLowerCase();
+      if (!this.#equivocations.has(k)) this.#equivocations.set(k, Promise.resolve(equivocations.get(k) ?? []));
+    }
+    return true;
   }
 
   override async reading(device: Address, seq: number): Promise<PlatformReading | undefined> {
@@ -74,10 +131,21 @@ export class PrefetchingPlatform extends PlatformClient {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the platform, checked by checkReading
-  async #get(path: string): Promise<any> {
+  #get(path: string): Promise<any> {
+    return this.#request(path);
+  }
+
+  /** GET `path`, or POST `body` as JSON to it; undefined on 404. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the platform, checked by the callers
+  async #request(path: string, body?: unknown): Promise<any> {
     let res: Response;
     try {
-      res = await fetch(`${this.url}${path}`, { headers: this.#headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+      res = await fetch(`${this.url}${path}`, {
+        signal: AbortSignal.timeout(this.#timeoutMs),
+        ...(body === undefined
+          ? { headers: this.#headers }
+          : { method: "POST", headers: { ...this.#headers, "content-type": "application/json" }, body: JSON.stringify(body) }),
+      });
     } catch (cause) {
       throw new VerifierError("SERVICE_UNREACHABLE", `platform unreachable at ${this.url}`, { cause });
     }

@@ -3,11 +3,14 @@
  * the work queue (one row per anchored batch or direct submission), every verdict, and the alert
  * outbox. A work item's verdicts, alerts and "done" mark are written in one transaction, so a crash
  * (even kill -9) loses nothing and a redo only overwrites the same rows: verdicts are keyed by
- * (device, seq, source) and alerts by a deterministic key.
+ * (device, seq, source) and alerts by a deterministic key. Each device's latest verified reading and
+ * verdict counts are kept up to date in the same transaction (`auditor_device_latest`), so silence
+ * detection and the map read one row per device, never the whole verdict table.
  *
  * @module
  */
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import { REBUILD_DEVICE_LATEST, writeVerdicts } from "./verdict-writes.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS auditor_cursor (
@@ -68,6 +71,17 @@ CREATE TABLE IF NOT EXISTS auditor_alerts (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS auditor_alerts_outbox ON auditor_alerts (delivered_at, next_at);
+CREATE TABLE IF NOT EXISTS auditor_device_latest (
+  device TEXT PRIMARY KEY,
+  seq INTEGER,
+  ts INTEGER,
+  pm25 REAL,
+  pm10 REAL,
+  lat REAL,
+  lon REAL,
+  bad INTEGER NOT NULL,
+  total INTEGER NOT NULL
+);
 `;
 
 /** What the auditor checks: an anchored batch, or one direct submission (`ReadingSubmitted`). */
@@ -161,6 +175,12 @@ export class AuditorStore {
   /** Creates the tables if needed. */
   static async open(db: SqlDatabase): Promise<AuditorStore> {
     await db.migrate(SCHEMA);
+    // A store from before auditor_device_latest: filled once (every verdict write keeps it up to date since).
+    await db.transaction(async (tx) => {
+      const filled = await tx.query("SELECT 1 AS one FROM auditor_device_latest LIMIT 1");
+      const verdicts = await tx.query("SELECT 1 AS one FROM auditor_verdicts LIMIT 1");
+      if (filled.length === 0 && verdicts.length > 0) await tx.run(REBUILD_DEVICE_LATEST);
+    });
     return new AuditorStore(db);
   }
 
@@ -197,6 +217,10 @@ export class AuditorStore {
   async rewind(block: number, blockHash: string): Promise<{ work: number; verdicts: number }> {
     return this.db.transaction(async (tx) => {
       const verdicts = await tx.run("DELETE FROM auditor_verdicts WHERE block_number > ?", [block]);
+      if (verdicts.changes > 0) {
+        await tx.run("DELETE FROM auditor_device_latest");
+        await tx.run(REBUILD_DEVICE_LATEST);
+      }
       const work = await tx.run("DELETE FROM auditor_work WHERE block_number > ?", [block]);
       await tx.run("UPDATE auditor_cursor SET block = ?, block_hash = ?, updated_at = ? WHERE id = 1", [block, blockHash, Date.now()]);
       return { work: work.changes, verdicts: verdicts.changes };
@@ -219,7 +243,7 @@ export class AuditorStore {
     retry?: { nextAt: number; reason: string },
   ): Promise<string[]> {
     return this.db.transaction(async (tx) => {
-      for (const v of verdicts) await upsertVerdict(tx, v);
+      await writeVerdicts(tx, verdicts);
       const raised = await insertAlerts(tx, alerts);
       if (retry === undefined)
         await tx.run(
@@ -314,6 +338,12 @@ export class AuditorStore {
     );
   }
 
+  /** Work items by state (one row per batch or submission: cheap, unlike counting verdicts). */
+  async workCounts(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM auditor_work GROUP BY state");
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
   /** Counts by verdict status, work state and undelivered alerts (the status endpoint and the stack line). */
   async summary(): Promise<{
     verdicts: Record<string, number>;
@@ -326,12 +356,7 @@ export class AuditorStore {
         (r) => [r.status, Number(r.n)],
       ),
     );
-    const work = Object.fromEntries(
-      (await this.db.query<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM auditor_work GROUP BY state")).map((r) => [
-        r.state,
-        Number(r.n),
-      ]),
-    );
+    const work = await this.workCounts();
     const [a] = await this.db.query<{ total: number; undelivered: number }>(
       "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) AS undelivered FROM auditor_alerts",
     );
@@ -355,13 +380,18 @@ export class AuditorStore {
       total: number;
     }[]
   > {
-    return this.db.query(
-      `SELECT v.device, v.ts, v.seq, v.pm25, v.pm10, v.lat, v.lon, s.bad, s.total FROM auditor_verdicts v
-       JOIN (SELECT device, MAX(CASE WHEN status = 'VERIFIED' THEN seq END) AS seq,
-                    SUM(CASE WHEN status = 'VERIFIED' THEN 0 ELSE 1 END) AS bad, COUNT(*) AS total
-             FROM auditor_verdicts GROUP BY device) s ON s.device = v.device AND s.seq = v.seq
-       WHERE v.status = 'VERIFIED' ORDER BY v.device`,
-    );
+    const rows = await this.db.query<{
+      device: string;
+      ts: number;
+      seq: number;
+      pm25: number | null;
+      pm10: number | null;
+      lat: number | null;
+      lon: number | null;
+      bad: number;
+      total: number;
+    }>("SELECT device, ts, seq, pm25, pm10, lat, lon, bad, total FROM auditor_device_latest WHERE seq IS NOT NULL ORDER BY device");
+    return rows.map((r) => ({ ...r, ts: Number(r.ts), seq: Number(r.seq), bad: Number(r.bad), total: Number(r.total) }));
   }
 
   /** Hourly (3600) or daily (86400) averages of verified readings per device. */
@@ -393,34 +423,6 @@ export interface AggregateRow {
   pm25Max: number | null;
   lat: number | null;
   lon: number | null;
-}
-
-async function upsertVerdict(tx: SqlExecutor, v: VerdictRow): Promise<void> {
-  await tx.run(
-    `INSERT INTO auditor_verdicts (device, seq, source, ts, status, problems, batch_id, block_number, data_hash, pm25, pm10, temperature, humidity, lat, lon, checked_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (device, seq, source) DO UPDATE SET ts = excluded.ts, status = excluded.status, problems = excluded.problems,
-       data_hash = excluded.data_hash, pm25 = excluded.pm25, pm10 = excluded.pm10, temperature = excluded.temperature,
-       humidity = excluded.humidity, lat = excluded.lat, lon = excluded.lon, checked_at = excluded.checked_at`,
-    [
-      v.device.toLowerCase(),
-      v.seq,
-      v.source,
-      v.ts,
-      v.status,
-      v.problems,
-      v.batchId,
-      v.blockNumber,
-      v.dataHash,
-      v.pm25,
-      v.pm10,
-      v.temperature,
-      v.humidity,
-      v.lat,
-      v.lon,
-      v.checkedAt,
-    ],
-  );
 }
 
 async function insertAlerts(tx: SqlExecutor, alerts: readonly NewAlert[]): Promise<string[]> {

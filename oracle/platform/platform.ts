@@ -49,6 +49,7 @@ export interface Platform {
  * Routes: `POST /v1/readings` (one `{ payload, signature }` or an array of them),
  * `GET /v1/devices/:device/readings?from=&to=&afterSeq=&limit=`, `GET /v1/devices/:device/readings/:seq`,
  * `GET /v1/devices/:device/readings/:seq/payload` (the raw bytes), `GET /v1/devices/:device/equivocations`,
+ * `POST /v1/readings/lookup` (listed (device, seq) pairs and their equivocations, API keys only),
  * `GET /v1/stats` (admin), plus `/healthz` and `/readyz`.
  *
  * @example

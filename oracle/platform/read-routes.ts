@@ -1,7 +1,9 @@
 /**
  * The platform's read routes for API-key holders: a device's readings (paged by time or seq), one
  * reading, its payload as the exact stored bytes, a device's equivocations (`consumer` or `admin`),
- * and store counts (`admin`). Payloads are served verbatim, never re-serialized.
+ * a bulk lookup of listed (device, seq) with their equivocations (`consumer` or `admin` API key: an
+ * auditor's batch of many devices in one request), and store counts (`admin`). Payloads are served
+ * verbatim, never re-serialized.
  *
  * @module
  */
@@ -14,7 +16,7 @@ import { handle } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
 import { type ApiKeyring, requireRole } from "./auth.js";
 import type { PlatformLimits } from "./platform-options.js";
-import type { PlatformStore, StoredReading } from "./store.js";
+import type { PlatformStore, StoredEquivocation, StoredReading } from "./store.js";
 
 /** The JSON a reader gets for one reading: the payload as the exact stored text. */
 export interface ReadingResponse {
@@ -42,12 +44,15 @@ export function readRoutes(
 ): void {
   // Purchase tokens (market SIWE, access-market.ts) are checked in front of the API keys.
   const readers = wrapReaders(requireRole(keyring, READ_ROLES));
+  // Built once: a zod schema compiles itself on first use, which costs more than the request.
+  const listQuery = listQuerySchema(limits);
+  const equivocationQuery = equivocationQuerySchema(limits);
 
   router.get(
     "/v1/devices/:device/readings",
     readers,
     handle(async (req, res) => {
-      const { device, query } = deviceQuery(req, listQuerySchema(limits));
+      const { device, query } = deviceQuery(req, listQuery);
       if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
         throw new ServiceError("INVALID_QUERY", "from must not be after to", { from: query.from, to: query.to });
       }
@@ -86,26 +91,48 @@ export function readRoutes(
     "/v1/devices/:device/equivocations",
     readers,
     handle(async (req, res) => {
-      const { device, query } = deviceQuery(req, equivocationQuerySchema(limits));
+      const { device, query } = deviceQuery(req, equivocationQuery);
       const rows = await store.listEquivocations(device, query);
       res.json({
         device,
-        equivocations: rows.map((row) => ({
-          id: row.id,
-          seq: row.conflicting.seq,
-          stored: readingResponse(row.stored),
-          conflicting: readingResponse(row.conflicting),
-        })),
+        equivocations: rows.map(equivocationResponse),
         nextAfterId: rows.length === query.limit ? rows.at(-1)!.id : null,
       });
     }),
   );
+
+  lookupRoute(router, { store, keyring, limits });
 
   router.get(
     "/v1/stats",
     requireRole(keyring, ["admin"]),
     handle(async (_req, res) => {
       res.json(await store.counts());
+    }),
+  );
+}
+
+/**
+ * `POST /v1/readings/lookup` `{ items: [{ device, seq }, …] }` → the stored readings of those pairs
+ * and their equivocations. API keys only: a purchase token's scope is checked per device and time
+ * range on the per-device routes.
+ */
+function lookupRoute(
+  router: Router,
+  { store, keyring, limits }: { store: PlatformStore; keyring: ApiKeyring; limits: PlatformLimits },
+): void {
+  const lookupBody = lookupBodySchema(limits);
+  router.post(
+    "/v1/readings/lookup",
+    requireRole(keyring, READ_ROLES),
+    handle(async (req, res) => {
+      const parsed = lookupBody.safeParse(req.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new ServiceError("INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`, { field: issue.path.join(".") });
+      }
+      const found = await store.lookup(parsed.data.items);
+      res.json({ readings: found.readings.map(readingResponse), equivocations: found.equivocations.map(equivocationResponse) });
     }),
   );
 }
@@ -126,6 +153,11 @@ export function readingResponse(r: StoredReading): ReadingResponse {
     signature: bytesToHex(r.signature),
     receivedAt: new Date(r.receivedAt).toISOString(),
   };
+}
+
+/** The JSON of one equivocation: the stored reading and the conflicting one, both verbatim. */
+function equivocationResponse(row: StoredEquivocation) {
+  return { id: row.id, seq: row.conflicting.seq, stored: readingResponse(row.stored), conflicting: readingResponse(row.conflicting) };
 }
 
 async function findReading(store: PlatformStore, req: Request): Promise<StoredReading> {
@@ -166,6 +198,21 @@ function equivocationQuerySchema(limits: PlatformLimits) {
   return z.object({
     afterId: uint.optional(),
     limit: uint.pipe(z.number().int().min(1).max(limits.maxPageSize)).default(limits.defaultPageSize),
+  });
+}
+
+/** `{ items: [{ device, seq }, …] }`, at most a page of pairs. */
+function lookupBodySchema(limits: PlatformLimits) {
+  return z.object({
+    items: z
+      .array(
+        z.object({
+          device: z.string().refine((d) => isAddress(d, { strict: false }), "must be an address"),
+          seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+        }),
+      )
+      .min(1)
+      .max(limits.maxPageSize),
   });
 }
 

@@ -67,6 +67,47 @@ interface ReadingRow {
 
 const READING_COLUMNS = "device, seq, ts, data_hash, payload, signature, received_at";
 
+/** An equivocation row with the reading it conflicts with (`r_…`). */
+type EquivocationRow = ReadingRow & { id: number } & { [K in keyof ReadingRow as `r_${K}`]: ReadingRow[K] };
+
+const EQUIVOCATION_SELECT = `SELECT e.id, e.device, e.seq, e.ts, e.data_hash, e.payload, e.signature, e.received_at,
+       r.device AS r_device, r.seq AS r_seq, r.ts AS r_ts, r.data_hash AS r_data_hash, r.payload AS r_payload,
+       r.signature AS r_signature, r.received_at AS r_received_at
+  FROM equivocations e JOIN readings r ON r.device = e.device AND r.seq = e.seq`;
+
+/** (device, seq) pairs per lookup statement: one statement shape whatever the count (prepared once, planned once). */
+const LOOKUP_CHUNK = 100;
+
+/** `(device = ? AND seq = ?) OR …`, LOOKUP_CHUNK times, on the primary key (or the equivocations' unique index). */
+const pairsWhere = (prefix: string) =>
+  `(${Array.from({ length: LOOKUP_CHUNK }, () => `(${prefix}device = ? AND ${prefix}seq = ?)`).join(" OR ")})`;
+
+/** The parameters of {@link pairsWhere}: a short chunk repeats its last pair (the same row, matched once). */
+function lookupParams(chunk: readonly { device: string; seq: number }[]): unknown[] {
+  const params: unknown[] = [];
+  for (let i = 0; i < LOOKUP_CHUNK; i++) {
+    const pair = chunk[Math.min(i, chunk.length - 1)]!;
+    params.push(pair.device.toLowerCase(), pair.seq);
+  }
+  return params;
+}
+
+function fromEquivocationRow(row: EquivocationRow): StoredEquivocation {
+  return {
+    id: Number(row.id),
+    conflicting: fromRow(row),
+    stored: fromRow({
+      device: row.r_device,
+      seq: row.r_seq,
+      ts: row.r_ts,
+      data_hash: row.r_data_hash,
+      payload: row.r_payload,
+      signature: row.r_signature,
+      received_at: row.r_received_at,
+    }),
+  };
+}
+
 /**
  * The platform's raw-data store over a {@link SqlDatabase} (SQLite or PostgreSQL, same SQL).
  *
@@ -145,27 +186,36 @@ export class PlatformStore {
    * @example const evidence = await store.listEquivocations("0xabc…", { afterId: 0, limit: 100 });
    */
   async listEquivocations(device: string, { afterId = 0, limit }: { afterId?: number; limit: number }): Promise<StoredEquivocation[]> {
-    const rows = await this.db.query<ReadingRow & { id: number } & { [K in keyof ReadingRow as `r_${K}`]: ReadingRow[K] }>(
-      `SELECT e.id, e.device, e.seq, e.ts, e.data_hash, e.payload, e.signature, e.received_at,
-              r.device AS r_device, r.seq AS r_seq, r.ts AS r_ts, r.data_hash AS r_data_hash, r.payload AS r_payload,
-              r.signature AS r_signature, r.received_at AS r_received_at
-         FROM equivocations e JOIN readings r ON r.device = e.device AND r.seq = e.seq
-        WHERE e.device = ? AND e.id > ? ORDER BY e.id ASC LIMIT ?`,
-      [device.toLowerCase(), afterId, limit],
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      conflicting: fromRow(row),
-      stored: fromRow({
-        device: row.r_device,
-        seq: row.r_seq,
-        ts: row.r_ts,
-        data_hash: row.r_data_hash,
-        payload: row.r_payload,
-        signature: row.r_signature,
-        received_at: row.r_received_at,
-      }),
-    }));
+    const rows = await this.db.query<EquivocationRow>(`${EQUIVOCATION_SELECT} WHERE e.device = ? AND e.id > ? ORDER BY e.id ASC LIMIT ?`, [
+      device.toLowerCase(),
+      afterId,
+      limit,
+    ]);
+    return rows.map(fromEquivocationRow);
+  }
+
+  /**
+   * The readings stored for a list of (device, seq), and the equivocations recorded for those
+   * (device, seq), in a few statements whatever the devices (a batch of many devices is one
+   * lookup, not one request per device). Absent pairs are simply not in the answer; a pair asked
+   * twice is answered once.
+   *
+   * @example const { readings, equivocations } = await store.lookup([{ device: "0xabc…", seq: 7 }]);
+   */
+  async lookup(
+    pairs: readonly { device: string; seq: number }[],
+  ): Promise<{ readings: StoredReading[]; equivocations: StoredEquivocation[] }> {
+    const unique = [...new Map(pairs.map((p) => [`${p.device.toLowerCase()}:${p.seq}`, p])).values()];
+    const readings: StoredReading[] = [];
+    const equivocations: StoredEquivocation[] = [];
+    for (let start = 0; start < unique.length; start += LOOKUP_CHUNK) {
+      const params = lookupParams(unique.slice(start, start + LOOKUP_CHUNK));
+      for (const row of await this.db.query<ReadingRow>(`SELECT ${READING_COLUMNS} FROM readings WHERE ${pairsWhere("")}`, params))
+        readings.push(fromRow(row));
+      for (const row of await this.db.query<EquivocationRow>(`${EQUIVOCATION_SELECT} WHERE ${pairsWhere("e.")} ORDER BY e.id ASC`, params))
+        equivocations.push(fromEquivocationRow(row));
+    }
+    return { readings, equivocations };
   }
 
   /**

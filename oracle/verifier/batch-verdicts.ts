@@ -35,13 +35,19 @@ interface SeqRangePrefetch {
   prefetch(device: Address, fromSeq: number, toSeq: number): Promise<void>;
 }
 
+/** A platform client that can load listed (device, seq) pairs in bulk (the auditor's cache does); false: not offered by the platform. */
+interface PairPrefetch {
+  prefetchPairs(pairs: readonly { device: Address; seq: number }[]): Promise<boolean>;
+}
+
 /** Seq span wider than this is fetched reading by reading (a replayed old seq, not a neighbour). */
 const MAX_SPAN = 2000;
 
 /**
- * The platform's payloads for `readings`: per device one seq-range prefetch when the client supports
- * it, else one time-range listing; anything not found that way is asked for by (device, seq), so a
- * payload whose time was altered is still found (and judged TAMPERED, not RAW_MISSING).
+ * The platform's payloads for `readings`: one bulk lookup of every (device, seq) when the client and
+ * the platform support it; else per device one seq-range prefetch when the client supports it, else
+ * one time-range listing; anything not found that way is asked for by (device, seq), so a payload
+ * whose time was altered is still found (and judged TAMPERED, not RAW_MISSING).
  *
  * @example
  * const payloads = await fetchBatchPayloads(platform, audit.manifest.items.map((i) => i.reading));
@@ -68,11 +74,14 @@ export async function fetchBatchPayloads(
   }
   const found = new Map<string, PlatformReading>();
   const prefetcher = "prefetch" in platform ? (platform as unknown as SeqRangePrefetch) : undefined;
-  await eachLimit([...spans], concurrency, async ([device, s]) => {
-    if (s.maxSeq - s.minSeq >= MAX_SPAN) return;
-    if (prefetcher !== undefined) await prefetcher.prefetch(device, s.minSeq, s.maxSeq);
-    else for await (const r of platform.readings(device, { from: s.minTs, to: s.maxTs })) found.set(readingKey(device, r.seq), r);
-  });
+  const bulk = "prefetchPairs" in platform ? (platform as unknown as PairPrefetch) : undefined;
+  const inBulk = bulk !== undefined && (await bulk.prefetchPairs(readings.map((r) => ({ device: r.device, seq: Number(r.seq) }))));
+  if (!inBulk)
+    await eachLimit([...spans], concurrency, async ([device, s]) => {
+      if (s.maxSeq - s.minSeq >= MAX_SPAN) return;
+      if (prefetcher !== undefined) await prefetcher.prefetch(device, s.minSeq, s.maxSeq);
+      else for await (const r of platform.readings(device, { from: s.minTs, to: s.maxTs })) found.set(readingKey(device, r.seq), r);
+    });
   const out = new Map<string, PlatformReading | undefined>();
   await eachLimit(readings, concurrency, async (r) => {
     const k = readingKey(r.device, r.seq);

@@ -1,7 +1,7 @@
 /**
  * The auditor's store in both dialects (SQLite file; PostgreSQL when SENSORSEAL_TEST_PG_URL or a local
  * server is available): queueing with the cursor, idempotent verdicts and alerts, retries, rewind,
- * aggregates.
+ * aggregates, and each device's latest verified reading kept equal to a full recount.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -67,6 +67,72 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
         assert.equal((await store.dueAlerts(Date.now(), 10)).length, 1);
         assert.deepEqual(await store.rewind(9, "0x09"), { work: 1, verdicts: 2 });
         assert.deepEqual(await store.cursor(), { block: 9, blockHash: "0x09" });
+      } finally {
+        await store.close();
+        await target.cleanup();
+      }
+    });
+
+    it("keeps each device's latest verified reading and counts equal to a full recount through redo, re-verification, rewind, reopen", async (t) => {
+      const reason = await skip?.();
+      if (reason !== undefined) return t.skip(reason);
+      const target = await open();
+      let store = await AuditorStore.open(await openDatabase(target.url));
+      const a = "0x00000000000000000000000000000000000000aa";
+      const b = "0x00000000000000000000000000000000000000bb";
+      const at = (block: number) => ({ blockNumber: block, batchId: block, source: `batch:${block}` });
+      // The query the auditor ran on every poll before the per-device table: the oracle here.
+      const recount = async () =>
+        (
+          await store.db.query<Record<string, unknown>>(
+            `SELECT v.device, v.ts, v.seq, v.pm25, v.pm10, v.lat, v.lon, s.bad, s.total FROM auditor_verdicts v
+             JOIN (SELECT device, MAX(CASE WHEN status = 'VERIFIED' THEN seq END) AS seq,
+                          SUM(CASE WHEN status = 'VERIFIED' THEN 0 ELSE 1 END) AS bad, COUNT(*) AS total
+                   FROM auditor_verdicts GROUP BY device) s ON s.device = v.device AND s.seq = v.seq
+             WHERE v.status = 'VERIFIED' ORDER BY v.device`,
+          )
+        ).map((r) => ({ ...r, ts: Number(r.ts), seq: Number(r.seq), bad: Number(r.bad), total: Number(r.total) }));
+      const same = async (expected: { device: string; seq: number; bad: number; total: number }[]) => {
+        const latest = await store.latestByDevice();
+        assert.deepEqual(latest, await recount());
+        assert.deepEqual(
+          latest.map((l) => ({ device: l.device, seq: l.seq, bad: l.bad, total: l.total })),
+          expected,
+        );
+      };
+      try {
+        const first = [row(1, at(10)), row(2, at(10)), row(3, at(10)), row(1, { ...at(10), device: b, status: "TAMPERED" })];
+        await store.complete({ kind: "batch", ref: "10" }, first, []);
+        await same([{ device: a, seq: 3, bad: 0, total: 3 }]);
+        await store.complete({ kind: "batch", ref: "10" }, first, []);
+        await same([{ device: a, seq: 3, bad: 0, total: 3 }]);
+        // 250 rows: more than one statement's worth.
+        const second = [row(4, at(11)), row(2, { ...at(11), device: b }), ...Array.from({ length: 250 }, (_, i) => row(100 + i, at(11)))];
+        await store.complete({ kind: "batch", ref: "11" }, second, []);
+        await same([
+          { device: a, seq: 349, bad: 0, total: 254 },
+          { device: b, seq: 2, bad: 1, total: 2 },
+        ]);
+        // Re-verification: the latest reading of a is TAMPERED now, b's TAMPERED seq 1 now VERIFIED.
+        await store.complete({ kind: "batch", ref: "11" }, [row(349, { ...at(11), status: "TAMPERED" })], []);
+        await store.complete({ kind: "batch", ref: "10" }, [row(1, { ...at(10), device: b })], []);
+        await same([
+          { device: a, seq: 348, bad: 1, total: 254 },
+          { device: b, seq: 2, bad: 0, total: 2 },
+        ]);
+        await store.rewind(10, "0x10");
+        await same([
+          { device: a, seq: 3, bad: 0, total: 3 },
+          { device: b, seq: 1, bad: 0, total: 1 },
+        ]);
+        // A store written before the table existed is filled on open.
+        await store.db.run("DELETE FROM auditor_device_latest");
+        await store.close();
+        store = await AuditorStore.open(await openDatabase(target.url));
+        await same([
+          { device: a, seq: 3, bad: 0, total: 3 },
+          { device: b, seq: 1, bad: 0, total: 1 },
+        ]);
       } finally {
         await store.close();
         await target.cleanup();

@@ -377,6 +377,62 @@ export function platformSuite(backend: Backend): void {
         assert.equal(evidence.json.nextAfterId, null);
       });
 
+      it("looks up listed (device, seq) pairs of many devices in one request, with their equivocations", async () => {
+        const a = await register("secp256k1");
+        const b = await register("p256");
+        const ts = await chainNow();
+        const readingsOfA = [sign(a, { ts }), sign(a, { ts }), sign(a, { ts })];
+        const original = sign(b, { ts, seq: 1 });
+        const second = sign(b, { ts, seq: 2 });
+        for (const s of [...readingsOfA, original, second]) assert.equal((await post(s.body)).status, 201);
+        const conflicting = sign(b, { ts, seq: 1, fields: { pm10_ugm3: 99 } });
+        assert.equal((await post(conflicting.body)).status, 409);
+        const stranger = TestDevice.create("secp256k1").address;
+        // More pairs than one store statement takes (100), an absent seq, a pair asked twice, a lowercase address.
+        const items = [
+          { device: a.address, seq: 1 },
+          { device: a.address.toLowerCase(), seq: 3 },
+          { device: a.address, seq: 99 },
+          ...Array.from({ length: 150 }, (_, i) => ({ device: stranger, seq: i + 1 })),
+          { device: b.address, seq: 1 },
+          { device: b.address, seq: 2 },
+          { device: a.address, seq: 1 },
+        ];
+        const lookup = (body: unknown, key?: string) =>
+          fetch(`${url}/v1/readings/lookup`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
+            body: JSON.stringify(body),
+          }).then(async (res) => ({ status: res.status, json: await res.json() }));
+        const answer = await lookup({ items }, keys.consumer);
+        assert.equal(answer.status, 200, JSON.stringify(answer.json));
+        const served = (answer.json.readings as { device: string; seq: number; payload: string; signature: string }[])
+          .map((r) => `${r.device}:${r.seq}:${r.payload}:${r.signature}`)
+          .sort();
+        const expected = [readingsOfA[0]!, readingsOfA[2]!, original, second]
+          .map((s) => `${s.reading.device}:${s.reading.seq}:${s.text}:${s.signature}`)
+          .sort();
+        assert.deepEqual(served, expected);
+        assert.equal(answer.json.equivocations.length, 1);
+        const [evidence] = answer.json.equivocations;
+        assert.equal(evidence.seq, 1);
+        assert.equal(evidence.stored.payload, original.text);
+        assert.equal(evidence.conflicting.payload, conflicting.text);
+        assert.equal(evidence.conflicting.signature, conflicting.signature);
+        // The same as the per-device routes answer.
+        const perDevice = await get(`/v1/devices/${b.address}/equivocations`, keys.admin);
+        assert.deepEqual(perDevice.json.equivocations, answer.json.equivocations);
+        assert.equal((await lookup({ items: [{ device: a.address, seq: 2 }] }, keys.admin)).json.readings[0].payload, readingsOfA[1]!.text);
+
+        for (const bad of [{}, { items: [] }, { items: [{ device: "0x1234", seq: 1 }] }, { items: [{ device: a.address, seq: 0 }] }]) {
+          const refused = await lookup(bad, keys.consumer);
+          assert.equal(refused.status, 400, JSON.stringify(bad));
+          assert.equal(refused.json.error.code, "INVALID_BODY");
+        }
+        assert.equal((await lookup({ items }, undefined)).status, 401);
+        for (const key of [keys.device, keys.public, keys.unknown]) assert.notEqual((await lookup({ items }, key)).status, 200);
+      });
+
       it("stores exactly one of concurrent different payloads for one seq; the others are evidence", async () => {
         const device = await register("secp256k1");
         const ts = await chainNow();
