@@ -119,7 +119,9 @@ export class Submissions {
       c.ok ? { verdict: c.value } : { error: c.error },
     );
     // The device quotas of the authentic, admissible readings, charged together (one take per device).
-    const charged = verdicts.flatMap((v) => (v.verdict !== undefined && v.verdict.refusal === undefined ? [v.verdict.candidate.device] : []));
+    const charged = verdicts.flatMap((v) =>
+      v.verdict !== undefined && v.verdict.refusal === undefined ? [v.verdict.candidate.device] : [],
+    );
     const quotas: IterableIterator<Consumed> = (o.deviceQuota ? await o.deviceQuota.consumeEach(charged) : []).values();
     for (let i = 0; i < items.length; i++) {
       try {

@@ -108,7 +108,9 @@ export class Limiter {
     await Promise.all(
       [...byKey].map(async ([key, indexes]) => {
         const { granted, retryAfterMs } = await this.take(key, indexes.length);
-        indexes.forEach((index, k) => (answers[index] = k < granted ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs }));
+        indexes.forEach(
+          (index, k) => (answers[index] = k < granted ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs }),
+        );
       }),
     );
     return answers;
