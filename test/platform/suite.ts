@@ -122,9 +122,11 @@ export function platformSuite(backend: Backend): void {
     async function startPlatform(
       limits: Partial<PlatformLimits>,
       wrapStore: (db: SqlDatabase) => SqlDatabase = (db) => db,
-      extra: Pick<PlatformOptions, "now" | "trustProxy"> & { registry?: PlatformOptions["registry"] } = {},
+      extra: Pick<PlatformOptions, "now" | "trustProxy"> & { registry?: PlatformOptions["registry"]; databaseUrl?: string } = {},
     ): Promise<{ platform: Platform; server: RunningServer; databaseUrl: string }> {
-      const database = await backend.fresh();
+      // `databaseUrl`: another instance on the store of one started before (else a fresh store).
+      const { databaseUrl, ...options } = extra;
+      const database = databaseUrl === undefined ? await backend.fresh() : { url: databaseUrl, drop: async () => undefined };
       cleanups.push(() => database.drop());
       const store = wrapStore(await openDatabase(database.url));
       const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -134,8 +136,8 @@ export function platformSuite(backend: Backend): void {
         apiKeys: keyEntries,
         logger,
         limits,
-        ...extra,
-        registry: extra.registry ?? registry,
+        ...options,
+        registry: options.registry ?? registry,
       });
       const s = await listen(p.app, 0);
       cleanups.push(async () => {
@@ -764,6 +766,21 @@ export function platformSuite(backend: Backend): void {
         const forged = sign(other, { ts, seq: 900, signer: device });
         await expectRejected(() => post(forged.body, limited.server.url), 400, "INVALID_SIGNATURE", limited.platform);
         assert.equal((await post(sign(other, { ts }).body, limited.server.url)).status, 201);
+      });
+
+      it("several instances on one store: a device quota is shared on PostgreSQL, counted per process on SQLite", async () => {
+        const first = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 });
+        const second = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 }, undefined, { databaseUrl: first.databaseUrl });
+        const device = await register("p256");
+        const ts = await chainNow();
+        for (let i = 0; i < 2; i++) assert.equal((await post(sign(device, { ts }).body, first.server.url)).status, 201);
+        if (backend.name === "postgres") {
+          // The first instance spent the device's quota: the second refuses its next reading.
+          const { answer } = await expectLimited(second, sign(device, { ts }).body, "DEVICE_QUOTA_EXCEEDED", 20);
+          assert.equal(answer.error.details.device, device.address);
+        } else {
+          assert.equal((await post(sign(device, { ts }).body, second.server.url)).status, 201);
+        }
       });
 
       it("charges each reading before its check: a bad-signature flood gets 429 RATE_LIMITED, honest readings from the same address go on", async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { Limiters, quotaOf, type Limiter } from "../../oracle/service/limiter.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 
 const PG_URL = process.env.SENSORSEAL_TEST_PG_URL;
 const logger = createLogger("limiter-test", "silent");
@@ -82,15 +83,19 @@ describe("Limiter (rate-limiter-flexible)", () => {
   });
 
   describe("in PostgreSQL", { skip: PG_URL === undefined && "SENSORSEAL_TEST_PG_URL not set" }, () => {
+    // A fresh database (random name), dropped after; two stores (two pools) on it stand for two instances.
+    let database: TestDatabase;
     let db: SqlDatabase;
     let other: SqlDatabase;
     before(async () => {
-      db = await openDatabase(PG_URL!);
-      other = await openDatabase(PG_URL!);
+      database = await createTestDatabase(PG_URL!);
+      db = await openDatabase(database.url);
+      other = await openDatabase(database.url);
     });
     after(async () => {
       await db?.close();
       await other?.close();
+      await database?.drop();
     });
 
     behaves(() => Limiters.open(fresh(), db, logger));
