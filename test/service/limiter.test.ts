@@ -114,6 +114,18 @@ describe("Limiter (rate-limiter-flexible)", () => {
       assert.equal(Number(rows[0]!.n), 2);
     });
 
+    it("answers from its in-memory insurance while PostgreSQL fails (its pool ended)", async () => {
+      const lost = await openDatabase(database.url);
+      const warnings: unknown[] = [];
+      const watching = { ...logger, warn: (...args: unknown[]) => void warnings.push(args) } as unknown as typeof logger;
+      const limiter = (await Limiters.open(fresh(), lost, watching)).limiter("device", { points: 2, windowMs: 60_000 });
+      await lost.close();
+      assert.equal((await limiter.consume("0xdevice")).allowed, true);
+      assert.equal((await limiter.consume("0xdevice")).allowed, true);
+      assert.equal((await limiter.consume("0xdevice")).allowed, false, "the insurance counts the quota too");
+      assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+    });
+
     it("p50 of one consume, PostgreSQL vs memory (printed, not asserted)", async () => {
       const p50 = async (limiter: Limiter) => {
         const times: number[] = [];
