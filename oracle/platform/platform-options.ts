@@ -30,7 +30,7 @@ export interface PlatformLimits {
   maxReadingChecksInFlight: number;
   /** Event-loop lag (ms) above which submissions get 429 OVERLOADED (0: not measured). */
   maxEventLoopLagMs: number;
-  /** Requests per second per client address (token bucket refill). */
+  /** Requests per second per client address in the long run (a window of ipBurst per ipBurst / rate seconds). */
   ipRatePerSecond: number;
   /** Requests a client address may burst. */
   ipBurst: number;
@@ -83,7 +83,7 @@ export interface PlatformOptions {
   limits?: Partial<PlatformLimits>;
   /** Express `trust proxy` (set when the platform runs behind a reverse proxy), for per-IP limits. */
   trustProxy?: false | number | string;
-  /** The clock in ms (tests may pin it). */
+  /** The clock in ms (tests may pin it; the quotas keep the wall clock, oracle/service/limiter.ts). */
   now?: () => number;
   /** The reward chain's DataMarket: buyers sign in with their wallet (SIWE) and read what they bought. */
   market?: PlatformMarketOptions;

@@ -11,6 +11,7 @@ import express, { type Express, type Router } from "express";
 import { createServiceApp } from "../service/app.js";
 import { ConfigError } from "../service/errors.js";
 import { GroupCommit } from "../service/group-commit.js";
+import { Limiters } from "../service/limiter.js";
 import { LoadShedder } from "../service/load-shedding.js";
 import type { Logger } from "../service/logger.js";
 import { processMetrics, refusalRecorder, type ProcessMetrics } from "../service/process-metrics.js";
@@ -78,13 +79,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     registryResyncMs: limits.registryResyncMs,
     now,
   });
-  const quota = new DeviceQuota({ readingsPerMinute: limits.deviceReadingsPerMinute, burst: limits.deviceBurst, now });
+  // Quotas in memory on SQLite; in the store on PostgreSQL, so several platform instances share them.
+  const limiters = await Limiters.open("platform", options.store, logger);
+  const quota = new DeviceQuota({ readingsPerMinute: limits.deviceReadingsPerMinute, burst: limits.deviceBurst, limiters });
 
   // Draining: requests in flight finish, new ones are refused, then the store closes.
   const requests = new RequestTracker(logger);
   const router = express.Router();
   router.use(requests.middleware());
-  const budget = new SignatureBudget(limits, now);
+  const budget = new SignatureBudget(limits, limiters);
   const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
   submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
   const wrapReaders = await mountMarket(router, {
@@ -103,6 +106,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     router,
     bodyLimit: limits.bodyLimit,
     rateLimit: { ratePerSecond: limits.ipRatePerSecond, burst: limits.ipBurst },
+    limiters,
     // Carrier NAT: reading submissions are charged per address only for what is refused (the signature
     // budget) and per device for what is stored (the device quota), never per address when honest.
     rateLimitExempt: (req) => req.method === "POST" && req.path === "/v1/readings",

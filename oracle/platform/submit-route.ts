@@ -56,7 +56,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
       const [checked] = await o.budget.checkEach(clientOf(req), [body], (item) => o.verifier.verify(item));
       if (!checked!.ok) throw checked!.error;
       const verified = checked!.value;
-      o.quota.charge(verified);
+      await o.quota.charge(verified);
       const [outcome] = await o.writer.submit([toStored(verified, o.now())]);
       const { status, body: answer } = single(o, outcome!);
       res.status(status).json(answer);
@@ -102,10 +102,14 @@ async function submitBulk(o: SubmitOptions, client: string, items: unknown[]): P
   const accepted: { index: number; reading: StoredReading }[] = [];
   let retryAfterSeconds: number | undefined;
   const checked = await o.budget.checkEach(client, items, (item) => o.verifier.verify(item));
+  // The verified readings' device quotas, charged together (one take per device).
+  const verified = checked.flatMap((item) => (item.ok ? [item.value] : []));
+  const quotaRefusals = (await o.quota.chargeEach(verified)).values();
   for (const [index, item] of checked.entries()) {
     try {
       if (!item.ok) throw item.error;
-      o.quota.charge(item.value);
+      const refusal = quotaRefusals.next().value;
+      if (refusal !== undefined) throw refusal;
       accepted.push({ index, reading: toStored(item.value, o.now()) });
     } catch (error) {
       const rejected = rejection(index, error);

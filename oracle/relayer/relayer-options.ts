@@ -47,7 +47,10 @@ export interface RelayerLimits {
    * unknown device, malformed) keep it spent. Rate 0: off.
    */
   refusedReadingRate: { ratePerSecond: number; burst: number };
-  /** Readings per device; undefined: off. */
+  /**
+   * Readings per device; undefined: off. Every quota here is a window of `burst` per `burst / ratePerSecond`
+   * seconds, kept in memory on SQLite and shared by all instances on PostgreSQL (oracle/service/limiter.ts).
+   */
   deviceQuota?: { ratePerSecond: number; burst: number };
   /** Largest accepted `timestamp − now`, seconds. */
   maxClockSkewSeconds: number;

@@ -28,7 +28,7 @@ import { readingAnchorAbi } from "../chain/abis.js";
 import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
 import type { Logger } from "../service/logger.js";
-import { RateLimiter } from "../service/rate-limit.js";
+import { Limiters, quotaOf } from "../service/limiter.js";
 import { refusalRecorder } from "../service/process-metrics.js";
 import { SignatureBudget } from "../service/signature-budget.js";
 import { servicePool } from "../service/signature-pool.js";
@@ -240,15 +240,17 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel });
   await warnWithoutRole(chain, anchor, account.address, logger);
 
+  // Quotas in memory on SQLite; in the store on PostgreSQL, so several relayer instances share them.
+  const limiters = await Limiters.open("relayer", options.store, logger);
   const budget = new SignatureBudget(
     { readingChecksPerSecond: limits.refusedReadingRate.ratePerSecond, readingCheckBurst: limits.refusedReadingRate.burst },
-    now,
+    limiters,
   );
   const submissions = new Submissions({
     store,
     checker,
     writer,
-    deviceQuota: limits.deviceQuota ? new RateLimiter(limits.deviceQuota) : undefined,
+    deviceQuota: limits.deviceQuota ? limiters.limiter("device", quotaOf(limits.deviceQuota)) : undefined,
     budget,
     metrics,
     anchorer,
@@ -271,9 +273,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const service = createServiceApp({
     name: "relayer",
     logger,
-    router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, info }), options),
+    router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, limiters, info }), options),
     bodyLimit: limits.bodyLimit,
     rateLimit: limits.requestRate,
+    limiters,
     ready: () => started && !submissions.draining && anchorer.healthy,
   });
 

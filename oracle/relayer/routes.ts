@@ -11,7 +11,7 @@ import { getAddress, isAddress, type Address } from "viem";
 import { handle, rateLimitMiddleware } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
 import { PROMETHEUS_CONTENT_TYPE } from "../service/metrics.js";
-import { RateLimiter } from "../service/rate-limit.js";
+import { quotaOf, type Limiters } from "../service/limiter.js";
 import { type BatchViews, isUintParam } from "./batch-views.js";
 import type { RelayerMetrics } from "./metrics.js";
 import type { RelayerLimits } from "./relayer-options.js";
@@ -25,6 +25,8 @@ export interface RelayerRoutesOptions {
   submissions: Submissions;
   views: BatchViews;
   limits: RelayerLimits;
+  /** Where the per-address reading rate is kept (shared on PostgreSQL, oracle/service/limiter.ts). */
+  limiters: Limiters;
   /** The body of GET /v1/info. */
   info: Record<string, unknown>;
 }
@@ -49,11 +51,11 @@ export function relayerRouter(o: RelayerRoutesOptions): Router {
   return router;
 }
 
-function readingRoutes(router: Router, { limits, submissions, store, views }: RelayerRoutesOptions): void {
+function readingRoutes(router: Router, { limits, limiters, submissions, store, views }: RelayerRoutesOptions): void {
   const perClient = limits.readingRate
     ? [
         rateLimitMiddleware(
-          new RateLimiter(limits.readingRate),
+          limiters.limiter("readings", quotaOf(limits.readingRate)),
           (req) => req.ip ?? "unknown",
           // A bulk request costs its readings (capped: an oversize array is refused anyway).
           (req) => (Array.isArray(req.body) ? Math.max(1, Math.min(req.body.length, limits.maxBulk)) : 1),

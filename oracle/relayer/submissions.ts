@@ -9,7 +9,7 @@ import type { Request, Response } from "express";
 import type { Address } from "viem";
 
 import type { SignedReceiptJson } from "../core/receipt.js";
-import type { RateLimiter } from "../service/rate-limit.js";
+import { retryAfterSeconds, type Consumed, type Limiter } from "../service/limiter.js";
 import type { SignatureBudget } from "../service/signature-budget.js";
 import type { Anchorer } from "./anchorer.js";
 import { RejectionError } from "./errors.js";
@@ -24,7 +24,7 @@ export interface SubmissionsOptions {
   store: RelayerStore;
   checker: ReadingChecker;
   writer: IntakeWriter;
-  deviceQuota: RateLimiter | undefined;
+  deviceQuota: Limiter | undefined;
   /** Charges each reading to its client address before its check, refunded when authentic. */
   budget: SignatureBudget;
   metrics: RelayerMetrics;
@@ -118,6 +118,11 @@ export class Submissions {
     const verdicts = (await o.budget.checkEach(client, items, (item) => o.checker.verify(item))).map((c) =>
       c.ok ? { verdict: c.value } : { error: c.error },
     );
+    // The device quotas of the authentic, admissible readings, charged together (one take per device).
+    const charged = verdicts.flatMap((v) =>
+      v.verdict !== undefined && v.verdict.refusal === undefined ? [v.verdict.candidate.device] : [],
+    );
+    const quotas: IterableIterator<Consumed> = (o.deviceQuota ? await o.deviceQuota.consumeEach(charged) : []).values();
     for (let i = 0; i < items.length; i++) {
       try {
         const checked = verdicts[i];
@@ -125,11 +130,11 @@ export class Submissions {
         const { candidate, refusal } = checked.verdict;
         let blocked = refusal;
         if (blocked === undefined && o.deviceQuota !== undefined) {
-          const wait = o.deviceQuota.take(candidate.device);
-          if (wait > 0)
+          const quota = quotas.next().value as Consumed;
+          if (!quota.allowed)
             blocked = new RejectionError("DEVICE_QUOTA_EXCEEDED", "this device sent too many readings; retry later", {
               device: candidate.device,
-              retryAfterSeconds: wait,
+              retryAfterSeconds: retryAfterSeconds(quota.retryAfterMs),
             });
         }
         if (blocked !== undefined) {

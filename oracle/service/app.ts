@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import { SensorSealError } from "../core/errors.js";
 import { ServiceError } from "./errors.js";
 import type { Logger } from "./logger.js";
-import { RateLimiter } from "./rate-limit.js";
+import { Limiters, quotaOf, retryAfterSeconds, type BucketSizes, type Limiter } from "./limiter.js";
 
 export interface ServiceAppOptions {
   name: string;
@@ -16,8 +16,10 @@ export interface ServiceAppOptions {
   router: Router;
   /** Largest accepted request body (express `limit` syntax). */
   bodyLimit?: string;
-  /** Requests per second per client address; `undefined` turns the limit off. */
-  rateLimit?: { ratePerSecond: number; burst: number };
+  /** Requests per second per client address (burst per window of burst/rate seconds); `undefined` turns the limit off. */
+  rateLimit?: BucketSizes;
+  /** Where the per-address limit is kept (default: this process's memory; shared on PostgreSQL, oracle/service/limiter.ts). */
+  limiters?: Limiters;
   /** Requests the per-address limit does not charge (limited elsewhere, e.g. per device). */
   rateLimitExempt?: (req: express.Request) => boolean;
   /** Answers `/readyz`: false while the service cannot take work (store or chain down, draining). */
@@ -39,7 +41,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set("query parser", "simple");
 
   if (options.rateLimit) {
-    const limit = rateLimitMiddleware(new RateLimiter(options.rateLimit), (req) => req.ip ?? "unknown");
+    const limiters = options.limiters ?? Limiters.memory(options.name);
+    const limit = rateLimitMiddleware(limiters.limiter("requests", quotaOf(options.rateLimit)), (req) => req.ip ?? "unknown");
     const exempt = options.rateLimitExempt;
     app.use(exempt === undefined ? limit : (req, res, next) => (exempt(req) ? next() : limit(req, res, next)));
   }
@@ -61,17 +64,19 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   return app;
 }
 
-/** Answers 429 + Retry-After when `key(req)` has no tokens left. */
+/** Answers 429 RATE_LIMITED + Retry-After when `key(req)` has fewer than `cost(req)` points left. */
 export function rateLimitMiddleware(
-  limiter: RateLimiter,
+  limiter: Limiter,
   key: (req: express.Request) => string,
   cost: (req: express.Request) => number = () => 1,
 ): RequestHandler {
   return (req, res, next) => {
-    const wait = limiter.take(key(req), cost(req));
-    if (wait === 0) return next();
-    res.setHeader("Retry-After", String(wait));
-    next(new ServiceError("RATE_LIMITED", "too many requests", { retryAfterSeconds: wait }));
+    limiter.consume(key(req), cost(req)).then(({ allowed, retryAfterMs }) => {
+      if (allowed) return next();
+      const wait = retryAfterSeconds(retryAfterMs);
+      res.setHeader("Retry-After", String(wait));
+      next(new ServiceError("RATE_LIMITED", "too many requests", { retryAfterSeconds: wait }));
+    }, next);
   };
 }
 

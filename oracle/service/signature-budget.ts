@@ -3,21 +3,23 @@
  * costs one token of its client address's bucket *before* it is checked; a reading that verifies gets
  * its token back, a refused one keeps it spent. Honest devices behind one carrier address therefore
  * never run the bucket down (each holds a token only while its own reading is checked), while a
- * client sending bad signatures gets `readingChecksPerSecond` checks a second after its burst, then
- * 429 RATE_LIMITED with Retry-After — for every reading of a bulk request, not once per request.
+ * client sending bad signatures gets `readingCheckBurst` checks per window of
+ * `readingCheckBurst / readingChecksPerSecond` seconds, then 429 RATE_LIMITED with Retry-After (the
+ * rest of the window) — for every reading of a bulk request, not once per request. The budget lives
+ * where oracle/service/limiter.ts keeps quotas: shared by every instance on PostgreSQL.
  *
  * @module
  */
 import type { Request, RequestHandler } from "express";
 
 import { ServiceError } from "./errors.js";
-import { RateLimiter } from "./rate-limit.js";
+import { quotaOf, retryAfterSeconds, type Limiter, type Limiters } from "./limiter.js";
 
 /** Sizes of the per-address check budget; a rate of 0 turns charging off. */
 export interface SignatureBudgetLimits {
-  /** Refused readings an address may cost per second, after its burst (bucket refill; 0: no charge). */
+  /** Refused readings an address may cost per second in the long run (window = burst / rate; 0: no charge). */
   readingChecksPerSecond: number;
-  /** Readings an address may have checked before any refund (bucket capacity). */
+  /** Readings an address may have checked before any refund (the points of its window). */
   readingCheckBurst: number;
 }
 
@@ -26,16 +28,15 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** The per-address check budget, and the signature checks in flight on the whole platform. */
 export class SignatureBudget {
-  readonly #bucket: RateLimiter | undefined;
-  readonly #now: () => number;
+  readonly #bucket: Limiter | undefined;
   #checksInFlight = 0;
 
-  constructor(limits: SignatureBudgetLimits, now: () => number) {
+  /** `limiters`: where the budget is kept (shared across instances on PostgreSQL, oracle/service/limiter.ts). */
+  constructor(limits: SignatureBudgetLimits, limiters: Limiters) {
     this.#bucket =
       limits.readingChecksPerSecond > 0
-        ? new RateLimiter({ ratePerSecond: limits.readingChecksPerSecond, burst: limits.readingCheckBurst })
+        ? limiters.limiter("checks", quotaOf({ ratePerSecond: limits.readingChecksPerSecond, burst: limits.readingCheckBurst }))
         : undefined;
-    this.#now = now;
   }
 
   /** Readings of admitted requests waiting for or in their check, all addresses together (what the platform's load shedder watches). */
@@ -58,34 +59,30 @@ export class SignatureBudget {
     this.#checksInFlight += items.length;
     try {
       while (waiting.length > 0) {
-        const wave: number[] = [];
-        const later: number[] = [];
-        let lastWait = 0;
-        for (const i of waiting) {
-          const wait = bucket?.take(client, 1, this.#now()) ?? 0;
-          if (wait === 0) wave.push(i);
-          else {
-            later.push(i);
-            lastWait = wait;
-          }
-        }
+        // One take for the whole wave: the first items get what is left, in order.
+        const { granted, retryAfterMs } = bucket ? await bucket.take(client, waiting.length) : { granted: waiting.length, retryAfterMs: 0 };
+        const wave = waiting.slice(0, granted);
+        const later = waiting.slice(granted);
         if (wave.length === 0) {
-          for (const i of later) results[i] = { ok: false, error: rateLimited(lastWait) };
+          for (const i of later) results[i] = { ok: false, error: rateLimited(retryAfterSeconds(retryAfterMs)) };
           this.#checksInFlight -= later.length;
           waiting = [];
           break;
         }
+        let refunds = 0;
         await Promise.all(
           wave.map(async (i) => {
             try {
               results[i] = { ok: true, value: await check(items[i] as I) };
-              bucket?.refund(client, 1, this.#now());
+              refunds++;
             } catch (error) {
-              if (error instanceof ServiceError && error.status >= 500) bucket?.refund(client, 1, this.#now());
+              if (error instanceof ServiceError && error.status >= 500) refunds++;
               results[i] = { ok: false, error };
             }
           }),
         );
+        // One refund for the wave (one store write on PostgreSQL).
+        await bucket?.refund(client, refunds);
         // A request's readings count as in flight until its whole wave is checked (what load shedding watches).
         this.#checksInFlight -= wave.length;
         waiting = later;
@@ -105,11 +102,13 @@ export class SignatureBudget {
     return (req, res, next) => {
       const bucket = this.#bucket;
       if (bucket === undefined || req.method !== "POST" || req.path !== "/v1/readings") return next();
-      const wait = bucket.peek(client(req), 1, this.#now());
-      if (wait === 0) return next();
-      const error = rateLimited(wait);
-      res.setHeader("Retry-After", String(wait));
-      res.status(error.status).json(error.body());
+      bucket.peek(client(req)).then(({ allowed, retryAfterMs }) => {
+        if (allowed) return next();
+        const wait = retryAfterSeconds(retryAfterMs);
+        const error = rateLimited(wait);
+        res.setHeader("Retry-After", String(wait));
+        res.status(error.status).json(error.body());
+      }, next);
     };
   }
 }

@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 
+import { createLogger } from "../service/logger.js";
+
 /** Runs statements; inside `transaction`, on the transaction's connection. */
 export interface SqlExecutor {
   /** Rows of a query. Placeholders are `?`, in both dialects. */
@@ -129,9 +131,17 @@ class PostgresDatabase implements SqlDatabase {
           oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle client's error (server restart, network cut) is emitted on the pool: without a listener
+    // it would crash the process; the pool drops that client and the next query opens a new one.
+    pool.on("error", (error) => storeLogger().warn({ err: error }, "PostgreSQL idle client failed; the pool replaces it"));
     const client = await pool.connect(); // fail fast on a wrong URL
     client.release();
     return new PostgresDatabase(pool);
+  }
+
+  /** The pool itself, for libraries that take a pg Pool (the shared quotas, oracle/service/limiter.ts). */
+  get pool(): pg.Pool {
+    return this.#pool;
   }
 
   static #executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
@@ -178,6 +188,20 @@ class PostgresDatabase implements SqlDatabase {
   async close(): Promise<void> {
     await this.#pool.end();
   }
+}
+
+/**
+ * The pg Pool of a PostgreSQL store (undefined for SQLite), for a library that wants one.
+ * @example const pool = postgresPool(db); // pg.Pool | undefined
+ */
+export function postgresPool(db: SqlDatabase): pg.Pool | undefined {
+  return db instanceof PostgresDatabase ? db.pool : undefined;
+}
+
+let logger: ReturnType<typeof createLogger> | undefined;
+function storeLogger(): ReturnType<typeof createLogger> {
+  logger ??= createLogger("store");
+  return logger;
 }
 
 /** `?` placeholders → `$1, $2, …` (no `?` appears inside our SQL's string literals). */

@@ -1,0 +1,249 @@
+/**
+ * Quotas kept by rate-limiter-flexible: in process memory when the service's store is SQLite (one
+ * process writes it), in one PostgreSQL table when the store is PostgreSQL, so every instance of a
+ * service behind a load balancer spends and sees the same per-address and per-device quotas.
+ *
+ * A quota is a fixed window: `points` per `windowMs`, all back when the window ends (the library's
+ * model). The services configure token-bucket sizes (`ratePerSecond`, `burst`); {@link quotaOf} maps
+ * them to a window of the same burst and the same long-run rate (`burst / ratePerSecond` seconds), so
+ * Retry-After is the time left in the window. A refused take costs nothing (what it counted is given
+ * back), and a refund never leaves more than a window's points.
+ *
+ * @module
+ */
+import rateLimiterFlexible, { type RateLimiterAbstract, type RateLimiterRes } from "rate-limiter-flexible";
+import type pg from "pg";
+
+import { postgresPool, type SqlDatabase } from "../store/sql.js";
+import type { Logger } from "./logger.js";
+
+const { RateLimiterMemory, RateLimiterPostgres } = rateLimiterFlexible;
+
+/** `points` per `windowMs`, refilled whole at the end of the window. */
+export interface Quota {
+  points: number;
+  windowMs: number;
+}
+
+/** Token-bucket sizes, as the services' options give them. */
+export interface BucketSizes {
+  ratePerSecond: number;
+  burst: number;
+}
+
+/**
+ * The fixed window with the same burst and long-run rate as a token bucket.
+ * @example quotaOf({ ratePerSecond: 2, burst: 120 }); // { points: 120, windowMs: 60_000 }
+ */
+export function quotaOf({ ratePerSecond, burst }: BucketSizes): Quota {
+  // Whole milliseconds: the PostgreSQL backend stores `now + windowMs` in a BIGINT.
+  return { points: Math.max(1, Math.floor(burst)), windowMs: Math.max(1, Math.round((burst / ratePerSecond) * 1000)) };
+}
+
+/** The answer to a take: allowed, or how long until the window ends (ms, ≥ 1). */
+export interface Consumed {
+  allowed: boolean;
+  retryAfterMs: number;
+}
+
+/** Whole seconds for a Retry-After header (≥ 1). */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** One named quota of a service, keyed by a string (client address, device). */
+export class Limiter {
+  readonly quota: Quota;
+  readonly #limiter: RateLimiterAbstract;
+
+  constructor(quota: Quota, limiter: RateLimiterAbstract) {
+    this.quota = quota;
+    this.#limiter = limiter;
+  }
+
+  /**
+   * Takes up to `count` points of `key`: answers how many it got (the first ones of a bulk) and, if
+   * not all, how long until the window ends. One store round trip, two when some are refused.
+   * @example const { granted } = await limiter.take("203.0.113.7", 20);
+   */
+  async take(key: string, count: number): Promise<{ granted: number; retryAfterMs: number }> {
+    if (count <= 0) return { granted: 0, retryAfterMs: 0 };
+    let res: RateLimiterRes;
+    try {
+      await this.#limiter.consume(key, count);
+      return { granted: count, retryAfterMs: 0 };
+    } catch (refusal) {
+      res = asRefusal(refusal);
+    }
+    const before = res.consumedPoints - count;
+    const granted = Math.min(count, Math.max(0, this.quota.points - before));
+    // The library counts a refused take too; give the refused part back, as a token bucket would not take it.
+    await this.#giveBack(key, count - granted);
+    return { granted, retryAfterMs: Math.max(1, res.msBeforeNext) };
+  }
+
+  /**
+   * Takes `cost` points of `key` if they are all there, else none.
+   * @example const { allowed, retryAfterMs } = await limiter.consume("127.0.0.1");
+   */
+  async consume(key: string, cost = 1): Promise<Consumed> {
+    try {
+      await this.#limiter.consume(key, cost);
+      return { allowed: true, retryAfterMs: 0 };
+    } catch (refusal) {
+      const res = asRefusal(refusal);
+      await this.#giveBack(key, cost);
+      return { allowed: false, retryAfterMs: Math.max(1, res.msBeforeNext) };
+    }
+  }
+
+  /**
+   * One point for each of `keys` (a bulk's devices): the first ones of each key get its points, in order.
+   * One take per distinct key, all at once.
+   */
+  async consumeEach(keys: readonly string[]): Promise<Consumed[]> {
+    const byKey = new Map<string, number[]>();
+    keys.forEach((key, i) => byKey.set(key, [...(byKey.get(key) ?? []), i]));
+    const answers = new Array<Consumed>(keys.length);
+    await Promise.all(
+      [...byKey].map(async ([key, indexes]) => {
+        const { granted, retryAfterMs } = await this.take(key, indexes.length);
+        indexes.forEach(
+          (index, k) => (answers[index] = k < granted ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs }),
+        );
+      }),
+    );
+    return answers;
+  }
+
+  /** Whether `cost` points of `key` are there now, taking nothing (a read). */
+  async peek(key: string, cost = 1): Promise<Consumed> {
+    const res = await this.#limiter.get(key);
+    // An ended window still in memory (its timer not yet run) counts as a fresh one.
+    if (res === null || res.msBeforeNext <= 0 || this.quota.points - res.consumedPoints >= cost) return { allowed: true, retryAfterMs: 0 };
+    return { allowed: false, retryAfterMs: res.msBeforeNext };
+  }
+
+  /** Gives back `count` points taken earlier (the charged work turned out legitimate). */
+  refund(key: string, count = 1): Promise<void> {
+    return this.#giveBack(key, count);
+  }
+
+  async #giveBack(key: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    const res = await this.#limiter.reward(key, count);
+    // The window ended between the take and now: the new window starts full, never fuller.
+    if (res.consumedPoints < 0) await this.#limiter.penalty(key, -res.consumedPoints);
+  }
+}
+
+function asRefusal(refusal: unknown): RateLimiterRes {
+  // The library rejects with its result when over the quota, with an Error when the store failed
+  // (never with the insurance limiter in place, which then answers instead).
+  if (refusal instanceof Error) throw refusal;
+  return refusal as RateLimiterRes;
+}
+
+/** The table every limiter of every service shares on PostgreSQL (keys carry the service and quota name). */
+export const LIMITS_TABLE = "sensorseal_limits";
+
+/**
+ * UNLOGGED: a consume is a write on every request, and an unlogged table's writes skip the WAL.
+ * The price: the table is emptied by crash recovery and not replicated to standbys, so a crash or a
+ * fail-over resets the windows in flight, which quotas of seconds to minutes can afford. Columns as
+ * rate-limiter-flexible's own DDL (its upsert inserts them positionally).
+ */
+const LIMITS_DDL = `CREATE UNLOGGED TABLE IF NOT EXISTS ${LIMITS_TABLE} (
+  key varchar(255) PRIMARY KEY,
+  points integer NOT NULL DEFAULT 0,
+  expire bigint
+)`;
+
+/**
+ * Where a service's quotas live: `Limiters.memory` (one process), or `Limiters.open(db)` which
+ * shares them in PostgreSQL when `db` is PostgreSQL (through the store's own pool) and keeps them in
+ * memory on SQLite.
+ *
+ * @example
+ * const limiters = await Limiters.open("platform", db, logger);
+ * const devices = limiters.limiter("device", quotaOf({ ratePerSecond: 2, burst: 120 }));
+ * const { allowed } = await devices.consume(device);
+ */
+export class Limiters {
+  readonly #service: string;
+  readonly #pool: pg.Pool | undefined;
+  readonly #logger: Logger | undefined;
+  #lastFallbackLogMs = 0;
+
+  private constructor(service: string, pool: pg.Pool | undefined, logger: Logger | undefined) {
+    this.#service = service;
+    this.#pool = pool;
+    this.#logger = logger;
+  }
+
+  /** Quotas in this process's memory. */
+  static memory(service: string): Limiters {
+    return new Limiters(service, undefined, undefined);
+  }
+
+  /** Quotas in `db` when it is PostgreSQL (shared by every instance on it), else in memory; creates the table. */
+  static async open(service: string, db: SqlDatabase, logger: Logger): Promise<Limiters> {
+    const pool = postgresPool(db);
+    if (pool === undefined) return Limiters.memory(service);
+    try {
+      await pool.query(LIMITS_DDL);
+    } catch (error) {
+      // Two instances starting at once race on the table's type row; the other one made it.
+      if ((error as { code?: string }).code !== "23505") throw error;
+    }
+    return new Limiters(service, pool, logger);
+  }
+
+  /** Whether the quotas are shared through PostgreSQL (else each process counts its own). */
+  get shared(): boolean {
+    return this.#pool !== undefined;
+  }
+
+  /** The quota `name` of this service (keys are prefixed `service:name:`, so services never share one by accident). */
+  limiter(name: string, quota: Quota): Limiter {
+    const options = { keyPrefix: `${this.#service}:${name}`, points: quota.points, duration: quota.windowMs / 1000 };
+    if (this.#pool === undefined) return new Limiter(quota, new RateLimiterMemory(options));
+    const insurance = new InsuranceLimiter(options, () => this.#fallingBack(name));
+    const shared = new RateLimiterPostgres({
+      ...options,
+      storeClient: this.#pool,
+      storeType: "pool",
+      tableName: LIMITS_TABLE,
+      tableCreated: true,
+      insuranceLimiter: insurance,
+    });
+    return new Limiter(quota, shared);
+  }
+
+  #fallingBack(name: string): void {
+    const now = Date.now();
+    if (now - this.#lastFallbackLogMs < 10_000) return;
+    this.#lastFallbackLogMs = now;
+    this.#logger?.warn({ limiter: name }, "quota store unavailable: counting quotas in this process's memory until PostgreSQL answers");
+  }
+}
+
+/** The in-memory limiter that answers while PostgreSQL fails; says when it is used (at most a log per 10 s). */
+class InsuranceLimiter extends RateLimiterMemory {
+  readonly #used: () => void;
+
+  constructor(options: { keyPrefix: string; points: number; duration: number }, used: () => void) {
+    super(options);
+    this.#used = used;
+  }
+
+  override consume(...args: Parameters<RateLimiterAbstract["consume"]>): Promise<RateLimiterRes> {
+    this.#used();
+    return super.consume(...args);
+  }
+
+  override reward(...args: Parameters<RateLimiterAbstract["reward"]>): Promise<RateLimiterRes> {
+    this.#used();
+    return super.reward(...args);
+  }
+}

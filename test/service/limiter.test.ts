@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { Limiters, quotaOf, type Limiter } from "../../oracle/service/limiter.js";
+import { createLogger } from "../../oracle/service/logger.js";
+import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+
+const PG_URL = process.env.SENSORSEAL_TEST_PG_URL;
+const logger = createLogger("limiter-test", "silent");
+
+/** Waits until `condition` holds (polling), failing after `timeoutMs`. */
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The behaviour every backend shares; `limiters()` gives a fresh service namespace each time. */
+function behaves(limiters: () => Promise<Limiters>) {
+  it("counts a quota, refuses with the rest of the window as retry-after, and refills when the window ends", async () => {
+    const limiter = (await limiters()).limiter("device", { points: 3, windowMs: 400 });
+    for (let i = 0; i < 3; i++) assert.deepEqual(await limiter.consume("0xabc"), { allowed: true, retryAfterMs: 0 });
+    const refused = await limiter.consume("0xabc");
+    assert.equal(refused.allowed, false);
+    assert.ok(refused.retryAfterMs >= 1 && refused.retryAfterMs <= 400, String(refused.retryAfterMs));
+    assert.equal((await limiter.consume("0xdef")).allowed, true, "another key has its own quota");
+    assert.equal((await limiter.peek("0xabc")).allowed, false);
+    await waitFor(async () => (await limiter.peek("0xabc")).allowed);
+    for (let i = 0; i < 3; i++) assert.equal((await limiter.consume("0xabc")).allowed, true);
+    assert.equal((await limiter.consume("0xabc")).allowed, false);
+  });
+
+  it("a refused take costs nothing; take grants the first of a bulk; refunds give points back, never past the quota", async () => {
+    const limiter = (await limiters()).limiter("checks", { points: 5, windowMs: 60_000 });
+    assert.equal((await limiter.consume("a", 4)).allowed, true);
+    assert.equal((await limiter.consume("a", 2)).allowed, false, "2 > 1 left");
+    assert.equal((await limiter.consume("a", 1)).allowed, true, "the refused 2 were not counted");
+    const taken = await limiter.take("b", 8);
+    assert.equal(taken.granted, 5);
+    assert.ok(taken.retryAfterMs > 0);
+    assert.equal((await limiter.take("b", 1)).granted, 0);
+    await limiter.refund("b", 3);
+    assert.equal((await limiter.take("b", 10)).granted, 3);
+    const each = await limiter.consumeEach(["c", "d", "c", "c", "c", "c", "c"]);
+    assert.deepEqual(
+      each.map((c) => c.allowed),
+      [true, true, true, true, true, true, false],
+    );
+  });
+
+  it("a refund after the window ended leaves a full window, not more", async () => {
+    const limiter = (await limiters()).limiter("checks", { points: 2, windowMs: 200 });
+    assert.equal((await limiter.take("e", 2)).granted, 2);
+    await waitFor(async () => (await limiter.peek("e")).allowed);
+    await limiter.refund("e", 2);
+    assert.equal((await limiter.take("e", 5)).granted, 2);
+  });
+}
+
+let namespace = 0;
+const fresh = () => `t${process.pid}-${Date.now()}-${namespace++}`;
+
+describe("Limiter (rate-limiter-flexible)", () => {
+  it("maps token-bucket sizes to a window of the same burst and long-run rate", () => {
+    assert.deepEqual(quotaOf({ ratePerSecond: 2, burst: 120 }), { points: 120, windowMs: 60_000 });
+    assert.deepEqual(quotaOf({ ratePerSecond: 0.2, burst: 3 }), { points: 3, windowMs: 15_000 });
+  });
+
+  describe("in memory (SQLite stores)", () => {
+    behaves(async () => Limiters.memory(fresh()));
+
+    it("Limiters.open on a SQLite store keeps quotas in memory", async () => {
+      const db = await openDatabase(":memory:");
+      try {
+        assert.equal((await Limiters.open("x", db, logger)).shared, false);
+      } finally {
+        await db.close();
+      }
+    });
+  });
+
+  describe("in PostgreSQL", { skip: PG_URL === undefined && "SENSORSEAL_TEST_PG_URL not set" }, () => {
+    // A fresh database (random name), dropped after; two stores (two pools) on it stand for two instances.
+    let database: TestDatabase;
+    let db: SqlDatabase;
+    let other: SqlDatabase;
+    before(async () => {
+      database = await createTestDatabase(PG_URL!);
+      db = await openDatabase(database.url);
+      other = await openDatabase(database.url);
+    });
+    after(async () => {
+      await db?.close();
+      await other?.close();
+      await database?.drop();
+    });
+
+    behaves(() => Limiters.open(fresh(), db, logger));
+
+    it("two instances (two pools) on one database share a device quota: the second refuses once the first spent it", async () => {
+      const service = fresh();
+      const first = (await Limiters.open(service, db, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
+      const second = (await Limiters.open(service, other, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
+      for (let i = 0; i < 3; i++) assert.equal((await first.consume("0xdevice")).allowed, true);
+      const refused = await second.consume("0xdevice");
+      assert.equal(refused.allowed, false);
+      assert.ok(refused.retryAfterMs > 50_000 && refused.retryAfterMs <= 60_000, String(refused.retryAfterMs));
+      assert.equal((await second.peek("0xdevice")).allowed, false);
+      assert.equal((await second.consume("0xother")).allowed, true);
+      const rows = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM sensorseal_limits WHERE key LIKE ?", [`${service}:device:%`]);
+      assert.equal(Number(rows[0]!.n), 2);
+    });
+
+    it("answers from its in-memory insurance while PostgreSQL fails (its pool ended)", async () => {
+      const lost = await openDatabase(database.url);
+      const warnings: unknown[] = [];
+      const watching = { ...logger, warn: (...args: unknown[]) => void warnings.push(args) } as unknown as typeof logger;
+      const limiter = (await Limiters.open(fresh(), lost, watching)).limiter("device", { points: 2, windowMs: 60_000 });
+      await lost.close();
+      assert.equal((await limiter.consume("0xdevice")).allowed, true);
+      assert.equal((await limiter.consume("0xdevice")).allowed, true);
+      assert.equal((await limiter.consume("0xdevice")).allowed, false, "the insurance counts the quota too");
+      assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+    });
+
+    it("p50 of one consume, PostgreSQL vs memory (printed, not asserted)", async () => {
+      const p50 = async (limiter: Limiter) => {
+        const times: number[] = [];
+        for (let i = 0; i < 200; i++) {
+          const start = process.hrtime.bigint();
+          await limiter.consume(`k${i % 10}`);
+          times.push(Number(process.hrtime.bigint() - start) / 1e6);
+        }
+        return times.sort((a, b) => a - b)[100]!;
+      };
+      const quota = { points: 1_000_000, windowMs: 60_000 };
+      const pg = await p50((await Limiters.open(fresh(), db, logger)).limiter("bench", quota));
+      const memory = await p50(Limiters.memory(fresh()).limiter("bench", quota));
+      console.log(`limiter consume p50: PostgreSQL ${pg.toFixed(3)} ms, memory ${memory.toFixed(3)} ms (200 sequential consumes)`);
+      assert.ok(pg > 0 && memory > 0);
+    });
+  });
+});
