@@ -45,7 +45,7 @@ import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMarket } from "./lib/stack-market.js";
 import { externalChain } from "./lib/stack-external.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
-import { ensureIssuer, simulatorKeyArgs, stackEsimId, stackKeyStore, writeStackEsims } from "./lib/stack-provisioning.js";
+import { ensureIssuer, simulatorKeyArgs, stackKeyStore, writeStackEsims } from "./lib/stack-provisioning.js";
 import { SOFTHSM2_MODULE } from "../oracle/device/pkcs11-module.js";
 import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
@@ -296,24 +296,12 @@ startProcess("relayer", "scripts/relayer.ts", {
 // --- provisioning (issue 14): the operator's service, having issued an eSIM id per simulated device ---
 const replay = existsSync(SHARED_DATA);
 const simulatedDevices = Number(env.STACK_DEVICES ?? (replay ? 10 : 20));
-const ESIM_PREFIX = "8944";
-// Ten more for devices a user provisions by hand (the banner's "Provision your own device").
-const SPARE_ESIM_PREFIX = "8949";
-const esimsFile = path.join(data, "provisioning-esims.txt");
-await writeStackEsims(esimsFile, [
-  { prefix: ESIM_PREFIX, count: simulatedDevices },
-  { prefix: SPARE_ESIM_PREFIX, count: 10 },
-]);
+const esims = await writeStackEsims(data, simulatedDevices);
 const provisioningUrl = `http://127.0.0.1:${PORTS.provisioning}`;
 startProcess(
   "provisioning",
   "scripts/provision.ts",
-  {
-    PORT: String(PORTS.provisioning),
-    DATABASE_URL: path.join(data, "provisioning.sqlite"),
-    ISSUER_PRIVATE_KEY: DEV_KEYS.issuer,
-    PROVISIONING_ESIMS_FILE: esimsFile,
-  },
+  { PORT: String(PORTS.provisioning), ISSUER_PRIVATE_KEY: DEV_KEYS.issuer, PROVISIONING_ESIMS_FILE: esims.file },
   ["serve"],
 );
 const keyStore = await stackKeyStore(data, env);
@@ -397,7 +385,7 @@ startProcess("simulator", "scripts/simulate.ts", { PLATFORM_URL: platformUrl, RE
   "--provisioning",
   provisioningUrl,
   "--esim-prefix",
-  ESIM_PREFIX,
+  esims.prefix,
   ...simulatorKeys.args,
   ...contributors.flatMap((address) => ["--beneficiary", address]),
   "--scheme",
@@ -426,7 +414,7 @@ SensorSeal local stack
                  values and proofs: sign in with the consumer API key in ${secretsFile} ("consumerKey")
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
   relayer        ${relayerUrl}    (/metrics, /v1/batches/:id; registers provisioned devices gas-free)
-  provisioning   ${provisioningUrl}   (issuer ${issuer}; ${simulatedDevices} simulated devices provisioned with eSIM ids from ${esimsFile})
+  provisioning   ${provisioningUrl}   (issuer ${issuer}; ${simulatedDevices} simulated devices provisioned with eSIM ids from ${esims.file})
   device keys    ${keyStore.describe}
   logs           ${path.join(data, "logs")}
   claim          CLAIM_SENDER_PRIVATE_KEY=${DEV_KEYS.contributors[0]} npm run claim -- --oracle ${oracleUrls[0]} --rpc ${reward.chain.url} --account ${contributors[0]}
@@ -445,7 +433,7 @@ console.log(
     registrarKey: DEV_KEYS.registrar,
     secretsFile,
     provisioningUrl,
-    spareEsimId: stackEsimId(SPARE_ESIM_PREFIX, 0),
+    spareEsimId: esims.spareId,
     ...(keyStore.kind === "softhsm2"
       ? { token: { conf: keyStore.conf, label: keyStore.label, pin: keyStore.pin, modulePath: SOFTHSM2_MODULE } }
       : {}),

@@ -92,10 +92,19 @@ export function simulatorKeyArgs(store: StackKeyStore): { args: string[]; env: R
     : { args: ["--keys", "files", "--key-dir", store.dir], env: { SIM_KEY_PASSWORD: store.password } };
 }
 
-/** Writes the eSIM ids the stack's operator issued, `count` per prefix (the provisioning service adds them at start). */
-export async function writeStackEsims(file: string, ranges: readonly { prefix: string; count: number }[]): Promise<void> {
-  const ids = ranges.flatMap(({ prefix, count }) => Array.from({ length: count }, (_, i) => stackEsimId(prefix, i)));
-  await writeFile(file, `# eSIM ids issued by the local stack's operator for its simulated devices\n${ids.join("\n")}\n`);
+/**
+ * Writes `<data>/provisioning-esims.txt`, the eSIM ids the stack's operator issued (the provisioning
+ * service adds them at start): one per simulated device (prefix 8944) and ten spare ones for devices
+ * a user provisions by hand (prefix 8949, so a larger STACK_DEVICES never takes them).
+ */
+export async function writeStackEsims(data: string, devices: number): Promise<{ file: string; prefix: string; spareId: string }> {
+  const file = path.join(data, "provisioning-esims.txt");
+  const ids = [
+    ...Array.from({ length: devices }, (_, i) => stackEsimId("8944", i)),
+    ...Array.from({ length: 10 }, (_, i) => stackEsimId("8949", i)),
+  ];
+  await writeFile(file, `# eSIM ids issued by the local stack's operator\n${ids.join("\n")}\n`);
+  return { file, prefix: "8944", spareId: stackEsimId("8949", 0) };
 }
 
 /**
