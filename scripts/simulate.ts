@@ -21,12 +21,16 @@
  *   --duration S           simulated seconds to run [until Ctrl-C / end of data]
  *   --max-readings N       stop after N readings
  *   --timestamps T         payload ts: wall | simulated [wall]
- *   --keys K               seed | files [seed; files for encrypted key files]
+ *   --keys K               seed | files | pkcs11 [seed; files for encrypted key files]
+ *   --token LABEL          pkcs11: the token (SoftHSM2 module; PIN from SENSORSEAL_PKCS11_PIN) [SensorSeal]
  *   --key-dir DIR          files: where device-<i>.json live [<data>/sim-keys]
  *   --outbox FILE          the fleet's outbox [<data>/sim-outbox.sqlite]
  *   --no-deliver           only fill the outbox
  *   --register             register the devices first (needs REGISTRAR_PRIVATE_KEY)
  *   --beneficiary 0x…      register: who earns the rewards; repeat it to spread devices over several [registrar]
+ *   --provisioning URL     register through this provisioning service and the relayer, gas-free, instead of
+ *                          REGISTRAR_PRIVATE_KEY (device i's eSIM id: --esim-prefix + i, 20 digits; needs --beneficiary)
+ *   --esim-prefix P        provisioning: eSIM ids' leading digits [8944]
  *   --chain-id N --anchor 0x… --registry 0x…   [from <data>/deployments/audit-<chainId>.json]
  *   --concurrency N        readings in flight [64]
  *   --drain-timeout MS     wait at the end for the outbox to empty [60000]
@@ -53,6 +57,8 @@ import { loadOpenAq } from "../oracle/device/openaq.js";
 import { createChainRegistrar } from "../oracle/device/registrar.js";
 import { loadSensorCommunity } from "../oracle/device/sensor-community.js";
 import { Simulator, type SimulatorKeys, type SimulatorSource } from "../oracle/device/simulator.js";
+import { createProvisioningRegistrar } from "../oracle/provisioning/fleet.js";
+import { stackEsimId } from "./lib/stack-provisioning.js";
 
 function fail(message: string): never {
   console.error(`simulate: ${message}`);
@@ -76,11 +82,14 @@ const { values } = parseArgs({
     "max-readings": { type: "string" },
     timestamps: { type: "string", default: "wall" },
     keys: { type: "string", default: "seed" },
+    token: { type: "string", default: "SensorSeal" },
     "key-dir": { type: "string" },
     outbox: { type: "string" },
     "no-deliver": { type: "boolean", default: false },
     register: { type: "boolean", default: false },
     beneficiary: { type: "string", multiple: true },
+    provisioning: { type: "string" },
+    "esim-prefix": { type: "string", default: "8944" },
     "chain-id": { type: "string" },
     anchor: { type: "string" },
     registry: { type: "string" },
@@ -170,7 +179,10 @@ if (oneOf("source", values.source, ["synthetic", "replay"] as const) === "replay
 }
 
 let keys: SimulatorKeys;
-if (oneOf("keys", values.keys, ["seed", "files"] as const) === "files") {
+const keyKind = oneOf("keys", values.keys, ["seed", "files", "pkcs11"] as const);
+if (keyKind === "pkcs11") {
+  keys = { kind: "pkcs11", token: values.token };
+} else if (keyKind === "files") {
   const password = env.SIM_KEY_PASSWORD;
   if (!password) fail("--keys files needs SIM_KEY_PASSWORD");
   keys = { kind: "files", dir: path.resolve(values["key-dir"] ?? path.join(dataDir(), "sim-keys")), password };
@@ -178,8 +190,26 @@ if (oneOf("keys", values.keys, ["seed", "files"] as const) === "files") {
   keys = { kind: "seed", seed: env.SIM_SEED ?? "sensorseal-sim" };
 }
 
-let register: Awaited<ReturnType<typeof createChainRegistrar>> | undefined;
-if (values.register) {
+const beneficiaries = values.beneficiary?.map((b) => (isAddress(b) ? getAddress(b) : fail(`--beneficiary: ${b} is not an address`)));
+let register: Awaited<ReturnType<typeof createChainRegistrar>> | Awaited<ReturnType<typeof createProvisioningRegistrar>> | undefined;
+// Filled in once the simulator exists: the provisioning registrar signs proofs of possession with its elements.
+let simulator: Simulator | undefined;
+if (values.register && values.provisioning !== undefined) {
+  if (beneficiaries === undefined) fail("--provisioning needs --beneficiary (whom the attestations name)");
+  if (registry === undefined) fail("--provisioning needs --registry (or a deployment record)");
+  const prefix = values["esim-prefix"];
+  if (!/^[0-9]{1,12}$/.test(prefix)) fail("--esim-prefix must be 1 to 12 digits");
+  register = await createProvisioningRegistrar({
+    provisioningUrl: values.provisioning,
+    relayerUrl: env.RELAYER_URL ?? "http://127.0.0.1:8547",
+    rpcUrl: env.AUDIT_RPC_URL ?? "http://127.0.0.1:8545",
+    registry,
+    element: (i) => simulator!.element(i),
+    esimId: (i) => stackEsimId(prefix, i),
+    beneficiaries,
+    onProgress: ({ registered, skipped }) => console.error(`simulate: provisioned ${registered}, already registered ${skipped}`),
+  });
+} else if (values.register) {
   const privateKey = env.REGISTRAR_PRIVATE_KEY;
   if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) fail("--register needs REGISTRAR_PRIVATE_KEY (0x + 64 hex)");
   if (registry === undefined) {
@@ -193,9 +223,7 @@ if (values.register) {
     rpcUrl: env.AUDIT_RPC_URL ?? "http://127.0.0.1:8545",
     registry,
     privateKey: privateKey as Hex,
-    ...(values.beneficiary === undefined
-      ? {}
-      : { beneficiary: values.beneficiary.map((b) => (isAddress(b) ? getAddress(b) : fail(`--beneficiary: ${b} is not an address`))) }),
+    ...(beneficiaries === undefined ? {} : { beneficiary: beneficiaries }),
     onProgress: ({ registered, skipped }) => console.error(`simulate: registered ${registered}, already registered ${skipped}`),
   });
 }
@@ -226,6 +254,7 @@ try {
   if (error instanceof SensorSealError) fail(`${error.code}: ${error.message}`);
   throw error;
 }
+simulator = sim;
 
 if (register !== undefined) {
   await sim.registerAll();

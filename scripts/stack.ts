@@ -1,15 +1,18 @@
 /**
  * The local stack, `npm start`: two local chains (audit :8545, reward :8546), both Ignition
- * modules deployed, the platform, the relayer, the oracle committee (2 of 3) and the web dashboard
- * with its claim page as their own processes, and the device simulator replaying the real Sensor.Community data in
- * ../shared/data (synthetic data when it is absent). Everything it writes lives in the data folder
+ * modules deployed, the platform, the relayer, the operator's provisioning service, the oracle committee
+ * (2 of 3) and the web dashboard with its claim page as their own processes, and the device simulator
+ * replaying the real Sensor.Community data in ../shared/data (synthetic data when it is absent). The
+ * simulated devices are provisioned as a real device is (issue 14): their keys in a SoftHSM2 token
+ * (key files when SoftHSM2 is not installed), an attestation from the provisioning service for an
+ * eSIM id it issued, registration relayed gas-free. Everything it writes lives in the data folder
  * (SENSORSEAL_DATA_DIR, default ./data), so a second start resumes: the chains replay their
  * journals, the services reopen their stores, the simulator its outbox. Ctrl-C stops everything.
  *
- * Environment: SENSORSEAL_DATA_DIR, STACK_DEVICES (simulated devices, default 20; replay uses one
- * per Sensor.Community location), STACK_SPEEDUP (simulated seconds per second, default 60),
+ * Environment: SENSORSEAL_DATA_DIR, STACK_DEVICES (simulated devices, default 20 synthetic, 10 replayed),
+ * STACK_KEYSTORE=files (key files even when SoftHSM2 is installed), STACK_SPEEDUP (simulated seconds per second, default 60),
  * STACK_RUN_SECONDS (stop by itself after this long; for smoke tests), AUDIT_PORT, REWARD_PORT,
- * PLATFORM_PORT, RELAYER_PORT, WEB_PORT, ORACLE_BASE_PORT; AUDIT_RPC_URL and REWARD_RPC_URL (both):
+ * PLATFORM_PORT, RELAYER_PORT, PROVISIONING_PORT, WEB_PORT, ORACLE_BASE_PORT; AUDIT_RPC_URL and REWARD_RPC_URL (both):
  * run on those chains instead of starting two (./lib/stack-external.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -42,6 +45,8 @@ import { generateApiKey } from "../oracle/platform/auth.js";
 import { startStackMarket } from "./lib/stack-market.js";
 import { externalChain } from "./lib/stack-external.js";
 import { startStackMqtt } from "./lib/stack-mqtt.js";
+import { ensureIssuer, simulatorKeyArgs, stackKeyStore, writeStackEsims } from "./lib/stack-provisioning.js";
+import { SOFTHSM2_MODULE } from "../oracle/device/pkcs11-module.js";
 import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { auditorEnv, auditorUrl } from "./lib/stack-auditor.js";
@@ -58,6 +63,7 @@ const PORTS = {
   reward: port("REWARD_PORT", 8546),
   platform: port("PLATFORM_PORT", 8080),
   relayer: port("RELAYER_PORT", 8547),
+  provisioning: port("PROVISIONING_PORT", 8620),
   web: port("WEB_PORT", 8090),
   oracle: port("ORACLE_BASE_PORT", 8601),
 };
@@ -146,6 +152,8 @@ if (auditDeployment === undefined) {
   log(`audit chain deployed: registry ${registry.address}, anchor ${anchor.address}`);
 }
 await registerStackRelayer(auditDeployment.anchor);
+// The operator's eSIM issuer (issue 14): recorded once, so the registry takes its attestations.
+const issuer = await ensureIssuer(audit.chain.url, auditDeployment.registry, DEV_KEYS.admin, DEV_KEYS.issuer);
 
 /**
  * The anchor records the relayer's manifest URL (Ignition registers the default port 8547): when the
@@ -281,9 +289,29 @@ startProcess("relayer", "scripts/relayer.ts", {
   BATCH_MAX_SIZE: "500",
   BATCH_MAX_AGE_MS: "5000",
   CONFIRMATIONS: "2",
+  // Gas-free device registration (provisioning): the relayer pays with this key.
+  DEVICE_REGISTRATION_PRIVATE_KEY: DEV_KEYS.deviceRegistrar,
 });
-await Promise.all([waitForHttp(`${platformUrl}/readyz`, "platform"), waitForHttp(`${relayerUrl}/readyz`, "relayer")]);
-log(`platform ${platformUrl}   relayer ${relayerUrl}`);
+
+// --- provisioning (issue 14): the operator's service, having issued an eSIM id per simulated device ---
+const replay = existsSync(SHARED_DATA);
+const simulatedDevices = Number(env.STACK_DEVICES ?? (replay ? 10 : 20));
+const esims = await writeStackEsims(data, simulatedDevices);
+const provisioningUrl = `http://127.0.0.1:${PORTS.provisioning}`;
+startProcess(
+  "provisioning",
+  "scripts/provision.ts",
+  { PORT: String(PORTS.provisioning), ISSUER_PRIVATE_KEY: DEV_KEYS.issuer, PROVISIONING_ESIMS_FILE: esims.file },
+  ["serve"],
+);
+const keyStore = await stackKeyStore(data, env);
+await Promise.all([
+  waitForHttp(`${platformUrl}/readyz`, "platform"),
+  waitForHttp(`${relayerUrl}/readyz`, "relayer"),
+  waitForHttp(`${provisioningUrl}/v1/info`, "provisioning"),
+]);
+log(`platform ${platformUrl}   relayer ${relayerUrl}   provisioning ${provisioningUrl} (issuer ${issuer})`);
+log(`device keys: ${keyStore.describe}`);
 
 // --- MQTT: the embedded broker and the services' consumers (docs/MQTT.md) ---------------------------
 const mqtt = await startStackMqtt({ data, platformUrl, relayerUrl });
@@ -350,28 +378,30 @@ closers.push(async () => stopStatus());
 
 // --- simulated devices: their rewards go to five contributors (dev accounts #10–#14) ---------------
 const contributors = DEV_KEYS.contributors.map((key) => privateKeyToAccount(key).address);
-// ------------------------------------------------------------------------------
-const replay = existsSync(SHARED_DATA);
-startProcess(
-  "simulator",
-  "scripts/simulate.ts",
-  { PLATFORM_URL: platformUrl, RELAYER_URL: relayerUrl, REGISTRAR_PRIVATE_KEY: DEV_KEYS.registrar },
-  [
-    "--register",
-    ...contributors.flatMap((address) => ["--beneficiary", address]),
-    "--scheme",
-    "mixed",
-    "--chain-id",
-    String(AUDIT_CHAIN_ID),
-    "--anchor",
-    auditDeployment.anchor,
-    "--registry",
-    auditDeployment.registry,
-    "--speedup",
-    env.STACK_SPEEDUP ?? "60",
-    ...(replay ? ["--source", "replay", "--data", SHARED_DATA, "--loop"] : ["--devices", env.STACK_DEVICES ?? "20"]),
-  ],
-);
+// Registered through the provisioning service and the relayer, as a real device (scripts/simulate.ts --provisioning).
+const simulatorKeys = simulatorKeyArgs(keyStore);
+startProcess("simulator", "scripts/simulate.ts", { PLATFORM_URL: platformUrl, RELAYER_URL: relayerUrl, ...simulatorKeys.env }, [
+  "--register",
+  "--provisioning",
+  provisioningUrl,
+  "--esim-prefix",
+  esims.prefix,
+  ...simulatorKeys.args,
+  ...contributors.flatMap((address) => ["--beneficiary", address]),
+  "--scheme",
+  "mixed",
+  "--chain-id",
+  String(AUDIT_CHAIN_ID),
+  "--anchor",
+  auditDeployment.anchor,
+  "--registry",
+  auditDeployment.registry,
+  "--speedup",
+  env.STACK_SPEEDUP ?? "60",
+  "--devices",
+  String(simulatedDevices),
+  ...(replay ? ["--source", "replay", "--data", SHARED_DATA, "--loop"] : []),
+]);
 log(`simulator: ${replay ? `replaying ${SHARED_DATA}` : "synthetic data"} (log: ${path.join(data, "logs", "simulator.log")})`);
 
 console.log(`
@@ -383,7 +413,9 @@ SensorSeal local stack
   dashboard      ${webUrl}          claim page ${webUrl}/claim (a wallet on chain ${REWARD_CHAIN_ID} at ${reward.chain.url}; contributor keys are Hardhat's dev accounts #10–#14)
                  values and proofs: sign in with the consumer API key in ${secretsFile} ("consumerKey")
   platform       ${platformUrl}   (consumer API key in ${secretsFile})
-  relayer        ${relayerUrl}    (/metrics, /v1/batches/:id)
+  relayer        ${relayerUrl}    (/metrics, /v1/batches/:id; registers provisioned devices gas-free)
+  provisioning   ${provisioningUrl}   (issuer ${issuer}; ${simulatedDevices} simulated devices provisioned with eSIM ids from ${esims.file})
+  device keys    ${keyStore.describe}
   logs           ${path.join(data, "logs")}
   claim          CLAIM_SENDER_PRIVATE_KEY=${DEV_KEYS.contributors[0]} npm run claim -- --oracle ${oracleUrls[0]} --rpc ${reward.chain.url} --account ${contributors[0]}
 ${market.banner}
@@ -400,6 +432,12 @@ console.log(
     relayerUrl,
     registrarKey: DEV_KEYS.registrar,
     secretsFile,
+    provisioningUrl,
+    spareEsimId: esims.spareId,
+    ...(keyStore.kind === "softhsm2"
+      ? { token: { conf: keyStore.conf, label: keyStore.label, pin: keyStore.pin, modulePath: SOFTHSM2_MODULE } }
+      : {}),
+    beneficiary: contributors[0]!,
   }),
 );
 
@@ -409,7 +447,7 @@ async function stopAll(): Promise<void> {
   stopping = true;
   log("stopping…");
   // Devices first (their outbox keeps what is unsent), then the services, then the chains.
-  for (const group of [["simulator"], ["web", "auditor", "oracle-0", "oracle-1", "oracle-2"], ["relayer", "platform"]]) {
+  for (const group of [["simulator"], ["web", "auditor", "oracle-0", "oracle-1", "oracle-2"], ["relayer", "platform", "provisioning"]]) {
     await Promise.all(
       group.map((name) => {
         const child = children.get(name);

@@ -21,6 +21,10 @@ export const DEV_KEYS = {
     "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
     "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
   ],
+  /** #8: the stack operator's eSIM issuer (recorded with `addIssuer`; signs attestations, needs no funds). */
+  issuer: "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+  /** #15: pays the relayer's gas-free device registrations (no role). */
+  deviceRegistrar: "0x8166f546bab6da521a8369cab06c5d2b9e46670292d85c875ee9ec20e84ffb61",
   /** #10–#14: contributors (device beneficiaries in the local stack; funded, so they can claim from a wallet). */
   contributors: [
     "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897",

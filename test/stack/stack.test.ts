@@ -2,7 +2,8 @@
  * The main job, as a user runs it: `npm start` (scripts/stack.ts) on its own ports and data folder.
  * Readings of the replayed real data end up anchored, the verifier CLI finds them all VERIFIED, the
  * oracle committee posts a reward root, Ctrl-C stops everything cleanly, and a second start
- * resumes from the same data folder.
+ * resumes from the same data folder. Every simulated device came through provisioning (issue 14):
+ * registered by attestation of the stack's issuer, its key in the key store the banner names.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -12,6 +13,14 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
+import { createPublicClient, http, parseEventLogs } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { deviceRegistryAbi } from "../../oracle/chain/abis.js";
+import { readAuditDeployment } from "../../oracle/chain/deployments.js";
+import { DEV_KEYS } from "../../scripts/lib/dev-keys.js";
+import { softHsmAvailable } from "../device/softhsm.js";
+
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const BASE = 20_000 + Math.floor(Math.random() * 20_000);
 const PORTS = {
@@ -19,6 +28,7 @@ const PORTS = {
   REWARD_PORT: BASE + 1,
   PLATFORM_PORT: BASE + 2,
   RELAYER_PORT: BASE + 3,
+  PROVISIONING_PORT: BASE + 7,
   WEB_PORT: BASE + 4,
   AUDITOR_PORT: BASE + 5,
   MQTT_PORT: BASE + 6,
@@ -42,6 +52,7 @@ function startStack(dataDir: string): Stack {
       ...Object.fromEntries(Object.entries(PORTS).map(([k, v]) => [k, String(v)])),
       SENSORSEAL_DATA_DIR: dataDir,
       STACK_SPEEDUP: "120",
+      STACK_DEVICES: "20",
       LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -132,6 +143,23 @@ describe("npm start (the local stack)", { timeout: 600_000 }, () => {
         first,
       );
       assert.match(epoch.root, /^0x[0-9a-f]{64}$/);
+
+      // Provisioning: the banner names the key store, and every registered device was attested by the stack's issuer.
+      const keyStore = softHsmAvailable() ? /device keys\s+SoftHSM2 token "SensorSealStack"/ : /device keys\s+encrypted key files/;
+      assert.match(first.output(), keyStore);
+      assert.match(first.output(), /npm run provision -- device/);
+      const deployment = await readAuditDeployment(31337, dataDir);
+      const client = createPublicClient({ transport: http(`http://127.0.0.1:${PORTS.AUDIT_PORT}`) });
+      const logs = parseEventLogs({
+        abi: deviceRegistryAbi,
+        logs: await client.getLogs({ address: deployment.registry, fromBlock: BigInt(deployment.deployBlock) }),
+      });
+      const registered = logs.filter((l) => l.eventName === "DeviceRegistered").map((l) => (l.args as { device: string }).device);
+      const attested = logs.filter((l) => l.eventName === "DeviceAttested").map((l) => l.args as { device: string; issuer: string });
+      assert.equal(registered.length, 20, "STACK_DEVICES=20 simulated devices registered");
+      assert.deepEqual(attested.map((a) => a.device).sort(), [...registered].sort());
+      const issuer = privateKeyToAccount(DEV_KEYS.issuer).address;
+      assert.ok(attested.every((a) => a.issuer === issuer));
     } finally {
       assert.equal(await stop(first), 0, first.output().slice(-3000));
     }
