@@ -163,7 +163,8 @@ export async function readProducts(client: PublicClient, market: Address, scopes
 
 /**
  * Buys a product at its current price and token: `approve` + `purchase`, or with `permit` one
- * `purchaseWithPermit` (ERC-2612 signature for exactly the price). Answers the purchase id and block.
+ * `purchaseWithPermit` (ERC-2612 signature for exactly the price). Answers the purchase id and block, and
+ * the gas of every transaction it sent (the approval included).
  *
  * @example const { purchaseId } = await buyProduct(client, buyer, market, 1n, { permit: true });
  */
@@ -173,10 +174,11 @@ export async function buyProduct(
   market: Address,
   productId: bigint,
   o: { permit?: boolean; deadline?: bigint } = {},
-): Promise<{ purchaseId: bigint; txHash: Hex; blockNumber: bigint }> {
+): Promise<{ purchaseId: bigint; txHash: Hex; blockNumber: bigint; gasUsed: bigint }> {
   const p = await client.readContract({ address: market, abi: dataMarketAbi, functionName: "getProduct", args: [productId] });
   const token = getAddress(p.token);
   let hash: Hex;
+  let approvalGas = 0n;
   if (o.permit === true) {
     const owner = wallet.account.address;
     const [domain, nonce] = await Promise.all([
@@ -218,7 +220,7 @@ export async function buyProduct(
     // A product that cannot be bought is refused by the contract's own error before any approval is sent.
     if (p.status !== ProductStatus.Active) await client.simulateContract(purchase);
     const approval = await wallet.writeContract({ address: token, abi: erc20Abi, functionName: "approve", args: [market, p.price] });
-    await client.waitForTransactionReceipt({ hash: approval });
+    approvalGas = (await client.waitForTransactionReceipt({ hash: approval })).gasUsed;
     const { request } = await client.simulateContract(purchase);
     hash = await wallet.writeContract(request);
   }
@@ -226,5 +228,10 @@ export async function buyProduct(
   if (receipt.status !== "success") throw new MarketCallError("REVERTED", `purchase ${hash} reverted`);
   const [bought] = parseEventLogs({ abi: dataMarketAbi, logs: receipt.logs, eventName: "Purchased" });
   if (bought === undefined) throw new MarketCallError("NO_EVENT", "the purchase emitted no Purchased");
-  return { purchaseId: bought.args.purchaseId, txHash: hash, blockNumber: receipt.blockNumber };
+  return {
+    purchaseId: bought.args.purchaseId,
+    txHash: hash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: approvalGas + receipt.gasUsed,
+  };
 }

@@ -222,4 +222,22 @@ describe("market end to end: purchase → K confirmations → one M-of-N root �
     });
     assert.equal(unallocated, 0n);
   });
+
+  it("gas: a permit purchase costs less than approve + purchase (same product, market slots warm, each buyer's first)", async () => {
+    const client = bed.reward.publicClient;
+    const approver = generatePrivateKey();
+    const permitter = generatePrivateKey();
+    await market.fund(privateKeyToAccount(approver).address, 2n * PRICE);
+    await market.fund(privateKeyToAccount(permitter).address, PRICE);
+    // The first purchase warms what the pool's payment writes (the distributor's balance was emptied by the claims).
+    await buyProduct(client, wallet(approver), market.market, withReadings);
+    const permit = await buyProduct(client, wallet(permitter), market.market, withReadings, { permit: true });
+    const approveAndPurchase = await buyProduct(client, wallet(approver), market.market, withReadings);
+    console.log(
+      `# gas (EDR): approve + purchase ${approveAndPurchase.gasUsed}, purchaseWithPermit ${permit.gasUsed}` +
+        ` (${(Number(permit.gasUsed) / Number(approveAndPurchase.gasUsed)).toFixed(2)}×)`,
+    );
+    assert.ok(permit.gasUsed < approveAndPurchase.gasUsed, "one transaction instead of two");
+    assert.ok(permit.gasUsed > approveAndPurchase.gasUsed - 21_000n - 20_000n, "the permit's own checks and nonce cost gas");
+  });
 });
