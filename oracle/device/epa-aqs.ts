@@ -33,10 +33,10 @@ import { quantityOf, type Quantity } from "../core/vocabulary.js";
 import { readCsv, type CsvRow } from "./csv-rows.js";
 import { ReplayDataError } from "./errors.js";
 import {
+  collectRows,
   finiteNumber,
   newFileReport,
   readCsvFiles,
-  refuseRow,
   StationBuilder,
   vocabularyValue,
   type StationCell,
@@ -184,22 +184,8 @@ function parseInto(builder: StationBuilder, text: string, file: string, options:
   const col = new Map(header.map((h, i) => [h, i]));
 
   const report = newFileReport(file, layout, rows.length + table.malformed.length);
-  for (const m of table.malformed) refuseRow(report, options, m.line, m.reason);
-  for (const { line, fields } of rows) {
-    if (fields.length !== header.length) {
-      refuseRow(report, options, line, `${fields.length} fields, the header has ${header.length}`);
-      continue;
-    }
-    const row = readRow((c) => fields[col.get(c)!], { file, line }, options);
-    if ("reason" in row) refuseRow(report, options, line, row.reason);
-    else if ("unmapped" in row) report.unmapped[row.unmapped] = (report.unmapped[row.unmapped] ?? 0) + 1;
-    else {
-      const conflict = builder.add(row, report);
-      if (conflict !== undefined) refuseRow(report, options, conflict.line, conflict.reason);
-    }
-  }
-  report.rejected.sort((a, b) => a.line - b.line);
-  return report;
+  const read = (fields: readonly string[], line: number) => readRow((c) => fields[col.get(c)!], { file, line }, options);
+  return collectRows(builder, report, { rows, malformed: table.malformed }, header.length, read, options);
 }
 
 /**

@@ -35,10 +35,10 @@ import { QUANTITIES, type Quantity } from "../core/vocabulary.js";
 import { readCsv } from "./csv-rows.js";
 import { ReplayDataError } from "./errors.js";
 import {
+  collectRows,
   finiteNumber,
   newFileReport,
   readCsvFiles,
-  refuseRow,
   StationBuilder,
   vocabularyValue,
   zonedSeconds,
@@ -137,22 +137,8 @@ function parseInto(builder: StationBuilder, text: string, file: string, options:
   if (missing.length > 0) throw new ReplayDataError(file, `header lacks ${missing.join(", ")}`);
 
   const report = newFileReport(file, layout, table.rows.length + table.malformed.length);
-  for (const m of table.malformed) refuseRow(report, options, m.line, m.reason);
-  for (const { line, fields } of table.rows) {
-    if (fields.length !== table.header.length) {
-      refuseRow(report, options, line, `${fields.length} fields, the header has ${table.header.length}`);
-      continue;
-    }
-    const row = readRow((k) => fields[col[k]!], layout, { file, line }, options);
-    if ("reason" in row) refuseRow(report, options, line, row.reason);
-    else if ("unmapped" in row) report.unmapped[row.unmapped] = (report.unmapped[row.unmapped] ?? 0) + 1;
-    else {
-      const conflict = builder.add(row, report);
-      if (conflict !== undefined) refuseRow(report, options, conflict.line, conflict.reason);
-    }
-  }
-  report.rejected.sort((a, b) => a.line - b.line);
-  return report;
+  const read = (fields: readonly string[], line: number) => readRow((k) => fields[col[k]!], layout, { file, line }, options);
+  return collectRows(builder, report, table, table.header.length, read, options);
 }
 
 /**

@@ -14,6 +14,7 @@ import path from "node:path";
 
 import { InvalidPayloadError } from "../core/errors.js";
 import { checkVocabulary, toVocabularyUnit, type Quantity } from "../core/vocabulary.js";
+import type { CsvRow, CsvTable } from "./csv-rows.js";
 import { ReplayDataError } from "./errors.js";
 
 /** The station archives the importers read. */
@@ -98,6 +99,46 @@ export function newFileReport(file: string, layout: string, lines: number): Stat
 export function refuseRow(report: StationFileReport, options: StationImportOptions, line: number, reason: string): void {
   if (options.strict === true) throw new ReplayDataError(report.file, reason, line);
   report.rejected.push({ file: report.file, line, reason });
+}
+
+/**
+ * Reads a file's data rows into `builder`, one cell per row through `readRow`; a malformed row, a
+ * row of the wrong width, a refused row and a conflicting value go to the report with their line
+ * (or throw in strict mode), an unmapped parameter is counted. Answers the report, rows by line.
+ *
+ * @throws {ReplayDataError} in strict mode, at the first refused row.
+ * @example
+ * ```ts
+ * const report = newFileReport("x.csv", "export", 2);
+ * const table = { rows: [{ line: 2, fields: ["no"] }, { line: 3, fields: ["a", "b"] }], malformed: [] };
+ * collectRows(new StationBuilder("openaq"), report, table, 1, () => ({ unmapped: "no" }), {});
+ * [report.unmapped, report.rejected]; // [{ no: 1 }, [{ file: "x.csv", line: 3, reason: "2 fields, the header has 1" }]]
+ * ```
+ */
+export function collectRows(
+  builder: StationBuilder,
+  report: StationFileReport,
+  table: Pick<CsvTable, "malformed"> & { rows: readonly CsvRow[] },
+  columns: number,
+  readRow: (fields: readonly string[], line: number) => StationCell | { unmapped: string } | { reason: string },
+  options: StationImportOptions,
+): StationFileReport {
+  for (const m of table.malformed) refuseRow(report, options, m.line, m.reason);
+  for (const { line, fields } of table.rows) {
+    if (fields.length !== columns) {
+      refuseRow(report, options, line, `${fields.length} fields, the header has ${columns}`);
+      continue;
+    }
+    const row = readRow(fields, line);
+    if ("reason" in row) refuseRow(report, options, line, row.reason);
+    else if ("unmapped" in row) report.unmapped[row.unmapped] = (report.unmapped[row.unmapped] ?? 0) + 1;
+    else {
+      const conflict = builder.add(row, report);
+      if (conflict !== undefined) refuseRow(report, options, conflict.line, conflict.reason);
+    }
+  }
+  report.rejected.sort((a, b) => a.line - b.line);
+  return report;
 }
 
 /** A unit spelling in lower case ASCII (µ micro sign and μ Greek mu both occur; `c` is °C). */
