@@ -169,6 +169,19 @@ const WORK_COLUMNS =
  * const store = await AuditorStore.open(await openDatabase("data/auditor.sqlite"));
  * await store.cursor(); // undefined on a new store
  */
+/** A device's latest verified reading and its verdict counts (a row of `auditor_device_latest`). */
+export type DeviceLatest = {
+  device: string;
+  ts: number;
+  seq: number;
+  pm25: number | null;
+  pm10: number | null;
+  lat: number | null;
+  lon: number | null;
+  bad: number;
+  total: number;
+};
+
 export class AuditorStore {
   private constructor(readonly db: SqlDatabase) {}
 
@@ -367,30 +380,10 @@ export class AuditorStore {
   }
 
   /** Each device's latest verified reading time and values (silence detection, the map). */
-  async latestByDevice(): Promise<
-    {
-      device: string;
-      ts: number;
-      seq: number;
-      pm25: number | null;
-      pm10: number | null;
-      lat: number | null;
-      lon: number | null;
-      bad: number;
-      total: number;
-    }[]
-  > {
-    const rows = await this.db.query<{
-      device: string;
-      ts: number;
-      seq: number;
-      pm25: number | null;
-      pm10: number | null;
-      lat: number | null;
-      lon: number | null;
-      bad: number;
-      total: number;
-    }>("SELECT device, ts, seq, pm25, pm10, lat, lon, bad, total FROM auditor_device_latest WHERE seq IS NOT NULL ORDER BY device");
+  async latestByDevice(): Promise<DeviceLatest[]> {
+    const rows = await this.db.query<DeviceLatest>(
+      "SELECT device, ts, seq, pm25, pm10, lat, lon, bad, total FROM auditor_device_latest WHERE seq IS NOT NULL ORDER BY device",
+    );
     return rows.map((r) => ({ ...r, ts: Number(r.ts), seq: Number(r.seq), bad: Number(r.bad), total: Number(r.total) }));
   }
 
