@@ -1,6 +1,6 @@
 /**
  * Device signature checks off the event loop: a pool of worker threads running core's
- * `verifyDeviceSignature` (native libsecp256k1 recovery, OpenSSL P-256). Checks asked for in the same
+ * `verifyDeviceSignatures` (native libsecp256k1 recovery, OpenSSL P-256). Checks asked for in the same
  * turn of the event loop travel together, one message per worker, so a bulk request of 100 readings
  * costs the services' event loop two messages, not 100 recoveries.
  *
@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
-import { signDigest, verifyDeviceSignature, type KeyScheme } from "../core/keys.js";
+import { signDigest, verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */
 export interface SignatureCheck {
@@ -46,23 +46,22 @@ export function packChecks(checks: readonly SignatureCheck[]): Uint8Array<ArrayB
 export function verifyPacked(packed: Uint8Array): Uint8Array<ArrayBuffer> {
   const n = Math.floor(packed.length / PACKED_CHECK_BYTES);
   const ok = new Uint8Array(n);
+  const checks: VerifyDeviceSignatureParameters[] = [];
+  const at: number[] = [];
   for (let i = 0; i < n; i++) {
-    const at = i * PACKED_CHECK_BYTES;
-    const scheme = SCHEMES[packed[at]];
-    if (scheme === undefined) continue;
-    try {
-      ok[i] = verifyDeviceSignature({
-        scheme,
-        publicKey: packed.subarray(at + 1, at + 65),
-        digest: packed.subarray(at + 65, at + 97),
-        signature: packed.subarray(at + 98, at + 98 + packed[at + 97]),
-      })
-        ? 1
-        : 0;
-    } catch {
-      ok[i] = 0; // malformed for its scheme (length, high s, not on the curve): it does not verify
-    }
+    const o = i * PACKED_CHECK_BYTES;
+    const scheme = SCHEMES[packed[o]];
+    if (scheme === undefined) continue; // malformed: a sure failure
+    checks.push({
+      scheme,
+      publicKey: packed.subarray(o + 1, o + 65),
+      digest: packed.subarray(o + 65, o + 97),
+      signature: packed.subarray(o + 98, o + 98 + packed[o + 97]),
+    });
+    at.push(i);
   }
+  // All at once: the P-256 checks of a group share their modular inversions (core/keys.ts).
+  verifyDeviceSignatures(checks).forEach((valid, k) => (ok[at[k]] = valid ? 1 : 0));
   return ok;
 }
 
@@ -73,6 +72,9 @@ export function signPacked(privateKey: Uint8Array, digests: Uint8Array): Uint8Ar
   for (let i = 0; i < n; i++) out.set(signDigest("secp256k1", privateKey, digests.subarray(i * 32, i * 32 + 32)), i * 65);
   return out;
 }
+
+/** Fewest receipts one worker is given to sign: smaller groups are not worth a second message. */
+const MIN_SIGNING_SHARE = 32;
 
 /** Options of {@link SignaturePool}. */
 export interface SignaturePoolOptions {
@@ -153,18 +155,30 @@ export class SignaturePool {
     if (this.#closed) throw new Error("the signature pool is closed");
     const packed = new Uint8Array(digests.length * 32);
     digests.forEach((d, i) => packed.set(d, i * 32));
-    const signed =
-      this.threads === 0 || digests.length === 0
-        ? signPacked(privateKey, packed)
-        : await new Promise<Uint8Array>((resolve, reject) => {
-            const target = this.#start().reduce((a, b) => (b.load < a.load ? b : a));
-            const id = this.#nextId++;
-            target.signing.set(id, { privateKey, digests: packed.slice(), resolve, reject });
-            target.load += digests.length;
-            target.worker.ref();
-            target.worker.postMessage({ id, sign: { privateKey, digests: packed } }, [packed.buffer]);
-          });
-    return digests.map((_, i) => signed.subarray(i * 65, i * 65 + 65));
+    if (this.threads === 0 || digests.length === 0) {
+      const signed = signPacked(privateKey, packed);
+      return digests.map((_, i) => signed.subarray(i * 65, i * 65 + 65));
+    }
+    // Split over the workers (a group commit's receipts are signed in parallel), least loaded first.
+    const workers = [...this.#start()].sort((a, b) => a.load - b.load);
+    const share = Math.max(MIN_SIGNING_SHARE, Math.ceil(digests.length / workers.length));
+    const parts: Promise<Uint8Array>[] = [];
+    for (let from = 0, w = 0; from < digests.length; from += share, w++) {
+      const part = packed.slice(from * 32, Math.min(digests.length, from + share) * 32);
+      parts.push(this.#sign(workers[w % workers.length], privateKey, part));
+    }
+    const signed = await Promise.all(parts);
+    return signed.flatMap((part) => Array.from({ length: part.length / 65 }, (_, i) => part.subarray(i * 65, i * 65 + 65)));
+  }
+
+  #sign(target: PoolWorker, privateKey: Uint8Array, digests: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const id = this.#nextId++;
+      target.signing.set(id, { privateKey, digests: digests.slice(), resolve, reject });
+      target.load += digests.length / 32;
+      target.worker.ref();
+      target.worker.postMessage({ id, sign: { privateKey, digests } }, [digests.buffer]);
+    });
   }
 
   /** Starts the workers now, so their start-up does not delay the first checks. */

@@ -19,6 +19,7 @@ import {
   signDigest,
   signatureLength,
   verifyDeviceSignature,
+  verifyDeviceSignatures,
   type KeyScheme,
 } from "../../oracle/core/keys.js";
 import { assertThrowsTyped } from "./helpers.js";
@@ -250,4 +251,62 @@ describe("keys", () => {
       }
     });
   }
+});
+
+describe("verifyDeviceSignatures (a batch: P-256 inversions shared)", () => {
+  /** The single check's answer; a malformed check, where it throws, does not verify. */
+  const single = (c: Parameters<typeof verifyDeviceSignature>[0]) => {
+    try {
+      return verifyDeviceSignature(c);
+    } catch {
+      return false;
+    }
+  };
+
+  it("answers what verifyDeviceSignature answers, check by check, in a mixed batch with degenerate and malformed cases", () => {
+    const Fn = p256.Point.Fn;
+    const G = p256.Point.BASE;
+    const hex32 = (x: bigint) => hexToBytes(`0x${x.toString(16).padStart(64, "0")}`);
+    const cases: Parameters<typeof verifyDeviceSignature>[0][] = [];
+    for (const scheme of KEY_SCHEMES) {
+      for (let i = 0; i < 12; i++) {
+        const priv = generatePrivateKey(scheme);
+        const publicKey = publicKeyFromPrivate(scheme, priv);
+        const digest = i === 0 ? new Uint8Array(32) : digestOf(); // e = 0 once: T = Q
+        const signature = signDigest(scheme, priv, digest);
+        cases.push({ scheme, publicKey, digest, signature });
+        const tampered = signature.slice();
+        tampered[i % 64] ^= 1;
+        cases.push({ scheme, publicKey, digest, signature: tampered });
+        cases.push({ scheme, publicKey: publicKeyFromPrivate(scheme, generatePrivateKey(scheme)), digest, signature });
+        cases.push({ scheme, publicKey, digest, signature: withS(signature, N[scheme] - sOf(signature)) });
+      }
+    }
+    // P-256 doubling (Q = (e/r)·G) and infinity (Q = −(e/r)·G): the cases the shared inversion must leave to p256Add.
+    for (let i = 0; i < 4; i++) {
+      const e = Fn.create(BigInt(bytesToHex(digestOf())));
+      let k = Fn.create(BigInt(bytesToHex(digestOf())));
+      const r = Fn.create(G.multiply(k).toAffine().x);
+      let s = Fn.div(Fn.mul(2n, e), k);
+      if (s > N.p256 / 2n) [k, s] = [Fn.neg(k), Fn.neg(s)];
+      const signature = new Uint8Array([...hex32(r), ...hex32(s)]);
+      const keyOf = (d: bigint) => p256.getPublicKey(hex32(d), false).slice(1);
+      cases.push({ scheme: "p256", publicKey: keyOf(Fn.div(e, r)), digest: hex32(e), signature });
+      cases.push({ scheme: "p256", publicKey: keyOf(Fn.neg(Fn.div(e, r))), digest: hex32(e), signature });
+    }
+    // Malformed: the single check throws (key or digest length, scheme) or answers false (signature length).
+    const good = cases[0];
+    cases.push({ ...good, publicKey: new Uint8Array(63) });
+    cases.push({ ...good, digest: new Uint8Array(31) });
+    cases.push({ ...good, scheme: "rsa" as KeyScheme });
+    cases.push({ ...good, signature: new Uint8Array(10) });
+    cases.push({ scheme: "p256", publicKey: new Uint8Array(64), digest: digestOf(), signature: new Uint8Array(64).fill(1) });
+
+    const expected = cases.map(single);
+    assert.ok(expected.filter(Boolean).length >= 28, "the batch holds valid checks of both schemes and the doubling case");
+    assert.deepEqual(verifyDeviceSignatures(cases), expected);
+    // Order does not matter: the same answers reversed.
+    assert.deepEqual(verifyDeviceSignatures([...cases].reverse()), [...expected].reverse());
+    assert.deepEqual(verifyDeviceSignatures([]), []);
+  });
 });
