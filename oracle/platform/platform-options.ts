@@ -20,11 +20,11 @@ export interface PlatformLimits {
   /** Most readings in one bulk request. */
   maxBulkItems: number;
   /**
-   * Refused readings per second a client address may cost after its burst: each reading is charged one
-   * token before its signature is checked and refunded when it verifies (oracle/service/signature-budget.ts; 0: off).
+   * Refused readings per second a client address may cost in the long run: each refused reading costs a
+   * point of its window, authentic ones cost nothing (oracle/service/signature-budget.ts; 0: off).
    */
   readingChecksPerSecond: number;
-  /** Readings a client address may have checked before refunds (its bucket's capacity). */
+  /** Refused readings a client address may cost per window (also the most of its readings in their checks at once). */
   readingCheckBurst: number;
   /** Readings being checked at once on the whole platform above which submissions get 429 OVERLOADED (0: off). */
   maxReadingChecksInFlight: number;

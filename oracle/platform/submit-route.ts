@@ -31,7 +31,7 @@ export interface SubmitOptions {
   writer: GroupCommit<StoredReading, PutOutcome>;
   verifier: ReadingVerifier;
   quota: DeviceQuota;
-  /** Charges each reading to its client address before its check (refunded when it verifies). */
+  /** Charges the readings refused to their client address, and bounds its readings in their checks. */
   budget: SignatureBudget;
   maxBulkItems: number;
   logger: Logger;

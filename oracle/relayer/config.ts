@@ -106,8 +106,8 @@ const envSchema = z.object({
  * RELAYER_IP_REQUESTS_PER_SECOND (200),
  * RELAYER_IP_REQUEST_BURST (400), RELAYER_IP_READINGS_PER_SECOND and RELAYER_IP_READING_BURST (unset: off;
  * a per-address limit on valid readings would throttle every device behind a carrier NAT),
- * RELAYER_IP_REFUSED_READINGS_PER_SECOND (20) and RELAYER_IP_REFUSED_READING_BURST (400: each reading is
- * charged to its address before its check and refunded when authentic; 0 off),
+ * RELAYER_IP_REFUSED_READINGS_PER_SECOND (20) and RELAYER_IP_REFUSED_READING_BURST (400: each refused
+ * reading costs its address a point, authentic ones nothing; 0 off),
  * RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
  * RELAYER_MAX_CLOCK_SKEW_SECONDS (300), RELAYER_SHUTDOWN_TIMEOUT_MS (30000), TRUST_PROXY, LOG_LEVEL (info).
  *

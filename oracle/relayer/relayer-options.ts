@@ -42,9 +42,9 @@ export interface RelayerLimits {
    */
   readingRate?: { ratePerSecond: number; burst: number };
   /**
-   * Charge before check (oracle/service/signature-budget.ts): each reading takes a token of its client
-   * address before its check and gets it back when it is authentic; refused ones (bad signature,
-   * unknown device, malformed) keep it spent. Rate 0: off.
+   * The check budget (oracle/service/signature-budget.ts): each refused reading (bad signature, unknown
+   * device, malformed) costs its client address a point of its window, authentic ones nothing; an
+   * address has at most its window's points left in its checks at once. Rate 0: off.
    */
   refusedReadingRate: { ratePerSecond: number; burst: number };
   /**

@@ -25,7 +25,7 @@ export interface SubmissionsOptions {
   checker: ReadingChecker;
   writer: IntakeWriter;
   deviceQuota: Limiter | undefined;
-  /** Charges each reading to its client address before its check, refunded when authentic. */
+  /** Charges the readings refused to their client address, and bounds its readings in their checks. */
   budget: SignatureBudget;
   metrics: RelayerMetrics;
   anchorer: Anchorer;
@@ -113,8 +113,8 @@ export class Submissions {
     const candidates: Candidate[] = [];
     const slots: number[] = [];
     let accepted = 0;
-    // Every reading's check at once (the signature pool checks them together on its worker threads),
-    // each charged to the client address first and refunded when authentic (carrier NAT).
+    // Every reading's check at once (the signature pool checks them together on its worker threads);
+    // only refused ones cost the client address (carrier NAT: honest readings from one address are free).
     const verdicts = (await o.budget.checkEach(client, items, (item) => o.checker.verify(item))).map((c) =>
       c.ok ? { verdict: c.value } : { error: c.error },
     );

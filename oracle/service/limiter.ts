@@ -124,6 +124,13 @@ export class Limiter {
     return { allowed: false, retryAfterMs: res.msBeforeNext };
   }
 
+  /** The points of `key` left in its window now, and how long until the window ends (a read). */
+  async remaining(key: string): Promise<{ points: number; retryAfterMs: number }> {
+    const res = await this.#limiter.get(key);
+    if (res === null || res.msBeforeNext <= 0) return { points: this.quota.points, retryAfterMs: 0 };
+    return { points: Math.max(0, this.quota.points - res.consumedPoints), retryAfterMs: res.msBeforeNext };
+  }
+
   /** Gives back `count` points taken earlier (the charged work turned out legitimate). */
   refund(key: string, count = 1): Promise<void> {
     return this.#giveBack(key, count);

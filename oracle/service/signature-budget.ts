@@ -1,12 +1,19 @@
 /**
- * Charge before check (platform and relayer): the signature-check work one client address can cause is bounded. Each reading
- * costs one token of its client address's bucket *before* it is checked; a reading that verifies gets
- * its token back, a refused one keeps it spent. Honest devices behind one carrier address therefore
- * never run the bucket down (each holds a token only while its own reading is checked), while a
- * client sending bad signatures gets `readingCheckBurst` checks per window of
- * `readingCheckBurst / readingChecksPerSecond` seconds, then 429 RATE_LIMITED with Retry-After (the
- * rest of the window) — for every reading of a bulk request, not once per request. The budget lives
- * where oracle/service/limiter.ts keeps quotas: shared by every instance on PostgreSQL.
+ * The signature-check work one client address can cause is bounded (platform and relayer), while
+ * honest readings from one address — a gateway, many devices behind one carrier NAT — are never
+ * charged to it:
+ *
+ * - each reading *refused* for what the client sent (bad signature, unknown device: a 4xx) costs
+ *   one point of its address's window, `readingCheckBurst` points per `readingCheckBurst /
+ *   readingChecksPerSecond` seconds; a window spent answers 429 RATE_LIMITED with Retry-After (the
+ *   rest of the window) for every reading of a bulk request, before any check;
+ * - an address never has more readings in their checks in one process than its window has points
+ *   left, so its refusals can never overrun the window there. Readings over that wait for the
+ *   address's checks in flight to end (honest ones give their room back), they are not refused.
+ *
+ * The windows live where oracle/service/limiter.ts keeps quotas: shared by every instance on
+ * PostgreSQL. The room in flight is each process's own, so with k instances an address can overrun
+ * its window by at most (k − 1) × burst refused checks.
  *
  * @module
  */
@@ -19,73 +26,81 @@ import { quotaOf, retryAfterSeconds, type Limiter, type Limiters } from "./limit
 export interface SignatureBudgetLimits {
   /** Refused readings an address may cost per second in the long run (window = burst / rate; 0: no charge). */
   readingChecksPerSecond: number;
-  /** Readings an address may have checked before any refund (the points of its window). */
+  /** Refused readings an address may cost per window (the points of its window). */
   readingCheckBurst: number;
 }
 
 /** One item's outcome of {@link SignatureBudget.checkEach}. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-/** The per-address check budget, and the signature checks in flight on the whole platform. */
+/** The per-address check budget, and the signature checks in flight on the whole service. */
 export class SignatureBudget {
-  readonly #bucket: Limiter | undefined;
+  readonly #window: Limiter | undefined;
   #checksInFlight = 0;
+  /** Per address: readings in their checks in this process, and the submissions waiting for room. */
+  readonly #inCheck = new Map<string, { readings: number; waiters: Array<() => void> }>();
 
-  /** `limiters`: where the budget is kept (shared across instances on PostgreSQL, oracle/service/limiter.ts). */
+  /** `limiters`: where the windows are kept (shared across instances on PostgreSQL, oracle/service/limiter.ts). */
   constructor(limits: SignatureBudgetLimits, limiters: Limiters) {
-    this.#bucket =
+    this.#window =
       limits.readingChecksPerSecond > 0
         ? limiters.limiter("checks", quotaOf({ ratePerSecond: limits.readingChecksPerSecond, burst: limits.readingCheckBurst }))
         : undefined;
   }
 
-  /** Readings of admitted requests waiting for or in their check, all addresses together (what the platform's load shedder watches). */
+  /** Readings of admitted requests waiting for or in their check, all addresses together (what the load shedder watches). */
   get checksInFlight(): number {
     return this.#checksInFlight;
   }
 
   /**
-   * Checks `items` at `client`'s expense. Each takes a token first (none left: that item is refused
-   * with 429 RATE_LIMITED, its check not run), then runs `check`; the token is given back unless the
-   * item was refused for something the client sent (a 4xx). A fault of the service's own (5xx) costs
-   * the client nothing. The items holding a token are checked together (the signature pool runs them
-   * on its worker threads); items that found no token try again once those refunds are in, so an
-   * honest bulk larger than the burst is not refused. Answers each item's value or error, in order.
+   * Checks `items` at `client`'s expense, in waves no larger than the points its window has left
+   * minus its readings already in their checks here (none left and none in check: the rest are
+   * refused with 429 RATE_LIMITED, unchecked; none left but some in check: wait for them). An item
+   * refused for something the client sent (a 4xx) costs a point; an authentic one, or a fault of
+   * the service's own (5xx), costs nothing. Answers each item's value or error, in order.
    */
   async checkEach<I, T>(client: string, items: readonly I[], check: (item: I) => Promise<T>): Promise<Checked<T>[]> {
-    const bucket = this.#bucket;
+    const window = this.#window;
     const results = new Array<Checked<T>>(items.length);
     let waiting = items.map((_, i) => i);
     this.#checksInFlight += items.length;
     try {
       while (waiting.length > 0) {
-        // One take for the whole wave: the first items get what is left, in order.
-        const { granted, retryAfterMs } = bucket ? await bucket.take(client, waiting.length) : { granted: waiting.length, retryAfterMs: 0 };
-        const wave = waiting.slice(0, granted);
-        const later = waiting.slice(granted);
-        if (wave.length === 0) {
-          for (const i of later) results[i] = { ok: false, error: rateLimited(retryAfterSeconds(retryAfterMs)) };
-          this.#checksInFlight -= later.length;
-          waiting = [];
+        const inCheck = this.#inCheck.get(client)?.readings ?? 0;
+        const left = window ? await window.remaining(client) : { points: waiting.length + inCheck, retryAfterMs: 0 };
+        const room = left.points - inCheck;
+        if (room <= 0 && inCheck > 0) {
+          await this.#roomMade(client); // this address's checks in flight will end: wait for them
+          continue;
+        }
+        if (room <= 0) {
+          const error = rateLimited(retryAfterSeconds(left.retryAfterMs));
+          for (const i of waiting) results[i] = { ok: false, error };
           break;
         }
-        let refunds = 0;
-        await Promise.all(
-          wave.map(async (i) => {
-            try {
-              results[i] = { ok: true, value: await check(items[i] as I) };
-              refunds++;
-            } catch (error) {
-              if (error instanceof ServiceError && error.status >= 500) refunds++;
-              results[i] = { ok: false, error };
-            }
-          }),
-        );
-        // One refund for the wave (one store write on PostgreSQL).
-        await bucket?.refund(client, refunds);
-        // A request's readings count as in flight until its whole wave is checked (what load shedding watches).
-        this.#checksInFlight -= wave.length;
-        waiting = later;
+        const wave = waiting.slice(0, room);
+        waiting = waiting.slice(room);
+        this.#enter(client, wave.length);
+        try {
+          let refused = 0;
+          await Promise.all(
+            wave.map(async (i) => {
+              try {
+                results[i] = { ok: true, value: await check(items[i] as I) };
+              } catch (error) {
+                if (!(error instanceof ServiceError && error.status >= 500)) refused++;
+                results[i] = { ok: false, error };
+              }
+            }),
+          );
+          // One charge for the wave's refusals (one store write on PostgreSQL).
+          if (refused > 0) await window?.take(client, refused);
+        } finally {
+          this.#leave(client, wave.length);
+          // A request's readings count as in flight until its whole wave is checked (what load shedding watches).
+          this.#checksInFlight -= wave.length;
+        }
       }
     } finally {
       this.#checksInFlight -= waiting.length;
@@ -93,16 +108,38 @@ export class SignatureBudget {
     return results;
   }
 
+  #enter(client: string, readings: number): void {
+    const entry = this.#inCheck.get(client);
+    if (entry === undefined) this.#inCheck.set(client, { readings, waiters: [] });
+    else entry.readings += readings;
+  }
+
+  #leave(client: string, readings: number): void {
+    const entry = this.#inCheck.get(client);
+    if (entry === undefined) return;
+    entry.readings -= readings;
+    const waiters = entry.waiters.splice(0);
+    if (entry.readings <= 0) this.#inCheck.delete(client);
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when a wave of `client`'s checks in this process ends. */
+  #roomMade(client: string): Promise<void> {
+    const entry = this.#inCheck.get(client);
+    if (entry === undefined) return Promise.resolve();
+    return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
   /**
-   * Refuses a submission before its body is read when its address has no token left (cheap 429
-   * RATE_LIMITED with Retry-After), so an address that spent its budget cannot even make the
+   * Refuses a submission before its body is read when its address's window is spent (cheap 429
+   * RATE_LIMITED with Retry-After), so an address whose readings were refused cannot even make the
    * service parse megabytes of readings it would refuse.
    */
   middleware(client: (req: Request) => string): RequestHandler {
     return (req, res, next) => {
-      const bucket = this.#bucket;
-      if (bucket === undefined || req.method !== "POST" || req.path !== "/v1/readings") return next();
-      bucket.peek(client(req)).then(({ allowed, retryAfterMs }) => {
+      const window = this.#window;
+      if (window === undefined || req.method !== "POST" || req.path !== "/v1/readings") return next();
+      window.peek(client(req)).then(({ allowed, retryAfterMs }) => {
         if (allowed) return next();
         const wait = retryAfterSeconds(retryAfterMs);
         const error = rateLimited(wait);

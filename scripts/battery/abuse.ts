@@ -9,7 +9,7 @@
  * Phases of `ABUSE_SECONDS` each, each on a fresh platform (SQLite) over the same chain:
  *   quiet  — honest traffic alone (charge and shedding on);
  *   before — with the abuser, charge-before-check and load shedding off (the old platform);
- *   after  — with the abuser, the default limits (charge before check, refund, load shedding).
+ *   after  — with the abuser, the default limits (refused readings charged per address, load shedding).
  * Platform, clients and chain share this machine (and the platform shares this process), as a small
  * deployment would; the figures to compare are the ratios within one run.
  */

@@ -839,7 +839,7 @@ export function platformSuite(backend: Backend): void {
         }
       });
 
-      it("charges each reading before its check: a bad-signature flood gets 429 RATE_LIMITED, honest readings from the same address go on", async () => {
+      it("charges refused readings: a bad-signature flood gets 429 RATE_LIMITED, honest readings from the same address go on", async () => {
         // 10 checks per window of 1000 s: no window ends during the test (refills: test/service/limiter.test.ts).
         const limits = { readingChecksPerSecond: 0.01, readingCheckBurst: 10, maxBulkItems: 200 };
         const limited = await startPlatform(limits);
@@ -848,13 +848,13 @@ export function platformSuite(backend: Backend): void {
         const honestBulk = (n: number) => Array.from({ length: n }, (_, i) => sign(devices[i % devices.length]!, { ts }).body);
         const forged = (n: number) => Array.from({ length: n }, () => sign(devices[0]!, { ts, seq: 9000, signer: devices[1]! }).body);
 
-        // Honest readings refund their token: six times the burst from one address, all stored.
+        // Honest readings cost nothing: six times the burst from one address, all stored.
         for (let i = 0; i < 3; i++) {
           const answer = await post(honestBulk(20), limited.server.url);
           assert.equal(answer.status, 200);
           assert.equal(answer.json.stored, 20, JSON.stringify(answer.json.results.find((r: any) => r.status !== "stored")));
         }
-        // Bad signatures keep theirs: a bulk is charged per reading, the burst's 10 are checked, the rest refused unchecked.
+        // Bad signatures cost a point each: the window's 10 are checked, the rest refused unchecked.
         const flood = await post(forged(25), limited.server.url);
         assert.equal(flood.status, 200);
         const codes = flood.json.results.map((r: { error: { code: string } }) => r.error.code);

@@ -18,7 +18,7 @@ import { DEV_KEYS } from "../dev-keys.js";
 import { startBenchAuditChain } from "./chains.js";
 import { newDevice, type SignedReading, signReading, wire, registerDevices } from "./devices.js";
 import { platformIngestion } from "./platform.js";
-import { startRelayerProcess, drive, readingStatus, isAnchored } from "./relayer-process.js";
+import { cpuPerReading, drive, fmtCpu, isAnchored, readingStatus, startRelayerProcess } from "./relayer-process.js";
 import { CFG, ONLY, OUT_DIR, log, rows, results, cleanups } from "./run.js";
 import { measureSignatureLimit } from "./signature-limit.js";
 import { fmtMs, fmtNum, fmtRatio, HttpClient, mean, median, percentile, seededRandom, sleep } from "./util.js";
@@ -117,17 +117,19 @@ export async function auditSections(): Promise<void> {
   await drive(client, queues.warmBulk);
   const singleCount = single * devices.length;
   log(`1. single-reading requests: ${fmtNum(singleCount)} readings, ${CFG.singleConcurrency} concurrent…`);
-  const singleRun = await drive(client, queues.single);
+  const singleRun = await drive(client, queues.single, undefined, undefined, { relayer });
   const singleMs = singleRun.ms;
   const singleRate = (singleCount / singleMs) * 1000;
   log(`   ${fmtNum(singleRate)} readings/s (${fmtMs(singleMs)}; ${singleRun.retries} answers 429 waited out)`);
+  log(`   CPU: ${fmtCpu(singleRun, singleCount)}`);
   const bulkCount = bulk * devices.length;
   const bulkRequests = queues.bulk.reduce((a, q) => a + q.length, 0);
   log(`1. bulk requests: ${fmtNum(bulkCount)} readings in ${bulkRequests} requests of ${CFG.bulkSize}, ${CFG.bulkConcurrency} concurrent…`);
-  const bulkRun = await drive(client, queues.bulk);
+  const bulkRun = await drive(client, queues.bulk, undefined, undefined, { relayer });
   const bulkMs = bulkRun.ms;
   const bulkRate = (bulkCount / bulkMs) * 1000;
   log(`   ${fmtNum(bulkRate)} readings/s (${fmtMs(bulkMs)}; ${bulkRun.retries} answers 429 waited out)`);
+  log(`   CPU: ${fmtCpu(bulkRun, bulkCount)}`);
   // Drain: wait until every reading sent so far is anchored, so section 2 starts on an empty queue.
   const lastSeq = perDevice;
   t0 = performance.now();
@@ -151,6 +153,7 @@ export async function auditSections(): Promise<void> {
       readingsPerSecond: singleRate,
       retries429: singleRun.retries,
       retryWaitSeconds: singleRun.retryWaitSeconds,
+      cpuMicrosecondsPerReading: cpuPerReading(singleRun, singleCount),
     },
     bulk: {
       readings: bulkCount,
@@ -161,6 +164,7 @@ export async function auditSections(): Promise<void> {
       readingsPerSecond: bulkRate,
       retries429: bulkRun.retries,
       retryWaitSeconds: bulkRun.retryWaitSeconds,
+      cpuMicrosecondsPerReading: cpuPerReading(bulkRun, bulkCount),
     },
     ratioBulkOverSingle: bulkRate / singleRate,
     backlogAnchoredMsAfterBulk: drainMs,

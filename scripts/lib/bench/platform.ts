@@ -8,7 +8,7 @@ import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { type Device, platformWire, type SignedReading } from "./devices.js";
-import { drive, startPlatformProcess, type startRelayerProcess } from "./relayer-process.js";
+import { cpuPerReading, drive, fmtCpu, startPlatformProcess, type startRelayerProcess } from "./relayer-process.js";
 import { CFG, OUT_DIR, cleanups, log, results, rows } from "./run.js";
 import type { SignatureLimit } from "./signature-limit.js";
 import { fmtMs, fmtNum, fmtRatio, HttpClient } from "./util.js";
@@ -61,15 +61,17 @@ export async function platformIngestion(input: PlatformIngestionInput): Promise<
     const queues = bulkQueues(input, input.seqs);
     const count = input.seqs.length * input.devices.length;
     log(`1b. platform bulk: ${fmtNum(count)} readings, ${CFG.bulkSize}/request, ${CFG.bulkConcurrency} concurrent…`);
-    const run = await drive(client, queues, [200], allStored);
+    const run = await drive(client, queues, [200], allStored, { platform });
     const rate = (count / run.ms) * 1000;
     log(`   ${fmtNum(rate)} readings/s stored (${fmtMs(run.ms)}; ${run.retries} answers 429 waited out)`);
+    log(`   CPU: ${fmtCpu(run, count)}`);
     results.platformIngestion = {
       readings: count,
       perRequest: CFG.bulkSize,
       concurrency: CFG.bulkConcurrency,
       ...run,
       readingsPerSecond: rate,
+      cpuMicrosecondsPerReading: cpuPerReading(run, count),
     };
     rows.push({
       section: 1,
