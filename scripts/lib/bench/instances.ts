@@ -67,6 +67,8 @@ export interface InstancesRun extends RunSpec {
   batches: number;
   /** From the last bulk answer until the leaves anchored covered every reading offered. */
   anchoredMsAfterLast: number;
+  /** Of the request bytes the client sent, each instance's share (round robin: about 1 / instances each). */
+  requestShare: number[];
 }
 
 /** Bulk requests of CFG.bulkSize: worker w sends its devices' readings k = from..to-1 in order. */
@@ -160,6 +162,8 @@ async function runOne(spec: RunSpec, audit: Audit, pgUrl: string, signed: Signed
       anchored = await anchoredSince(audit, fromBlock);
     }
     const anchoredMsAfterLast = performance.now() - t0;
+    const sentBytes = clients.map((c) => c.bytesOnWire().sent);
+    const requestShare = sentBytes.map((b) => Number((b / sentBytes.reduce((a, x) => a + x, 0)).toFixed(3)));
     await stopAll(); // nothing more can be anchored: the count below is final
     anchored = await anchoredSince(audit, fromBlock);
     const db = await openDatabase(store.url);
@@ -178,9 +182,10 @@ async function runOne(spec: RunSpec, audit: Audit, pgUrl: string, signed: Signed
       anchoredLeaves: anchored.leaves,
       batches: anchored.batches,
       anchoredMsAfterLast,
+      requestShare,
     };
     log(
-      `   ${fmtNum(result.readingsPerSecond)} readings/s (${fmtMs(run.ms)}; ${run.retries} answers 429 waited out); offered ${fmtNum(offered)}, accepted ${fmtNum(result.accepted)}, stored ${fmtNum(result.stored)}, anchored ${fmtNum(anchored.leaves)} leaves in ${anchored.batches} batches (${fmtMs(anchoredMsAfterLast)} after the last answer)`,
+      `   ${fmtNum(result.readingsPerSecond)} readings/s (${fmtMs(run.ms)}; ${run.retries} answers 429 waited out); offered ${fmtNum(offered)}, accepted ${fmtNum(result.accepted)}, stored ${fmtNum(result.stored)}, anchored ${fmtNum(anchored.leaves)} leaves in ${anchored.batches} batches (${fmtMs(anchoredMsAfterLast)} after the last answer); request bytes per instance ${requestShare.map((x) => `${(100 * x).toFixed(0)} %`).join(" / ")}`,
     );
     if (result.accepted !== offered || result.stored !== offered || anchored.leaves !== offered || anchored.roots !== anchored.batches)
       throw new Error(

@@ -145,6 +145,10 @@ export async function startRelayerProcess(
       RELAYER_IP_REQUEST_BURST: "1000000000",
       RELAYER_IP_READINGS_PER_SECOND: "1000000000",
       RELAYER_IP_READING_BURST: "1000000000",
+      // Charged before each check and refunded when authentic: one client with more readings in
+      // flight than the burst (8 bulk requests of 100 > 400) would get 429 RATE_LIMITED per item.
+      RELAYER_IP_REFUSED_READINGS_PER_SECOND: "1000000000",
+      RELAYER_IP_REFUSED_READING_BURST: "1000000000",
       RELAYER_DEVICE_READINGS_PER_MINUTE: "1000000000",
       RELAYER_DEVICE_BURST: "1000000000",
       RELAYER_MAX_QUEUE_DEPTH: "10000000",
