@@ -22,6 +22,10 @@
  * 7. Transports (scripts/lib/bench/transport.ts): the same signed readings to the platform and the relayer
  *    over MQTT 5 through a real Mosquitto, HTTP one reading per request, HTTP bulk (and the embedded aedes
  *    broker): readings/s acknowledged by both services, device-side bytes on the wire per reading.
+ * 8. Relayer instances (scripts/lib/bench/instances.ts): bulk ingestion with 1 vs 2 relayer processes on
+ *    one PostgreSQL store (requests round robin, same total concurrency), the SQLite single process as a
+ *    baseline; every reading accepted, stored and anchored exactly once. Needs BENCH_PG_URL or
+ *    SENSORSEAL_TEST_PG_URL (a role that may CREATE DATABASE; one fresh database per run); skipped without.
  *
  * Output: progress on stderr; a markdown table on stdout; JSON in <data dir>/bench/latest.json
  * (SENSORSEAL_DATA_DIR, default ./data) and a copy in docs/bench/latest.json.
@@ -32,7 +36,7 @@
  * BENCH_DIRECT_PER_SCHEME (50), BENCH_VERIFIER_N (1e5; 1e6 with BENCH_FULL), BENCH_NAIVE_N (2000),
  * BENCH_TRANSPORT_DEVICES (32), BENCH_TRANSPORT_PER_DEVICE (100),
  * BENCH_ONLY (unset; `ingestion`: the signature-check limit and the relayer and platform ingestion only;
- * `transport`: section 7 only),
+ * `transport`: section 7 only; `instances`: section 8 only), BENCH_PG_URL (else SENSORSEAL_TEST_PG_URL),
  * BENCH_CPU_PROF (0; 1: the relayer and platform processes write V8 CPU profiles to <data dir>/bench/prof).
  *
  * The load generator behaves as a real client: a 429 (load shedding) is waited out for its Retry-After
@@ -46,6 +50,7 @@ import path from "node:path";
 
 import { auditSections } from "./lib/bench/audit.js";
 import { merkleSection, verifierSection } from "./lib/bench/cpu.js";
+import { instancesSection } from "./lib/bench/instances.js";
 import { rewardSection } from "./lib/bench/reward.js";
 import { transportSection } from "./lib/bench/transport.js";
 import { CFG, FULL, ONLY, ROOT, OUT_DIR, started, log, loadAvg, rows, results, cleanup } from "./lib/bench/run.js";
@@ -91,11 +96,15 @@ log(
 );
 
 try {
-  if (ONLY !== "transport") await auditSections();
-  if (ONLY !== "ingestion") {
+  if (ONLY === undefined || ONLY === "ingestion") await auditSections();
+  if (ONLY === undefined || ONLY === "transport") {
     if (ONLY === undefined) await rewardSection();
     await cleanup(); // the audit chain and the relayer's store: the transports start their own
     await transportSection();
+  }
+  if (ONLY === undefined || ONLY === "instances") {
+    await cleanup(); // section 8 starts its own chain, stores and relayers (skipped without PostgreSQL)
+    await instancesSection();
   }
   if (ONLY === undefined) {
     await cleanup(); // nothing runs beside the CPU sections
@@ -115,6 +124,9 @@ const notes = [
   "1–2: the relayer (its own process), the audit chain (EDR, in the bench process) and the load generator share those cores; the chain mines a block per transaction (blocks may share a timestamp). Latency is measured on such a chain, where the direct path waits for no block time; on a chain with block time B both sides wait up to B more.",
   "3, 6: whole-transaction gasUsed (21,000 base included). anchorBatch costs the same at any batch size; submitReading is the median over a device's readings 2..n.",
   "7: device-side socket bytes (HTTP request + response with headers, from a minimal node:http client; MQTT frames of the device connections), no TCP/IP headers, no TLS; fresh platform and relayer processes per transport; the MQTT consumers run in the bench process, as in npm start.",
+  rows.some((r) => r.section === 8)
+    ? "8: the relayer processes, the PostgreSQL server, the audit chain and the load generator all share those cores, so a second relayer process adds no core of its own: the 2 / 1 ratio is bounded by the machine, not by the design."
+    : "8: not measured (no PostgreSQL: BENCH_PG_URL or SENSORSEAL_TEST_PG_URL).",
   FULL
     ? "4–5: BENCH_FULL=1: OZ at 1e6 leaves and the verifier at 1e6 readings measured."
     : "4: OZ at 1,000,000 leaves not measured (BENCH_FULL=1 measures it; it takes minutes); no extrapolation.",

@@ -64,11 +64,12 @@ export interface TestDatabase {
 }
 
 /**
- * Creates a database with a random name on the server of `baseUrl` (its role needs CREATEDB).
+ * Creates a database with a random name (`<prefix>_<12 hex>`) on the server of `baseUrl` (its role
+ * needs CREATEDB).
  * @example const db = await createTestDatabase(url); try { … db.url … } finally { await db.drop(); }
  */
-export async function createTestDatabase(baseUrl: string): Promise<TestDatabase> {
-  const name = `sensorseal_test_${randomBytes(6).toString("hex")}`;
+export async function createTestDatabase(baseUrl: string, prefix = "sensorseal_test"): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   await admin(baseUrl, `CREATE DATABASE "${name}"`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;

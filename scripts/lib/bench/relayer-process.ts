@@ -18,7 +18,7 @@ import { readingAnchorAbi } from "../../../oracle/chain/abis.js";
 import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 import { CFG, OUT_DIR, ROOT } from "./run.js";
-import { fmtNum, ownCpuMs, processCpuMs, sleep, type HttpClient } from "./util.js";
+import { fmtNum, HttpClient, ownCpuMs, processCpuMs, sleep } from "./util.js";
 
 // ---- services as child processes ----------------------------------------------------------------
 /** A service (scripts/<name>.ts) running in its own process. */
@@ -107,15 +107,18 @@ async function freePort(): Promise<number> {
 /**
  * The relayer on a free port, its URL and receipt signer first recorded on-chain (`registerRelayer` by
  * the admin, as scripts/stack.ts does): the relayer refuses to start when its registration differs.
+ * `databaseUrl` is its DATABASE_URL (a SQLite file or `postgres://…`). Instances of one relayer on
+ * one PostgreSQL store share its public URL: pass the first one's `url` as `publicUrl` to the others.
  */
 export async function startRelayerProcess(
   audit: BenchChain & { registry: Address; anchor: Address },
-  databaseFile: string,
+  databaseUrl: string,
   logFile: string,
   extraEnv: Record<string, string> = {},
+  options: { publicUrl?: string } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
+  const publicUrl = options.publicUrl ?? `http://127.0.0.1:${port}`;
   const admin = audit.wallet(DEV_KEYS.admin);
   const hash = await admin.writeContract({
     address: audit.anchor,
@@ -132,7 +135,7 @@ export async function startRelayerProcess(
       ...chainEnv(audit),
       PORT: String(port),
       RELAYER_PUBLIC_URL: publicUrl,
-      DATABASE_URL: databaseFile,
+      DATABASE_URL: databaseUrl,
       RELAYER_PRIVATE_KEY: DEV_KEYS.relayer,
       RECEIPT_PRIVATE_KEY: DEV_KEYS.receipt,
       ...CFG.relayer,
@@ -192,15 +195,18 @@ export interface DriveResult {
 /**
  * Sends each worker's bodies in order, workers concurrently, the way a real client does: a 429 is
  * waited out for its Retry-After (1 s when absent) and the same body sent again; every other answer
- * must be `okStatus` (default 202), and pass `validate` when given.
+ * must be `okStatus` (default 202), and pass `validate` when given. Given several clients (instances
+ * of one service), each request goes to the next one, round robin, as a load balancer would.
  */
 export async function drive(
-  client: HttpClient,
+  client: HttpClient | readonly HttpClient[],
   queues: string[][],
   okStatus: readonly number[] = [202],
   validate?: (text: string) => void,
   cpuOf: Record<string, ServiceProcess> = {},
 ): Promise<DriveResult> {
+  const clients: readonly HttpClient[] = client instanceof HttpClient ? [client] : client;
+  let sent = 0;
   const cpu = () => ({
     bench: ownCpuMs(),
     ...Object.fromEntries(Object.entries(cpuOf).map(([name, p]) => [name, p.child.pid === undefined ? NaN : processCpuMs(p.child.pid)])),
@@ -213,7 +219,7 @@ export async function drive(
     queues.map(async (queue) => {
       for (const body of queue) {
         for (;;) {
-          const answer = await client.post("/v1/readings", body);
+          const answer = await clients[sent++ % clients.length]!.post("/v1/readings", body);
           if (answer.status === 429) {
             const wait = answer.retryAfterSeconds ?? 1;
             retries++;

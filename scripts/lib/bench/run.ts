@@ -18,11 +18,12 @@ const num = (name: string, fallback: number) => {
 export const FULL = env.BENCH_FULL === "1";
 /**
  * BENCH_ONLY=ingestion: the signature limit and sections 1 (relayer) and 1b (platform) only;
- * BENCH_ONLY=transport: section 7 (MQTT vs HTTP) only.
+ * BENCH_ONLY=transport: section 7 (MQTT vs HTTP) only; BENCH_ONLY=instances: section 8 (1 vs 2
+ * relayer processes on PostgreSQL) only.
  */
 export const ONLY = env.BENCH_ONLY === undefined || env.BENCH_ONLY === "" ? undefined : env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== "ingestion" && ONLY !== "transport")
-  throw new Error("BENCH_ONLY must be ingestion or transport (or unset)");
+if (ONLY !== undefined && ONLY !== "ingestion" && ONLY !== "transport" && ONLY !== "instances")
+  throw new Error("BENCH_ONLY must be ingestion, transport or instances (or unset)");
 export const CFG = {
   devices: 2 * Math.ceil(num("BENCH_DEVICES", 64) / 2),
   singleConcurrency: num("BENCH_SINGLE_CONCURRENCY", 32),
