@@ -193,11 +193,14 @@ export class SignaturePool {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const workers = this.#start();
-    while (this.#queue.length > 0) {
-      // Least loaded worker first; split the turn's checks so every worker gets a share.
-      const share = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / workers.length));
-      const target = workers.reduce((a, b) => (b.load < a.load ? b : a));
+    // Only to workers with no check message outstanding: while all are busy, checks gather here and
+    // go in one message to the first worker that answers (few messages under load, none waiting when idle).
+    const free = this.#start().filter((w) => w.waiting.size === 0);
+    while (this.#queue.length > 0 && free.length > 0) {
+      // Least loaded free worker first; split the waiting checks so every free worker gets a share.
+      const share = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / free.length));
+      free.sort((a, b) => a.load - b.load);
+      const target = free.shift() as PoolWorker;
       const group = this.#queue.splice(0, share);
       const id = this.#nextId++;
       target.waiting.set(id, group);
@@ -242,6 +245,7 @@ export class SignaturePool {
     this.checked += group.length;
     if (entry.load === 0) entry.worker.unref();
     group.forEach((p, i) => p.resolve(ok[i] === 1));
+    if (this.#queue.length > 0 && !this.#flushScheduled) this.#flush(); // what gathered while it was busy
   }
 
   /** A worker died: its checks are run again on this thread (slower, never lost), and it is replaced on the next flush. */
@@ -269,6 +273,7 @@ export class SignaturePool {
         p.reject(error);
       }
     }
+    if (this.#queue.length > 0 && !this.#closed) this.#flush(); // checks that were waiting for a free worker
   }
 
   /** Ends the workers; checks still waiting are rejected. */

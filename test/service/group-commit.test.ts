@@ -1,5 +1,5 @@
 /**
- * The services' shared group commit (oracle/service/group-commit.ts) and the signature pool's receipt
+ * The services' shared group commit (oracle/service/group-commit.ts) and the signature pool's checks and receipt
  * signing on worker threads (oracle/service/signature-pool.ts).
  */
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { recoverAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
-import { signDigest } from "../../oracle/core/keys.js";
+import { generatePrivateKey, publicKeyFromPrivate, signDigest } from "../../oracle/core/keys.js";
 import { GroupCommit } from "../../oracle/service/group-commit.js";
 import { SignaturePool } from "../../oracle/service/signature-pool.js";
 
@@ -73,4 +73,36 @@ describe("signature pool: receipt signing on worker threads", () => {
       }
     });
   }
+});
+
+describe("signature pool: checks on worker threads", () => {
+  it("answers every check of many event-loop turns right, while its workers are busy (checks gather, nothing waits forever)", async () => {
+    const schemes = ["secp256k1", "p256"] as const;
+    const keys = schemes.map((scheme) => {
+      const priv = generatePrivateKey(scheme);
+      return { scheme, priv, publicKey: publicKeyFromPrivate(scheme, priv) };
+    });
+    const pool = new SignaturePool({ threads: 2 });
+    try {
+      const answers: Promise<boolean>[] = [];
+      const expected: boolean[] = [];
+      // 40 turns of 1..40 checks: the first turns find free workers, the later ones gather behind them.
+      for (let turn = 0; turn < 40; turn++) {
+        for (let k = 0; k <= turn; k++) {
+          const { scheme, priv, publicKey } = keys[(turn + k) % 2];
+          const digest = new Uint8Array(32).fill((turn * 41 + k) % 251);
+          const valid = (turn + k) % 3 !== 0;
+          const signature = signDigest(scheme, priv, valid ? digest : new Uint8Array(32).fill(255));
+          answers.push(pool.verify({ scheme, publicKey, digest, signature }));
+          expected.push(valid);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual(await Promise.all(answers), expected);
+      assert.equal(pool.checked, expected.length);
+      assert.equal(pool.pending, 0);
+    } finally {
+      await pool.close();
+    }
+  });
 });
