@@ -308,7 +308,8 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       shedder.stop();
       await signatures.close();
       started = false;
-      logger.info({ queueDepth: store.queueDepth }, "relayer stopped");
+      // How well group commit grouped (readings accepted per intake transaction) is in this line.
+      logger.info({ queueDepth: store.queueDepth, intakeCommits: writer.commits }, "relayer stopped");
     },
   };
 }
