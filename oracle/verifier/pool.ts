@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
-import { verifyDeviceSignature, type KeyScheme } from "../core/keys.js";
+import { verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** A device key, as the registry holds it. */
 export interface DeviceKey {
@@ -27,31 +27,29 @@ export interface SignatureJob {
 const INLINE_BELOW = 2048;
 const CHUNK = 8192;
 
-/** Checks a job on the calling thread. */
+/** Checks a job on the calling thread (all at once: P-256 checks share their inversions, core/keys.ts). */
 export function verifySignaturesInline(job: SignatureJob): Uint8Array<ArrayBuffer> {
   const n = job.keyIndex.length;
   const ok = new Uint8Array(n);
+  const checks: VerifyDeviceSignatureParameters[] = [];
+  const at: number[] = [];
   for (let i = 0; i < n; i++) {
     const key = job.keys[job.keyIndex[i]];
-    if (key === undefined) continue;
-    try {
-      ok[i] = verifyDeviceSignature({
-        scheme: key.scheme,
-        publicKey: key.publicKey,
-        digest: job.digests.subarray(i * 32, i * 32 + 32),
-        signature: job.signatures.subarray(i * 65, i * 65 + job.sigLens[i]),
-      })
-        ? 1
-        : 0;
-    } catch {
-      ok[i] = 0;
-    }
+    if (key === undefined) continue; // unknown key: a sure failure
+    checks.push({
+      scheme: key.scheme,
+      publicKey: key.publicKey,
+      digest: job.digests.subarray(i * 32, i * 32 + 32),
+      signature: job.signatures.subarray(i * 65, i * 65 + job.sigLens[i]),
+    });
+    at.push(i);
   }
+  verifyDeviceSignatures(checks).forEach((valid, k) => (ok[at[k]] = valid ? 1 : 0));
   return ok;
 }
 
 /**
- * A pool of worker threads checking device signatures (core's `verifyDeviceSignature`).
+ * A pool of worker threads checking device signatures (core's `verifyDeviceSignatures`).
  * Workers start lazily on the first big job; `close()` ends them.
  *
  * @example
