@@ -80,7 +80,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     now,
   });
   // Quotas in memory on SQLite; in the store on PostgreSQL, so several platform instances share them.
-  const limiters = await Limiters.open("platform", options.store, logger);
+  const metrics = processMetrics("platform");
+  const limiters = await Limiters.open("platform", options.store, logger, {
+    storeTimeoutMs: limits.quotaStoreTimeoutMs,
+    fallbacks: metrics.quotaFallbacks,
+  });
   const quota = new DeviceQuota({ readingsPerMinute: limits.deviceReadingsPerMinute, burst: limits.deviceBurst, limiters });
 
   // Draining: requests in flight finish, new ones are refused, then the store closes.
@@ -120,7 +124,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     limitName: "maxReadingChecksInFlight",
     message: "the platform is overloaded; retry later",
   });
-  const app = outerApp(service, { shedder, budget, metrics: processMetrics("platform"), logger, trustProxy: options.trustProxy });
+  const app = outerApp(service, { shedder, budget, metrics, logger, trustProxy: options.trustProxy });
 
   let closing: Promise<void> | undefined;
   return {

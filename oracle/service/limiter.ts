@@ -17,7 +17,21 @@ import type pg from "pg";
 import { postgresPool, type SqlDatabase } from "../store/sql.js";
 import type { Logger } from "./logger.js";
 
-const { RateLimiterMemory, RateLimiterPostgres } = rateLimiterFlexible;
+const { RateLimiterMemory, RateLimiterPostgres, RLWrapperTimeouts } = rateLimiterFlexible;
+
+/**
+ * How long a quota operation waits for PostgreSQL before the in-memory insurance answers: far above a
+ * consume's 0.2–0.3 ms on a loaded machine, far below what a client waits for an answer.
+ */
+export const DEFAULT_QUOTA_STORE_TIMEOUT_MS = 200;
+
+/** How shared (PostgreSQL) quotas behave when the store is slow or down. */
+export interface SharedQuotaOptions {
+  /** Ms a quota operation waits for PostgreSQL before the in-memory insurance answers it (> 0). */
+  storeTimeoutMs?: number;
+  /** Counts, by limiter name, the quota checks the insurance answered (e.g. a prom-client counter). */
+  fallbacks?: { inc(labels: { limiter: string }): void };
+}
 
 /** `points` per `windowMs`, refilled whole at the end of the window. */
 export interface Quota {
@@ -162,7 +176,9 @@ const LIMITS_DDL = `CREATE UNLOGGED TABLE IF NOT EXISTS ${LIMITS_TABLE} (
 /**
  * Where a service's quotas live: `Limiters.memory` (one process), or `Limiters.open(db)` which
  * shares them in PostgreSQL when `db` is PostgreSQL (through the store's own pool) and keeps them in
- * memory on SQLite.
+ * memory on SQLite. On PostgreSQL each operation waits at most `storeTimeoutMs`: when PostgreSQL
+ * fails or hangs (a lock held, a server that stops answering), an in-memory limiter answers instead,
+ * so a quota check never holds a request longer than that.
  *
  * @example
  * const limiters = await Limiters.open("platform", db, logger);
@@ -173,12 +189,16 @@ export class Limiters {
   readonly #service: string;
   readonly #pool: pg.Pool | undefined;
   readonly #logger: Logger | undefined;
+  readonly #timeoutMs: number;
+  readonly #fallbacks: SharedQuotaOptions["fallbacks"];
   #lastFallbackLogMs = 0;
 
-  private constructor(service: string, pool: pg.Pool | undefined, logger: Logger | undefined) {
+  private constructor(service: string, pool: pg.Pool | undefined, logger: Logger | undefined, options: SharedQuotaOptions = {}) {
     this.#service = service;
     this.#pool = pool;
     this.#logger = logger;
+    this.#timeoutMs = options.storeTimeoutMs ?? DEFAULT_QUOTA_STORE_TIMEOUT_MS;
+    this.#fallbacks = options.fallbacks;
   }
 
   /** Quotas in this process's memory. */
@@ -187,7 +207,10 @@ export class Limiters {
   }
 
   /** Quotas in `db` when it is PostgreSQL (shared by every instance on it), else in memory; creates the table. */
-  static async open(service: string, db: SqlDatabase, logger: Logger): Promise<Limiters> {
+  static async open(service: string, db: SqlDatabase, logger: Logger, options: SharedQuotaOptions = {}): Promise<Limiters> {
+    // The library's timer would fire at once with 0: every answer would come from the insurance.
+    const timeoutMs = options.storeTimeoutMs ?? DEFAULT_QUOTA_STORE_TIMEOUT_MS;
+    if (!(timeoutMs > 0)) throw new RangeError(`storeTimeoutMs must be > 0, got ${timeoutMs}`);
     const pool = postgresPool(db);
     if (pool === undefined) return Limiters.memory(service);
     try {
@@ -196,7 +219,7 @@ export class Limiters {
       // Two instances starting at once race on the table's type row; the other one made it.
       if ((error as { code?: string }).code !== "23505") throw error;
     }
-    return new Limiters(service, pool, logger);
+    return new Limiters(service, pool, logger, options);
   }
 
   /** Whether the quotas are shared through PostgreSQL (else each process counts its own). */
@@ -208,42 +231,49 @@ export class Limiters {
   limiter(name: string, quota: Quota): Limiter {
     const options = { keyPrefix: `${this.#service}:${name}`, points: quota.points, duration: quota.windowMs / 1000 };
     if (this.#pool === undefined) return new Limiter(quota, new RateLimiterMemory(options));
-    const insurance = new InsuranceLimiter(options, () => this.#fallingBack(name));
-    const shared = new RateLimiterPostgres({
+    const insurance = new InsuranceLimiter(options, (operation) => this.#fallingBack(name, operation));
+    const store = new RateLimiterPostgres({
       ...options,
       storeClient: this.#pool,
       storeType: "pool",
       tableName: LIMITS_TABLE,
       tableCreated: true,
-      insuranceLimiter: insurance,
     });
-    return new Limiter(quota, shared);
+    // The insurance sits on the wrapper, not on the store's limiter: it answers once, whether PostgreSQL
+    // failed or did not answer in time. A timed-out query still runs when PostgreSQL wakes (its point is
+    // then counted there too), but nobody waits for it.
+    const bounded = new RLWrapperTimeouts({ limiter: store, timeoutMs: this.#timeoutMs, insuranceLimiter: insurance });
+    return new Limiter(quota, bounded);
   }
 
-  #fallingBack(name: string): void {
+  #fallingBack(name: string, operation: "consume" | "reward"): void {
+    if (operation === "consume") this.#fallbacks?.inc({ limiter: name });
     const now = Date.now();
     if (now - this.#lastFallbackLogMs < 10_000) return;
     this.#lastFallbackLogMs = now;
-    this.#logger?.warn({ limiter: name }, "quota store unavailable: counting quotas in this process's memory until PostgreSQL answers");
+    this.#logger?.warn(
+      { limiter: name, timeoutMs: this.#timeoutMs },
+      "quota store failed or did not answer in time: counting quotas in this process's memory until PostgreSQL answers",
+    );
   }
 }
 
-/** The in-memory limiter that answers while PostgreSQL fails; says when it is used (at most a log per 10 s). */
+/** The in-memory limiter that answers while PostgreSQL fails or hangs; says when it is used. */
 class InsuranceLimiter extends RateLimiterMemory {
-  readonly #used: () => void;
+  readonly #used: (operation: "consume" | "reward") => void;
 
-  constructor(options: { keyPrefix: string; points: number; duration: number }, used: () => void) {
+  constructor(options: { keyPrefix: string; points: number; duration: number }, used: (operation: "consume" | "reward") => void) {
     super(options);
     this.#used = used;
   }
 
   override consume(...args: Parameters<RateLimiterAbstract["consume"]>): Promise<RateLimiterRes> {
-    this.#used();
+    this.#used("consume");
     return super.consume(...args);
   }
 
   override reward(...args: Parameters<RateLimiterAbstract["reward"]>): Promise<RateLimiterRes> {
-    this.#used();
+    this.#used("reward");
     return super.reward(...args);
   }
 }

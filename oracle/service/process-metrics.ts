@@ -15,12 +15,15 @@ export interface ProcessMetrics {
   registry: Registry;
   /** Refused requests (4xx/5xx answers with an error code), by code. */
   refusals: Counter<"code">;
+  /** Quota checks answered in memory because the shared quota store (PostgreSQL) failed or did not answer in time, by limiter. */
+  quotaFallbacks: Counter<"limiter">;
   /** The registry in the Prometheus text format. */
   text(): Promise<string>;
 }
 
 /**
- * Metrics named `sensorseal_<service>_…`: prom-client's default process metrics and `refusals_total{code}`.
+ * Metrics named `sensorseal_<service>_…`: prom-client's default process metrics, `refusals_total{code}`
+ * and `quota_store_fallbacks_total{limiter}`.
  *
  * @example
  * const metrics = processMetrics("platform");
@@ -37,7 +40,13 @@ export function processMetrics(service: string): ProcessMetrics {
     labelNames: ["code"] as const,
     registers: [registry],
   });
-  return { registry, refusals, text: () => registry.metrics() };
+  const quotaFallbacks = new Counter({
+    name: `${prefix}quota_store_fallbacks_total`,
+    help: "Quota checks answered by the in-memory insurance because PostgreSQL failed or did not answer in time, by limiter",
+    labelNames: ["limiter"] as const,
+    registers: [registry],
+  });
+  return { registry, refusals, quotaFallbacks, text: () => registry.metrics() };
 }
 
 /**

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
+import pg from "pg";
+
 import { Limiters, quotaOf, type Limiter } from "../../oracle/service/limiter.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
@@ -69,6 +71,15 @@ describe("Limiter (rate-limiter-flexible)", () => {
     assert.deepEqual(quotaOf({ ratePerSecond: 0.2, burst: 3 }), { points: 3, windowMs: 15_000 });
   });
 
+  it("refuses a quota-store timeout that is not > 0 (the library would time out at once)", async () => {
+    const db = await openDatabase(":memory:");
+    try {
+      await assert.rejects(Limiters.open("x", db, logger, { storeTimeoutMs: 0 }), RangeError);
+    } finally {
+      await db.close();
+    }
+  });
+
   describe("in memory (SQLite stores)", () => {
     behaves(async () => Limiters.memory(fresh()));
 
@@ -124,6 +135,73 @@ describe("Limiter (rate-limiter-flexible)", () => {
       assert.equal((await limiter.consume("0xdevice")).allowed, true);
       assert.equal((await limiter.consume("0xdevice")).allowed, false, "the insurance counts the quota too");
       assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+    });
+
+    it("answers from its in-memory insurance within the timeout while PostgreSQL hangs (a real table lock held), then from PostgreSQL again", async () => {
+      const service = fresh();
+      const fallbacks: string[] = [];
+      const warnings: unknown[] = [];
+      const watching = { ...logger, warn: (...args: unknown[]) => void warnings.push(args) } as unknown as typeof logger;
+      const timeoutMs = 300;
+      const limiters = await Limiters.open(service, db, watching, {
+        storeTimeoutMs: timeoutMs,
+        fallbacks: { inc: ({ limiter }) => void fallbacks.push(limiter) },
+      });
+      const limiter = limiters.limiter("device", { points: 2, windowMs: 60_000 });
+      const points = async (key: string) => {
+        const rows = await other.query<{ points: number }>("SELECT points FROM sensorseal_limits WHERE key = ?", [
+          `${service}:device:${key}`,
+        ]);
+        return rows[0]?.points;
+      };
+      // Queries of the limiter's own that wait for a lock on its table (seen from another pool).
+      const blocked = async () =>
+        Number(
+          (
+            await other.query<{ n: number }>(
+              "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?",
+              ["%sensorseal_limits%"],
+            )
+          )[0]!.n,
+        );
+      assert.equal((await limiter.consume("0xwarm")).allowed, true, "PostgreSQL answers before the hang");
+      assert.equal(await points("0xwarm"), 1);
+
+      // Another session takes the table and keeps its transaction open: every statement on it blocks.
+      const holder = new pg.Client({ connectionString: database.url });
+      await holder.connect();
+      try {
+        await holder.query("BEGIN");
+        await holder.query("LOCK TABLE sensorseal_limits IN ACCESS EXCLUSIVE MODE");
+        const timed = async (key: string) => {
+          const start = performance.now();
+          const answer = await limiter.consume(key);
+          return { ...answer, ms: performance.now() - start };
+        };
+        const first = await timed("0xhung");
+        const second = await timed("0xhung");
+        const third = await timed("0xhung");
+        assert.deepEqual([first.allowed, second.allowed, third.allowed], [true, true, false], "the insurance counts the quota");
+        assert.ok(third.retryAfterMs > 50_000 && third.retryAfterMs <= 60_000, String(third.retryAfterMs));
+        for (const { ms } of [first, second]) assert.ok(ms >= timeoutMs - 5 && ms < timeoutMs + 5_000, `answered in ${ms} ms`);
+        // Answered while the lock is still held: the holder's transaction is open and the limiter's queries wait on it.
+        assert.equal((await holder.query("SELECT 1 AS one")).rows[0].one, 1);
+        assert.ok((await blocked()) >= 3, "the limiter's own statements are blocked on the lock");
+        assert.deepEqual(fallbacks, ["device", "device", "device"], "each consume answered by the insurance is counted");
+        assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+        assert.match(JSON.stringify(warnings[0]), /did not answer in time/);
+      } finally {
+        await holder.query("COMMIT").catch(() => undefined);
+        await holder.end();
+      }
+
+      // The lock is gone: the timed-out statements run (their points now counted in PostgreSQL too:
+      // three takes and the refused one's refund), and PostgreSQL answers again, without the insurance.
+      await waitFor(async () => (await blocked()) === 0 && (await points("0xhung")) === 2);
+      assert.equal((await limiter.consume("0xwarm")).allowed, true);
+      assert.equal(await points("0xwarm"), 2, "counted in PostgreSQL");
+      assert.equal((await limiter.consume("0xhung")).allowed, false, "PostgreSQL's count of the device");
+      assert.equal(fallbacks.length, 3, "no insurance answer once PostgreSQL answers");
     });
 
     it("p50 of one consume, PostgreSQL vs memory (printed, not asserted)", async () => {
