@@ -93,17 +93,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, limiters);
   const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
-  submitRoute(router, {
-    store,
-    writer,
-    verifier,
-    quota,
-    budget,
-    maxBulkItems: limits.maxBulkItems,
-    refusals: metrics.refusals,
-    logger,
-    now,
-  });
+  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, metrics, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,
     keyring,

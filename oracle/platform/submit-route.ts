@@ -36,8 +36,8 @@ export interface SubmitOptions {
   /** Charges each reading to its client address before its check (refunded when it verifies). */
   budget: SignatureBudget;
   maxBulkItems: number;
-  /** `refusals_total{code}`: a bulk's refused items are counted there one by one (its answer is a 200). */
-  refusals: ProcessMetrics["refusals"];
+  /** Its `refusals_total{code}` counts a bulk's refused items one by one (the bulk answers 200). */
+  metrics: Pick<ProcessMetrics, "refusals">;
   logger: Logger;
   now: () => number;
 }
@@ -103,7 +103,7 @@ function countRefusedItems(o: SubmitOptions, req: Request, results: readonly Bul
   const byCode: Record<string, number> = {};
   for (const result of results) {
     if (result.status !== "rejected") continue;
-    o.refusals.inc({ code: result.error.code });
+    o.metrics.refusals.inc({ code: result.error.code });
     byCode[result.error.code] = (byCode[result.error.code] ?? 0) + 1;
   }
   if (Object.keys(byCode).length === 0) return;
