@@ -138,6 +138,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
         await writer.idle();
         shedder.stop();
         await signatures.close();
+        await limiters.close();
         await store.close();
         logger.info("platform closed");
       })();

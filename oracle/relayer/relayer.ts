@@ -310,6 +310,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       anchorDelay.stop();
       shedder.stop();
       await signatures.close();
+      await limiters.close();
       started = false;
       logger.info({ queueDepth: store.queueDepth }, "relayer stopped");
     },
