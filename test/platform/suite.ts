@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before as beforeHook, describe, it as test } from "node:test";
 
+import pg from "pg";
 import { pino } from "pino";
 import type { Address, Hex } from "viem";
 
@@ -856,6 +857,38 @@ export function platformSuite(backend: Backend): void {
         assert.deepEqual(logged?.refused, { DEVICE_QUOTA_EXCEEDED: 3, INVALID_SIGNATURE: 1 });
         assert.equal(logged?.items, 8);
       });
+
+      if (backend.name === "postgres") {
+        it("PostgreSQL hangs on the quota table (a real lock held): readings are still stored, their quotas counted in memory", async () => {
+          const limited = await startPlatform({ quotaStoreTimeoutMs: 500 });
+          const device = await register("p256");
+          const ts = await chainNow();
+          // Another session takes the quota table and keeps its transaction open.
+          const holder = new pg.Client({ connectionString: limited.databaseUrl });
+          await holder.connect();
+          try {
+            await holder.query("BEGIN");
+            await holder.query("LOCK TABLE sensorseal_limits IN ACCESS EXCLUSIVE MODE");
+            // More requests at once than the store's pool has connections (10): none of them may hold one.
+            const answers = await Promise.all(Array.from({ length: 12 }, () => post(sign(device, { ts }).body, limited.server.url)));
+            assert.deepEqual(
+              answers.map((a) => a.status),
+              Array(12).fill(201),
+            );
+            const { rows } = await holder.query<{ n: string }>(
+              "SELECT COUNT(*) AS n FROM pg_locks WHERE pid = pg_backend_pid() AND mode = 'AccessExclusiveLock' AND granted",
+            );
+            assert.equal(Number(rows[0]!.n), 1, "answered while the lock is still held");
+          } finally {
+            await holder.query("COMMIT").catch(() => undefined);
+            await holder.end();
+          }
+          assert.equal((await limited.platform.store.counts()).readings, 12);
+          const metrics = await (await fetch(`${limited.server.url}/metrics`)).text();
+          assert.match(metrics, /^sensorseal_platform_quota_store_fallbacks_total\{limiter="device"\} 12$/m);
+          assert.equal(logs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("quota store failed")).length, 1);
+        });
+      }
 
       it("several instances on one store: a device quota is shared on PostgreSQL, counted per process on SQLite", async () => {
         const first = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 });
