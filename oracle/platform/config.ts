@@ -40,6 +40,7 @@ const envSchema = z.object({
   PLATFORM_IP_BURST: int(1).default(DEFAULT_PLATFORM_LIMITS.ipBurst),
   PLATFORM_DEVICE_READINGS_PER_MINUTE: positive.default(DEFAULT_PLATFORM_LIMITS.deviceReadingsPerMinute),
   PLATFORM_DEVICE_BURST: int(1).optional(),
+  PLATFORM_QUOTA_STORE_TIMEOUT_MS: int(1).default(DEFAULT_PLATFORM_LIMITS.quotaStoreTimeoutMs),
   PLATFORM_MAX_CLOCK_SKEW_SECONDS: int(0).default(DEFAULT_PLATFORM_LIMITS.maxClockSkewSeconds),
   PLATFORM_SHUTDOWN_TIMEOUT_MS: int(0).default(DEFAULT_PLATFORM_LIMITS.shutdownTimeoutMs),
 });
@@ -57,7 +58,8 @@ const envSchema = z.object({
  * PLATFORM_READING_CHECK_BURST (400), PLATFORM_MAX_READING_CHECKS_IN_FLIGHT (1000; 0: off),
  * PLATFORM_MAX_EVENT_LOOP_LAG_MS (500; 0: off),
  * PLATFORM_IP_RATE_PER_SECOND, PLATFORM_IP_BURST, PLATFORM_DEVICE_READINGS_PER_MINUTE,
- * PLATFORM_DEVICE_BURST, PLATFORM_MAX_CLOCK_SKEW_SECONDS, PLATFORM_SHUTDOWN_TIMEOUT_MS.
+ * PLATFORM_DEVICE_BURST, PLATFORM_QUOTA_STORE_TIMEOUT_MS (200: how long a quota check waits for
+ * PostgreSQL before the in-memory insurance answers), PLATFORM_MAX_CLOCK_SKEW_SECONDS, PLATFORM_SHUTDOWN_TIMEOUT_MS.
  *
  * @throws {ConfigError}
  * @example
@@ -84,6 +86,7 @@ export function parsePlatformConfig(env: NodeJS.ProcessEnv = process.env): Platf
       ipBurst: e.PLATFORM_IP_BURST,
       deviceReadingsPerMinute: e.PLATFORM_DEVICE_READINGS_PER_MINUTE,
       deviceBurst: e.PLATFORM_DEVICE_BURST ?? Math.max(1, Math.ceil(e.PLATFORM_DEVICE_READINGS_PER_MINUTE)),
+      quotaStoreTimeoutMs: e.PLATFORM_QUOTA_STORE_TIMEOUT_MS,
       maxClockSkewSeconds: e.PLATFORM_MAX_CLOCK_SKEW_SECONDS,
       shutdownTimeoutMs: e.PLATFORM_SHUTDOWN_TIMEOUT_MS,
     },

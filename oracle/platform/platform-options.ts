@@ -5,6 +5,7 @@
  */
 import type { Address } from "viem";
 
+import { DEFAULT_QUOTA_STORE_TIMEOUT_MS } from "../service/limiter.js";
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import type { PlatformMarketOptions } from "./access-market.js";
@@ -38,6 +39,8 @@ export interface PlatformLimits {
   deviceReadingsPerMinute: number;
   /** Readings a device may burst (e.g. an outbox flushing after an outage). */
   deviceBurst: number;
+  /** Ms a quota check waits for PostgreSQL before the in-memory insurance answers (oracle/service/limiter.ts). */
+  quotaStoreTimeoutMs: number;
   /** How far past the platform's clock a reading's `ts` may be. */
   maxClockSkewSeconds: number;
   /** Least time between two registry catch-ups forced by readings of devices the index does not know. */
@@ -62,6 +65,7 @@ export const DEFAULT_PLATFORM_LIMITS: PlatformLimits = {
   ipBurst: 200,
   deviceReadingsPerMinute: 120,
   deviceBurst: 120,
+  quotaStoreTimeoutMs: DEFAULT_QUOTA_STORE_TIMEOUT_MS,
   maxClockSkewSeconds: 300,
   registryResyncMs: 1000,
   defaultPageSize: 100,

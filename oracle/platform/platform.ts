@@ -80,7 +80,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     now,
   });
   // Quotas in memory on SQLite; in the store on PostgreSQL, so several platform instances share them.
-  const limiters = await Limiters.open("platform", options.store, logger);
+  const metrics = processMetrics("platform");
+  const limiters = await Limiters.open("platform", options.store, logger, {
+    storeTimeoutMs: limits.quotaStoreTimeoutMs,
+    fallbacks: metrics.quotaFallbacks,
+  });
   const quota = new DeviceQuota({ readingsPerMinute: limits.deviceReadingsPerMinute, burst: limits.deviceBurst, limiters });
 
   // Draining: requests in flight finish, new ones are refused, then the store closes.
@@ -89,7 +93,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   router.use(requests.middleware());
   const budget = new SignatureBudget(limits, limiters);
   const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
-  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, logger, now });
+  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, metrics, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,
     keyring,
@@ -120,7 +124,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     limitName: "maxReadingChecksInFlight",
     message: "the platform is overloaded; retry later",
   });
-  const app = outerApp(service, { shedder, budget, metrics: processMetrics("platform"), logger, trustProxy: options.trustProxy });
+  const app = outerApp(service, { shedder, budget, metrics, logger, trustProxy: options.trustProxy });
 
   let closing: Promise<void> | undefined;
   return {
@@ -134,6 +138,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
         await writer.idle();
         shedder.stop();
         await signatures.close();
+        await limiters.close();
         await store.close();
         logger.info("platform closed");
       })();

@@ -1,8 +1,9 @@
 /**
  * The platform's reading intake route, `POST /v1/readings`: one `{ payload, signature }` (201 stored,
  * 200 duplicate, 409 SEQUENCE_CONFLICT, or the rejection's status) or an array of them (200 with a
- * result per item). Each reading is charged to its client address before its check
- * (signature-budget.ts), checked by ingest.ts, charged to its device's quota, then stored.
+ * result per item). Each reading is checked by ingest.ts within its client address's check budget
+ * (signature-budget.ts: a refused one costs the address a point), charged to its device's quota, then stored. Each
+ * refused item of a bulk is counted by code in the refusals metric, as a refused request is.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { handle } from "../service/app.js";
 import { ServiceError } from "../service/errors.js";
 import type { GroupCommit } from "../service/group-commit.js";
 import type { Logger } from "../service/logger.js";
+import type { ProcessMetrics } from "../service/process-metrics.js";
 import type { ReadingVerifier, VerifiedReading } from "./ingest.js";
 import type { DeviceQuota } from "./quota.js";
 import type { SignatureBudget } from "../service/signature-budget.js";
@@ -34,6 +36,8 @@ export interface SubmitOptions {
   /** Charges the readings refused to their client address, and bounds its readings in their checks. */
   budget: SignatureBudget;
   maxBulkItems: number;
+  /** Its `refusals_total{code}` counts a bulk's refused items one by one (the bulk answers 200). */
+  metrics: Pick<ProcessMetrics, "refusals">;
   logger: Logger;
   now: () => number;
 }
@@ -46,6 +50,7 @@ export function submitRoute(router: Router, o: SubmitOptions): void {
       const body: unknown = req.body;
       if (Array.isArray(body)) {
         const answer = await submitBulk(o, clientOf(req), body);
+        countRefusedItems(o, req, answer.body.results);
         if (answer.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(answer.retryAfterSeconds));
         res.status(200).json(answer.body);
         return;
@@ -90,7 +95,26 @@ function clientOf(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
 }
 
-async function submitBulk(o: SubmitOptions, client: string, items: unknown[]): Promise<{ body: unknown; retryAfterSeconds?: number }> {
+/**
+ * Counts each refused item of a bulk answer by code (the refusal recorder sees only the 200) and logs
+ * them in one line per request, by code, so a bulk cannot hide refusals a single request would show.
+ */
+function countRefusedItems(o: SubmitOptions, req: Request, results: readonly BulkItemResult[]): void {
+  const byCode: Record<string, number> = {};
+  for (const result of results) {
+    if (result.status !== "rejected") continue;
+    o.metrics.refusals.inc({ code: result.error.code });
+    byCode[result.error.code] = (byCode[result.error.code] ?? 0) + 1;
+  }
+  if (Object.keys(byCode).length === 0) return;
+  o.logger.info({ refused: byCode, items: results.length, method: req.method, path: req.path, ip: req.ip }, "bulk items refused");
+}
+
+async function submitBulk(
+  o: SubmitOptions,
+  client: string,
+  items: unknown[],
+): Promise<{ body: { results: BulkItemResult[]; stored: number; duplicates: number; rejected: number }; retryAfterSeconds?: number }> {
   if (items.length === 0) throw new ServiceError("INVALID_PAYLOAD", "empty bulk submission");
   if (items.length > o.maxBulkItems) {
     throw new ServiceError("PAYLOAD_TOO_LARGE", `at most ${o.maxBulkItems} readings per request`, {

@@ -80,6 +80,7 @@ const envSchema = z.object({
   RELAYER_IP_REFUSED_READING_BURST: int(1).default(DEFAULT_LIMITS.refusedReadingRate.burst),
   RELAYER_DEVICE_READINGS_PER_MINUTE: positive.default(120),
   RELAYER_DEVICE_BURST: int(1).default(120),
+  RELAYER_QUOTA_STORE_TIMEOUT_MS: int(1).default(DEFAULT_LIMITS.quotaStoreTimeoutMs),
   RELAYER_MAX_CLOCK_SKEW_SECONDS: int(0).default(DEFAULT_LIMITS.maxClockSkewSeconds),
   RELAYER_SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
 });
@@ -108,7 +109,8 @@ const envSchema = z.object({
  * a per-address limit on valid readings would throttle every device behind a carrier NAT),
  * RELAYER_IP_REFUSED_READINGS_PER_SECOND (20) and RELAYER_IP_REFUSED_READING_BURST (400: each refused
  * reading costs its address a point, authentic ones nothing; 0 off),
- * RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120),
+ * RELAYER_DEVICE_READINGS_PER_MINUTE (120), RELAYER_DEVICE_BURST (120), RELAYER_QUOTA_STORE_TIMEOUT_MS (200:
+ * how long a quota check waits for PostgreSQL before the in-memory insurance answers),
  * RELAYER_MAX_CLOCK_SKEW_SECONDS (300), RELAYER_SHUTDOWN_TIMEOUT_MS (30000), TRUST_PROXY, LOG_LEVEL (info).
  *
  * @throws {ConfigError}
@@ -153,6 +155,7 @@ export function parseRelayerConfig(env: NodeJS.ProcessEnv = process.env): Relaye
           }),
       refusedReadingRate: { ratePerSecond: e.RELAYER_IP_REFUSED_READINGS_PER_SECOND, burst: e.RELAYER_IP_REFUSED_READING_BURST },
       deviceQuota: { ratePerSecond: e.RELAYER_DEVICE_READINGS_PER_MINUTE / 60, burst: e.RELAYER_DEVICE_BURST },
+      quotaStoreTimeoutMs: e.RELAYER_QUOTA_STORE_TIMEOUT_MS,
       maxClockSkewSeconds: e.RELAYER_MAX_CLOCK_SKEW_SECONDS,
     },
     ...(e.TRUST_PROXY === undefined ? {} : { trustProxy: e.TRUST_PROXY }),

@@ -7,6 +7,7 @@
 import type { Account, Address, Hex, LocalAccount, PublicClient } from "viem";
 
 import type { FeeModelSetting } from "../chain/fee-model.js";
+import { DEFAULT_QUOTA_STORE_TIMEOUT_MS } from "../service/limiter.js";
 import type { Logger } from "../service/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
 import type { RegistryView } from "./intake.js";
@@ -52,6 +53,8 @@ export interface RelayerLimits {
    * seconds, kept in memory on SQLite and shared by all instances on PostgreSQL (oracle/service/limiter.ts).
    */
   deviceQuota?: { ratePerSecond: number; burst: number };
+  /** Ms a quota check waits for PostgreSQL before the in-memory insurance answers (oracle/service/limiter.ts). */
+  quotaStoreTimeoutMs: number;
   /** Largest accepted `timestamp − now`, seconds. */
   maxClockSkewSeconds: number;
 }
@@ -65,6 +68,7 @@ export const DEFAULT_LIMITS: RelayerLimits = {
   requestRate: { ratePerSecond: 200, burst: 400 },
   refusedReadingRate: { ratePerSecond: 20, burst: 400 },
   deviceQuota: { ratePerSecond: 2, burst: 120 },
+  quotaStoreTimeoutMs: DEFAULT_QUOTA_STORE_TIMEOUT_MS,
   maxClockSkewSeconds: 300,
 };
 

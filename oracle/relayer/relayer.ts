@@ -241,7 +241,10 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   await warnWithoutRole(chain, anchor, account.address, logger);
 
   // Quotas in memory on SQLite; in the store on PostgreSQL, so several relayer instances share them.
-  const limiters = await Limiters.open("relayer", options.store, logger);
+  const limiters = await Limiters.open("relayer", options.store, logger, {
+    storeTimeoutMs: limits.quotaStoreTimeoutMs,
+    fallbacks: metrics.process.quotaFallbacks,
+  });
   const budget = new SignatureBudget(
     { readingChecksPerSecond: limits.refusedReadingRate.ratePerSecond, readingCheckBurst: limits.refusedReadingRate.burst },
     limiters,
@@ -307,6 +310,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       anchorDelay.stop();
       shedder.stop();
       await signatures.close();
+      await limiters.close();
       started = false;
       // How well group commit grouped (readings accepted per intake transaction) is in this line.
       logger.info({ queueDepth: store.queueDepth, intakeCommits: writer.commits }, "relayer stopped");

@@ -12,12 +12,26 @@
  * @module
  */
 import rateLimiterFlexible, { type RateLimiterAbstract, type RateLimiterRes } from "rate-limiter-flexible";
-import type pg from "pg";
+import pg from "pg";
 
 import { postgresPool, type SqlDatabase } from "../store/sql.js";
 import type { Logger } from "./logger.js";
 
-const { RateLimiterMemory, RateLimiterPostgres } = rateLimiterFlexible;
+const { RateLimiterMemory, RateLimiterPostgres, RLWrapperTimeouts } = rateLimiterFlexible;
+
+/**
+ * How long a quota operation waits for PostgreSQL before the in-memory insurance answers: far above a
+ * consume's 0.2–0.3 ms on a loaded machine, far below what a client waits for an answer.
+ */
+export const DEFAULT_QUOTA_STORE_TIMEOUT_MS = 200;
+
+/** How shared (PostgreSQL) quotas behave when the store is slow or down. */
+export interface SharedQuotaOptions {
+  /** Ms a quota operation waits for PostgreSQL before the in-memory insurance answers it (> 0). */
+  storeTimeoutMs?: number;
+  /** Counts, by limiter name, the quota checks the insurance answered (e.g. a prom-client counter). */
+  fallbacks?: { inc(labels: { limiter: string }): void };
+}
 
 /** `points` per `windowMs`, refilled whole at the end of the window. */
 export interface Quota {
@@ -151,6 +165,9 @@ function asRefusal(refusal: unknown): RateLimiterRes {
   return refusal as RateLimiterRes;
 }
 
+/** Connections of a service's quota pool on PostgreSQL (one consume takes ~0.3 ms of one). */
+const QUOTA_POOL_SIZE = 4;
+
 /** The table every limiter of every service shares on PostgreSQL (keys carry the service and quota name). */
 export const LIMITS_TABLE = "sensorseal_limits";
 
@@ -168,8 +185,10 @@ const LIMITS_DDL = `CREATE UNLOGGED TABLE IF NOT EXISTS ${LIMITS_TABLE} (
 
 /**
  * Where a service's quotas live: `Limiters.memory` (one process), or `Limiters.open(db)` which
- * shares them in PostgreSQL when `db` is PostgreSQL (through the store's own pool) and keeps them in
- * memory on SQLite.
+ * shares them in PostgreSQL when `db` is PostgreSQL (a small pool of its own on the store's settings; `close()` ends it) and keeps them in
+ * memory on SQLite. On PostgreSQL each operation waits at most `storeTimeoutMs`: when PostgreSQL
+ * fails or hangs (a lock held, a server that stops answering), an in-memory limiter answers instead,
+ * so a quota check never holds a request longer than that.
  *
  * @example
  * const limiters = await Limiters.open("platform", db, logger);
@@ -180,12 +199,16 @@ export class Limiters {
   readonly #service: string;
   readonly #pool: pg.Pool | undefined;
   readonly #logger: Logger | undefined;
+  readonly #timeoutMs: number;
+  readonly #fallbacks: SharedQuotaOptions["fallbacks"];
   #lastFallbackLogMs = 0;
 
-  private constructor(service: string, pool: pg.Pool | undefined, logger: Logger | undefined) {
+  private constructor(service: string, pool: pg.Pool | undefined, logger: Logger | undefined, options: SharedQuotaOptions = {}) {
     this.#service = service;
     this.#pool = pool;
     this.#logger = logger;
+    this.#timeoutMs = options.storeTimeoutMs ?? DEFAULT_QUOTA_STORE_TIMEOUT_MS;
+    this.#fallbacks = options.fallbacks;
   }
 
   /** Quotas in this process's memory. */
@@ -194,16 +217,37 @@ export class Limiters {
   }
 
   /** Quotas in `db` when it is PostgreSQL (shared by every instance on it), else in memory; creates the table. */
-  static async open(service: string, db: SqlDatabase, logger: Logger): Promise<Limiters> {
-    const pool = postgresPool(db);
-    if (pool === undefined) return Limiters.memory(service);
+  static async open(service: string, db: SqlDatabase, logger: Logger, options: SharedQuotaOptions = {}): Promise<Limiters> {
+    // The library's timer would fire at once with 0: every answer would come from the insurance.
+    const timeoutMs = options.storeTimeoutMs ?? DEFAULT_QUOTA_STORE_TIMEOUT_MS;
+    if (!(timeoutMs > 0)) throw new RangeError(`storeTimeoutMs must be > 0, got ${timeoutMs}`);
+    const store = postgresPool(db);
+    if (store === undefined) return Limiters.memory(service);
     try {
-      await pool.query(LIMITS_DDL);
+      await store.query(LIMITS_DDL);
     } catch (error) {
       // Two instances starting at once race on the table's type row; the other one made it.
       if ((error as { code?: string }).code !== "23505") throw error;
     }
-    return new Limiters(service, pool, logger);
+    // A pool of its own, on the store's settings: a statement stuck behind a lock would otherwise hold
+    // one of the store's connections until the lock goes, and a few of them would stall the store.
+    // PostgreSQL cancels a statement after the timeout (its point is then not counted), and nothing
+    // waits longer than that for a connection, so a timed-out quota check leaves no work behind.
+    const pool = new pg.Pool({
+      ...store.options,
+      max: QUOTA_POOL_SIZE,
+      statement_timeout: timeoutMs,
+      connectionTimeoutMillis: timeoutMs,
+      allowExitOnIdle: true,
+    });
+    pool.on("error", (error) => logger.warn({ err: error }, "quota store: PostgreSQL idle client failed; the pool replaces it"));
+    return new Limiters(service, pool, logger, options);
+  }
+
+  /** Closes the quota store's connections (PostgreSQL); quotas are not usable after. */
+  async close(): Promise<void> {
+    if (this.#pool === undefined || this.#pool.ended) return;
+    await this.#pool.end();
   }
 
   /** Whether the quotas are shared through PostgreSQL (else each process counts its own). */
@@ -215,42 +259,48 @@ export class Limiters {
   limiter(name: string, quota: Quota): Limiter {
     const options = { keyPrefix: `${this.#service}:${name}`, points: quota.points, duration: quota.windowMs / 1000 };
     if (this.#pool === undefined) return new Limiter(quota, new RateLimiterMemory(options));
-    const insurance = new InsuranceLimiter(options, () => this.#fallingBack(name));
-    const shared = new RateLimiterPostgres({
+    const insurance = new InsuranceLimiter(options, (operation) => this.#fallingBack(name, operation));
+    const store = new RateLimiterPostgres({
       ...options,
       storeClient: this.#pool,
       storeType: "pool",
       tableName: LIMITS_TABLE,
       tableCreated: true,
-      insuranceLimiter: insurance,
     });
-    return new Limiter(quota, shared);
+    // The insurance sits on the wrapper, not on the store's limiter: it answers once, whether PostgreSQL
+    // failed or did not answer in time.
+    const bounded = new RLWrapperTimeouts({ limiter: store, timeoutMs: this.#timeoutMs, insuranceLimiter: insurance });
+    return new Limiter(quota, bounded);
   }
 
-  #fallingBack(name: string): void {
+  #fallingBack(name: string, operation: "consume" | "reward"): void {
+    if (operation === "consume") this.#fallbacks?.inc({ limiter: name });
     const now = Date.now();
     if (now - this.#lastFallbackLogMs < 10_000) return;
     this.#lastFallbackLogMs = now;
-    this.#logger?.warn({ limiter: name }, "quota store unavailable: counting quotas in this process's memory until PostgreSQL answers");
+    this.#logger?.warn(
+      { limiter: name, timeoutMs: this.#timeoutMs },
+      "quota store failed or did not answer in time: counting quotas in this process's memory until PostgreSQL answers",
+    );
   }
 }
 
-/** The in-memory limiter that answers while PostgreSQL fails; says when it is used (at most a log per 10 s). */
+/** The in-memory limiter that answers while PostgreSQL fails or hangs; says when it is used. */
 class InsuranceLimiter extends RateLimiterMemory {
-  readonly #used: () => void;
+  readonly #used: (operation: "consume" | "reward") => void;
 
-  constructor(options: { keyPrefix: string; points: number; duration: number }, used: () => void) {
+  constructor(options: { keyPrefix: string; points: number; duration: number }, used: (operation: "consume" | "reward") => void) {
     super(options);
     this.#used = used;
   }
 
   override consume(...args: Parameters<RateLimiterAbstract["consume"]>): Promise<RateLimiterRes> {
-    this.#used();
+    this.#used("consume");
     return super.consume(...args);
   }
 
   override reward(...args: Parameters<RateLimiterAbstract["reward"]>): Promise<RateLimiterRes> {
-    this.#used();
+    this.#used("reward");
     return super.reward(...args);
   }
 }

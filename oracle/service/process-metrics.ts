@@ -13,14 +13,17 @@ import type { Logger } from "./logger.js";
 /** A service's prom-client registry with its process metrics and its refusals counter. */
 export interface ProcessMetrics {
   registry: Registry;
-  /** Refused requests (4xx/5xx answers with an error code), by code. */
+  /** Refused requests (4xx/5xx answers with an error code), by code; on the platform also each refused item of a bulk. */
   refusals: Counter<"code">;
+  /** Quota checks answered in memory because the shared quota store (PostgreSQL) failed or did not answer in time, by limiter. */
+  quotaFallbacks: Counter<"limiter">;
   /** The registry in the Prometheus text format. */
   text(): Promise<string>;
 }
 
 /**
- * Metrics named `sensorseal_<service>_…`: prom-client's default process metrics and `refusals_total{code}`.
+ * Metrics named `sensorseal_<service>_…`: prom-client's default process metrics, `refusals_total{code}`
+ * and `quota_store_fallbacks_total{limiter}`.
  *
  * @example
  * const metrics = processMetrics("platform");
@@ -33,11 +36,17 @@ export function processMetrics(service: string): ProcessMetrics {
   collectDefaultMetrics({ register: registry, prefix });
   const refusals = new Counter({
     name: `${prefix}refusals_total`,
-    help: "Requests refused (answered 4xx or 5xx with an error code), by code",
+    help: "Refusals by code: requests answered 4xx or 5xx with an error code (and, on the platform, each refused item of a bulk)",
     labelNames: ["code"] as const,
     registers: [registry],
   });
-  return { registry, refusals, text: () => registry.metrics() };
+  const quotaFallbacks = new Counter({
+    name: `${prefix}quota_store_fallbacks_total`,
+    help: "Quota checks answered by the in-memory insurance because PostgreSQL failed or did not answer in time, by limiter",
+    labelNames: ["limiter"] as const,
+    registers: [registry],
+  });
+  return { registry, refusals, quotaFallbacks, text: () => registry.metrics() };
 }
 
 /**

@@ -61,6 +61,7 @@ describe("platform configuration", () => {
       PLATFORM_IP_BURST: "10",
       PLATFORM_DEVICE_READINGS_PER_MINUTE: "30",
       PLATFORM_DEVICE_BURST: "60",
+      PLATFORM_QUOTA_STORE_TIMEOUT_MS: "50",
       PLATFORM_MAX_CLOCK_SKEW_SECONDS: "60",
       PLATFORM_SHUTDOWN_TIMEOUT_MS: "2000",
     });
@@ -86,6 +87,7 @@ describe("platform configuration", () => {
       ipBurst: 10,
       deviceReadingsPerMinute: 30,
       deviceBurst: 60,
+      quotaStoreTimeoutMs: 50,
       maxClockSkewSeconds: 60,
       shutdownTimeoutMs: 2000,
     });

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before as beforeHook, describe, it as test } from "node:test";
 
+import pg from "pg";
 import { pino } from "pino";
 import type { Address, Hex } from "viem";
 
@@ -824,6 +825,71 @@ export function platformSuite(backend: Backend): void {
         assert.equal((await post(sign(other, { ts }).body, limited.server.url)).status, 201);
       });
 
+      it("a bulk's items refused by the device quota are counted one by one by code on /metrics and logged", async () => {
+        const limited = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 });
+        const [busy, quiet] = [await register("p256"), await register("secp256k1")];
+        const ts = await chainNow();
+        const forged = sign(quiet, { ts, seq: 900, signer: busy }).body;
+        // busy: 4 readings for a quota of 2; quiet: 3 for 2; one forged signature (refused before any quota).
+        const one = (device: TestDevice) => sign(device, { ts }).body;
+        const bulk = [one(busy), one(busy), one(quiet), one(busy), forged, one(quiet), one(busy), one(quiet)];
+        const answer = await post(bulk, limited.server.url);
+        assert.equal(answer.status, 200);
+        assert.deepEqual(
+          answer.json.results.map((r: { status: string; error?: { code: string } }) => r.error?.code ?? r.status),
+          [
+            "stored",
+            "stored",
+            "stored",
+            "DEVICE_QUOTA_EXCEEDED",
+            "INVALID_SIGNATURE",
+            "stored",
+            "DEVICE_QUOTA_EXCEEDED",
+            "DEVICE_QUOTA_EXCEEDED",
+          ],
+        );
+        const metrics = await (await fetch(`${limited.server.url}/metrics`)).text();
+        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="DEVICE_QUOTA_EXCEEDED"\} 3$/m);
+        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="INVALID_SIGNATURE"\} 1$/m);
+        assert.doesNotMatch(metrics, /^sensorseal_platform_refusals_total\{code="RATE_LIMITED"\}/m);
+        assert.doesNotMatch(metrics, /^sensorseal_platform_quota_store_fallbacks_total\{/m, "no quota check answered by the insurance");
+        const logged = logs.filter((l) => l.msg === "bulk items refused").at(-1);
+        assert.deepEqual(logged?.refused, { DEVICE_QUOTA_EXCEEDED: 3, INVALID_SIGNATURE: 1 });
+        assert.equal(logged?.items, 8);
+      });
+
+      if (backend.name === "postgres") {
+        it("PostgreSQL hangs on the quota table (a real lock held): readings are still stored, their quotas counted in memory", async () => {
+          const limited = await startPlatform({ quotaStoreTimeoutMs: 500 });
+          const device = await register("p256");
+          const ts = await chainNow();
+          // Another session takes the quota table and keeps its transaction open.
+          const holder = new pg.Client({ connectionString: limited.databaseUrl });
+          await holder.connect();
+          try {
+            await holder.query("BEGIN");
+            await holder.query("LOCK TABLE sensorseal_limits IN ACCESS EXCLUSIVE MODE");
+            // More requests at once than the store's pool has connections (10): none of them may hold one.
+            const answers = await Promise.all(Array.from({ length: 12 }, () => post(sign(device, { ts }).body, limited.server.url)));
+            assert.deepEqual(
+              answers.map((a) => a.status),
+              Array(12).fill(201),
+            );
+            const { rows } = await holder.query<{ n: string }>(
+              "SELECT COUNT(*) AS n FROM pg_locks WHERE pid = pg_backend_pid() AND mode = 'AccessExclusiveLock' AND granted",
+            );
+            assert.equal(Number(rows[0]!.n), 1, "answered while the lock is still held");
+          } finally {
+            await holder.query("COMMIT").catch(() => undefined);
+            await holder.end();
+          }
+          assert.equal((await limited.platform.store.counts()).readings, 12);
+          const metrics = await (await fetch(`${limited.server.url}/metrics`)).text();
+          assert.match(metrics, /^sensorseal_platform_quota_store_fallbacks_total\{limiter="device"\} 12$/m);
+          assert.equal(logs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("quota store failed")).length, 1);
+        });
+      }
+
       it("several instances on one store: a device quota is shared on PostgreSQL, counted per process on SQLite", async () => {
         const first = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 });
         const second = await startPlatform({ deviceReadingsPerMinute: 6, deviceBurst: 2 }, undefined, { databaseUrl: first.databaseUrl });
@@ -868,7 +934,9 @@ export function platformSuite(backend: Backend): void {
         await expectLimited(limited, honestBulk(1)[0], "RATE_LIMITED", 1000);
         // Both refusals counted by code on /metrics (prom-client), beside the process metrics.
         const metrics = await (await fetch(`${limited.server.url}/metrics`)).text();
-        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="RATE_LIMITED"\} 2$/m);
+        // 2 refused requests and the flood's 15 refused items; its 10 bad signatures.
+        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="RATE_LIMITED"\} 17$/m);
+        assert.match(metrics, /^sensorseal_platform_refusals_total\{code="INVALID_SIGNATURE"\} 10$/m);
         assert.match(metrics, /^sensorseal_platform_process_resident_memory_bytes \d+/m);
       });
 

@@ -25,6 +25,7 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.limits.maxConcurrentSubmissions, 64);
     assert.equal(config.limits.maxEventLoopLagMs, 500);
     assert.deepEqual(config.limits.deviceQuota, { ratePerSecond: 2, burst: 120 });
+    assert.equal(config.limits.quotaStoreTimeoutMs, 200);
     assert.equal(config.audit.anchor, undefined);
     assert.equal(config.logLevel, "info");
   });
@@ -54,6 +55,7 @@ describe("relayer configuration (zod, from the environment)", () => {
       RELAYER_MAX_CONCURRENT_SUBMISSIONS: "16",
       RELAYER_MAX_EVENT_LOOP_LAG_MS: "0",
       RELAYER_DEVICE_READINGS_PER_MINUTE: "6",
+      RELAYER_QUOTA_STORE_TIMEOUT_MS: "50",
       TRUST_PROXY: "1",
       LOG_LEVEL: "debug",
     });
@@ -77,6 +79,7 @@ describe("relayer configuration (zod, from the environment)", () => {
     assert.equal(config.limits.maxConcurrentSubmissions, 16);
     assert.equal(config.limits.maxEventLoopLagMs, 0);
     assert.deepEqual(config.limits.deviceQuota, { ratePerSecond: 0.1, burst: 120 });
+    assert.equal(config.limits.quotaStoreTimeoutMs, 50);
     assert.equal(config.trustProxy, 1);
   });
 

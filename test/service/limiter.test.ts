@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
+import pg from "pg";
+
 import { Limiters, quotaOf, type Limiter } from "../../oracle/service/limiter.js";
 import { createLogger } from "../../oracle/service/logger.js";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
@@ -69,6 +71,15 @@ describe("Limiter (rate-limiter-flexible)", () => {
     assert.deepEqual(quotaOf({ ratePerSecond: 0.2, burst: 3 }), { points: 3, windowMs: 15_000 });
   });
 
+  it("refuses a quota-store timeout that is not > 0 (the library would time out at once)", async () => {
+    const db = await openDatabase(":memory:");
+    try {
+      await assert.rejects(Limiters.open("x", db, logger, { storeTimeoutMs: 0 }), RangeError);
+    } finally {
+      await db.close();
+    }
+  });
+
   describe("in memory (SQLite stores)", () => {
     behaves(async () => Limiters.memory(fresh()));
 
@@ -92,18 +103,26 @@ describe("Limiter (rate-limiter-flexible)", () => {
       db = await openDatabase(database.url);
       other = await openDatabase(database.url);
     });
+    // Every quota pool opened here is closed after (each Limiters.open on PostgreSQL has one).
+    const opened: Limiters[] = [];
+    const open = async (...args: Parameters<typeof Limiters.open>) => {
+      const limiters = await Limiters.open(...args);
+      opened.push(limiters);
+      return limiters;
+    };
     after(async () => {
+      for (const limiters of opened) await limiters.close();
       await db?.close();
       await other?.close();
       await database?.drop();
     });
 
-    behaves(() => Limiters.open(fresh(), db, logger));
+    behaves(() => open(fresh(), db, logger));
 
     it("two instances (two pools) on one database share a device quota: the second refuses once the first spent it", async () => {
       const service = fresh();
-      const first = (await Limiters.open(service, db, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
-      const second = (await Limiters.open(service, other, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
+      const first = (await open(service, db, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
+      const second = (await open(service, other, logger)).limiter("device", quotaOf({ ratePerSecond: 0.05, burst: 3 }));
       for (let i = 0; i < 3; i++) assert.equal((await first.consume("0xdevice")).allowed, true);
       const refused = await second.consume("0xdevice");
       assert.equal(refused.allowed, false);
@@ -115,15 +134,102 @@ describe("Limiter (rate-limiter-flexible)", () => {
     });
 
     it("answers from its in-memory insurance while PostgreSQL fails (its pool ended)", async () => {
-      const lost = await openDatabase(database.url);
       const warnings: unknown[] = [];
       const watching = { ...logger, warn: (...args: unknown[]) => void warnings.push(args) } as unknown as typeof logger;
-      const limiter = (await Limiters.open(fresh(), lost, watching)).limiter("device", { points: 2, windowMs: 60_000 });
-      await lost.close();
+      const limiters = await open(fresh(), db, watching);
+      const limiter = limiters.limiter("device", { points: 2, windowMs: 60_000 });
+      await limiters.close();
       assert.equal((await limiter.consume("0xdevice")).allowed, true);
       assert.equal((await limiter.consume("0xdevice")).allowed, true);
       assert.equal((await limiter.consume("0xdevice")).allowed, false, "the insurance counts the quota too");
       assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+    });
+
+    it("answers from its in-memory insurance within the timeout while PostgreSQL hangs (a real table lock held), then from PostgreSQL again", async () => {
+      const service = fresh();
+      const fallbacks: string[] = [];
+      const warnings: unknown[] = [];
+      const watching = { ...logger, warn: (...args: unknown[]) => void warnings.push(args) } as unknown as typeof logger;
+      // Long enough to see the limiter's statement waiting on the lock on a loaded machine.
+      const timeoutMs = 1000;
+      const limiters = await open(service, db, watching, {
+        storeTimeoutMs: timeoutMs,
+        fallbacks: { inc: ({ limiter }) => void fallbacks.push(limiter) },
+      });
+      const limiter = limiters.limiter("device", { points: 2, windowMs: 60_000 });
+      const points = async (key: string) => {
+        const rows = await other.query<{ points: number }>("SELECT points FROM sensorseal_limits WHERE key = ?", [
+          `${service}:device:${key}`,
+        ]);
+        return rows[0]?.points;
+      };
+      // Statements waiting for a lock on the quota table (seen from another pool).
+      const blocked = async () =>
+        Number(
+          (
+            await other.query<{ n: number }>(
+              "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?",
+              ["%sensorseal_limits%"],
+            )
+          )[0]!.n,
+        );
+      const timed = async (key: string) => {
+        const start = performance.now();
+        const answer = await limiter.consume(key);
+        return { ...answer, ms: performance.now() - start };
+      };
+      assert.equal((await limiter.consume("0xwarm")).allowed, true, "PostgreSQL answers before the hang");
+      assert.equal(await points("0xwarm"), 1);
+
+      // Another session takes the table and keeps its transaction open: every statement on it blocks.
+      const holder = new pg.Client({ connectionString: database.url });
+      await holder.connect();
+      try {
+        const holderPid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+        await holder.query("BEGIN");
+        await holder.query("LOCK TABLE sensorseal_limits IN ACCESS EXCLUSIVE MODE");
+        const holding = async () =>
+          Number(
+            (
+              await other.query<{ n: number }>(
+                "SELECT COUNT(*) AS n FROM pg_locks WHERE pid = ? AND mode = 'AccessExclusiveLock' AND granted",
+                [holderPid],
+              )
+            )[0]!.n,
+          ) === 1;
+
+        const pending = timed("0xhung");
+        await waitFor(async () => (await blocked()) >= 1); // the limiter's own statement waits on the lock
+        const first = await pending;
+        assert.equal(first.allowed, true);
+        assert.ok(first.ms >= timeoutMs - 5 && first.ms < timeoutMs + 5_000, `answered in ${first.ms} ms`);
+        assert.ok(await holding(), "answered while the lock is still held");
+
+        // More consumes at once than the quota pool has connections: each answered by the insurance,
+        // which counts the quota (1 + 6 takes for 2 points).
+        const burst = await Promise.all(Array.from({ length: 6 }, () => timed("0xhung")));
+        assert.equal(burst.filter((b) => b.allowed).length, 1);
+        for (const { ms } of burst) assert.ok(ms < 2 * timeoutMs + 5_000, `answered in ${ms} ms`);
+        // PostgreSQL cancelled the timed-out statements: none is left waiting, none holds a connection.
+        await waitFor(async () => (await blocked()) === 0);
+        assert.ok(await holding(), "the lock is still held");
+        assert.equal(fallbacks.length, 7, "each consume answered by the insurance is counted");
+        assert.ok(fallbacks.every((name) => name === "device"));
+        assert.equal(warnings.length, 1, "one warning per 10 s, not one per consume");
+        assert.match(JSON.stringify(warnings[0]), /did not answer in time/);
+      } finally {
+        await holder.query("COMMIT").catch(() => undefined);
+        await holder.end();
+      }
+
+      // The lock is gone: PostgreSQL answers again, without the insurance; the cancelled statements
+      // counted nothing there.
+      assert.equal(await points("0xhung"), undefined);
+      assert.equal((await limiter.consume("0xhung")).allowed, true);
+      assert.equal(await points("0xhung"), 1, "counted in PostgreSQL");
+      assert.equal((await limiter.consume("0xwarm")).allowed, true);
+      assert.equal(await points("0xwarm"), 2);
+      assert.equal(fallbacks.length, 7, "no insurance answer once PostgreSQL answers");
     });
 
     it("p50 of one consume, PostgreSQL vs memory (printed, not asserted)", async () => {
@@ -137,7 +243,7 @@ describe("Limiter (rate-limiter-flexible)", () => {
         return times.sort((a, b) => a - b)[100]!;
       };
       const quota = { points: 1_000_000, windowMs: 60_000 };
-      const pg = await p50((await Limiters.open(fresh(), db, logger)).limiter("bench", quota));
+      const pg = await p50((await open(fresh(), db, logger)).limiter("bench", quota));
       const memory = await p50(Limiters.memory(fresh()).limiter("bench", quota));
       console.log(`limiter consume p50: PostgreSQL ${pg.toFixed(3)} ms, memory ${memory.toFixed(3)} ms (200 sequential consumes)`);
       assert.ok(pg > 0 && memory > 0);
