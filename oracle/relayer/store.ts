@@ -456,6 +456,8 @@ async function existingReadings(tx: SqlExecutor, candidates: readonly Candidate[
 }
 
 /** Inserts `fresh` with their receipts, skipping pairs already committed; answers the keys inserted. */
+const compareReadingKeys = (a: Candidate, b: Candidate): number => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq);
+
 async function insertReadings(
   tx: SqlExecutor,
   fresh: readonly Candidate[],
@@ -463,8 +465,13 @@ async function insertReadings(
   now: number,
 ): Promise<Set<string>> {
   const inserted = new Set<string>();
-  for (let i = 0; i < fresh.length; i += ID_CHUNK) {
-    const chunk = fresh.slice(i, i + ID_CHUNK);
+  // In (device, seq) order: instances inserting the same readings at once on PostgreSQL then wait for
+  // each other's unique-index entries in one order, never in a cycle (a deadlock aborted one of them).
+  const order = fresh.map((_, k) => k).sort((x, y) => compareReadingKeys(fresh[x], fresh[y]));
+  const sorted = order.map((k) => fresh[k]);
+  const sortedReceipts = order.map((k) => receipts[k]);
+  for (let i = 0; i < sorted.length; i += ID_CHUNK) {
+    const chunk = sorted.slice(i, i + ID_CHUNK);
     const rows = await tx.query<Row>(
       `INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES ${chunk
         .map(() => "(?, ?, ?, ?, ?, ?, ?, ?)")
@@ -476,8 +483,8 @@ async function insertReadings(
         c.dataHash,
         c.signature,
         now,
-        receipts[i + k].deadline,
-        receipts[i + k].signature,
+        sortedReceipts[i + k].deadline,
+        sortedReceipts[i + k].signature,
       ]),
     );
     for (const r of rows) inserted.add(readingKey(r.device as Address, Number(r.seq)));
