@@ -105,7 +105,7 @@ const envSchema = z.object({
  * which new ones get 429 OVERLOADED; 0 off), RELAYER_MAX_EVENT_LOOP_LAG_MS (500: p99 event-loop delay
  * over the last 0.5 s above which new submissions get 429 OVERLOADED while one is being handled; 0 off),
  * RELAYER_IP_REQUESTS_PER_SECOND (200),
- * RELAYER_IP_REQUEST_BURST (400), RELAYER_IP_READINGS_PER_SECOND and RELAYER_IP_READING_BURST (unset: off;
+ * RELAYER_IP_REQUEST_BURST (400: every route; a reading submission costs a point only when refused with a 4xx but 429), RELAYER_IP_READINGS_PER_SECOND and RELAYER_IP_READING_BURST (unset: off;
  * a per-address limit on valid readings would throttle every device behind a carrier NAT),
  * RELAYER_IP_REFUSED_READINGS_PER_SECOND (20) and RELAYER_IP_REFUSED_READING_BURST (400: each refused
  * reading costs its address a point, authentic ones nothing; 0 off),

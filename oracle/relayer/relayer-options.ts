@@ -34,7 +34,10 @@ export interface RelayerLimits {
    * new submissions get 429 OVERLOADED while another one is being handled; 0: off.
    */
   maxEventLoopLagMs: number;
-  /** Requests per client address, all routes; undefined: off. */
+  /**
+   * Requests per client address, every route but reading submissions, which cost a point only when
+   * refused for what the client sent (4xx but 429: carrier NAT); undefined: off.
+   */
   requestRate?: { ratePerSecond: number; burst: number };
   /**
    * Readings per client address, valid ones included (a bulk request costs its length); undefined: off

@@ -279,6 +279,8 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, limiters, info }), options),
     bodyLimit: limits.bodyLimit,
     rateLimit: limits.requestRate,
+    // Carrier NAT: submissions are limited per device (and per address only by what is refused), as on the platform.
+    rateLimitExempt: (req) => req.method === "POST" && req.path === "/v1/readings",
     limiters,
     ready: () => started && !submissions.draining && anchorer.healthy,
   });

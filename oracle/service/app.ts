@@ -20,7 +20,11 @@ export interface ServiceAppOptions {
   rateLimit?: BucketSizes;
   /** Where the per-address limit is kept (default: this process's memory; shared on PostgreSQL, oracle/service/limiter.ts). */
   limiters?: Limiters;
-  /** Requests the per-address limit does not charge (limited elsewhere, e.g. per device). */
+  /**
+   * Requests limited elsewhere (per device): the per-address limit charges only those refused for
+   * what the client sent (a 4xx other than 429), so honest traffic behind one carrier NAT is never
+   * throttled per address while junk from it still is.
+   */
   rateLimitExempt?: (req: express.Request) => boolean;
   /** Answers `/readyz`: false while the service cannot take work (store or chain down, draining). */
   ready?: () => boolean | Promise<boolean>;
@@ -42,9 +46,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   if (options.rateLimit) {
     const limiters = options.limiters ?? Limiters.memory(options.name);
-    const limit = rateLimitMiddleware(limiters.limiter("requests", quotaOf(options.rateLimit)), (req) => req.ip ?? "unknown");
+    const limiter = limiters.limiter("requests", quotaOf(options.rateLimit));
+    const client = (req: express.Request) => req.ip ?? "unknown";
+    const limit = rateLimitMiddleware(limiter, client);
     const exempt = options.rateLimitExempt;
-    app.use(exempt === undefined ? limit : (req, res, next) => (exempt(req) ? next() : limit(req, res, next)));
+    const refusedOnly = refusedRequestsMiddleware(limiter, client);
+    app.use(exempt === undefined ? limit : (req, res, next) => (exempt(req) ? refusedOnly(req, res, next) : limit(req, res, next)));
   }
   app.use(express.json({ limit: options.bodyLimit ?? "64kb", strict: true }));
 
@@ -62,6 +69,30 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   });
   app.use(errorHandler(logger));
   return app;
+}
+
+/**
+ * The per-address limit for requests limited elsewhere: a request is refused (429 RATE_LIMITED +
+ * Retry-After) only when its address's window is spent, and costs a point only when it is answered
+ * with a 4xx other than 429 (something the client sent was refused).
+ */
+export function refusedRequestsMiddleware(limiter: Limiter, key: (req: express.Request) => string): RequestHandler {
+  return (req, res, next) => {
+    const client = key(req);
+    limiter.peek(client).then(({ allowed, retryAfterMs }) => {
+      if (!allowed) {
+        const wait = retryAfterSeconds(retryAfterMs);
+        res.setHeader("Retry-After", String(wait));
+        return next(
+          new ServiceError("RATE_LIMITED", "too many refused requests from this address; retry later", { retryAfterSeconds: wait }),
+        );
+      }
+      res.once("finish", () => {
+        if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 429) limiter.consume(client).catch(() => undefined);
+      });
+      next();
+    }, next);
+  };
 }
 
 /** Answers 429 RATE_LIMITED + Retry-After when `key(req)` has fewer than `cost(req)` points left. */

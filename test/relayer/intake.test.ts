@@ -473,6 +473,32 @@ describe("relayer limits, backpressure and shutdown", () => {
     }
   });
 
+  it("carrier NAT: single-reading requests from one address are not limited per request; refused requests are", async () => {
+    const t = await startTestRelayer(chain, {
+      databaseUrl: path.join(tmp.dir, "carrier-nat-requests.sqlite"),
+      start: false,
+      limits: { requestRate: { ratePerSecond: 0.01, burst: 3 }, deviceQuota: undefined },
+    });
+    try {
+      // Ten times the per-address request burst, one valid reading per request (many devices behind one NAT).
+      for (let seq = 400; seq < 430; seq++) {
+        const answer = await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq, timestamp: ts }));
+        assert.equal(answer.status, 202, answer.text);
+      }
+      // Requests refused for what they carry cost a point each: 3 are answered, the next is 429 before it is read.
+      for (let i = 0; i < 3; i++) assert.equal((await postJson(`${t.url}/v1/readings`, { device: device.address })).status, 400);
+      const spent = await postJson(`${t.url}/v1/readings`, signedReading(device, domain, { seq: 430, timestamp: ts }));
+      assert.equal(spent.status, 429);
+      assert.equal(spent.body.error.code, "RATE_LIMITED");
+      assert.ok(Number(spent.headers.get("retry-after")) >= 1);
+      // Other routes still cost a point per request: the window is spent for them too.
+      assert.equal((await request(`${t.url}/v1/info`)).status, 429);
+      assert.deepEqual(await t.relayer.store.rowCounts(), { readings: 30, batches: 0, txs: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it("answers 429 QUEUE_FULL with Retry-After when the queue is at its bound", async () => {
     const t = await startTestRelayer(chain, {
       databaseUrl: path.join(tmp.dir, "backpressure.sqlite"),
