@@ -80,7 +80,7 @@ export async function startServiceProcess(
 }
 
 /** The audit-chain part of a service's environment. */
-function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): Record<string, string> {
+export function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): Record<string, string> {
   return {
     HOST: "127.0.0.1",
     PORT: "0",
@@ -95,7 +95,7 @@ function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): R
 }
 
 /** A free TCP port on 127.0.0.1 (the relayer must know its public URL before it starts). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -151,12 +151,16 @@ export async function startRelayerProcess(
   );
 }
 
-/** The platform (scripts/platform.ts) on its own SQLite file, per-address and per-device limits out of the way. */
+/**
+ * The platform (scripts/platform.ts) on its own SQLite file, per-address and per-device limits out of
+ * the way unless `extraEnv` sets them.
+ */
 export async function startPlatformProcess(
   audit: BenchChain & { registry: Address; anchor: Address },
   databaseFile: string,
   apiKeysFile: string,
   logFile: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<ServiceProcess> {
   return startServiceProcess(
     "platform",
@@ -170,6 +174,7 @@ export async function startPlatformProcess(
       PLATFORM_DEVICE_READINGS_PER_MINUTE: "1000000000",
       PLATFORM_DEVICE_BURST: "1000000000",
       PLATFORM_MAX_BULK_ITEMS: String(Math.max(200, CFG.bulkSize)),
+      ...extraEnv,
     },
     logFile,
   );
