@@ -183,6 +183,14 @@ try {
     new UsageTracker("soak (load + chains)", selfProbe),
   ];
 
+  // A status read, sent once more when its idle keep-alive connection was closed under it.
+  const getJson = async (client: HttpClient, route: string): Promise<unknown> => {
+    const answer = await client.get(route).catch(() => client.get(route));
+    if (answer.status !== 200) throw new Error(`GET ${route}: ${answer.status} ${answer.text.slice(0, 300)}`);
+    return JSON.parse(answer.text);
+  };
+  const failed = () => feeds.platform.failure ?? feeds.relayer.failure;
+
   // Anchored leaves, read from the chain as they come.
   const anchors: { block: number; leaves: number }[] = [];
   let scannedBlock = -1n;
@@ -194,15 +202,13 @@ try {
         anchors.push({ block: Number(e.blockNumber), leaves: Number(e.args.leafCount) });
       scannedBlock = head;
     }
-    const status = JSON.parse((await clients.auditor.get("/v1/status")).text) as {
+    const status = (await getJson(clients.auditor, "/v1/status")) as {
       verdicts: Record<string, number>;
       alerts: { total: number };
       unchecked: unknown[];
     };
     const members = await Promise.all(
-      clients.oracles.map(
-        async (c) => JSON.parse((await c.get("/v1/status")).text) as { processedBlock: number; processedEpoch: number | null },
-      ),
+      clients.oracles.map(async (c) => (await getJson(c, "/v1/status")) as { processedBlock: number; processedEpoch: number | null }),
     );
     return {
       anchoredLeaves: anchors.reduce((n, a) => n + a.leaves, 0),
@@ -230,7 +236,7 @@ try {
   };
   const flowLine = (p: Progress, seconds: number, offered: number, before: { platform: number; relayer: number }) => {
     const rate = (f: Feed, b: number) =>
-      `${fmtNum(f.accepted)} (${fmtNum((f.accepted - b) / seconds)}/s, backlog ${fmtNum(f.backlog)}, 429s ${f.retries})`;
+      `${fmtNum(f.accepted)} (${fmtNum((f.accepted - b) / seconds)}/s, backlog ${fmtNum(f.backlog)}, 429s ${f.retries}, resent ${f.resends})`;
     return (
       `offered ${fmtNum(offered)} · platform ${rate(feeds.platform, before.platform)} · relayer ${rate(feeds.relayer, before.relayer)} · ` +
       `anchored ${fmtNum(p.anchoredLeaves)} in ${p.batches} batches · auditor verified ${fmtNum(p.auditorVerified)} of ${fmtNum(p.auditorChecked)} checked, ` +
@@ -252,6 +258,8 @@ try {
   let before = { platform: 0, relayer: 0 };
   const since = () => `+${((performance.now() - t0) / 1000).toFixed(0)} s`;
   while (performance.now() < endAt) {
+    const failure = failed();
+    if (failure !== undefined) throw failure;
     const due = Math.floor(((performance.now() - t0) / 1000) * RATE) - offered;
     const ts = Math.floor(Date.now() / 1000);
     for (let i = 0; i < due; i += BULK) {
@@ -362,6 +370,8 @@ try {
       acceptedPerSecondDuringLoad: atStop.platform.accepted / loadSeconds,
       refused: feeds.platform.refused,
       retries: feeds.platform.retries,
+      resends: feeds.platform.resends,
+      duplicates: feeds.platform.duplicates,
       stored: platformStored,
       lost: offered - platformStored,
     },
@@ -370,6 +380,8 @@ try {
       acceptedPerSecondDuringLoad: atStop.relayer.accepted / loadSeconds,
       refused: feeds.relayer.refused,
       retries: feeds.relayer.retries,
+      resends: feeds.relayer.resends,
+      duplicates: feeds.relayer.duplicates,
       stored: relayerStored,
       anchoredLeaves: end.anchoredLeaves,
       batches: end.batches,
@@ -418,8 +430,8 @@ try {
         .map((x) => x.toFixed(1))
         .join(" ")})`,
       summary.held ? `held: every part kept within ${HOLD_SLACK_SECONDS} s of the offered rate` : `did not hold: ${breaks.join("; ")}`,
-      `platform: accepted ${fmtNum(summary.platform.accepted)} of ${fmtNum(offered)} (${fmtNum(summary.platform.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.platform.retries} answers 429 waited out), refused ${fmtNum(feeds.platform.refusedTotal)}, stored ${fmtNum(platformStored)}; lost ${fmtNum(summary.platform.lost)}`,
-      `relayer: accepted ${fmtNum(r.accepted)} of ${fmtNum(offered)} (${fmtNum(r.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.relayer.retries} answers 429 waited out), refused ${fmtNum(feeds.relayer.refusedTotal)}, stored ${fmtNum(relayerStored)}`,
+      `platform: accepted ${fmtNum(summary.platform.accepted)} of ${fmtNum(offered)} (${fmtNum(summary.platform.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.platform.retries} answers 429 waited out, ${feeds.platform.resends} requests resent after a broken connection), refused ${fmtNum(feeds.platform.refusedTotal)}, duplicates ${fmtNum(feeds.platform.duplicates)}, stored ${fmtNum(platformStored)}; lost ${fmtNum(summary.platform.lost)}`,
+      `relayer: accepted ${fmtNum(r.accepted)} of ${fmtNum(offered)} (${fmtNum(r.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.relayer.retries} answers 429 waited out, ${feeds.relayer.resends} requests resent after a broken connection), refused ${fmtNum(feeds.relayer.refusedTotal)}, duplicates ${fmtNum(feeds.relayer.duplicates)}, stored ${fmtNum(relayerStored)}`,
       `lost (offered, not anchored): ${fmtNum(r.lost)}; anchored twice: ${fmtNum(r.anchoredTwice)} (leaves on chain ${fmtNum(r.anchoredLeaves)} in ${r.batches} batches)`,
       `reading → anchored: p50 ${r.readingToAnchoredSeconds.p50.toFixed(1)} s, p95 ${r.readingToAnchoredSeconds.p95.toFixed(1)} s`,
       `auditor: verified ${fmtNum(end.auditorVerified)} of ${fmtNum(end.anchoredLeaves)} anchored (lag ${fmtNum(summary.auditor.lag)}; at the end of the load ${fmtNum(atStop.progress.auditorVerified)} of ${fmtNum(atStop.progress.anchoredLeaves)}); failures: ${otherVerdicts} not verified, ${end.auditorAlerts} alerts, ${end.auditorUnchecked} items unchecked`,

@@ -47,7 +47,16 @@ export async function startServiceProcess(
   });
   child.stderr?.pipe(out);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  // Should this process end without stopping it (a crash), the service ends too instead of living on orphaned.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      process.off("exit", killOnExit);
+      resolve();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the ${name} did not start within 60 s (see ${logFile})`)), 60_000);
     child.once("exit", (code) => reject(new Error(`the ${name} exited (${code}) at start (see ${logFile})`)));
