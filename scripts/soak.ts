@@ -51,6 +51,7 @@ import {
   metricsProbe,
   procProbe,
   selfProbe,
+  usageTable,
   UsageTracker,
   type UsageSummary,
 } from "./lib/bench/process-usage.js";
@@ -333,6 +334,14 @@ try {
   const rootLogs = await reward.publicClient.getLogs({ address: reward.distributor, fromBlock: 0n, toBlock: "latest" });
   const rootsPosted = parseEventLogs({ abi: rewardDistributorAbi, logs: rootLogs, eventName: "RootPosted" }).length;
   const oracleMetrics = (await clients.oracles[0].get("/metrics")).text;
+  // Every request the intakes refused (429s included), by code, as each counts them on its /metrics.
+  const refusalsOf = async (client: HttpClient, service: string) =>
+    metricByLabel((await client.get("/metrics")).text, `sensorseal_${service}_refusals_total`, "code");
+  const refusals = { platform: await refusalsOf(clients.platform, "platform"), relayer: await refusalsOf(clients.relayer, "relayer") };
+  const byCode = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([code, n]) => `${code} ${fmtNum(n)}`)
+      .join(", ") || "none";
   const judged = metricByLabel(oracleMetrics, "sensorseal_oracle_readings_total", "reason");
   const judgedTotal = Object.values(judged).reduce((a, b) => a + b, 0);
   const rewarded = metricSum(oracleMetrics, "sensorseal_oracle_readings_total", { result: "rewarded" });
@@ -377,6 +386,7 @@ try {
       refused: feeds.platform.refused,
       retries: feeds.platform.retries,
       resends: feeds.platform.resends,
+      requestsRefusedByCode: refusals.platform,
       duplicates: feeds.platform.duplicates,
       stored: platformStored,
       lost: offered - platformStored,
@@ -387,6 +397,7 @@ try {
       refused: feeds.relayer.refused,
       retries: feeds.relayer.retries,
       resends: feeds.relayer.resends,
+      requestsRefusedByCode: refusals.relayer,
       duplicates: feeds.relayer.duplicates,
       stored: relayerStored,
       anchoredLeaves: end.anchoredLeaves,
@@ -420,15 +431,6 @@ try {
   };
   await writeFile(path.join(dir, "latest.json"), `${JSON.stringify(summary, null, 2)}\n`);
 
-  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
-  const table = [
-    "| process | peak RSS | RSS at 1/3 → end of load | grows (> 10 %) | CPU (% of a core) |",
-    "|---|---:|---:|---|---:|",
-    ...usageDuringLoad.map(
-      (u) =>
-        `| ${u.process} | ${u.peakRssMiB.toFixed(0)} MiB | ${u.rssAtThirdMiB.toFixed(0)} → ${u.rssAtEndMiB.toFixed(0)} MiB | ${u.rssGrows ? "yes" : "no"} | ${pct(u.cpuShare)} |`,
-    ),
-  ];
   const r = summary.relayer;
   console.log(
     [
@@ -439,19 +441,19 @@ try {
       summary.held
         ? `held: platform and relayer took ≥ ${HOLD_INTAKE_SHARE * 100} % of the offered rate, every part ended the load < ${HOLD_SLACK_SECONDS} s of it behind`
         : `did not hold: ${breaks.join("; ")}`,
-      `platform: accepted ${fmtNum(summary.platform.accepted)} of ${fmtNum(offered)} (${fmtNum(summary.platform.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.platform.retries} answers 429 waited out, ${feeds.platform.resends} requests resent after a broken connection), refused ${fmtNum(feeds.platform.refusedTotal)}, duplicates ${fmtNum(feeds.platform.duplicates)}, stored ${fmtNum(platformStored)}; lost ${fmtNum(summary.platform.lost)}`,
-      `relayer: accepted ${fmtNum(r.accepted)} of ${fmtNum(offered)} (${fmtNum(r.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.relayer.retries} answers 429 waited out, ${feeds.relayer.resends} requests resent after a broken connection), refused ${fmtNum(feeds.relayer.refusedTotal)}, duplicates ${fmtNum(feeds.relayer.duplicates)}, stored ${fmtNum(relayerStored)}`,
+      `platform: accepted ${fmtNum(summary.platform.accepted)} of ${fmtNum(offered)} (${fmtNum(summary.platform.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.platform.retries} answers 429 waited out, ${feeds.platform.resends} requests resent after a broken connection; requests it refused, by code: ${byCode(refusals.platform)}), readings refused for good ${fmtNum(feeds.platform.refusedTotal)}, duplicates ${fmtNum(feeds.platform.duplicates)}, stored ${fmtNum(platformStored)}; lost ${fmtNum(summary.platform.lost)}`,
+      `relayer: accepted ${fmtNum(r.accepted)} of ${fmtNum(offered)} (${fmtNum(r.acceptedPerSecondDuringLoad)}/s during the load, ${feeds.relayer.retries} answers 429 waited out, ${feeds.relayer.resends} requests resent after a broken connection; requests it refused, by code: ${byCode(refusals.relayer)}), readings refused for good ${fmtNum(feeds.relayer.refusedTotal)}, duplicates ${fmtNum(feeds.relayer.duplicates)}, stored ${fmtNum(relayerStored)}`,
       `lost (offered, not anchored${summary.run.caughtUp ? "" : " by the end of the drain, which did not catch up"}): ${fmtNum(r.lost)}; anchored twice: ${fmtNum(r.anchoredTwice)} (leaves on chain ${fmtNum(r.anchoredLeaves)} in ${r.batches} batches)`,
       `reading → anchored: p50 ${r.readingToAnchoredSeconds.p50.toFixed(1)} s, p95 ${r.readingToAnchoredSeconds.p95.toFixed(1)} s from the relayer's receipt; p50 ${r.madeToAnchoredSeconds.p50.toFixed(1)} s, p95 ${r.madeToAnchoredSeconds.p95.toFixed(1)} s from the reading's time (client backlog included)`,
       `auditor: verified ${fmtNum(end.auditorVerified)} of ${fmtNum(end.anchoredLeaves)} anchored (lag ${fmtNum(summary.auditor.lag)}; at the end of the load ${fmtNum(atStop.progress.auditorVerified)} of ${fmtNum(atStop.progress.anchoredLeaves)}); failures: ${otherVerdicts} not verified, ${end.auditorAlerts} alerts, ${end.auditorUnchecked} items unchecked`,
-      `committee: epoch ${end.oracleEpoch} processed (blocks ${end.oracleProcessedBlocks.join("/")}, last anchor in ${end.lastAnchorBlock}), ${rootsPosted} roots posted; oracle-0 judged ${fmtNum(judgedTotal)} readings of the ${fmtNum(leavesUpToOracleBlock)} anchored up to its block (${summary.committee.coversAnchored ? "covers them" : "DOES NOT cover them"}): ${Object.entries(
+      `committee: epoch ${end.oracleEpoch} processed (blocks ${end.oracleProcessedBlocks.join("/")}, last anchor in ${end.lastAnchorBlock}), ${rootsPosted} root${rootsPosted === 1 ? "" : "s"} posted; oracle-0 judged ${fmtNum(judgedTotal)} readings of the ${fmtNum(leavesUpToOracleBlock)} anchored up to its block (${summary.committee.coversAnchored ? "covers them" : "DOES NOT cover them"}): ${Object.entries(
         judged,
       )
         .map(([reason, n]) => `${reason === "" ? "rewarded" : reason} ${fmtNum(n)}`)
         .join(", ")}`,
       `drain: ${summary.run.caughtUp ? `caught up ${drainedIn.toFixed(0)} s after the load` : `not caught up within ${DRAIN_SECONDS} s`}`,
       `audit-chain transactions: ${anchorTxs} (${r.auditChainTxsPerMinute.toFixed(1)} per minute of load)`,
-      ...table,
+      ...usageTable(usageDuringLoad),
       `summary: ${path.join(dir, "latest.json")}`,
     ].join("\n"),
   );

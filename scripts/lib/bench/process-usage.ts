@@ -154,3 +154,20 @@ export class UsageTracker {
     };
   }
 }
+
+/**
+ * The summaries as a Markdown table.
+ *
+ * @example usageTable([tracker.summary()]); // ["| process | peak RSS | …", "|---|…", "| relayer | 318 MiB | 299 → 318 MiB | no | 16 % |"]
+ */
+export function usageTable(summaries: readonly UsageSummary[]): string[] {
+  return [
+    "| process | peak RSS | RSS at 1/3 → end of load | grows (> 10 %) | CPU (% of a core) |",
+    "|---|---:|---:|---|---:|",
+    ...summaries.map(
+      (u) =>
+        `| ${u.process} | ${u.peakRssMiB.toFixed(0)} MiB | ${u.rssAtThirdMiB.toFixed(0)} → ${u.rssAtEndMiB.toFixed(0)} MiB | ` +
+        `${u.rssGrows ? "yes" : "no"} | ${(u.cpuShare * 100).toFixed(0)} % |`,
+    ),
+  ];
+}
