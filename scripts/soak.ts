@@ -24,10 +24,10 @@
  * signature to the platform, signed hash to the relayer; 429s are waited out for their Retry-After.
  * Printed every 10 s: offered, accepted by each service and its backlog, anchored leaves, readings
  * the auditor verified, the committee's epoch, then each process's RSS and CPU share. At the end: a
- * summary (readings lost, duplicates anchored, reading → anchored p50/p95, auditor lag and failures,
- * epochs and roots, the committee's accounting against the anchored leaves, per-process peak RSS,
- * growth and CPU share, audit-chain transactions per minute, whether the offered rate held), also
- * written to <data>/soak/latest.json.
+ * summary (readings lost, duplicates anchored, requests each intake refused by code, reading →
+ * anchored p50/p95, auditor lag and failures, epochs and roots, the committee's accounting against
+ * the anchored leaves, per-process peak RSS, growth and CPU share, audit-chain transactions per
+ * minute, whether the offered rate held), also written to <data>/soak/latest.json.
  *
  * @module
  */
@@ -190,11 +190,12 @@ try {
   ];
 
   // A status read, sent once more when its idle keep-alive connection was closed under it.
-  const getJson = async (client: HttpClient, route: string): Promise<unknown> => {
+  const getText = async (client: HttpClient, route: string): Promise<string> => {
     const answer = await client.get(route).catch(() => client.get(route));
     if (answer.status !== 200) throw new Error(`GET ${route}: ${answer.status} ${answer.text.slice(0, 300)}`);
-    return JSON.parse(answer.text);
+    return answer.text;
   };
+  const getJson = async (client: HttpClient, route: string): Promise<unknown> => JSON.parse(await getText(client, route));
   const failed = () => feeds.platform.failure ?? feeds.relayer.failure;
 
   // Anchored leaves, read from the chain as they come.
@@ -333,10 +334,10 @@ try {
   const platformStored = await count(platformStore, "SELECT COUNT(*) AS n FROM readings");
   const rootLogs = await reward.publicClient.getLogs({ address: reward.distributor, fromBlock: 0n, toBlock: "latest" });
   const rootsPosted = parseEventLogs({ abi: rewardDistributorAbi, logs: rootLogs, eventName: "RootPosted" }).length;
-  const oracleMetrics = (await clients.oracles[0].get("/metrics")).text;
+  const oracleMetrics = await getText(clients.oracles[0], "/metrics");
   // Every request the intakes refused (429s included), by code, as each counts them on its /metrics.
   const refusalsOf = async (client: HttpClient, service: string) =>
-    metricByLabel((await client.get("/metrics")).text, `sensorseal_${service}_refusals_total`, "code");
+    metricByLabel(await getText(client, "/metrics"), `sensorseal_${service}_refusals_total`, "code");
   const refusals = { platform: await refusalsOf(clients.platform, "platform"), relayer: await refusalsOf(clients.relayer, "relayer") };
   const byCode = (counts: Record<string, number>) =>
     Object.entries(counts)
