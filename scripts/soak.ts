@@ -18,7 +18,8 @@
  * (8 concurrent requests per service), SOAK_ORACLES (3 committee members; the threshold is 2),
  * SOAK_EPOCH_BLOCKS (30: a reward epoch a minute at a block every 2 s), SOAK_DRAIN_SECONDS (300:
  * after the load, how long to wait for anchoring, auditing and the committee to catch up),
- * SOAK_KEEP_STORES=1 (keep the services' SQLite stores in <data>/soak; removed at the end otherwise).
+ * SOAK_KEEP_STORES=1 (keep the services' SQLite stores in <data>/soak; removed at the end otherwise),
+ * SOAK_ADDRESS_BUDGET=off (the platform's and relayer's per-address check budget off; as deployed otherwise).
  *
  * Every reading is signed once by its device (EIP-712) and sent twice, in bulks: raw payload and
  * signature to the platform, signed hash to the relayer; 429s are waited out for their Retry-After.
@@ -56,15 +57,10 @@ import {
   type UsageSummary,
 } from "./lib/bench/process-usage.js";
 import { startPlatformProcess, startRelayerProcess, type ServiceProcess } from "./lib/bench/relayer-process.js";
-import { cleanup, cleanups, log } from "./lib/bench/run.js";
+import { cleanup, cleanups, log, num } from "./lib/bench/run.js";
 import { fmtNum, HttpClient, percentile, sleep } from "./lib/bench/util.js";
 import { startAuditorProcess, startOracleCommittee } from "./lib/bench/verifier-processes.js";
 
-const num = (name: string, fallback: number) => {
-  const value = process.env[name] ? Number(process.env[name]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-};
 const DEVICES = num("SOAK_DEVICES", 100_000);
 const INTERVAL_S = num("SOAK_INTERVAL_SECONDS", 60);
 const MINUTES = num("SOAK_MINUTES", 10);
@@ -74,6 +70,12 @@ const SENDERS = num("SOAK_SENDERS", 8);
 const ORACLES = Math.min(3, Math.max(2, num("SOAK_ORACLES", 3)));
 const EPOCH_BLOCKS = num("SOAK_EPOCH_BLOCKS", 30);
 const DRAIN_SECONDS = num("SOAK_DRAIN_SECONDS", 300);
+/**
+ * The per-address signature-check budget (oracle/service/signature-budget.ts) stays as deployed unless
+ * SOAK_ADDRESS_BUDGET=off: the whole simulated fleet sends from this one address, and a request is
+ * refused (429 RATE_LIMITED) while the address's readings still in their check hold the burst (400).
+ */
+const ADDRESS_BUDGET_OFF = process.env.SOAK_ADDRESS_BUDGET === "off";
 const RATE = DEVICES / INTERVAL_S;
 const BLOCK_INTERVAL_MS = 2000;
 /**
@@ -134,6 +136,7 @@ try {
     PLATFORM_DEVICE_READINGS_PER_MINUTE: perMinute,
     PLATFORM_DEVICE_BURST: burst,
     PLATFORM_MAX_BULK_ITEMS: String(Math.max(200, BULK)),
+    ...(ADDRESS_BUDGET_OFF ? { PLATFORM_READING_CHECKS_PER_SECOND: "0" } : {}),
   });
   cleanups.push(() => platform.stop());
   const relayerDb = `${file("relayer")}.sqlite`;
@@ -143,6 +146,7 @@ try {
     BATCH_MAX_SIZE: "5000",
     BATCH_MAX_AGE_MS: "5000",
     CONFIRMATIONS: "1",
+    ...(ADDRESS_BUDGET_OFF ? { RELAYER_IP_REFUSED_READINGS_PER_SECOND: "0" } : {}),
   });
   cleanups.push(() => relayer.stop());
   const auditor = await startAuditorProcess(audit, {
@@ -373,6 +377,7 @@ try {
       senders: SENDERS,
       oracles: ORACLES,
       epochBlocks: EPOCH_BLOCKS,
+      addressBudget: ADDRESS_BUDGET_OFF ? "off" : "deployed",
       cores: os.cpus().length,
       loadAverage: os.loadavg(),
       drainedInSeconds: drainedIn,
