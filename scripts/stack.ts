@@ -50,6 +50,7 @@ import { SOFTHSM2_MODULE } from "../oracle/device/pkcs11-module.js";
 import { ownDeviceLines } from "./lib/stack-packages.js";
 import { DEV_KEYS } from "./lib/dev-keys.js";
 import { auditorEnv, auditorUrl } from "./lib/stack-auditor.js";
+import { oracleEnv } from "./lib/stack-committee.js";
 import { startStatusLine } from "./lib/stack-status.js";
 import { journalGenesis, startLocalChain, type LocalChain } from "./lib/local-chain.js";
 import { dashboardOrigins } from "./lib/rpc-server.js";
@@ -321,20 +322,19 @@ log(`mqtt ${mqtt.url} (device passwords: HMAC of ${mqtt.secretFile})`);
 // --- the oracle committee: 2 of 3 -----------------------------------------------------------------
 const oracleUrls = DEV_KEYS.oracles.map((_, i) => `http://127.0.0.1:${PORTS.oracle + i}`);
 DEV_KEYS.oracles.forEach((key, i) => {
-  startProcess(`oracle-${i}`, "scripts/oracle.ts", {
-    PORT: String(PORTS.oracle + i),
-    DATABASE_URL: path.join(data, `oracle-${i}.sqlite`),
-    ORACLE_PRIVATE_KEY: key,
-    REWARD_RPC_URL: reward.chain.url,
-    REWARD_CHAIN_ID: String(REWARD_CHAIN_ID),
-    DISTRIBUTOR_ADDRESS: rewardDeployment.distributor,
-    REWARD_DEPLOY_BLOCK: String(rewardDeployment.deployBlock),
-    ORACLE_PEERS: oracleUrls.filter((_, j) => j !== i).join(","),
-    CONFIRMATIONS: "2",
-    REGISTRY_CONFIRMATIONS: "2",
-    // 30 blocks of 2 s: a reward epoch a minute.
-    EPOCH_BLOCKS: "30",
-  });
+  startProcess(
+    `oracle-${i}`,
+    "scripts/oracle.ts",
+    oracleEnv({
+      key,
+      port: PORTS.oracle + i,
+      peers: oracleUrls.filter((_, j) => j !== i),
+      databaseFile: path.join(data, `oracle-${i}.sqlite`),
+      reward: { ...rewardDeployment, rpcUrl: reward.chain.url },
+      // 30 blocks of 2 s: a reward epoch a minute.
+      epochBlocks: 30,
+    }),
+  );
 });
 await Promise.all(oracleUrls.map((url, i) => waitForHttp(`${url}/healthz`, `oracle ${i}`)));
 log(`oracle committee ${oracleUrls.join(" ")}`);

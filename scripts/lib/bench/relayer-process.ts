@@ -47,7 +47,16 @@ export async function startServiceProcess(
   });
   child.stderr?.pipe(out);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  // Should this process end without stopping it (a crash), the service ends too instead of living on orphaned.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      process.off("exit", killOnExit);
+      resolve();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the ${name} did not start within 60 s (see ${logFile})`)), 60_000);
     child.once("exit", (code) => reject(new Error(`the ${name} exited (${code}) at start (see ${logFile})`)));
@@ -80,7 +89,7 @@ export async function startServiceProcess(
 }
 
 /** The audit-chain part of a service's environment. */
-function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): Record<string, string> {
+export function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): Record<string, string> {
   return {
     HOST: "127.0.0.1",
     PORT: "0",
@@ -95,7 +104,7 @@ function chainEnv(audit: BenchChain & { registry: Address; anchor: Address }): R
 }
 
 /** A free TCP port on 127.0.0.1 (the relayer must know its public URL before it starts). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -154,12 +163,16 @@ export async function startRelayerProcess(
   );
 }
 
-/** The platform (scripts/platform.ts) on its own SQLite file, per-address and per-device limits out of the way. */
+/**
+ * The platform (scripts/platform.ts) on its own SQLite file, per-address and per-device limits out of
+ * the way unless `extraEnv` sets them.
+ */
 export async function startPlatformProcess(
   audit: BenchChain & { registry: Address; anchor: Address },
   databaseFile: string,
   apiKeysFile: string,
   logFile: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<ServiceProcess> {
   return startServiceProcess(
     "platform",
@@ -173,6 +186,7 @@ export async function startPlatformProcess(
       PLATFORM_DEVICE_READINGS_PER_MINUTE: "1000000000",
       PLATFORM_DEVICE_BURST: "1000000000",
       PLATFORM_MAX_BULK_ITEMS: String(Math.max(200, CFG.bulkSize)),
+      ...extraEnv,
     },
     logFile,
   );

@@ -10,7 +10,8 @@ import { dataDir } from "../../../oracle/chain/deployments.js";
 
 // ---- configuration ------------------------------------------------------------------------------
 const env = process.env;
-const num = (name: string, fallback: number) => {
+/** A positive number from the environment variable `name` (`fallback` when unset or empty); throws naming it otherwise. */
+export const num = (name: string, fallback: number) => {
   const value = env[name] === undefined || env[name] === "" ? fallback : Number(env[name]);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
