@@ -7,6 +7,7 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 import type { HttpClient } from "./util.js";
@@ -71,26 +72,39 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/** CPU seconds (user + system, all threads) in the text of /proc/<pid>/stat. */
+function statCpuSeconds(stat: string): number {
+  // Fields after the command name (which may hold spaces) end with ") ": utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+/** CPU ms a process has used so far (user + system, all threads), from /proc; NaN where there is none. */
+export function processCpuMs(pid: number): number {
+  try {
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8")) * 1000;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU ms this process has used so far (all threads). */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** From /proc/<pid>/stat (utime, stime) and /proc/<pid>/status (VmRSS, VmHWM), for a process without metrics. */
 export function procProbe(pid: number): UsageProbe {
   return async () => {
     const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
-    // Fields after the command name (which may hold spaces) end with ") ": utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? NaN) * 1024;
-    return {
-      rssBytes: kib("VmRSS"),
-      peakRssBytes: kib("VmHWM"),
-      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond(),
-    };
+    return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM"), cpuSeconds: statCpuSeconds(stat) };
   };
 }
 
 /** This process (the load generator and the in-process chains). */
-export const selfProbe: UsageProbe = async () => {
-  const cpu = process.cpuUsage();
-  return { rssBytes: process.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-};
+export const selfProbe: UsageProbe = async () => ({ rssBytes: process.memoryUsage().rss, cpuSeconds: ownCpuMs() / 1000 });
 
 /** What {@link UsageTracker.summary} answers. */
 export interface UsageSummary {

@@ -18,7 +18,8 @@ import { readingAnchorAbi } from "../../../oracle/chain/abis.js";
 import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 import { CFG, OUT_DIR, ROOT } from "./run.js";
-import { fmtNum, HttpClient, ownCpuMs, processCpuMs, sleep } from "./util.js";
+import { ownCpuMs, processCpuMs } from "./process-usage.js";
+import { fmtNum, HttpClient, sleep } from "./util.js";
 
 // ---- services as child processes ----------------------------------------------------------------
 /** A service (scripts/<name>.ts) running in its own process. */

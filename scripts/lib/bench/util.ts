@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import http from "node:http";
 
 import { SocketTally, type WireBytes } from "./wire-bytes.js";
@@ -47,30 +46,6 @@ export function fmtRatio(x: number): string {
   if (x >= 10) return `${x.toFixed(1)}×`;
   return `${x.toFixed(2)}×`;
 }
-
-/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux Node.js runs on). */
-const USER_HZ = 100;
-
-/**
- * CPU time a process has used so far (user + system, all its threads), ms, read from /proc (Linux);
- * NaN where there is no /proc. The bench's own process: `process.cpuUsage()`.
- */
-export function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after "(comm) ": state is field 3, utime field 14, stime field 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU ms of this process (all threads) so far. */
-export const ownCpuMs = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
