@@ -19,8 +19,8 @@ export interface AnchorerOptions {
   account: LocalAccount;
   anchor: Address;
   chainId: number;
-  /** Builds a batch record (root, manifest…) from queued readings: the core's buildBatch. */
-  buildBatch: (readings: Candidate[]) => BuiltBatchRecord;
+  /** Builds a batch record (root, manifest…) from queued readings: the core's buildBatch (on a worker thread in the relayer). */
+  buildBatch: (readings: Candidate[]) => BuiltBatchRecord | Promise<BuiltBatchRecord>;
   batch: { maxSize: number; maxAgeMs: number };
   /** Blocks (the mined one included) before a batch is confirmed. */
   confirmations: number;

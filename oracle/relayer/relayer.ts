@@ -22,7 +22,6 @@ import express, { type Express } from "express";
 import { getAddress, type Address, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { buildBatch } from "../core/manifest.js";
 import { ReadingDigester } from "../core/reading.js";
 import { readingAnchorAbi } from "../chain/abis.js";
 import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
@@ -35,6 +34,7 @@ import { servicePool } from "../service/signature-pool.js";
 import { RelayerAccountError } from "./anchor-errors.js";
 import { AnchorDelayWatch } from "./anchor-delay.js";
 import { Anchorer } from "./anchorer.js";
+import { BatchBuilder } from "./batch-builder.js";
 import { BatchViews } from "./batch-views.js";
 import { ChainMismatchError } from "./errors.js";
 import { IntakeWriter, ReadingChecker } from "./intake.js";
@@ -108,23 +108,23 @@ const DEFAULT_LEASE_MS = 15_000;
 /** This process among relayer instances (host, pid and a random part: a restarted pid is another holder). */
 const instanceId = () => `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 
-/** The anchoring worker over `store`, building batches with the core's buildBatch. */
+/** The anchoring worker over `store`, building batches with the core's buildBatch on `builder`'s worker thread. */
 function newAnchorer(
   options: RelayerOptions,
-  o: { store: RelayerStore; account: LocalAccount; anchor: Address; metrics: RelayerMetrics; now: () => number; feeModel: FeeModel },
+  o: {
+    store: RelayerStore;
+    account: LocalAccount;
+    anchor: Address;
+    metrics: RelayerMetrics;
+    now: () => number;
+    feeModel: FeeModel;
+    builder: BatchBuilder;
+  },
 ): Anchorer {
   const { chain } = options;
   const anchoring = { stuckTimeoutMs: 60_000, maxInFlight: 4, pollMs: 1000, ...options.anchoring };
   const leaseMs = anchoring.leaseMs ?? (options.store.dialect === "postgres" ? DEFAULT_LEASE_MS : 0);
-  const build = (readings: Candidate[]) =>
-    buildBatch({
-      chainId: chain.chainId,
-      anchor: o.anchor,
-      items: readings.map((r) => ({
-        reading: { device: r.device, seq: BigInt(r.seq), timestamp: BigInt(r.timestamp), dataHash: r.dataHash },
-        signature: r.signature,
-      })),
-    });
+  const build = (readings: Candidate[]) => o.builder.build(readings);
   return new Anchorer({
     store: o.store,
     publicClient: chain.publicClient,
@@ -237,7 +237,8 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     now,
   });
   const writer = new IntakeWriter(store, (fresh) => receipts.signAll(fresh));
-  const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel });
+  const builder = new BatchBuilder({ chainId: chain.chainId, anchor });
+  const anchorer = newAnchorer(options, { store, account, anchor, metrics, now, feeModel, builder });
   await warnWithoutRole(chain, anchor, account.address, logger);
 
   // Quotas in memory on SQLite; in the store on PostgreSQL, so several relayer instances share them.
@@ -309,6 +310,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
       await submissions.drain();
       await writer.idle();
       await anchorer.stop();
+      await builder.close();
       anchorDelay.stop();
       shedder.stop();
       await signatures.close();

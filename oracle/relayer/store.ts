@@ -197,7 +197,11 @@ export class RelayerStore {
    * Takes up to `maxSize` queued readings (oldest first) into a new batch, all in one transaction:
    * the batch row with its manifest and the readings' batch id commit together or not at all.
    */
-  async createBatch(maxSize: number, build: (readings: Candidate[]) => BuiltBatchRecord, now = Date.now()): Promise<BatchRow | undefined> {
+  async createBatch(
+    maxSize: number,
+    build: (readings: Candidate[]) => BuiltBatchRecord | Promise<BuiltBatchRecord>,
+    now = Date.now(),
+  ): Promise<BatchRow | undefined> {
     const result = await this.db.transaction(async (tx) => {
       // PostgreSQL: rows another instance is cutting right now are skipped, not waited for.
       const lock = this.db.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
@@ -207,7 +211,7 @@ export class RelayerStore {
       );
       if (rows.length === 0) return undefined;
       const readings = rows.map(toReading);
-      const built = build(readings);
+      const built = await build(readings);
       const [inserted] = await tx.query<Row>(
         `INSERT INTO relayer_batches (status, root, leaf_count, manifest_hash, manifest, created_at) VALUES ('queued', ?, ?, ?, ?, ?) RETURNING ${BATCH_COLUMNS}`,
         [built.root.toLowerCase(), built.leafCount, built.manifestHash.toLowerCase(), Buffer.from(built.manifestBytes), now],

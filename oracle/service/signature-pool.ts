@@ -7,8 +7,9 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
+import { startWorker } from "./worker-thread.js";
 import { signDigest, verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */
@@ -213,12 +214,13 @@ export class SignaturePool {
 
   #start(): PoolWorker[] {
     if (this.#workers !== undefined) return this.#workers;
-    const ts = import.meta.url.endsWith(".ts");
-    const url = new URL(`./signature-pool-worker${ts ? ".ts" : ".js"}`, import.meta.url);
-    // From TypeScript sources the worker needs a loader: tsx's unless the process was started with one.
-    const execArgv = ts && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
     this.#workers = Array.from({ length: this.threads }, () => {
-      const entry: PoolWorker = { worker: new Worker(url, { execArgv }), load: 0, waiting: new Map(), signing: new Map() };
+      const entry: PoolWorker = {
+        worker: startWorker(import.meta.url, "signature-pool-worker"),
+        load: 0,
+        waiting: new Map(),
+        signing: new Map(),
+      };
       entry.worker.on("message", (message: { id: number; ok?: Uint8Array; signatures?: Uint8Array }) => this.#answer(entry, message));
       entry.worker.on("error", (error) => this.#fail(entry, error));
       // After the listeners: Node refs a worker's port again when its first "message" listener is added,
