@@ -66,7 +66,7 @@ export type ManifestAuthentication =
  * `onParsed` throws). The rebuild is `rebuildBatch` (= `buildBatch(manifest)`, without
  * re-serializing bytes already in leaf order).
  *
- * @param onParsed called with the parsed manifest before the rebuild, so that a caller can start
+ * @param onParsed called with the parsed manifest before the hash and the rebuild, so that a caller can start
  *   work that needs only the manifest (the verifier's signature checks) while the tree is built.
  *
  * @example
@@ -79,6 +79,15 @@ export function authenticateManifest(
   domain: { chainId: number; anchor: Address },
   onParsed?: (manifest: Manifest) => void,
 ): ManifestAuthentication {
+  // Parsed first so that onParsed's work overlaps the hashing too; problems keep their order.
+  let manifest: Manifest | undefined;
+  let parseError: unknown;
+  try {
+    manifest = parseManifest(bytes);
+  } catch (error) {
+    parseError = error;
+  }
+  if (manifest !== undefined) onParsed?.(manifest);
   const problems: ManifestProblem[] = [];
   const bytesHash = keccak256Hex(bytes).toLowerCase();
   if (bytesHash !== anchored.manifestHash.toLowerCase())
@@ -87,14 +96,10 @@ export function authenticateManifest(
       message: "keccak256(manifest) is not the anchored manifest hash",
       details: { anchored: anchored.manifestHash, actual: bytesHash },
     });
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(bytes);
-  } catch (error) {
-    problems.push({ issue: ManifestIssue.MANIFEST_INVALID, message: `manifest does not parse: ${(error as Error).message}` });
+  if (manifest === undefined) {
+    problems.push({ issue: ManifestIssue.MANIFEST_INVALID, message: `manifest does not parse: ${(parseError as Error).message}` });
     return { ok: false, reason: problems[0].issue, problems };
   }
-  onParsed?.(manifest);
   if (manifest.chainId !== domain.chainId || manifest.anchor !== getAddress(domain.anchor))
     problems.push({
       issue: ManifestIssue.DOMAIN_MISMATCH,

@@ -234,4 +234,21 @@ describe("authenticateManifest (leaf order checked without re-serializing)", () 
     assert.deepEqual(auth.built.proofs, buildBatch(auth.manifest).proofs);
     assert.equal(auth.built.proofs, auth.built.proofs, "built once");
   });
+
+  it("calls onParsed with the parsed manifest before the checks, and only when the bytes parse", () => {
+    const batch = buildBatch({ chainId: DOMAIN.chainId, anchor: ANCHOR, items: realItems(3, prng(5)) });
+    const seen: Manifest[] = [];
+    const tampered = { ...batch, manifestHash: keccak256Hex(enc.encode("other")) };
+    const auth = authenticateManifest(batch.manifestBytes, tampered, DOMAIN, (m) => seen.push(m));
+    assert.equal(auth.ok, false);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], auth.manifest);
+    const bad = enc.encode(`${dec.decode(batch.manifestBytes)} `);
+    const refused = authenticateManifest(bad, batch, DOMAIN, (m) => seen.push(m));
+    assert.deepEqual(refused.ok ? [] : refused.problems.map((p) => p.issue), [
+      ManifestIssue.MANIFEST_HASH_MISMATCH,
+      ManifestIssue.MANIFEST_INVALID,
+    ]);
+    assert.equal(seen.length, 1);
+  });
 });
