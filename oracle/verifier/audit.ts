@@ -102,6 +102,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   const { keyIndex } = job;
   const ok = checked === undefined ? verifySignaturesInline(job) : await checked;
 
+  const anchoring = { ...batch, maxAnchorDelay: p.maxAnchorDelay }; // one object for every reading
   const readings: ReadingResult[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const { reading } = manifest.items[i];
@@ -109,7 +110,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
       reading,
       ok[i] === 1,
       keyIndex[i] !== 0xffffffff,
-      { ...batch, maxAnchorDelay: p.maxAnchorDelay },
+      anchoring,
       p.directory,
     );
     if (!authentic)
