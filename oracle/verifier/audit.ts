@@ -106,13 +106,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   const readings: ReadingResult[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const { reading } = manifest.items[i];
-    const problems = readingProblems(
-      reading,
-      ok[i] === 1,
-      keyIndex[i] !== 0xffffffff,
-      anchoring,
-      p.directory,
-    );
+    const problems = readingProblems(reading, ok[i] === 1, keyIndex[i] !== 0xffffffff, anchoring, p.directory);
     if (!authentic)
       problems.push({
         status: ReadingVerdict.MANIFEST_MISMATCH,
