@@ -9,7 +9,7 @@
 import { getAddress, type Address, type Hex } from "viem";
 
 import { keccak256Hex } from "./keccak.js";
-import { buildBatch, parseManifest, type Batch, type Manifest } from "./manifest.js";
+import { parseManifest, rebuildBatch, type Batch, type Manifest } from "./manifest.js";
 
 /**
  * A batch as the chain records it (`getBatch` and its `BatchAnchored` log). On-chain integers are
@@ -62,7 +62,12 @@ export type ManifestAuthentication =
 
 /**
  * Authenticates manifest bytes against what the chain anchored, on this chain's domain. Checks,
- * in order: hash, parse, domain, leaf count, rebuild (leaf order), root. Throws nothing.
+ * in order: hash, parse, domain, leaf count, rebuild (leaf order), root. Throws nothing (but what
+ * `onParsed` throws). The rebuild is `rebuildBatch` (= `buildBatch(manifest)`, without
+ * re-serializing bytes already in leaf order).
+ *
+ * @param onParsed called with the parsed manifest before the hash and the rebuild, so that a caller can start
+ *   work that needs only the manifest (the verifier's signature checks) while the tree is built.
  *
  * @example
  * const auth = authenticateManifest(bytes, anchored, { chainId: 31337, anchor });
@@ -72,7 +77,17 @@ export function authenticateManifest(
   bytes: Uint8Array,
   anchored: Pick<AnchoredBatch, "root" | "manifestHash" | "leafCount">,
   domain: { chainId: number; anchor: Address },
+  onParsed?: (manifest: Manifest) => void,
 ): ManifestAuthentication {
+  // Parsed first so that onParsed's work overlaps the hashing too; problems keep their order.
+  let manifest: Manifest | undefined;
+  let parseError: unknown;
+  try {
+    manifest = parseManifest(bytes);
+  } catch (error) {
+    parseError = error;
+  }
+  if (manifest !== undefined) onParsed?.(manifest);
   const problems: ManifestProblem[] = [];
   const bytesHash = keccak256Hex(bytes).toLowerCase();
   if (bytesHash !== anchored.manifestHash.toLowerCase())
@@ -81,11 +96,8 @@ export function authenticateManifest(
       message: "keccak256(manifest) is not the anchored manifest hash",
       details: { anchored: anchored.manifestHash, actual: bytesHash },
     });
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(bytes);
-  } catch (error) {
-    problems.push({ issue: ManifestIssue.MANIFEST_INVALID, message: `manifest does not parse: ${(error as Error).message}` });
+  if (manifest === undefined) {
+    problems.push({ issue: ManifestIssue.MANIFEST_INVALID, message: `manifest does not parse: ${(parseError as Error).message}` });
     return { ok: false, reason: problems[0].issue, problems };
   }
   if (manifest.chainId !== domain.chainId || manifest.anchor !== getAddress(domain.anchor))
@@ -102,7 +114,7 @@ export function authenticateManifest(
     });
   let built: Batch;
   try {
-    built = buildBatch(manifest);
+    built = rebuildBatch(manifest, bytes, bytesHash as Hex);
   } catch (error) {
     problems.push({ issue: ManifestIssue.MANIFEST_INVALID, message: `manifest does not build a batch: ${(error as Error).message}` });
     return { ok: false, reason: problems[0].issue, problems, manifest };

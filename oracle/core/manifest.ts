@@ -13,7 +13,8 @@
  * Anyone holding the bytes can recheck a batch: `keccak256(bytes)` must be the
  * anchored manifest hash, and `buildBatch(parseManifest(bytes))` must give the
  * anchored root and leaf count and the same `manifestHash` (which also proves
- * the bytes were in leaf order); then check each signature.
+ * the bytes were in leaf order); then check each signature. {@link rebuildBatch}
+ * gives that batch without re-serializing bytes already in leaf order.
  *
  * @module
  */
@@ -66,7 +67,7 @@ export type Batch = {
   manifestBytes: Uint8Array;
   /** `keccak256(manifestBytes)`, to anchor. */
   manifestHash: Hex;
-  /** `proofs[i]`: Merkle proof of input item `i` (same order as `items`). */
+  /** `proofs[i]`: Merkle proof of input item `i` (same order as `items`); built on first read. */
   proofs: Hex[][];
   /** `leaves[i]`: leaf hash of input item `i`. */
   leaves: Hex[];
@@ -108,25 +109,9 @@ function signatureHex(signature: unknown): Hex | undefined {
  * ```
  */
 export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Batch {
-  checkChainId(chainId, (reason) => {
-    throw new InvalidManifestError("chainId", reason);
-  });
-  if (typeof anchor !== "string" || !isAddress(anchor, { strict: false })) throw new InvalidManifestError("anchor", "must be an address");
+  checkBatchParameters({ chainId, anchor, items });
   const n = items.length;
-  if (n === 0) throw new EmptyTreeError();
-  const packed = new Uint8Array(n * 32);
-  const signatures = new Array<Hex>(n);
-  for (let i = 0; i < n; i++) {
-    const item = items[i];
-    packed.set(readingLeaf(item.reading), i * 32);
-    const sig = signatureHex(item.signature);
-    if (sig === undefined) throw new InvalidSignatureError("must be 64 (P-256) or 65 (secp256k1) bytes", { details: { item: i } });
-    signatures[i] = sig;
-  }
-  const tree = MerkleTree.fromPackedLeaves(packed);
-  const last = tree.nodeCount - 1;
-  const ordered = new Array<number>(n); // ordered[k] = input index of leaf k
-  for (let i = 0; i < n; i++) ordered[last - tree.treeIndexOf(i)] = i;
+  const { packed, signatures, tree, ordered } = leafTree(items);
 
   const manifestItems: Manifest["items"] = new Array(n);
   const readingsJson = new Array<Record<string, string>>(n);
@@ -141,21 +126,93 @@ export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Ba
   }
   const checksummedAnchor = getAddress(anchor);
   const manifestBytes = utf8.encode(canonicalize({ anchor: checksummedAnchor, chainId, readings: readingsJson, v: MANIFEST_VERSION }));
-  const proofs = new Array<Hex[]>(n);
-  const leaves = new Array<Hex>(n);
+  return batchOf(
+    tree,
+    packed,
+    { v: MANIFEST_VERSION, chainId, anchor: checksummedAnchor, items: manifestItems },
+    manifestBytes,
+    keccak256Hex(manifestBytes),
+  );
+}
+
+/**
+ * The batch `buildBatch(manifest)` gives, for a `manifest` that {@link parseManifest} parsed from
+ * `bytes`, without re-serializing it when it is in leaf order (the verifier's hot path).
+ *
+ * Why no re-serialization is needed then: `parseManifest` accepts only bytes that are the canonical
+ * serialization of what they parse to (parseCanonical), with exactly the manifest's keys, version 1,
+ * and every field in the normal form buildBatch writes (checksummed addresses, lowercase hex,
+ * decimal uint64s without leading zeros). So buildBatch's bytes equal `bytes` exactly when it keeps
+ * the items in their order, i.e. when item `k` is sorted leaf `k` (the same tree and the same stable
+ * order settle duplicates). Otherwise this is `buildBatch(manifest)`, whose bytes then differ.
+ *
+ * @param bytesHash `keccak256(bytes)`, when the caller already has it.
+ * @throws as {@link buildBatch}.
+ * @example
+ * ```ts
+ * const batch = buildBatch({ chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3", items: [{
+ *   reading: { device: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", seq: 1n, timestamp: 1n, dataHash: `0x${"11".repeat(32)}` },
+ *   signature: `0x${"22".repeat(64)}1b` }] });
+ * rebuildBatch(parseManifest(batch.manifestBytes), batch.manifestBytes).root === batch.root; // true
+ * ```
+ */
+export function rebuildBatch(manifest: Manifest, bytes: Uint8Array, bytesHash?: Hex): Batch {
+  const { items } = manifest;
+  const n = items.length;
+  checkBatchParameters(manifest);
+  const { packed, tree, ordered } = leafTree(items);
+  for (let k = 0; k < n; k++) if (ordered[k] !== k) return buildBatch(manifest);
+  const copy: Manifest = { v: MANIFEST_VERSION, chainId: manifest.chainId, anchor: manifest.anchor, items };
+  return batchOf(tree, packed, copy, bytes, bytesHash ?? keccak256Hex(bytes));
+}
+
+function checkBatchParameters({ chainId, anchor, items }: BuildBatchParameters): void {
+  checkChainId(chainId, (reason) => {
+    throw new InvalidManifestError("chainId", reason);
+  });
+  if (typeof anchor !== "string" || !isAddress(anchor, { strict: false })) throw new InvalidManifestError("anchor", "must be an address");
+  if (items.length === 0) throw new EmptyTreeError();
+}
+
+/** Leaves packed in input order, normalized signatures, the tree, and `ordered[k]` = input index of sorted leaf `k`. */
+function leafTree(items: readonly BatchItem[]) {
+  const n = items.length;
+  const packed = new Uint8Array(n * 32);
+  const signatures = new Array<Hex>(n);
   for (let i = 0; i < n; i++) {
-    const t = tree.treeIndexOf(i);
-    proofs[i] = tree.getProof(t);
-    leaves[i] = bytesToHex(packed.subarray(i * 32, i * 32 + 32));
+    const item = items[i];
+    packed.set(readingLeaf(item.reading), i * 32);
+    const sig = signatureHex(item.signature);
+    if (sig === undefined) throw new InvalidSignatureError("must be 64 (P-256) or 65 (secp256k1) bytes", { details: { item: i } });
+    signatures[i] = sig;
   }
+  const tree = MerkleTree.fromPackedLeaves(packed);
+  const last = tree.nodeCount - 1;
+  const ordered = new Uint32Array(n);
+  for (let i = 0; i < n; i++) ordered[last - tree.treeIndexOf(i)] = i;
+  return { packed, signatures, tree, ordered };
+}
+
+/** A {@link Batch}; its proofs are built on first use (an audit needs none; a bundle needs one). */
+function batchOf(tree: MerkleTree, packed: Uint8Array, manifest: Manifest, manifestBytes: Uint8Array, manifestHash: Hex): Batch {
+  const n = tree.leafCount;
+  const leaves = new Array<Hex>(n);
+  for (let i = 0; i < n; i++) leaves[i] = bytesToHex(packed.subarray(i * 32, i * 32 + 32));
+  let proofs: Hex[][] | undefined;
   return {
     tree,
     root: tree.root,
     leafCount: n,
-    manifest: { v: MANIFEST_VERSION, chainId, anchor: checksummedAnchor, items: manifestItems },
+    manifest,
     manifestBytes,
-    manifestHash: keccak256Hex(manifestBytes),
-    proofs,
+    manifestHash,
+    get proofs(): Hex[][] {
+      if (proofs === undefined) {
+        proofs = new Array<Hex[]>(n);
+        for (let i = 0; i < n; i++) proofs[i] = tree.getProof(tree.treeIndexOf(i));
+      }
+      return proofs;
+    },
     leaves,
   };
 }

@@ -13,7 +13,7 @@ import type { DeviceStatus } from "../core/device-status.js";
 import type { Batch, Manifest } from "../core/manifest.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
 import { judgeReadingTime, type ReadingTimeCode } from "../core/reading-time.js";
-import type { DeviceKey, SignaturePool } from "./pool.js";
+import type { DeviceKey, SignatureJob, SignaturePool } from "./pool.js";
 import { verifySignaturesInline } from "./pool.js";
 import { BatchIssue, countStatuses, finish, ReadingVerdict, type BatchResult, type Problem, type ReadingResult } from "./types.js";
 
@@ -72,17 +72,69 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
     };
   }
   if (p.manifestBytes.length > 1_000_000) p.pool?.warm();
-  const auth = authenticateManifest(p.manifestBytes, batch, { chainId: p.chainId, anchor: p.anchor });
+  // The pool's workers check the signatures while this thread rebuilds the tree: the job is sent as
+  // soon as the manifest parses. Without a pool, they are checked after the rebuild, as before.
+  // (What preparing the job throws is thrown where it was before: only once the manifest rebuilt.)
+  let signatureJob: { job: SignatureJob; checked?: Promise<Uint8Array> } | { error: unknown } | undefined;
+  const auth = authenticateManifest(p.manifestBytes, batch, { chainId: p.chainId, anchor: p.anchor }, (parsed) => {
+    try {
+      const job = signatureJobOf(parsed, p);
+      const n = parsed.items.length;
+      const progress = p.onProgress === undefined ? undefined : (done: number) => p.onProgress!(done, n);
+      signatureJob = { job, ...(p.pool === undefined ? {} : { checked: p.pool.verify(job, progress) }) };
+    } catch (error) {
+      signatureJob = { error };
+    }
+  });
   const issues: BatchResult["issues"] = auth.ok ? [] : auth.problems;
-  if (auth.manifest === undefined || auth.built === undefined)
+  if (auth.manifest === undefined || auth.built === undefined || signatureJob === undefined) {
+    if (signatureJob !== undefined && "checked" in signatureJob) await signatureJob.checked?.catch(() => undefined); // unused: no rebuild
     return {
       result: { ...base, leafCount: batch.leafCount, ok: false, issues, readings: [], counts: countStatuses([]) },
       authentic: false,
     };
+  }
   const { manifest, built: rebuilt } = auth;
   const authentic = auth.ok;
+  const n = manifest.items.length;
+  if ("error" in signatureJob) throw signatureJob.error;
+  const { job, checked } = signatureJob;
+  const { keyIndex } = job;
+  const ok = checked === undefined ? verifySignaturesInline(job) : await checked;
 
-  // Signatures: digests on this chain's domain (not the manifest's), keys from the registry.
+  const anchoring = { ...batch, maxAnchorDelay: p.maxAnchorDelay }; // one object for every reading
+  const readings: ReadingResult[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const { reading } = manifest.items[i];
+    const problems = readingProblems(reading, ok[i] === 1, keyIndex[i] !== 0xffffffff, anchoring, p.directory);
+    if (!authentic)
+      problems.push({
+        status: ReadingVerdict.MANIFEST_MISMATCH,
+        message: `batch ${batch.batchId} does not match its manifest (${issues.map((x) => x.issue).join(", ")})`,
+      });
+    readings[i] = finish({
+      device: reading.device,
+      seq: Number(reading.seq),
+      timestamp: Number(reading.timestamp),
+      problems,
+      anchoredDataHash: reading.dataHash,
+      anchor: { ...base, leaf: rebuilt.leaves[i] },
+    });
+  }
+  const counts = countStatuses(readings);
+  return {
+    result: { ...base, leafCount: batch.leafCount, ok: authentic && counts.VERIFIED === n, issues, readings, counts },
+    manifest,
+    built: rebuilt,
+    authentic,
+  };
+}
+
+/**
+ * The signature checks of a parsed manifest: digests on this chain's domain (not the manifest's),
+ * keys from the registry (an unknown device gets no key: a sure failure).
+ */
+function signatureJobOf(manifest: Manifest, p: AuditManifestParameters): SignatureJob {
   const n = manifest.items.length;
   const digester = new ReadingDigester(p.chainId, getAddress(p.anchor));
   const keys: DeviceKey[] = [];
@@ -105,41 +157,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
     }
     keyIndex[i] = k;
   }
-  const job = { keys, digests, signatures, sigLens, keyIndex };
-  const progress = p.onProgress === undefined ? undefined : (done: number) => p.onProgress!(done, n);
-  const ok = p.pool === undefined ? verifySignaturesInline(job) : await p.pool.verify(job, progress);
-
-  const readings: ReadingResult[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const { reading } = manifest.items[i];
-    const problems = readingProblems(
-      reading,
-      ok[i] === 1,
-      keyIndex[i] !== 0xffffffff,
-      { ...batch, maxAnchorDelay: p.maxAnchorDelay },
-      p.directory,
-    );
-    if (!authentic)
-      problems.push({
-        status: ReadingVerdict.MANIFEST_MISMATCH,
-        message: `batch ${batch.batchId} does not match its manifest (${issues.map((x) => x.issue).join(", ")})`,
-      });
-    readings[i] = finish({
-      device: reading.device,
-      seq: Number(reading.seq),
-      timestamp: Number(reading.timestamp),
-      problems,
-      anchoredDataHash: reading.dataHash,
-      anchor: { ...base, leaf: rebuilt.leaves[i] },
-    });
-  }
-  const counts = countStatuses(readings);
-  return {
-    result: { ...base, leafCount: batch.leafCount, ok: authentic && counts.VERIFIED === n, issues, readings, counts },
-    manifest,
-    built: rebuilt,
-    authentic,
-  };
+  return { keys, digests, signatures, sigLens, keyIndex };
 }
 
 /** The batch's on-chain facts as the verifier's JSON results carry them (numbers, not bigints). */
