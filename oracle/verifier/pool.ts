@@ -4,8 +4,9 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
+import { startWorker } from "../service/worker-thread.js";
 import { verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** A device key, as the registry holds it. */
@@ -69,12 +70,8 @@ export class SignaturePool {
 
   #start(): Worker[] {
     if (this.#workers !== undefined) return this.#workers;
-    const ts = import.meta.url.endsWith(".ts");
-    const url = new URL(`./signature-worker${ts ? ".ts" : ".js"}`, import.meta.url);
-    // Run from TypeScript sources: workers need a loader; tsx's unless the parent was started with one.
-    const execArgv = ts && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
     this.#workers = Array.from({ length: this.size }, () => {
-      const worker = new Worker(url, { execArgv });
+      const worker = startWorker(import.meta.url, "signature-worker");
       worker.unref();
       return worker;
     });
