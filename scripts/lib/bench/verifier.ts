@@ -95,6 +95,9 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
   }
   const digester = new ReadingDigester(chainId, anchor);
   const ts0 = 1_700_000_000n;
+  // The readings of one hour, anchored at its end: all within the anchor's window (maxAnchorDelay, a
+  // day) whatever N (one second per reading put 13,600 of 100,000 outside it: INVALID_TIMESTAMP).
+  const SPAN_SECONDS = 3600;
   const t0 = t();
   let items = new Array<{ reading: Reading; signature: Uint8Array }>(N);
   for (let i = 0; i < N; i++) {
@@ -102,7 +105,7 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     const reading: Reading = {
       device: d.address,
       seq: BigInt(Math.floor(i / DEVICES) + 1),
-      timestamp: ts0 + BigInt(i),
+      timestamp: ts0 + BigInt(Math.floor((i * SPAN_SECONDS) / N)),
       dataHash: bytesToHex(randomBytes(32)),
     };
     items[i] = { reading, signature: signDigest("secp256k1", d.priv, digester.digest(reading)) };
@@ -121,7 +124,7 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     root: batch.root,
     manifestHash: batch.manifestHash,
     leafCount: batch.leafCount,
-    anchoredAt: BigInt(Number(ts0) + N),
+    anchoredAt: ts0 + BigInt(SPAN_SECONDS),
     blockNumber: 1n,
   };
 
