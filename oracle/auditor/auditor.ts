@@ -37,6 +37,12 @@ export interface AuditorOptions {
   threads?: number;
   /** A new verifier after this many items (bounds its in-memory caches). */
   rotateAfter?: number;
+  /**
+   * A new verifier after this many readings checked on it (default 100,000): its caches hold every
+   * audited batch's readings, so an item count alone let them grow with the batch size (5,000-reading
+   * batches: ~1.5 GB after 140 items in a soak).
+   */
+  rotateAfterReadings?: number;
   metrics: AuditorMetrics;
   logger: Logger;
 }
@@ -64,6 +70,7 @@ export class Auditor {
   readonly #platform: PrefetchingPlatform;
   #verifier: Promise<Verifier> | undefined;
   #itemsOnVerifier = 0;
+  #readingsOnVerifier = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -140,6 +147,7 @@ export class Auditor {
     const verifier = await this.#currentVerifier();
     const outcome = await checkItem(verifier, this.#platform, item, this.#o.concurrency ?? 8);
     this.#itemsOnVerifier++;
+    if (outcome.kind === "checked") this.#readingsOnVerifier += outcome.readings;
     const backoff = Math.min(retry.maxMs, retry.baseMs * 2 ** item.attempts);
     if (outcome.kind === "unchecked") {
       metrics.unchecked.inc({ kind: outcome.reason.split(":")[0] });
@@ -195,9 +203,12 @@ export class Auditor {
   }
 
   #currentVerifier(): Promise<Verifier> {
-    if (this.#verifier !== undefined && this.#itemsOnVerifier >= (this.#o.rotateAfter ?? 500)) void this.#dropVerifier();
+    const full =
+      this.#itemsOnVerifier >= (this.#o.rotateAfter ?? 500) || this.#readingsOnVerifier >= (this.#o.rotateAfterReadings ?? 100_000);
+    if (this.#verifier !== undefined && full) void this.#dropVerifier();
     if (this.#verifier === undefined) {
       this.#itemsOnVerifier = 0;
+      this.#readingsOnVerifier = 0;
       const created = Verifier.create({
         rpc: this.#o.client,
         anchor: this.#o.anchor,
