@@ -55,6 +55,10 @@ BEGIN
   END IF;
 END
 \$\$;
+-- Tests drop their databases WITH (FORCE): ending every session on one, including a pool's connection
+-- still starting up (no role yet), needs pg_signal_backend, else "must be a member of the role whose
+-- process is being terminated" fails a test's clean-up now and then.
+GRANT pg_signal_backend TO "${ROLE}";
 SQL
 if [ "$(as_postgres psql -p "$PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'")" != "1" ]; then
   as_postgres createdb -p "$PORT" -O "$ROLE" "$DATABASE" >&2

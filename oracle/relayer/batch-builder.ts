@@ -11,7 +11,7 @@ import type { Worker } from "node:worker_threads";
 import type { Address } from "viem";
 
 import { buildBatch } from "../core/manifest.js";
-import { startWorker } from "../service/worker-thread.js";
+import { startWorker } from "../core/worker-thread.js";
 import type { BuiltBatchRecord, Candidate } from "./store-schema.js";
 
 /** The chain and anchor a batch is built for. */

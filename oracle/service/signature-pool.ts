@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 
-import { startWorker } from "./worker-thread.js";
+import { startWorker } from "../core/worker-thread.js";
 import { signDigest, verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 
-import { startWorker } from "../service/worker-thread.js";
+import { startWorker } from "../core/worker-thread.js";
 import { verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 
 /** A device key, as the registry holds it. */
