@@ -213,16 +213,7 @@ export function spawnRelayer(env: Record<string, string>): RelayerChild {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A small deterministic PRNG (mulberry32): kill times and points from a seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as prng } from "../../scripts/lib/bench/util.js";
 
 /** A TCP port free on 127.0.0.1 right now (for a child process that must be told its port). */
 export async function freePort(): Promise<number> {

@@ -13,6 +13,7 @@ import { bytesToHex } from "../../oracle/core/bytes.js";
 import { canonicalize } from "../../oracle/core/canonical.js";
 import { keccak256Hex } from "../../oracle/core/keccak.js";
 import { buildBatch, parseManifest, type Batch, type BatchItem, type Manifest } from "../../oracle/core/manifest.js";
+import { seededRandom } from "../../scripts/lib/bench/util.js";
 import { randomReading } from "./helpers.js";
 
 const ANCHOR: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -93,18 +94,6 @@ function observable(auth: ManifestAuthentication) {
   };
 }
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Json = { anchor: string; chainId: unknown; readings: Record<string, unknown>[]; v: unknown } & Record<string, unknown>;
 
 function flipCase(s: string, at: number): string {
@@ -115,7 +104,7 @@ function flipCase(s: string, at: number): string {
 
 /** Mutants of a real manifest: item order, duplicates, hex case, whitespace, key order, number spellings, extra fields. */
 function mutants(bytes: Uint8Array, seed: number): { name: string; bytes: Uint8Array }[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = (n: number) => Math.floor(rand() * n);
   const text = dec.decode(bytes);
   const base = JSON.parse(text) as Json;
@@ -187,7 +176,7 @@ function realItems(n: number, rand: () => number): BatchItem[] {
 
 describe("authenticateManifest (leaf order checked without re-serializing)", () => {
   it("gives the same verdicts, problems and rebuilt batch as the full re-serialization on every mutant of real manifests", () => {
-    const rand = prng(13);
+    const rand = seededRandom(13);
     let compared = 0;
     const reasons = new Map<string, number>();
     for (let round = 0; round < 40; round++) {
@@ -226,7 +215,7 @@ describe("authenticateManifest (leaf order checked without re-serializing)", () 
   });
 
   it("builds proofs only when read, equal to buildBatch's", () => {
-    const batch = buildBatch({ chainId: DOMAIN.chainId, anchor: ANCHOR, items: realItems(9, prng(7)) });
+    const batch = buildBatch({ chainId: DOMAIN.chainId, anchor: ANCHOR, items: realItems(9, seededRandom(7)) });
     const auth = authenticateManifest(batch.manifestBytes, batch, DOMAIN);
     assert.ok(auth.ok);
     const descriptor = Object.getOwnPropertyDescriptor(auth.built, "proofs");
@@ -236,7 +225,7 @@ describe("authenticateManifest (leaf order checked without re-serializing)", () 
   });
 
   it("calls onParsed with the parsed manifest before the checks, and only when the bytes parse", () => {
-    const batch = buildBatch({ chainId: DOMAIN.chainId, anchor: ANCHOR, items: realItems(3, prng(5)) });
+    const batch = buildBatch({ chainId: DOMAIN.chainId, anchor: ANCHOR, items: realItems(3, seededRandom(5)) });
     const seen: Manifest[] = [];
     const tampered = { ...batch, manifestHash: keccak256Hex(enc.encode("other")) };
     const auth = authenticateManifest(batch.manifestBytes, tampered, DOMAIN, (m) => seen.push(m));

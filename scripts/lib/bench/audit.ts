@@ -15,7 +15,7 @@ import { buildBatch } from "../../../oracle/core/manifest.js";
 import { verifyMerkleProof } from "../../../oracle/core/merkle.js";
 import { ReadingDigester, readingLeaf } from "../../../oracle/core/reading.js";
 import { DEV_KEYS } from "../dev-keys.js";
-import { startBenchAuditChain } from "./chains.js";
+import { mineEverySecond, startBenchAuditChain } from "./chains.js";
 import { newDevice, type SignedReading, signReading, wire, registerDevices } from "./devices.js";
 import { platformIngestion } from "./platform.js";
 import { cpuPerReading, drive, fmtCpu, isAnchored, readingStatus, startRelayerProcess } from "./relayer-process.js";
@@ -98,17 +98,7 @@ export async function auditSections(): Promise<void> {
   cleanups.push(async () => client.close());
 
   // An empty block every second: confirmations move without traffic.
-  let mining = true;
-  const miner = (async () => {
-    while (mining) {
-      await audit.rpc("evm_mine").catch((error: unknown) => log(`evm_mine failed: ${String(error)}`));
-      await sleep(1000);
-    }
-  })();
-  const stopMiner = async () => {
-    mining = false;
-    await miner;
-  };
+  const stopMiner = mineEverySecond(audit, (error) => log(`evm_mine failed: ${String(error)}`));
   cleanups.push(stopMiner);
 
   // ---- 1. ingestion ----

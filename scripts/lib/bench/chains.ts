@@ -113,3 +113,21 @@ export async function startBenchRewardChain(): Promise<BenchChain & { token: Add
     throw error;
   }
 }
+
+/**
+ * Mines an empty block on `chain` every second, so confirmations move without traffic; the returned
+ * function stops it (and waits for the last call).
+ */
+export function mineEverySecond(chain: Pick<BenchChain, "rpc">, onError: (error: unknown) => void): () => Promise<void> {
+  let mining = true;
+  const miner = (async () => {
+    while (mining) {
+      await chain.rpc("evm_mine").catch(onError);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+  return async () => {
+    mining = false;
+    await miner;
+  };
+}

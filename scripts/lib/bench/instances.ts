@@ -24,7 +24,7 @@ import { readingAnchorAbi } from "../../../oracle/chain/abis.js";
 import { ReadingDigester } from "../../../oracle/core/reading.js";
 import { openDatabase } from "../../../oracle/store/sql.js";
 import { createTestDatabase } from "../../../test/helpers/postgres.js";
-import { startBenchAuditChain } from "./chains.js";
+import { mineEverySecond, startBenchAuditChain } from "./chains.js";
 import { newDevice, registerDevices, signReading, wire, type Device, type SignedReading } from "./devices.js";
 import { cpuPerReading, drive, fmtCpu, startRelayerProcess, type DriveResult, type ServiceProcess } from "./relayer-process.js";
 import { CFG, OUT_DIR, cleanups, log, results, rows } from "./run.js";
@@ -230,17 +230,7 @@ export async function instancesSection(): Promise<void> {
   const registeredAt = await registerDevices(audit, devices);
 
   // An empty block every second: confirmations move without traffic (as in section 1).
-  let mining = true;
-  const miner = (async () => {
-    while (mining) {
-      await audit.rpc("evm_mine").catch((error: unknown) => log(`evm_mine failed: ${String(error)}`));
-      await sleep(1000);
-    }
-  })();
-  const stopMiner = async () => {
-    mining = false;
-    await miner;
-  };
+  const stopMiner = mineEverySecond(audit, (error) => log(`evm_mine failed: ${String(error)}`));
   cleanups.push(stopMiner);
 
   const specs: RunSpec[] = [
