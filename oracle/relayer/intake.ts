@@ -8,7 +8,7 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { admitReading } from "../core/admission.js";
-import { hexToBytes } from "../core/bytes.js";
+import { bytesToHex, hexToBytes } from "../core/bytes.js";
 import { checkIntakeTime } from "../core/reading-time.js";
 import type { DeviceStatus } from "../core/device-status.js";
 import { SensorSealError } from "../core/errors.js";
@@ -18,6 +18,7 @@ import { GroupCommit } from "../service/group-commit.js";
 import type { SignaturePool } from "../service/signature-pool.js";
 import type { IndexedDevice } from "../chain/registry-index.js";
 import { RejectionError } from "./errors.js";
+import type { ReceiptPreparer } from "./receipts.js";
 import type { AcceptOutcome, Candidate, RelayerStore, StoredReceipt } from "./store.js";
 
 /** What intake needs of the registry index (a `RegistryIndex` has it). */
@@ -96,6 +97,12 @@ export interface ReadingCheckerOptions {
   unknownDeviceSyncMs?: number;
   /** Checks signatures on worker threads; without it they are checked on the event loop. */
   signatures?: SignaturePool;
+  /**
+   * With `signatures`: the receipt of each authentic reading is signed by the worker that checked it,
+   * in the same message (the candidate carries it), so a commit need not wait for signing. It is made
+   * milliseconds before the commit: the deadline margin (twice the slack) absorbs that.
+   */
+  receipts?: ReceiptPreparer;
   now?: () => number;
 }
 
@@ -109,8 +116,8 @@ export interface ReadingCheckerOptions {
  * const candidate = await checker.check(body); // throws RejectionError with a code
  */
 export class ReadingChecker {
-  readonly #options: Required<Omit<ReadingCheckerOptions, "intakeWindow" | "signatures">> &
-    Pick<ReadingCheckerOptions, "intakeWindow" | "signatures">;
+  readonly #options: Required<Omit<ReadingCheckerOptions, "intakeWindow" | "signatures" | "receipts">> &
+    Pick<ReadingCheckerOptions, "intakeWindow" | "signatures" | "receipts">;
   readonly #registry: RegistryCatchUp<IndexedDevice>;
 
   constructor(options: ReadingCheckerOptions) {
@@ -152,6 +159,16 @@ export class ReadingChecker {
       if (!time.ok) throw new RejectionError(time.code, time.message, time.details);
     }
     const pool = this.#options.signatures;
+    const candidate: Candidate = {
+      device: reading.device,
+      seq: Number(reading.seq),
+      timestamp: Number(reading.timestamp),
+      dataHash: reading.dataHash,
+      signature,
+    };
+    const receipts = this.#options.receipts;
+    const receipt = pool === undefined || receipts === undefined ? undefined : receipts.prepare(candidate);
+    let receiptSignature: Uint8Array | undefined;
     const verdict = await admitReading({
       reading,
       signature,
@@ -162,17 +179,21 @@ export class ReadingChecker {
       ...(pool === undefined
         ? {}
         : {
-            verifySignature: (device: IndexedDevice, digest: Uint8Array, sig: Uint8Array | Hex) =>
-              pool.verify({ scheme: device.scheme, publicKey: device.publicKey, digest, signature: hexOrBytes(sig) }),
+            verifySignature: async (device: IndexedDevice, digest: Uint8Array, sig: Uint8Array | Hex) => {
+              const answer = await pool.check({
+                scheme: device.scheme,
+                publicKey: device.publicKey,
+                digest,
+                signature: hexOrBytes(sig),
+                ...(receipt === undefined ? {} : { thenSign: { privateKey: receipts!.privateKey, digest: receipt.digest } }),
+              });
+              receiptSignature = answer.signature;
+              return answer.ok;
+            },
           }),
     });
-    const candidate: Candidate = {
-      device: reading.device,
-      seq: Number(reading.seq),
-      timestamp: Number(reading.timestamp),
-      dataHash: reading.dataHash,
-      signature,
-    };
+    if (receipt !== undefined && receiptSignature !== undefined)
+      candidate.receipt = { deadline: receipt.deadline, signature: bytesToHex(receiptSignature) };
     if (verdict.ok) return { candidate };
     const refusal = new RejectionError(verdict.code, verdict.message, verdict.details);
     if (!verdict.authentic) throw refusal;
@@ -199,6 +220,16 @@ export type SignReceipts = (fresh: readonly Candidate[]) => StoredReceipt[] | Pr
  */
 export class IntakeWriter extends GroupCommit<Candidate, AcceptOutcome> {
   constructor(store: RelayerStore, sign: SignReceipts, maxGroup = 5000) {
-    super((candidates) => store.acceptReadings(candidates, sign), { maxGroup });
+    super((candidates) => store.acceptReadings(candidates, presignedFirst(sign)), { maxGroup });
   }
+}
+
+/** Uses the receipts signed at check time (ReadingCheckerOptions.receipts) and signs only the others. */
+function presignedFirst(sign: SignReceipts): SignReceipts {
+  return async (fresh) => {
+    const unsigned = fresh.filter((c) => c.receipt === undefined);
+    const signed = unsigned.length === 0 ? [] : await sign(unsigned);
+    let k = 0;
+    return fresh.map((c) => c.receipt ?? signed[k++]);
+  };
 }

@@ -29,10 +29,20 @@ export function receiptJson(
 }
 
 /**
+ * What a worker needs to sign a reading's receipt in the same message as its device check
+ * (`SignaturePool.check` with `thenSign`): the receipt key and the receipt's deadline and digest.
+ */
+export interface ReceiptPreparer {
+  readonly privateKey: Uint8Array;
+  /** The receipt of `candidate` as if signed now: its deadline and EIP-712 digest. */
+  prepare(candidate: Candidate): { deadline: number; digest: Uint8Array };
+}
+
+/**
  * Signs receipts whose deadline is `deadlineSlack` seconds after signing, and never later than
  * `latestDeadline(candidate)` when given (the reading's last valid anchoring time minus the margin).
  */
-export interface ReceiptSigner {
+export interface ReceiptSigner extends ReceiptPreparer {
   /** Address of the receipt key (what verifiers check receipts against). */
   address: Address;
   sign(candidate: Candidate): StoredReceipt;
@@ -74,6 +84,11 @@ export function receiptSigner(o: {
   });
   return {
     address: privateKeyToAccount(o.receiptKey).address,
+    privateKey: key,
+    prepare(c: Candidate) {
+      const deadline = deadlineOf(c, o.now());
+      return { deadline, digest: digester.digest(receiptOf(c, deadline)) };
+    },
     sign(c: Candidate): StoredReceipt {
       const deadline = deadlineOf(c, o.now());
       return { deadline, signature: signReceipt(digester, key, receiptOf(c, deadline)) };

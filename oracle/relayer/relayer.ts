@@ -231,6 +231,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   const checker = new ReadingChecker({
     registry: options.registry,
     signatures: signatures.pool,
+    receipts,
     digester: new ReadingDigester(chain.chainId, anchor),
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
     intakeWindow: { maxAnchorDelay: () => anchorDelay.seconds, marginSeconds: 2 * deadlineSlack },

@@ -100,6 +100,8 @@ export interface Candidate {
   timestamp: number;
   dataHash: Hex;
   signature: Hex;
+  /** Its receipt when already signed (at check time); else signed when committed. */
+  receipt?: StoredReceipt;
 }
 
 /** The relayer's promise for one reading. */

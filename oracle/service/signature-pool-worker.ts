@@ -1,6 +1,6 @@
 /**
  * worker_threads entry of {@link SignaturePool}: checks a packed group of device signatures and answers
- * one byte per check (1 valid, 0 not), or signs a packed group of receipt digests (65 bytes each).
+ * one byte per check (1 valid, 0 not) and the signatures the valid checks asked for, or signs a packed group of receipt digests (65 bytes each).
  *
  * @module
  */
@@ -8,7 +8,9 @@ import { parentPort } from "node:worker_threads";
 
 import { signPacked, verifyPacked } from "./signature-pool.js";
 
-type Job = { id: number; packed: Uint8Array } | { id: number; sign: { privateKey: Uint8Array; digests: Uint8Array } };
+type Job =
+  | { id: number; packed: Uint8Array<ArrayBuffer>; keys: Uint8Array[] }
+  | { id: number; sign: { privateKey: Uint8Array; digests: Uint8Array } };
 
 parentPort?.on("message", (job: Job) => {
   if ("sign" in job) {
@@ -16,6 +18,6 @@ parentPort?.on("message", (job: Job) => {
     parentPort!.postMessage({ id: job.id, signatures }, [signatures.buffer]);
     return;
   }
-  const ok = verifyPacked(job.packed);
-  parentPort!.postMessage({ id: job.id, ok }, [ok.buffer]);
+  const { ok, signatures } = verifyPacked(job);
+  parentPort!.postMessage({ id: job.id, ok, signatures }, signatures === undefined ? [ok.buffer] : [ok.buffer, signatures.buffer]);
 });

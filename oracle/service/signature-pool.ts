@@ -20,31 +20,65 @@ export interface SignatureCheck {
   digest: Uint8Array;
   /** 65 bytes r‖s‖v (secp256k1) or 64 bytes r‖s (P-256). */
   signature: Uint8Array;
+  /**
+   * Signed with this secp256k1 key (as `signDigest`) only if the check verifies, in the same message:
+   * the relayer's receipt of the reading, made on the worker that checked it.
+   */
+  thenSign?: { privateKey: Uint8Array; digest: Uint8Array };
 }
 
-/** Bytes of one packed check: scheme (1), public key (64), digest (32), signature length (1), signature slot (65). */
-export const PACKED_CHECK_BYTES = 163;
+/** A check's answer: whether it verifies, and its `thenSign` signature (65 bytes r‖s‖v) when it does. */
+export interface CheckAnswer {
+  ok: boolean;
+  signature?: Uint8Array;
+}
+
+/**
+ * Bytes of one packed check: scheme (1), public key (64), digest (32), signature length (1), signature
+ * slot (65), then-sign key index (1; 255: none), then-sign digest (32).
+ */
+export const PACKED_CHECK_BYTES = 196;
+const NO_KEY = 255;
 const SCHEME_IDS: Record<KeyScheme, number> = { secp256k1: 0, p256: 1 };
 const SCHEMES: readonly KeyScheme[] = ["secp256k1", "p256"];
 
+/** A packed group: the checks, and the distinct then-sign keys they refer to by index. */
+export interface PackedChecks {
+  packed: Uint8Array<ArrayBuffer>;
+  keys: Uint8Array[];
+}
+
 /** Packs `checks` into one transferable buffer (see {@link PACKED_CHECK_BYTES}); a malformed check packs as a sure failure. */
-export function packChecks(checks: readonly SignatureCheck[]): Uint8Array<ArrayBuffer> {
+export function packChecks(checks: readonly SignatureCheck[]): PackedChecks {
   const out = new Uint8Array(checks.length * PACKED_CHECK_BYTES);
+  const keys: Uint8Array[] = [];
   checks.forEach((c, i) => {
     const at = i * PACKED_CHECK_BYTES;
     const wellFormed = c.publicKey.length === 64 && c.digest.length === 32 && c.signature.length <= 65;
     out[at] = wellFormed ? SCHEME_IDS[c.scheme] : 255;
+    out[at + 163] = NO_KEY;
     if (!wellFormed) return;
     out.set(c.publicKey, at + 1);
     out.set(c.digest, at + 65);
     out[at + 97] = c.signature.length;
     out.set(c.signature, at + 98);
+    const sign = c.thenSign;
+    if (sign === undefined || sign.digest.length !== 32) return;
+    let k = keys.indexOf(sign.privateKey);
+    if (k < 0) k = keys.push(sign.privateKey) - 1;
+    if (k >= NO_KEY) throw new RangeError(`at most ${NO_KEY} then-sign keys in one group`);
+    out[at + 163] = k;
+    out.set(sign.digest, at + 164);
   });
-  return out;
+  return { packed: out, keys };
 }
 
-/** Checks packed signatures on the calling thread: 1 where valid, 0 where not (malformed included). */
-export function verifyPacked(packed: Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * Checks packed signatures on the calling thread: `ok` 1 where valid, 0 where not (malformed included);
+ * `signatures` 65 bytes per check, the then-sign signature of each valid check that asked for one
+ * (zeros elsewhere; absent when none asked).
+ */
+export function verifyPacked({ packed, keys }: PackedChecks): { ok: Uint8Array<ArrayBuffer>; signatures?: Uint8Array<ArrayBuffer> } {
   const n = Math.floor(packed.length / PACKED_CHECK_BYTES);
   const ok = new Uint8Array(n);
   const checks: VerifyDeviceSignatureParameters[] = [];
@@ -63,7 +97,14 @@ export function verifyPacked(packed: Uint8Array): Uint8Array<ArrayBuffer> {
   }
   // All at once: the P-256 checks of a group share their modular inversions (core/keys.ts).
   verifyDeviceSignatures(checks).forEach((valid, k) => (ok[at[k]] = valid ? 1 : 0));
-  return ok;
+  if (keys.length === 0) return { ok };
+  const signatures = new Uint8Array(n * 65);
+  for (let i = 0; i < n; i++) {
+    const o = i * PACKED_CHECK_BYTES;
+    const key = keys[packed[o + 163]];
+    if (ok[i] === 1 && key !== undefined) signatures.set(signDigest("secp256k1", key, packed.subarray(o + 164, o + 196)), i * 65);
+  }
+  return { ok, signatures };
 }
 
 /** Signs packed 32-byte digests with one secp256k1 key on the calling thread: 65 bytes r‖s‖v each. */
@@ -72,6 +113,20 @@ export function signPacked(privateKey: Uint8Array, digests: Uint8Array): Uint8Ar
   const out = new Uint8Array(n * 65);
   for (let i = 0; i < n; i++) out.set(signDigest("secp256k1", privateKey, digests.subarray(i * 32, i * 32 + 32)), i * 65);
   return out;
+}
+
+/** A worker's answer: a check group's `ok` (and then-sign `signatures`), or a signing job's `signatures`. */
+interface WorkerAnswer {
+  id: number;
+  ok?: Uint8Array;
+  signatures?: Uint8Array;
+}
+
+/** The answer to check `i` of a verified group. */
+function answerOf({ ok, signatures }: { ok: Uint8Array; signatures?: Uint8Array }, i: number): CheckAnswer {
+  if (ok[i] !== 1) return { ok: false };
+  const signature = signatures?.subarray(i * 65, i * 65 + 65);
+  return signature === undefined || signature[64] === 0 ? { ok: true } : { ok: true, signature };
 }
 
 /** Fewest receipts one worker is given to sign: smaller groups are not worth a second message. */
@@ -87,7 +142,7 @@ export interface SignaturePoolOptions {
 
 interface PendingCheck {
   check: SignatureCheck;
-  resolve(ok: boolean): void;
+  resolve(answer: CheckAnswer): void;
   reject(error: unknown): void;
 }
 
@@ -132,11 +187,19 @@ export class SignaturePool {
   }
 
   /** Checks one signature; resolves true when it verifies (never rejects for a bad signature). */
-  verify(check: SignatureCheck): Promise<boolean> {
+  async verify(check: SignatureCheck): Promise<boolean> {
+    return (await this.check(check)).ok;
+  }
+
+  /**
+   * Checks one signature and, when it verifies and `check.thenSign` is given, signs that digest in the
+   * same message (never rejects for a bad signature).
+   */
+  check(check: SignatureCheck): Promise<CheckAnswer> {
     if (this.#closed) return Promise.reject(new Error("the signature pool is closed"));
     if (this.threads === 0) {
       this.checked++;
-      return Promise.resolve(verifyPacked(packChecks([check]))[0] === 1);
+      return Promise.resolve(answerOf(verifyPacked(packChecks([check])), 0));
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ check, resolve, reject });
@@ -206,9 +269,9 @@ export class SignaturePool {
       const id = this.#nextId++;
       target.waiting.set(id, group);
       target.load += group.length;
-      const packed = packChecks(group.map((p) => p.check));
+      const { packed, keys } = packChecks(group.map((p) => p.check));
       target.worker.ref();
-      target.worker.postMessage({ id, packed }, [packed.buffer]);
+      target.worker.postMessage({ id, packed, keys }, [packed.buffer]);
     }
   }
 
@@ -221,7 +284,7 @@ export class SignaturePool {
         waiting: new Map(),
         signing: new Map(),
       };
-      entry.worker.on("message", (message: { id: number; ok?: Uint8Array; signatures?: Uint8Array }) => this.#answer(entry, message));
+      entry.worker.on("message", (message: WorkerAnswer) => this.#answer(entry, message));
       entry.worker.on("error", (error) => this.#fail(entry, error));
       // After the listeners: Node refs a worker's port again when its first "message" listener is added,
       // and an idle worker that was never given work would then keep the process alive.
@@ -231,9 +294,9 @@ export class SignaturePool {
     return this.#workers;
   }
 
-  #answer(entry: PoolWorker, { id, ok, signatures }: { id: number; ok?: Uint8Array; signatures?: Uint8Array }): void {
+  #answer(entry: PoolWorker, { id, ok, signatures }: WorkerAnswer): void {
     const signing = entry.signing.get(id);
-    if (signing !== undefined && signatures !== undefined) {
+    if (signing !== undefined && signatures !== undefined && ok === undefined) {
       entry.signing.delete(id);
       entry.load -= signatures.length / 65;
       if (entry.load === 0) entry.worker.unref();
@@ -246,7 +309,7 @@ export class SignaturePool {
     entry.load -= group.length;
     this.checked += group.length;
     if (entry.load === 0) entry.worker.unref();
-    group.forEach((p, i) => p.resolve(ok[i] === 1));
+    group.forEach((p, i) => p.resolve(answerOf({ ok, signatures }, i)));
     if (this.#queue.length > 0 && !this.#flushScheduled) this.#flush(); // what gathered while it was busy
   }
 
@@ -262,8 +325,8 @@ export class SignaturePool {
     void entry.worker.terminate();
     for (const group of groups) {
       try {
-        const ok = verifyPacked(packChecks(group.map((p) => p.check)));
-        group.forEach((p, i) => p.resolve(ok[i] === 1));
+        const answers = verifyPacked(packChecks(group.map((p) => p.check)));
+        group.forEach((p, i) => p.resolve(answerOf(answers, i)));
       } catch {
         for (const p of group) p.reject(error);
       }

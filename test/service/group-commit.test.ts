@@ -106,3 +106,37 @@ describe("signature pool: checks on worker threads", () => {
     }
   });
 });
+
+describe("signature pool: a receipt signed with the check that admits it", () => {
+  for (const threads of [0, 2]) {
+    it(`signs thenSign's digest only for checks that verify, exactly as signDigest does, each with its own key (${threads} threads)`, async () => {
+      const receiptKeys = [generatePrivateKey("secp256k1"), generatePrivateKey("secp256k1")];
+      const schemes = ["secp256k1", "p256"] as const;
+      const devices = schemes.map((scheme) => {
+        const priv = generatePrivateKey(scheme);
+        return { scheme, priv, publicKey: publicKeyFromPrivate(scheme, priv) };
+      });
+      const pool = new SignaturePool({ threads });
+      try {
+        const cases = Array.from({ length: 24 }, (_, i) => {
+          const { scheme, priv, publicKey } = devices[i % 2];
+          const digest = new Uint8Array(32).fill(i + 1);
+          const valid = i % 3 !== 0;
+          const signature = signDigest(scheme, priv, valid ? digest : new Uint8Array(32).fill(255));
+          const thenSign = i % 4 === 3 ? undefined : { privateKey: receiptKeys[i % 2], digest: new Uint8Array(32).fill(100 + i) };
+          return { check: { scheme, publicKey, digest, signature, ...(thenSign === undefined ? {} : { thenSign }) }, valid, thenSign };
+        });
+        const answers = await Promise.all(cases.map((c) => pool.check(c.check)));
+        answers.forEach((answer, i) => {
+          const { valid, thenSign } = cases[i];
+          assert.equal(answer.ok, valid, `check ${i}`);
+          if (!valid || thenSign === undefined) assert.equal(answer.signature, undefined, `check ${i} signs nothing`);
+          else assert.deepEqual(answer.signature, signDigest("secp256k1", thenSign.privateKey, thenSign.digest), `check ${i}`);
+        });
+        assert.equal(answers.filter((a) => a.signature !== undefined).length, 12);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
