@@ -7,7 +7,7 @@
  * model). The services configure token-bucket sizes (`ratePerSecond`, `burst`); {@link quotaOf} maps
  * them to a window of the same burst and the same long-run rate (`burst / ratePerSecond` seconds), so
  * Retry-After is the time left in the window. A refused take costs nothing (what it counted is given
- * back), and a refund never leaves more than a window's points.
+ * back), and a give-back never leaves more than a window's points.
  *
  * @module
  */
@@ -145,15 +145,10 @@ export class Limiter {
     return { points: Math.max(0, this.quota.points - res.consumedPoints), retryAfterMs: res.msBeforeNext };
   }
 
-  /** Gives back `count` points taken earlier (the charged work turned out legitimate). */
-  refund(key: string, count = 1): Promise<void> {
-    return this.#giveBack(key, count);
-  }
-
   async #giveBack(key: string, count: number): Promise<void> {
     if (count <= 0) return;
     const res = await this.#limiter.reward(key, count);
-    // The window ended between the take and now: the new window starts full, never fuller.
+    // The window ended between the refused take and now: the new window starts full, never fuller.
     if (res.consumedPoints < 0) await this.#limiter.penalty(key, -res.consumedPoints);
   }
 }
