@@ -220,16 +220,6 @@ export type SignReceipts = (fresh: readonly Candidate[]) => StoredReceipt[] | Pr
  */
 export class IntakeWriter extends GroupCommit<Candidate, AcceptOutcome> {
   constructor(store: RelayerStore, sign: SignReceipts, maxGroup = 5000) {
-    super((candidates) => store.acceptReadings(candidates, presignedFirst(sign)), { maxGroup });
+    super((candidates) => store.acceptReadings(candidates, sign), { maxGroup });
   }
-}
-
-/** Uses the receipts signed at check time (ReadingCheckerOptions.receipts) and signs only the others. */
-function presignedFirst(sign: SignReceipts): SignReceipts {
-  return async (fresh) => {
-    const unsigned = fresh.filter((c) => c.receipt === undefined);
-    const signed = unsigned.length === 0 ? [] : await sign(unsigned);
-    let k = 0;
-    return fresh.map((c) => c.receipt ?? signed[k++]);
-  };
 }

@@ -111,10 +111,11 @@ export class RelayerStore {
   /**
    * Checks each candidate's sequence against the accepted readings and queues the new ones, in one
    * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
-   * receipts of the new readings, all of them in one call (it may sign them off the event loop).
+   * receipts of the new readings that carry none (signed at check time), all of them in one call (it
+   * may sign them off the event loop).
    *
-   * A group costs a few statements whatever its size: one lookup of the readings already there, one
-   * multi-row insert per {@link ID_CHUNK}. The insert skips a (device, seq) another relayer instance on
+   * A group costs a few statements whatever its size: one multi-row insert per {@link ID_CHUNK}, and one
+   * lookup of the readings already there (before the insert, or after it for readings that came signed). The insert skips a (device, seq) another relayer instance on
    * the same PostgreSQL store committed meanwhile; such a reading is then answered from that row.
    */
   async acceptReadings(
@@ -124,7 +125,11 @@ export class RelayerStore {
   ): Promise<AcceptOutcome[]> {
     let accepted = 0;
     const outcomes = await this.db.transaction(async (tx) => {
-      const known = await existingReadings(tx, candidates);
+      // Candidates whose receipts were signed at check time go straight to the insert (a reading already
+      // there is then answered like one another instance raced in); the others are looked up first, so
+      // that only new readings are signed.
+      const presigned = candidates.every((c) => c.receipt !== undefined);
+      const known = presigned ? new Map<string, KnownReading>() : await existingReadings(tx, candidates);
       // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
       const fresh: Candidate[] = [];
       const firstOf = new Map<string, number>();
@@ -134,7 +139,7 @@ export class RelayerStore {
         firstOf.set(key, i);
         fresh.push(c);
       });
-      const receipts = fresh.length === 0 ? [] : await sign(fresh);
+      const receipts = fresh.length === 0 ? [] : await receiptsOf(fresh, sign);
       const inserted = await insertReadings(tx, fresh, receipts, now);
       // Lost a race to another instance: answer from the row it committed.
       const raced = fresh.filter((c) => !inserted.has(readingKey(c.device, c.seq)));
@@ -431,6 +436,17 @@ export class RelayerStore {
 }
 
 /** A reading already in the store (or inserted by this transaction: `mine`). */
+/** The receipts of `fresh`: those signed at check time as they are, the others signed now (one call). */
+async function receiptsOf(
+  fresh: readonly Candidate[],
+  sign: (fresh: readonly Candidate[]) => StoredReceipt[] | Promise<StoredReceipt[]>,
+): Promise<StoredReceipt[]> {
+  const unsigned = fresh.filter((c) => c.receipt === undefined);
+  const signed = unsigned.length === 0 ? [] : await sign(unsigned);
+  let k = 0;
+  return fresh.map((c) => c.receipt ?? signed[k++]);
+}
+
 interface KnownReading {
   timestamp: number;
   dataHash: Hex;

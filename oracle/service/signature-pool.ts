@@ -129,6 +129,9 @@ function answerOf({ ok, signatures }: { ok: Uint8Array; signatures?: Uint8Array 
   return signature === undefined || signature[64] === 0 ? { ok: true } : { ok: true, signature };
 }
 
+/** Fewest checks one worker is given while others are free (a message costs about as much as a check). */
+const MIN_CHECK_SHARE = 8;
+
 /** Fewest receipts one worker is given to sign: smaller groups are not worth a second message. */
 const MIN_SIGNING_SHARE = 32;
 
@@ -261,8 +264,9 @@ export class SignaturePool {
     // go in one message to the first worker that answers (few messages under load, none waiting when idle).
     const free = this.#start().filter((w) => w.waiting.size === 0);
     while (this.#queue.length > 0 && free.length > 0) {
-      // Least loaded free worker first; split the waiting checks so every free worker gets a share.
-      const share = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / free.length));
+      // Least loaded free worker first; split the waiting checks so every free worker gets a share, but
+      // no share smaller than MIN_CHECK_SHARE: a few checks are cheaper in one message than in several.
+      const share = Math.min(this.#maxBatch, Math.max(MIN_CHECK_SHARE, Math.ceil(this.#queue.length / free.length)));
       free.sort((a, b) => a.load - b.load);
       const target = free.shift() as PoolWorker;
       const group = this.#queue.splice(0, share);

@@ -126,6 +126,40 @@ export function relayerStoreSuite(backend: StoreBackend): void {
       assert.equal((await store.reading(DEV_A, 3))?.seq, 3);
     });
 
+    it("readings whose receipts were signed at check time: the same answers, straight to the insert, nothing signed at commit", async () => {
+      const { store } = await fresh();
+      const s = signer();
+      const presigned = (c: Candidate, n: number): Candidate => ({
+        ...c,
+        receipt: { deadline: 1_900_000_000 + n, signature: sig(2000 + n) },
+      });
+      const first = await store.acceptReadings([presigned(candidate(DEV_A, 1), 1), presigned(candidate(DEV_A, 2), 2)], s.sign, 1000);
+      assert.deepEqual(first, [
+        { kind: "accepted", receipt: { deadline: 1_900_000_001, signature: sig(2001) } },
+        { kind: "accepted", receipt: { deadline: 1_900_000_002, signature: sig(2002) } },
+      ]);
+      const second = await store.acceptReadings(
+        [
+          presigned(candidate(DEV_A, 2), 3), // identical resend: the stored receipt, not its new one
+          presigned(candidate(DEV_A, 2, 99), 4), // same seq, other content
+          presigned(candidate(DEV_A, 6), 5),
+          presigned(candidate(DEV_A, 6), 6), // resend within the same group
+        ],
+        s.sign,
+        2000,
+      );
+      assert.deepEqual(second, [
+        { kind: "duplicate", receipt: { deadline: 1_900_000_002, signature: sig(2002) } },
+        { kind: "conflict", existing: { timestamp: 1_700_000_002, dataHash: hash(2) } },
+        { kind: "accepted", receipt: { deadline: 1_900_000_005, signature: sig(2005) } },
+        { kind: "duplicate", receipt: { deadline: 1_900_000_005, signature: sig(2005) } },
+      ]);
+      assert.equal(s.calls(), 0, "nothing signed at commit");
+      assert.equal(store.queueDepth, 3);
+      assert.deepEqual(await store.rowCounts(), { readings: 3, batches: 0, txs: 0 });
+      assert.deepEqual((await store.reading(DEV_A, 2))?.receipt, { deadline: 1_900_000_002, signature: sig(2002) });
+    });
+
     it("group-commits concurrent submissions without losing or doubling a reading", async () => {
       const { store } = await fresh();
       const s = signer();

@@ -1,0 +1,103 @@
+/**
+ * The SQLite store's durability (oracle/store/sql.ts): every write resolves only after the write-ahead
+ * log holding it was flushed, the flush running off the event loop; reads flush nothing.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+
+import Database from "better-sqlite3";
+
+import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
+
+const syncsOf = (db: SqlDatabase) => (db as unknown as { syncs: number }).syncs;
+
+describe("SQLite store: write-ahead log flushed before a write resolves", () => {
+  it("flushes after each committed write (transaction, run, INSERT … RETURNING, DDL), never after reads or a rolled-back transaction", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sensorseal-sqlite-"));
+    const file = path.join(dir, "store.sqlite");
+    const db = await openDatabase(file);
+    try {
+      await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+      let syncs = syncsOf(db);
+      assert.ok(syncs >= 1, "the DDL was flushed");
+
+      await db.run("INSERT INTO t (v) VALUES (?)", ["a"]);
+      assert.equal(syncsOf(db), ++syncs, "a write through run");
+      const returned = await db.query<{ id: number }>("INSERT INTO t (v) VALUES (?) RETURNING id", ["b"]);
+      assert.deepEqual(returned, [{ id: 2 }]);
+      assert.equal(syncsOf(db), ++syncs, "a write through query (RETURNING)");
+      await db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t (v) VALUES (?)", ["c"]);
+        await tx.run("INSERT INTO t (v) VALUES (?)", ["d"]);
+      });
+      assert.equal(syncsOf(db), ++syncs, "one flush per transaction");
+
+      assert.equal((await db.query("SELECT * FROM t")).length, 4);
+      await db.transaction(async (tx) => tx.query("SELECT COUNT(*) AS n FROM t"));
+      assert.equal(syncsOf(db), syncs, "reads flush nothing");
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run("INSERT INTO t (v) VALUES (?)", ["e"]);
+          throw new Error("abort");
+        }),
+        /abort/,
+      );
+      assert.equal(syncsOf(db), syncs, "a rolled-back transaction flushes nothing");
+
+      // Concurrent writers: each resolves after its own flush, in arrival order.
+      const flushedBefore = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => db.run("INSERT INTO t (v) VALUES (?)", [`w${i}`]).then(() => syncsOf(db))),
+      );
+      assert.deepEqual(
+        flushedBefore,
+        Array.from({ length: 20 }, (_, i) => syncs + i + 1),
+      );
+      assert.equal((await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM t"))[0].n, 24);
+
+      // Another connection sees every answered write (what a crash-restart would read back).
+      const other = new Database(file, { readonly: true });
+      assert.equal((other.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n, 24);
+      other.close();
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps flushing the same log file after a checkpoint restarts it", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sensorseal-sqlite-"));
+    const file = path.join(dir, "store.sqlite");
+    const db = await openDatabase(file);
+    try {
+      await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+      await db.run("INSERT INTO t (v) VALUES (?)", ["a"]);
+      const before = await stat(`${file}-wal`);
+      await db.query("PRAGMA wal_checkpoint(TRUNCATE)");
+      assert.equal((await stat(`${file}-wal`)).size, 0, "the checkpoint emptied the log");
+      const syncs = syncsOf(db);
+      await db.run("INSERT INTO t (v) VALUES (?)", ["b"]);
+      const after = await stat(`${file}-wal`);
+      assert.equal(after.ino, before.ino, "the same log file (the handle flushed is still SQLite's log)");
+      assert.ok(after.size > 0);
+      assert.equal(syncsOf(db), syncs + 1);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an in-memory store (no log to flush) answers as before", async () => {
+    const db = await openDatabase(":memory:");
+    try {
+      await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+      await db.run("INSERT INTO t (v) VALUES (?)", ["a"]);
+      assert.deepEqual(await db.query("SELECT v FROM t"), [{ v: "a" }]);
+      assert.equal(syncsOf(db), 0);
+    } finally {
+      await db.close();
+    }
+  });
+});
