@@ -23,6 +23,7 @@
  */
 import { AnchorSender, shortError } from "./anchor-sender.js";
 import type { AnchorContext, AnchorerOptions } from "./anchor-options.js";
+import type { BatchRow } from "./store-schema.js";
 import { ConfirmationTracker } from "./confirmations.js";
 import { ReorgRechecker } from "./reorg-recheck.js";
 
@@ -31,7 +32,9 @@ export { bumpFee } from "./anchor-sender.js";
 export { RECHECK_SWEEP_TICKS } from "./reorg-recheck.js";
 
 /**
- * The anchoring worker. `start()` runs `tick()` every `pollMs` (and at once when `kick()`ed);
+ * The anchoring worker. `start()` runs `tick()` every `pollMs`; when `kick()`ed in between it at once
+ * cuts the full batches and sends the queued ones, leaving the chain to the next `tick()` (a relayer
+ * under load is kicked after every commit: polling the chain each time cost it RPCs, not progress).
  * `stop()` finishes the current tick and returns.
  *
  * @example
@@ -52,6 +55,8 @@ export class Anchorer {
   #kicked = false;
   #healthy = true;
   #lastTickAt = 0;
+  /** When the last full tick (the one that polls the chain) started. */
+  #lastPollAt = Number.NEGATIVE_INFINITY;
   #leader = false;
 
   constructor(options: AnchorerOptions) {
@@ -102,8 +107,10 @@ export class Anchorer {
 
   async #run(): Promise<void> {
     while (this.#running) {
+      const kicked = this.#kicked;
       this.#kicked = false;
-      await this.tick();
+      if (kicked && this.#o.now() - this.#lastPollAt < this.#o.pollMs) await this.#cutAndSend();
+      else await this.tick();
       if (!this.#running) break;
       if (this.#kicked) continue;
       await new Promise<void>((resolve) => {
@@ -120,6 +127,7 @@ export class Anchorer {
   /** One pass: cut due batches, recheck recently confirmed ones, then advance every active batch. Never throws. */
   async tick(): Promise<void> {
     const { store, logger } = this.#o;
+    this.#lastPollAt = this.#o.now();
     let ok = true;
     let head: number | undefined;
     const headNow = async () => (head ??= Number(await this.#o.publicClient.getBlockNumber()));
@@ -149,30 +157,50 @@ export class Anchorer {
     }
     try {
       const active = await store.activeBatches();
-      if (active.length > 0) {
-        const head = await headNow();
-        let inFlight = active.filter((b) => b.status === "sent").length;
-        for (const batch of active) {
-          if (!this.#running && this.#loop !== undefined) break;
-          try {
-            if (batch.status === "mined") await this.#tracker.checkMined(batch, head);
-            else if (batch.status === "sent") await this.#tracker.checkSent(batch);
-            else if (batch.status === "queued" && inFlight < this.#o.maxInFlight && batch.nextAttemptAt <= this.#o.now()) {
-              if (await this.#sender.send(batch)) inFlight++;
-            }
-          } catch (error) {
-            ok = false;
-            logger.warn({ err: error, batch: batch.id, status: batch.status }, "batch step failed; retrying next tick");
-            if (batch.status === "queued") await this.#sender.defer(batch, shortError(error)).catch(() => undefined);
-          }
-        }
-      }
+      if (active.length > 0 && !(await this.#advance(active, await headNow()))) ok = false;
     } catch (error) {
       ok = false;
       logger.error({ err: error }, "anchoring pass failed");
     }
     this.#healthy = ok;
     this.#lastTickAt = this.#o.now();
+  }
+
+  /** A kicked pass between ticks: cut the due batches and send the queued ones; no chain polling. Never throws. */
+  async #cutAndSend(): Promise<void> {
+    try {
+      if ((await this.#holdLease()) !== true) return;
+      await this.#cutBatches();
+      await this.#advance(await this.#o.store.activeBatches());
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, "cutting or sending batches failed; retrying next tick");
+    }
+  }
+
+  /**
+   * Advances the active batches: checks sent and mined ones against the chain when given its `head`,
+   * sends queued ones while fewer than `maxInFlight` are in flight. False when a step failed.
+   */
+  async #advance(active: readonly BatchRow[], head?: number): Promise<boolean> {
+    let ok = true;
+    let inFlight = active.filter((b) => b.status === "sent").length;
+    for (const batch of active) {
+      if (!this.#running && this.#loop !== undefined) break;
+      try {
+        if (batch.status === "mined") {
+          if (head !== undefined) await this.#tracker.checkMined(batch, head);
+        } else if (batch.status === "sent") {
+          if (head !== undefined) await this.#tracker.checkSent(batch);
+        } else if (batch.status === "queued" && inFlight < this.#o.maxInFlight && batch.nextAttemptAt <= this.#o.now()) {
+          if (await this.#sender.send(batch)) inFlight++;
+        }
+      } catch (error) {
+        ok = false;
+        this.#o.logger.warn({ err: error, batch: batch.id, status: batch.status }, "batch step failed; retrying next tick");
+        if (batch.status === "queued") await this.#sender.defer(batch, shortError(error)).catch(() => undefined);
+      }
+    }
+    return ok;
   }
 
   /** Takes or renews the lease (true without one); logs when this process starts or stops anchoring. */
