@@ -12,8 +12,8 @@
 import { getAddress, recoverAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes, toBytes, type BytesLike } from "./bytes.js";
-import { InvalidArgumentError, InvalidSignatureError } from "./errors.js";
-import { TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
+import { InvalidArgumentError, InvalidHexError, InvalidSignatureError } from "./errors.js";
+import { StaticStructEncoder, TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
 import { keccak256 } from "./keccak.js";
 import { signDigest } from "./keys.js";
 
@@ -80,9 +80,16 @@ export function receiptDomain(chainId: number, anchor: Address): ReceiptDomain {
   return { name: RECEIPT_DOMAIN_NAME, version: RECEIPT_DOMAIN_VERSION, chainId, verifyingContract: getAddress(anchor) };
 }
 
-function uint64Word(value: unknown, field: string, out: Uint8Array, offset: number): void {
-  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX) throw new InvalidArgumentError(field, "must be a uint64 bigint");
-  new DataView(out.buffer, out.byteOffset).setBigUint64(offset + 24, value);
+// typehash ‖ abi.encode(receipt) (5 × 32 bytes), reused: every call is synchronous. A bad hex field
+// throws InvalidHexError (with the value, below), a bad number InvalidArgumentError.
+const scratch = new StaticStructEncoder(TYPEHASH, 4, (field, reason) => new InvalidArgumentError(field, reason));
+
+function writeHexField(value: unknown, offset: number, bytes: number, field: string): void {
+  try {
+    scratch.writeHex(value, offset, bytes, field);
+  } catch {
+    throw new InvalidHexError(value, bytes);
+  }
 }
 
 /**
@@ -112,13 +119,12 @@ export class ReceiptDigester extends TypedDataDigester<InclusionReceipt> {
 
   /** @throws {InvalidArgumentError | InvalidHexError} */
   protected hashStruct(receipt: InclusionReceipt): Uint8Array {
-    const enc = new Uint8Array(160);
-    enc.set(TYPEHASH, 0);
-    enc.set(toBytes(receipt.device, 20, "device"), 44);
-    uint64Word(receipt.seq, "seq", enc, 64);
-    enc.set(toBytes(receipt.dataHash, 32, "dataHash"), 96);
-    uint64Word(receipt.deadline, "deadline", enc, 128);
-    return keccak256(enc);
+    if (typeof receipt !== "object" || receipt === null) throw new InvalidArgumentError("receipt", "must be an object");
+    writeHexField(receipt.device, 44, 20, "device");
+    scratch.writeUint(receipt.seq, 64, 64, "seq");
+    writeHexField(receipt.dataHash, 96, 32, "dataHash");
+    scratch.writeUint(receipt.deadline, 128, 64, "deadline");
+    return scratch.hashStruct();
   }
 }
 

@@ -54,6 +54,23 @@ describe("inclusion receipt (core/receipt.ts)", () => {
     });
   });
 
+  it("refuses malformed fields with the core's typed errors, and a refused digest leaves the next one right", () => {
+    const digester = new ReceiptDigester(31337, ANCHOR);
+    const expected = hashTypedData(receiptTypedData(receiptDomain(31337, ANCHOR), receipt));
+    for (const [bad, code] of [
+      [{ ...receipt, device: "0x1234" }, "INVALID_HEX"],
+      [{ ...receipt, device: `0x${"zz".repeat(20)}` }, "INVALID_HEX"],
+      [{ ...receipt, dataHash: `0x${"ab".repeat(31)}` }, "INVALID_HEX"],
+      [{ ...receipt, seq: -1n }, "INVALID_ARGUMENT"],
+      [{ ...receipt, deadline: 1n << 64n }, "INVALID_ARGUMENT"],
+      [{ ...receipt, device: `0x${"11".repeat(20)}`, seq: 42 }, "INVALID_ARGUMENT"],
+    ] as const) {
+      assert.throws(() => digester.digest(bad as unknown as InclusionReceipt), { code });
+      // The digester encodes into one reused buffer: what the refused receipt wrote must not leak.
+      assert.equal(bytesToHex(digester.digest(receipt)), expected);
+    }
+  });
+
   it("signs with the receipt key and recovers its address; viem's signTypedData gives the same bytes", async () => {
     const digester = new ReceiptDigester(31337, ANCHOR);
     const signature = signReceipt(digester, KEY, receipt);
