@@ -14,7 +14,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { metricByLabel, metricSum, procProbe } from "../../scripts/lib/bench/process-usage.js";
+import { metricByLabel, metricSum, procProbe, UsageTracker } from "../../scripts/lib/bench/process-usage.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -55,7 +55,7 @@ describe("soak run (scripts/soak.ts, tiny numbers)", () => {
       relayer: { stored: number; lost: number; anchoredLeaves: number; anchoredTwice: number; auditChainTxs: number };
       auditor: { atEnd: { anchored: number; verified: number }; lag: number; failures: Record<string, number> };
       committee: { rootsPosted: number; coversAnchored: boolean; oracle0: { judged: number } };
-      processes: { process: string; peakRssMiB: number; cpuShare: number }[];
+      processes: { process: string; peakRssMiB: number; cpuShare: number; heapFloorEndMiB: number | null }[];
     };
     assert.ok(s.offered >= 80, `offered ${s.offered}`);
     assert.equal(s.run.caughtUp, true);
@@ -76,6 +76,33 @@ describe("soak run (scripts/soak.ts, tiny numbers)", () => {
       assert.ok(p.peakRssMiB > 20, `${p.process} peak RSS ${p.peakRssMiB}`);
       assert.ok(Number.isFinite(p.cpuShare) && p.cpuShare >= 0, `${p.process} CPU ${p.cpuShare}`);
     }
+    // The services and the soak process report their JS heap (a floor of a few MiB at least); /proc-only processes do not (JSON null).
+    assert.deepEqual(
+      s.processes.map((p) => (p.heapFloorEndMiB === null ? "none" : p.heapFloorEndMiB > 5 ? "heap" : `bad ${p.heapFloorEndMiB}`)),
+      ["heap", "heap", "none", "none", "none", "heap"],
+    );
+  });
+
+  it("tells a JS heap that keeps its floor from one whose floor rises", async () => {
+    const run = async (heapMiB: readonly number[]) => {
+      let i = 0;
+      const tracker = new UsageTracker("p", async () => ({
+        rssBytes: 100 * 2 ** 20,
+        cpuSeconds: i,
+        heapUsedBytes: heapMiB[i++] * 2 ** 20,
+      }));
+      for (const _ of heapMiB) await tracker.sample();
+      return tracker.summary();
+    };
+    // Saw-tooth with a flat floor: peaks do not count, only what stays after collection.
+    const flat = await run([50, 90, 40, 95, 41, 99, 40, 97, 42]);
+    assert.deepEqual([flat.heapFloorMiddleMiB, flat.heapFloorEndMiB, flat.heapGrows], [41, 40, false]);
+    const rising = await run([50, 90, 40, 95, 45, 99, 60, 97, 62]);
+    assert.deepEqual([rising.heapFloorMiddleMiB, rising.heapFloorEndMiB, rising.heapGrows], [45, 60, true]);
+    const unreportedTracker = new UsageTracker("q", async () => ({ rssBytes: 1, cpuSeconds: 0 }));
+    for (let k = 0; k < 3; k++) await unreportedTracker.sample();
+    const unreported = unreportedTracker.summary();
+    assert.ok(Number.isNaN(unreported.heapFloorEndMiB) && !unreported.heapGrows);
   });
 
   it("sums Prometheus samples over label sets and reads /proc", async () => {

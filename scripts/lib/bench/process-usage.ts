@@ -18,6 +18,8 @@ export interface Usage {
   cpuSeconds: number;
   /** The kernel's high-water mark of RSS (VmHWM), when read from /proc. */
   peakRssBytes?: number;
+  /** V8's used JS heap, where the process reports it (prom-client's default metrics, or this process). */
+  heapUsedBytes?: number;
 }
 export type UsageProbe = () => Promise<Usage>;
 
@@ -55,6 +57,7 @@ export function metricsProbe(client: HttpClient, service: string): UsageProbe {
     return {
       rssBytes: metricSum(text, `sensorseal_${service}_process_resident_memory_bytes`),
       cpuSeconds: metricSum(text, `sensorseal_${service}_process_cpu_seconds_total`),
+      heapUsedBytes: metricSum(text, `sensorseal_${service}_nodejs_heap_size_used_bytes`),
     };
   };
 }
@@ -104,7 +107,10 @@ export function procProbe(pid: number): UsageProbe {
 }
 
 /** This process (the load generator and the in-process chains). */
-export const selfProbe: UsageProbe = async () => ({ rssBytes: process.memoryUsage().rss, cpuSeconds: ownCpuMs() / 1000 });
+export const selfProbe: UsageProbe = async () => {
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rssBytes: rss, cpuSeconds: ownCpuMs() / 1000, heapUsedBytes: heapUsed };
+};
 
 /** What {@link UsageTracker.summary} answers. */
 export interface UsageSummary {
@@ -115,6 +121,16 @@ export interface UsageSummary {
   rssAtEndMiB: number;
   /** RSS at the end exceeds RSS at a third of the run by more than 10 %. */
   rssGrows: boolean;
+  /**
+   * The lowest used JS heap in the middle third of the samples and in the last third (NaN where the
+   * process does not report its heap). Used heap saw-tooths with garbage collection; its floor is what
+   * stays live, so a floor that keeps rising is retained memory, while RSS can also grow from the
+   * allocator's and V8's reserves.
+   */
+  heapFloorMiddleMiB: number;
+  heapFloorEndMiB: number;
+  /** The last third's heap floor exceeds the middle third's by more than 10 %. */
+  heapGrows: boolean;
   /** CPU seconds per wall second over the samples (1 = one core busy). */
   cpuShare: number;
 }
@@ -158,12 +174,21 @@ export class UsageTracker {
         : (last.usage.cpuSeconds - first.usage.cpuSeconds) / ((last.at - first.at) / 1000);
     const atThird = (third?.usage.rssBytes ?? NaN) / MIB;
     const atEnd = (last?.usage.rssBytes ?? NaN) / MIB;
+    const heapFloor = (from: number, to: number) => {
+      const heaps = s.slice(from, to).map((x) => x.usage.heapUsedBytes ?? NaN);
+      return heaps.length === 0 || heaps.some(Number.isNaN) ? NaN : Math.min(...heaps) / MIB;
+    };
+    const middle = heapFloor(Math.floor(s.length / 3), Math.floor((2 * s.length) / 3));
+    const end = heapFloor(Math.floor((2 * s.length) / 3), s.length);
     return {
       process: this.name,
       peakRssMiB: this.#peakRss / MIB,
       rssAtThirdMiB: atThird,
       rssAtEndMiB: atEnd,
       rssGrows: atEnd > atThird * 1.1,
+      heapFloorMiddleMiB: middle,
+      heapFloorEndMiB: end,
+      heapGrows: end > middle * 1.1,
       cpuShare: share,
     };
   }
@@ -176,12 +201,16 @@ export class UsageTracker {
  */
 export function usageTable(summaries: readonly UsageSummary[]): string[] {
   return [
-    "| process | peak RSS | RSS at 1/3 → end of load | grows (> 10 %) | CPU (% of a core) |",
-    "|---|---:|---:|---|---:|",
+    "| process | peak RSS | RSS at 1/3 → end of load | grows (> 10 %) | JS heap floor, middle → last third | grows (> 10 %) | CPU (% of a core) |",
+    "|---|---:|---:|---|---:|---|---:|",
     ...summaries.map(
       (u) =>
         `| ${u.process} | ${u.peakRssMiB.toFixed(0)} MiB | ${u.rssAtThirdMiB.toFixed(0)} → ${u.rssAtEndMiB.toFixed(0)} MiB | ` +
-        `${u.rssGrows ? "yes" : "no"} | ${(u.cpuShare * 100).toFixed(0)} % |`,
+        `${u.rssGrows ? "yes" : "no"} | ` +
+        (Number.isNaN(u.heapFloorEndMiB)
+          ? "not reported | — | "
+          : `${u.heapFloorMiddleMiB.toFixed(0)} → ${u.heapFloorEndMiB.toFixed(0)} MiB | ${u.heapGrows ? "yes" : "no"} | `) +
+        `${(u.cpuShare * 100).toFixed(0)} % |`,
     ),
   ];
 }
