@@ -1,8 +1,10 @@
 import { open, type FileHandle } from "node:fs/promises";
+import type { Worker } from "node:worker_threads";
 
 import Database from "better-sqlite3";
 import pg from "pg";
 
+import { startWorker } from "../core/worker-thread.js";
 import { createLogger } from "../service/logger.js";
 
 /** Runs statements; inside `transaction`, on the transaction's connection. */
@@ -46,6 +48,10 @@ export async function openDatabase(url: string): Promise<SqlDatabase> {
  * blocking the event loop inside COMMIT (SQLite itself runs with `synchronous = NORMAL`, which in WAL
  * mode syncs only at checkpoints). Statements after a write wait for its flush (the mutex), so nothing
  * read or answered can be newer than what is on disk.
+ *
+ * Checkpoints (copying the log back into the database file, then syncing it) run on a worker thread
+ * with its own connection ({@link WalCheckpointer}), not inside a COMMIT on the event loop, where
+ * SQLite's automatic checkpoint would run them.
  */
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = "sqlite" as const;
@@ -56,6 +62,7 @@ class SqliteDatabase implements SqlDatabase {
   readonly #walPath: string | undefined;
   #wal: FileHandle | undefined;
   #unsynced = false;
+  readonly #checkpointer: WalCheckpointer | undefined;
   /** Write-ahead-log flushes so far (tests, operators). */
   syncs = 0;
 
@@ -67,6 +74,19 @@ class SqliteDatabase implements SqlDatabase {
     this.#db.pragma(`synchronous = ${this.#walPath === undefined ? "FULL" : "NORMAL"}`);
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
+    if (this.#walPath !== undefined) {
+      this.#db.pragma("wal_autocheckpoint = 0");
+      this.#checkpointer = new WalCheckpointer(
+        this.#db.name,
+        (fn) => this.#exclusive(fn),
+        () => this.#db.pragma("wal_autocheckpoint = 1000"),
+      );
+    }
+  }
+
+  /** Checkpoints the worker thread has run so far (tests, operators). */
+  get checkpoints(): number {
+    return this.#checkpointer?.checkpoints ?? 0;
   }
 
   /** Flushes the write-ahead log if a write since the last flush put anything in it. */
@@ -77,6 +97,7 @@ class SqliteDatabase implements SqlDatabase {
     await this.#wal.datasync();
     this.#unsynced = false;
     this.syncs++;
+    this.#checkpointer?.wrote();
   }
 
   #prepare(sql: string): Database.Statement {
@@ -146,9 +167,116 @@ class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     await this.#queue;
+    await this.#checkpointer?.close();
     await this.#wal?.close();
     this.#wal = undefined;
     this.#db.close();
+  }
+}
+
+/** A checkpoint is due this long after the last (the first, this long after opening: a short-lived store starts no thread). */
+const CHECKPOINT_INTERVAL_MS = 250;
+const FIRST_CHECKPOINT_MS = 1000;
+
+/**
+ * Runs SQLite's checkpoints for one connection on a worker thread (oracle/store/checkpoint-worker.ts),
+ * started at the first write that needs one. A checkpoint, due after a write `CHECKPOINT_INTERVAL_MS`
+ * after the last, is two passes: one while writes go on (it copies the bulk of the log), then one with
+ * the connection's writes held back by `exclusive` (it copies the few frames written meanwhile). The
+ * log restarts from its beginning only after a pass that copied all of it, so without the second
+ * pass steady writes would grow it without end; while it runs, the event loop stays free and writes
+ * wait, as they would for SQLite's own checkpoint inside COMMIT. A checkpointer that fails hands
+ * checkpoints back to SQLite (`fallback`) and is not started again.
+ */
+class WalCheckpointer {
+  #worker: Worker | undefined;
+  #running = false;
+  #failed = false;
+  #closed = false;
+  #dueAt = performance.now() + FIRST_CHECKPOINT_MS;
+  #answer: ((answer: { error?: string }) => void) | undefined;
+  /** Checkpoints completed so far. */
+  checkpoints = 0;
+
+  constructor(
+    readonly file: string,
+    readonly exclusive: (fn: () => Promise<void>) => Promise<void>,
+    readonly fallback: () => void,
+  ) {}
+
+  /** A write reached the log: starts a checkpoint if one is due. */
+  wrote(): void {
+    if (this.#running || this.#failed || this.#closed || performance.now() < this.#dueAt) return;
+    this.#running = true;
+    this.#checkpoint().then(
+      () => {
+        this.checkpoints++;
+        this.#dueAt = performance.now() + CHECKPOINT_INTERVAL_MS;
+        this.#running = false;
+      },
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  async #checkpoint(): Promise<void> {
+    this.#worker ??= this.#start();
+    await this.#pass();
+    await this.exclusive(() => this.#pass());
+  }
+
+  #pass(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return Promise.resolve(); // closed meanwhile
+    return new Promise((resolve, reject) => {
+      this.#answer = ({ error }) => (error === undefined ? resolve() : reject(new Error(error)));
+      worker.postMessage({ checkpoint: true });
+    });
+  }
+
+  #start(): Worker {
+    const worker = startWorker(import.meta.url, "checkpoint-worker");
+    worker.unref(); // an idle checkpointer keeps no process alive; close() ends it
+    worker.postMessage({ open: this.file });
+    worker.on("message", (answer: { error?: string }) => {
+      const answered = this.#answer;
+      this.#answer = undefined;
+      answered?.(answer);
+    });
+    const lost = (error: unknown) => {
+      if (this.#worker !== worker) return;
+      const answered = this.#answer;
+      this.#answer = undefined;
+      if (answered === undefined) this.#fail(error);
+      else answered({ error: error instanceof Error ? error.message : String(error) }); // fails the checkpoint
+    };
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new Error(`the checkpoint thread exited (code ${code})`)));
+    return worker;
+  }
+
+  #fail(error: unknown): void {
+    this.#running = false;
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    storeLogger().warn({ err: error, file: this.file }, "the checkpoint thread failed; SQLite checkpoints inside COMMIT again");
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.fallback();
+    void worker?.terminate();
+  }
+
+  /** Ends the thread (after its running pass). Called with the connection's queue drained. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker === undefined) return;
+    const ended = new Promise<void>((resolve) => {
+      worker.once("exit", () => resolve());
+    });
+    worker.ref(); // the process waits for the thread's end
+    worker.postMessage({ close: true }); // queued behind a running pass
+    await ended;
   }
 }
 

@@ -13,6 +13,7 @@ import Database from "better-sqlite3";
 import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
 
 const syncsOf = (db: SqlDatabase) => (db as unknown as { syncs: number }).syncs;
+const checkpointsOf = (db: SqlDatabase) => (db as unknown as { checkpoints: number }).checkpoints;
 
 describe("SQLite store: write-ahead log flushed before a write resolves", () => {
   it("flushes after each committed write (transaction, run, INSERT … RETURNING, DDL), never after reads or a rolled-back transaction", async () => {
@@ -98,6 +99,42 @@ describe("SQLite store: write-ahead log flushed before a write resolves", () => 
       assert.equal(syncsOf(db), 0);
     } finally {
       await db.close();
+    }
+  });
+
+  it("checkpoints on its own thread, not inside COMMIT: under steady writes the log keeps restarting and every row is kept", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sensorseal-sqlite-"));
+    const file = path.join(dir, "store.sqlite");
+    const db = await openDatabase(file);
+    const rowBytes = 1024;
+    let rows = 0;
+    try {
+      await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+      assert.deepEqual(await db.query("PRAGMA wal_autocheckpoint"), [{ wal_autocheckpoint: 0 }], "SQLite does not checkpoint in COMMIT");
+      // Group-commit-sized transactions until the checkpoint thread has run several passes over a log
+      // far larger than SQLite's own checkpoint size (1,000 pages): a condition, not a time.
+      while (checkpointsOf(db) < 8 || rows < 100_000) {
+        assert.ok(rows < 2_000_000, `${checkpointsOf(db)} checkpoints after ${rows} rows`);
+        await db.transaction(async (tx) => {
+          for (let k = 0; k < 200; k++) await tx.run("INSERT INTO t (v) VALUES (?)", [new Uint8Array(rowBytes).fill(rows++ % 251)]);
+        });
+      }
+      const wal = (await stat(`${file}-wal`)).size;
+      const database = (await stat(file)).size;
+      // Had the log never restarted, it would hold every page written (at least the rows' 100 MB).
+      assert.ok(wal < (rows * rowBytes) / 2, `log ${wal} bytes after ${rows} rows of ${rowBytes} bytes (database file ${database} bytes)`);
+      assert.ok(database > (rows * rowBytes) / 4, `checkpoints copied the rows into the database file (${database} bytes)`);
+    } finally {
+      await db.close();
+    }
+    try {
+      await assert.rejects(stat(`${file}-wal`), { code: "ENOENT" }, "the last connection to close checkpointed and removed the log");
+      const reopened = new Database(file, { readonly: true });
+      const counted = reopened.prepare("SELECT COUNT(*) AS n, SUM(length(v)) AS bytes FROM t").get() as { n: number; bytes: number };
+      reopened.close();
+      assert.deepEqual(counted, { n: rows, bytes: rows * rowBytes });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
