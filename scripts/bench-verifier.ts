@@ -25,7 +25,8 @@ const r = await measureVerifier({
 
 const rate = (x: number) => Math.round(x);
 console.log(`readings: ${r.n} (secp256k1, ${r.devices} devices), cores: ${r.cores}`);
-console.log(`this verifier, ${r.threads} threads: ${r.fastSeconds.toFixed(2)} s, ${rate(r.fastRate)} readings/s`);
-console.log(`this verifier, 1 thread:  ${r.fast1Seconds.toFixed(2)} s, ${rate(r.fast1Rate)} readings/s`);
+const cpu = (micros: number) => `CPU ${micros.toFixed(1)} µs/reading (all threads)`;
+console.log(`this verifier, ${r.threads} threads: ${r.fastSeconds.toFixed(2)} s, ${rate(r.fastRate)} readings/s, ${cpu(r.fastCpuMicros)}`);
+console.log(`this verifier, 1 thread:  ${r.fast1Seconds.toFixed(2)} s, ${rate(r.fast1Rate)} readings/s, ${cpu(r.fast1CpuMicros)}`);
 console.log(`naive verifier (${r.naiveN} sample): ${r.naiveSeconds.toFixed(2)} s, ${rate(r.naiveRate)} readings/s`);
 console.log(`ratio: ${r.ratio.toFixed(1)}× (${r.threads} threads), ${r.ratio1.toFixed(1)}× (1 thread)`);

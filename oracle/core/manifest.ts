@@ -145,6 +145,7 @@ export function buildBatch({ chainId, anchor, items }: BuildBatchParameters): Ba
  * decimal uint64s without leading zeros). So buildBatch's bytes equal `bytes` exactly when it keeps
  * the items in their order, i.e. when item `k` is sorted leaf `k` (the same tree and the same stable
  * order settle duplicates). Otherwise this is `buildBatch(manifest)`, whose bytes then differ.
+ * The signatures' shape is not checked again (parseManifest did).
  *
  * @param bytesHash `keccak256(bytes)`, when the caller already has it.
  * @throws as {@link buildBatch}.
@@ -160,7 +161,7 @@ export function rebuildBatch(manifest: Manifest, bytes: Uint8Array, bytesHash?: 
   const { items } = manifest;
   const n = items.length;
   checkBatchParameters(manifest);
-  const { packed, tree, ordered } = leafTree(items);
+  const { packed, tree, ordered } = leafTree(items, false); // parseManifest checked the signatures
   for (let k = 0; k < n; k++) if (ordered[k] !== k) return buildBatch(manifest);
   const copy: Manifest = { v: MANIFEST_VERSION, chainId: manifest.chainId, anchor: manifest.anchor, items };
   return batchOf(tree, packed, copy, bytes, bytesHash ?? keccak256Hex(bytes));
@@ -174,14 +175,18 @@ function checkBatchParameters({ chainId, anchor, items }: BuildBatchParameters):
   if (items.length === 0) throw new EmptyTreeError();
 }
 
-/** Leaves packed in input order, normalized signatures, the tree, and `ordered[k]` = input index of sorted leaf `k`. */
-function leafTree(items: readonly BatchItem[]) {
+/**
+ * Leaves packed in input order, normalized signatures (when `withSignatures`; else left empty), the
+ * tree, and `ordered[k]` = input index of sorted leaf `k`.
+ */
+function leafTree(items: readonly BatchItem[], withSignatures = true) {
   const n = items.length;
   const packed = new Uint8Array(n * 32);
-  const signatures = new Array<Hex>(n);
+  const signatures = new Array<Hex>(withSignatures ? n : 0);
   for (let i = 0; i < n; i++) {
     const item = items[i];
     packed.set(readingLeaf(item.reading), i * 32);
+    if (!withSignatures) continue;
     const sig = signatureHex(item.signature);
     if (sig === undefined) throw new InvalidSignatureError("must be 64 (P-256) or 65 (secp256k1) bytes", { details: { item: i } });
     signatures[i] = sig;

@@ -13,8 +13,7 @@ import type { DeviceStatus } from "../core/device-status.js";
 import type { Batch, Manifest } from "../core/manifest.js";
 import { ReadingDigester, type Reading } from "../core/reading.js";
 import { judgeReadingTime, type ReadingTimeCode } from "../core/reading-time.js";
-import type { DeviceKey, SignatureJob, SignaturePool } from "./pool.js";
-import { verifySignaturesInline } from "./pool.js";
+import { NO_KEY, packedJob, verifySignaturesInline, type DeviceKey, type SignatureJob, type SignaturePool } from "./pool.js";
 import { BatchIssue, countStatuses, finish, ReadingVerdict, type BatchResult, type Problem, type ReadingResult } from "./types.js";
 
 /** What the verifier needs of the registry (a started `RegistryIndex` fits). */
@@ -75,7 +74,7 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   // The pool's workers check the signatures while this thread rebuilds the tree: the job is sent as
   // soon as the manifest parses. Without a pool, they are checked after the rebuild, as before.
   // (What preparing the job throws is thrown where it was before: only once the manifest rebuilt.)
-  let signatureJob: { job: SignatureJob; checked?: Promise<Uint8Array> } | { error: unknown } | undefined;
+  let signatureJob: { job: AuditJob; checked?: Promise<Uint8Array> } | { error: unknown } | undefined;
   const auth = authenticateManifest(p.manifestBytes, batch, { chainId: p.chainId, anchor: p.anchor }, (parsed) => {
     try {
       const job = signatureJobOf(parsed, p);
@@ -100,19 +99,17 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   if ("error" in signatureJob) throw signatureJob.error;
   const { job, checked } = signatureJob;
   const { keyIndex } = job;
-  const ok = checked === undefined ? verifySignaturesInline(job) : await checked;
 
   const anchoring = { ...batch, maxAnchorDelay: p.maxAnchorDelay }; // one object for every reading
-  const readings: ReadingResult[] = new Array(n);
-  for (let i = 0; i < n; i++) {
+  const resultOf = (i: number, signatureOk: boolean): ReadingResult => {
     const { reading } = manifest.items[i];
-    const problems = readingProblems(reading, ok[i] === 1, keyIndex[i] !== 0xffffffff, anchoring, p.directory);
+    const problems = readingProblems(reading, signatureOk, keyIndex[i] !== NO_KEY, anchoring, p.directory);
     if (!authentic)
       problems.push({
         status: ReadingVerdict.MANIFEST_MISMATCH,
         message: `batch ${batch.batchId} does not match its manifest (${issues.map((x) => x.issue).join(", ")})`,
       });
-    readings[i] = finish({
+    return finish({
       device: reading.device,
       seq: Number(reading.seq),
       timestamp: Number(reading.timestamp),
@@ -120,6 +117,17 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
       anchoredDataHash: reading.dataHash,
       anchor: { ...base, leaf: rebuilt.leaves[i] },
     });
+  };
+  const readings: ReadingResult[] = new Array(n);
+  if (checked === undefined) {
+    const ok = verifySignaturesInline(job);
+    for (let i = 0; i < n; i++) readings[i] = resultOf(i, ok[i] === 1);
+  } else {
+    // While the workers still check: every result as if its signature were good, then the ones
+    // whose signature is not made again (the same results, without a serial pass at the end).
+    for (let i = 0; i < n; i++) readings[i] = resultOf(i, true);
+    const ok = await checked;
+    for (let i = 0; i < n; i++) if (ok[i] !== 1) readings[i] = resultOf(i, false);
   }
   const counts = countStatuses(readings);
   return {
@@ -130,34 +138,39 @@ export async function auditManifest(p: AuditManifestParameters): Promise<Manifes
   };
 }
 
+/** A manifest's signature job, with each item's key index (NO_KEY: the device is not registered). */
+type AuditJob = SignatureJob & { keyIndex: Uint32Array };
+
 /**
  * The signature checks of a parsed manifest: digests on this chain's domain (not the manifest's),
- * keys from the registry (an unknown device gets no key: a sure failure).
+ * keys from the registry (an unknown device gets no key: a sure failure). Keys are looked up now
+ * (`keyIndex`, also the audit's "registered"); digests and signatures are packed chunk by chunk as
+ * the pool sends them.
  */
-function signatureJobOf(manifest: Manifest, p: AuditManifestParameters): SignatureJob {
-  const n = manifest.items.length;
+function signatureJobOf(manifest: Manifest, p: AuditManifestParameters): AuditJob {
+  const { items } = manifest;
+  const n = items.length;
   const digester = new ReadingDigester(p.chainId, getAddress(p.anchor));
   const keys: DeviceKey[] = [];
   const keyOf = new Map<string, number>();
-  const digests = new Uint8Array(n * 32);
-  const signatures = new Uint8Array(n * 65);
-  const sigLens = new Uint8Array(n);
-  const keyIndex = new Uint32Array(n).fill(0xffffffff);
+  const keyIndex = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const { reading, signature } = manifest.items[i];
-    digests.set(digester.digest(reading), i * 32);
-    const sig = hexToBytes(signature);
-    signatures.set(sig, i * 65);
-    sigLens[i] = sig.length;
-    let k = keyOf.get(reading.device);
+    const { device } = items[i].reading;
+    let k = keyOf.get(device);
     if (k === undefined) {
-      const key = p.directory.device(reading.device);
-      k = key === undefined ? 0xffffffff : keys.push({ scheme: key.scheme, publicKey: key.publicKey }) - 1;
-      keyOf.set(reading.device, k);
+      const key = p.directory.device(device);
+      k = key === undefined ? NO_KEY : keys.push({ scheme: key.scheme, publicKey: key.publicKey }) - 1;
+      keyOf.set(device, k);
     }
     keyIndex[i] = k;
   }
-  return { keys, digests, signatures, sigLens, keyIndex };
+  const job = packedJob(
+    keys,
+    keyIndex,
+    (i) => digester.digest(items[i].reading),
+    (i) => hexToBytes(items[i].signature),
+  );
+  return { ...job, keyIndex };
 }
 
 /** The batch's on-chain facts as the verifier's JSON results carry them (numbers, not bigints). */

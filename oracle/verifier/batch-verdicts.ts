@@ -15,7 +15,7 @@ import { dataHash } from "../core/payload.js";
 import { readingFromPayload, type Reading, type ReadingDigester } from "../core/reading.js";
 import type { DeviceDirectory, ManifestAudit } from "./audit.js";
 import { DeviceSignatures, type PayloadInfo } from "./device-signatures.js";
-import type { DeviceKey, SignaturePool } from "./pool.js";
+import { packedJob, type DeviceKey, type SignaturePool } from "./pool.js";
 import { readingKey } from "./sightings.js";
 import type { PlatformClient, PlatformReading } from "./sources.js";
 import { ReadingVerdict, type BatchResult, type ReadingResult } from "./types.js";
@@ -167,19 +167,12 @@ export async function precheckPayloads(p: PrecheckParameters): Promise<Prechecke
     if (k >= 0 && signature.length <= 65) pending.push({ raw, info, key: k, signature });
   }
   const n = pending.length;
-  const job = {
+  const job = packedJob(
     keys,
-    digests: new Uint8Array(n * 32),
-    signatures: new Uint8Array(n * 65),
-    sigLens: new Uint8Array(n),
-    keyIndex: new Uint32Array(n),
-  };
-  pending.forEach((x, i) => {
-    job.digests.set(p.digester.digest(x.info.reading!), i * 32);
-    job.signatures.set(x.signature, i * 65);
-    job.sigLens[i] = x.signature.length;
-    job.keyIndex[i] = x.key;
-  });
+    Uint32Array.from(pending, (x) => x.key),
+    (i) => p.digester.digest(pending[i].info.reading!),
+    (i) => pending[i].signature,
+  );
   const ok = n === 0 ? new Uint8Array() : await p.pool.verify(job);
   pending.forEach((x, i) => (x.info.signed = ok[i] === 1));
   return new PrecheckedSignatures(p.directory, p.digester, infos);

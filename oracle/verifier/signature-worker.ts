@@ -1,20 +1,16 @@
 /**
- * worker_threads entry of {@link SignaturePool}: verifies device signatures with
- * {@link verifySignaturesInline} (core's `verifyDeviceSignature`: native secp256k1 / OpenSSL P-256).
+ * worker_threads entry of {@link SignaturePool}: checks the chunks it is sent with
+ * {@link verifyChunk} (core/signature-verify.ts: native secp256k1 / OpenSSL P-256; no viem to load).
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
 
-import { verifySignaturesInline, type DeviceKey } from "./pool.js";
+import { verifyChunk, type DeviceKey, type SignatureChunk } from "./pool.js";
 
-/** A chunk of work: `count` digests (32 bytes each), signatures (65-byte slots, `sigLens[i]` used), key indexes. */
-export interface SignatureTask {
+/** A chunk of work, packed by the job's `prepare` (its buffers transferred, not copied). */
+export interface SignatureTask extends SignatureChunk {
   id: number;
-  digests: Uint8Array;
-  signatures: Uint8Array;
-  sigLens: Uint8Array;
-  keyIndex: Uint32Array;
 }
 
 let keys: DeviceKey[] = [];
@@ -25,12 +21,6 @@ parentPort?.on("message", (message: { keys?: typeof keys } | SignatureTask) => {
     return;
   }
   const task = message as SignatureTask;
-  const ok = verifySignaturesInline({
-    keys,
-    digests: task.digests,
-    signatures: task.signatures,
-    sigLens: task.sigLens,
-    keyIndex: task.keyIndex,
-  });
+  const ok = verifyChunk(keys, task);
   parentPort!.postMessage({ id: task.id, ok }, [ok.buffer]);
 });

@@ -178,6 +178,9 @@ export function countStatuses(results: readonly ReadingResult[]): Record<Reading
 
 /** Sets `status` from `problems` (most severe first). */
 export function finish(result: Omit<ReadingResult, "status"> & { status?: ReadingVerdict }): ReadingResult {
+  // Nothing to merge or order (most readings of an audit): the problems as they are.
+  if (result.problems.length <= 1)
+    return { ...result, problems: [...result.problems], status: result.problems[0]?.status ?? ReadingVerdict.VERIFIED };
   const rank = (s: ReadingVerdict) => STATUS_PRIORITY.indexOf(s);
   const unique = new Map<string, Problem>();
   for (const p of result.problems) unique.set(`${p.status}:${p.message}`, p);

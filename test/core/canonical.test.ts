@@ -8,6 +8,34 @@ import { CanonicalizeError, NonCanonicalJsonError } from "../../oracle/core/erro
 const enc = new TextEncoder();
 const canon = (text: string) => canonicalize(JSON.parse(text));
 
+/** Random JSON values: strings from characters that need escapes and some that do not, numbers of every spelling, nesting. */
+const chars = ["a", "Z", "0", "1", "/", "é", "€", "😀", "\n", '"', "\\", "\u0001", "\u007f", "\ufb33", " "];
+const randomString = () => Array.from({ length: randomInt(6) }, () => chars[randomInt(chars.length)]).join("");
+function randomValue(depth: number): unknown {
+  switch (randomInt(depth > 3 ? 5 : 7)) {
+    case 0:
+      return [null, true, false][randomInt(3)];
+    case 1:
+      return (
+        [0, -1, 1.5, 1e21, 1e-7, 123456789, -0.000001, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 2 ** -1074][randomInt(10)] *
+        (randomInt(2) ? 1 : -1)
+      );
+    case 2:
+      return Math.random() * 10 ** randomInt(-25, 25);
+    case 3:
+      return randomString();
+    case 4:
+      return String(randomInt(20));
+    case 5:
+      return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
+    default: {
+      const o: Record<string, unknown> = {};
+      for (let i = randomInt(5); i > 0; i--) o[randomInt(3) === 0 ? String(randomInt(20)) : randomString()] = randomValue(depth + 1);
+      return o;
+    }
+  }
+}
+
 describe("canonicalize (RFC 8785)", () => {
   it("matches the RFC 8785 §3.2.2 example", () => {
     const input = String.raw`{
@@ -236,32 +264,6 @@ describe("isCanonical / parseCanonical", () => {
   });
 
   it("round-trips random JSON values", () => {
-    const chars = ["a", "Z", "0", "é", "€", "😀", "\n", '"', "\\", "\u0001", "\u007f", "\ufb33", " "];
-    const randomString = () => Array.from({ length: randomInt(6) }, () => chars[randomInt(chars.length)]).join("");
-    const randomValue = (depth: number): unknown => {
-      const kind = randomInt(depth > 3 ? 5 : 7);
-      switch (kind) {
-        case 0:
-          return null;
-        case 1:
-          return randomInt(2) === 0;
-        case 2:
-          return (
-            [0, -1, 1.5, 1e21, 1e-7, 123456789, -0.000001, Number.MAX_SAFE_INTEGER, 2 ** -1074][randomInt(9)] * (randomInt(2) ? 1 : -1)
-          );
-        case 3:
-          return Math.random() * 10 ** randomInt(-20, 20);
-        case 4:
-          return randomString();
-        case 5:
-          return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
-        default: {
-          const o: Record<string, unknown> = {};
-          for (let i = randomInt(5); i > 0; i--) o[randomString()] = randomValue(depth + 1);
-          return o;
-        }
-      }
-    };
     for (let i = 0; i < 300; i++) {
       const value = randomValue(0);
       const bytes = canonicalBytes(value);
@@ -270,5 +272,123 @@ describe("isCanonical / parseCanonical", () => {
       assert.equal(canonicalize(back), canonicalize(value));
       assert.deepEqual(back, JSON.parse(JSON.stringify(value)));
     }
+  });
+
+  it("answers exactly what re-serializing and comparing answers, on mutants of canonical text (checked in place)", () => {
+    // The definition parseCanonical checks in place: the text is canonicalize(JSON.parse(text)).
+    const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const reference = (bytes: Uint8Array): boolean => {
+      try {
+        const text = strict.decode(bytes);
+        return canonicalize(JSON.parse(text)) === text;
+      } catch {
+        return false;
+      }
+    };
+    const fixed = [
+      '{"a":1e400}',
+      '{"a":-1e400}',
+      "1e-400",
+      '"\\ud83d\\ude00"',
+      '"😀"',
+      '{"\\u0061":1}',
+      '{"\\n":1,"a":2}',
+      '{"a":2,"\\n":1}',
+      '{"1":1,"b":2}',
+      '{"b":2,"1":1}',
+      '{"10":1,"9":2}',
+      '{"9":2,"10":1}',
+      '{"a":1,"ab":2}',
+      '{"ab":2,"a":1}',
+      '{"a":1,"a":2}',
+      '{"\\n":1,"\\n":2}',
+      '{"\\n":1,"\\u000a":2}',
+      '{"\\u001f":1,"\\u001F":2}',
+      '{"":1,"\\"":2}',
+      '{"\\"":2,"":1}',
+      '{"\\\\":1,"a":2}',
+      '{"a":"\\u007f"}',
+      '{"a":"\\u0008"}',
+      '{"a":"\\b\\t\\n\\f\\r\\u000b\\u000e"}',
+      '{"a":"\\u2028"}',
+      '["\\u00e9"]',
+      "[0,-0,0.0,1,1.5,-1.5e-7,1e21,1e+21,1E+21,100,1e2]",
+      "[9007199254740993,9007199254740992,0.1,0.10,1.0e1]",
+      "[true,false,null]",
+      "[true ,false]",
+      " []",
+      "[] ",
+      '[[],{},[{}],{"a":[]}]',
+      "[[] ,{}]",
+      '{"a":{} }',
+      "\ufeff[]",
+      `${"[".repeat(300)}1${"]".repeat(300)}`,
+      `${"[".repeat(300)}1 ${"]".repeat(300)}`,
+      `${"[".repeat(300)}1${"]".repeat(299)} ]`,
+      `${'{"a":'.repeat(300)}1${"}".repeat(300)}`,
+      `${"[".repeat(20_000)}${"]".repeat(20_000)}`,
+    ];
+    const pieces = [
+      " ",
+      "\n",
+      "\t",
+      "\\",
+      "\\u0041",
+      "\\u00e9",
+      "\\u001F",
+      "\\/",
+      "0",
+      "1",
+      ".0",
+      "e1",
+      "E",
+      "-",
+      '"',
+      ",",
+      ":",
+      "{}",
+      "[]",
+      '"a":1,',
+    ];
+    const mutate = (text: string): string => {
+      const at = randomInt(text.length + 1);
+      switch (randomInt(6)) {
+        case 0: // insert a piece
+          return text.slice(0, at) + pieces[randomInt(pieces.length)] + text.slice(at);
+        case 1: // replace a character with a piece
+          return text.slice(0, at) + pieces[randomInt(pieces.length)] + text.slice(at + 1);
+        case 2: // delete a character
+          return text.slice(0, at) + text.slice(at + 1);
+        case 3: // another key order, or whitespace: JSON.stringify of the value
+          try {
+            return JSON.stringify(JSON.parse(text), randomInt(2) === 0 ? undefined : null, randomInt(3));
+          } catch {
+            return `${text} `;
+          }
+        case 4: // respell one number
+          return text.replace(
+            /-?\d+(\.\d+)?(e[+-]?\d+)?/i,
+            (m) => [`${m}.0`, `${m}e0`, `0${m}`, `${m}0`, m.toUpperCase(), `${Number(m) * 10}e-1`][randomInt(6)],
+          );
+        default: // swap two adjacent characters
+          return at + 1 < text.length ? text.slice(0, at) + text[at + 1] + text[at] + text.slice(at + 2) : text;
+      }
+    };
+    const texts = [...fixed];
+    for (let i = 0; i < 400; i++) {
+      const canonical = canonicalize(randomValue(0));
+      texts.push(canonical);
+      let text = canonical;
+      for (let k = 0; k < 5; k++) texts.push((text = mutate(text)));
+    }
+    let accepted = 0;
+    for (const text of texts) {
+      const bytes = enc.encode(text);
+      const expected = reference(bytes);
+      assert.equal(isCanonical(bytes), expected, JSON.stringify(text));
+      if (expected) accepted++;
+    }
+    // Both answers are well represented (the mutants are not all rejected).
+    assert.ok(accepted > 400 && accepted < texts.length - 400, `${accepted} accepted of ${texts.length}`);
   });
 });

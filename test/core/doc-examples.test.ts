@@ -11,6 +11,8 @@ describeDocExamples("oracle/core", new URL("../../oracle/core/", import.meta.url
   "reading",
   "merkle",
   "keys",
+  "secp256k1-native",
+  "signature-verify",
   "manifest",
   "receipt",
   "reward",

@@ -11,7 +11,7 @@ import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDi
 import { buildBatch } from "../../oracle/core/manifest.js";
 import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
 import { auditManifest } from "../../oracle/verifier/audit.js";
-import { SignaturePool, type DeviceKey } from "../../oracle/verifier/pool.js";
+import { NO_KEY, packedJob, SignaturePool, verifySignaturesInline, type DeviceKey, type SignatureJob } from "../../oracle/verifier/pool.js";
 
 const anchor: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
@@ -65,6 +65,93 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
         .map((r) => `${r.device}:${r.seq}`)
         .sort();
       assert.deepEqual(bad, [items[17], items[2500]].map((x) => `${x.reading.device}:${x.reading.seq}`).sort());
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("packs a job chunk by chunk as it sends it, chunks shrinking to the end, buffers transferred, answers as inline", async () => {
+    const n = 20_000;
+    const devices = Array.from({ length: 4 }, () => {
+      const priv = generatePrivateKey("secp256k1");
+      return { priv, publicKey: publicKeyFromPrivate("secp256k1", priv) };
+    });
+    const digests = Array.from({ length: n }, () => randomBytes(32));
+    const signatures = digests.map((d, i) => signDigest("secp256k1", devices[i % 4].priv, d));
+    const bad = new Set([0, 8191, 8192, 12_345, n - 1]);
+    for (const i of bad) signatures[i] = signDigest("secp256k1", devices[(i + 1) % 4].priv, digests[i]); // another key
+    const keyIndex = Uint32Array.from({ length: n }, (_, i) => (i === 777 ? NO_KEY : i % 4));
+    const keys: DeviceKey[] = devices.map((d) => ({ scheme: "secp256k1", publicKey: d.publicKey }));
+    const inner = packedJob(
+      keys,
+      keyIndex,
+      (i) => digests[i],
+      (i) => signatures[i],
+    );
+    let answered = 0;
+    const packed: { start: number; end: number; answeredBefore: number; chunk: ReturnType<SignatureJob["prepare"]> }[] = [];
+    const job: SignatureJob = {
+      ...inner,
+      prepare: (start, end) => {
+        const chunk = inner.prepare(start, end);
+        packed.push({ start, end, answeredBefore: answered, chunk });
+        return chunk;
+      },
+    };
+    const pool = new SignaturePool({ threads: 2 });
+    try {
+      const ok = await pool.verify(job, (done) => (answered = done));
+      assert.equal(pool.failure, undefined, "workers ran");
+      assert.deepEqual(ok, verifySignaturesInline(inner));
+      for (let i = 0; i < n; i++) assert.equal(ok[i], bad.has(i) || i === 777 ? 0 : 1, `item ${i}`);
+      // Each range once, in order, covering the job; more chunks than the first four in flight.
+      assert.ok(packed.length > 4, `${packed.length} chunks`);
+      packed.forEach((c, k) => assert.equal(c.start, k === 0 ? 0 : packed[k - 1].end));
+      assert.equal(packed.at(-1)!.end, n);
+      // Lazily: later chunks are packed only after answers came back.
+      assert.equal(packed[0].answeredBefore, 0);
+      assert.ok(packed.at(-1)!.answeredBefore > 0);
+      // Shrinking: never larger than the chunk before, the last ones smaller than the first.
+      const sizes = packed.map((c) => c.end - c.start);
+      sizes.forEach((size, k) => assert.ok(k === 0 || size <= sizes[k - 1], `sizes ${sizes.join(",")}`));
+      assert.ok(sizes.at(-1)! < sizes[0], `sizes ${sizes.join(",")}`);
+      // Transferred, not copied: the packed buffers are detached on this side.
+      for (const { chunk } of packed) assert.equal(chunk.digests.byteLength + chunk.signatures.byteLength + chunk.keyIndex.byteLength, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("rejects with what a job's packing threw, and keeps its workers for the next job", async () => {
+    const n = 6000;
+    const priv = generatePrivateKey("secp256k1");
+    const keys: DeviceKey[] = [{ scheme: "secp256k1", publicKey: publicKeyFromPrivate("secp256k1", priv) }];
+    const digests = Array.from({ length: n }, () => randomBytes(32));
+    const signatures = digests.map((d) => signDigest("secp256k1", priv, d));
+    const good = packedJob(
+      keys,
+      new Uint32Array(n),
+      (i) => digests[i],
+      (i) => signatures[i],
+    );
+    const failure = new Error("cannot pack item 5000");
+    const broken: SignatureJob = {
+      ...good,
+      prepare: (start, end) => {
+        if (end > 5000) throw failure;
+        return good.prepare(start, end);
+      },
+    };
+    const pool = new SignaturePool({ threads: 2 });
+    try {
+      await assert.rejects(pool.verify(broken), (e) => e === failure);
+      assert.equal(pool.failure, undefined);
+      const ok = await pool.verify(good);
+      assert.equal(pool.failure, undefined);
+      assert.equal(
+        ok.reduce((a, b) => a + b, 0),
+        n,
+      );
     } finally {
       await pool.close();
     }

@@ -1,7 +1,7 @@
 /**
- * The core in the browser bundle agrees with the core in node: oracle/core/keys.ts runs unchanged
- * in Chromium with node:crypto's ECDH replaced by a noble stand-in (oracle/web/browser/shims) and
- * no native secp256k1; every signature verdict (valid, altered, high-s, wrong key, wrong length, both
+ * The core in the browser bundle agrees with the core in node: oracle/core/keys.ts (with the checks
+ * of oracle/core/signature-verify.ts it re-exports) runs unchanged in Chromium with node:crypto's
+ * ECDH replaced by a noble stand-in (oracle/web/browser/shims) and no native secp256k1; every signature verdict (valid, altered, high-s, wrong key, wrong length, both
  * schemes) and keccak256 must be the same on both sides.
  */
 import assert from "node:assert/strict";

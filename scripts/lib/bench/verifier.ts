@@ -50,9 +50,12 @@ export interface VerifierBenchResult {
   manifestBytes: number;
   fastSeconds: number;
   fastRate: number;
+  /** CPU time (user + system, all threads of this process) per reading of the audit, µs. */
+  fastCpuMicros: number;
   /** The same audit on one worker thread. */
   fast1Seconds: number;
   fast1Rate: number;
+  fast1CpuMicros: number;
   naiveSeconds: number;
   naiveRate: number;
   /** fastRate / naiveRate. */
@@ -129,9 +132,10 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
   };
 
   let workerFailure: string | undefined;
-  async function fast(threads: number): Promise<number> {
+  async function fast(threads: number): Promise<{ seconds: number; cpuMicros: number }> {
     const pool = new SignaturePool({ threads });
     // Worker start-up is included (not the steady-state figure).
+    const cpu = process.cpuUsage();
     const start = t();
     const { result } = await auditManifest({
       batch: anchored,
@@ -143,6 +147,7 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
       pool,
     });
     const s = (t() - start) / 1000;
+    const used = process.cpuUsage(cpu);
     if (pool.failure !== undefined) {
       workerFailure = String(pool.failure);
       log(`  (workers unavailable, ran inline: ${workerFailure})`);
@@ -150,7 +155,7 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     await pool.close();
     if (!result.ok || result.counts.VERIFIED !== N)
       throw new Error(`fast verifier failed: ${JSON.stringify(result.issues)} ${JSON.stringify(result.counts)}`);
-    return s;
+    return { seconds: s, cpuMicros: (used.user + used.system) / N };
   }
 
   // Naive: JSON.parse, StandardMerkleTree.of, recoverTypedDataAddress per reading.
@@ -183,9 +188,9 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
   }
 
   log(`verifier: auditing (this verifier, ${THREADS} threads)…`);
-  const fastSeconds = await fast(THREADS);
+  const { seconds: fastSeconds, cpuMicros: fastCpuMicros } = await fast(THREADS);
   log("verifier: auditing (this verifier, 1 thread)…");
-  const fast1Seconds = await fast(1);
+  const { seconds: fast1Seconds, cpuMicros: fast1CpuMicros } = await fast(1);
   log(`verifier: auditing a ${NAIVE_N}-reading sample (naive: @openzeppelin/merkle-tree + viem recoverTypedDataAddress)…`);
   const naiveSeconds = await naive(NAIVE_N);
 
@@ -203,8 +208,10 @@ export async function measureVerifier(options: VerifierBenchOptions = {}): Promi
     manifestBytes: batch.manifestBytes.length,
     fastSeconds,
     fastRate,
+    fastCpuMicros,
     fast1Seconds,
     fast1Rate,
+    fast1CpuMicros,
     naiveSeconds,
     naiveRate,
     ratio: fastRate / naiveRate,

@@ -1,7 +1,7 @@
 /**
  * Browser stand-in for the two `node:crypto` pieces the core uses: `randomFillSync` (bytes.ts) and
- * `createECDH("prime256v1")` (keys.ts, where OpenSSL does P-256 scalar multiplications). The
- * signature checks themselves stay in oracle/core/keys.ts: only the scalar multiplications move
+ * `createECDH("prime256v1")` (signature-verify.ts, where OpenSSL does P-256 scalar multiplications).
+ * The signature checks themselves stay in oracle/core/signature-verify.ts: only the scalar multiplications move
  * from OpenSSL to @noble/curves here, so the browser runs the one implementation of each format.
  *
  * @module
@@ -17,7 +17,7 @@ export function randomFillSync<T extends ArrayBufferView>(buffer: T): T {
   return buffer;
 }
 
-/** The subset of node's ECDH object keys.ts uses, on noble's P-256. */
+/** The subset of node's ECDH object signature-verify.ts uses, on noble's P-256. */
 export interface BrowserEcdh {
   setPrivateKey(key: Uint8Array): void;
   /** 65 bytes 0x04 ‖ x ‖ y. */

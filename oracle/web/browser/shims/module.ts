@@ -1,6 +1,7 @@
 /**
  * Browser stand-in for `node:module`: `createRequire` gives a `require` that finds nothing, so
- * keys.ts runs its noble path for secp256k1 (the native addon does not exist in a browser).
+ * oracle/core/secp256k1-native.ts finds no addon and the core runs its noble path for secp256k1 (the
+ * native addon does not exist in a browser).
  *
  * @module
  */
