@@ -8,33 +8,27 @@
  *   Both low-s (`s ≤ n/2`), as OpenZeppelin's `ECDSA` and `P256` require on-chain.
  *
  * Signing and key generation use `@noble/curves` (RFC 6979 deterministic `k`); secp256k1 signing
- * uses the native `secp256k1` addon (libsecp256k1) when it loads. The checks
- * (`verifyDeviceSignature`, `verifyDeviceSignatures`) live in ./signature-verify.ts, which does not
- * import viem (the verifier's signature workers load only it), and are re-exported here.
+ * uses the native `secp256k1` addon (libsecp256k1) when it loads. Signing (`signDigest`, ./signing.ts)
+ * and the checks (`verifyDeviceSignature`, `verifyDeviceSignatures`, ./signature-verify.ts) live in
+ * modules that import neither viem nor keccak (the signature workers load only those), and are
+ * re-exported here.
  *
  * @module
  */
-import { p256 } from "@noble/curves/nist.js";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { getAddress, type Address } from "viem";
 
 import { bytesToHex, toBytes, type BytesLike } from "./bytes.js";
 import { InvalidKeyError } from "./errors.js";
 import { keccak256 } from "./keccak.js";
-import { secp256k1Native as native } from "./secp256k1-native.js";
-import { digestBytes, type KeyScheme } from "./signature-verify.js";
+import { curveOf, privateKeyBytes } from "./signing.js";
+import type { KeyScheme } from "./signature-verify.js";
 
 export { SECP256K1_NATIVE } from "./secp256k1-native.js";
+export { signDigest } from "./signing.js";
 export { verifyDeviceSignature, verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "./signature-verify.js";
 
 /** Key schemes in the order of the Solidity `enum KeyScheme { Secp256k1, P256 }`. */
 export const KEY_SCHEMES = ["secp256k1", "p256"] as const satisfies readonly KeyScheme[];
-
-const curveOf = (scheme: KeyScheme) => {
-  if (scheme === "secp256k1") return secp256k1;
-  if (scheme === "p256") return p256;
-  throw new InvalidKeyError(`unknown key scheme ${String(scheme)}`);
-};
 
 /**
  * Solidity `KeyScheme` value of a scheme: secp256k1 → 0, p256 → 1.
@@ -93,17 +87,6 @@ export function generatePrivateKey(scheme: KeyScheme): Uint8Array {
   return curveOf(scheme).utils.randomSecretKey();
 }
 
-function privateKeyBytes(scheme: KeyScheme, privateKey: BytesLike): Uint8Array {
-  let priv: Uint8Array;
-  try {
-    priv = toBytes(privateKey, 32, "private key");
-  } catch (cause) {
-    throw new InvalidKeyError("private key must be 32 bytes", { cause });
-  }
-  if (!curveOf(scheme).utils.isValidSecretKey(priv)) throw new InvalidKeyError(`private key out of range for ${scheme}`);
-  return priv;
-}
-
 /**
  * The 64-byte public key `x ‖ y` of a private key.
  *
@@ -116,39 +99,6 @@ function privateKeyBytes(scheme: KeyScheme, privateKey: BytesLike): Uint8Array {
 export function publicKeyFromPrivate(scheme: KeyScheme, privateKey: BytesLike): Uint8Array {
   const priv = privateKeyBytes(scheme, privateKey);
   return curveOf(scheme).getPublicKey(priv, false).slice(1);
-}
-
-/**
- * Signs a 32-byte digest (no further hashing), deterministic and low-s:
- * 65 bytes `r ‖ s ‖ v` (v = 27 or 28) for secp256k1, 64 bytes `r ‖ s` for P-256.
- *
- * @throws {InvalidKeyError | InvalidArgumentError}
- * @example
- * ```ts
- * const priv = generatePrivateKey("p256");
- * signDigest("p256", priv, new Uint8Array(32).fill(1)).length; // 64
- * ```
- */
-export function signDigest(scheme: KeyScheme, privateKey: BytesLike, digest: BytesLike): Uint8Array {
-  const priv = privateKeyBytes(scheme, privateKey);
-  const msg = digestBytes(digest);
-  if (scheme === "secp256k1") {
-    if (native !== undefined) {
-      // libsecp256k1: RFC 6979 nonces and low-s, like noble, ~20× faster (the relayer signs a receipt per reading).
-      const { signature, recid } = native.ecdsaSign(msg, priv);
-      const out = new Uint8Array(65);
-      out.set(signature, 0);
-      out[64] = 27 + recid;
-      return out;
-    }
-    const rec = secp256k1.sign(msg, priv, { prehash: false, lowS: true, format: "recovered" }); // recovery ‖ r ‖ s
-    const out = new Uint8Array(65);
-    out.set(rec.subarray(1, 65), 0);
-    out[64] = 27 + rec[0];
-    return out;
-  }
-  curveOf(scheme);
-  return p256.sign(msg, priv, { prehash: false, lowS: true, format: "compact" });
 }
 
 /**

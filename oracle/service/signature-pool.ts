@@ -10,7 +10,9 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 
 import { startWorker } from "../core/worker-thread.js";
-import { signDigest, verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/keys.js";
+// Not core/keys.js: the worker loads this module, and these two import neither viem nor keccak.
+import { signDigest } from "../core/signing.js";
+import { verifyDeviceSignatures, type KeyScheme, type VerifyDeviceSignatureParameters } from "../core/signature-verify.js";
 
 /** One signature to check: the device's key and scheme, the 32-byte digest it signed, the signature. */
 export interface SignatureCheck {
