@@ -76,6 +76,8 @@ class SqliteDatabase implements SqlDatabase {
     this.#db.pragma("foreign_keys = ON");
     if (this.#walPath !== undefined) {
       this.#db.pragma("wal_autocheckpoint = 0");
+      // When the log restarts, its file is cut back to this size (else it keeps its largest size on disk).
+      this.#db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
       this.#checkpointer = new WalCheckpointer(
         this.#db.name,
         (fn) => this.#exclusive(fn),
