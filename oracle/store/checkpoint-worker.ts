@@ -4,8 +4,8 @@
  * which waits for no reader or writer) when asked, so the page copying and the database's fsync never
  * run inside a COMMIT on the service's event loop.
  *
- * Messages in: `{ open: file }` first, then `{ checkpoint: true }` (answered `{ log, checkpointed }` in
- * frames, or `{ error }`), and `{ close: true }` (the thread ends).
+ * Messages in: `{ open: file }` first, then `{ checkpoint: true }` (answered `{}` once done, or
+ * `{ error }`), and `{ close: true }` (the thread ends).
  *
  * @module
  */
@@ -29,8 +29,8 @@ parentPort!.on("message", (message: { open?: string; checkpoint?: true; close?: 
       return;
     }
     if (db === undefined) throw new Error("no database open");
-    const [row] = db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
-    parentPort!.postMessage({ log: row.log, checkpointed: row.checkpointed });
+    db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort!.postMessage({});
   } catch (error) {
     parentPort!.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
