@@ -9,6 +9,7 @@
 import express, { type Express, type Router } from "express";
 
 import { createServiceApp } from "../service/app.js";
+import { fastRouteOf, setFastRoute } from "../service/fast-route.js";
 import { ConfigError } from "../service/errors.js";
 import { GroupCommit } from "../service/group-commit.js";
 import { Limiters } from "../service/limiter.js";
@@ -89,11 +90,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 
   // Draining: requests in flight finish, new ones are refused, then the store closes.
   const requests = new RequestTracker(logger);
-  const router = express.Router();
-  router.use(requests.middleware());
+  const tracked = requests.middleware();
+  const router = express.Router().use(tracked);
   const budget = new SignatureBudget(limits, limiters);
   const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
-  submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, metrics, logger, now });
+  const submit = submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, metrics, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,
     keyring,
@@ -115,6 +116,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     // budget) and per device for what is stored (the device quota), never per address when honest.
     rateLimitExempt: (req) => req.method === "POST" && req.path === "/v1/readings",
     ready: async () => !requests.draining && (await store.ping()),
+    fastRoute: { path: "/v1/readings", handlers: [tracked, submit] },
   });
   const shedder = new LoadShedder({
     maxInFlight: limits.maxReadingChecksInFlight,
@@ -159,15 +161,19 @@ function outerApp(
   const app = express();
   app.disable("x-powered-by");
   if (o.trustProxy !== undefined) app.set("trust proxy", o.trustProxy);
-  app.use(refusalRecorder(o.metrics, o.logger));
+  const recorder = refusalRecorder(o.metrics, o.logger);
+  app.use(recorder);
   app.get("/metrics", (_req, res, next) => {
     o.metrics
       .text()
       .then((text) => res.setHeader("Content-Type", o.metrics.registry.contentType).send(text))
       .catch(next);
   });
-  app.use(o.shedder.middleware());
-  app.use(o.budget.middleware((req) => req.ip ?? req.socket.remoteAddress ?? "unknown"));
+  const before = [o.shedder.middleware(), o.budget.middleware((req) => req.ip ?? req.socket.remoteAddress ?? "unknown")];
+  for (const handler of before) app.use(handler);
   app.use(service);
+  // Behind a trusted proxy express works out the client address: every request then goes through it.
+  const fast = fastRouteOf(service);
+  if (fast !== undefined && o.trustProxy === undefined) setFastRoute(app, fast.prefixed([recorder, ...before]));
   return app;
 }

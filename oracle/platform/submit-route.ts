@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Request, Router } from "express";
+import type { Request, RequestHandler, Router } from "express";
 import { getAddress, type Address } from "viem";
 
 import { bytesToHex } from "../core/bytes.js";
@@ -42,31 +42,30 @@ export interface SubmitOptions {
   now: () => number;
 }
 
-/** Adds `POST /v1/readings` to `router`. */
-export function submitRoute(router: Router, o: SubmitOptions): void {
-  router.post(
-    "/v1/readings",
-    handle(async (req, res) => {
-      const body: unknown = req.body;
-      if (Array.isArray(body)) {
-        const answer = await submitBulk(o, clientOf(req), body);
-        countRefusedItems(o, req, answer.body.results);
-        if (answer.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(answer.retryAfterSeconds));
-        res.status(200).json(answer.body);
-        return;
-      }
-      if (typeof body !== "object" || body === null) {
-        throw new ServiceError("INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
-      }
-      const [checked] = await o.budget.checkEach(clientOf(req), [body], (item) => o.verifier.verify(item));
-      if (!checked!.ok) throw checked!.error;
-      const verified = checked!.value;
-      await o.quota.charge(verified);
-      const [outcome] = await o.writer.submit([toStored(verified, o.now())]);
-      const { status, body: answer } = single(o, outcome!);
-      res.status(status).json(answer);
-    }),
-  );
+/** Adds `POST /v1/readings` to `router`; answers its handler (the fast route runs it too, oracle/service/fast-route.ts). */
+export function submitRoute(router: Router, o: SubmitOptions): RequestHandler {
+  const submit = handle(async (req, res) => {
+    const body: unknown = req.body;
+    if (Array.isArray(body)) {
+      const answer = await submitBulk(o, clientOf(req), body);
+      countRefusedItems(o, req, answer.body.results);
+      if (answer.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(answer.retryAfterSeconds));
+      res.status(200).json(answer.body);
+      return;
+    }
+    if (typeof body !== "object" || body === null) {
+      throw new ServiceError("INVALID_JSON", "expected a JSON object or array body (Content-Type: application/json)");
+    }
+    const [checked] = await o.budget.checkEach(clientOf(req), [body], (item) => o.verifier.verify(item));
+    if (!checked!.ok) throw checked!.error;
+    const verified = checked!.value;
+    await o.quota.charge(verified);
+    const [outcome] = await o.writer.submit([toStored(verified, o.now())]);
+    const { status, body: answer } = single(o, outcome!);
+    res.status(status).json(answer);
+  });
+  router.post("/v1/readings", submit);
+  return submit;
 }
 
 function single(o: SubmitOptions, outcome: PutOutcome): { status: number; body: unknown } {

@@ -26,6 +26,7 @@ import { ReadingDigester } from "../core/reading.js";
 import { readingAnchorAbi } from "../chain/abis.js";
 import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
+import { fastRouteOf, setFastRoute } from "../service/fast-route.js";
 import type { Logger } from "../service/logger.js";
 import { Limiters, quotaOf } from "../service/limiter.js";
 import { refusalRecorder } from "../service/process-metrics.js";
@@ -44,7 +45,7 @@ import { createRelayerMetrics, type RelayerMetrics } from "./metrics.js";
 import { receiptSigner as newReceiptSigner } from "./receipts.js";
 import { checkRelayerRegistration } from "./registration.js";
 import { DEFAULT_LIMITS, type RelayerLimits, type RelayerOptions } from "./relayer-options.js";
-import { relayerRouter } from "./routes.js";
+import { relayerRouter, submissionHandlers } from "./routes.js";
 import { RelayerStore, type Candidate } from "./store.js";
 import { clientAddress, Submissions } from "./submissions.js";
 
@@ -163,11 +164,17 @@ function outerApp(
   const app = express();
   app.disable("x-powered-by");
   if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
-  app.use(countRejections(metrics));
-  app.use(refusalRecorder(metrics.process, logger));
-  app.use(shedder.middleware());
-  app.use(budget.middleware(clientAddress));
+  const before = [
+    countRejections(metrics),
+    refusalRecorder(metrics.process, logger),
+    shedder.middleware(),
+    budget.middleware(clientAddress),
+  ];
+  for (const handler of before) app.use(handler);
   app.use(service);
+  // Behind a trusted proxy express works out the client address: every request then goes through it.
+  const fast = fastRouteOf(service);
+  if (fast !== undefined && trustProxy === undefined) setFastRoute(app, fast.prefixed(before));
   return app;
 }
 
@@ -275,10 +282,12 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
   };
   const views = new BatchViews({ store, chainId: chain.chainId, anchor, receiptSigner });
   let started = false;
+  const submit = submissionHandlers({ limits, limiters, submissions });
   const service = createServiceApp({
     name: "relayer",
     logger,
-    router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, limiters, info }), options),
+    router: withDeviceRegistrations(relayerRouter({ store, metrics, submissions, views, limits, limiters, info, submit }), options),
+    fastRoute: { path: "/v1/readings", handlers: submit },
     bodyLimit: limits.bodyLimit,
     rateLimit: limits.requestRate,
     // Carrier NAT: submissions are limited per device (and per address only by what is refused), as on the platform.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import express, { type Router } from "express";
+import express, { type RequestHandler, type Router } from "express";
 import { getAddress, isAddress, type Address } from "viem";
 
 import { handle, rateLimitMiddleware } from "../service/app.js";
@@ -29,6 +29,8 @@ export interface RelayerRoutesOptions {
   limiters: Limiters;
   /** The body of GET /v1/info. */
   info: Record<string, unknown>;
+  /** POST /v1/readings' handlers after the body parser ({@link submissionHandlers}; the fast route runs them too). */
+  submit: readonly RequestHandler[];
 }
 
 /** The router of every relayer route. */
@@ -51,7 +53,16 @@ export function relayerRouter(o: RelayerRoutesOptions): Router {
   return router;
 }
 
-function readingRoutes(router: Router, { limits, limiters, submissions, store, views }: RelayerRoutesOptions): void {
+/**
+ * POST /v1/readings after its body is read: the per-address reading rate, if set, then the
+ * submission. Made once per relayer: the express route and the fast route (oracle/service/fast-route.ts)
+ * share these handlers, and so their limits.
+ */
+export function submissionHandlers({
+  limits,
+  limiters,
+  submissions,
+}: Pick<RelayerRoutesOptions, "limits" | "limiters" | "submissions">): RequestHandler[] {
   const perClient = limits.readingRate
     ? [
         rateLimitMiddleware(
@@ -62,11 +73,11 @@ function readingRoutes(router: Router, { limits, limiters, submissions, store, v
         ),
       ]
     : [];
-  router.post(
-    "/v1/readings",
-    ...perClient,
-    handle((req, res) => submissions.handle(req, res)),
-  );
+  return [...perClient, handle((req, res) => submissions.handle(req, res))];
+}
+
+function readingRoutes(router: Router, { submit, store, views }: RelayerRoutesOptions): void {
+  router.post("/v1/readings", ...submit);
 
   router.get(
     "/v1/readings/:device/:seq",

@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import { SensorSealError } from "../core/errors.js";
 import { ServiceError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { FastRoute, invalidJson, serverOf, setFastRoute } from "./fast-route.js";
 import { Limiters, quotaOf, retryAfterSeconds, type BucketSizes, type Limiter } from "./limiter.js";
 
 export interface ServiceAppOptions {
@@ -28,6 +29,11 @@ export interface ServiceAppOptions {
   rateLimitExempt?: (req: express.Request) => boolean;
   /** Answers `/readyz`: false while the service cannot take work (store or chain down, draining). */
   ready?: () => boolean | Promise<boolean>;
+  /**
+   * The service's busiest route (POST `path`, registered on `router` with these `handlers` too), also
+   * served without express (oracle/service/fast-route.ts) by {@link listen}.
+   */
+  fastRoute?: { path: string; handlers: readonly RequestHandler[] };
 }
 
 /**
@@ -44,6 +50,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable("x-powered-by");
   app.set("query parser", "simple");
 
+  let limited: RequestHandler | undefined;
   if (options.rateLimit) {
     const limiters = options.limiters ?? Limiters.memory(options.name);
     const limiter = limiters.limiter("requests", quotaOf(options.rateLimit));
@@ -51,9 +58,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const limit = rateLimitMiddleware(limiter, client);
     const exempt = options.rateLimitExempt;
     const refusedOnly = refusedRequestsMiddleware(limiter, client);
-    app.use(exempt === undefined ? limit : (req, res, next) => (exempt(req) ? refusedOnly(req, res, next) : limit(req, res, next)));
+    limited = exempt === undefined ? limit : (req, res, next) => (exempt(req) ? refusedOnly(req, res, next) : limit(req, res, next));
+    app.use(limited);
   }
-  app.use(express.json({ limit: options.bodyLimit ?? "64kb", strict: true }));
+  const bodyLimit = options.bodyLimit ?? "64kb";
+  app.use(express.json({ limit: bodyLimit, strict: true }));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", service: options.name });
@@ -67,7 +76,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use((req, _res, next) => {
     next(new ServiceError("NOT_FOUND", `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(logger));
+  const onError = errorHandler(logger);
+  app.use(onError);
+  const fast = options.fastRoute;
+  if (fast !== undefined) {
+    const beforeBody = limited === undefined ? [] : [limited];
+    setFastRoute(app, new FastRoute({ method: "POST", path: fast.path, beforeBody, afterBody: fast.handlers, onError, bodyLimit }));
+  }
   return app;
 }
 
@@ -129,7 +144,7 @@ export function toServiceError(error: unknown): ServiceError {
   // body-parser errors carry `type` and `status`.
   const parserType = (error as { type?: string })?.type;
   if (parserType === "entity.too.large") return new ServiceError("PAYLOAD_TOO_LARGE", "request body too large");
-  if (parserType === "entity.parse.failed") return new ServiceError("INVALID_JSON", "request body is not valid JSON");
+  if (parserType === "entity.parse.failed") return invalidJson();
   if (parserType === "encoding.unsupported" || parserType === "charset.unsupported") {
     return new ServiceError("UNSUPPORTED_ENCODING", "request body encoding not supported");
   }
@@ -156,11 +171,12 @@ export interface RunningServer {
 }
 
 /**
- * Listens on 127.0.0.1 (port 0 = ephemeral) and returns the URL and a graceful `close`.
+ * Listens on 127.0.0.1 (port 0 = ephemeral) and returns the URL and a graceful `close`. The app's
+ * fast route, if it has one, is served without express (oracle/service/fast-route.ts).
  * @example const { url, close } = await listen(app, 0);
  */
 export async function listen(app: Express, port: number, host = "127.0.0.1"): Promise<RunningServer> {
-  const server = app.listen(port, host);
+  const server = serverOf(app).listen(port, host);
   await once(server, "listening");
   const address = server.address() as AddressInfo;
   return {
