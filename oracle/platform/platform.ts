@@ -93,7 +93,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const tracked = requests.middleware();
   const router = express.Router().use(tracked);
   const budget = new SignatureBudget(limits, limiters);
-  const writer = new GroupCommit((readings: StoredReading[]) => store.putReadings(readings));
+  const writer = new GroupCommit((readings: StoredReading[], committed) => store.putReadings(readings, committed));
   const submit = submitRoute(router, { store, writer, verifier, quota, budget, maxBulkItems: limits.maxBulkItems, metrics, logger, now });
   const wrapReaders = await mountMarket(router, {
     db: options.store,

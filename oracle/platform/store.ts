@@ -130,17 +130,21 @@ export class PlatformStore {
   /**
    * Stores verified readings in one transaction, in order. A new (device, seq) is stored; the same
    * payload again is a duplicate (nothing changes); a different payload for a stored (device, seq)
-   * is a conflict, kept once in `equivocations` as evidence.
+   * is a conflict, kept once in `equivocations` as evidence. `committed` is called once the
+   * transaction committed, before it is durable (oracle/store/sql.ts).
    *
    * @example
    * const [r] = await store.putReadings([reading]); if (r.outcome === "conflict") console.log(r.existing);
    */
-  putReadings(readings: readonly StoredReading[]): Promise<PutOutcome[]> {
-    return this.db.transaction(async (tx) => {
-      const outcomes: PutOutcome[] = [];
-      for (const reading of readings) outcomes.push(await putOne(tx, reading));
-      return outcomes;
-    });
+  putReadings(readings: readonly StoredReading[], committed?: () => void): Promise<PutOutcome[]> {
+    return this.db.transaction(
+      async (tx) => {
+        const outcomes: PutOutcome[] = [];
+        for (const reading of readings) outcomes.push(await putOne(tx, reading));
+        return outcomes;
+      },
+      { committed },
+    );
   }
 
   /**

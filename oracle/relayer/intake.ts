@@ -220,6 +220,6 @@ export type SignReceipts = (fresh: readonly Candidate[]) => StoredReceipt[] | Pr
  */
 export class IntakeWriter extends GroupCommit<Candidate, AcceptOutcome> {
   constructor(store: RelayerStore, sign: SignReceipts, maxGroup = 5000) {
-    super((candidates) => store.acceptReadings(candidates, sign), { maxGroup });
+    super((candidates, committed) => store.acceptReadings(candidates, sign, Date.now(), committed), { maxGroup });
   }
 }

@@ -112,7 +112,8 @@ export class RelayerStore {
    * Checks each candidate's sequence against the accepted readings and queues the new ones, in one
    * committed transaction: when this resolves, every "accepted" outcome is durable. `sign` makes the
    * receipts of the new readings that carry none (signed at check time), all of them in one call (it
-   * may sign them off the event loop).
+   * may sign them off the event loop). `committed` is called once the transaction committed, before
+   * it is durable (oracle/store/sql.ts).
    *
    * A group costs a few statements whatever its size: one multi-row insert per {@link ID_CHUNK}, and one
    * lookup of the readings already there (before the insert, or after it for readings that came signed). The insert skips a (device, seq) another relayer instance on
@@ -122,42 +123,47 @@ export class RelayerStore {
     candidates: readonly Candidate[],
     sign: (fresh: readonly Candidate[]) => StoredReceipt[] | Promise<StoredReceipt[]>,
     now = Date.now(),
+    committed?: () => void,
   ): Promise<AcceptOutcome[]> {
     let accepted = 0;
-    const outcomes = await this.db.transaction(async (tx) => {
-      // Candidates whose receipts were signed at check time go straight to the insert (a reading already
-      // there is then answered like one another instance raced in); the others are looked up first, so
-      // that only new readings are signed.
-      const presigned = candidates.every((c) => c.receipt !== undefined);
-      const known = presigned ? new Map<string, KnownReading>() : await existingReadings(tx, candidates);
-      // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
-      const fresh: Candidate[] = [];
-      const firstOf = new Map<string, number>();
-      candidates.forEach((c, i) => {
-        const key = readingKey(c.device, c.seq);
-        if (known.has(key) || firstOf.has(key)) return;
-        firstOf.set(key, i);
-        fresh.push(c);
-      });
-      const receipts = fresh.length === 0 ? [] : await receiptsOf(fresh, sign);
-      const inserted = await insertReadings(tx, fresh, receipts, now);
-      // Lost a race to another instance: answer from the row it committed.
-      const raced = fresh.filter((c) => !inserted.has(readingKey(c.device, c.seq)));
-      if (raced.length > 0) for (const [key, row] of await existingReadings(tx, raced)) known.set(key, row);
-      fresh.forEach((c, k) => {
-        const key = readingKey(c.device, c.seq);
-        if (inserted.has(key)) known.set(key, { timestamp: c.timestamp, dataHash: c.dataHash, receipt: receipts[k], mine: true });
-      });
-      return candidates.map((c, i): AcceptOutcome => {
-        const existing = known.get(readingKey(c.device, c.seq)) as KnownReading;
-        if (existing.mine === true && firstOf.get(readingKey(c.device, c.seq)) === i) {
-          accepted++;
-          return { kind: "accepted", receipt: existing.receipt };
-        }
-        if (existing.timestamp === c.timestamp && existing.dataHash === c.dataHash) return { kind: "duplicate", receipt: existing.receipt };
-        return { kind: "conflict", existing: { timestamp: existing.timestamp, dataHash: existing.dataHash } };
-      });
-    });
+    const outcomes = await this.db.transaction(
+      async (tx) => {
+        // Candidates whose receipts were signed at check time go straight to the insert (a reading already
+        // there is then answered like one another instance raced in); the others are looked up first, so
+        // that only new readings are signed.
+        const presigned = candidates.every((c) => c.receipt !== undefined);
+        const known = presigned ? new Map<string, KnownReading>() : await existingReadings(tx, candidates);
+        // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
+        const fresh: Candidate[] = [];
+        const firstOf = new Map<string, number>();
+        candidates.forEach((c, i) => {
+          const key = readingKey(c.device, c.seq);
+          if (known.has(key) || firstOf.has(key)) return;
+          firstOf.set(key, i);
+          fresh.push(c);
+        });
+        const receipts = fresh.length === 0 ? [] : await receiptsOf(fresh, sign);
+        const inserted = await insertReadings(tx, fresh, receipts, now);
+        // Lost a race to another instance: answer from the row it committed.
+        const raced = fresh.filter((c) => !inserted.has(readingKey(c.device, c.seq)));
+        if (raced.length > 0) for (const [key, row] of await existingReadings(tx, raced)) known.set(key, row);
+        fresh.forEach((c, k) => {
+          const key = readingKey(c.device, c.seq);
+          if (inserted.has(key)) known.set(key, { timestamp: c.timestamp, dataHash: c.dataHash, receipt: receipts[k], mine: true });
+        });
+        return candidates.map((c, i): AcceptOutcome => {
+          const existing = known.get(readingKey(c.device, c.seq)) as KnownReading;
+          if (existing.mine === true && firstOf.get(readingKey(c.device, c.seq)) === i) {
+            accepted++;
+            return { kind: "accepted", receipt: existing.receipt };
+          }
+          if (existing.timestamp === c.timestamp && existing.dataHash === c.dataHash)
+            return { kind: "duplicate", receipt: existing.receipt };
+          return { kind: "conflict", existing: { timestamp: existing.timestamp, dataHash: existing.dataHash } };
+        });
+      },
+      { committed },
+    );
     this.#queueDepth += accepted;
     return outcomes;
   }

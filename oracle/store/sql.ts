@@ -15,6 +15,12 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
 }
 
+/** Options of {@link SqlDatabase.transaction}. */
+export interface TransactionOptions {
+  /** Called once the transaction committed, possibly before it is durable. */
+  committed?: () => void;
+}
+
 /**
  * The store every service writes through: SQLite (embedded, one file per service) or PostgreSQL
  * (scale-out), chosen by the URL. SQL is written once, in the subset both accept
@@ -22,8 +28,12 @@ export interface SqlExecutor {
  */
 export interface SqlDatabase extends SqlExecutor {
   readonly dialect: "sqlite" | "postgres";
-  /** Runs `fn` in one transaction: all of it commits or none of it does. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: all of it commits or none of it does. Resolves once it is durable;
+   * `committed` is called as soon as it committed (on SQLite, before its log flush: the store can
+   * take the next transaction meanwhile).
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Applies DDL written for SQLite (`INTEGER PRIMARY KEY AUTOINCREMENT`, `BLOB`) in either dialect. */
   migrate(ddl: string): Promise<void>;
   close(): Promise<void>;
@@ -46,8 +56,10 @@ export async function openDatabase(url: string): Promise<SqlDatabase> {
  * Durability: every write resolves only after the write-ahead log holding it was flushed to disk
  * (fdatasync), as with `synchronous = FULL`, but that flush runs on libuv's thread pool instead of
  * blocking the event loop inside COMMIT (SQLite itself runs with `synchronous = NORMAL`, which in WAL
- * mode syncs only at checkpoints). Statements after a write wait for its flush (the mutex), so nothing
- * read or answered can be newer than what is on disk.
+ * mode syncs only at checkpoints). The next statement need not wait for that flush: a statement's answer
+ * waits until every write committed before it ended is on disk, and one flush covers every commit made
+ * before it started, so commits that arrive while a flush runs share the next one (group commit across
+ * transactions). Nothing read or answered is newer than what is on disk.
  *
  * Checkpoints (copying the log back into the database file, then syncing it) run on a worker thread
  * with its own connection ({@link WalCheckpointer}), not inside a COMMIT on the event loop, where
@@ -61,7 +73,12 @@ class SqliteDatabase implements SqlDatabase {
   /** The write-ahead log this connection flushes after each write; undefined without one (`:memory:`). */
   readonly #walPath: string | undefined;
   #wal: FileHandle | undefined;
-  #unsynced = false;
+  /** Whether the statement or transaction running now wrote to the log. */
+  #wrote = false;
+  /** Writes committed so far, and how many of them a finished flush covers. */
+  #committed = 0;
+  #flushed = 0;
+  #flushing: Promise<void> | undefined;
   readonly #checkpointer: WalCheckpointer | undefined;
   /** Write-ahead-log flushes so far (tests, operators). */
   syncs = 0;
@@ -91,13 +108,34 @@ class SqliteDatabase implements SqlDatabase {
     return this.#checkpointer?.checkpoints ?? 0;
   }
 
-  /** Flushes the write-ahead log if a write since the last flush put anything in it. */
-  async #sync(): Promise<void> {
-    if (!this.#unsynced || this.#walPath === undefined) return;
+  /** Writes committed so far (tests, operators). */
+  get committedWrites(): number {
+    return this.#committed;
+  }
+
+  /** Writes a finished flush covers (tests, operators): every write up to this one is on disk. */
+  get durableWrites(): number {
+    return this.#walPath === undefined ? this.#committed : this.#flushed;
+  }
+
+  /** Resolves once every write committed so far is on disk, flushing the log as needed. */
+  async #durable(): Promise<void> {
+    if (this.#walPath === undefined) return; // synchronous = FULL: COMMIT synced it
+    const target = this.#committed;
+    while (this.#flushed < target) {
+      // A flush already running may have started before the target's commit: then one more after it.
+      this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
+      await this.#flushing;
+    }
+  }
+
+  /** One fdatasync of the log, covering every write committed before it started. */
+  async #flush(): Promise<void> {
+    const covers = this.#committed;
     // SQLite keeps its log file (same inode) for the connection's life: one handle serves every flush.
-    this.#wal ??= await open(this.#walPath, "r");
+    this.#wal ??= await open(this.#walPath as string, "r");
     await this.#wal.datasync();
-    this.#unsynced = false;
+    this.#flushed = covers;
     this.syncs++;
     this.#checkpointer?.wrote();
   }
@@ -114,27 +152,41 @@ class SqliteDatabase implements SqlDatabase {
   readonly #executor: SqlExecutor = {
     query: async <T>(sql: string, params: readonly unknown[] = []) => {
       const statement = this.#prepare(sql);
-      if (!statement.readonly) this.#unsynced = true; // INSERT … RETURNING
+      if (!statement.readonly) this.#wrote = true; // INSERT … RETURNING
       return statement.all(...params.map(toSqlite)) as T[];
     },
     run: async (sql: string, params: readonly unknown[] = []) => {
       const statement = this.#prepare(sql);
-      if (!statement.readonly) this.#unsynced = true;
+      if (!statement.readonly) this.#wrote = true;
       return { changes: statement.run(...params.map(toSqlite)).changes };
     },
   };
 
-  /** Runs `fn` alone, and resolves once what it wrote is on disk. */
+  /**
+   * Runs `fn` alone; the next statement starts as soon as it ends, while its answer waits until what
+   * it wrote, and everything committed before, is on disk.
+   */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(async () => {
+    const run = this.#queue.then(async () => {
+      this.#wrote = false;
       try {
         return await fn();
       } finally {
-        await this.#sync();
+        if (this.#wrote) this.#committed++;
+        this.#wrote = false;
       }
     });
-    this.#queue = result.catch(() => undefined);
-    return result;
+    this.#queue = run.catch(() => undefined);
+    return run.then(
+      async (value) => {
+        await this.#durable();
+        return value;
+      },
+      async (error: unknown) => {
+        await this.#durable();
+        throw error;
+      },
+    );
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -145,16 +197,17 @@ class SqliteDatabase implements SqlDatabase {
     return this.#exclusive(() => this.#executor.run(sql, params));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.#exclusive(async () => {
       this.#db.exec("BEGIN IMMEDIATE");
       try {
         const result = await fn(this.#executor);
         this.#db.exec("COMMIT");
+        options?.committed?.();
         return result;
       } catch (error) {
         this.#db.exec("ROLLBACK");
-        this.#unsynced = false; // nothing of it reached the log
+        this.#wrote = false; // nothing of it reached the log
         throw error;
       }
     });
@@ -162,13 +215,14 @@ class SqliteDatabase implements SqlDatabase {
 
   migrate(ddl: string): Promise<void> {
     return this.#exclusive(async () => {
-      this.#unsynced = true;
+      this.#wrote = true;
       this.#db.exec(ddl);
     });
   }
 
   async close(): Promise<void> {
     await this.#queue;
+    await this.#durable();
     await this.#checkpointer?.close();
     await this.#wal?.close();
     this.#wal = undefined;
@@ -337,12 +391,13 @@ class PostgresDatabase implements SqlDatabase {
     return PostgresDatabase.#executor(this.#pool).run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const client = await this.#pool.connect();
     try {
       await client.query("BEGIN");
       const result = await fn(PostgresDatabase.#executor(client));
       await client.query("COMMIT");
+      options?.committed?.();
       return result;
     } catch (error) {
       await client.query("ROLLBACK");

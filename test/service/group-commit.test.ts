@@ -52,6 +52,66 @@ describe("group commit", () => {
   });
 });
 
+describe("group commit: the next transaction while one is being flushed", () => {
+  it("starts the next group once the last one committed, before it is durable, with everything that arrived meanwhile", async () => {
+    const events: string[] = [];
+    const flushes: (() => void)[] = [];
+    const writer = new GroupCommit(async (items: number[], committed) => {
+      events.push(`commit ${items.join(",")}`);
+      committed(); // the transaction committed; its flush is still to come
+      await new Promise<void>((resolve) => flushes.push(resolve));
+      events.push(`durable ${items.join(",")}`);
+      return items.map((n) => -n);
+    });
+    const first = writer.submit([1]);
+    const answers: Promise<number[]>[] = [first];
+    // While group [1] waits for its flush, more callers arrive; one holds the store at a time.
+    await waitFor(() => flushes.length === 1);
+    answers.push(writer.submit([2]), writer.submit([3]));
+    await waitFor(() => flushes.length === 2);
+    assert.deepEqual(events, ["commit 1", "commit 2,3"], "group 2 committed while group 1 was not durable yet");
+    let firstAnswered = false;
+    void first.then(() => (firstAnswered = true));
+    flushes[1](); // the later flush may finish first: each caller is answered with its own group
+    assert.deepEqual(await answers[1], [-2]);
+    assert.equal(firstAnswered, false, "group 1 is answered only once durable");
+    flushes[0]();
+    assert.deepEqual(await Promise.all(answers), [[-1], [-2], [-3]]);
+    await writer.idle();
+    assert.equal(writer.commits, 2);
+  });
+
+  it("without a committed call, groups run one after the other, as before", async () => {
+    let running = 0;
+    let most = 0;
+    const writer = new GroupCommit(async (items: number[]) => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setImmediate(resolve));
+      running--;
+      return items;
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        for (let k = 0; k < i; k++) await new Promise((resolve) => setImmediate(resolve));
+        return writer.submit([i]);
+      }),
+    );
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 10 }, (_, i) => [i]),
+    );
+    assert.equal(most, 1);
+  });
+});
+
+/** Waits until `condition` holds, a turn of the event loop at a time; fails after `turns` turns (no clock). */
+async function waitFor(condition: () => boolean, turns = 1000): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn === turns) throw new Error(`condition not met after ${turns} turns of the event loop`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe("signature pool: receipt signing on worker threads", () => {
   const key = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
   const digests = Array.from({ length: 40 }, (_, i) => new Uint8Array(32).fill(i + 1));
