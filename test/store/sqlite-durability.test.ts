@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { closeSync, openSync, readSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -17,6 +17,50 @@ import { openDatabase, type SqlDatabase } from "../../oracle/store/sql.js";
 const syncsOf = (db: SqlDatabase) => (db as unknown as { syncs: number }).syncs;
 const checkpointsOf = (db: SqlDatabase) => (db as unknown as { checkpoints: number }).checkpoints;
 const durableOf = (db: SqlDatabase) => (db as unknown as { durableWrites: number }).durableWrites;
+
+/** The salt in a write-ahead log's header (bytes 16–19 of the WAL format): it changes each time the log restarts from its beginning. */
+function walSalt(walFile: string): number {
+  const header = Buffer.alloc(32);
+  const fd = openSync(walFile, "r");
+  try {
+    readSync(fd, header, 0, 32, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header.readUInt32BE(16);
+}
+
+/** Rows of table t and their bytes, read back from the database file by another connection (what a restart would find). */
+function storedRows(file: string): { n: number; bytes: number } {
+  const reopened = new Database(file, { readonly: true });
+  try {
+    return reopened.prepare("SELECT COUNT(*) AS n, SUM(length(v)) AS bytes FROM t").get() as { n: number; bytes: number };
+  } finally {
+    reopened.close();
+  }
+}
+
+/**
+ * Writes group-commit-sized transactions of `rowBytes` rows into table t until the log restarted
+ * `restarts` times: a condition, not a time or a size. A restart happens only once a checkpoint has
+ * copied the whole log, which steady writes never let a checkpoint that runs beside them do (the log
+ * then grows without end). Answers the rows written.
+ */
+async function writeUntilLogRestarts(db: SqlDatabase, walFile: string, restarts: number, rowBytes: number): Promise<number> {
+  let rows = 0;
+  let seen = 0;
+  let last = walSalt(walFile);
+  while (seen < restarts) {
+    assert.ok(rows < 600_000, `the log restarted ${seen} times in ${rows} rows (${checkpointsOf(db)} checkpoints on the thread)`);
+    await db.transaction(async (tx) => {
+      for (let k = 0; k < 200; k++) await tx.run("INSERT INTO t (v) VALUES (?)", [new Uint8Array(rowBytes).fill(rows++ % 251)]);
+    });
+    const now = walSalt(walFile);
+    if (now !== last) seen++;
+    last = now;
+  }
+  return rows;
+}
 
 describe("SQLite store: write-ahead log flushed before a write resolves", () => {
   it("flushes after each committed write (transaction, run, INSERT … RETURNING, DDL), never after reads or a rolled-back transaction", async () => {
@@ -116,31 +160,7 @@ describe("SQLite store: write-ahead log flushed before a write resolves", () => 
     try {
       await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
       assert.deepEqual(await db.query("PRAGMA wal_autocheckpoint"), [{ wal_autocheckpoint: 0 }], "SQLite does not checkpoint in COMMIT");
-      // Group-commit-sized transactions until the log has restarted from its beginning several times: a
-      // condition, not a time or a size. A restart rewrites the log's header with a new salt (bytes 16–19
-      // of the WAL format); it happens only once a checkpoint has copied the whole log, which steady
-      // writes never let a checkpoint that runs beside them do (the log then grows without end).
-      const salt = () => {
-        const header = Buffer.alloc(32);
-        const fd = openSync(`${file}-wal`, "r");
-        try {
-          readSync(fd, header, 0, 32, 0);
-        } finally {
-          closeSync(fd);
-        }
-        return header.readUInt32BE(16);
-      };
-      let restarts = 0;
-      let last = salt();
-      while (restarts < 3) {
-        assert.ok(rows < 600_000, `the log restarted ${restarts} times in ${rows} rows (${checkpointsOf(db)} checkpoints)`);
-        await db.transaction(async (tx) => {
-          for (let k = 0; k < 200; k++) await tx.run("INSERT INTO t (v) VALUES (?)", [new Uint8Array(rowBytes).fill(rows++ % 251)]);
-        });
-        const now = salt();
-        if (now !== last) restarts++;
-        last = now;
-      }
+      rows = await writeUntilLogRestarts(db, `${file}-wal`, 3, rowBytes);
       assert.ok(checkpointsOf(db) >= 3, `${checkpointsOf(db)} checkpoints on the thread`);
       const database = (await stat(file)).size;
       assert.ok(database > (rows * rowBytes) / 4, `checkpoints copied the rows into the database file (${database} bytes)`);
@@ -149,10 +169,32 @@ describe("SQLite store: write-ahead log flushed before a write resolves", () => 
     }
     try {
       await assert.rejects(stat(`${file}-wal`), { code: "ENOENT" }, "the last connection to close checkpointed and removed the log");
-      const reopened = new Database(file, { readonly: true });
-      const counted = reopened.prepare("SELECT COUNT(*) AS n, SUM(length(v)) AS bytes FROM t").get() as { n: number; bytes: number };
-      reopened.close();
-      assert.deepEqual(counted, { n: rows, bytes: rows * rowBytes });
+      assert.deepEqual(storedRows(file), { n: rows, bytes: rows * rowBytes });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("falls back to SQLite's own checkpoints when the thread cannot checkpoint (its database file renamed away under the service, a real fault): the log keeps restarting and every row is kept", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "sensorseal-sqlite-"));
+    const file = path.join(dir, "store.sqlite");
+    const moved = path.join(dir, "moved.sqlite");
+    const db = await openDatabase(file);
+    const rowBytes = 1024;
+    let rows = 0;
+    try {
+      await db.migrate("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+      // The service's connection keeps its open file; the thread, opening the file by name at its first checkpoint, finds none.
+      await rename(file, moved);
+      rows = await writeUntilLogRestarts(db, `${file}-wal`, 3, rowBytes);
+      assert.equal(checkpointsOf(db), 0, "no checkpoint ran on the thread");
+      assert.deepEqual(await db.query("PRAGMA wal_autocheckpoint"), [{ wal_autocheckpoint: 1000 }], "SQLite checkpoints in COMMIT again");
+    } finally {
+      await db.close();
+    }
+    try {
+      await rename(moved, file);
+      assert.deepEqual(storedRows(file), { n: rows, bytes: rows * rowBytes });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
