@@ -9,7 +9,7 @@
 import express, { type Express, type Router } from "express";
 
 import { createServiceApp } from "../service/app.js";
-import { fastRouteOf, setFastRoute } from "../service/fast-route.js";
+import { inheritFastRoute } from "../service/fast-route.js";
 import { ConfigError } from "../service/errors.js";
 import { GroupCommit } from "../service/group-commit.js";
 import { Limiters } from "../service/limiter.js";
@@ -172,8 +172,6 @@ function outerApp(
   const before = [o.shedder.middleware(), o.budget.middleware((req) => req.ip ?? req.socket.remoteAddress ?? "unknown")];
   for (const handler of before) app.use(handler);
   app.use(service);
-  // Behind a trusted proxy express works out the client address: every request then goes through it.
-  const fast = fastRouteOf(service);
-  if (fast !== undefined && o.trustProxy === undefined) setFastRoute(app, fast.prefixed([recorder, ...before]));
+  inheritFastRoute(app, service, [recorder, ...before]);
   return app;
 }

@@ -26,7 +26,7 @@ import { ReadingDigester } from "../core/reading.js";
 import { readingAnchorAbi } from "../chain/abis.js";
 import { detectFeeModel, type FeeModel } from "../chain/fee-model.js";
 import { createServiceApp } from "../service/app.js";
-import { fastRouteOf, setFastRoute } from "../service/fast-route.js";
+import { inheritFastRoute } from "../service/fast-route.js";
 import type { Logger } from "../service/logger.js";
 import { Limiters, quotaOf } from "../service/limiter.js";
 import { refusalRecorder } from "../service/process-metrics.js";
@@ -172,9 +172,7 @@ function outerApp(
   ];
   for (const handler of before) app.use(handler);
   app.use(service);
-  // Behind a trusted proxy express works out the client address: every request then goes through it.
-  const fast = fastRouteOf(service);
-  if (fast !== undefined && trustProxy === undefined) setFastRoute(app, fast.prefixed(before));
+  inheritFastRoute(app, service, before);
   return app;
 }
 

@@ -73,16 +73,34 @@ export function parseJsonBody(bytes: Buffer): unknown {
 /** `application/json`, with no parameter or `charset=utf-8` only: what the fast route reads as express would. */
 const PLAIN_JSON = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
+/** express's `res.status`, as the handlers use it. */
+function status(this: ServerResponse, code: number): ServerResponse {
+  this.statusCode = code;
+  return this;
+}
+
+/** express's `res.json` for the bodies the handlers send (no ETag, see the module's comment). */
+function json(this: ServerResponse, body: unknown): ServerResponse {
+  const text = JSON.stringify(body);
+  if (!this.hasHeader("Content-Type")) this.setHeader("Content-Type", "application/json; charset=utf-8");
+  this.setHeader("Content-Length", Buffer.byteLength(text));
+  this.end(text);
+  return this;
+}
+
 /** A route the fast path serves, with the count of requests it took (tests, operators). */
 export class FastRoute {
   readonly #spec: FastRouteSpec;
   readonly #limit: number | undefined;
+  /** Every handler in express's order, the body reader in its place. */
+  readonly #handlers: readonly RequestHandler[];
   /** Requests this route answered without express. */
   served = 0;
 
   constructor(spec: FastRouteSpec) {
     this.#spec = spec;
     this.#limit = bodyLimitBytes(spec.bodyLimit);
+    this.#handlers = [...spec.beforeBody, readBody, ...spec.afterBody];
   }
 
   /** The same route with `handlers` run first (an outer app's middlewares, mounted before this service). */
@@ -116,27 +134,14 @@ export class FastRoute {
       body: undefined,
       is: express.request.is, // reads only the request's headers
     });
-    Object.assign(response, {
-      locals: {},
-      status(code: number) {
-        res.statusCode = code;
-        return response;
-      },
-      json(body: unknown) {
-        const text = JSON.stringify(body);
-        if (!res.hasHeader("Content-Type")) res.setHeader("Content-Type", "application/json; charset=utf-8");
-        res.setHeader("Content-Length", Buffer.byteLength(text));
-        res.end(text);
-        return response;
-      },
-    });
+    Object.assign(response, { locals: {}, status, json });
     this.#run(request, response);
     return true;
   }
 
   #run(req: Request, res: Response): void {
-    const { beforeBody, afterBody, onError } = this.#spec;
-    const handlers = [...beforeBody, this.#readBody, ...afterBody];
+    const handlers = this.#handlers;
+    const { onError } = this.#spec;
     let at = 0;
     const next = (error?: unknown): void => {
       if (error !== undefined && error !== null) {
@@ -153,22 +158,22 @@ export class FastRoute {
     };
     next();
   }
-
-  /** Reads and parses the body (Content-Length, within the limit, as `#takes` checked). */
-  readonly #readBody: RequestHandler = (req, _res, next) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.once("error", next);
-    req.once("end", () => {
-      try {
-        req.body = parseJsonBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-      } catch (error) {
-        return next(error);
-      }
-      next();
-    });
-  };
 }
+
+/** Reads and parses the body (Content-Length, within the limit, as `FastRoute` checked before taking it). */
+const readBody: RequestHandler = (req, _res, next) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
+  req.once("error", next);
+  req.once("end", () => {
+    try {
+      req.body = parseJsonBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    } catch (error) {
+      return next(error);
+    }
+    next();
+  });
+};
 
 const fastRoutes = new WeakMap<Express, FastRoute>();
 
@@ -182,9 +187,21 @@ export function fastRouteOf(app: Express): FastRoute | undefined {
   return fastRoutes.get(app);
 }
 
-/** An HTTP server for `app`: its fast route first, if it has one, then express. */
+/**
+ * Gives `outer`, which runs `before` and then mounts `service`, the service's fast route with
+ * `before` run first (the relayer's and the platform's outer apps).
+ */
+export function inheritFastRoute(outer: Express, service: Express, before: readonly RequestHandler[]): void {
+  const fast = fastRoutes.get(service);
+  if (fast !== undefined) fastRoutes.set(outer, fast.prefixed(before));
+}
+
+/**
+ * An HTTP server for `app`: its fast route first, if it has one, then express. Behind a trusted
+ * proxy (`trust proxy` set) every request goes to express, which works out the client address.
+ */
 export function serverOf(app: Express): Server {
-  const fast = fastRoutes.get(app);
+  const fast = app.get("trust proxy") === false ? fastRoutes.get(app) : undefined;
   const listener: RequestListener = fast === undefined ? app : (req, res) => void (fast.take(req, res) || app(req, res));
   return createServer(listener);
 }

@@ -108,11 +108,6 @@ class SqliteDatabase implements SqlDatabase {
     return this.#checkpointer?.checkpoints ?? 0;
   }
 
-  /** Writes committed so far (tests, operators). */
-  get committedWrites(): number {
-    return this.#committed;
-  }
-
   /** Writes a finished flush covers (tests, operators): every write up to this one is on disk. */
   get durableWrites(): number {
     return this.#walPath === undefined ? this.#committed : this.#flushed;
@@ -177,16 +172,7 @@ class SqliteDatabase implements SqlDatabase {
       }
     });
     this.#queue = run.catch(() => undefined);
-    return run.then(
-      async (value) => {
-        await this.#durable();
-        return value;
-      },
-      async (error: unknown) => {
-        await this.#durable();
-        throw error;
-      },
-    );
+    return run.finally(() => this.#durable());
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {

@@ -75,10 +75,11 @@ const json = (text: string | Buffer, contentType = "application/json"): Sent => 
   body: text,
 });
 
-/** The same service twice: one served with its fast route (`listen`), one by express alone. */
-function servicePair(burst?: number) {
+/** The same service twice: one served with its fast route (`listen`), one by express alone; `trustProxy` set on both. */
+function servicePair(burst?: number, trustProxy?: string) {
   const fastApp = echoService(burst);
   const expressApp = echoService(burst);
+  if (trustProxy !== undefined) for (const app of [fastApp, expressApp]) app.set("trust proxy", trustProxy);
   let fast: RunningServer;
   let plain: Server;
   let plainPort: number;
@@ -182,6 +183,20 @@ describe("fast route: POST /v1/readings without express answers exactly as expre
       if (code !== undefined) assert.equal(JSON.parse(answer.body).error.code, code);
       else assert.deepEqual(JSON.parse(answer.body).body, reading);
     }
+  });
+});
+
+describe("fast route: behind a trusted proxy", () => {
+  const services = servicePair(undefined, "loopback");
+  before(() => services.start());
+  after(() => services.stop());
+
+  it("leaves every request to express, so the client address is the forwarded one, as the limits charge it", async () => {
+    const sent = json(JSON.stringify(reading));
+    const { answer, tookFast } = await services.both({ ...sent, headers: { ...sent.headers, "x-forwarded-for": "203.0.113.7" } });
+    assert.equal(tookFast, false);
+    assert.equal(answer.status, 202);
+    assert.equal(JSON.parse(answer.body).ip, "203.0.113.7");
   });
 });
 
