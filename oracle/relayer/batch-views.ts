@@ -9,7 +9,7 @@ import type { Address, Hex } from "viem";
 
 import { type Batch, buildBatch, parseManifest } from "../core/manifest.js";
 import { ServiceError } from "../service/errors.js";
-import { receiptJson } from "./receipts.js";
+import type { ReceiptSigner } from "./receipts.js";
 import type { BatchRow, ReadingRow, ReadingStatus, RelayerStore } from "./store.js";
 
 /** A cached rebuilt batch, for proofs. */
@@ -36,10 +36,10 @@ function readingStatus(batch: BatchRow | undefined): ReadingStatus {
 
 /** Answers about readings and batches of one relayer store. */
 export class BatchViews {
-  readonly #o: { store: RelayerStore; chainId: number; anchor: Address; receiptSigner: Address };
+  readonly #o: { store: RelayerStore; chainId: number; anchor: Address; receipts: Pick<ReceiptSigner, "json"> };
   readonly #trees = new Map<number, TreeEntry>();
 
-  constructor(options: { store: RelayerStore; chainId: number; anchor: Address; receiptSigner: Address }) {
+  constructor(options: { store: RelayerStore; chainId: number; anchor: Address; receipts: Pick<ReceiptSigner, "json"> }) {
     this.#o = options;
   }
 
@@ -55,7 +55,7 @@ export class BatchViews {
       dataHash: row.dataHash,
       signature: row.signature,
       receivedAt: new Date(row.receivedAt).toISOString(),
-      receipt: receiptJson(row, row.receipt, this.#o.receiptSigner),
+      receipt: this.#o.receipts.json(row, row.receipt),
       chainId: this.#o.chainId,
       anchor: this.#o.anchor,
     };

@@ -142,8 +142,9 @@ export class ReadingChecker {
    * as RejectionError, except a refusal by the device's registry status (DEVICE_REVOKED,
    * DEVICE_NOT_ACTIVE) of an authentic reading: that is returned beside the candidate, so the
    * caller can still answer an identical resend of an already accepted reading with its receipt.
+   * With `signReceipt: false` (a bulk receipted under one root) no receipt is signed with the check.
    */
-  async verify(body: unknown): Promise<{ candidate: Candidate; refusal?: RejectionError }> {
+  async verify(body: unknown, { signReceipt = true } = {}): Promise<{ candidate: Candidate; refusal?: RejectionError }> {
     const { reading, signature } = parseSubmittedReading(body);
     const { digester, maxClockSkewSeconds, now, intakeWindow } = this.#options;
     if (intakeWindow !== undefined) {
@@ -167,7 +168,7 @@ export class ReadingChecker {
       signature,
     };
     const receipts = this.#options.receipts;
-    const receipt = pool === undefined || receipts === undefined ? undefined : receipts.prepare(candidate);
+    const receipt = pool === undefined || receipts === undefined || !signReceipt ? undefined : receipts.prepare(candidate);
     let receiptSignature: Uint8Array | undefined;
     const verdict = await admitReading({
       reading,

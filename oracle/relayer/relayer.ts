@@ -266,7 +266,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     anchorer,
     limits,
     batch: options.batch,
-    receiptSigner,
+    receipts,
   });
   const info = {
     chainId: chain.chainId,
@@ -278,7 +278,7 @@ export async function createRelayer(options: RelayerOptions): Promise<Relayer> {
     receiptDeadlineSeconds: deadlineSlack,
     maxBulk: limits.maxBulk,
   };
-  const views = new BatchViews({ store, chainId: chain.chainId, anchor, receiptSigner });
+  const views = new BatchViews({ store, chainId: chain.chainId, anchor, receipts });
   let started = false;
   const submit = submissionHandlers({ limits, limiters, submissions });
   const service = createServiceApp({

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Request, Response } from "express";
-import type { Address } from "viem";
 
 import type { SignedReceiptJson } from "../core/receipt.js";
 import { retryAfterSeconds, type Consumed, type Limiter } from "../service/limiter.js";
@@ -15,7 +14,7 @@ import type { Anchorer } from "./anchorer.js";
 import { RejectionError } from "./errors.js";
 import type { IntakeWriter, ReadingChecker } from "./intake.js";
 import type { RelayerMetrics } from "./metrics.js";
-import { receiptJson } from "./receipts.js";
+import { UNSIGNED, type ReceiptSigner } from "./receipts.js";
 import type { RelayerLimits } from "./relayer-options.js";
 import type { AcceptOutcome, Candidate, RelayerStore } from "./store.js";
 
@@ -31,8 +30,22 @@ export interface SubmissionsOptions {
   anchorer: Anchorer;
   limits: RelayerLimits;
   batch: { maxSize: number; maxAgeMs: number };
-  receiptSigner: Address;
+  /** Answers receipts, and signs a bulk's receipt root. */
+  receipts: Pick<ReceiptSigner, "json" | "deadline" | "signRoot">;
 }
+
+/** The preference (RFC 7240) of a bulk asking for one receipt root instead of one receipt per reading. */
+const ROOT_PREFERENCE = /(?:^|,)\s*receipt\s*=\s*"?root"?\s*(?:[;,]|$)/i;
+
+/** Whether a bulk submission asked for one signed receipt root (`Prefer: receipt=root`). */
+export const wantsReceiptRoot = (req: Request): boolean => {
+  const prefer = req.headers.prefer;
+  return prefer !== undefined && ROOT_PREFERENCE.test(String(prefer));
+};
+
+type Queued = { status: "queued"; duplicate: boolean; receipt?: SignedReceiptJson };
+/** An accepted reading of a submission (new or an identical resend) and its answer. */
+type Admitted = { candidate: Candidate; body: Queued };
 
 /** The client address a submission is charged to (behind a trusted proxy, the forwarded one). */
 export const clientAddress = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? "unknown";
@@ -96,7 +109,7 @@ export class Submissions {
     let held = items.length;
     this.#reserved += held;
     try {
-      await this.#admit(clientAddress(req), res, bulk, items, (keep) => {
+      await this.#admit(clientAddress(req), res, bulk, bulk && wantsReceiptRoot(req), items, (keep) => {
         this.#reserved -= held - keep;
         held = keep;
       });
@@ -105,17 +118,20 @@ export class Submissions {
     }
   }
 
-  /** The rest of a submission, once it holds room for its readings in the queue (`hold` shrinks it). */
-  async #admit(client: string, res: Response, bulk: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
+  /**
+   * The rest of a submission, once it holds room for its readings in the queue (`hold` shrinks it).
+   * With `root`, the accepted readings are receipted by one signed root: every one with the same
+   * deadline (the earliest of theirs), no receipt signed per reading.
+   */
+  async #admit(client: string, res: Response, bulk: boolean, root: boolean, items: unknown[], hold: (keep: number) => void): Promise<void> {
     const o = this.#o;
     const errors = new Array<RejectionError | undefined>(items.length);
-    const results = new Array<{ status: number; body: { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } }>(items.length);
+    const results = new Array<Admitted | undefined>(items.length);
     const candidates: Candidate[] = [];
     const slots: number[] = [];
-    let accepted = 0;
     // Every reading's check at once (the signature pool checks them together on its worker threads);
     // only refused ones cost the client address (carrier NAT: honest readings from one address are free).
-    const verdicts = (await o.budget.checkEach(client, items, (item) => o.checker.verify(item))).map((c) =>
+    const verdicts = (await o.budget.checkEach(client, items, (item) => o.checker.verify(item, { signReceipt: !root }))).map((c) =>
       c.ok ? { verdict: c.value } : { error: c.error },
     );
     // The device quotas of the authentic, admissible readings, charged together (one take per device).
@@ -142,11 +158,8 @@ export class Submissions {
           const existing = await o.store.reading(candidate.device, candidate.seq);
           if (existing === undefined || existing.timestamp !== candidate.timestamp || existing.dataHash !== candidate.dataHash)
             throw blocked;
-          results[i] = {
-            status: 202,
-            body: { status: "queued", duplicate: true, receipt: receiptJson(existing, existing.receipt, o.receiptSigner) },
-          };
-          accepted++;
+          const receipt = root ? undefined : o.receipts.json(existing, existing.receipt);
+          results[i] = { candidate, body: { status: "queued", duplicate: true, ...(receipt === undefined ? {} : { receipt }) } };
           o.metrics.readingsDuplicate.inc();
           continue;
         }
@@ -159,16 +172,21 @@ export class Submissions {
     }
     if (!bulk && errors[0] !== undefined) throw errors[0];
     hold(candidates.length);
+    // One deadline for the whole root, stored with each new reading (its own receipt, if ever asked for, says the same).
+    let deadline = Infinity;
+    if (root) {
+      for (const c of [...candidates, ...results.map((r) => r?.candidate)])
+        if (c !== undefined) deadline = Math.min(deadline, o.receipts.deadline(c));
+      for (const c of candidates) c.receipt = { deadline, signature: UNSIGNED };
+    }
 
     const outcomes = await o.writer.submit(candidates);
     outcomes.forEach((outcome, k) => {
       const candidate = candidates[k];
-      const i = slots[k];
-      const answer = this.#outcomeAnswer(candidate, outcome);
-      if (answer instanceof RejectionError) errors[i] = answer;
+      const answer = this.#outcomeAnswer(candidate, outcome, root);
+      if (answer instanceof RejectionError) errors[slots[k]] = answer;
       else {
-        results[i] = { status: 202, body: answer };
-        accepted++;
+        results[slots[k]] = { candidate, body: answer };
         if (outcome.kind === "accepted") o.metrics.readingsAccepted.inc();
         else o.metrics.readingsDuplicate.inc();
       }
@@ -178,31 +196,52 @@ export class Submissions {
 
     if (!bulk) {
       if (errors[0] !== undefined) throw errors[0];
-      res.status(202).json(results[0].body);
+      res.status(202).json(results[0]!.body);
       return;
     }
-    let rejected = 0;
-    const list = items.map((_, i) => {
-      const error = errors[i];
-      if (error === undefined) return { index: i, status: 202, duplicate: results[i].body.duplicate, receipt: results[i].body.receipt };
-      rejected++;
-      o.metrics.readingsRejected.inc({ code: error.code });
-      return { index: i, status: error.status, error: error.toJSON() };
-    });
-    res.status(rejected === 0 ? 202 : 207).json({ accepted, rejected, results: list });
+    this.#answerBulk(res, errors, results, root ? deadline : undefined);
   }
 
-  #outcomeAnswer(
-    candidate: Candidate,
-    outcome: AcceptOutcome,
-  ): { status: "queued"; duplicate: boolean; receipt: SignedReceiptJson } | RejectionError {
+  /** A bulk's answer: 202 when every reading was accepted, else 207; a result per reading, and the root when asked for. */
+  #answerBulk(
+    res: Response,
+    errors: readonly (RejectionError | undefined)[],
+    results: readonly (Admitted | undefined)[],
+    rootDeadline?: number,
+  ): void {
+    let rejected = 0;
+    const list = Array.from(results, (result, i) => {
+      const error = errors[i];
+      if (error === undefined) {
+        const { duplicate, receipt } = result!.body;
+        return { index: i, status: 202, duplicate, ...(receipt === undefined ? {} : { receipt }) };
+      }
+      rejected++;
+      this.#o.metrics.readingsRejected.inc({ code: error.code });
+      return { index: i, status: error.status, error: error.toJSON() };
+    });
+    const accepted = list.length - rejected;
+    const body: Record<string, unknown> = { accepted, rejected, results: list };
+    if (rootDeadline !== undefined) {
+      res.setHeader("Preference-Applied", "receipt=root");
+      if (accepted > 0)
+        body.receipt = this.#o.receipts.signRoot(
+          results.flatMap((r) => (r === undefined ? [] : [r.candidate])),
+          rootDeadline,
+        );
+    }
+    res.status(rejected === 0 ? 202 : 207).json(body);
+  }
+
+  /** A committed candidate's answer: its receipt, or none when the bulk is receipted under a root. */
+  #outcomeAnswer(candidate: Candidate, outcome: AcceptOutcome, root: boolean): Queued | RejectionError {
     switch (outcome.kind) {
       case "accepted":
       case "duplicate":
         return {
           status: "queued",
           duplicate: outcome.kind === "duplicate",
-          receipt: receiptJson(candidate, outcome.receipt, this.#o.receiptSigner),
+          ...(root ? {} : { receipt: this.#o.receipts.json(candidate, outcome.receipt) }),
         };
       case "conflict":
         return new RejectionError("SEQUENCE_CONFLICT", `another reading was accepted for seq ${candidate.seq} of this device`, {

@@ -13,7 +13,15 @@ import { parseEventLogs, type Address, type Hex, type PublicClient } from "viem"
 import { readingAnchorAbi } from "../chain/abis.js";
 import { DeviceStatus } from "../core/device-status.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
-import { recoverReceiptSigner, ReceiptDigester, type InclusionReceipt, type SignedReceiptJson } from "../core/receipt.js";
+import {
+  receiptRootOf,
+  receiptsUnderRoot,
+  recoverReceiptSigner,
+  ReceiptDigester,
+  type InclusionReceipt,
+  type SignedReceiptJson,
+  type SignedReceiptRootJson,
+} from "../core/receipt.js";
 import type { Reading } from "../core/reading.js";
 import { ReadingVerdict, VerifierError, type Problem } from "./types.js";
 
@@ -35,8 +43,11 @@ export interface RelayerRegistration {
 }
 
 /**
- * Receipts from a JSON document: an array of signed receipts, of `{ receipt, reading? }`, or of the
- * relayer's 202 bodies (`{ receipt }` / `{ receipts: [...] }`) as the SDK's outbox keeps them.
+ * Receipts from a JSON document: an array of signed receipts (alone, or under a root with their
+ * proof), of `{ receipt, reading? }`, of the relayer's 202 bodies (`{ receipt }` / `{ receipts: [...] }`)
+ * as the SDK's outbox keeps them, or of a bulk's signed receipt root with the readings it covers
+ * (`{ receipt: { root, count, deadline, signature, signer }, readings: [{ device, seq, dataHash,
+ * timestamp?, signature? }] }`).
  *
  * @throws {VerifierError} INVALID_ARGUMENT when an entry is not a receipt.
  * @example parseReceipts(JSON.parse(fs.readFileSync("receipts.json", "utf8")));
@@ -48,6 +59,7 @@ export function parseReceipts(json: unknown): ReceiptEvidence[] {
     if (Array.isArray(item)) return item.forEach(visit);
     if (item === null || typeof item !== "object") throw new VerifierError("INVALID_ARGUMENT", "receipts: not an object");
     if (Array.isArray(item.receipts)) return item.receipts.forEach(visit);
+    if (typeof item.receipt?.root === "string" && Array.isArray(item.readings)) return underRoot(item.receipt, item.readings);
     const receipt = item.receipt ?? item;
     if (
       typeof receipt.device !== "string" ||
@@ -58,6 +70,19 @@ export function parseReceipts(json: unknown): ReceiptEvidence[] {
       throw new VerifierError("INVALID_ARGUMENT", "receipts: an entry has no device, seq, deadline and signature");
     const reading = item.reading;
     out.push({ receipt: receipt as SignedReceiptJson, ...(reading?.signature === undefined ? {} : { reading }) });
+  };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  const underRoot = (root: SignedReceiptRootJson, readings: any[]): void => {
+    let receipts: SignedReceiptJson[];
+    try {
+      receipts = receiptsUnderRoot(root, readings);
+    } catch (error) {
+      throw new VerifierError("INVALID_ARGUMENT", `receipts: a receipt root and its readings do not match (${(error as Error).message})`);
+    }
+    receipts.forEach((receipt, i) => {
+      const { timestamp, signature } = readings[i];
+      out.push({ receipt, ...(signature === undefined ? {} : { reading: { timestamp, signature } }) });
+    });
   };
   visit(json);
   return out;
@@ -105,9 +130,9 @@ export async function censorshipProblem(
   const receipt: InclusionReceipt = { device: r.device, seq: BigInt(r.seq), dataHash: r.dataHash, deadline: BigInt(r.deadline) };
   let signer: Address;
   try {
-    signer = await recoverReceiptSigner(new ReceiptDigester(context.chainId, context.anchor), receipt, r.signature);
+    signer = await recoverReceiptSigner(new ReceiptDigester(context.chainId, context.anchor), receipt, r.signature, receiptRootOf(r));
   } catch {
-    return { reason: "the receipt's signature does not recover" };
+    return { reason: "the receipt's signature does not recover, or its Merkle proof fails" };
   }
   const registration = context.registrations.find(
     (g) => g.receiptSigner.toLowerCase() === signer.toLowerCase() && g.timestamp <= receipt.deadline,

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import type { Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
-import { verifyReceipt } from "../../oracle/core/receipt.js";
+import { receiptsUnderRoot, verifyReceipt } from "../../oracle/core/receipt.js";
 import { ADMISSION_CASES, type AdmissionCase } from "../core/admission-cases.js";
 import { startAuditChain, type AuditChain } from "../helpers/audit-chain.js";
 import {
@@ -322,6 +322,72 @@ describe("relayer intake over HTTP", () => {
     assert.equal(after.readings, before.readings + 2);
   });
 
+  it("receipts a bulk that asks for it (Prefer: receipt=root) with one signed root; each reading's own receipt says the same", async () => {
+    const device = await registeredDevice(chain, "p256");
+    await t.registry.sync();
+    const now = await chainTime(chain);
+    const [r1, r2, r3] = [1, 2, 3].map((seq) => signedReading(device, domain, { seq, timestamp: now }));
+    const accepted = await post(r3); // accepted alone, with its own receipt, before the bulk
+    const bad = { ...signedReading(device, domain, { seq: 4, timestamp: now }), dataHash: `0x${"00".repeat(32)}` };
+    const before = Math.floor(Date.now() / 1000);
+    const answer = await request(`${t.url}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", prefer: "respond-async, receipt=root" },
+      body: JSON.stringify([r1, bad, r2, r3]),
+    });
+    assert.equal(answer.status, 207, answer.text);
+    assert.equal(answer.headers.get("preference-applied"), "receipt=root");
+    assert.deepEqual(
+      answer.body.results.map((r: { status: number; duplicate?: boolean; receipt?: unknown }) => [r.status, r.duplicate, r.receipt]),
+      [
+        [202, false, undefined],
+        [400, undefined, undefined],
+        [202, false, undefined],
+        [202, true, undefined],
+      ],
+    );
+    const root = answer.body.receipt;
+    assert.equal(root.count, 3);
+    assert.equal(root.signer, t.relayer.receiptSigner);
+    assert.ok(Number(root.deadline) >= before + 60 + 600, root.deadline);
+    // The device's evidence: its accepted readings under the root, each verifying as a lone receipt does.
+    const under = receiptsUnderRoot(root, [r1, r2, r3]);
+    for (const receipt of under)
+      assert.equal(await verifyReceipt({ ...domain, relayer: t.relayer.receiptSigner, receipt }), true, JSON.stringify(receipt));
+    assert.throws(() => receiptsUnderRoot(root, [r1, r2, bad]), { code: "INVALID_ARGUMENT" });
+    // Asked later, a reading receipted under the root gets its own receipt with the root's deadline, the same each time.
+    const status = await request(`${t.url}/v1/readings/${device.address}/1`);
+    const again = await request(`${t.url}/v1/readings/${device.address}/1`);
+    assert.equal(status.body.receipt.deadline, root.deadline);
+    assert.deepEqual(again.body.receipt, status.body.receipt);
+    assert.equal(await verifyReceipt({ ...domain, relayer: t.relayer.receiptSigner, receipt: status.body.receipt }), true);
+    const resend = await post(r2);
+    assert.equal(resend.body.duplicate, true);
+    assert.deepEqual(resend.body.receipt, (await request(`${t.url}/v1/readings/${device.address}/2`)).body.receipt);
+    // The reading accepted before keeps its own receipt.
+    assert.deepEqual((await request(`${t.url}/v1/readings/${device.address}/3`)).body.receipt, accepted.body.receipt);
+    // Without the preference (or for one reading), receipts per reading as before.
+    const plain = await post([signedReading(device, domain, { seq: 5, timestamp: now })]);
+    assert.equal(plain.headers.get("preference-applied"), null);
+    assert.equal(plain.body.receipt, undefined);
+    assert.equal(await verifyReceipt({ ...domain, relayer: t.relayer.receiptSigner, receipt: plain.body.results[0].receipt }), true);
+    const single = await request(`${t.url}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", prefer: "receipt=root" },
+      body: JSON.stringify(signedReading(device, domain, { seq: 6, timestamp: now })),
+    });
+    assert.equal(single.status, 202);
+    assert.equal(await verifyReceipt({ ...domain, relayer: t.relayer.receiptSigner, receipt: single.body.receipt }), true);
+    // A bulk with nothing accepted has no root.
+    const none = await request(`${t.url}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", prefer: "receipt=root" },
+      body: JSON.stringify([bad]),
+    });
+    assert.equal(none.status, 207);
+    assert.equal(none.body.receipt, undefined);
+  });
+
   it("serves 404 and 400 in the error shape for unknown readings, batches and routes", async () => {
     const missing = await request(`${t.url}/v1/readings/${k1.address}/999`);
     assert.equal(missing.status, 404);
@@ -355,7 +421,7 @@ describe("relayer intake over HTTP", () => {
     assert.equal(count("STALE_SEQUENCE"), 0);
     assert.equal(count("SEQUENCE_CONFLICT"), 2);
     assert.equal(count("INVALID_READING"), 11);
-    assert.equal(count("INVALID_SIGNATURE"), 4 + 8 + 2);
+    assert.equal(count("INVALID_SIGNATURE"), 4 + 8 + 2 + 2);
     assert.match(text, /^# TYPE sensorseal_relayer_anchor_latency_seconds histogram$/m);
     assert.match(text, /^sensorseal_relayer_anchor_latency_seconds_bucket\{le="\+Inf"\} 0$/m);
   });

@@ -5,16 +5,28 @@ import { hashTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { bytesToHex, hexToBytes } from "../../oracle/core/bytes.js";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+
 import {
+  RECEIPT_LEAF_ENCODING,
+  RECEIPT_ROOT_TYPE,
   RECEIPT_TYPEHASH,
   ReceiptDigester,
+  ReceiptRootDigester,
   receiptDomain,
   receiptFromJson,
+  receiptLeaf,
+  receiptRootOf,
+  receiptRootTypedData,
+  receiptsUnderRoot,
+  receiptTree,
   receiptTypedData,
   recoverReceiptSigner,
   signReceipt,
+  signReceiptRoot,
   verifyReceipt,
   type InclusionReceipt,
+  type SignedReceiptRootJson,
 } from "../../oracle/core/receipt.js";
 import { keccak256Hex } from "../../oracle/core/keccak.js";
 
@@ -136,5 +148,86 @@ describe("inclusion receipt (core/receipt.ts)", () => {
       },
     );
     assert.throws(() => new ReceiptDigester(31337, ANCHOR).digest({ ...receipt, seq: -1n }), { code: "INVALID_ARGUMENT" });
+  });
+});
+
+describe("receipt roots: one signature for a bulk's receipts (core/receipt.ts)", () => {
+  const receipts: InclusionReceipt[] = [5n, 1n, 9n, 2n, 7n].map((seq) => ({
+    ...receipt,
+    seq,
+    dataHash: keccak256Hex(new Uint8Array([Number(seq)])),
+  }));
+  const readings = receipts.map((r) => ({ device: r.device, seq: String(r.seq), dataHash: r.dataHash }));
+  const rootDigester = new ReceiptRootDigester(31337, ANCHOR);
+  const signedRoot = (tree = receiptTree(receipts)): SignedReceiptRootJson => ({
+    root: tree.root,
+    count: tree.leafCount,
+    deadline: receipt.deadline.toString(),
+    signature: signReceiptRoot(rootDigester, KEY, { root: tree.root, count: tree.leafCount }),
+    signer: SIGNER,
+  });
+
+  it("leaves and root are @openzeppelin/merkle-tree's StandardMerkleTree over (device, seq, dataHash, deadline)", () => {
+    const values = receipts.map((r) => [r.device, r.seq, r.dataHash, r.deadline]);
+    const oz = StandardMerkleTree.of(values, [...RECEIPT_LEAF_ENCODING]);
+    assert.equal(receiptTree(receipts).root, oz.root);
+    receipts.forEach((r, i) => assert.equal(bytesToHex(receiptLeaf(r)), oz.leafHash(values[i])));
+    assert.equal(RECEIPT_ROOT_TYPE, "InclusionReceiptRoot(bytes32 root,uint32 count)");
+  });
+
+  it("signs the root as EIP-712 InclusionReceiptRoot on the receipts' domain, as viem's signTypedData does", async () => {
+    const tree = receiptTree(receipts);
+    const message = { root: tree.root, count: tree.leafCount };
+    assert.equal(bytesToHex(rootDigester.digest(message)), hashTypedData(receiptRootTypedData(receiptDomain(31337, ANCHOR), message)));
+    assert.equal(
+      signReceiptRoot(rootDigester, KEY, message),
+      await privateKeyToAccount(KEY).signTypedData(receiptRootTypedData(receiptDomain(31337, ANCHOR), message)),
+    );
+  });
+
+  it("each receipt under a root, with its proof, verifies as a receipt signed alone does; any change to it fails", async () => {
+    const under = receiptsUnderRoot(signedRoot(), readings);
+    assert.equal(under.length, 5);
+    for (const [i, r] of under.entries()) {
+      assert.deepEqual(
+        [r.device, r.seq, r.dataHash, r.deadline],
+        [readings[i].device, readings[i].seq, readings[i].dataHash, "1700000600"],
+      );
+      assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: r }), true);
+    }
+    const r = under[2];
+    const other = `0x${"77".repeat(32)}` as Hex;
+    for (const bad of [
+      { ...r, seq: "10" },
+      { ...r, deadline: "1700000601" },
+      { ...r, dataHash: other },
+      { ...r, count: 6 },
+      { ...r, root: other },
+      { ...r, proof: [...r.proof!.slice(1), r.proof![0]] },
+      { ...r, proof: r.proof!.slice(1) },
+      { ...r, proof: undefined },
+      { ...r, signature: signReceipt(new ReceiptDigester(31337, ANCHOR), KEY, receiptFromJson(r)) },
+    ])
+      assert.equal(await verifyReceipt({ chainId: 31337, anchor: ANCHOR, relayer: SIGNER, receipt: bad }), false, JSON.stringify(bad));
+    assert.equal(await verifyReceipt({ chainId: 31338, anchor: ANCHOR, relayer: SIGNER, receipt: r }), false);
+    // A root's signature is no single receipt's: the root itself is not a leaf of its tree.
+    const tree = receiptTree(receipts);
+    await assert.rejects(
+      recoverReceiptSigner(new ReceiptDigester(31337, ANCHOR), receipts[0], r.signature, { root: tree.root, count: 5, proof: [] }),
+      { code: "INVALID_SIGNATURE" },
+    );
+  });
+
+  it("refuses readings that do not make the signed root, and partial root fields", () => {
+    const signed = signedRoot();
+    assert.throws(() => receiptsUnderRoot(signed, readings.slice(1)), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => receiptsUnderRoot(signed, [...readings.slice(1), { ...readings[0], seq: "6" }]), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => receiptsUnderRoot({ ...signed, deadline: "1700000601" }, readings), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => receiptsUnderRoot(signed, []), { code: "INVALID_ARGUMENT" });
+    assert.equal(receiptsUnderRoot(signed, [...readings].reverse()).length, 5); // any order
+    assert.equal(receiptRootOf({}), undefined);
+    assert.throws(() => receiptRootOf({ root: signed.root }), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => receiptRootOf({ root: signed.root, count: 0, proof: [] }), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => receiptRootOf({ root: signed.root, count: 1, proof: ["0x12"] }), { code: "INVALID_ARGUMENT" });
   });
 });

@@ -13,7 +13,15 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { deviceRegistryAbi, readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
-import { ReceiptDigester, signReceipt } from "../../oracle/core/receipt.js";
+import {
+  ReceiptDigester,
+  ReceiptRootDigester,
+  receiptFromJson,
+  receiptsUnderRoot,
+  receiptTree,
+  signReceipt,
+  signReceiptRoot,
+} from "../../oracle/core/receipt.js";
 import { parseReceipts } from "../../oracle/verifier/censorship.js";
 import { verifyReadingOnChain } from "../../oracle/verifier/contract-verdict.js";
 import { fetchManifest, maxManifestBytes } from "../../oracle/verifier/manifest-fetch.js";
@@ -114,6 +122,28 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
       };
     };
     receipts.push(receipt(sent.cen1, chain.keys.receipt), receipt(sent.cen2, generatePrivateKey()));
+    // seq 3 and 4: receipted by one root (a bulk's answer to Prefer: receipt=root), kept with the readings
+    // as the device sent them; seq 5: a lone receipt claiming to be under that root, its proof forged.
+    sent.cen3 = stack.sign(dev.cen, 3, t2 + 2);
+    sent.cen4 = stack.sign(dev.cen, 4, t2 + 2);
+    sent.cen5 = stack.sign(dev.cen, 5, t2 + 2);
+    const bulk = [sent.cen3, sent.cen4].map((s) => ({
+      ...s.reading,
+      seq: String(s.reading.seq),
+      timestamp: String(s.reading.timestamp),
+      signature: s.signature,
+    }));
+    const tree = receiptTree(bulk.map((r) => ({ ...receiptFromJson({ ...r, deadline: String(t2 + 60) }) })));
+    const root = {
+      root: tree.root,
+      count: tree.leafCount,
+      deadline: String(t2 + 60),
+      signature: signReceiptRoot(new ReceiptRootDigester(chain.chainId, chain.anchor), chain.keys.receipt, { root: tree.root, count: 2 }),
+      signer: privateKeyToAccount(chain.keys.receipt).address,
+    };
+    receipts.push({ receipt: root, readings: bulk });
+    const forged = { ...receiptsUnderRoot(root, bulk)[0], seq: "5", dataHash: sent.cen5.reading.dataHash };
+    receipts.push({ receipt: forged, reading: { timestamp: String(sent.cen5.reading.timestamp), signature: sent.cen5.signature } });
     await createTestClient({ mode: "hardhat", transport: httpTransport(chain.rpcUrl) }).increaseTime({ seconds: 120 });
     await chain.mine(1);
 
@@ -196,6 +226,17 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
 
   it("attack 6: a receipt signed by a key no RelayerRegistered names is not evidence (NOT_ANCHORED)", () => {
     assert.equal(result(sent.cen2).status, "NOT_ANCHORED");
+  });
+
+  it("attack 6: readings receipted under one signed root are CENSORED too; a receipt with a forged proof is not evidence", () => {
+    for (const s of [sent.cen3, sent.cen4]) {
+      const r = result(s);
+      assert.equal(r.status, "CENSORED", JSON.stringify(r.problems));
+      const evidence = r.problems[0].details as { signer: string; receipt: { root: string; proof: string[] } };
+      assert.equal(evidence.signer, privateKeyToAccount(stack.chain.keys.receipt).address);
+      assert.equal(evidence.receipt.proof.length, 1);
+    }
+    assert.equal(result(sent.cen5).status, "NOT_ANCHORED");
   });
 
   it("§1: a batch whose manifest its relayer's registered URL does not serve → its readings UNAVAILABLE, the batch not ok", async () => {

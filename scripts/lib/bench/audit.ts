@@ -7,6 +7,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 
 import { type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
 import { readingAnchorAbi } from "../../../oracle/chain/abis.js";
 import { bytesToHex } from "../../../oracle/core/bytes.js";
@@ -22,6 +23,14 @@ import { cpuPerReading, drive, fmtCpu, isAnchored, readingStatus, startRelayerPr
 import { CFG, ONLY, OUT_DIR, log, rows, results, cleanups } from "./run.js";
 import { measureSignatureLimit } from "./signature-limit.js";
 import { fmtMs, fmtNum, fmtRatio, HttpClient, mean, median, percentile, seededRandom, sleep } from "./util.js";
+
+/** A bulk answered with one receipt root: every reading accepted under one root signed by the relayer's receipt key. */
+function checkRootAnswer(text: string, receiptSigner: string): void {
+  const body = JSON.parse(text) as { accepted: number; results: unknown[]; receipt?: { count: number; signer: string } };
+  if (body.receipt === undefined || body.receipt.count !== body.accepted || body.accepted !== body.results.length)
+    throw new Error(`bulk with Prefer: receipt=root: no receipt root for every reading: ${text.slice(0, 300)}`);
+  if (body.receipt.signer !== receiptSigner) throw new Error(`receipt root signed by ${body.receipt.signer}, not ${receiptSigner}`);
+}
 
 // ================================================================================================
 export async function auditSections(): Promise<void> {
@@ -42,7 +51,8 @@ export async function auditSections(): Promise<void> {
   const warmBulk = CFG.warmupBulkPerDevice;
   const single = CFG.singlePerDevice;
   const bulk = CFG.bulkPerDevice;
-  const perDevice = warm + warmBulk + single + bulk;
+  const bulkRoot = CFG.bulkRootPerDevice;
+  const perDevice = warm + warmBulk + single + bulk + bulkRoot;
   log(`signing ${fmtNum(perDevice * devices.length)} readings (${perDevice} per device) with oracle/core…`);
   let t0 = performance.now();
   const signed: SignedReading[][] = devices.map((d) =>
@@ -71,11 +81,13 @@ export async function auditSections(): Promise<void> {
   const warmBulkSeqs = seqRange(1 + warm, warmBulk);
   const singleSeqs = seqRange(1 + warm + warmBulk, single);
   const bulkSeqs = seqRange(1 + warm + warmBulk + single, bulk);
+  const bulkRootSeqs = seqRange(1 + warm + warmBulk + single + bulk, bulkRoot);
   const queues = {
     warm: singleQueues(warmSeqs, CFG.singleConcurrency),
     warmBulk: bulkQueues(warmBulkSeqs, CFG.bulkConcurrency),
     single: singleQueues(singleSeqs, CFG.singleConcurrency),
     bulk: bulkQueues(bulkSeqs, CFG.bulkConcurrency),
+    bulkRoot: bulkQueues(bulkRootSeqs, CFG.bulkConcurrency),
   };
 
   // ---- the relayer ----
@@ -96,6 +108,8 @@ export async function auditSections(): Promise<void> {
   );
   const client = new HttpClient(relayer.url, Math.max(CFG.singleConcurrency, CFG.bulkConcurrency, 64));
   cleanups.push(async () => client.close());
+  const rootClient = new HttpClient(relayer.url, CFG.bulkConcurrency, { prefer: "receipt=root" });
+  cleanups.push(async () => rootClient.close());
 
   // An empty block every second: confirmations move without traffic.
   const stopMiner = mineEverySecond(audit, (error) => log(`evm_mine failed: ${String(error)}`));
@@ -120,6 +134,21 @@ export async function auditSections(): Promise<void> {
   const bulkRate = (bulkCount / bulkMs) * 1000;
   log(`   ${fmtNum(bulkRate)} readings/s (${fmtMs(bulkMs)}; ${bulkRun.retries} answers 429 waited out)`);
   log(`   CPU: ${fmtCpu(bulkRun, bulkCount)}`);
+  const rootCount = bulkRoot * devices.length;
+  const rootRequests = queues.bulkRoot.reduce((a, q) => a + q.length, 0);
+  log(
+    `1. bulk requests, one receipt root each (Prefer: receipt=root): ${fmtNum(rootCount)} readings in ${rootRequests} requests of ${CFG.bulkSize}, ${CFG.bulkConcurrency} concurrent…`,
+  );
+  const rootRun = await drive(
+    rootClient,
+    queues.bulkRoot,
+    undefined,
+    (text) => checkRootAnswer(text, privateKeyToAccount(DEV_KEYS.receipt).address),
+    { relayer },
+  );
+  const rootRate = (rootCount / rootRun.ms) * 1000;
+  log(`   ${fmtNum(rootRate)} readings/s (${fmtMs(rootRun.ms)}; ${rootRun.retries} answers 429 waited out)`);
+  log(`   CPU: ${fmtCpu(rootRun, rootCount)}`);
   // Drain: wait until every reading sent so far is anchored, so section 2 starts on an empty queue.
   const lastSeq = perDevice;
   t0 = performance.now();
@@ -156,7 +185,19 @@ export async function auditSections(): Promise<void> {
       retryWaitSeconds: bulkRun.retryWaitSeconds,
       cpuMicrosecondsPerReading: cpuPerReading(bulkRun, bulkCount),
     },
+    bulkReceiptRoot: {
+      readings: rootCount,
+      requests: rootRequests,
+      perRequest: CFG.bulkSize,
+      concurrency: CFG.bulkConcurrency,
+      ms: rootRun.ms,
+      readingsPerSecond: rootRate,
+      retries429: rootRun.retries,
+      retryWaitSeconds: rootRun.retryWaitSeconds,
+      cpuMicrosecondsPerReading: cpuPerReading(rootRun, rootCount),
+    },
     ratioBulkOverSingle: bulkRate / singleRate,
+    ratioRootOverBulk: rootRate / bulkRate,
     backlogAnchoredMsAfterBulk: drainMs,
     warmup: { single: warm * devices.length, bulk: warmBulk * devices.length },
   };
@@ -167,6 +208,14 @@ export async function auditSections(): Promise<void> {
     baseline: `single-reading requests, ${CFG.singleConcurrency} concurrent (${fmtNum(singleCount)} readings)`,
     baselineResult: `${fmtNum(singleRate)} readings/s`,
     ratio: `${fmtRatio(bulkRate / singleRate)} (bulk / single)`,
+  });
+  rows.push({
+    section: 1,
+    measurement: `Relayer ingestion, bulk with one receipt root per request (Prefer: receipt=root; ${fmtNum(rootCount)} readings; 429s waited out: ${rootRun.retries})`,
+    result: `${fmtNum(rootRate)} readings/s`,
+    baseline: "bulk with one receipt per reading (same run, just before)",
+    baselineResult: `${fmtNum(bulkRate)} readings/s`,
+    ratio: `${fmtRatio(rootRate / bulkRate)} (root / per reading)`,
   });
   rows.push({
     section: 1,

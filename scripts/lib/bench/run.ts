@@ -32,6 +32,8 @@ export const CFG = {
   bulkSize: num("BENCH_BULK_SIZE", 100),
   bulkConcurrency: num("BENCH_BULK_CONCURRENCY", 8),
   bulkPerDevice: num("BENCH_BULK_PER_DEVICE", 800),
+  /** Readings per device sent in bulks asking for one receipt root each (`Prefer: receipt=root`). */
+  bulkRootPerDevice: num("BENCH_BULK_ROOT_PER_DEVICE", num("BENCH_BULK_PER_DEVICE", 800)),
   warmupPerDevice: 5,
   warmupBulkPerDevice: 10,
   latencyN: num("BENCH_LATENCY_N", 300),

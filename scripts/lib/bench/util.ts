@@ -78,7 +78,11 @@ export class HttpClient {
   readonly #port: number;
   readonly #tally = new SocketTally();
 
-  constructor(baseUrl: string, maxSockets: number) {
+  readonly #headers: http.OutgoingHttpHeaders;
+
+  /** `headers` go with every request (e.g. `{ prefer: "receipt=root" }`). */
+  constructor(baseUrl: string, maxSockets: number, headers: http.OutgoingHttpHeaders = {}) {
+    this.#headers = headers;
     const url = new URL(baseUrl);
     this.#host = url.hostname;
     this.#port = Number(url.port);
@@ -88,7 +92,9 @@ export class HttpClient {
   request(method: "GET" | "POST", path: string, body?: string): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders =
-        body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+        body === undefined
+          ? this.#headers
+          : { ...this.#headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) };
       const req = http.request({ host: this.#host, port: this.#port, path, method, agent: this.#agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
