@@ -16,10 +16,11 @@ import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { bytesToHex, hexToBytes } from "./bytes.js";
 import { canonicalize, parseCanonical } from "./canonical.js";
-import { SensorSealError, type SensorSealErrorOptions } from "./errors.js";
+import { SensorSealError, type InvalidArgumentError, type SensorSealErrorOptions } from "./errors.js";
 import { deviceIdFromPublicKey, verifyDeviceSignature, type KeyScheme } from "./keys.js";
 import { verifyMerkleProof } from "./merkle.js";
 import { dataHash } from "./payload.js";
+import { receiptRootOf } from "./receipt.js";
 import { ReadingDigester, readingFromJson, readingFromPayload, readingLeaf, readingToJson, type Reading } from "./reading.js";
 
 /** Bundle format version. */
@@ -277,8 +278,9 @@ export interface DirectProofBundle {
 
 /**
  * Evidence of a CENSORED reading (TRUST-MODEL §6): the device-signed reading, the relayer's receipt
- * (`deadline`, 65-byte signature) and the relayer's on-chain registration naming the receipt signer.
- * JSON: `{"anchor","chainId","device","kind":"censored","payload","reading","receipt":{"deadline","signature"},
+ * (`deadline`, 65-byte signature; for a receipt under a root also `root`, `count` and the Merkle
+ * `proof`, the signature then the root's) and the relayer's on-chain registration naming the receipt signer.
+ * JSON: `{"anchor","chainId","device","kind":"censored","payload","reading","receipt":{["count",]"deadline",["proof","root",]"signature"},
  *   "registration":{"block","receiptSigner","relayer","tx"},"registry","signature","v"}`.
  */
 export interface CensoredEvidenceBundle {
@@ -287,7 +289,7 @@ export interface CensoredEvidenceBundle {
   payload: string;
   signature: Hex;
   reading: Reading;
-  receipt: { deadline: bigint; signature: Hex };
+  receipt: { deadline: bigint; signature: Hex; root?: Hex; count?: number; proof?: Hex[] };
   registration: { relayer: Address; receiptSigner: Address; tx: Hex; block: bigint };
   chainId: number;
   anchor: Address;
@@ -336,7 +338,11 @@ export function anyBundleToJson(bundle: AnyBundle): string {
     return canonicalize({ ...common, block: bundle.block.toString(), logIndex: bundle.logIndex, tx: bundle.tx.toLowerCase() });
   return canonicalize({
     ...common,
-    receipt: { deadline: bundle.receipt.deadline.toString(), signature: bundle.receipt.signature.toLowerCase() },
+    receipt: {
+      deadline: bundle.receipt.deadline.toString(),
+      signature: bundle.receipt.signature.toLowerCase(),
+      ...receiptRootOf(bundle.receipt),
+    },
     registration: {
       block: bundle.registration.block.toString(),
       receiptSigner: getAddress(bundle.registration.receiptSigner),
@@ -393,6 +399,13 @@ export function parseAnyBundle(input: string | Uint8Array): AnyBundle {
   const r = o.receipt ?? {};
   if (typeof r.deadline !== "string" || !UINT.test(r.deadline)) fail("receipt.deadline", "must be a decimal string");
   if (typeof r.signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(r.signature)) fail("receipt.signature", "must be 65 bytes of hex");
+  let underRoot: ReturnType<typeof receiptRootOf>;
+  try {
+    underRoot = receiptRootOf(r);
+  } catch (error) {
+    const { argument, reason } = (error as InvalidArgumentError).details as { argument: string; reason: string };
+    fail(`receipt.${argument}`, reason);
+  }
   const g = o.registration ?? {};
   for (const f of ["relayer", "receiptSigner"])
     if (typeof g[f] !== "string" || !isAddress(g[f], { strict: false })) fail(`registration.${f}`, "must be an address");
@@ -402,7 +415,7 @@ export function parseAnyBundle(input: string | Uint8Array): AnyBundle {
     ...common,
     ...where,
     kind: "censored",
-    receipt: { deadline: BigInt(r.deadline), signature: r.signature.toLowerCase() },
+    receipt: { deadline: BigInt(r.deadline), signature: r.signature.toLowerCase(), ...underRoot },
     registration: {
       relayer: getAddress(g.relayer),
       receiptSigner: getAddress(g.receiptSigner),

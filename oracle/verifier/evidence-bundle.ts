@@ -13,7 +13,7 @@ import { checkReadingEvidence, type AnyBundle, type CensoredEvidenceBundle, type
 import { bytesToHex } from "../core/bytes.js";
 import { DeviceStatus, type DeviceStatus as Status } from "../core/device-status.js";
 import { judgeReadingTime, MAX_CLOCK_SKEW_SECONDS } from "../core/reading-time.js";
-import { recoverReceiptSigner, ReceiptDigester } from "../core/receipt.js";
+import { receiptRootOf, recoverReceiptSigner, ReceiptDigester, type SignedReceiptJson } from "../core/receipt.js";
 import { TIME_VERDICTS } from "./audit.js";
 import { checkBundleOnChain, exportBundle, type BundleCheckResult, type BundleVerdict } from "./bundle.js";
 import { ReadingVerdict, STATUS_PRIORITY, VerifierError } from "./types.js";
@@ -63,7 +63,7 @@ export async function exportAnyBundle(verifier: Verifier, device: Address, seq: 
   }
   const censored = result.problems.find((p) => p.status === ReadingVerdict.CENSORED)?.details as
     | {
-        receipt: { deadline: string; signature: `0x${string}` };
+        receipt: SignedReceiptJson;
         registration: { relayer: Address; receiptSigner: Address; txHash: `0x${string}`; blockNumber: number };
       }
     | undefined;
@@ -71,7 +71,7 @@ export async function exportAnyBundle(verifier: Verifier, device: Address, seq: 
   const bundle: CensoredEvidenceBundle = {
     ...common,
     kind: "censored",
-    receipt: { deadline: BigInt(censored.receipt.deadline), signature: censored.receipt.signature },
+    receipt: { deadline: BigInt(censored.receipt.deadline), signature: censored.receipt.signature, ...receiptRootOf(censored.receipt) },
     registration: {
       relayer: censored.registration.relayer,
       receiptSigner: censored.registration.receiptSigner,
@@ -177,11 +177,13 @@ async function checkDirect(client: PublicClient, bundle: DirectProofBundle, stat
 async function checkCensored(client: PublicClient, bundle: CensoredEvidenceBundle, statusAt: (t: bigint) => Promise<Status>, add: Add) {
   const { reading, receipt, registration } = bundle;
   const NOT = ReadingVerdict.NOT_ANCHORED; // a failed check: the evidence proves no censorship
-  const signer = await recoverReceiptSigner(
-    new ReceiptDigester(bundle.chainId, bundle.anchor),
-    { device: reading.device, seq: reading.seq, dataHash: reading.dataHash, deadline: receipt.deadline },
-    receipt.signature,
-  ).catch(() => undefined);
+  const signer = await (async () =>
+    recoverReceiptSigner(
+      new ReceiptDigester(bundle.chainId, bundle.anchor),
+      { device: reading.device, seq: reading.seq, dataHash: reading.dataHash, deadline: receipt.deadline },
+      receipt.signature,
+      receiptRootOf(receipt),
+    ))().catch(() => undefined);
   add("receiptSignature", signer === registration.receiptSigner, `receipt signed by ${signer ?? "nobody"}`, NOT);
   const logs = await client.getLogs({ address: bundle.anchor, fromBlock: registration.block, toBlock: registration.block }).catch(() => []);
   const registered = parseEventLogs({ abi: readingAnchorAbi, logs, eventName: "RelayerRegistered" }).find(

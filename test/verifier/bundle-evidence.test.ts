@@ -17,7 +17,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingAnchorAbi } from "../../oracle/chain/abis.js";
 import { rpcChain } from "../../oracle/chain/rpc.js";
 import { anyBundleToJson, parseAnyBundle, type AnyBundle } from "../../oracle/core/bundle.js";
-import { ReceiptDigester, signReceipt } from "../../oracle/core/receipt.js";
+import { ReceiptDigester, ReceiptRootDigester, receiptTree, signReceipt, signReceiptRoot } from "../../oracle/core/receipt.js";
+import { readingToJson } from "../../oracle/core/reading.js";
 import { checkAnyBundleOnChain, exportAnyBundle } from "../../oracle/verifier/evidence-bundle.js";
 import { parseReceipts, Verifier } from "../../oracle/verifier/index.js";
 import { chainTime, registeredDevice, startStack, type SignedPayload, type Stack, type TestDevice } from "./fixtures.js";
@@ -42,7 +43,7 @@ describe("verifier: direct-submission and CENSORED bundles, checked offline", { 
   let direct: SignedPayload;
   let directTx: `0x${string}`;
   let args: string[];
-  const bundles = {} as Record<"direct" | "censored", AnyBundle>;
+  const bundles = {} as Record<"direct" | "censored" | "censoredUnderRoot", AnyBundle>;
 
   before(async () => {
     stack = await startStack();
@@ -69,11 +70,25 @@ describe("verifier: direct-submission and CENSORED bundles, checked offline", { 
     const censored = stack.sign(dev, 2, t0 + 1);
     const r = { device: dev.address, seq: 2n, dataHash: censored.reading.dataHash, deadline: BigInt(t0 + 60) };
     const signature = signReceipt(new ReceiptDigester(chain.chainId, chain.anchor), chain.keys.receipt, r);
-    const receipts = [{ receipt: { ...r, seq: "2", deadline: String(r.deadline), signature } }];
+    const receipts: unknown[] = [{ receipt: { ...r, seq: "2", deadline: String(r.deadline), signature } }];
+    // seq 3 and 4: receipted under one root (a bulk's answer to Prefer: receipt=root), never anchored.
+    const bulk = [3, 4].map((seq) => stack.sign(dev, seq, t0 + 1));
+    const leaves = bulk.map((s) => ({ device: dev.address, seq: s.reading.seq, dataHash: s.reading.dataHash, deadline: BigInt(t0 + 60) }));
+    const tree = receiptTree(leaves);
+    const rootSignature = signReceiptRoot(new ReceiptRootDigester(chain.chainId, chain.anchor), chain.keys.receipt, {
+      root: tree.root,
+      count: 2,
+    });
+    const signer = privateKeyToAccount(chain.keys.receipt).address;
+    receipts.push({
+      receipt: { root: tree.root, count: 2, deadline: String(t0 + 60), signature: rootSignature, signer },
+      readings: bulk.map((s) => ({ ...readingToJson(s.reading), signature: s.signature })),
+    });
     await createTestClient({ mode: "hardhat", transport: http(chain.rpcUrl) }).increaseTime({ seconds: 120 });
     await chain.mine(1);
     stack.insertRaw(direct);
     stack.insertRaw(censored);
+    for (const s of bulk) stack.insertRaw(s);
     const receiptsFile = path.join(stack.dir, "receipts.json");
     await writeFile(receiptsFile, JSON.stringify(receipts));
     const keyFile = path.join(stack.dir, "consumer.key");
@@ -92,6 +107,7 @@ describe("verifier: direct-submission and CENSORED bundles, checked offline", { 
     });
     bundles.direct = (await exportAnyBundle(verifier, dev.address, 1)).bundle;
     bundles.censored = (await exportAnyBundle(verifier, dev.address, 2)).bundle;
+    bundles.censoredUnderRoot = (await exportAnyBundle(verifier, dev.address, 3)).bundle;
   });
 
   after(async () => {
@@ -124,6 +140,25 @@ describe("verifier: direct-submission and CENSORED bundles, checked offline", { 
     const moved = await checkAnyBundleOnChain({ ...b, receipt: { ...b.receipt, deadline: b.receipt.deadline + 1n } }, stack.chain.rpcUrl);
     assert.equal(moved.ok, false);
     assert.equal(moved.checks.find((c) => c.name === "receiptSignature")?.ok, false);
+  });
+
+  it("a CENSORED verdict on a receipt under a root exports with its root, count and proof, and re-checks CENSORED", async () => {
+    const b = parseAnyBundle(anyBundleToJson(bundles.censoredUnderRoot));
+    assert.ok("kind" in b && b.kind === "censored");
+    assert.equal(b.receipt.count, 2);
+    assert.equal(b.receipt.proof?.length, 1);
+    const verdict = await checkAnyBundleOnChain(b, stack.chain.rpcUrl);
+    assert.equal(verdict.status, "CENSORED", JSON.stringify(verdict.checks.filter((c) => !c.ok)));
+    // The root's signature without the proof, or with another leaf's, is no evidence.
+    for (const receipt of [
+      { deadline: b.receipt.deadline, signature: b.receipt.signature },
+      { ...b.receipt, proof: [`0x${"00".repeat(32)}` as const] },
+    ]) {
+      const forged = await checkAnyBundleOnChain({ ...b, receipt }, stack.chain.rpcUrl);
+      assert.equal(forged.checks.find((c) => c.name === "receiptSignature")?.ok, false);
+      assert.equal(forged.ok, false);
+    }
+    assert.throws(() => parseAnyBundle(anyBundleToJson(b).replace(/"count":2/, '"count":0')), /receipt\.count/);
   });
 
   it("CLI: bundle export then bundle check for both kinds", async () => {
