@@ -18,6 +18,7 @@ export * from "./manifest.js";
 export * from "./reward.js";
 export * from "./oracle-message.js";
 export * from "./receipt.js";
+export * from "./address.js";
 export * from "./chains.js";
 export * from "./bundle.js";
 export * from "./error-codes.js";

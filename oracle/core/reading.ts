@@ -13,6 +13,7 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 
+import { checksumAddress } from "./address.js";
 import { bytesToHex } from "./bytes.js";
 import { StaticStructEncoder, TypedDataDigester, eip712DomainSeparator } from "./eip712.js";
 import { InvalidArgumentError, InvalidReadingError } from "./errors.js";
@@ -268,7 +269,7 @@ export function readingFromJson(json: unknown): Reading {
   for (const key of Object.keys(o))
     if (key !== "device" && key !== "seq" && key !== "timestamp" && key !== "dataHash") throw new InvalidReadingError(key, "unknown field");
   const { device, dataHash: hash } = o;
-  if (typeof device !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(device) || getAddress(device) !== device)
+  if (typeof device !== "string" || checksumAddress(device) !== device)
     throw new InvalidReadingError("device", "must be a checksummed address");
   if (typeof hash !== "string" || !/^0x[0-9a-f]{64}$/.test(hash))
     throw new InvalidReadingError("dataHash", "must be 32 bytes of lowercase 0x hex");

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { getAddress, isAddress, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 
+import { checksumAddress } from "../core/address.js";
 import { admitReading } from "../core/admission.js";
 import { bytesToHex, hexToBytes } from "../core/bytes.js";
 import { checkIntakeTime } from "../core/reading-time.js";
@@ -60,7 +61,7 @@ export function parseSubmittedReading(body: unknown): { reading: Reading; signat
     if (!FIELDS.has(key)) throw new RejectionError("INVALID_READING", `unknown field "${key}"`, { field: key });
   const uint = (value: unknown): unknown =>
     typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
-  const device = typeof o.device === "string" && isAddress(o.device, { strict: false }) ? getAddress(o.device) : o.device;
+  const device = typeof o.device === "string" ? (checksumAddress(o.device) ?? o.device) : o.device;
   const dataHash = typeof o.dataHash === "string" ? o.dataHash.toLowerCase() : o.dataHash;
   let reading: Reading;
   try {

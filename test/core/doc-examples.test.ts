@@ -2,6 +2,7 @@ import { describeDocExamples } from "../helpers/doc-examples.js";
 
 describeDocExamples("oracle/core", new URL("../../oracle/core/", import.meta.url), [
   "errors",
+  "address",
   "bytes",
   "keccak",
   "canonical",
