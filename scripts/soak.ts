@@ -19,7 +19,9 @@
  * SOAK_EPOCH_BLOCKS (30: a reward epoch a minute at a block every 2 s), SOAK_DRAIN_SECONDS (300:
  * after the load, how long to wait for anchoring, auditing and the committee to catch up),
  * SOAK_KEEP_STORES=1 (keep the services' SQLite stores in <data>/soak; removed at the end otherwise),
- * SOAK_ADDRESS_BUDGET=off (the platform's and relayer's per-address check budget off; as deployed otherwise).
+ * SOAK_ADDRESS_BUDGET=off (the platform's and relayer's per-address check budget off; as deployed otherwise),
+ * SOAK_RECEIPTS (root: the relayer bulks ask for one receipt root each, `Prefer: receipt=root`, as a
+ * gateway would; reading: a receipt per reading).
  *
  * Every reading is signed once by its device (EIP-712) and sent twice, in bulks: raw payload and
  * signature to the platform, signed hash to the relayer; 429s are waited out for their Retry-After.
@@ -76,6 +78,8 @@ const DRAIN_SECONDS = num("SOAK_DRAIN_SECONDS", 300);
  * refused (429 RATE_LIMITED) while the address's readings still in their check hold the burst (400).
  */
 const ADDRESS_BUDGET_OFF = process.env.SOAK_ADDRESS_BUDGET === "off";
+const RECEIPTS = process.env.SOAK_RECEIPTS ?? "root";
+if (RECEIPTS !== "root" && RECEIPTS !== "reading") throw new Error("SOAK_RECEIPTS must be root or reading");
 const RATE = DEVICES / INTERVAL_S;
 const BLOCK_INTERVAL_MS = 2000;
 /**
@@ -174,7 +178,7 @@ try {
 
   const clients = {
     platform: new HttpClient(platform.url, SENDERS + 2),
-    relayer: new HttpClient(relayer.url, SENDERS + 2),
+    relayer: new HttpClient(relayer.url, SENDERS + 2, RECEIPTS === "root" ? { prefer: "receipt=root" } : {}),
     auditor: new HttpClient(auditor.url, 2),
     oracles: oracles.map((o) => new HttpClient(o.url, 2)),
   };
@@ -378,6 +382,7 @@ try {
       oracles: ORACLES,
       epochBlocks: EPOCH_BLOCKS,
       addressBudget: ADDRESS_BUDGET_OFF ? "off" : "deployed",
+      receipts: RECEIPTS,
       cores: os.cpus().length,
       loadAverage: os.loadavg(),
       drainedInSeconds: drainedIn,
