@@ -182,11 +182,9 @@ try {
     auditor: new HttpClient(auditor.url, 2),
     oracles: oracles.map((o) => new HttpClient(o.url, 2)),
   };
-  cleanups.push(async () =>
-    Object.values(clients)
-      .flat()
-      .forEach((c) => c.close()),
-  );
+  cleanups.push(async () => {
+    for (const c of Object.values(clients).flat()) c.close();
+  });
   const feeds = { platform: new Feed("platform", clients.platform), relayer: new Feed("relayer", clients.relayer) };
   const pid = (s: ServiceProcess) => s.child.pid ?? NaN;
   const trackers = [
