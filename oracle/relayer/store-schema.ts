@@ -100,13 +100,17 @@ export interface Candidate {
   timestamp: number;
   dataHash: Hex;
   signature: Hex;
-  /** Its receipt when already signed (at check time); else signed when committed. */
+  /**
+   * Its receipt when settled before the commit: signed at check time, or receipted under its bulk's
+   * root (signature UNSIGNED, receipts.ts); else signed when committed.
+   */
   receipt?: StoredReceipt;
 }
 
 /** The relayer's promise for one reading. */
 export interface StoredReceipt {
   deadline: number;
+  /** 65 bytes, or UNSIGNED (receipts.ts) for a reading receipted under a root: signed when answered. */
   signature: Hex;
 }
 

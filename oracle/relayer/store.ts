@@ -128,9 +128,9 @@ export class RelayerStore {
     let accepted = 0;
     const outcomes = await this.db.transaction(
       async (tx) => {
-        // Candidates whose receipts were signed at check time go straight to the insert (a reading already
-        // there is then answered like one another instance raced in); the others are looked up first, so
-        // that only new readings are signed.
+        // Candidates whose receipts are settled (signed at check time, or under their bulk's root) go straight
+        // to the insert (a reading already there is then answered like one another instance raced in); the
+        // others are looked up first, so that only new readings are signed.
         const presigned = candidates.every((c) => c.receipt !== undefined);
         const known = presigned ? new Map<string, KnownReading>() : await existingReadings(tx, candidates);
         // Each (device, seq) once, in any order (TRUST-MODEL §7): a lower seq not seen before is queued too.
