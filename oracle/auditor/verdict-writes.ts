@@ -48,56 +48,72 @@ const VERDICT_FIELDS = [
 const tuples = (rows: number, width: number) => Array.from({ length: rows }, () => `(${Array(width).fill("?").join(", ")})`).join(", ");
 
 /**
- * Upserts verdict rows with multi-row statements and keeps `auditor_device_latest` exact: the
- * previous status of each (device, seq, source) is read first, so a redo counts nothing twice and a
- * verdict that stops being VERIFIED moves its device's latest reading back.
+ * Upserts verdict rows with multi-row statements and keeps `auditor_device_latest` exact. New rows
+ * (nearly all: each reading is checked once) are inserted first, the insert answering which were new;
+ * only the others are read for their previous status and overwritten, so a redo counts nothing twice
+ * and a verdict that stops being VERIFIED moves its device's latest reading back.
  */
 export async function writeVerdicts(tx: SqlExecutor, rows: readonly VerdictRow[]): Promise<void> {
   // One row per key (the last wins, as one upsert after another would have it).
-  const unique = [...new Map(rows.map((v) => [`${v.device.toLowerCase()}:${v.seq}:${v.source}`, v])).values()];
+  const unique = [...new Map(rows.map((v) => [verdictKey(v.device, v.seq, v.source), v])).values()];
   const before = new Map<string, string>();
+  const existing: VerdictRow[] = [];
   for (let start = 0; start < unique.length; start += ROWS_PER_STATEMENT) {
     const chunk = unique.slice(start, start + ROWS_PER_STATEMENT);
-    const keys = chunk.flatMap((v) => [v.device.toLowerCase(), v.seq, v.source]);
+    const inserted = await tx.query<{ device: string; seq: number; source: string }>(
+      `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${tuples(chunk.length, VERDICT_FIELDS.length)}
+       ON CONFLICT (device, seq, source) DO NOTHING RETURNING device, seq, source`,
+      chunk.flatMap(verdictValues),
+    );
+    const isNew = new Set(inserted.map((r) => verdictKey(r.device, Number(r.seq), r.source)));
+    existing.push(...chunk.filter((v) => !isNew.has(verdictKey(v.device, v.seq, v.source))));
+  }
+  for (let start = 0; start < existing.length; start += ROWS_PER_STATEMENT) {
+    const chunk = existing.slice(start, start + ROWS_PER_STATEMENT);
     const found = await tx.query<{ device: string; seq: number; source: string; status: string }>(
       `SELECT device, seq, source, status FROM auditor_verdicts WHERE ${chunk.map(() => "(device = ? AND seq = ? AND source = ?)").join(" OR ")}`,
-      keys,
+      chunk.flatMap((v) => [v.device.toLowerCase(), v.seq, v.source]),
     );
-    for (const f of found) before.set(`${f.device}:${Number(f.seq)}:${f.source}`, f.status);
+    for (const f of found) before.set(verdictKey(f.device, Number(f.seq), f.source), f.status);
     await tx.run(
       `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${tuples(chunk.length, VERDICT_FIELDS.length)}
        ON CONFLICT (device, seq, source) DO UPDATE SET ts = excluded.ts, status = excluded.status, problems = excluded.problems,
          data_hash = excluded.data_hash, pm25 = excluded.pm25, pm10 = excluded.pm10, temperature = excluded.temperature,
          humidity = excluded.humidity, lat = excluded.lat, lon = excluded.lon, checked_at = excluded.checked_at`,
-      chunk.flatMap((v) => [
-        v.device.toLowerCase(),
-        v.seq,
-        v.source,
-        v.ts,
-        v.status,
-        v.problems,
-        v.batchId,
-        v.blockNumber,
-        v.dataHash,
-        v.pm25,
-        v.pm10,
-        v.temperature,
-        v.humidity,
-        v.lat,
-        v.lon,
-        v.checkedAt,
-      ]),
+      chunk.flatMap(verdictValues),
     );
   }
   await updateDeviceLatest(tx, unique, before);
 }
+
+const verdictKey = (device: string, seq: number, source: string) => `${device.toLowerCase()}:${seq}:${source}`;
+
+/** A row's values in {@link VERDICT_FIELDS} order. */
+const verdictValues = (v: VerdictRow) => [
+  v.device.toLowerCase(),
+  v.seq,
+  v.source,
+  v.ts,
+  v.status,
+  v.problems,
+  v.batchId,
+  v.blockNumber,
+  v.dataHash,
+  v.pm25,
+  v.pm10,
+  v.temperature,
+  v.humidity,
+  v.lat,
+  v.lon,
+  v.checkedAt,
+];
 
 /** Adds this write's counts to each device's row and moves its latest VERIFIED reading forward (or back, read again). */
 async function updateDeviceLatest(tx: SqlExecutor, rows: readonly VerdictRow[], before: ReadonlyMap<string, string>): Promise<void> {
   const devices = new Map<string, { bad: number; total: number; latest?: VerdictRow; lost: boolean }>();
   for (const v of rows) {
     const device = v.device.toLowerCase();
-    const was = before.get(`${device}:${v.seq}:${v.source}`);
+    const was = before.get(verdictKey(device, v.seq, v.source));
     const d = devices.get(device) ?? { bad: 0, total: 0, lost: false };
     if (was === undefined) d.total++;
     d.bad += (v.status === "VERIFIED" ? 0 : 1) - (was === undefined || was === "VERIFIED" ? 0 : 1);
