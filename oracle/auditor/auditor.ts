@@ -9,6 +9,7 @@
 import type { Address, PublicClient } from "viem";
 
 import type { Logger } from "../service/logger.js";
+import { eachLimit } from "../verifier/batch-verdicts.js";
 import { exportBundleSet, Verifier, type BundleRef } from "../verifier/index.js";
 import { deliverAlerts, type WebhookOptions } from "./alerts.js";
 import { checkItem } from "./checker.js";
@@ -16,6 +17,16 @@ import { followChain } from "./follower.js";
 import type { AuditorMetrics } from "./metrics.js";
 import { PrefetchingPlatform } from "./platform-cache.js";
 import type { AuditorStore, NewAlert, WorkItem } from "./store.js";
+
+/** A verifier and the items using it: retired (no longer handed out) when full or stale, closed once its last item is done. */
+interface VerifierLease {
+  verifier: Promise<Verifier>;
+  users: number;
+  items: number;
+  readings: number;
+  retired: boolean;
+  closed?: Promise<void>;
+}
 
 /** Options of {@link Auditor}. */
 export interface AuditorOptions {
@@ -35,6 +46,11 @@ export interface AuditorOptions {
   concurrency?: number;
   /** Signature worker threads of the verifier. */
   threads?: number;
+  /**
+   * Work items checked at once (default 2): one item's signature checks run while the next one's
+   * manifest and payloads are on the wire, instead of the main thread waiting on each fetch in turn.
+   */
+  parallelItems?: number;
   /** A new verifier after this many items (bounds its in-memory caches). */
   rotateAfter?: number;
   /**
@@ -67,17 +83,13 @@ export interface AuditorProgress {
 export class Auditor {
   readonly progress: AuditorProgress = { head: 0, cursor: 0, lastPollAt: null, lastError: null, checkedItems: 0, checkedReadings: 0 };
   readonly #o: AuditorOptions;
-  readonly #platform: PrefetchingPlatform;
-  #verifier: Promise<Verifier> | undefined;
-  #itemsOnVerifier = 0;
-  #readingsOnVerifier = 0;
+  #lease: VerifierLease | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
 
   constructor(options: AuditorOptions) {
     this.#o = options;
-    this.#platform = new PrefetchingPlatform(options.platform.url, options.platform.apiKey);
   }
 
   start(): void {
@@ -89,7 +101,7 @@ export class Auditor {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
-    await this.#dropVerifier();
+    await this.#retire(this.#lease);
   }
 
   /** One poll: follow the chain, check what is due, deliver alerts, flag silent devices. */
@@ -105,7 +117,7 @@ export class Auditor {
       });
       if (followed.rewound !== undefined) {
         logger.warn(followed.rewound, "reorg below the cursor: blocks read again");
-        await this.#dropVerifier();
+        await this.#retire(this.#lease);
       }
       await this.#raise(followed.alerts);
       Object.assign(this.progress, { head: followed.head, cursor: followed.cursor, lastPollAt: Date.now(), lastError: null });
@@ -125,7 +137,7 @@ export class Auditor {
 
   /** The proof bundles of `refs` (JSON Lines, oracle/core/bundle.ts formats), from the auditor's verifier. */
   async exportBundles(refs: readonly BundleRef[]): Promise<string> {
-    return exportBundleSet(await this.#currentVerifier(), refs);
+    return this.#withVerifier(async (verifier) => exportBundleSet(verifier, refs));
   }
 
   /** Resolves when nothing is due (tests, the benchmark). */
@@ -135,25 +147,33 @@ export class Auditor {
 
   async #checkDue(): Promise<number> {
     const due = await this.#o.store.dueWork(Date.now(), 16);
-    for (const item of due) {
-      if (this.#stopped) break;
-      await this.#checkOne(item);
-    }
+    await eachLimit(due, this.#o.parallelItems ?? 2, async (item) => {
+      if (!this.#stopped) await this.#checkOne(item);
+    });
     return due.length;
   }
 
   async #checkOne(item: WorkItem): Promise<void> {
+    const lease = this.#acquire();
+    try {
+      await this.#checkOn(lease, item);
+    } finally {
+      lease.users--;
+      if (lease.retired && lease.users === 0) await this.#retire(lease);
+    }
+  }
+
+  async #checkOn(lease: VerifierLease, item: WorkItem): Promise<void> {
     const { store, metrics, retry } = this.#o;
-    const verifier = await this.#currentVerifier();
-    const outcome = await checkItem(verifier, this.#platform, item, this.#o.concurrency ?? 8);
-    this.#itemsOnVerifier++;
-    if (outcome.kind === "checked") this.#readingsOnVerifier += outcome.readings;
+    const outcome = await checkItem(await lease.verifier, this.#o.platform, item, this.#o.concurrency ?? 8);
+    lease.items++;
+    if (outcome.kind === "checked") lease.readings += outcome.readings;
     const backoff = Math.min(retry.maxMs, retry.baseMs * 2 ** item.attempts);
     if (outcome.kind === "unchecked") {
       metrics.unchecked.inc({ kind: outcome.reason.split(":")[0] });
       await this.#raise(outcome.alerts);
       await store.complete(item, [], [], { nextAt: Date.now() + backoff, reason: outcome.reason });
-      if (outcome.staleVerifier || outcome.reason.startsWith("SERVICE") || outcome.reason.startsWith("ERROR")) await this.#dropVerifier();
+      if (outcome.staleVerifier || outcome.reason.startsWith("SERVICE") || outcome.reason.startsWith("ERROR")) lease.retired = true;
       return;
     }
     const lastTry = item.attempts + 1 >= retry.maxAttempts;
@@ -163,7 +183,7 @@ export class Auditor {
     const verdicts = lastTry ? [...outcome.verdicts, ...outcome.transient] : outcome.verdicts;
     if (unconfirmed) {
       await store.complete(item, [], [], { nextAt: Date.now() + retry.baseMs, reason: "TAMPERED: confirming with a second fetch" });
-      await this.#dropVerifier();
+      lease.retired = true;
       return;
     }
     const raised = await store.complete(
@@ -178,7 +198,7 @@ export class Auditor {
     for (const v of verdicts) metrics.verdicts.inc({ status: v.status });
     this.progress.checkedItems++;
     this.progress.checkedReadings += verdicts.length;
-    if (waiting) await this.#dropVerifier();
+    if (waiting) lease.retired = true;
   }
 
   async #raise(alerts: readonly NewAlert[]): Promise<void> {
@@ -202,32 +222,48 @@ export class Auditor {
     );
   }
 
-  #currentVerifier(): Promise<Verifier> {
-    const full =
-      this.#itemsOnVerifier >= (this.#o.rotateAfter ?? 500) || this.#readingsOnVerifier >= (this.#o.rotateAfterReadings ?? 100_000);
-    if (this.#verifier !== undefined && full) void this.#dropVerifier();
-    if (this.#verifier === undefined) {
-      this.#itemsOnVerifier = 0;
-      this.#readingsOnVerifier = 0;
-      const created = Verifier.create({
+  async #withVerifier<T>(fn: (verifier: Verifier) => Promise<T>): Promise<T> {
+    const lease = this.#acquire();
+    try {
+      return await fn(await lease.verifier);
+    } finally {
+      lease.users--;
+      if (lease.retired && lease.users === 0) await this.#retire(lease);
+    }
+  }
+
+  /** The current verifier, for one more user; a full or retired one is replaced (its caches hold every audited batch). */
+  #acquire(): VerifierLease {
+    const current = this.#lease;
+    if (current !== undefined && (current.retired || this.#full(current))) void this.#retire(current);
+    if (this.#lease === undefined) {
+      const verifier = Verifier.create({
         rpc: this.#o.client,
         anchor: this.#o.anchor,
         deployBlock: this.#o.deployBlock,
-        platform: this.#platform,
+        platform: new PrefetchingPlatform(this.#o.platform.url, this.#o.platform.apiKey),
         threads: this.#o.threads ?? 1,
       });
-      created.catch(() => {
-        if (this.#verifier === created) this.#verifier = undefined;
-      });
-      this.#verifier = created;
+      const lease: VerifierLease = { verifier, users: 0, items: 0, readings: 0, retired: false };
+      verifier.catch(() => void this.#retire(lease));
+      this.#lease = lease;
     }
-    return this.#verifier;
+    this.#lease!.users++;
+    return this.#lease!;
   }
 
-  async #dropVerifier(): Promise<void> {
-    const old = this.#verifier;
-    this.#verifier = undefined;
-    await old?.then((v) => v.close()).catch(() => undefined);
+  #full(lease: VerifierLease): boolean {
+    return lease.items >= (this.#o.rotateAfter ?? 500) || lease.readings >= (this.#o.rotateAfterReadings ?? 100_000);
+  }
+
+  /** Hands `lease` out no more; closes it once no item uses it (an item still checking on it finishes first). */
+  async #retire(lease: VerifierLease | undefined): Promise<void> {
+    if (lease === undefined) return;
+    lease.retired = true;
+    if (this.#lease === lease) this.#lease = undefined;
+    if (lease.users > 0) return;
+    lease.closed ??= lease.verifier.then((v) => v.close()).catch(() => undefined);
+    await lease.closed;
   }
 
   #schedule(ms: number): void {

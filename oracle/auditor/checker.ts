@@ -10,7 +10,7 @@
 import type { Address } from "viem";
 
 import { BatchIssue, ReadingVerdict, type ReadingResult, type Verifier } from "../verifier/index.js";
-import type { PrefetchingPlatform } from "./platform-cache.js";
+import { PrefetchingPlatform } from "./platform-cache.js";
 import type { NewAlert, VerdictRow, WorkItem } from "./store.js";
 
 /** Statuses that can change with time (in flight, platform or manifest late): rechecked before they are final. */
@@ -36,28 +36,31 @@ export type CheckOutcome =
   | { kind: "checked"; verdicts: VerdictRow[]; alerts: NewAlert[]; readings: number; transient: VerdictRow[] }
   | { kind: "unchecked"; reason: string; alerts: NewAlert[]; staleVerifier: boolean };
 
-/** Checks a work item; never throws (a failure is an `unchecked` outcome). */
+/**
+ * Checks a work item; never throws (a failure is an `unchecked` outcome). A batch's payloads are read
+ * through a cache of its own (items checked at once never share one, and a retry reads afresh); a
+ * direct submission through `platform`, emptied before and after.
+ */
 export async function checkItem(
   verifier: Verifier,
-  platform: PrefetchingPlatform,
+  platform: { url: string; apiKey: string },
   item: WorkItem,
   concurrency: number,
 ): Promise<CheckOutcome> {
-  platform.clear();
   try {
-    return item.kind === "batch" ? await checkBatch(verifier, platform, item, concurrency) : await checkDirect(verifier, item);
+    return item.kind === "batch"
+      ? await checkBatch(verifier, new PrefetchingPlatform(platform.url, platform.apiKey), item, concurrency)
+      : await checkDirect(verifier, item);
   } catch (error) {
     const code = (error as { code?: string }).code;
     return { kind: "unchecked", reason: `${code ?? "ERROR"}: ${(error as Error).message}`.slice(0, 500), alerts: [], staleVerifier: false };
-  } finally {
-    platform.clear();
   }
 }
 
 async function checkBatch(verifier: Verifier, platform: PrefetchingPlatform, item: WorkItem, concurrency: number): Promise<CheckOutcome> {
   const batchId = Number(item.ref);
   // One registry sync, one chain clock, payloads per device and signatures in the pool for the whole batch.
-  const { batch, readings } = await verifier.verifyBatchReadings(batchId, { concurrency });
+  const { batch, readings } = await verifier.verifyBatchReadings(batchId, { concurrency, platform });
   const missing = batch.issues.find((i) => i.issue === BatchIssue.MANIFEST_MISSING);
   if (missing !== undefined)
     return {
@@ -87,10 +90,15 @@ async function checkBatch(verifier: Verifier, platform: PrefetchingPlatform, ite
 
 async function checkDirect(verifier: Verifier, item: WorkItem): Promise<CheckOutcome> {
   const { device, seq } = JSON.parse(item.detail ?? "{}") as { device: Address; seq: number };
-  await verifier.registry.sync();
-  const result = await verifier.verifyReading(device, seq);
-  const row = await verdictRow(result, `direct:${item.ref}`, item.blockNumber, null, verifier.platform as PrefetchingPlatform | undefined);
-  return finishCheck([row], []);
+  const platform = verifier.platform as PrefetchingPlatform | undefined;
+  platform?.clear();
+  try {
+    await verifier.registry.sync();
+    const result = await verifier.verifyReading(device, seq);
+    return finishCheck([await verdictRow(result, `direct:${item.ref}`, item.blockNumber, null, platform)], []);
+  } finally {
+    platform?.clear();
+  }
 }
 
 function finishCheck(rows: VerdictRow[], extra: NewAlert[]): CheckOutcome {

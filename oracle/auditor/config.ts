@@ -8,6 +8,7 @@
  * WEBHOOK_BACKOFF_MS (500), SILENCE_SECONDS (600), RETRY_BASE_MS (1000), RETRY_MAX_MS (60000),
  * RETRY_MAX_ATTEMPTS (10), CONCURRENCY (8: platform requests in flight per batch), THREADS (1:
  * signature worker threads; batches under 2,048 signatures are checked on the main thread anyway),
+ * PARALLEL_ITEMS (2: work items checked at once, so one's checks overlap the next one's fetches),
  * ROTATE_AFTER_READINGS (100000: a fresh verifier, its caches emptied, after this many readings checked).
  *
  * @module
@@ -32,6 +33,7 @@ export interface AuditorConfig extends AuditServiceConfig {
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
   concurrency: number;
   threads: number;
+  parallelItems: number;
   rotateAfterReadings: number;
   shutdownTimeoutMs: number;
 }
@@ -55,6 +57,7 @@ const schema = z.object({
   RETRY_MAX_ATTEMPTS: int(1, 1000).default(10),
   CONCURRENCY: int(1, 256).default(8),
   THREADS: int(1, 64).default(1),
+  PARALLEL_ITEMS: int(1, 16).default(2),
   ROTATE_AFTER_READINGS: int(1).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
 });
@@ -91,6 +94,7 @@ export function parseAuditorConfig(env: NodeJS.ProcessEnv): AuditorConfig {
     retry: { baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS, maxAttempts: e.RETRY_MAX_ATTEMPTS },
     concurrency: e.CONCURRENCY,
     threads: e.THREADS,
+    parallelItems: e.PARALLEL_ITEMS,
     rotateAfterReadings: e.ROTATE_AFTER_READINGS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

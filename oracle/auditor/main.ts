@@ -100,6 +100,7 @@ export async function startAuditor(config: AuditorConfig, logger: Logger): Promi
     ...(config.webhook === undefined ? {} : { webhook: config.webhook }),
     concurrency: config.concurrency,
     threads: config.threads,
+    parallelItems: config.parallelItems,
     rotateAfterReadings: config.rotateAfterReadings,
     logger,
     databaseUrl: config.databaseUrl,

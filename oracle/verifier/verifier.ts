@@ -171,20 +171,23 @@ export class Verifier {
    * Verifies every reading of one anchored batch, each exactly as {@link Verifier.verifyReading} would,
    * at batch cost: one registry sync, one chain clock, the platform's payloads per device, every
    * signature in the pool (./batch-verdicts.ts). A batch whose manifest is missing or not authentic
-   * answers its audit's own verdicts. `concurrency`: platform requests in flight (default 8).
+   * answers its audit's own verdicts. `concurrency`: platform requests in flight (default 8);
+   * `platform`: the client for this call's payloads (an auditor's per-batch cache, so that batches
+   * checked at once do not share one), else the verifier's.
    */
-  async verifyBatchReadings(batchId: number, options: { concurrency?: number } = {}): Promise<BatchVerdicts> {
+  async verifyBatchReadings(batchId: number, options: { concurrency?: number; platform?: PlatformClient } = {}): Promise<BatchVerdicts> {
     const concurrency = options.concurrency ?? 8;
+    const platform = options.platform ?? this.#platform;
     if (!Number.isSafeInteger(batchId) || batchId < 1) throw new VerifierError("INVALID_ARGUMENT", "batchId must be a positive integer");
     await this.registry.sync();
     const audit = await this.#loader.audit(batchId);
     const payloads = new Map<string, PlatformReading | undefined>();
     if (!audit.authentic || audit.manifest === undefined) return { batch: audit.result, readings: audit.result.readings, payloads };
     const items = audit.manifest.items.map((i) => i.reading);
-    if (this.#platform !== undefined) for (const [k, v] of await fetchBatchPayloads(this.#platform, items, concurrency)) payloads.set(k, v);
+    if (platform !== undefined) for (const [k, v] of await fetchBatchPayloads(platform, items, concurrency)) payloads.set(k, v);
     const equivocations = new Map<Address, PlatformEquivocation[]>();
     const devices = [...new Set(items.map((r) => r.device))];
-    await eachLimit(devices, concurrency, async (d) => void equivocations.set(d, (await this.#platform?.equivocations(d)) ?? []));
+    await eachLimit(devices, concurrency, async (d) => void equivocations.set(d, (await platform?.equivocations(d)) ?? []));
     const clock = await this.#clock();
     const present = [...payloads.values()].filter((r): r is PlatformReading => r !== undefined);
     const signatures = await precheckPayloads({
