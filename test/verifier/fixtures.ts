@@ -65,6 +65,12 @@ export interface Stack {
   manifestUrl: string;
   /** While false, the front answers 503 (the relayer withholds its manifests). */
   serveManifests: boolean;
+  /**
+   * The next this-many manifest requests are asked of the relayer for a batch id it does not know, so
+   * they get its real 404 BATCH_NOT_FOUND: what a relayer answers for a batch mined before it recorded
+   * the batch's on-chain id (a busy relayer, a fast auditor).
+   */
+  manifestsNotFound: number;
   digester: ReadingDigester;
   sign(device: TestDevice, seq: number, ts: number, extra?: Record<string, unknown>): SignedPayload;
   /** Sends to the platform and the relayer, as a device client does. */
@@ -140,6 +146,7 @@ export async function startStack(options: { node?: TestNode; relayer?: Partial<T
     relayerUrl: relayer.url,
     manifestUrl: front.url,
     serveManifests: true,
+    manifestsNotFound: 0,
     digester,
     sign,
     sendPlatform,
@@ -218,7 +225,7 @@ export async function startStack(options: { node?: TestNode; relayer?: Partial<T
   return stack;
 }
 
-/** An HTTP front forwarding GETs to the stack's current relayer URL (503 while `serveManifests` is false). */
+/** An HTTP front forwarding GETs to the stack's current relayer URL (503 while `serveManifests` is false; see `manifestsNotFound`). */
 async function startFront(current: () => Stack): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const stack = current();
@@ -226,7 +233,12 @@ async function startFront(current: () => Stack): Promise<{ url: string; close():
       res.writeHead(503).end();
       return;
     }
-    fetch(`${stack.relayerUrl}${req.url ?? "/"}`)
+    let url = req.url ?? "/";
+    if (stack.manifestsNotFound > 0 && /^\/v1\/batches\/\d+\/manifest$/.test(url)) {
+      stack.manifestsNotFound--;
+      url = "/v1/batches/999999999/manifest";
+    }
+    fetch(`${stack.relayerUrl}${url}`)
       .then(async (upstream) => {
         res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/octet-stream" });
         res.end(Buffer.from(await upstream.arrayBuffer()));
