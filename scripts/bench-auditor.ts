@@ -11,6 +11,7 @@
  *   npm run bench:auditor
  *   BENCH_N=20000 BENCH_BATCH=1000 BENCH_DEVICES=50 BENCH_SAMPLE=200 BENCH_THREADS=1 npm run bench:auditor
  *   BENCH_CPU_PROFILE=auditor.cpuprofile npm run bench:auditor   # main-thread profile of the auditor phase only
+ *   BENCH_MANIFEST_DELAY_MS=100 BENCH_PARALLEL_ITEMS=1 npm run bench:auditor   # a relayer 100 ms away; one item at a time
  *
  * Speeds are printed, never asserted. Set-up (signing, storing, anchoring) is not timed.
  */
@@ -51,6 +52,10 @@ const DEVICES = Number(env.BENCH_DEVICES ?? 50);
 const SAMPLE = Math.min(N, Number(env.BENCH_SAMPLE ?? 200));
 const THREADS = Number(env.BENCH_THREADS ?? 1);
 const CPU_PROFILE = env.BENCH_CPU_PROFILE;
+/** Each manifest answered after this many ms, as a relayer across a network would (0: at once). */
+const MANIFEST_DELAY_MS = Number(env.BENCH_MANIFEST_DELAY_MS ?? 0);
+/** The auditor's PARALLEL_ITEMS (its default, 2, when unset). */
+const PARALLEL_ITEMS = env.BENCH_PARALLEL_ITEMS === undefined ? undefined : Number(env.BENCH_PARALLEL_ITEMS);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -69,8 +74,10 @@ try {
   const manifestServer = http.createServer((req, res) => {
     const id = Number(/^\/v1\/batches\/(\d+)\/manifest$/.exec(req.url ?? "")?.[1]);
     const bytes = manifests.get(id);
-    if (bytes === undefined) res.writeHead(404).end();
-    else res.writeHead(200, { "content-type": "application/json" }).end(Buffer.from(bytes));
+    const answer = () =>
+      bytes === undefined ? res.writeHead(404).end() : res.writeHead(200, { "content-type": "application/json" }).end(Buffer.from(bytes));
+    if (MANIFEST_DELAY_MS > 0) setTimeout(answer, MANIFEST_DELAY_MS);
+    else answer();
   });
   await new Promise<void>((r) => manifestServer.listen(0, "127.0.0.1", r));
   cleanups.push(() => new Promise((r) => manifestServer.close(r)));
@@ -146,7 +153,9 @@ try {
   const client = audit.publicClient as PublicClient;
   const platformOptions = { url: platformServer.url, apiKey };
 
-  log(`auditor: ${Math.ceil(N / BATCH)} batches, ${THREADS} signature thread(s)…`);
+  log(
+    `auditor: ${Math.ceil(N / BATCH)} batches, ${THREADS} signature thread(s), ${PARALLEL_ITEMS ?? "default"} item(s) at once, manifests after ${MANIFEST_DELAY_MS} ms…`,
+  );
   const store = await AuditorStore.open(await openDatabase(path.join(dir, "auditor.sqlite")));
   cleanups.push(() => store.close());
   const auditor = new Auditor({
@@ -160,6 +169,7 @@ try {
     retry: { baseMs: 1000, maxMs: 60_000, maxAttempts: 10 },
     silenceSeconds: 1e9,
     threads: THREADS,
+    ...(PARALLEL_ITEMS === undefined ? {} : { parallelItems: PARALLEL_ITEMS }),
     metrics: auditorMetrics(),
     logger: createLogger("bench-auditor", "silent"),
   });
