@@ -70,10 +70,10 @@ try {
   const devices = Array.from({ length: DEVICES }, (_, i) => newDevice(i % 2 === 0 ? "secp256k1" : "p256"));
   log(`registering ${DEVICES} devices…`);
   const registeredAt = await registerDevices(audit, devices);
-  const manifests = new Map<number, Uint8Array>();
+  const manifests = new Map<string, Uint8Array>();
   const manifestServer = http.createServer((req, res) => {
-    const id = Number(/^\/v1\/batches\/(\d+)\/manifest$/.exec(req.url ?? "")?.[1]);
-    const bytes = manifests.get(id);
+    const root = /^\/v1\/batches\/(0x[0-9a-f]{64})\/manifest$/.exec(req.url ?? "")?.[1];
+    const bytes = root === undefined ? undefined : manifests.get(root);
     const answer = () =>
       bytes === undefined ? res.writeHead(404).end() : res.writeHead(200, { "content-type": "application/json" }).end(Buffer.from(bytes));
     if (MANIFEST_DELAY_MS > 0) setTimeout(answer, MANIFEST_DELAY_MS);
@@ -137,9 +137,9 @@ try {
   // (retried once: signing may outlast the RPC's keep-alive socket)
   const setTime = () => audit.rpc("evm_setNextBlockTimestamp", [tsBase + Math.ceil(N / DEVICES) + 1]);
   await setTime().catch(setTime);
-  for (let start = 0, id = 1; start < N; start += BATCH, id++) {
+  for (let start = 0; start < N; start += BATCH) {
     const batch = buildBatch({ chainId: audit.chainId, anchor: audit.anchor, items: signed.slice(start, start + BATCH) });
-    manifests.set(id, batch.manifestBytes);
+    manifests.set(batch.root.toLowerCase(), batch.manifestBytes);
     const hash: Hex = await relayerWallet.writeContract({
       address: audit.anchor,
       abi: readingAnchorAbi,

@@ -171,7 +171,7 @@ export class Auditor {
     const backoff = Math.min(retry.maxMs, retry.baseMs * 2 ** item.attempts);
     if (outcome.kind === "unchecked") {
       metrics.unchecked.inc({ kind: outcome.reason.split(":")[0] });
-      // Raised when the failure repeats: a relayer answers 404 for a batch mined before it recorded its on-chain id.
+      // Raised when the failure repeats: a one-off (a relayer restarting, a proxy before the wrong instance) is no finding.
       if (item.attempts > 0) await this.#raise(outcome.alerts);
       await store.complete(item, [], [], { nextAt: Date.now() + backoff, reason: outcome.reason });
       if (outcome.staleVerifier || outcome.reason.startsWith("SERVICE") || outcome.reason.startsWith("ERROR")) lease.retired = true;

@@ -100,7 +100,7 @@ export interface RelayerOptions {
     feeModel?: FeeModelSetting;
   };
   /**
-   * The base URL clients and oracles reach this relayer at (manifests are `<publicUrl>/v1/batches/<id>/manifest`).
+   * The base URL clients and oracles reach this relayer at (manifests are `<publicUrl>/v1/batches/<root or on-chain id>/manifest`).
    * When given, the relayer refuses to start (ConfigError) unless the anchor's `relayerInfo` of its account
    * records this URL and its receipt signer (TRUST-MODEL §1, §6). Tests on ephemeral ports check after listening
    * with `checkRelayerRegistration`.

@@ -93,7 +93,7 @@ export class BatchLoader {
       const manifestUrl = batch.relayer === undefined ? undefined : await this.chain.manifestUrlAt(batch.relayer, batch.blockNumber);
       if (manifestUrl === undefined) failure = `relayer ${batch.relayer ?? "(unknown)"} had no registered manifestUrl`;
       else {
-        const got = await fetchManifest({ manifestUrl, batchId, leafCount: batch.leafCount });
+        const got = await fetchManifest({ manifestUrl, root: batch.root, leafCount: batch.leafCount });
         if (got.ok) candidates.push(got.bytes);
         else failure = got.message;
       }

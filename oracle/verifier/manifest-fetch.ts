@@ -18,19 +18,21 @@ export type ManifestFetchFailure = "UNREACHABLE" | "NOT_SERVED" | "TOO_LARGE";
 export type ManifestFetchResult = { ok: true; bytes: Uint8Array } | { ok: false; reason: ManifestFetchFailure; message: string };
 
 /**
- * `GET <manifestUrl>/v1/batches/<batchId>/manifest`, reading at most `maxManifestBytes(leafCount)` bytes.
+ * `GET <manifestUrl>/v1/batches/<root>/manifest`, reading at most `maxManifestBytes(leafCount)` bytes.
+ * Asked by root, as the committee asks: a relayer knows a batch by its root from the moment it cut it,
+ * by its on-chain id only once it has seen it mined (a reader two blocks behind the head can be first).
  *
  * @example
- * const got = await fetchManifest({ manifestUrl: "http://127.0.0.1:8547", batchId: 3, leafCount: 8 });
+ * const got = await fetchManifest({ manifestUrl: "http://127.0.0.1:8547", root: batch.root, leafCount: 8 });
  * if (got.ok) authenticateManifest(got.bytes, batch, domain);
  */
 export async function fetchManifest(p: {
   manifestUrl: string;
-  batchId: number;
+  root: string;
   leafCount: number;
   timeoutMs?: number;
 }): Promise<ManifestFetchResult> {
-  const url = `${p.manifestUrl.replace(/\/+$/, "")}/v1/batches/${p.batchId}/manifest`;
+  const url = `${p.manifestUrl.replace(/\/+$/, "")}/v1/batches/${p.root}/manifest`;
   const cap = maxManifestBytes(p.leafCount);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), p.timeoutMs ?? 30_000);

@@ -182,7 +182,7 @@ describe("auditor: continuous audit on a real stack", { timeout: 300_000 }, () =
     assert.equal(csv.text.trim().split("\n").length, 1 + 3, "header + a's 3 verified readings (seq 4 is TAMPERED)");
   });
 
-  it("a manifest not found once (a relayer that has not recorded its mined batch yet) is fetched again, with no alert", async () => {
+  it("a manifest not found once (a relayer restarting, a proxy before the wrong instance) is fetched again, with no alert", async () => {
     stack.manifestsNotFound = 1;
     const t = await chainTime(stack.chain);
     await stack.send(b, 5, t);

@@ -66,9 +66,9 @@ export interface Stack {
   /** While false, the front answers 503 (the relayer withholds its manifests). */
   serveManifests: boolean;
   /**
-   * The next this-many manifest requests are asked of the relayer for a batch id it does not know, so
-   * they get its real 404 BATCH_NOT_FOUND: what a relayer answers for a batch mined before it recorded
-   * the batch's on-chain id (a busy relayer, a fast auditor).
+   * The next this-many manifest requests are asked of the relayer for a batch it does not know, so they
+   * get its real 404 BATCH_NOT_FOUND (a relayer restored from an older backup, a proxy in front of the
+   * wrong instance, or one asked by on-chain id before it saw the batch mined).
    */
   manifestsNotFound: number;
   digester: ReadingDigester;
@@ -234,9 +234,9 @@ async function startFront(current: () => Stack): Promise<{ url: string; close():
       return;
     }
     let url = req.url ?? "/";
-    if (stack.manifestsNotFound > 0 && /^\/v1\/batches\/\d+\/manifest$/.test(url)) {
+    if (stack.manifestsNotFound > 0 && /^\/v1\/batches\/[^/]+\/manifest$/.test(url)) {
       stack.manifestsNotFound--;
-      url = "/v1/batches/999999999/manifest";
+      url = `/v1/batches/0x${"0".repeat(63)}1/manifest`;
     }
     fetch(`${stack.relayerUrl}${url}`)
       .then(async (upstream) => {

@@ -252,10 +252,11 @@ describe("verifier: the one timestamp rule and unavailable manifests", { timeout
 
 describe("verifier: manifest fetch is size-capped and streamed", () => {
   it("aborts a body larger than 1024 + 512·leafCount bytes (TOO_LARGE) and takes one within it", async () => {
+    const HUGE_ROOT = `0x${"11".repeat(32)}`;
     const server = http.createServer((req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
       // The "huge" route never ends on its own: only the cap stops the read.
-      if (req.url!.includes("/1/")) {
+      if (req.url!.includes(`/${HUGE_ROOT}/`)) {
         const chunk = Buffer.alloc(64 * 1024, 0x20);
         const pump = () => {
           while (res.write(chunk));
@@ -268,10 +269,10 @@ describe("verifier: manifest fetch is size-capped and streamed", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      const huge = await fetchManifest({ manifestUrl: url, batchId: 1, leafCount: 2 });
+      const huge = await fetchManifest({ manifestUrl: url, root: HUGE_ROOT, leafCount: 2 });
       assert.equal(huge.ok, false);
       assert.equal(!huge.ok && huge.reason, "TOO_LARGE");
-      const fits = await fetchManifest({ manifestUrl: url, batchId: 2, leafCount: 2 });
+      const fits = await fetchManifest({ manifestUrl: url, root: `0x${"22".repeat(32)}`, leafCount: 2 });
       assert.equal(fits.ok && fits.bytes.length, maxManifestBytes(2));
     } finally {
       server.closeAllConnections();
