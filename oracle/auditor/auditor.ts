@@ -137,7 +137,7 @@ export class Auditor {
 
   /** The proof bundles of `refs` (JSON Lines, oracle/core/bundle.ts formats), from the auditor's verifier. */
   async exportBundles(refs: readonly BundleRef[]): Promise<string> {
-    return this.#withVerifier(async (verifier) => exportBundleSet(verifier, refs));
+    return this.#withLease(async (_lease, verifier) => exportBundleSet(verifier, refs));
   }
 
   /** Resolves when nothing is due (tests, the benchmark). */
@@ -154,18 +154,12 @@ export class Auditor {
   }
 
   async #checkOne(item: WorkItem): Promise<void> {
-    const lease = this.#acquire();
-    try {
-      await this.#checkOn(lease, item);
-    } finally {
-      lease.users--;
-      if (lease.retired && lease.users === 0) await this.#retire(lease);
-    }
+    await this.#withLease((lease, verifier) => this.#checkOn(lease, verifier, item));
   }
 
-  async #checkOn(lease: VerifierLease, item: WorkItem): Promise<void> {
+  async #checkOn(lease: VerifierLease, verifier: Verifier, item: WorkItem): Promise<void> {
     const { store, metrics, retry } = this.#o;
-    const outcome = await checkItem(await lease.verifier, this.#o.platform, item, this.#o.concurrency ?? 8);
+    const outcome = await checkItem(verifier, this.#o.platform, item, this.#o.concurrency ?? 8);
     lease.items++;
     if (outcome.kind === "checked") lease.readings += outcome.readings;
     const backoff = Math.min(retry.maxMs, retry.baseMs * 2 ** item.attempts);
@@ -223,10 +217,11 @@ export class Auditor {
     );
   }
 
-  async #withVerifier<T>(fn: (verifier: Verifier) => Promise<T>): Promise<T> {
+  /** Runs `fn` on the current verifier under its lease: one retired meanwhile is closed by its last user, after `fn`. */
+  async #withLease<T>(fn: (lease: VerifierLease, verifier: Verifier) => Promise<T>): Promise<T> {
     const lease = this.#acquire();
     try {
-      return await fn(await lease.verifier);
+      return await fn(lease, await lease.verifier);
     } finally {
       lease.users--;
       if (lease.retired && lease.users === 0) await this.#retire(lease);
@@ -235,9 +230,12 @@ export class Auditor {
 
   /** The current verifier, for one more user; a full or retired one is replaced (its caches hold every audited batch). */
   #acquire(): VerifierLease {
-    const current = this.#lease;
-    if (current !== undefined && (current.retired || this.#full(current))) void this.#retire(current);
-    if (this.#lease === undefined) {
+    let lease = this.#lease;
+    if (lease !== undefined && (lease.retired || this.#full(lease))) {
+      void this.#retire(lease);
+      lease = undefined;
+    }
+    if (lease === undefined) {
       const verifier = Verifier.create({
         rpc: this.#o.client,
         anchor: this.#o.anchor,
@@ -245,12 +243,12 @@ export class Auditor {
         platform: new PrefetchingPlatform(this.#o.platform.url, this.#o.platform.apiKey),
         threads: this.#o.threads ?? 1,
       });
-      const lease: VerifierLease = { verifier, users: 0, items: 0, readings: 0, retired: false };
-      verifier.catch(() => void this.#retire(lease));
-      this.#lease = lease;
+      const created: VerifierLease = { verifier, users: 0, items: 0, readings: 0, retired: false };
+      verifier.catch(() => void this.#retire(created));
+      this.#lease = lease = created;
     }
-    this.#lease!.users++;
-    return this.#lease!;
+    lease.users++;
+    return lease;
   }
 
   #full(lease: VerifierLease): boolean {
