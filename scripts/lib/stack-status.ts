@@ -49,7 +49,7 @@ async function metric(url: string, name: string): Promise<number | undefined> {
 export async function statusLine(s: StackStatusSources): Promise<string> {
   const reward = createPublicClient({ transport: http(s.rewardRpcUrl, { timeout: 2000, retryCount: 0 }) });
   const [accepted, auditor, epoch, claims] = await Promise.all([
-    metric(`${s.relayerUrl}/metrics`, "relayer_readings_accepted_total"),
+    metric(`${s.relayerUrl}/metrics`, "sensorseal_relayer_readings_accepted_total"),
     json(`${s.auditorUrl}/v1/status`),
     json(`${s.oracleUrl}/v1/epochs/latest`),
     reward
