@@ -3,7 +3,8 @@
  * JSON-RPC, with every state-changing call appended to a journal file and replayed, with the same
  * block timestamps, on the next start. EDR keeps state in memory only; replaying the same calls in
  * the same order at the same times rebuilds the same blocks, hashes and contract addresses, so the
- * services' stores (which name blocks and transactions) stay true across restarts.
+ * services' stores (which name blocks and transactions) stay true across restarts. After the replay
+ * one block dated now moves the clock past the time the stack was stopped.
  */
 import { createReadStream } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
@@ -138,6 +139,21 @@ function journalCalls(provider: EIP1193Provider, journalFile: string): (method: 
 }
 
 /**
+ * After a replay the chain's clock runs on from its last block, i.e. as far behind the wall clock
+ * as the stack was stopped; readings signed now would look dated after their anchoring. One block
+ * dated now (journaled, so the next replay makes it too) moves the clock forward; it is never moved
+ * back.
+ */
+async function catchUpClock(call: (method: string, params: unknown[]) => Promise<unknown>): Promise<void> {
+  const request: EIP1193Provider["request"] = (({ method, params }: { method: string; params?: unknown[] }) =>
+    call(method, params ?? [])) as EIP1193Provider["request"];
+  const now = Math.floor(Date.now() / 1000);
+  if ((await latestBlock(request)).timestamp >= now) return;
+  await call("evm_setNextBlockTimestamp", [now]);
+  await call("evm_mine", []);
+}
+
+/**
  * Replays `journalFile` into `provider`, then serves it on `host:port`, journaling from then on:
  * calls over HTTP and calls made in-process on `provider` itself (Ignition deploys that way).
  * Web pages may only read (see ./rpc-server.ts): those of `browserOrigins` (the dashboard) and
@@ -157,6 +173,7 @@ export async function startLocalChain(
 ): Promise<LocalChain> {
   const replayed = await replayJournal(provider, journalFile, onReplay);
   const call = journalCalls(provider, journalFile);
+  if (replayed > 0) await catchUpClock(call);
   const server = await startRpcServer({ host, port, allowedOrigins: browserOrigins, allowExtensions: true, call });
   const address = server.address() as AddressInfo;
   return {
