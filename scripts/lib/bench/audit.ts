@@ -18,6 +18,7 @@ import { ReadingDigester, readingLeaf } from "../../../oracle/core/reading.js";
 import { DEV_KEYS } from "../dev-keys.js";
 import { mineEverySecond, startBenchAuditChain } from "./chains.js";
 import { newDevice, type SignedReading, signReading, wire, registerDevices } from "./devices.js";
+import { httpFloor } from "./http-floor.js";
 import { platformIngestion } from "./platform.js";
 import { cpuPerReading, drive, fmtCpu, isAnchored, readingStatus, startRelayerProcess } from "./relayer-process.js";
 import { CFG, ONLY, OUT_DIR, log, rows, results, cleanups } from "./run.js";
@@ -89,6 +90,9 @@ export async function auditSections(): Promise<void> {
     bulk: bulkQueues(bulkSeqs, CFG.bulkConcurrency),
     bulkRoot: bulkQueues(bulkRootSeqs, CFG.bulkConcurrency),
   };
+
+  // ---- the HTTP floor (before the relayer and the miner start: nothing else runs) ----
+  const floor = await httpFloor(queues.warm, queues.single);
 
   // ---- the relayer ----
   await mkdir(OUT_DIR, { recursive: true });
@@ -196,6 +200,8 @@ export async function auditSections(): Promise<void> {
       retryWaitSeconds: rootRun.retryWaitSeconds,
       cpuMicrosecondsPerReading: cpuPerReading(rootRun, rootCount),
     },
+    httpFloor: floor,
+    ratioSingleOverHttpFloor: singleRate / floor.requestsPerSecond,
     ratioBulkOverSingle: bulkRate / singleRate,
     ratioRootOverBulk: rootRate / bulkRate,
     backlogAnchoredMsAfterBulk: drainMs,
@@ -216,6 +222,16 @@ export async function auditSections(): Promise<void> {
     baseline: "bulk with one receipt per reading (same run, just before)",
     baselineResult: `${fmtNum(bulkRate)} readings/s`,
     ratio: `${fmtRatio(rootRate / bulkRate)} (root / per reading)`,
+  });
+  const floorCpu = floor.cpuMicrosecondsPerRequest;
+  const singleCpu = cpuPerReading(singleRun, singleCount);
+  rows.push({
+    section: 1,
+    measurement: `Relayer single-reading requests against the HTTP floor (CPU per request: relayer ${singleCpu.relayer.toFixed(0)} µs, its client ${singleCpu.bench.toFixed(0)} µs)`,
+    result: `${fmtNum(singleRate)} readings/s`,
+    baseline: `bare node:http server, same bodies, client and concurrency (${CFG.singleConcurrency}); no checks, no store (CPU per request: server ${floorCpu.floor.toFixed(0)} µs, client ${floorCpu.bench.toFixed(0)} µs)`,
+    baselineResult: `${fmtNum(floor.requestsPerSecond)} requests/s`,
+    ratio: `${fmtRatio(singleRate / floor.requestsPerSecond)} of the floor`,
   });
   rows.push({
     section: 1,
