@@ -1,7 +1,8 @@
 /**
  * Size of the auditor's verdict store: writes N realistic VERIFIED verdict rows (with sensor values and
  * location) through AuditorStore into a fresh SQLite file, closes it (checkpointing the WAL) and
- * reports bytes per verdict and the extrapolation to one million.
+ * reports bytes per verdict and the extrapolation to one million, and how long the status endpoint's
+ * counts (`summary()`) take at that size.
  *
  *   npx tsx scripts/bench-auditor-store.ts [N=100000]
  */
@@ -42,9 +43,14 @@ for (let done = 0; done < n; done += 1000) {
   await store.complete({ kind: "batch", ref: "bench" }, rows, []);
 }
 const seconds = (Date.now() - started) / 1000;
+// The status endpoint's counts (kept per status by every write, never counted from the verdicts).
+const summaryStarted = performance.now();
+const { verdicts } = await store.summary();
+const summaryMs = performance.now() - summaryStarted;
+if (verdicts.VERIFIED !== n) throw new Error(`summary() counts ${JSON.stringify(verdicts)}, not ${n} VERIFIED`);
 await store.close();
 const bytes = (await stat(file)).size;
 console.log(
-  `${n} verdicts: ${bytes} bytes (${(bytes / n).toFixed(0)} B/verdict) → ${(((bytes / n) * 1e6) / 2 ** 20).toFixed(0)} MiB per million (extrapolated); written at ${(n / seconds).toFixed(0)} verdicts/s`,
+  `${n} verdicts: ${bytes} bytes (${(bytes / n).toFixed(0)} B/verdict) → ${(((bytes / n) * 1e6) / 2 ** 20).toFixed(0)} MiB per million (extrapolated); written at ${(n / seconds).toFixed(0)} verdicts/s; summary() (the status endpoint's counts) ${summaryMs.toFixed(2)} ms`,
 );
 await rm(dir, { recursive: true, force: true });

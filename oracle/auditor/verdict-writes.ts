@@ -1,7 +1,8 @@
 /**
  * How the auditor's store writes verdicts: multi-row upserts, and each device's latest VERIFIED
- * reading and verdict counts (`auditor_device_latest`) kept exact in the same transaction, so that
- * silence detection and the map read one row per device instead of the whole verdict table.
+ * reading and verdict counts (`auditor_device_latest`) and the counts per status
+ * (`auditor_verdict_counts`) kept exact in the same transaction, so that silence detection, the map and
+ * the status endpoint read a few rows instead of the whole verdict table.
  *
  * @module
  */
@@ -21,6 +22,11 @@ SELECT s.device, s.seq, v.ts, v.pm25, v.pm10, v.lat, v.lon, s.bad, s.total
   LEFT JOIN auditor_verdicts v ON v.device = s.device AND v.seq = s.seq AND v.status = 'VERIFIED'
  WHERE true
 ON CONFLICT (device) DO NOTHING`;
+
+/** Rebuilds `auditor_verdict_counts` from every verdict (a store written before the table existed, a rewind). */
+export const REBUILD_VERDICT_COUNTS = `
+INSERT INTO auditor_verdict_counts (status, n)
+SELECT status, COUNT(*) FROM auditor_verdicts GROUP BY status`;
 
 /** Rows per multi-row statement (verdicts, their previous statuses, device rows). */
 const ROWS_PER_STATEMENT = 100;
@@ -84,6 +90,24 @@ export async function writeVerdicts(tx: SqlExecutor, rows: readonly VerdictRow[]
     );
   }
   await updateDeviceLatest(tx, unique, before);
+  await updateStatusCounts(tx, unique, before);
+}
+
+/** Adds this write's changes to the counts per status: +1 for each row's status, −1 for the status it replaced. */
+async function updateStatusCounts(tx: SqlExecutor, rows: readonly VerdictRow[], before: ReadonlyMap<string, string>): Promise<void> {
+  const delta = new Map<string, number>();
+  for (const v of rows) {
+    delta.set(v.status, (delta.get(v.status) ?? 0) + 1);
+    const was = before.get(verdictKey(v.device, v.seq, v.source));
+    if (was !== undefined) delta.set(was, (delta.get(was) ?? 0) - 1);
+  }
+  const changed = [...delta].filter(([, n]) => n !== 0);
+  if (changed.length === 0) return;
+  await tx.run(
+    `INSERT INTO auditor_verdict_counts (status, n) VALUES ${tuples(changed.length, 2)}
+     ON CONFLICT (status) DO UPDATE SET n = auditor_verdict_counts.n + excluded.n`,
+    changed.flat(),
+  );
 }
 
 const verdictKey = (device: string, seq: number, source: string) => `${device.toLowerCase()}:${seq}:${source}`;

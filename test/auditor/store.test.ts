@@ -1,7 +1,8 @@
 /**
  * The auditor's store in both dialects (SQLite file; PostgreSQL when SENSORSEAL_TEST_PG_URL or a local
  * server is available): queueing with the cursor, idempotent verdicts and alerts, retries, rewind,
- * aggregates, and each device's latest verified reading kept equal to a full recount.
+ * aggregates, and each device's latest verified reading and the counts per status kept equal to a full
+ * recount.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -73,7 +74,7 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
       }
     });
 
-    it("keeps each device's latest verified reading and counts equal to a full recount through redo, re-verification, rewind, reopen", async (t) => {
+    it("keeps each device's latest verified reading, its counts and the counts per status equal to a full recount through redo, re-verification, rewind, reopen", async (t) => {
       const reason = await skip?.();
       if (reason !== undefined) return t.skip(reason);
       const target = await open();
@@ -92,7 +93,15 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
              WHERE v.status = 'VERIFIED' ORDER BY v.device`,
           )
         ).map((r) => ({ ...r, ts: Number(r.ts), seq: Number(r.seq), bad: Number(r.bad), total: Number(r.total) }));
+      const countsByStatus = async () =>
+        Object.fromEntries(
+          (await store.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM auditor_verdicts GROUP BY status")).map(
+            (r) => [r.status, Number(r.n)],
+          ),
+        );
       const same = async (expected: { device: string; seq: number; bad: number; total: number }[]) => {
+        // The counts per status the status endpoint answers: equal to counting every verdict.
+        assert.deepEqual((await store.summary()).verdicts, await countsByStatus());
         const latest = await store.latestByDevice();
         assert.deepEqual(latest, await recount());
         assert.deepEqual(
@@ -125,8 +134,10 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
           { device: a, seq: 3, bad: 0, total: 3 },
           { device: b, seq: 1, bad: 0, total: 1 },
         ]);
-        // A store written before the table existed is filled on open.
+        assert.deepEqual((await store.summary()).verdicts, { VERIFIED: 4 }, "the rewound TAMPERED verdict is no longer counted");
+        // A store written before the tables existed is filled on open.
         await store.db.run("DELETE FROM auditor_device_latest");
+        await store.db.run("DELETE FROM auditor_verdict_counts");
         await store.close();
         store = await AuditorStore.open(await openDatabase(target.url));
         await same([
