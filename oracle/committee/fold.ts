@@ -11,6 +11,7 @@ import { decodeFunctionData, getAddress, type Address, type Hex } from "viem";
 import { readingAnchorAbi } from "../chain/abis.js";
 import type { AnchoredBatchLog, DirectSubmission } from "../chain/anchor-log.js";
 import { parseManifest, type BatchItem } from "../core/manifest.js";
+import type { Reading } from "../core/reading.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError } from "./errors.js";
 import { createManifestSourcing, fetchManifestFromPeers, fetchManifestOnce } from "./manifests.js";
@@ -127,7 +128,10 @@ export function createFolder(ctx: CommitteeContext) {
     for (const batch of read.logs) manifests.set(batch, await manifestOf(batch, head));
     const items = new Map<DirectSubmission, BatchItem | undefined>();
     for (const s of read.submissions) items.set(s, await directItem(s));
-    const state = await ctx.store.deviceStates([...read.submissions.map((s) => s.device), ...manifestDevices(manifests)]);
+    const state = await ctx.store.deviceStates([
+      ...[...items.values()].flatMap((item) => (item === undefined ? [] : [item.reading])),
+      ...manifestReadings(manifests),
+    ]);
     const judge = (anchoredAt: bigint, maxAnchorDelay: bigint): JudgeContext => ({
       anchoredAt,
       maxAnchorDelay,
@@ -166,17 +170,18 @@ export function createFolder(ctx: CommitteeContext) {
   return { fold };
 }
 
-function manifestDevices(manifests: Map<AnchoredBatchLog, Uint8Array | undefined>): Address[] {
-  const devices: Address[] = [];
+/** The readings of the epoch's manifests (the rules' dedup state is read for them). */
+function manifestReadings(manifests: Map<AnchoredBatchLog, Uint8Array | undefined>): Reading[] {
+  const readings: Reading[] = [];
   for (const bytes of manifests.values()) {
     if (bytes === undefined) continue;
     try {
-      for (const item of parseManifest(bytes).items) devices.push(item.reading.device);
+      for (const item of parseManifest(bytes).items) readings.push(item.reading);
     } catch {
       // A malformed manifest earns nothing: no device state needed.
     }
   }
-  return devices;
+  return readings;
 }
 
 function inChainOrder(batches: AnchoredBatchLog[], submissions: DirectSubmission[]): (AnchoredBatchLog | DirectSubmission)[] {

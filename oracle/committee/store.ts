@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS oracle_batches (
 CREATE TABLE IF NOT EXISTS oracle_ledger (
   device TEXT NOT NULL, seq TEXT NOT NULL, batch_id TEXT NOT NULL, epoch INTEGER NOT NULL, timestamp INTEGER NOT NULL,
   beneficiary TEXT NOT NULL, amount TEXT NOT NULL, PRIMARY KEY (device, seq));
+CREATE INDEX IF NOT EXISTS oracle_ledger_time ON oracle_ledger (device, timestamp);
 CREATE TABLE IF NOT EXISTS oracle_balances (beneficiary TEXT PRIMARY KEY, cumulative TEXT NOT NULL, readings INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS oracle_epochs (
   epoch INTEGER PRIMARY KEY, from_block INTEGER NOT NULL, to_block INTEGER NOT NULL, status TEXT NOT NULL,
@@ -32,6 +33,31 @@ CREATE TABLE IF NOT EXISTS oracle_epoch_balances (epoch INTEGER NOT NULL, benefi
 CREATE TABLE IF NOT EXISTS oracle_signatures (epoch INTEGER NOT NULL, digest TEXT NOT NULL, signer TEXT NOT NULL, signature TEXT NOT NULL,
   PRIMARY KEY (epoch, digest, signer));
 `;
+
+/** The ledger columns the rules' dedup state is made of. */
+const LEDGER_ROWS = "SELECT device, seq, timestamp FROM oracle_ledger";
+/** Most seqs per lookup, and most lookups per statement (SQLite allows 500 terms in a compound SELECT). */
+const LOOKUP_PARAMS = 500;
+const LOOKUP_PARTS = 200;
+
+/**
+ * Sorted runs of consecutive UTC minutes as `[from, to)` minute ranges; minutes no stored timestamp
+ * can fall in (negative, or past 2^53 seconds: a rewarded reading is never dated there) are left out.
+ *
+ * @example minuteRanges(new Set([5n, 3n, 4n, 9n])); // [[3, 6], [9, 10]]
+ */
+export function minuteRanges(minutes: Iterable<bigint>): [number, number][] {
+  const max = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / 60));
+  const sorted = [...minutes].filter((m) => m >= 0n && m < max).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ranges: [number, number][] = [];
+  for (const m of sorted.map(Number)) {
+    const last = ranges.at(-1);
+    if (last !== undefined && m < last[1]) continue; // a minute given twice
+    if (last !== undefined && last[1] === m) last[1] = m + 1;
+    else ranges.push([m, m + 1]);
+  }
+  return ranges;
+}
 
 /**
  * An epoch's lifecycle: `empty` (the cumulative total did not change: nothing to post) or `signed`
@@ -199,18 +225,53 @@ export class OracleStore {
     return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
   }
 
-  /** What earlier epochs rewarded for these devices (lowercase keys): the rules' dedup state. */
-  async deviceStates(devices: Iterable<string>): Promise<Map<string, DeviceRewardState>> {
+  /**
+   * What earlier epochs rewarded that `readings` can ask about (lowercase device keys): per device, the
+   * rewarded seqs among theirs and the rewarded readings in their UTC minutes. That is the rules' dedup
+   * state exactly as far as these readings consult it (`seqs.has(seq)`, `minutes.has(minute)`), read on
+   * the ledger's two indexes: bounded by the epoch's readings, never by a device's history (every
+   * rewarded reading of every device seen was read before, 43,200 rows per device after a month).
+   */
+  async deviceStates(readings: Iterable<{ device: string; seq: bigint; timestamp: bigint }>): Promise<Map<string, DeviceRewardState>> {
+    const wanted = new Map<string, { seqs: Set<string>; minutes: Set<bigint> }>();
+    for (const r of readings) {
+      const key = r.device.toLowerCase();
+      const w = wanted.get(key) ?? { seqs: new Set<string>(), minutes: new Set<bigint>() };
+      w.seqs.add(r.seq.toString());
+      w.minutes.add(r.timestamp / 60n);
+      wanted.set(key, w);
+    }
+    const parts: { sql: string; params: unknown[] }[] = [];
+    for (const [key, w] of wanted) {
+      const device = getAddress(key);
+      const seqs = [...w.seqs];
+      for (let i = 0; i < seqs.length; i += LOOKUP_PARAMS) {
+        const chunk = seqs.slice(i, i + LOOKUP_PARAMS);
+        parts.push({ sql: `${LEDGER_ROWS} WHERE device = ? AND seq IN (${chunk.map(() => "?").join(", ")})`, params: [device, ...chunk] });
+      }
+      for (const [from, to] of minuteRanges(w.minutes))
+        parts.push({ sql: `${LEDGER_ROWS} WHERE device = ? AND timestamp >= ? AND timestamp < ?`, params: [device, from * 60, to * 60] });
+    }
     const out = new Map<string, DeviceRewardState>();
-    for (const device of new Set([...devices].map((d) => d.toLowerCase()))) {
-      const rows = await this.db.query<{ seq: string; timestamp: number }>("SELECT seq, timestamp FROM oracle_ledger WHERE device = ?", [
-        getAddress(device),
-      ]);
-      if (rows.length === 0) continue;
-      out.set(device, {
-        seqs: new Set(rows.map((r) => BigInt(r.seq))),
-        minutes: new Set(rows.map((r) => BigInt(r.timestamp) / 60n)),
-      });
+    // Many devices per statement (one round trip on PostgreSQL), within both dialects' limits.
+    for (let i = 0; i < parts.length;) {
+      let params = 0;
+      let end = i;
+      while (end < parts.length && end - i < LOOKUP_PARTS && (end === i || params + parts[end].params.length <= LOOKUP_PARAMS * 2))
+        params += parts[end++].params.length;
+      const batch = parts.slice(i, end);
+      i = end;
+      const rows = await this.db.query<{ device: string; seq: string; timestamp: number }>(
+        batch.map((p) => p.sql).join(" UNION ALL "),
+        batch.flatMap((p) => p.params),
+      );
+      for (const r of rows) {
+        const key = r.device.toLowerCase();
+        const state = out.get(key) ?? { seqs: new Set<bigint>(), minutes: new Set<bigint>() };
+        state.seqs.add(BigInt(r.seq));
+        state.minutes.add(BigInt(r.timestamp) / 60n);
+        out.set(key, state);
+      }
     }
     return out;
   }
