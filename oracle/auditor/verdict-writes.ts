@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SqlExecutor } from "../store/sql.js";
+import { valuesTuples, type SqlExecutor } from "../store/sql.js";
 import type { VerdictRow } from "./store.js";
 
 /**
@@ -50,9 +50,6 @@ const VERDICT_FIELDS = [
   "checked_at",
 ] as const;
 
-/** `(?, ?, …), (?, ?, …)`: `rows` tuples of `width` placeholders. */
-const tuples = (rows: number, width: number) => Array.from({ length: rows }, () => `(${Array(width).fill("?").join(", ")})`).join(", ");
-
 /**
  * Upserts verdict rows with multi-row statements and keeps `auditor_device_latest` exact. New rows
  * (nearly all: each reading is checked once) are inserted first, the insert answering which were new;
@@ -67,7 +64,7 @@ export async function writeVerdicts(tx: SqlExecutor, rows: readonly VerdictRow[]
   for (let start = 0; start < unique.length; start += ROWS_PER_STATEMENT) {
     const chunk = unique.slice(start, start + ROWS_PER_STATEMENT);
     const inserted = await tx.query<{ device: string; seq: number; source: string }>(
-      `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${tuples(chunk.length, VERDICT_FIELDS.length)}
+      `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${valuesTuples(chunk.length, VERDICT_FIELDS.length)}
        ON CONFLICT (device, seq, source) DO NOTHING RETURNING device, seq, source`,
       chunk.flatMap(verdictValues),
     );
@@ -82,7 +79,7 @@ export async function writeVerdicts(tx: SqlExecutor, rows: readonly VerdictRow[]
     );
     for (const f of found) before.set(verdictKey(f.device, Number(f.seq), f.source), f.status);
     await tx.run(
-      `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${tuples(chunk.length, VERDICT_FIELDS.length)}
+      `INSERT INTO auditor_verdicts (${VERDICT_FIELDS.join(", ")}) VALUES ${valuesTuples(chunk.length, VERDICT_FIELDS.length)}
        ON CONFLICT (device, seq, source) DO UPDATE SET ts = excluded.ts, status = excluded.status, problems = excluded.problems,
          data_hash = excluded.data_hash, pm25 = excluded.pm25, pm10 = excluded.pm10, temperature = excluded.temperature,
          humidity = excluded.humidity, lat = excluded.lat, lon = excluded.lon, checked_at = excluded.checked_at`,
@@ -104,7 +101,7 @@ async function updateStatusCounts(tx: SqlExecutor, rows: readonly VerdictRow[], 
   const changed = [...delta].filter(([, n]) => n !== 0);
   if (changed.length === 0) return;
   await tx.run(
-    `INSERT INTO auditor_verdict_counts (status, n) VALUES ${tuples(changed.length, 2)}
+    `INSERT INTO auditor_verdict_counts (status, n) VALUES ${valuesTuples(changed.length, 2)}
      ON CONFLICT (status) DO UPDATE SET n = auditor_verdict_counts.n + excluded.n`,
     changed.flat(),
   );
@@ -151,7 +148,7 @@ async function updateDeviceLatest(tx: SqlExecutor, rows: readonly VerdictRow[], 
     const newer = "excluded.seq IS NOT NULL AND (auditor_device_latest.seq IS NULL OR excluded.seq >= auditor_device_latest.seq)";
     const pick = (c: string) => `${c} = CASE WHEN ${newer} THEN excluded.${c} ELSE auditor_device_latest.${c} END`;
     await tx.run(
-      `INSERT INTO auditor_device_latest (device, seq, ts, pm25, pm10, lat, lon, bad, total) VALUES ${tuples(chunk.length, 9)}
+      `INSERT INTO auditor_device_latest (device, seq, ts, pm25, pm10, lat, lon, bad, total) VALUES ${valuesTuples(chunk.length, 9)}
        ON CONFLICT (device) DO UPDATE SET ${["ts", "pm25", "pm10", "lat", "lon"].map(pick).join(", ")}, ${pick("seq")},
          bad = auditor_device_latest.bad + excluded.bad, total = auditor_device_latest.total + excluded.total`,
       chunk.flatMap(([device, d]) => [

@@ -9,8 +9,8 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 
-import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
-import type { BatchEvaluation, DeviceRewardState } from "./rules.js";
+import { insertRows, type SqlDatabase, type SqlExecutor } from "../store/sql.js";
+import type { BatchEvaluation, DeviceRewardState, RewardItem } from "./rules.js";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS oracle_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -312,36 +312,27 @@ export class OracleStore {
             b.evaluation.rejected.length,
           ],
         );
-        for (const r of b.evaluation.rewards) {
-          await tx.run(
-            "INSERT INTO oracle_ledger (device, seq, batch_id, epoch, timestamp, beneficiary, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [r.device, r.seq.toString(), b.batchId.toString(), e.epoch, Number(r.timestamp), r.beneficiary, r.amount.toString()],
-          );
-        }
       }
-      for (const d of c.direct) {
-        for (const r of d.evaluation.rewards) {
-          await tx.run(
-            "INSERT INTO oracle_ledger (device, seq, batch_id, epoch, timestamp, beneficiary, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-              r.device,
-              r.seq.toString(),
-              `direct:${d.txHash}:${d.logIndex}`,
-              e.epoch,
-              Number(r.timestamp),
-              r.beneficiary,
-              r.amount.toString(),
-            ],
-          );
-        }
-      }
-      for (const b of c.balances.values()) {
-        await tx.run(
-          `INSERT INTO oracle_balances (beneficiary, cumulative, readings) VALUES (?, ?, ?)
-           ON CONFLICT (beneficiary) DO UPDATE SET cumulative = excluded.cumulative, readings = excluded.readings`,
-          [b.beneficiary, b.cumulative.toString(), b.readings],
-        );
-      }
+      // Rows by the hundred per statement: an epoch of a large fleet rewards and updates ~100,000 of each.
+      const ledger = (r: RewardItem, batchId: string) => [
+        r.device,
+        r.seq.toString(),
+        batchId,
+        e.epoch,
+        Number(r.timestamp),
+        r.beneficiary,
+        r.amount.toString(),
+      ];
+      await insertRows(tx, "INSERT INTO oracle_ledger (device, seq, batch_id, epoch, timestamp, beneficiary, amount)", [
+        ...c.batches.flatMap((b) => b.evaluation.rewards.map((r) => ledger(r, b.batchId.toString()))),
+        ...c.direct.flatMap((d) => d.evaluation.rewards.map((r) => ledger(r, `direct:${d.txHash}:${d.logIndex}`))),
+      ]);
+      await insertRows(
+        tx,
+        "INSERT INTO oracle_balances (beneficiary, cumulative, readings)",
+        [...c.balances.values()].map((b) => [b.beneficiary, b.cumulative.toString(), b.readings]),
+        "ON CONFLICT (beneficiary) DO UPDATE SET cumulative = excluded.cumulative, readings = excluded.readings",
+      );
       await tx.run(
         `INSERT INTO oracle_epochs (epoch, from_block, to_block, status, root, cumulative_total, entries, rules_version, oracle_set_version, digest, message)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -359,15 +350,12 @@ export class OracleStore {
           e.message,
         ],
       );
-      if (e.status !== "empty") {
-        for (const b of c.balances.values()) {
-          await tx.run("INSERT INTO oracle_epoch_balances (epoch, beneficiary, cumulative) VALUES (?, ?, ?)", [
-            e.epoch,
-            b.beneficiary,
-            b.cumulative.toString(),
-          ]);
-        }
-      }
+      if (e.status !== "empty")
+        await insertRows(
+          tx,
+          "INSERT INTO oracle_epoch_balances (epoch, beneficiary, cumulative)",
+          [...c.balances.values()].map((b) => [e.epoch, b.beneficiary, b.cumulative.toString()]),
+        );
       if (c.ownSignature !== undefined && e.digest !== null) {
         // Signatures are kept by the distributor's epoch number (the one peers name).
         await tx.run("INSERT INTO oracle_signatures (epoch, digest, signer, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
