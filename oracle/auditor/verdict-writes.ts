@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { valuesTuples, type SqlExecutor } from "../store/sql.js";
+import { insertRows, valuesTuples, type SqlExecutor } from "../store/sql.js";
 import type { VerdictRow } from "./store.js";
 
 /**
@@ -98,12 +98,11 @@ async function updateStatusCounts(tx: SqlExecutor, rows: readonly VerdictRow[], 
     const was = before.get(verdictKey(v.device, v.seq, v.source));
     if (was !== undefined) delta.set(was, (delta.get(was) ?? 0) - 1);
   }
-  const changed = [...delta].filter(([, n]) => n !== 0);
-  if (changed.length === 0) return;
-  await tx.run(
-    `INSERT INTO auditor_verdict_counts (status, n) VALUES ${valuesTuples(changed.length, 2)}
-     ON CONFLICT (status) DO UPDATE SET n = auditor_verdict_counts.n + excluded.n`,
-    changed.flat(),
+  await insertRows(
+    tx,
+    "INSERT INTO auditor_verdict_counts (status, n)",
+    [...delta].filter(([, n]) => n !== 0),
+    "ON CONFLICT (status) DO UPDATE SET n = auditor_verdict_counts.n + excluded.n",
   );
 }
 
@@ -143,27 +142,26 @@ async function updateDeviceLatest(tx: SqlExecutor, rows: readonly VerdictRow[], 
     devices.set(device, d);
   }
   const entries = [...devices];
-  for (let start = 0; start < entries.length; start += ROWS_PER_STATEMENT) {
-    const chunk = entries.slice(start, start + ROWS_PER_STATEMENT);
-    const newer = "excluded.seq IS NOT NULL AND (auditor_device_latest.seq IS NULL OR excluded.seq >= auditor_device_latest.seq)";
-    const pick = (c: string) => `${c} = CASE WHEN ${newer} THEN excluded.${c} ELSE auditor_device_latest.${c} END`;
-    await tx.run(
-      `INSERT INTO auditor_device_latest (device, seq, ts, pm25, pm10, lat, lon, bad, total) VALUES ${valuesTuples(chunk.length, 9)}
-       ON CONFLICT (device) DO UPDATE SET ${["ts", "pm25", "pm10", "lat", "lon"].map(pick).join(", ")}, ${pick("seq")},
-         bad = auditor_device_latest.bad + excluded.bad, total = auditor_device_latest.total + excluded.total`,
-      chunk.flatMap(([device, d]) => [
-        device,
-        d.latest?.seq ?? null,
-        d.latest?.ts ?? null,
-        d.latest?.pm25 ?? null,
-        d.latest?.pm10 ?? null,
-        d.latest?.lat ?? null,
-        d.latest?.lon ?? null,
-        d.bad,
-        d.total,
-      ]),
-    );
-  }
+  const newer = "excluded.seq IS NOT NULL AND (auditor_device_latest.seq IS NULL OR excluded.seq >= auditor_device_latest.seq)";
+  const pick = (c: string) => `${c} = CASE WHEN ${newer} THEN excluded.${c} ELSE auditor_device_latest.${c} END`;
+  await insertRows(
+    tx,
+    "INSERT INTO auditor_device_latest (device, seq, ts, pm25, pm10, lat, lon, bad, total)",
+    entries.map(([device, d]) => [
+      device,
+      d.latest?.seq ?? null,
+      d.latest?.ts ?? null,
+      d.latest?.pm25 ?? null,
+      d.latest?.pm10 ?? null,
+      d.latest?.lat ?? null,
+      d.latest?.lon ?? null,
+      d.bad,
+      d.total,
+    ]),
+    `ON CONFLICT (device) DO UPDATE SET ${["ts", "pm25", "pm10", "lat", "lon"].map(pick).join(", ")}, ${pick("seq")},
+       bad = auditor_device_latest.bad + excluded.bad, total = auditor_device_latest.total + excluded.total`,
+    ROWS_PER_STATEMENT,
+  );
   // A verdict that stopped being VERIFIED (a re-verification): its device's latest is read again (rare).
   for (const [device] of entries.filter(([, d]) => d.lost))
     await tx.run(

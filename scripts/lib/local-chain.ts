@@ -144,13 +144,11 @@ function journalCalls(provider: EIP1193Provider, journalFile: string): (method: 
  * dated now (journaled, so the next replay makes it too) moves the clock forward; it is never moved
  * back.
  */
-async function catchUpClock(call: (method: string, params: unknown[]) => Promise<unknown>): Promise<void> {
-  const request: EIP1193Provider["request"] = (({ method, params }: { method: string; params?: unknown[] }) =>
-    call(method, params ?? [])) as EIP1193Provider["request"];
+async function catchUpClock(journaled: EIP1193Provider): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
-  if ((await latestBlock(request)).timestamp >= now) return;
-  await call("evm_setNextBlockTimestamp", [now]);
-  await call("evm_mine", []);
+  if ((await latestBlock(journaled.request)).timestamp >= now) return;
+  await journaled.request({ method: "evm_setNextBlockTimestamp", params: [now] });
+  await journaled.request({ method: "evm_mine", params: [] });
 }
 
 /**
@@ -173,7 +171,7 @@ export async function startLocalChain(
 ): Promise<LocalChain> {
   const replayed = await replayJournal(provider, journalFile, onReplay);
   const call = journalCalls(provider, journalFile);
-  if (replayed > 0) await catchUpClock(call);
+  if (replayed > 0) await catchUpClock(provider); // journalCalls routed provider.request through the journal
   const server = await startRpcServer({ host, port, allowedOrigins: browserOrigins, allowExtensions: true, call });
   const address = server.address() as AddressInfo;
   return {

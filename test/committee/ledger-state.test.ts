@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 
 import { getAddress } from "viem";
 
@@ -28,12 +28,23 @@ async function reward(store: OracleStore, device: string, seq: bigint, timestamp
 
 function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promise<void> }>, skip?: () => Promise<string | undefined>) {
   describe(`oracle ledger state (${name})`, () => {
-    it("answers the rules' seq and minute questions as the whole history would, from the rows they can match only", async (t) => {
+    // Each test on a fresh store of this dialect (skipped, with the reason, where there is none).
+    const withStore = (fn: (store: OracleStore) => Promise<void>) => async (t: TestContext) => {
       const reason = await skip?.();
       if (reason !== undefined) return t.skip(reason);
       const target = await open();
       const store = await OracleStore.open(await openDatabase(target.url));
       try {
+        await fn(store);
+      } finally {
+        await store.db.close();
+        await target.cleanup();
+      }
+    };
+
+    it(
+      "answers the rules' seq and minute questions as the whole history would, from the rows they can match only",
+      withStore(async (store) => {
         // Device A: 2,000 rewarded readings, one a minute, seq k at minute k (T0 + 60k + 30).
         const a = deviceOf(0);
         for (let k = 1; k <= 2000; k++) await reward(store, a, BigInt(k), T0 + 60 * k + 30);
@@ -60,18 +71,12 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
           [5n, 7n, 10n, 1500n],
         );
         assert.equal(state.has(deviceOf(1).toLowerCase()), false, "nothing rewarded: no state");
-      } finally {
-        await store.db.close();
-        await target.cleanup();
-      }
-    });
+      }),
+    );
 
-    it("reads the state of many devices at once (more lookups than one statement holds)", async (t) => {
-      const reason = await skip?.();
-      if (reason !== undefined) return t.skip(reason);
-      const target = await open();
-      const store = await OracleStore.open(await openDatabase(target.url));
-      try {
+    it(
+      "reads the state of many devices at once (more lookups than one statement holds)",
+      withStore(async (store) => {
         const devices = Array.from({ length: 450 }, (_, i) => deviceOf(100 + i));
         for (const [i, d] of devices.entries()) await reward(store, d, BigInt(i + 1), T0 + 60 * i);
         // Each device asks for its rewarded seq in another minute, and for a new seq in its rewarded minute.
@@ -87,11 +92,8 @@ function suite(name: string, open: () => Promise<{ url: string; cleanup(): Promi
           assert.deepEqual([...(s?.seqs ?? [])], [BigInt(i + 1)], d);
           assert.deepEqual([...(s?.minutes ?? [])], [BigInt(T0 / 60 + i)], d);
         }
-      } finally {
-        await store.db.close();
-        await target.cleanup();
-      }
-    });
+      }),
+    );
   });
 }
 
