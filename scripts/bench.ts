@@ -96,6 +96,8 @@ log(
   `SensorSeal bench — Node ${meta.node}, ${meta.platform}, ${meta.cores} cores (${meta.cpu}), load ${meta.loadAverageAtStart.join(" ")}${FULL ? ", BENCH_FULL" : ""}`,
 );
 
+// Every section writes its logs and stores there.
+await mkdir(OUT_DIR, { recursive: true });
 try {
   if (ONLY === undefined || ONLY === "ingestion") await auditSections();
   if (ONLY === undefined || ONLY === "transport") {
@@ -140,7 +142,6 @@ const output = {
   markdown: table,
   notes,
 };
-await mkdir(OUT_DIR, { recursive: true });
 const jsonFile = path.join(OUT_DIR, "latest.json");
 const json = `${JSON.stringify(output, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`;
 await writeFile(jsonFile, json);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 
 import { type Hex } from "viem";
@@ -95,7 +95,6 @@ export async function auditSections(): Promise<void> {
   const floor = await httpFloor(queues.warm, queues.single);
 
   // ---- the relayer ----
-  await mkdir(OUT_DIR, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dbFile = path.join(OUT_DIR, `relayer-${stamp}.sqlite`);
   cleanups.push(async () => {

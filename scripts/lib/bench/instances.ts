@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 
 import { parseEventLogs } from "viem";
@@ -118,7 +118,6 @@ async function freshStore(store: RunSpec["store"], pgUrl: string, label: string)
     const db = await createTestDatabase(pgUrl, "sensorseal_bench");
     return { url: db.url, remove: () => db.drop() };
   }
-  await mkdir(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, `relayer-${label}-${new Date().toISOString().replace(/[:.]/g, "-")}.sqlite`);
   return {
     url: file,

@@ -16,7 +16,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { bytesToHex } from "../../../oracle/core/bytes.js";
@@ -235,7 +235,6 @@ async function startServices(audit: Audit, label: string) {
     platformDb: path.join(OUT_DIR, `platform-${stamp}.sqlite`),
     keys: path.join(OUT_DIR, `platform-keys-${stamp}.json`),
   };
-  await mkdir(OUT_DIR, { recursive: true });
   await writeFile(files.keys, "[]\n");
   const removeFiles = async () => {
     await rm(files.keys, { force: true });
