@@ -10,12 +10,19 @@ import { decodeFunctionData, getAddress, type Address, type Hex } from "viem";
 
 import { readingAnchorAbi } from "../chain/abis.js";
 import type { AnchoredBatchLog, DirectSubmission } from "../chain/anchor-log.js";
-import { parseManifest, type BatchItem } from "../core/manifest.js";
-import type { Reading } from "../core/reading.js";
+import type { BatchItem } from "../core/manifest.js";
 import type { CommitteeContext } from "./context.js";
 import { ManifestUnavailableError } from "./errors.js";
 import { createManifestSourcing, fetchManifestFromPeers, fetchManifestOnce } from "./manifests.js";
-import { evaluateBatch, evaluateReadings, excludedBatch, type BatchEvaluation, type JudgeContext } from "./rules.js";
+import {
+  checkManifest,
+  evaluateBatch,
+  evaluateReadings,
+  excludedBatch,
+  type BatchEvaluation,
+  type CheckedManifest,
+  type JudgeContext,
+} from "./rules.js";
 import type { BatchRecord, DirectRecord } from "./store.js";
 
 /** A beneficiary's cumulative reward. */
@@ -123,14 +130,21 @@ export function createFolder(ctx: CommitteeContext) {
     head: bigint,
     balances: Map<string, Balance>,
   ): Promise<FoldResult> {
-    // Manifests first: an unavailable one stops the epoch before anything is judged.
-    const manifests = new Map<AnchoredBatchLog, Uint8Array | undefined>();
-    for (const batch of read.logs) manifests.set(batch, await manifestOf(batch, head));
+    // Manifests first: an unavailable one stops the epoch before anything is judged. Each is parsed
+    // and checked once; undefined: unavailable within D blocks (EXCLUDED).
+    const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
+    const manifests = new Map<AnchoredBatchLog, CheckedManifest | undefined>();
+    for (const batch of read.logs) {
+      const bytes = await manifestOf(batch, head);
+      manifests.set(batch, bytes === undefined ? undefined : checkManifest(bytes, batch, domain));
+    }
     const items = new Map<DirectSubmission, BatchItem | undefined>();
     for (const s of read.submissions) items.set(s, await directItem(s));
     const state = await ctx.store.deviceStates([
       ...[...items.values()].flatMap((item) => (item === undefined ? [] : [item.reading])),
-      ...manifestReadings(manifests),
+      ...[...manifests.values()].flatMap((checked) =>
+        checked !== undefined && "manifest" in checked ? checked.manifest.items.map((item) => item.reading) : [],
+      ),
     ]);
     const judge = (anchoredAt: bigint, maxAnchorDelay: bigint): JudgeContext => ({
       anchoredAt,
@@ -141,18 +155,14 @@ export function createFolder(ctx: CommitteeContext) {
       state,
       rules: ctx.rules,
     });
-    const domain = { chainId: ctx.options.audit.chainId, anchor: ctx.anchor };
     const out: FoldResult = { records: [], direct: [] };
     for (const event of inChainOrder(read.logs, read.submissions)) {
       if ("batchId" in event) {
-        const bytes = manifests.get(event);
+        const checked = manifests.get(event);
         const evaluation =
-          bytes === undefined
+          checked === undefined
             ? excludedBatch()
-            : evaluateBatch(
-                { manifestBytes: bytes, anchored: event, domain },
-                judge(event.anchoredAt, await maxAnchorDelayAt(event.anchoredAt, judgeBlock)),
-              );
+            : evaluateBatch(checked, judge(event.anchoredAt, await maxAnchorDelayAt(event.anchoredAt, judgeBlock)));
         addRewards(balances, evaluation);
         out.records.push({ ...recordOf(event), evaluation });
       } else {
@@ -168,20 +178,6 @@ export function createFolder(ctx: CommitteeContext) {
   }
 
   return { fold };
-}
-
-/** The readings of the epoch's manifests (the rules' dedup state is read for them). */
-function manifestReadings(manifests: Map<AnchoredBatchLog, Uint8Array | undefined>): Reading[] {
-  const readings: Reading[] = [];
-  for (const bytes of manifests.values()) {
-    if (bytes === undefined) continue;
-    try {
-      for (const item of parseManifest(bytes).items) readings.push(item.reading);
-    } catch {
-      // A malformed manifest earns nothing: no device state needed.
-    }
-  }
-  return readings;
 }
 
 function inChainOrder(batches: AnchoredBatchLog[], submissions: DirectSubmission[]): (AnchoredBatchLog | DirectSubmission)[] {

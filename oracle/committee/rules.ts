@@ -18,13 +18,12 @@
  *
  * @module
  */
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 
 import type { IndexedDevice } from "../chain/registry-index.js";
-import { hexToBytes } from "../core/bytes.js";
 import { DeviceStatus, statusAsOf } from "../core/device-status.js";
 import { authenticateManifest, type AnchoredBatch as ChainBatch, type ManifestIssue } from "../core/anchored-batch.js";
-import { verifyDeviceSignature } from "../core/keys.js";
+import { verifyDeviceSignatures, type VerifyDeviceSignatureParameters } from "../core/keys.js";
 import type { BatchItem, Manifest } from "../core/manifest.js";
 import type { Reading, ReadingDigester } from "../core/reading.js";
 import { judgeReadingTime, type ReadingTimeCode } from "../core/reading-time.js";
@@ -104,11 +103,7 @@ export interface JudgeContext {
  * const checked = checkManifest(bytes, anchored, { chainId: 31337, anchor });
  * if ("manifest" in checked) checked.manifest.items.length;
  */
-export function checkManifest(
-  bytes: Uint8Array,
-  anchored: AnchoredBatch,
-  domain: { chainId: number; anchor: Address },
-): { manifest: Manifest } | { reason: BatchRejection } {
+export function checkManifest(bytes: Uint8Array, anchored: AnchoredBatch, domain: { chainId: number; anchor: Address }): CheckedManifest {
   const auth = authenticateManifest(bytes, anchored, domain);
   return auth.ok ? { manifest: auth.manifest } : { reason: BATCH_REJECTION[auth.reason] };
 }
@@ -122,20 +117,19 @@ const BATCH_REJECTION: Record<ManifestIssue, BatchRejection> = {
   ROOT_MISMATCH: "ROOT_MISMATCH",
 };
 
+/** A manifest checked against what was anchored ({@link checkManifest}'s answer). */
+export type CheckedManifest = { manifest: Manifest } | { reason: BatchRejection };
+
 /**
- * Applies the rules to one anchored batch whose manifest bytes hash to `anchored.manifestHash`
- * (readings in leaf order). Mutates `judge.state`.
+ * Applies the rules to one anchored batch, its manifest checked by {@link checkManifest} (readings in
+ * leaf order). Mutates `judge.state`.
  *
  * @example
- * const result = evaluateBatch({ manifestBytes, anchored, domain: { chainId: 31337, anchor } },
+ * const result = evaluateBatch(checkManifest(manifestBytes, anchored, { chainId: 31337, anchor }),
  *   { anchoredAt, maxAnchorDelay: 86_400n, judgeBlock, digester, registry: index, state: new Map(), rules: RULES_V2 });
  * result.rewards; // [{ device, seq, timestamp, beneficiary, amount: 10n ** 18n }, …]
  */
-export function evaluateBatch(
-  input: { manifestBytes: Uint8Array; anchored: AnchoredBatch; domain: { chainId: number; anchor: Address } },
-  judge: JudgeContext,
-): BatchEvaluation {
-  const checked = checkManifest(input.manifestBytes, input.anchored, input.domain);
+export function evaluateBatch(checked: CheckedManifest, judge: JudgeContext): BatchEvaluation {
   if ("reason" in checked) return { status: "rejected", reason: checked.reason, rewards: [], rejected: [] };
   return evaluateReadings(checked.manifest.items, judge);
 }
@@ -150,30 +144,47 @@ export function excludedBatch(): BatchEvaluation {
  * direct submission). Mutates `judge.state`.
  */
 export function evaluateReadings(items: readonly BatchItem[], judge: JudgeContext): BatchEvaluation {
+  // Every signature of the set is checked in one call (the P-256 ones share their modular inversions,
+  // about 1.5× faster than one by one); the rules then run in order with the answers.
+  const devices = items.map(({ reading }) => knownDevice(reading.device, judge));
+  const checks: VerifyDeviceSignatureParameters[] = [];
+  const checked: number[] = [];
+  items.forEach(({ reading, signature }, i) => {
+    const device = devices[i];
+    if (device === undefined) return;
+    checks.push({ scheme: device.scheme, publicKey: device.publicKey, digest: judge.digester.digest(reading), signature });
+    checked.push(i);
+  });
+  const authentic = new Array<boolean>(items.length).fill(false);
+  verifyDeviceSignatures(checks).forEach((valid, k) => (authentic[checked[k]] = valid));
+
   const rewards: RewardItem[] = [];
   const rejected: BatchEvaluation["rejected"] = [];
-  for (const { reading, signature } of items) {
-    const reason = judgeReading(reading, signature, judge);
+  items.forEach(({ reading }, i) => {
+    const reason = judgeReading(reading, devices[i], authentic[i], judge);
     if (typeof reason === "string") rejected.push({ device: reading.device, seq: reading.seq, reason });
     else rewards.push(reason);
-  }
+  });
   return { status: "verified", rewards, rejected };
 }
 
-function judgeReading(reading: Reading, signature: Hex | Uint8Array, judge: JudgeContext): RewardItem | ReadingRejection {
-  const device = judge.registry.device(reading.device);
+/** The device's registry entry as of the judging block; undefined when it is not registered then. */
+function knownDevice(address: Address, judge: JudgeContext): IndexedDevice | undefined {
+  const device = judge.registry.device(address);
   if (device === undefined || statusAsOf(device, BigInt(Number.MAX_SAFE_INTEGER), judge.judgeBlock) === DeviceStatus.Unknown)
-    return "UNKNOWN_DEVICE";
-  const digest = judge.digester.digest(reading);
-  if (
-    !verifyDeviceSignature({
-      scheme: device.scheme,
-      publicKey: device.publicKey,
-      digest,
-      signature: typeof signature === "string" ? hexToBytes(signature) : signature,
-    })
-  )
-    return "INVALID_SIGNATURE";
+    return undefined;
+  return device;
+}
+
+/** One reading's verdict, given its registry entry and whether its signature verifies with that key. */
+function judgeReading(
+  reading: Reading,
+  device: IndexedDevice | undefined,
+  authentic: boolean,
+  judge: JudgeContext,
+): RewardItem | ReadingRejection {
+  if (device === undefined) return "UNKNOWN_DEVICE";
+  if (!authentic) return "INVALID_SIGNATURE";
   const time = judgeReadingTime({
     timestamp: reading.timestamp,
     anchoredAt: judge.anchoredAt,

@@ -70,3 +70,65 @@ describe("reward rules: one reward per (device, seq), any order (attack 7)", () 
     );
   });
 });
+
+describe("reward rules: a batch's signatures checked together", () => {
+  const domain = { chainId: 31337, anchor: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const };
+  const k1 = newDevice("secp256k1");
+  const p256 = newDevice("p256");
+  const stranger = newDevice("p256"); // never registered
+  const entryOf = (device: typeof k1): IndexedDevice => ({
+    device: device.address,
+    scheme: device.scheme,
+    publicKey: device.publicKey,
+    beneficiary: device.address,
+    metadataHash: `0x${"00".repeat(32)}`,
+    status: DeviceStatus.Active,
+    history: [{ since: 0, status: DeviceStatus.Active, blockNumber: 1 }],
+    compromises: [],
+  });
+  const entries = new Map([k1, p256].map((d) => [d.address.toLowerCase(), entryOf(d)]));
+  const t0 = 1_700_000_040;
+  /** A reading whose signature is another reading's (authentic bytes, wrong message). */
+  const forged = (device: typeof k1, seq: number, timestamp: number) => ({
+    ...itemOf(signedReading(device, domain, { seq, timestamp })),
+    signature: itemOf(signedReading(device, domain, { seq: seq + 1000, timestamp })).signature,
+  });
+
+  it("each reading gets its own signature's verdict, wherever unknown devices and forgeries sit in the batch", () => {
+    const items = [
+      itemOf(signedReading(p256, domain, { seq: 1, timestamp: t0 })),
+      itemOf(signedReading(stranger, domain, { seq: 1, timestamp: t0 })),
+      forged(p256, 2, t0 + 60),
+      itemOf(signedReading(k1, domain, { seq: 1, timestamp: t0 })),
+      forged(k1, 2, t0 + 60),
+      itemOf(signedReading(p256, domain, { seq: 3, timestamp: t0 + 120 })),
+      itemOf(signedReading(k1, domain, { seq: 3, timestamp: t0 + 120 })),
+    ];
+    const result = evaluateReadings(items, {
+      anchoredAt: BigInt(t0 + 300),
+      maxAnchorDelay: 86_400n,
+      judgeBlock: 100n,
+      digester: new ReadingDigester(domain.chainId, domain.anchor),
+      registry: { device: (d) => entries.get(d.toLowerCase()) },
+      state: new Map(),
+      rules: RULES_V2,
+    });
+    assert.deepEqual(
+      result.rewards.map((r) => [r.device, r.seq]),
+      [
+        [p256.address, 1n],
+        [k1.address, 1n],
+        [p256.address, 3n],
+        [k1.address, 3n],
+      ],
+    );
+    assert.deepEqual(
+      result.rejected.map((r) => [r.device, r.seq, r.reason]),
+      [
+        [stranger.address, 1n, "UNKNOWN_DEVICE"],
+        [p256.address, 2n, "INVALID_SIGNATURE"],
+        [k1.address, 2n, "INVALID_SIGNATURE"],
+      ],
+    );
+  });
+});
