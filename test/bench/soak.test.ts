@@ -7,16 +7,13 @@
  * CPU with, and /proc read for this very process.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 
+import { runHardhatScript } from "../helpers/run-script.js";
 import { metricByLabel, metricSum, procProbe, UsageTracker } from "../../scripts/lib/bench/process-usage.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("soak run (scripts/soak.ts, tiny numbers)", () => {
   const dirs: string[] = [];
@@ -27,24 +24,15 @@ describe("soak run (scripts/soak.ts, tiny numbers)", () => {
   it("accounts for every reading through platform, relayer, auditor and committee", { timeout: 240_000 }, async () => {
     const data = await mkdtemp(path.join(tmpdir(), "soak-"));
     dirs.push(data);
-    const child = spawn(process.execPath, [path.join(root, "node_modules/hardhat/dist/src/cli.js"), "run", "scripts/soak.ts"], {
-      cwd: root,
-      env: {
-        ...process.env,
-        SENSORSEAL_DATA_DIR: data,
-        SOAK_DEVICES: "600",
-        SOAK_MINUTES: "0.15",
-        SOAK_KEYS: "5",
-        SOAK_ORACLES: "2",
-        SOAK_EPOCH_BLOCKS: "5",
-        SOAK_DRAIN_SECONDS: "120",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { code, output } = await runHardhatScript("scripts/soak.ts", {
+      SENSORSEAL_DATA_DIR: data,
+      SOAK_DEVICES: "600",
+      SOAK_MINUTES: "0.15",
+      SOAK_KEYS: "5",
+      SOAK_ORACLES: "2",
+      SOAK_EPOCH_BLOCKS: "5",
+      SOAK_DRAIN_SECONDS: "120",
     });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     assert.equal(code, 0, output.slice(-3000));
 
     const s = JSON.parse(await readFile(path.join(data, "soak", "latest.json"), "utf8")) as {
