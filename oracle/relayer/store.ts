@@ -13,7 +13,7 @@
  */
 import type { Address, Hex } from "viem";
 
-import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
+import { valuesTuples, type SqlDatabase, type SqlExecutor } from "../store/sql.js";
 import { BatchClaimError, LeaseLostError } from "./anchor-errors.js";
 import { RelayerStoreMismatchError } from "./errors.js";
 import {
@@ -499,9 +499,7 @@ async function insertReadings(
   for (let i = 0; i < sorted.length; i += ID_CHUNK) {
     const chunk = sorted.slice(i, i + ID_CHUNK);
     const rows = await tx.query<Row>(
-      `INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES ${chunk
-        .map(() => "(?, ?, ?, ?, ?, ?, ?, ?)")
-        .join(", ")} ON CONFLICT (device, seq) DO NOTHING RETURNING device, seq`,
+      `INSERT INTO relayer_readings (device, seq, timestamp, data_hash, signature, received_at, deadline, receipt_signature) VALUES ${valuesTuples(chunk.length, 8)} ON CONFLICT (device, seq) DO NOTHING RETURNING device, seq`,
       chunk.flatMap((c, k) => [
         c.device,
         c.seq,

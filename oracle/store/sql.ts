@@ -411,7 +411,9 @@ class PostgresDatabase implements SqlDatabase {
  * @example valuesTuples(2, 3); // "(?, ?, ?), (?, ?, ?)"
  */
 export const valuesTuples = (rows: number, width: number): string =>
-  Array.from({ length: rows }, () => `(${Array(width).fill("?").join(", ")})`).join(", ");
+  Array<string>(rows)
+    .fill(`(${Array<string>(width).fill("?").join(", ")})`)
+    .join(", ");
 
 /**
  * Runs `${head} VALUES (…), (…) ${tail}` over `rows` (all of one width), `rowsPerStatement` rows per
