@@ -34,7 +34,12 @@ export const CFG = {
   bulkPerDevice: num("BENCH_BULK_PER_DEVICE", 800),
   /** Readings per device sent in bulks asking for one receipt root each (`Prefer: receipt=root`). */
   bulkRootPerDevice: num("BENCH_BULK_ROOT_PER_DEVICE", num("BENCH_BULK_PER_DEVICE", 800)),
-  warmupPerDevice: 5,
+  /**
+   * Single-reading requests per device sent before any single-reading figure (the HTTP floor's and the
+   * relayer's): as many as are measured, so that V8 has compiled the request path before the clock starts
+   * (with 5 per device it was still optimizing ~900 functions during the measured phase).
+   */
+  warmupPerDevice: num("BENCH_WARMUP_PER_DEVICE", num("BENCH_SINGLE_PER_DEVICE", 160)),
   warmupBulkPerDevice: 10,
   latencyN: num("BENCH_LATENCY_N", 300),
   latencyRate: num("BENCH_LATENCY_RATE", 5),
