@@ -178,6 +178,9 @@ export class SignaturePool {
   readonly size: number;
   #workers: Worker[] | undefined;
   #nextId = 1;
+  #nextJob = 1;
+  /** Jobs on the workers now: they are ref'd (keep the process alive) only while one runs. */
+  #running = 0;
   #failed: unknown;
 
   constructor(options: { threads?: number } = {}) {
@@ -208,10 +211,14 @@ export class SignaturePool {
       return ok;
     }
     const workers = this.#start();
+    // Jobs may run at once (the auditor checks two items at a time): each job's key table is kept on
+    // the workers under its own id, and its chunks name it.
+    const jobId = this.#nextJob++;
     const keys = job.keys.map((k) => ({ scheme: k.scheme, publicKey: k.publicKey }));
-    for (const w of workers) w.postMessage({ keys });
+    for (const w of workers) w.postMessage({ job: jobId, keys });
+    if (this.#running++ === 0) for (const w of workers) w.ref();
     const run = new JobRun(job, workers.length, onProgress);
-    const runs = workers.map((w) => this.#runOn(w, run));
+    const runs = workers.map((w) => this.#runOn(w, run, jobId));
     try {
       await Promise.all(runs);
     } catch (error) {
@@ -227,12 +234,17 @@ export class SignaturePool {
       const inline = verifySignaturesInline(job);
       onProgress?.(n);
       return inline;
+    } finally {
+      if (this.#workers === workers) {
+        for (const w of workers) w.postMessage({ forget: jobId });
+        if (--this.#running === 0) for (const w of workers) w.unref();
+      }
     }
     return run.ok;
   }
 
   /** Feeds `worker` chunks of `run` until none is left; rejects on the worker's error or a JobError. */
-  #runOn(worker: Worker, run: JobRun): Promise<void> {
+  #runOn(worker: Worker, run: JobRun, jobId: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const pending = new Map<number, number>();
       const onError = (error: unknown) => {
@@ -249,7 +261,6 @@ export class SignaturePool {
       const cleanup = () => {
         worker.off("message", onMessage);
         worker.off("error", onError);
-        worker.unref();
       };
       /** Sends up to `chunks` chunks; resolves once none is left and none pending. */
       const step = (chunks: number) => {
@@ -266,14 +277,13 @@ export class SignaturePool {
             pending.set(id, next.start);
             const { chunk } = next;
             const transfer = [chunk.digests.buffer, chunk.signatures.buffer, chunk.sigLens.buffer, chunk.keyIndex.buffer];
-            worker.postMessage({ id, ...chunk }, transfer);
+            worker.postMessage({ id, job: jobId, ...chunk }, transfer);
           }
         } catch (error) {
           cleanup();
           reject(error);
         }
       };
-      worker.ref();
       worker.on("message", onMessage);
       worker.on("error", onError);
       step(2); // two chunks in flight per worker: it never waits for the next one

@@ -11,16 +11,23 @@ import { verifyChunk, type DeviceKey, type SignatureChunk } from "./pool.js";
 /** A chunk of work, packed by the job's `prepare` (its buffers transferred, not copied). */
 export interface SignatureTask extends SignatureChunk {
   id: number;
+  /** The job whose key table the chunk's key indexes refer to. */
+  job: number;
 }
 
-let keys: DeviceKey[] = [];
+/** Each running job's device keys, by job id: jobs may run at once, their chunks interleaved. */
+const keyTables = new Map<number, DeviceKey[]>();
 
-parentPort?.on("message", (message: { keys?: typeof keys } | SignatureTask) => {
-  if ("keys" in message && message.keys !== undefined) {
-    keys = message.keys;
+parentPort?.on("message", (message: { job: number; keys: DeviceKey[] } | { forget: number } | SignatureTask) => {
+  if ("forget" in message) {
+    keyTables.delete(message.forget);
     return;
   }
-  const task = message as SignatureTask;
-  const ok = verifyChunk(keys, task);
-  parentPort!.postMessage({ id: task.id, ok }, [ok.buffer]);
+  if ("keys" in message) {
+    keyTables.set(message.job, message.keys);
+    return;
+  }
+  // A job's table is sent before its first chunk; without one, no key: every check fails.
+  const ok = verifyChunk(keyTables.get(message.job) ?? [], message);
+  parentPort!.postMessage({ id: message.id, ok }, [ok.buffer]);
 });

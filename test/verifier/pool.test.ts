@@ -122,6 +122,43 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
     }
   });
 
+  it("two jobs at once on one pool (the auditor checks two items at a time): each is checked against its own keys", async () => {
+    // Each job's device keys are a table its chunks index into. A worker that kept one table for all jobs
+    // checked the first job's later chunks against the second job's keys: valid readings came out
+    // BAD_SIGNATURE (the 100,000-device soak with THREADS=2 raised 19,768 false alerts).
+    const jobOf = (n: number, bad: number) => {
+      const devices = Array.from({ length: 4 }, () => {
+        const priv = generatePrivateKey("secp256k1");
+        return { priv, publicKey: publicKeyFromPrivate("secp256k1", priv) };
+      });
+      const digests = Array.from({ length: n }, () => randomBytes(32));
+      const signatures = digests.map((d, i) => signDigest("secp256k1", devices[(i === bad ? i + 1 : i) % 4].priv, d));
+      return packedJob(
+        devices.map((d) => ({ scheme: "secp256k1" as const, publicKey: d.publicKey })),
+        Uint32Array.from({ length: n }, (_, i) => i % 4),
+        (i) => digests[i],
+        (i) => signatures[i],
+      );
+    };
+    const first = jobOf(8000, 4321);
+    const second = jobOf(6000, 17);
+    const pool = new SignaturePool({ threads: 2 });
+    try {
+      const [a, b] = await Promise.all([pool.verify(first), pool.verify(second)]);
+      assert.equal(pool.failure, undefined, "workers ran");
+      assert.deepEqual(
+        [...a.keys()].filter((i) => a[i] !== 1),
+        [4321],
+      );
+      assert.deepEqual(
+        [...b.keys()].filter((i) => b[i] !== 1),
+        [17],
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("rejects with what a job's packing threw, and keeps its workers for the next job", async () => {
     const n = 6000;
     const priv = generatePrivateKey("secp256k1");
