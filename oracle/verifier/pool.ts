@@ -165,6 +165,12 @@ class JobRun {
   }
 }
 
+/** The pool's running workers, and how many jobs are on them now. */
+interface WorkerSet {
+  list: Worker[];
+  running: number;
+}
+
 /**
  * A pool of worker threads checking device signatures (core's `verifyDeviceSignatures`).
  * Workers start lazily on the first big job; `close()` ends them.
@@ -176,24 +182,23 @@ class JobRun {
  */
 export class SignaturePool {
   readonly size: number;
-  #workers: Worker[] | undefined;
+  #workers: WorkerSet | undefined;
   #nextId = 1;
   #nextJob = 1;
-  /** Jobs on the workers now: they are ref'd (keep the process alive) only while one runs. */
-  #running = 0;
   #failed: unknown;
 
   constructor(options: { threads?: number } = {}) {
     this.size = Math.max(1, options.threads ?? availableParallelism());
   }
 
-  #start(): Worker[] {
+  #start(): WorkerSet {
     if (this.#workers !== undefined) return this.#workers;
-    this.#workers = Array.from({ length: this.size }, () => {
+    const list = Array.from({ length: this.size }, () => {
       const worker = startWorker(import.meta.url, "signature-worker");
       worker.unref();
       return worker;
     });
+    this.#workers = { list, running: 0 };
     return this.#workers;
   }
 
@@ -210,13 +215,17 @@ export class SignaturePool {
       onProgress?.(n);
       return ok;
     }
-    const workers = this.#start();
+    const set = this.#start();
+    const workers = set.list;
     // Jobs may run at once (the auditor checks two items at a time): each job's key table is kept on
     // the workers under its own id, and its chunks name it.
     const jobId = this.#nextJob++;
     const keys = job.keys.map((k) => ({ scheme: k.scheme, publicKey: k.publicKey }));
     for (const w of workers) w.postMessage({ job: jobId, keys });
-    if (this.#running++ === 0) for (const w of workers) w.ref();
+    // The workers keep the process alive only while one of their jobs runs (a job's message listeners
+    // also ref them, in Node 22; this does not rely on it). The count is the set's own: a set closed
+    // mid-job is replaced by a new one, which the next job refs.
+    if (set.running++ === 0) for (const w of workers) w.ref();
     const run = new JobRun(job, workers.length, onProgress);
     const runs = workers.map((w) => this.#runOn(w, run, jobId));
     try {
@@ -228,6 +237,12 @@ export class SignaturePool {
         await Promise.allSettled(runs);
         throw error.error;
       }
+      // Closed under the job (its workers exited): not a failure of the pool; the job is checked here.
+      if (this.#workers !== set) {
+        const inline = verifySignaturesInline(job);
+        onProgress?.(n);
+        return inline;
+      }
       // Workers unavailable here (e.g. no TypeScript loader in workers): check on this thread.
       this.#failed = error;
       await this.close();
@@ -235,10 +250,8 @@ export class SignaturePool {
       onProgress?.(n);
       return inline;
     } finally {
-      if (this.#workers === workers) {
-        for (const w of workers) w.postMessage({ forget: jobId });
-        if (--this.#running === 0) for (const w of workers) w.unref();
-      }
+      if (--set.running === 0) for (const w of workers) w.unref();
+      if (this.#workers === set) for (const w of workers) w.postMessage({ forget: jobId });
     }
     return run.ok;
   }
@@ -258,9 +271,12 @@ export class SignaturePool {
         run.record(start, message.ok);
         step(1);
       };
+      // A worker that exits without an error was terminated: the pool was closed under the job.
+      const onExit = (code: number) => onError(new Error(`signature worker exited (code ${code})`));
       const cleanup = () => {
         worker.off("message", onMessage);
         worker.off("error", onError);
+        worker.off("exit", onExit);
       };
       /** Sends up to `chunks` chunks; resolves once none is left and none pending. */
       const step = (chunks: number) => {
@@ -286,6 +302,7 @@ export class SignaturePool {
       };
       worker.on("message", onMessage);
       worker.on("error", onError);
+      worker.on("exit", onExit);
       step(2); // two chunks in flight per worker: it never waits for the next one
     });
   }
@@ -295,8 +312,9 @@ export class SignaturePool {
     return this.#failed;
   }
 
+  /** Ends the workers. A job running on them is finished on the calling thread; the next job starts new ones. */
   async close(): Promise<void> {
-    const workers = this.#workers ?? [];
+    const workers = this.#workers?.list ?? [];
     this.#workers = undefined;
     await Promise.all(workers.map((w) => w.terminate()));
   }

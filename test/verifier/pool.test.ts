@@ -2,7 +2,10 @@
  * The signature pool on real worker_threads, and the pure full-batch audit without a chain.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 
 import type { Address } from "viem";
 
@@ -11,6 +14,7 @@ import { deviceIdFromPublicKey, generatePrivateKey, publicKeyFromPrivate, signDi
 import { buildBatch } from "../../oracle/core/manifest.js";
 import { ReadingDigester, type Reading } from "../../oracle/core/reading.js";
 import { auditManifest } from "../../oracle/verifier/audit.js";
+import { repoRoot } from "../helpers/run-script.js";
 import { NO_KEY, packedJob, SignaturePool, verifySignaturesInline, type DeviceKey, type SignatureJob } from "../../oracle/verifier/pool.js";
 
 const anchor: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -157,6 +161,38 @@ describe("verifier: signature pool and manifest audit", { timeout: 120_000 }, ()
     } finally {
       await pool.close();
     }
+  });
+
+  it("closed in the middle of a job: the job still answers, and the next job runs on new workers", async () => {
+    // In a child process, so that a job left waiting shows as an exit with the job unsettled (code 13),
+    // not as a hung test: before the fix the closed job waited forever on its terminated workers.
+    const module = (file: string) => JSON.stringify(pathToFileURL(`${repoRoot}/oracle/${file}`).href);
+    const script = `
+      import { packedJob, SignaturePool } from ${module("verifier/pool.ts")};
+      import { generatePrivateKey, publicKeyFromPrivate, signDigest } from ${module("core/keys.ts")};
+      import { randomBytes } from ${module("core/bytes.ts")};
+      const jobOf = (n, bad) => {
+        const devices = Array.from({ length: 4 }, () => generatePrivateKey("secp256k1"));
+        const digests = Array.from({ length: n }, () => randomBytes(32));
+        const signatures = digests.map((d, i) => signDigest("secp256k1", devices[(i === bad ? i + 1 : i) % 4], d));
+        return packedJob(
+          devices.map((priv) => ({ scheme: "secp256k1", publicKey: publicKeyFromPrivate("secp256k1", priv) })),
+          Uint32Array.from({ length: n }, (_, i) => i % 4), (i) => digests[i], (i) => signatures[i]);
+      };
+      const badOf = (ok) => [...ok.keys()].filter((i) => ok[i] !== 1);
+      const pool = new SignaturePool({ threads: 2 });
+      let closing;
+      const first = await pool.verify(jobOf(8000, 4321), () => (closing ??= pool.close()));
+      await closing;
+      const progress = [];
+      const second = await pool.verify(jobOf(6000, 17), (done) => progress.push(done));
+      await pool.close();
+      console.log(JSON.stringify({ first: badOf(first), second: badOf(second), chunks: progress.length, failure: String(pool.failure) }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", script], { cwd: repoRoot });
+    const { chunks, ...answers } = JSON.parse(stdout) as { chunks: number };
+    assert.deepEqual(answers, { first: [4321], second: [17], failure: "undefined" });
+    assert.ok(chunks > 1, `the second job ran on workers, chunk by chunk (${chunks} answers)`);
   });
 
   it("rejects with what a job's packing threw, and keeps its workers for the next job", async () => {
