@@ -111,6 +111,8 @@ export interface EpochCommit {
   direct: DirectRecord[];
   /** Every beneficiary's cumulative after the epoch (lowercase keys). */
   balances: Map<string, { beneficiary: Address; cumulative: bigint; readings: number }>;
+  /** The keys of `balances` the epoch changed: only their rows in the running balances are written. */
+  changed: ReadonlySet<string>;
   /** Block hashes to remember (the epoch's last block, blocks holding events). */
   blocks: { number: bigint; hash: Hex }[];
   ownSignature?: { signer: Address; signature: Hex };
@@ -330,7 +332,7 @@ export class OracleStore {
       await insertRows(
         tx,
         "INSERT INTO oracle_balances (beneficiary, cumulative, readings)",
-        [...c.balances.values()].map((b) => [b.beneficiary, b.cumulative.toString(), b.readings]),
+        [...c.changed].map((key) => c.balances.get(key)!).map((b) => [b.beneficiary, b.cumulative.toString(), b.readings]),
         "ON CONFLICT (beneficiary) DO UPDATE SET cumulative = excluded.cumulative, readings = excluded.readings",
       );
       await tx.run(
