@@ -125,10 +125,8 @@ export function createEpochs(ctx: CommitteeContext, follower: Follower): Epochs 
     if (read === undefined) return; // halted
     const balances = await store.balances();
     const before = [...balances.values()].reduce((sum, b) => sum + b.cumulative, 0n);
-    const prior = new Map([...balances].map(([key, b]) => [key, `${b.cumulative}/${b.readings}`]));
-    const { records, direct } = await folder.fold(read, toBlock, head, balances);
-    // Only these balance rows are written: an epoch rewards a fraction of a large fleet's beneficiaries.
-    const changed = new Set([...balances].filter(([key, b]) => prior.get(key) !== `${b.cumulative}/${b.readings}`).map(([key]) => key));
+    // Only the changed balance rows are written: an epoch rewards a fraction of a large fleet's beneficiaries.
+    const { records, direct, changed } = await folder.fold(read, toBlock, head, balances);
     // Sales due by the epoch's end, split over readings verified in earlier epochs (oracle/market/committee-sales.ts).
     const sales = await ctx.sales?.prepare(epoch, (await ctx.options.audit.client.getBlock({ blockNumber: toBlock })).timestamp);
     // The chain must still be the one read.

@@ -32,6 +32,8 @@ export type Balance = { beneficiary: Address; cumulative: bigint; readings: numb
 export interface FoldResult {
   records: BatchRecord[];
   direct: DirectRecord[];
+  /** The keys of the balances the epoch's rewards changed (only their rows are written). */
+  changed: Set<string>;
 }
 
 /** Builds the folder of one committee member. */
@@ -155,7 +157,7 @@ export function createFolder(ctx: CommitteeContext) {
       state,
       rules: ctx.rules,
     });
-    const out: FoldResult = { records: [], direct: [] };
+    const out: FoldResult = { records: [], direct: [], changed: new Set() };
     for (const event of inChainOrder(read.logs, read.submissions)) {
       if ("batchId" in event) {
         const checked = manifests.get(event);
@@ -163,14 +165,14 @@ export function createFolder(ctx: CommitteeContext) {
           checked === undefined
             ? excludedBatch()
             : evaluateBatch(checked, judge(event.anchoredAt, await maxAnchorDelayAt(event.anchoredAt, judgeBlock)));
-        addRewards(balances, evaluation);
+        addRewards(balances, evaluation, out.changed);
         out.records.push({ ...recordOf(event), evaluation });
       } else {
         const item = items.get(event);
         if (item === undefined) continue;
         const anchoredAt = await timestampOf(event.blockNumber);
         const evaluation = evaluateReadings([item], judge(anchoredAt, await maxAnchorDelayAt(anchoredAt, judgeBlock)));
-        addRewards(balances, evaluation);
+        addRewards(balances, evaluation, out.changed);
         out.direct.push({ txHash: event.txHash, logIndex: event.logIndex, evaluation });
       }
     }
@@ -186,9 +188,10 @@ function inChainOrder(batches: AnchoredBatchLog[], submissions: DirectSubmission
   );
 }
 
-function addRewards(balances: Map<string, Balance>, evaluation: BatchEvaluation): void {
+function addRewards(balances: Map<string, Balance>, evaluation: BatchEvaluation, changed: Set<string>): void {
   for (const r of evaluation.rewards) {
     const key = r.beneficiary.toLowerCase();
+    changed.add(key);
     const b = balances.get(key) ?? { beneficiary: getAddress(r.beneficiary), cumulative: 0n, readings: 0 };
     b.cumulative += r.amount;
     b.readings += 1;

@@ -332,7 +332,10 @@ export class OracleStore {
       await insertRows(
         tx,
         "INSERT INTO oracle_balances (beneficiary, cumulative, readings)",
-        [...c.changed].map((key) => c.balances.get(key)!).map((b) => [b.beneficiary, b.cumulative.toString(), b.readings]),
+        [...c.changed].map((key) => {
+          const b = c.balances.get(key)!;
+          return [b.beneficiary, b.cumulative.toString(), b.readings];
+        }),
         "ON CONFLICT (beneficiary) DO UPDATE SET cumulative = excluded.cumulative, readings = excluded.readings",
       );
       await tx.run(

@@ -237,15 +237,12 @@ export class SignaturePool {
         await Promise.allSettled(runs);
         throw error.error;
       }
-      // Closed under the job (its workers exited): not a failure of the pool; the job is checked here.
-      if (this.#workers !== set) {
-        const inline = verifySignaturesInline(job);
-        onProgress?.(n);
-        return inline;
+      // Workers unavailable here (e.g. no TypeScript loader in workers): check on this thread from now on.
+      // Workers that exited because the pool was closed under the job are no failure: only this job is.
+      if (this.#workers === set) {
+        this.#failed = error;
+        await this.close();
       }
-      // Workers unavailable here (e.g. no TypeScript loader in workers): check on this thread.
-      this.#failed = error;
-      await this.close();
       const inline = verifySignaturesInline(job);
       onProgress?.(n);
       return inline;
