@@ -6,7 +6,10 @@
  */
 import { parentPort } from "node:worker_threads";
 
+import { runBehindEventLoop } from "../core/worker-thread.js";
 import { signPacked, verifyPacked } from "./signature-pool.js";
+
+runBehindEventLoop();
 
 type Job =
   | { id: number; packed: Uint8Array<ArrayBuffer>; keys: Uint8Array[] }
