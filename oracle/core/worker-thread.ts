@@ -39,13 +39,16 @@ export const HELPER_THREAD_NICE_INCREMENT = 5;
  * woken worker seldom takes the loop's core, while on a machine full of other processes the workers
  * still get their share of it (+10 and +19 measured no faster).
  *
- * Where a thread's priority cannot be lowered, the thread keeps its process's.
+ * Linux only: on other systems a priority belongs to the whole process, and the worker keeps its
+ * process's, as it does where a thread's priority cannot be lowered.
  *
  * @example
  * // first thing in a worker module
  * runBehindEventLoop();
  */
 export function runBehindEventLoop(): void {
+  // Elsewhere (macOS, Windows) a priority is the whole process's: lowering it would lower the event loop too.
+  if (process.platform !== "linux") return;
   try {
     setPriority(Math.min(19, getPriority() + HELPER_THREAD_NICE_INCREMENT));
   } catch {
