@@ -6,10 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 
-import { runBehindEventLoop } from "../core/worker-thread.js";
 import { buildBatchRecord, type BatchBuildAnswer, type BatchBuildJob } from "./batch-builder.js";
-
-runBehindEventLoop();
 
 parentPort?.on("message", ({ id, domain, readings }: BatchBuildJob) => {
   let answer: BatchBuildAnswer;

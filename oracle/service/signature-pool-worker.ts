@@ -6,7 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 
-import { runBehindEventLoop } from "../core/worker-thread.js";
+import { runBehindEventLoop } from "./thread-priority.js";
 import { signPacked, verifyPacked } from "./signature-pool.js";
 
 runBehindEventLoop();

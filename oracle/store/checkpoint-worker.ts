@@ -13,10 +13,6 @@ import { parentPort } from "node:worker_threads";
 
 import Database from "better-sqlite3";
 
-import { runBehindEventLoop } from "../core/worker-thread.js";
-
-runBehindEventLoop();
-
 let db: Database.Database | undefined;
 
 parentPort!.on("message", (message: { open?: string; checkpoint?: true; close?: true }) => {
