@@ -9,8 +9,10 @@
  * 1. Relayer ingestion over HTTP (readings/s): a real relayer process (scripts/relayer.ts, `node
  *    --import tsx`, configured by environment, rate limits and quotas raised out of the way) on a
  *    real audit chain (EDR over JSON-RPC), devices registered on-chain (half secp256k1, half P-256),
- *    readings signed with oracle/core before the clock starts. Bulk requests vs single-reading ones;
- *    then bulks asking for one receipt root each (`Prefer: receipt=root`) vs bulks with a receipt per reading.
+ *    readings signed with oracle/core before the clock starts. Bulk requests vs single-reading ones
+ *    (32 in flight, each client waiting for its answer; then on a clock at 4,000/s offered, an open loop as
+ *    devices send); then bulks asking for one receipt root each (`Prefer: receipt=root`) vs bulks with a
+ *    receipt per reading.
  * 2. End-to-end latency, POST → GET /v1/readings/:device/:seq says anchored (p50, p95), readings
  *    arriving at random (Poisson) over about a minute, BATCH_MAX_AGE_MS=1000, CONFIRMATIONS=1, an
  *    empty block mined every second; vs the direct path (submitReading: send → receipt).
@@ -32,7 +34,8 @@
  * (SENSORSEAL_DATA_DIR, default ./data) and a copy in docs/bench/latest.json.
  *
  * Environment (defaults): BENCH_FULL (0), BENCH_DEVICES (64), BENCH_SINGLE_CONCURRENCY (32),
- * BENCH_SINGLE_PER_DEVICE (160), BENCH_WARMUP_PER_DEVICE (= BENCH_SINGLE_PER_DEVICE), BENCH_BULK_SIZE (100), BENCH_BULK_CONCURRENCY (8),
+ * BENCH_SINGLE_PER_DEVICE (160), BENCH_WARMUP_PER_DEVICE (= BENCH_SINGLE_PER_DEVICE), BENCH_OFFERED_PER_DEVICE (320; 0 skips
+ * the open loop), BENCH_OFFERED_RATE (4000 readings/s), BENCH_OFFERED_MAX_IN_FLIGHT (512), BENCH_BULK_SIZE (100), BENCH_BULK_CONCURRENCY (8),
  * BENCH_BULK_PER_DEVICE (800), BENCH_BULK_ROOT_PER_DEVICE (= BENCH_BULK_PER_DEVICE), BENCH_LATENCY_N (300), BENCH_LATENCY_RATE (5 readings/s),
  * BENCH_DIRECT_PER_SCHEME (50), BENCH_VERIFIER_N (1e5; 1e6 with BENCH_FULL), BENCH_NAIVE_N (2000),
  * BENCH_TRANSPORT_DEVICES (32), BENCH_TRANSPORT_PER_DEVICE (100),

@@ -20,6 +20,7 @@ import { mineEverySecond, startBenchAuditChain } from "./chains.js";
 import { newDevice, type SignedReading, signReading, wire, registerDevices } from "./devices.js";
 import { httpFloor } from "./http-floor.js";
 import { platformIngestion } from "./platform.js";
+import { offeredPhase } from "./offered.js";
 import { cpuPerReading, drive, fmtCpu, isAnchored, readingStatus, startRelayerProcess } from "./relayer-process.js";
 import { CFG, ONLY, OUT_DIR, log, rows, results, cleanups } from "./run.js";
 import { measureSignatureLimit } from "./signature-limit.js";
@@ -51,9 +52,10 @@ export async function auditSections(): Promise<void> {
   const warm = CFG.warmupPerDevice;
   const warmBulk = CFG.warmupBulkPerDevice;
   const single = CFG.singlePerDevice;
+  const offeredPer = CFG.offeredPerDevice;
   const bulk = CFG.bulkPerDevice;
   const bulkRoot = CFG.bulkRootPerDevice;
-  const perDevice = warm + warmBulk + single + bulk + bulkRoot;
+  const perDevice = warm + warmBulk + single + offeredPer + bulk + bulkRoot;
   log(`signing ${fmtNum(perDevice * devices.length)} readings (${perDevice} per device) with oracle/core…`);
   let t0 = performance.now();
   const signed: SignedReading[][] = devices.map((d) =>
@@ -81,12 +83,15 @@ export async function auditSections(): Promise<void> {
   const warmSeqs = seqRange(1, warm);
   const warmBulkSeqs = seqRange(1 + warm, warmBulk);
   const singleSeqs = seqRange(1 + warm + warmBulk, single);
-  const bulkSeqs = seqRange(1 + warm + warmBulk + single, bulk);
-  const bulkRootSeqs = seqRange(1 + warm + warmBulk + single + bulk, bulkRoot);
+  const offeredSeqs = seqRange(1 + warm + warmBulk + single, offeredPer);
+  const bulkSeqs = seqRange(1 + warm + warmBulk + single + offeredPer, bulk);
+  const bulkRootSeqs = seqRange(1 + warm + warmBulk + single + offeredPer + bulk, bulkRoot);
   const queues = {
     warm: singleQueues(warmSeqs, CFG.singleConcurrency),
     warmBulk: bulkQueues(warmBulkSeqs, CFG.bulkConcurrency),
     single: singleQueues(singleSeqs, CFG.singleConcurrency),
+    // On a clock: every device's next reading in turn, as devices reporting every minute interleave.
+    offered: offeredSeqs.flatMap((seq) => devices.map((_, d) => body(d, seq))),
     bulk: bulkQueues(bulkSeqs, CFG.bulkConcurrency),
     bulkRoot: bulkQueues(bulkRootSeqs, CFG.bulkConcurrency),
   };
@@ -129,6 +134,7 @@ export async function auditSections(): Promise<void> {
   const singleRate = (singleCount / singleMs) * 1000;
   log(`   ${fmtNum(singleRate)} readings/s (${fmtMs(singleMs)}; ${singleRun.retries} answers 429 waited out)`);
   log(`   CPU: ${fmtCpu(singleRun, singleCount)}`);
+  const offered = await offeredPhase(relayer.url, queues.offered, { relayer });
   const bulkCount = bulk * devices.length;
   const bulkRequests = queues.bulk.reduce((a, q) => a + q.length, 0);
   log(`1. bulk requests: ${fmtNum(bulkCount)} readings in ${bulkRequests} requests of ${CFG.bulkSize}, ${CFG.bulkConcurrency} concurrent…`);
@@ -199,6 +205,7 @@ export async function auditSections(): Promise<void> {
       retryWaitSeconds: rootRun.retryWaitSeconds,
       cpuMicrosecondsPerReading: cpuPerReading(rootRun, rootCount),
     },
+    ...(offered === undefined ? {} : { offered: offered.summary }),
     httpFloor: floor,
     ratioSingleOverHttpFloor: singleRate / floor.requestsPerSecond,
     ratioBulkOverSingle: bulkRate / singleRate,
@@ -232,6 +239,7 @@ export async function auditSections(): Promise<void> {
     baselineResult: `${fmtNum(floor.requestsPerSecond)} requests/s`,
     ratio: `${fmtRatio(singleRate / floor.requestsPerSecond)} of the floor`,
   });
+  if (offered !== undefined) rows.push(offered.row);
   rows.push({
     section: 1,
     measurement: `Relayer ingestion against its crypto limit (429s waited out: bulk ${bulkRun.retries}, single ${singleRun.retries})`,

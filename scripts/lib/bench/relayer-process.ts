@@ -19,7 +19,7 @@ import { DEV_KEYS } from "../dev-keys.js";
 import { type BenchChain } from "./chains.js";
 import { CFG, OUT_DIR, ROOT } from "./run.js";
 import { ownCpuMs, processCpuMs } from "./process-usage.js";
-import { fmtNum, HttpClient, sleep } from "./util.js";
+import { fmtNum, HttpClient, sleep, type HttpAnswer } from "./util.js";
 
 // ---- services as child processes ----------------------------------------------------------------
 /** A service (scripts/<name>.ts) running in its own process. */
@@ -222,37 +222,120 @@ export async function drive(
 ): Promise<DriveResult> {
   const clients: readonly HttpClient[] = client instanceof HttpClient ? [client] : client;
   let sent = 0;
-  const cpu = () => ({
-    bench: ownCpuMs(),
-    ...Object.fromEntries(Object.entries(cpuOf).map(([name, p]) => [name, p.child.pid === undefined ? NaN : processCpuMs(p.child.pid)])),
-  });
+  const cpu = () => cpuSnapshot(cpuOf);
   const cpu0 = cpu();
   const t0 = performance.now();
-  let retries = 0;
-  let retryWaitSeconds = 0;
+  const waits = { retries: 0, retryWaitSeconds: 0 };
   await Promise.all(
     queues.map(async (queue) => {
       for (const body of queue) {
-        for (;;) {
-          const answer = await clients[sent++ % clients.length]!.post("/v1/readings", body);
-          if (answer.status === 429) {
-            const wait = answer.retryAfterSeconds ?? 1;
-            retries++;
-            retryWaitSeconds += wait;
-            await sleep(wait * 1000);
-            continue;
-          }
-          if (!okStatus.includes(answer.status)) throw new Error(`service answered ${answer.status}: ${answer.text.slice(0, 400)}`);
-          validate?.(answer.text);
-          break;
-        }
+        const answer = await postWaitingOut429(() => clients[sent++ % clients.length]!, body, okStatus, waits);
+        validate?.(answer.text);
       }
     }),
   );
   const ms = performance.now() - t0;
-  const cpu1 = cpu();
-  const cpuMs = Object.fromEntries(Object.entries(cpu1).map(([name, used]) => [name, used - cpu0[name as keyof typeof cpu0]]));
-  return { ms, retries, retryWaitSeconds, cpuMs };
+  return { ms, ...waits, cpuMs: cpuSince(cpu0, cpuOf) };
+}
+
+/**
+ * POSTs one body to /v1/readings as a real client does: a 429 is waited out for its Retry-After (1 s
+ * when absent) and the body sent again (to `clientFor()`'s pick each time), counted in `waits`; the
+ * final answer must be one of `okStatus`.
+ */
+async function postWaitingOut429(
+  clientFor: () => HttpClient,
+  body: string,
+  okStatus: readonly number[],
+  waits: { retries: number; retryWaitSeconds: number },
+): Promise<HttpAnswer> {
+  for (;;) {
+    const answer = await clientFor().post("/v1/readings", body);
+    if (answer.status !== 429) {
+      if (!okStatus.includes(answer.status)) throw new Error(`service answered ${answer.status}: ${answer.text.slice(0, 400)}`);
+      return answer;
+    }
+    const wait = answer.retryAfterSeconds ?? 1;
+    waits.retries++;
+    waits.retryWaitSeconds += wait;
+    await sleep(wait * 1000);
+  }
+}
+
+/** CPU ms used so far by the bench's own process (`bench`) and each process of `cpuOf`. */
+function cpuSnapshot(cpuOf: Record<string, ServiceProcess>): Record<string, number> {
+  return {
+    bench: ownCpuMs(),
+    ...Object.fromEntries(Object.entries(cpuOf).map(([name, p]) => [name, p.child.pid === undefined ? NaN : processCpuMs(p.child.pid)])),
+  };
+}
+
+/** CPU ms each process used since `before` ({@link cpuSnapshot}). */
+function cpuSince(before: Record<string, number>, cpuOf: Record<string, ServiceProcess>): Record<string, number> {
+  return Object.fromEntries(Object.entries(cpuSnapshot(cpuOf)).map(([name, used]) => [name, used - before[name]]));
+}
+
+/** What {@link driveAtRate} measured, beside {@link DriveResult}'s figures (`ms`: first send to last answer). */
+export interface RateDriveResult extends DriveResult {
+  /** Each request's time from its send to its final answer (ms; a 429's wait and resend included). */
+  latencies: number[];
+  /** Most requests in flight at once. */
+  peakInFlight: number;
+  /** How late a request went out against its clock at worst (ms): more than a few ms means the in-flight cap held sending back. */
+  sendLagMs: number;
+}
+
+/**
+ * Sends `bodies` one per request on a clock, an open loop: request i is due `i / ratePerSecond` seconds
+ * after the start whatever the answers, as devices post on their own clocks without waiting for each
+ * other. At most `maxInFlight` are out at once; at that cap sending waits and falls behind its clock,
+ * so a service that does not keep up shows as a send lag. A 429 is waited out for its Retry-After and
+ * sent again, as in {@link drive}; any other answer must be 202.
+ */
+export async function driveAtRate(
+  client: HttpClient,
+  bodies: readonly string[],
+  ratePerSecond: number,
+  maxInFlight: number,
+  cpuOf: Record<string, ServiceProcess> = {},
+): Promise<RateDriveResult> {
+  const cpu0 = cpuSnapshot(cpuOf);
+  const latencies = new Array<number>(bodies.length);
+  let inFlight = 0;
+  let peakInFlight = 0;
+  let sendLagMs = 0;
+  const waits = { retries: 0, retryWaitSeconds: 0 };
+  let failure: unknown;
+  let roomMade: (() => void) | undefined;
+  const send = async (i: number): Promise<void> => {
+    const sentAt = performance.now();
+    await postWaitingOut429(() => client, bodies[i], [202], waits);
+    latencies[i] = performance.now() - sentAt;
+  };
+  const running: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < bodies.length && failure === undefined; i++) {
+    const due = t0 + (i * 1000) / ratePerSecond;
+    // Timers fire at millisecond steps: every request due by then goes out in the same step.
+    if (performance.now() < due) await sleep(due - performance.now());
+    while (inFlight >= maxInFlight) await new Promise<void>((resolve) => (roomMade = resolve));
+    sendLagMs = Math.max(sendLagMs, performance.now() - due);
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    running.push(
+      send(i)
+        .catch((error: unknown) => void (failure ??= error))
+        .finally(() => {
+          inFlight--;
+          roomMade?.();
+          roomMade = undefined;
+        }),
+    );
+  }
+  await Promise.all(running);
+  if (failure !== undefined) throw failure;
+  const ms = performance.now() - t0;
+  return { ms, ...waits, cpuMs: cpuSince(cpu0, cpuOf), latencies, peakInFlight, sendLagMs };
 }
 
 /** CPU µs per reading of each process of a run (see {@link DriveResult.cpuMs}). */

@@ -41,6 +41,13 @@ export const CFG = {
    */
   warmupPerDevice: num("BENCH_WARMUP_PER_DEVICE", num("BENCH_SINGLE_PER_DEVICE", 160)),
   warmupBulkPerDevice: 10,
+  /**
+   * Single-reading requests per device sent on a clock at `offeredRate` readings/s in all, whatever the
+   * answers (an open loop, as devices send), at most `offeredMaxInFlight` at once; 0 skips that phase.
+   */
+  offeredPerDevice: num("BENCH_OFFERED_PER_DEVICE", 320),
+  offeredRate: num("BENCH_OFFERED_RATE", 4000),
+  offeredMaxInFlight: num("BENCH_OFFERED_MAX_IN_FLIGHT", 512),
   latencyN: num("BENCH_LATENCY_N", 300),
   latencyRate: num("BENCH_LATENCY_RATE", 5),
   latencyPollMs: 50,
