@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cpuPerReading, driveAtRate, fmtCpu } from "./relayer-process.js";
+import { cpuPerReading, driveAtRate, fmtCpu, type ServiceProcess } from "./relayer-process.js";
 import { CFG, log } from "./run.js";
 import { fmtMs, fmtNum, fmtRatio, HttpClient, percentile } from "./util.js";
 
@@ -14,7 +14,7 @@ import { fmtMs, fmtNum, fmtRatio, HttpClient, percentile } from "./util.js";
  * kept up when every reading was answered 202 without a 429, sending never fell 100 ms behind its clock
  * (the in-flight cap was not what paced it), and the answered rate is within 5 % of the offered one.
  */
-export async function offeredPhase(url: string, bodies: readonly string[], cpuOf: Parameters<typeof driveAtRate>[4]) {
+export async function offeredPhase(url: string, bodies: readonly string[], cpuOf: Record<string, ServiceProcess>) {
   if (bodies.length === 0) return undefined;
   const { offeredRate, offeredMaxInFlight } = CFG;
   log(

@@ -222,8 +222,7 @@ export async function drive(
 ): Promise<DriveResult> {
   const clients: readonly HttpClient[] = client instanceof HttpClient ? [client] : client;
   let sent = 0;
-  const cpu = () => cpuSnapshot(cpuOf);
-  const cpu0 = cpu();
+  const cpu0 = cpuSnapshot(cpuOf);
   const t0 = performance.now();
   const waits = { retries: 0, retryWaitSeconds: 0 };
   await Promise.all(
